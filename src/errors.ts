@@ -1,0 +1,194 @@
+/**
+ * The one catalogue of cofre's error codes.
+ *
+ * Domain code throws {@link CofreError} with a code from this catalogue and never an HTTP status; each surface
+ * (HTTP, MCP, CLI) maps the category in exactly one place. Codes are published: never reuse or rename one, add a
+ * new code instead. `docs/errors.md` is generated from this file (`npm run docs:errors`) and a test keeps the two
+ * in sync.
+ *
+ * SECURITY: messages name secret *references*, never values or tokens. Nothing in this file formats a value.
+ */
+
+/** How a caller should react; surfaces map these to HTTP statuses, MCP tool errors and CLI exit codes. */
+export type ErrorCategory = 'denied' | 'invalid' | 'not_found' | 'unavailable' | 'internal';
+
+/** One catalogue entry. */
+export interface ErrorSpec {
+  readonly category: ErrorCategory;
+  /** True when the same request may succeed if retried later without change. */
+  readonly retryable: boolean;
+  /** Short description for `docs/errors.md`: when it happens and what to do. */
+  readonly description: string;
+}
+
+function spec(category: ErrorCategory, retryable: boolean, description: string): ErrorSpec {
+  return { category, retryable, description };
+}
+
+export const errorCatalogue = {
+  COFRE_CONFIG_INVALID: spec(
+    'invalid',
+    false,
+    'The configuration file failed validation. Every problem is listed with its path; fix them and run `cofre config check`.',
+  ),
+  COFRE_CONFIG_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No configuration file at the given path. Pass `--config`, set `COFRE_CONFIG`, or run `cofre init`.',
+  ),
+  COFRE_CONFIG_LITERAL_SECRET: spec(
+    'invalid',
+    false,
+    'A value that looks like a credential stands where a secret reference belongs. Store it with `cofre secret put` and reference it instead.',
+  ),
+  COFRE_REFERENCE_INVALID: spec(
+    'invalid',
+    false,
+    'A secret reference does not follow `<backend>:<path>[#<field>][@<version>|@stage=<label>]`; the message points at the bad character.',
+  ),
+  COFRE_BACKEND_UNKNOWN: spec('invalid', false, 'A secret reference names a backend that is not configured.'),
+  COFRE_SECRET_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'The secret, version, stage or field does not exist in the backend.',
+  ),
+  COFRE_SECRET_FIELD_INVALID: spec(
+    'invalid',
+    false,
+    'A reference selects a `#field` but the stored value is not a JSON object with that string field.',
+  ),
+  COFRE_SECRET_ZEROED: spec(
+    'internal',
+    false,
+    'Code used a SecretValue after it was zeroed. This is a bug in cofre; please report it.',
+  ),
+  COFRE_SECRET_VALUE_INVALID: spec(
+    'invalid',
+    false,
+    'A secret value was rejected before writing (empty, too large, or not valid for the backend).',
+  ),
+  COFRE_BACKEND_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    'The secret backend could not be reached or answered with a transient error. cofre serves a cached value for a bounded time, then fails closed.',
+  ),
+  COFRE_BACKEND_DENIED: spec(
+    'denied',
+    false,
+    'The secret backend refused access to the reference. Check the policy or role cofre uses for that backend.',
+  ),
+  COFRE_BACKEND_UNSUPPORTED: spec(
+    'invalid',
+    false,
+    'The backend cannot do what was asked (for example write, list versions or move stages).',
+  ),
+  COFRE_STORE_WRONG_KEY: spec(
+    'denied',
+    false,
+    'The embedded store could not be opened with the given passphrase or key file. The file itself is intact.',
+  ),
+  COFRE_STORE_CORRUPT: spec(
+    'internal',
+    false,
+    'The embedded store file failed its integrity check (changed, truncated or swapped bytes). Restore it from a backup; cofre will not guess.',
+  ),
+  COFRE_STORE_LOCKED: spec(
+    'unavailable',
+    true,
+    'Another cofre process is writing the embedded store. Retry when it finishes.',
+  ),
+  COFRE_STORE_WRITE_FAILED: spec(
+    'unavailable',
+    true,
+    'Writing the embedded store failed (for example the disk is full). The previous store is kept unchanged.',
+  ),
+  COFRE_STORE_EXISTS: spec(
+    'invalid',
+    false,
+    'Refusing to overwrite an existing store or configuration file.',
+  ),
+  COFRE_KEY_FILE_INSECURE: spec(
+    'denied',
+    false,
+    'A key or passphrase file can be read by other users. Restrict it with `chmod 600`.',
+  ),
+  COFRE_PASSPHRASE_REQUIRED: spec(
+    'invalid',
+    false,
+    'The store needs a passphrase but none was given and there is no terminal to prompt on. Use a passphrase file.',
+  ),
+  COFRE_USAGE: spec('invalid', false, 'The command line was not understood; see `--help`.'),
+  COFRE_INPUT_INVALID: spec('invalid', false, 'Input was rejected; the message says which field and why.'),
+  COFRE_INTERNAL: spec(
+    'internal',
+    false,
+    'An unexpected error. Details are logged with the request id; the caller sees only this code.',
+  ),
+  COFRE_STORE_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No embedded store file at the configured path. Create one with `cofre init`, or fix the path in the config.',
+  ),
+  COFRE_KEY_FILE_INVALID: spec(
+    'invalid',
+    false,
+    'A key or passphrase file is missing, unreadable, not a regular file, or malformed (a key file holds exactly 32 bytes; a passphrase file must not be empty).',
+  ),
+  COFRE_BACKEND_CLOSED: spec(
+    'internal',
+    false,
+    'A secret backend was used after it was closed. This is a bug in cofre; please report it.',
+  ),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** Structured, non-secret context attached to an error (paths, reference strings, counts). */
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+/**
+ * The only error type domain code throws on purpose. `category` and `retryable` come from the catalogue so that
+ * callers never have to string-match messages.
+ */
+export class CofreError extends Error {
+  override readonly name = 'CofreError';
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly retryable: boolean;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const entry: ErrorSpec = errorCatalogue[code];
+    this.code = code;
+    this.category = entry.category;
+    this.retryable = entry.retryable;
+    this.details = options.details;
+  }
+}
+
+/** True when `err` is a {@link CofreError}, optionally with the given code. */
+export function isCofreError(err: unknown, code?: ErrorCode): err is CofreError {
+  return err instanceof CofreError && (code === undefined || err.code === code);
+}
+
+/** Renders `docs/errors.md` from the catalogue; the test `errors.test.ts` fails when the file drifts. */
+export function renderErrorsMarkdown(): string {
+  const rows = Object.entries(errorCatalogue).map(
+    ([code, e]: [string, ErrorSpec]) =>
+      `| \`${code}\` | ${e.category} | ${e.retryable ? 'yes' : 'no'} | ${e.description} |`,
+  );
+  return [
+    '# Error codes',
+    '',
+    'Generated from `src/errors.ts` by `npm run docs:errors`; do not edit by hand.',
+    '',
+    'Each error cofre returns carries one of these codes. The category decides the HTTP status, the MCP tool error',
+    'and the CLI exit code (`denied` exits 3, `invalid` from the command line exits 2, all else 1).',
+    '',
+    '| code | category | retryable | meaning |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
