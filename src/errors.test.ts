@@ -1,13 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
+import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
 
 import { CofreError, errorCatalogue, isCofreError, renderErrorsMarkdown } from './errors.js';
 
+const DOC = fileURLToPath(new URL('../docs/errors.md', import.meta.url));
+
 describe('error catalogue', () => {
-  it('matches docs/errors.md (run `npm run docs` after changing src/errors.ts)', () => {
-    const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
-    expect(doc).toBe(renderErrorsMarkdown());
+  it('matches docs/errors.md (run `npm run docs` after changing src/errors.ts)', async () => {
+    const options = await resolveConfig(DOC);
+    const rendered = await format(renderErrorsMarkdown(), { ...options, filepath: DOC });
+    await expect(rendered).toMatchFileSnapshot(DOC);
   });
 
   it('names every code COFRE_<WHAT> in SCREAMING_SNAKE', () => {

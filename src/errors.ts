@@ -139,6 +139,11 @@ export const errorCatalogue = {
     false,
     'A secret backend was used after it was closed. This is a bug in cofre; please report it.',
   ),
+  COFRE_CONFIG_UNREADABLE: spec(
+    'invalid',
+    false,
+    'The configuration file exists but could not be read (permissions, a directory, or not UTF-8). The message names the path.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+import { durationSchema } from './duration.js';
+
+/**
+ * Secret backend configuration: one member of a union on `type` per backend kind.
+ *
+ * To add a kind (`vault`, `aws-secrets-manager`, `azure-key-vault`): define `<kind>BackendSchema` as
+ * `backendObject('<kind>', { ... })`, add it to {@link backendConfigSchema}'s list, and list its file fields in
+ * `fileFields` (the compiler points there). The shared `cache` block comes with `backendObject`.
+ */
+
+/** Cache settings every backend has: the resolver caches values per reference. */
+export const backendCacheSchema = z
+  .strictObject({
+    ttl: durationSchema()
+      .prefault('5m')
+      .describe(
+        'How long a resolved value is served from memory before the backend is asked again. Parsed to milliseconds.',
+      ),
+    staleIfError: durationSchema()
+      .prefault('60s')
+      .describe(
+        'How long past `ttl` a cached value may still be served while the backend is failing; after that, requests fail closed. Parsed to milliseconds.',
+      ),
+  })
+  .describe('Value cache in front of this backend.');
+
+/** Fields every backend kind shares, and strictness; `type` is the discriminator. */
+function backendObject<Type extends string, Shape extends z.ZodRawShape>(
+  type: Type,
+  description: string,
+  shape: Shape,
+) {
+  return z
+    .strictObject({
+      type: z.literal(type).describe(`Backend kind: \`${type}\`.`),
+      ...shape,
+      cache: backendCacheSchema.prefault({}),
+    })
+    .describe(description);
+}
+
+// Two to the power of 14 is the scrypt paper's interactive-login floor; lower would make a stolen store cheap to
+// brute-force. The memory bound keeps a typo from asking for terabytes.
+const SCRYPT_MIN_N = 2 ** 14;
+const SCRYPT_MAX_N = 2 ** 24;
+const SCRYPT_MAX_MEMORY = 2 ** 30;
+
+/** scrypt cost parameters for a new embedded store. */
+export const scryptParamsSchema = z
+  .strictObject({
+    N: z
+      .int()
+      .min(SCRYPT_MIN_N)
+      .max(SCRYPT_MAX_N)
+      // Out-of-range values are reported by min/max; one message per problem.
+      .refine((n) => n < SCRYPT_MIN_N || n > SCRYPT_MAX_N || (n & (n - 1)) === 0, {
+        error: 'N must be a power of two',
+      })
+      .describe(`CPU/memory cost; a power of two from ${SCRYPT_MIN_N} to ${SCRYPT_MAX_N}.`),
+    r: z.int().min(1).max(32).describe('Block size.'),
+    p: z.int().min(1).max(16).describe('Parallelism.'),
+  })
+  .superRefine((kdf, ctx) => {
+    if (128 * kdf.N * kdf.r > SCRYPT_MAX_MEMORY) {
+      ctx.addIssue({ code: 'custom', message: 'scrypt would need more than 1 GiB of memory (128 * N * r)' });
+    }
+  })
+  .describe(
+    'scrypt parameters used when cofre creates a new store protected by a passphrase; an existing store keeps the parameters it was written with.',
+  );
+
+const KEY_SOURCES = ['keyFile', 'passphraseFile', 'passphrasePrompt'] as const;
+
+/** cofre's own encrypted file store. */
+export const embeddedBackendSchema = backendObject(
+  'embedded',
+  "cofre's own encrypted secret store: one file, opened with a key file or a passphrase. Set exactly one of `keyFile`, `passphraseFile`, `passphrasePrompt`.",
+  {
+    path: z.string().min(1).describe('Store file. Relative paths resolve against the config file directory.'),
+    keyFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'File holding the 32-byte store key (mode 600). Relative paths resolve against the config file directory.',
+      ),
+    passphraseFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'File whose first line is the store passphrase (mode 600). Relative paths resolve against the config file directory.',
+      ),
+    passphrasePrompt: z
+      .boolean()
+      .optional()
+      .describe('Ask for the passphrase on the terminal at start-up (interactive use only).'),
+    kdf: scryptParamsSchema.optional(),
+  },
+).superRefine(
+  (backend, ctx) => {
+    // Runs even when other fields failed, so that every problem is reported at once; hence the defensive reads.
+    const raw = backend as Partial<Record<(typeof KEY_SOURCES)[number], unknown>>;
+    const set = KEY_SOURCES.filter((key) =>
+      key === 'passphrasePrompt' ? raw[key] === true : raw[key] !== undefined,
+    );
+    if (set.length === 1) return;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        set.length === 0
+          ? 'no key source; set exactly one of keyFile, passphraseFile, passphrasePrompt: true'
+          : `set exactly one key source, found ${set.join(' and ')}`,
+      params: {
+        hint: 'keyFile suits services; passphraseFile or passphrasePrompt suit a person at a terminal',
+      },
+    });
+  },
+  { when: () => true },
+);
+
+/** Every backend kind; add new kinds to this list. */
+export const backendConfigSchema = z.discriminatedUnion('type', [embeddedBackendSchema]);
+
+/** Backend kinds cofre knows, in the order they are documented. */
+export const BACKEND_TYPES = backendConfigSchema.options.map((option) => option.shape.type.value);
+
+export type BackendCacheConfig = z.output<typeof backendCacheSchema>;
+export type ScryptParams = z.output<typeof scryptParamsSchema>;
+export type EmbeddedBackendConfig = z.output<typeof embeddedBackendSchema>;
+export type BackendConfig = z.output<typeof backendConfigSchema>;
+export type BackendType = BackendConfig['type'];
+
+type StringKeys<T> = { [K in keyof T]-?: NonNullable<T[K]> extends string ? K : never }[keyof T] & string;
+
+// Which fields of each backend kind name files. The compiler rejects this map until a new kind is listed here.
+const fileFields: {
+  readonly [Type in BackendType]: readonly StringKeys<Extract<BackendConfig, { type: Type }>>[];
+} = {
+  embedded: ['path', 'keyFile', 'passphraseFile'],
+};
+
+/**
+ * Returns a copy of `backend` with its file paths passed through `resolve` (the loader resolves them against the
+ * config file directory). Pure.
+ */
+export function resolveBackendPaths(
+  backend: BackendConfig,
+  resolve: (path: string) => string,
+): BackendConfig {
+  const copy: Record<string, unknown> = { ...backend };
+  for (const field of fileFields[backend.type]) {
+    const value = copy[field];
+    if (typeof value === 'string') copy[field] = resolve(value);
+  }
+  return copy as BackendConfig;
+}

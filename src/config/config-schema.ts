@@ -1,0 +1,251 @@
+import { z } from 'zod';
+
+import { looksLikeLiteralSecret, parseSecretReference } from '../secrets/secret-reference.js';
+import { BACKEND_TYPES, backendConfigSchema } from './backend-config.js';
+import { byteSizeSchema } from './byte-size.js';
+import { configNameSchema } from './config-name.js';
+import type { DeepReadonly } from './deep-freeze.js';
+import { durationSchema } from './duration.js';
+import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
+
+/** Trading modes; `live` moves real money, `sandbox` uses the venue's test endpoints, `paper` a simulated venue. */
+export const ACCOUNT_MODES = ['live', 'sandbox', 'paper'] as const;
+export type AccountMode = (typeof ACCOUNT_MODES)[number];
+
+/** Actions an agent may be allowed; the names of the HTTP actions and MCP tools (DESIGN.md). */
+export const POLICY_ACTIONS = [
+  'list_accounts',
+  'get_limits',
+  'get_balance',
+  'get_ticker',
+  'get_open_orders',
+  'get_order',
+  'preview_order',
+  'place_order',
+  'cancel_order',
+  'cancel_all_orders',
+  'withdraw',
+  'get_request',
+] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+const credentialsSchema = z
+  .strictObject({
+    apiKey: secretRefSchema.describe('Secret reference to the API key.'),
+    secret: secretRefSchema.describe('Secret reference to the API secret (or private key).'),
+    password: secretRefSchema
+      .optional()
+      .describe('Secret reference to the API passphrase, for venues that need one.'),
+    uid: secretRefSchema
+      .optional()
+      .describe('Secret reference to the account or user id, for venues that need one.'),
+  })
+  .describe('Secret references for the venue credentials; ccxt field names. References only, never values.');
+
+const accountSchema = z
+  .strictObject({
+    venue: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, {
+        error: 'invalid venue; use the ccxt exchange id, e.g. binance, kraken, okx',
+      })
+      .describe('ccxt exchange id, lowercase (`binance`, `kraken`, `okx`, ...).'),
+    mode: z
+      .enum(ACCOUNT_MODES)
+      .describe('`live` trades real funds, `sandbox` the venue test network, `paper` a simulator.'),
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'invalid baseUrl; expected an http(s) URL' })
+      .optional()
+      .describe('Endpoint of a paper exchange. Only allowed when `mode` is `paper`.'),
+    credentials: credentialsSchema,
+  })
+  .superRefine(
+    (account, ctx) => {
+      // SECURITY: live and sandbox credentials go only to the venue's own hosts; a configurable URL would let one
+      // config line send live keys anywhere.
+      const raw = account as { mode?: unknown; baseUrl?: unknown };
+      if (raw.baseUrl !== undefined && raw.mode !== 'paper') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: 'baseUrl is only allowed when mode is paper',
+          params: { hint: 'live and sandbox accounts always use the venue endpoints known to ccxt' },
+        });
+      }
+    },
+    { when: () => true },
+  )
+  .describe('A trading account at one venue.');
+
+const agentsSchema = z
+  .strictObject({
+    tokenTtl: durationSchema({ min: 60_000 })
+      .prefault('30d')
+      .describe('Lifetime of a new agent token (`cofre agent add`). Parsed to milliseconds.'),
+  })
+  .describe(
+    'Agent settings; agents themselves are added with `cofre agent add` and kept in the state store.',
+  );
+
+const policySchema = z
+  .strictObject({
+    accounts: z.array(z.string()).min(1).describe('Account ids this policy applies to.'),
+    actions: z.array(z.enum(POLICY_ACTIONS)).min(1).describe('Actions it allows on those accounts.'),
+  })
+  .describe('Allows the listed actions on the listed accounts. Anything no policy allows is denied.');
+
+const auditSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default('./cofre-audit.jsonl')
+      .describe('Audit log file (JSON lines). Relative paths resolve against the config file directory.'),
+  })
+  .describe('Audit log.');
+
+const serverSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address the HTTP server binds to; loopback by default.'),
+    port: z.int().min(0).max(65_535).default(8787).describe('TCP port; 0 picks a free one.'),
+    bodyLimit: byteSizeSchema({ min: 1024, max: 64 * 1024 ** 2 })
+      .prefault(65_536)
+      .describe('Largest accepted request body: bytes, or a size like "64kb". Parsed to bytes.'),
+  })
+  .describe('HTTP server (`cofre serve`).');
+
+const stateSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default('./cofre-state.db')
+      .describe(
+        'SQLite state file (agents, limits, approvals). Relative paths resolve against the config file directory.',
+      ),
+  })
+  .describe('State store.');
+
+/** The whole `cofre.yaml`. The source of the config types, the JSON Schema and `docs/configuration.md`. */
+export const cofreConfigSchema = z
+  .strictObject({
+    backends: z
+      .record(configNameSchema('backend'), backendConfigSchema)
+      .prefault({})
+      .describe(
+        `Secret backends by name; the name is the prefix of a secret reference (\`<name>:<path>\`). Types: ${BACKEND_TYPES.join(', ')}.`,
+      ),
+    accounts: z
+      .record(configNameSchema('account'), accountSchema)
+      .prefault({})
+      .describe('Trading accounts by id.'),
+    agents: agentsSchema.prefault({}),
+    policies: z.record(configNameSchema('policy'), policySchema).prefault({}).describe('Policies by name.'),
+    audit: auditSchema.prefault({}),
+    server: serverSchema.prefault({}),
+    state: stateSchema.prefault({}),
+  })
+  .superRefine(checkCrossReferences, { when: () => true })
+  .meta({
+    title: 'cofre configuration',
+    description: 'cofre.yaml: secret backends, trading accounts, agents, policies, audit, server and state.',
+  });
+
+/** The validated config as the loader returns it: defaults applied, paths absolute, deeply frozen. */
+export type CofreConfig = DeepReadonly<z.output<typeof cofreConfigSchema>>;
+/** What may be written in `cofre.yaml` (before defaults and parsing). */
+export type CofreConfigInput = z.input<typeof cofreConfigSchema>;
+export type AccountConfig = DeepReadonly<z.output<typeof accountSchema>>;
+export type AccountCredentials = DeepReadonly<z.output<typeof credentialsSchema>>;
+export type AgentsConfig = DeepReadonly<z.output<typeof agentsSchema>>;
+export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
+export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;
+export type ServerConfig = DeepReadonly<z.output<typeof serverSchema>>;
+export type StateConfig = DeepReadonly<z.output<typeof stateSchema>>;
+
+/** A secret reference found in a config, with where it was found. */
+export interface ConfigSecretReference {
+  readonly path: readonly string[];
+  readonly reference: string;
+}
+
+/**
+ * Every secret reference string in `config` (validated or not: non-strings are skipped), with its path. `cofre
+ * doctor` resolves each; the schema checks their backends exist.
+ */
+export function listSecretReferences(config: unknown): ConfigSecretReference[] {
+  const found: ConfigSecretReference[] = [];
+  const accounts = asRecord(asRecord(config)?.['accounts']);
+  for (const [id, account] of Object.entries(accounts ?? {})) {
+    const credentials = asRecord(asRecord(account)?.['credentials']);
+    for (const [field, reference] of Object.entries(credentials ?? {})) {
+      if (typeof reference === 'string')
+        found.push({ path: ['accounts', id, 'credentials', field], reference });
+    }
+  }
+  return found;
+}
+
+// Runs even when other parts failed, so that every problem is reported at once; hence the defensive reads.
+function checkCrossReferences(config: unknown, ctx: z.RefinementCtx): void {
+  const root = asRecord(config);
+  const backends = asRecord(root?.['backends']);
+  if (backends) {
+    const names = Object.keys(backends);
+    for (const { path, reference } of listSecretReferences(config)) {
+      // SECURITY: a literal credential is reported by the field itself, without the value; never parse it here.
+      if (looksLikeLiteralSecret(reference)) continue;
+      let backend: string;
+      try {
+        backend = parseSecretReference(reference).backend;
+      } catch {
+        continue; // reported by the field
+      }
+      if (names.includes(backend)) continue;
+      const params: ConfigIssueParams = {
+        code: 'COFRE_BACKEND_UNKNOWN',
+        hint:
+          names.length === 0
+            ? 'add a backend under `backends:` (cofre init writes one named local)'
+            : `configured backends: ${names.join(', ')}`,
+      };
+      ctx.addIssue({
+        code: 'custom',
+        path: [...path],
+        message: `backend "${backend}" is not configured`,
+        params,
+      });
+    }
+  }
+
+  const accounts = asRecord(root?.['accounts']);
+  const policies = asRecord(root?.['policies']);
+  if (accounts && policies) {
+    const ids = Object.keys(accounts);
+    for (const [name, policy] of Object.entries(policies)) {
+      const listed = asRecord(policy)?.['accounts'];
+      if (!Array.isArray(listed)) continue;
+      listed.forEach((id: unknown, index) => {
+        if (typeof id !== 'string' || ids.includes(id)) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies', name, 'accounts', index],
+          message: `account "${id}" is not configured`,
+          params: {
+            hint: ids.length === 0 ? 'add it under `accounts:`' : `configured accounts: ${ids.join(', ')}`,
+          },
+        });
+      });
+    }
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}

@@ -1,0 +1,55 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { loadConfig } from './load-config.js';
+import { renderStarterConfig } from './starter-config.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cofre-starter-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('renderStarterConfig', () => {
+  it('writes a config that loads cleanly', async () => {
+    const path = join(dir, 'cofre.yaml');
+    await writeFile(
+      path,
+      renderStarterConfig({ storePath: './cofre-store.enc', key: { keyFile: './cofre.key' } }),
+    );
+    const config = await loadConfig(path);
+
+    expect(config.backends['local']).toEqual({
+      type: 'embedded',
+      path: join(dir, 'cofre-store.enc'),
+      keyFile: join(dir, 'cofre.key'),
+      cache: { ttl: 300_000, staleIfError: 60_000 },
+    });
+    expect(config.accounts['paper']).toEqual({
+      venue: 'binance',
+      mode: 'paper',
+      credentials: { apiKey: 'local:exchanges/paper#apiKey', secret: 'local:exchanges/paper#secret' },
+    });
+    expect(config.policies['paper-trading']?.accounts).toEqual(['paper']);
+    expect(config.policies['paper-trading']?.actions).not.toContain('withdraw');
+    expect(config.agents.tokenTtl).toBe(30 * 86_400_000);
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8787, bodyLimit: 65_536 });
+    expect(config.audit.path).toBe(join(dir, 'cofre-audit.jsonl'));
+    expect(config.state.path).toBe(join(dir, 'cofre-state.db'));
+  });
+
+  it('quotes paths safely', async () => {
+    const path = join(dir, 'odd.yaml');
+    const storePath = '/tmp/a "quoted" #dir: x/store.enc';
+    await writeFile(path, renderStarterConfig({ storePath, key: { keyFile: "C:\\keys\\it's.key" } }));
+    const config = await loadConfig(path);
+    expect(config.backends['local']?.path).toBe(storePath);
+  });
+});

@@ -1,0 +1,63 @@
+import type { BackendConfig, EmbeddedBackendConfig } from '../config/backend-config.js';
+import type { CofreConfig } from '../config/config-schema.js';
+import { CofreError } from '../errors.js';
+import type { KeySource } from './embedded/key-source.js';
+import type { SecretBackend } from './secret-backend.js';
+import { type CachePolicy, SecretResolver } from './secret-resolver.js';
+
+/** What opening a backend may need from the process that opens it. */
+export interface OpenBackendOptions {
+  /** No-echo terminal prompt, for `passphrasePrompt` stores; absent in non-interactive processes. */
+  readonly promptPassphrase?: (question: string) => Promise<Buffer>;
+}
+
+/**
+ * Opens one configured backend. Implementations are imported lazily, so a process loads only the SDKs of the
+ * backends it uses and `cofre --help` stays fast.
+ */
+export async function openBackend(
+  name: string,
+  config: BackendConfig,
+  options: OpenBackendOptions = {},
+): Promise<SecretBackend> {
+  // One case per backend type; the compiler checks the switch is exhaustive as types are added.
+  switch (config.type) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- one type so far
+    case 'embedded': {
+      const { EmbeddedBackend } = await import('./embedded/embedded-backend.js');
+      return EmbeddedBackend.open(config.path, embeddedKeySource(name, config, options), { name });
+    }
+  }
+}
+
+/** The resolver over every configured backend, each with its configured cache policy. */
+export async function openResolver(
+  config: CofreConfig,
+  options: OpenBackendOptions = {},
+): Promise<SecretResolver> {
+  const entries = Object.entries(config.backends);
+  const backends = await Promise.all(entries.map(([name, backend]) => openBackend(name, backend, options)));
+  const cache: Record<string, CachePolicy> = {};
+  for (const [name, backend] of entries) {
+    cache[name] = { ttlMs: backend.cache.ttl, staleIfErrorMs: backend.cache.staleIfError };
+  }
+  return new SecretResolver({ backends, cache });
+}
+
+/** The key source an embedded backend's config names (the schema guarantees exactly one is set). */
+export function embeddedKeySource(
+  name: string,
+  config: Pick<EmbeddedBackendConfig, 'keyFile' | 'passphraseFile' | 'passphrasePrompt'>,
+  options: OpenBackendOptions = {},
+): KeySource {
+  if (config.keyFile !== undefined) return { kind: 'key-file', path: config.keyFile };
+  if (config.passphraseFile !== undefined) return { kind: 'passphrase-file', path: config.passphraseFile };
+  const prompt = options.promptPassphrase;
+  if (prompt === undefined) {
+    throw new CofreError(
+      'COFRE_PASSPHRASE_REQUIRED',
+      `backend "${name}" asks for a passphrase, but this process has no terminal; use passphraseFile instead`,
+    );
+  }
+  return { kind: 'passphrase-prompt', prompt: () => prompt(`Passphrase for secret store "${name}": `) };
+}

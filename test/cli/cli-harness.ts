@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+
+import type { CliIo } from '../../src/surfaces/cli/cli-io.js';
+import { runCli } from '../../src/surfaces/cli/main.js';
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+class Collect extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+/** Runs the CLI in-process with `input` on a non-terminal stdin. */
+export async function cli(cwd: string, args: readonly string[], input = ''): Promise<CliResult> {
+  const stdin = new PassThrough();
+  stdin.end(input);
+  const stdout = new Collect();
+  const stderr = new Collect();
+  const io: CliIo = { stdin, stdout, stderr, cwd };
+  const code = await runCli(args, io);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const entry = resolve(import.meta.dirname, '../../src/surfaces/cli/entry.ts');
+// Absolute, so the child resolves tsx from this repo whatever its working directory.
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Runs the real `cofre` process (through tsx), as a user would. */
+export function cliProcess(cwd: string, args: readonly string[], input = ''): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: cwd },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      done({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A temporary directory removed by the returned function. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'cofre-cli-'));
+  return {
+    dir,
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

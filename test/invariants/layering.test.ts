@@ -1,0 +1,103 @@
+// The dependency direction of DESIGN.md, enforced: surfaces → broker, rotation → policy, audit, venues, secrets,
+// state → config, errors. Also: only surfaces/ knows HTTP, MCP or argv, and cloud SDKs stay in their backend folder.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+const src = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+const allowed: Record<string, readonly string[]> = {
+  surfaces: ['broker', 'rotation', 'policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
+  broker: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
+  rotation: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
+  policy: ['secrets', 'state', 'config', 'errors'],
+  audit: ['secrets', 'config', 'errors'],
+  venues: ['secrets', 'config', 'errors'],
+  state: ['config', 'errors'],
+  secrets: ['config', 'errors'],
+  // The reference grammar is a pure parser that config validates with; nothing else of secrets/ is allowed.
+  config: ['errors', 'secrets/secret-reference'],
+  testing: ['secrets', 'config', 'errors'],
+  errors: [],
+  index: ['broker', 'secrets', 'config', 'errors', 'surfaces'],
+};
+
+/** Packages only one folder may import: protocol and argv stay in surfaces/, cloud SDKs in their backend. */
+const confined: readonly [RegExp, string][] = [
+  [/^(fastify|@fastify\/)/, 'surfaces/http'],
+  [/^@modelcontextprotocol\//, 'surfaces/'],
+  [/^commander$/, 'surfaces/cli'],
+  [/^@aws-sdk\//, 'secrets/aws-secrets-manager'],
+  [/^@azure\//, 'secrets/azure-key-vault'],
+  [/^ccxt$/, 'venues/'],
+];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+function part(file: string): string {
+  const rel = relative(src, file);
+  const first = rel.split('/')[0] ?? '';
+  return first.replace(/\.ts$/, '');
+}
+
+function imports(file: string): { specifier: string; typeOnly: boolean }[] {
+  const text = readFileSync(file, 'utf8');
+  const found: { specifier: string; typeOnly: boolean }[] = [];
+  const pattern = /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/gm;
+  for (const m of text.matchAll(pattern)) {
+    found.push({ specifier: m[3] ?? m[4] ?? '', typeOnly: m[2] !== undefined });
+  }
+  return found;
+}
+
+describe('layering', () => {
+  const files = sourceFiles(src);
+
+  it('finds the sources', () => {
+    expect(files.length).toBeGreaterThan(5);
+  });
+
+  it('keeps every import pointing down the layers', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const from = part(file);
+      const rules = allowed[from];
+      if (rules === undefined) {
+        violations.push(`${relative(src, file)}: part "${from}" is not in the layering table`);
+        continue;
+      }
+      for (const { specifier, typeOnly } of imports(file)) {
+        if (!specifier.startsWith('.')) continue;
+        const target = relative(src, resolve(dirname(file), specifier)).replace(/\.js$/, '');
+        const to = target.split('/')[0] ?? '';
+        if (to === from || typeOnly) continue;
+        if (!rules.some((rule) => rule === to || target === rule || target.startsWith(`${rule}/`))) {
+          violations.push(`${relative(src, file)} imports ${target}`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('confines protocol, argv and cloud SDK packages to their folders', () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const rel = relative(src, file);
+      for (const { specifier } of imports(file)) {
+        for (const [pattern, home] of confined) {
+          if (pattern.test(specifier) && !rel.startsWith(home))
+            violations.push(`${rel} imports ${specifier}`);
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});

@@ -1,0 +1,87 @@
+// SECURITY invariant: a canary secret put through the CLI appears in no stdout, stderr, config, or store file,
+// in any encoding. Runs the real `cofre` process, so nothing in-process can hide a leak.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { cliProcess, type CliResult, tempDir } from '../cli/cli-harness.js';
+import { leaks, makeCanary } from './canary.js';
+
+describe('canary through the CLI', () => {
+  const canary = makeCanary();
+  const outputs: CliResult[] = [];
+  let dir: string;
+  let remove: () => void;
+
+  beforeAll(async () => {
+    ({ dir, remove } = tempDir());
+    const run = async (args: string[], input = ''): Promise<CliResult> => {
+      const result = await cliProcess(dir, args, input);
+      outputs.push(result);
+      return result;
+    };
+    expect((await run(['init'])).code).toBe(0);
+    expect((await run(['secret', 'put', 'exchanges/canary'], `${canary.value}\n`)).code).toBe(0);
+    expect(
+      (
+        await run(
+          ['secret', 'put', 'exchanges/fields', '--field', 'apiKey', '--field', 'secret'],
+          `k\n${canary.value}\n`,
+        )
+      ).code,
+    ).toBe(0);
+    expect((await run(['secret', 'put', 'exchanges/canary', '--pending'], `${canary.value}-2\n`)).code).toBe(
+      0,
+    );
+    await run(['secret', 'list']);
+    await run(['secret', 'versions', 'exchanges/canary']);
+    await run(['secret', 'fingerprint', 'exchanges/canary']);
+    await run(['secret', 'promote', 'exchanges/canary', '2']);
+    // Failure paths: a bad version, a bad field count, a value on argv, a corrupted store.
+    await run(['secret', 'fingerprint', 'exchanges/canary@99']);
+    await run(['secret', 'put', 'exchanges/bad', '--field', 'a', '--field', 'b'], `${canary.value}\n`);
+    await run(['secret', 'put', 'exchanges/argv', canary.value]);
+    const storePath = join(dir, 'cofre.store');
+    const store = readFileSync(storePath);
+    const damaged = Buffer.from(store);
+    damaged[damaged.length - 20] = (damaged[damaged.length - 20] ?? 0) ^ 0xff;
+    writeFileSync(storePath, damaged);
+    expect((await run(['secret', 'list'])).code).toBe(1);
+    writeFileSync(storePath, store);
+  });
+
+  afterAll(() => {
+    remove();
+  });
+
+  it('is in no stdout or stderr', () => {
+    expect(outputs.length).toBeGreaterThan(10);
+    for (const { stdout, stderr } of outputs) {
+      expect(leaks(stdout, canary.encodings)).toEqual([]);
+      expect(leaks(stderr, canary.encodings)).toEqual([]);
+    }
+  });
+
+  it('is in no file the CLI wrote, raw or encoded', () => {
+    const files = readdirSync(dir);
+    expect(files).toEqual(expect.arrayContaining(['cofre.yaml', 'cofre.store', 'cofre.key']));
+    for (const file of files) expect(leaks(readFileSync(join(dir, file)), canary.encodings)).toEqual([]);
+  });
+
+  it('can still be read back, so the test is not vacuous', async () => {
+    const { EmbeddedBackend } = await import('../../src/secrets/embedded/embedded-backend.js');
+    const backend = await EmbeddedBackend.open(join(dir, 'cofre.store'), {
+      kind: 'key-file',
+      path: join(dir, 'cofre.key'),
+    });
+    try {
+      const current = await backend.read('exchanges/canary', { kind: 'latest' });
+      expect(current.value.text()).toBe(`${canary.value}-2`);
+      const previous = await backend.read('exchanges/canary', { kind: 'stage', stage: 'previous' });
+      expect(previous.value.text()).toBe(canary.value);
+    } finally {
+      await backend.close();
+    }
+  });
+});
