@@ -144,6 +144,36 @@ export const errorCatalogue = {
     false,
     'The configuration file exists but could not be read (permissions, a directory, or not UTF-8). The message names the path.',
   ),
+  COFRE_VAULT_SEALED: spec(
+    'unavailable',
+    true,
+    'The Vault/OpenBao server is sealed and serves no secrets until an operator unseals it. cofre serves cached values for a bounded time, then fails closed.',
+  ),
+  COFRE_VAULT_REQUEST_REJECTED: spec(
+    'invalid',
+    false,
+    'Vault/OpenBao rejected a request as malformed (HTTP 400 or another 4xx that is not a denial). The message names the path; check the backend config (mount, KV version, auth role).',
+  ),
+  COFRE_VAULT_RESPONSE_INVALID: spec(
+    'internal',
+    false,
+    'Vault/OpenBao answered with a response cofre does not understand (not JSON, or missing fields). Check that `address` points at Vault or OpenBao and not a proxy page.',
+  ),
+  COFRE_VAULT_MOUNT_MISMATCH: spec(
+    'invalid',
+    false,
+    'The configured KV mount is not what the config says (KV version 1 vs 2, not a KV mount, or no such mount). Fix `mount` or `kvVersion` in the backend config.',
+  ),
+  COFRE_VAULT_WRAPPING_TOKEN_INVALID: spec(
+    'denied',
+    false,
+    'A response-wrapping token was refused: already used, expired, or created by a different path than the expected AppRole secret-id endpoint (a sign of interception). Issue a new wrapped secret_id and investigate.',
+  ),
+  COFRE_VAULT_CREDENTIAL_FILE_INVALID: spec(
+    'invalid',
+    false,
+    'A Vault/OpenBao credential file (token, role_id, secret_id, wrapping token, JWT) is missing, unreadable or empty. The message names the file, never its content.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
