@@ -1,0 +1,131 @@
+import { z } from 'zod';
+
+import type { PolicyAction } from '../config/config-schema.js';
+import { isDecimal } from '../venues/decimal.js';
+
+// SECURITY: every string an agent sends is bounded and free of control characters, so nothing it sends can split a
+// log line, an audit record or an HTTP header downstream (CR/LF/NUL injection).
+const CONTROL = /[\u0000-\u001f\u007f]/;
+function text(max: number, description: string) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !CONTROL.test(s), { error: 'must not contain control characters (CR, LF, NUL, …)' })
+    .describe(description);
+}
+
+const account = text(64, 'Account id, as returned by list_accounts.').regex(/^[a-z][a-z0-9_-]*$/, {
+  error: 'invalid account id',
+});
+const symbol = text(41, 'Market symbol in unified form BASE/QUOTE, e.g. "BTC/USDT".').regex(
+  /^[A-Z0-9]{1,20}\/[A-Z0-9]{1,20}$/,
+  { error: 'invalid symbol; use BASE/QUOTE in capitals, e.g. BTC/USDT' },
+);
+const clientOrderId = text(
+  36,
+  'Your unique id for this order (1-36 letters, digits, "-", "_"). Required: it is the idempotency key, so sending the same request twice places one order.',
+).regex(/^[A-Za-z0-9_-]+$/, { error: 'use 1-36 letters, digits, "-" or "_"' });
+const orderId = text(64, "The exchange's order id.").regex(/^[A-Za-z0-9_.:-]+$/, {
+  error: 'invalid order id',
+});
+
+// Amounts and prices: a positive decimal as a string ("0.001") or a JSON number; numbers are converted through
+// their shortest string form. Absurd magnitudes are rejected before any venue or policy sees them.
+const MAX_DECIMAL = 1e12;
+function positiveDecimal(description: string) {
+  return z
+    .union([z.string().max(40), z.number().positive().max(MAX_DECIMAL)])
+    .transform((v, ctx) => {
+      const s = typeof v === 'number' ? String(v) : v;
+      if (!isDecimal(s) || Number(s) <= 0 || Number(s) > MAX_DECIMAL) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a positive decimal no larger than ${MAX_DECIMAL} with at most 18 decimals, e.g. "0.001"`,
+        });
+        return z.NEVER;
+      }
+      return s;
+    })
+    .describe(description);
+}
+
+const orderRef = {
+  orderId: orderId.optional(),
+  clientOrderId: clientOrderId.optional().describe('The clientOrderId the order was placed with.'),
+};
+function oneRef(input: { orderId?: string | undefined; clientOrderId?: string | undefined }): boolean {
+  return (input.orderId === undefined) !== (input.clientOrderId === undefined);
+}
+
+const orderFields = {
+  account,
+  symbol,
+  side: z.enum(['buy', 'sell']).describe('"buy" or "sell".'),
+  type: z
+    .enum(['market', 'limit'])
+    .describe('"market" (fill now at the best price) or "limit" (at `price` or better).'),
+  amount: positiveDecimal(
+    'Quantity in the BASE asset (for BTC/USDT, in BTC), as a decimal string like "0.001".',
+  ),
+  price: positiveDecimal(
+    'Limit price in the QUOTE asset per unit of BASE. Required for limit orders only.',
+  ).optional(),
+};
+function limitNeedsPrice(order: { type: string; price?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (order.type === 'limit' && order.price === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['price'], message: 'a limit order needs a price' });
+  }
+  if (order.type === 'market' && order.price !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['price'], message: 'a market order takes no price' });
+  }
+}
+
+/** Every action's input schema. Strict: unknown fields are errors, so a typo is not silently ignored. */
+export const actionInputSchemas = {
+  list_accounts: z.strictObject({}),
+  get_balance: z.strictObject({ account }),
+  get_ticker: z.strictObject({ account, symbol }),
+  get_open_orders: z.strictObject({ account, symbol: symbol.optional() }),
+  get_order: z
+    .strictObject({ account, symbol, ...orderRef })
+    .refine(oneRef, { error: 'give exactly one of orderId and clientOrderId' }),
+  preview_order: z.strictObject(orderFields).superRefine(limitNeedsPrice),
+  place_order: z.strictObject({ ...orderFields, clientOrderId }).superRefine(limitNeedsPrice),
+  cancel_order: z
+    .strictObject({ account, symbol, ...orderRef })
+    .refine(oneRef, { error: 'give exactly one of orderId and clientOrderId' }),
+  get_request: z.strictObject({
+    requestId: text(64, 'The requestId returned by an earlier action.').regex(/^[A-Za-z0-9_-]+$/, {
+      error: 'invalid request id',
+    }),
+  }),
+} as const satisfies Partial<Record<PolicyAction, z.ZodType>>;
+
+export type ActionName = keyof typeof actionInputSchemas;
+export type ActionInput<A extends ActionName> = z.output<(typeof actionInputSchemas)[A]>;
+
+export const ACTION_NAMES = Object.keys(actionInputSchemas) as ActionName[];
+
+/** Actions that change state at the venue: they need an idempotency key and are never retried. */
+export const WRITE_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'cancel_order']);
+
+const SAFETY =
+  'It may be denied by policy: the answer then has status "denied" and names the rule and the reason; do not retry a denied request unchanged.';
+
+/**
+ * Descriptions written for a language model choosing a tool: what it does, units, and that it may be denied. The
+ * same text documents the HTTP actions.
+ */
+export const actionDescriptions: Readonly<Record<ActionName, string>> = {
+  list_accounts:
+    'List the trading accounts you may use, with venue and mode (live = real money, sandbox = test network, paper = simulated). Use the account id in other actions.',
+  get_balance: `Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal strings. ${SAFETY}`,
+  get_ticker: `Get the latest price of a market (bid, ask, last) in the QUOTE asset. ${SAFETY}`,
+  get_open_orders: `List open orders of an account, optionally for one market. ${SAFETY}`,
+  get_order: `Get one order by the exchange orderId or by your clientOrderId: status (open, closed, canceled, expired, rejected), amount, filled, prices. ${SAFETY}`,
+  preview_order: `Check an order without sending it: returns the order as it would be sent (amount rounded down to the market's step) and an estimate of its value in the QUOTE asset. Nothing is placed. ${SAFETY}`,
+  place_order: `Place a market or limit order. amount is in the BASE asset; price (limit only) in QUOTE per BASE. clientOrderId is required and makes the call idempotent: repeating it returns the first result instead of placing a second order. If the status is "failed" with code COFRE_VENUE_OUTCOME_UNKNOWN the order may or may not exist: check with get_order using the same clientOrderId, never place it again blindly. ${SAFETY}`,
+  cancel_order: `Cancel an open order by orderId or clientOrderId. Cancelling an order that is already closed fails with a clear reason. ${SAFETY}`,
+  get_request: 'Get the stored result of an earlier request of yours by its requestId.',
+};

@@ -1,0 +1,80 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+import { CofreError } from '../errors.js';
+import type { AgentRecord, StateStore } from '../state/state-store.js';
+
+const TOKEN_PATTERN = /^cofre_([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
+const AGENT_ID = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** A newly issued token: shown to the operator once, never stored. */
+export interface IssuedToken {
+  readonly agent: AgentRecord;
+  readonly token: string;
+}
+
+/** The agent a valid token belongs to. */
+export interface AuthenticatedAgent {
+  readonly id: string;
+  readonly policy: string;
+}
+
+function hash(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+/**
+ * Issues an agent token: `cofre_<tokenId>.<secret>` with a 96-bit public id (to find the record) and a 256-bit
+ * secret (base64url). Only SHA-256 of the secret is stored; a plain hash is enough because the secret is random and
+ * long, unlike a password.
+ */
+export function issueAgentToken(
+  state: StateStore,
+  input: { id: string; policy: string; ttlMs: number; now: Date },
+): IssuedToken {
+  if (!AGENT_ID.test(input.id)) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      `invalid agent id "${input.id}"; use lowercase letters, digits, "-" and "_"`,
+    );
+  }
+  const tokenId = randomBytes(12).toString('base64url');
+  const secret = randomBytes(32).toString('base64url');
+  const agent: AgentRecord = {
+    id: input.id,
+    policy: input.policy,
+    tokenId,
+    tokenHash: hash(secret),
+    createdAt: input.now,
+    expiresAt: new Date(input.now.getTime() + input.ttlMs),
+    revokedAt: undefined,
+  };
+  state.addAgent(agent);
+  return { agent, token: `cofre_${tokenId}.${secret}` };
+}
+
+// Compared against when the token id is unknown, so unknown ids cost the same hash-and-compare as known ones.
+const DECOY_HASH = hash('cofre-decoy');
+
+/**
+ * Checks a bearer token. Unknown, malformed, expired and revoked tokens all get the same `COFRE_UNAUTHENTICATED`
+ * answer, so a caller cannot tell which (SECURITY: no oracle for valid ids). The hash comparison is constant time.
+ */
+export function authenticateAgent(
+  state: StateStore,
+  token: string | undefined,
+  now: Date,
+): AuthenticatedAgent {
+  const match = token === undefined ? null : TOKEN_PATTERN.exec(token);
+  const agent = match?.[1] === undefined ? undefined : state.agentByTokenId(match[1]);
+  const presented = hash(match?.[2] ?? '');
+  const equal = timingSafeEqual(presented, agent?.tokenHash ?? DECOY_HASH);
+  if (
+    agent === undefined ||
+    !equal ||
+    agent.revokedAt !== undefined ||
+    now.getTime() >= agent.expiresAt.getTime()
+  ) {
+    throw new CofreError('COFRE_UNAUTHENTICATED', 'invalid, expired or revoked agent token');
+  }
+  return { id: agent.id, policy: agent.policy };
+}

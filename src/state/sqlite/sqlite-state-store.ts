@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+import Database from 'better-sqlite3';
+
+import { CofreError } from '../../errors.js';
+import type { AgentRecord, RequestRecord, RequestStatus, StateStore } from '../state-store.js';
+
+interface AgentRow {
+  id: string;
+  policy: string;
+  token_id: string;
+  token_hash: Buffer;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+interface RequestRow {
+  request_id: string;
+  agent_id: string;
+  action: string;
+  account: string | null;
+  idempotency_key: string | null;
+  status: RequestStatus;
+  response: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY,
+  policy TEXT NOT NULL,
+  token_id TEXT NOT NULL UNIQUE,
+  token_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS requests (
+  request_id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  account TEXT,
+  idempotency_key TEXT UNIQUE,
+  status TEXT NOT NULL,
+  response TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
+/**
+ * The single-host {@link StateStore}: one SQLite file in WAL mode. Synchronous (better-sqlite3), which is right for
+ * SQLite: each statement is microseconds and runs on the caller's turn, so claims are atomic without locks inside
+ * one process, and SQLite's own locking covers the CLI writing from another process.
+ */
+export class SqliteStateStore implements StateStore {
+  readonly #db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      this.#db = new Database(path);
+    } catch (err) {
+      throw new CofreError('COFRE_STATE_UNAVAILABLE', `cannot open the state database ${path}`, {
+        cause: err,
+      });
+    }
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.exec(SCHEMA);
+  }
+
+  addAgent(agent: AgentRecord): void {
+    try {
+      this.#db
+        .prepare(
+          'INSERT INTO agents (id, policy, token_id, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+        )
+        .run(
+          agent.id,
+          agent.policy,
+          agent.tokenId,
+          agent.tokenHash,
+          agent.createdAt.getTime(),
+          agent.expiresAt.getTime(),
+        );
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new CofreError(
+          'COFRE_AGENT_EXISTS',
+          `agent "${agent.id}" already exists; revoke it or pick another id`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  agentByTokenId(tokenId: string): AgentRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM agents WHERE token_id = ?').get(tokenId) as
+      AgentRow | undefined;
+    return row === undefined ? undefined : toAgent(row);
+  }
+
+  listAgents(): readonly AgentRecord[] {
+    return (this.#db.prepare('SELECT * FROM agents ORDER BY id').all() as AgentRow[]).map(toAgent);
+  }
+
+  revokeAgent(id: string, at: Date): boolean {
+    const result = this.#db
+      .prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+      .run(at.getTime(), id);
+    return result.changes === 1;
+  }
+
+  claimRequest(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord } {
+    const insert = this.#db.transaction(() => {
+      if (request.idempotencyKey !== undefined) {
+        const existing = this.#db
+          .prepare('SELECT * FROM requests WHERE idempotency_key = ?')
+          .get(request.idempotencyKey) as RequestRow | undefined;
+        if (existing !== undefined) return { claimed: false as const, existing: toRequest(existing) };
+      }
+      this.#db
+        .prepare(
+          'INSERT INTO requests (request_id, agent_id, action, account, idempotency_key, status, response, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          request.requestId,
+          request.agentId,
+          request.action,
+          request.account ?? null,
+          request.idempotencyKey ?? null,
+          request.status,
+          request.response ?? null,
+          request.createdAt.getTime(),
+          request.updatedAt.getTime(),
+        );
+      return { claimed: true as const };
+    });
+    // IMMEDIATE: take the write lock before the SELECT, so two processes cannot both see the key as free.
+    return insert.immediate();
+  }
+
+  finishRequest(requestId: string, status: RequestStatus, response: string, at: Date): void {
+    this.#db
+      .prepare('UPDATE requests SET status = ?, response = ?, updated_at = ? WHERE request_id = ?')
+      .run(status, response, at.getTime(), requestId);
+  }
+
+  releaseRequest(requestId: string): void {
+    this.#db.prepare("DELETE FROM requests WHERE request_id = ? AND status = 'executing'").run(requestId);
+  }
+
+  request(requestId: string): RequestRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM requests WHERE request_id = ?').get(requestId) as
+      RequestRow | undefined;
+    return row === undefined ? undefined : toRequest(row);
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function toAgent(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    policy: row.policy,
+    tokenId: row.token_id,
+    tokenHash: row.token_hash,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    revokedAt: row.revoked_at === null ? undefined : new Date(row.revoked_at),
+  };
+}
+
+function toRequest(row: RequestRow): RequestRecord {
+  return {
+    requestId: row.request_id,
+    agentId: row.agent_id,
+    action: row.action,
+    account: row.account ?? undefined,
+    idempotencyKey: row.idempotency_key ?? undefined,
+    status: row.status,
+    response: row.response ?? undefined,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}

@@ -1,0 +1,103 @@
+import type { AccountMode } from '../config/config-schema.js';
+import type { SecretValue } from '../secrets/secret-value.js';
+
+/** Decimal numbers travel as strings (`"0.001"`), never floats: money must not round. */
+export type Decimal = string;
+
+export type OrderSide = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit';
+export type OrderStatus = 'open' | 'closed' | 'canceled' | 'expired' | 'rejected';
+
+/** An order as cofre reports it to agents: the fields that matter, in one shape for every venue. */
+export interface Order {
+  readonly id: string;
+  readonly clientOrderId: string | undefined;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  /**
+   * `other` for venue-specific types cofre does not place itself (stop, take-profit, OCO legs, ...) that show up
+   * when reading orders created elsewhere, e.g. in the venue's web UI.
+   */
+  readonly type: OrderType | 'other';
+  readonly status: OrderStatus;
+  readonly amount: Decimal;
+  readonly filled: Decimal;
+  readonly price: Decimal | undefined;
+  readonly average: Decimal | undefined;
+  /** ISO 8601. */
+  readonly timestamp: string | undefined;
+}
+
+export interface Balance {
+  /** By asset: free, locked in orders (`used`), and total. Zero balances are left out. */
+  readonly assets: Readonly<
+    Record<string, { readonly free: Decimal; readonly used: Decimal; readonly total: Decimal }>
+  >;
+}
+
+export interface Ticker {
+  readonly symbol: string;
+  readonly bid: Decimal | undefined;
+  readonly ask: Decimal | undefined;
+  readonly last: Decimal | undefined;
+  readonly timestamp: string | undefined;
+}
+
+/** What cofre needs to know about a market to normalise an order before it is sent. */
+export interface MarketRules {
+  readonly symbol: string;
+  readonly base: string;
+  readonly quote: string;
+  /** Smallest price increment and amount increment, as decimals (`"0.01"`), when the venue says. */
+  readonly priceStep: Decimal | undefined;
+  readonly amountStep: Decimal | undefined;
+  readonly minAmount: Decimal | undefined;
+  readonly maxAmount: Decimal | undefined;
+  readonly minNotional: Decimal | undefined;
+}
+
+/** An order after the broker normalised it; `clientOrderId` is always set (the idempotency key). */
+export interface OrderRequest {
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly amount: Decimal;
+  readonly price: Decimal | undefined;
+  readonly clientOrderId: string;
+}
+
+/** Identifies an existing order: the venue's id or the client order id. */
+export type OrderRef = { readonly orderId: string } | { readonly clientOrderId: string };
+
+/** The credentials for one call, resolved through the secret resolver; the venue zeroes them after use. */
+export interface VenueCredentials {
+  readonly apiKey: SecretValue;
+  readonly secret: SecretValue;
+  readonly password?: SecretValue;
+  readonly uid?: SecretValue;
+}
+
+/**
+ * One trading account at one venue (one ccxt instance). The broker calls it only after policy and audit; it never
+ * decides anything itself.
+ *
+ * Errors are CofreErrors: `COFRE_VENUE_REJECTED` (the venue refused: insufficient funds, bad symbol, unknown
+ * order), `COFRE_VENUE_UNAVAILABLE` (retryable, for reads), `COFRE_VENUE_OUTCOME_UNKNOWN` for a write whose
+ * request may have reached the venue but whose answer was lost (never retried blindly), `COFRE_VENUE_HOST_REFUSED`
+ * when a host does not match the account's mode. Messages never carry credentials.
+ *
+ * Safe to call concurrently; markets are loaded once, on first use.
+ */
+export interface VenueAccount {
+  readonly id: string;
+  readonly venue: string;
+  readonly mode: AccountMode;
+  market(symbol: string): Promise<MarketRules>;
+  fetchBalance(): Promise<Balance>;
+  fetchTicker(symbol: string): Promise<Ticker>;
+  fetchOpenOrders(symbol: string | undefined): Promise<readonly Order[]>;
+  fetchOrder(symbol: string, ref: OrderRef): Promise<Order>;
+  placeOrder(order: OrderRequest): Promise<Order>;
+  cancelOrder(symbol: string, ref: OrderRef): Promise<Order>;
+  close(): Promise<void>;
+}
