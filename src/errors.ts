@@ -117,6 +117,35 @@ export const errorCatalogue = {
     false,
     'The store needs a passphrase but none was given and there is no terminal to prompt on. Use a passphrase file.',
   ),
+  COFRE_STATE_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    'The state database (agents, requests) could not be opened or written. Check its path and disk.',
+  ),
+  COFRE_AGENT_EXISTS: spec('invalid', false, 'An agent with that id already exists; revoke it or choose another id.'),
+  COFRE_AGENT_NOT_FOUND: spec('not_found', false, 'No agent with that id.'),
+  COFRE_UNAUTHENTICATED: spec(
+    'denied',
+    false,
+    'The agent token is missing, unknown, expired or revoked (all four get this same answer).',
+  ),
+  COFRE_ACTION_DENIED: spec(
+    'denied',
+    false,
+    'Policy does not allow this agent that action on that account. The response names the rule that decided.',
+  ),
+  COFRE_ACTION_UNKNOWN: spec('invalid', false, 'No such action. See the list of actions in the README.'),
+  COFRE_AUDIT_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    'The audit log could not be written, so the action was refused before anything was sent (fail closed).',
+  ),
+  COFRE_REQUEST_NOT_FOUND: spec('not_found', false, 'No request with that id was made by this agent.'),
+  COFRE_REQUEST_IN_PROGRESS: spec(
+    'unavailable',
+    true,
+    'A request with the same clientOrderId is still running; ask for its result with get_request instead of sending it again.',
+  ),
   COFRE_USAGE: spec('invalid', false, 'The command line was not understood; see `--help`.'),
   COFRE_INPUT_INVALID: spec('invalid', false, 'Input was rejected; the message says which field and why.'),
   COFRE_INTERNAL: spec(
@@ -173,6 +202,81 @@ export const errorCatalogue = {
     'invalid',
     false,
     'A Vault/OpenBao credential file (token, role_id, secret_id, wrapping token, JWT) is missing, unreadable or empty. The message names the file, never its content.',
+  ),
+  COFRE_VENUE_UNKNOWN: spec(
+    'invalid',
+    false,
+    'An account names a `venue` that is not a ccxt exchange id. Use the lowercase id ccxt lists (`binance`, `kraken`, `okx`, ...).',
+  ),
+  COFRE_VENUE_SANDBOX_UNSUPPORTED: spec(
+    'invalid',
+    false,
+    'A `sandbox` account names a venue for which ccxt knows no test endpoints, or whose sandbox switch would leave some requests pointed at production. cofre refuses rather than trade live; use `paper` mode or another venue.',
+  ),
+  COFRE_VENUE_HOST_REFUSED: spec(
+    'denied',
+    false,
+    "A request would have gone to a host the account's mode does not allow (`live`: the venue's production hosts; `sandbox`: its test hosts; `paper`: the account's `baseUrl`), or the account's `baseUrl` does not fit its mode. Nothing was sent.",
+  ),
+  COFRE_VENUE_REJECTED: spec(
+    'invalid',
+    false,
+    'The venue refused the request (insufficient funds, invalid or unknown order, unknown symbol, bad parameters). The message gives the venue error code and text; the request will not succeed unchanged.',
+  ),
+  COFRE_VENUE_AUTH_FAILED: spec(
+    'denied',
+    false,
+    "The venue refused the account's credentials or their permissions (wrong key, bad signature, key without trading rights, IP not allowed). Check or rotate the account's keys.",
+  ),
+  COFRE_VENUE_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    'The venue could not be reached, timed out, is rate limiting or in maintenance, and a read failed or a write was refused before it could take effect. Retry later.',
+  ),
+  COFRE_VENUE_OUTCOME_UNKNOWN: spec(
+    'unavailable',
+    false,
+    'A write (new order, cancel) was sent but its answer was lost (connection dropped, timeout, venue-side error). The order may or may not exist: look it up by its client order id before doing anything else. Never retried automatically.',
+  ),
+  COFRE_VENUE_UNSUPPORTED: spec(
+    'invalid',
+    false,
+    'The venue, through ccxt, cannot do what was asked as asked (an operation it lacks, a required argument, or a market that is not spot).',
+  ),
+  COFRE_VENUE_RESPONSE_INVALID: spec(
+    'internal',
+    false,
+    'The venue answered with data cofre could not turn into its own shapes (a missing order id, an unknown status). Details are logged; please report it with the venue name.',
+  ),
+  COFRE_VENUE_CLOSED: spec(
+    'internal',
+    false,
+    'A venue account was used after it was closed. This is a bug in cofre; please report it.',
+  ),
+  COFRE_ROUTE_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No such HTTP endpoint. The endpoints are listed in `GET /v1/openapi.json`.',
+  ),
+  COFRE_BODY_TOO_LARGE: spec(
+    'invalid',
+    false,
+    'The request body is larger than `server.bodyLimit` (HTTP 413). Send a smaller body; no action takes a large one.',
+  ),
+  COFRE_MEDIA_TYPE_UNSUPPORTED: spec(
+    'invalid',
+    false,
+    'The request body is not JSON (HTTP 415). Send `Content-Type: application/json`.',
+  ),
+  COFRE_ORIGIN_REFUSED: spec(
+    'denied',
+    false,
+    'The HTTP `Host` or `Origin` header is not one the server accepts (protection against DNS rebinding and browser pages calling the local API). Call cofre by an allowed host name, without a browser.',
+  ),
+  COFRE_METHOD_NOT_ALLOWED: spec(
+    'invalid',
+    false,
+    'The HTTP endpoint exists but not with this method (HTTP 405); the `Allow` header lists the methods it takes. `/mcp` takes POST only (stateless Streamable HTTP).',
   ),
 } as const satisfies Record<string, ErrorSpec>;
 

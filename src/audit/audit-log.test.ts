@@ -45,3 +45,20 @@ describe('JsonlAuditLog', () => {
     expect(await readFile(path, 'utf8')).toContain('"r2"');
   });
 });
+
+describe('JsonlAuditLog when its file goes away', () => {
+  // Regression: an open handle kept appending to a deleted file, so every later line was lost without an error.
+  it('reopens at the path after the file was deleted or rotated', async () => {
+    const { rename } = await import('node:fs/promises');
+    const path = join(dir, 'audit.jsonl');
+    const log = new JsonlAuditLog(path);
+    await log.append({ kind: 'intent', requestId: 'before', agent: 'a', action: 'x' });
+    await rename(path, `${path}.1`);
+    await log.append({ kind: 'intent', requestId: 'after-rotate', agent: 'a', action: 'x' });
+    await rm(path);
+    await log.append({ kind: 'intent', requestId: 'after-delete', agent: 'a', action: 'x' });
+    await log.close();
+    expect(await readFile(`${path}.1`, 'utf8')).toContain('"before"');
+    expect(await readFile(path, 'utf8')).toContain('"after-delete"');
+  });
+});

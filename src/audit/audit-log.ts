@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import { CofreError } from '../errors.js';
@@ -46,7 +46,7 @@ export class JsonlAuditLog implements AuditSink {
     const line = `${JSON.stringify({ ts: this.#now().toISOString(), ...event })}\n`;
     const next = this.#tail.then(async () => {
       try {
-        const file = await this.#open();
+        const file = await this.#current();
         await file.appendFile(line, 'utf8');
         await file.datasync();
       } catch (err) {
@@ -68,6 +68,19 @@ export class JsonlAuditLog implements AuditSink {
     const file = this.#file;
     this.#file = undefined;
     if (file !== undefined) await (await file).close();
+  }
+
+  /**
+   * The open handle, reopened when the path no longer names the file it refers to (deleted, or moved away by log
+   * rotation): appending to an unlinked file would lose every line without an error.
+   */
+  async #current(): Promise<FileHandle> {
+    const file = await this.#open();
+    const [held, named] = await Promise.all([file.stat(), stat(this.#path).catch(() => undefined)]);
+    if (named?.ino === held.ino && named.dev === held.dev) return file;
+    this.#file = undefined;
+    await file.close().catch(() => undefined);
+    return this.#open();
   }
 
   #open(): Promise<FileHandle> {

@@ -3,6 +3,11 @@ import { randomBytes } from 'node:crypto';
 /** A fresh canary value and every encoding in which it could leak. */
 export function makeCanary(): { value: string; encodings: readonly string[] } {
   const value = `canary-${randomBytes(16).toString('hex')}`;
+  return { value, encodings: encodingsOf(value) };
+}
+
+/** Every encoding in which `value` (a token, a secret_id, any credential a test knows) could leak. */
+export function encodingsOf(value: string): readonly string[] {
   const bytes = Buffer.from(value);
   const encodings = [
     value,
@@ -18,7 +23,7 @@ export function makeCanary(): { value: string; encodings: readonly string[] } {
         .slice(Math.ceil((shift * 4) / 3) + 1, -4),
     ),
   ];
-  return { value, encodings };
+  return encodings;
 }
 
 /** The encodings of the canary found in `text` (empty when it did not leak). */

@@ -13,6 +13,9 @@ import { secretPut } from './secret-put.js';
 import { secretRm } from './secret-rm.js';
 import { secretVersions } from './secret-versions.js';
 
+// Commands that load heavy modules (fastify, the MCP SDK, SQLite, the paper exchange) import them when they run,
+// so `cofre --help` and the secret commands start fast.
+
 /** Options every command accepts. */
 export interface GlobalOptions {
   readonly config?: string;
@@ -63,6 +66,29 @@ function buildProgram(io: CliIo): Command {
     .option('--passphrase-prompt', 'protect the store with a passphrase typed now (and at every start)')
     .action((options: { dir: string; passphraseFile?: string; passphrasePrompt?: boolean }) =>
       init(io, options),
+    );
+
+  program
+    .command('demo')
+    .description(
+      'run the broker against a local paper exchange with demo keys and a demo agent (until Ctrl-C)',
+    )
+    .option('--port <port>', 'port of the broker (default 8787, or any free one if taken)')
+    .action(async (options: { port?: string }) => {
+      await (await import('./demo.js')).demo(io, options);
+    });
+  program
+    .command('serve')
+    .description(
+      'serve the HTTP API and MCP (Streamable HTTP at /mcp) for the configuration, until SIGINT/SIGTERM',
+    )
+    .action(async () => (await import('./serve.js')).serve(io, global()));
+  program
+    .command('mcp')
+    .description('serve MCP on stdin/stdout for one agent, whose token is read from a file')
+    .requiredOption('--token-file <file>', 'file holding the agent token (mode 600)')
+    .action(async (options: { tokenFile: string }) =>
+      (await import('./mcp-stdio.js')).mcpStdio(io, global(), options),
     );
 
   const config = program.command('config').description('validate the configuration or print its schema');
@@ -140,6 +166,26 @@ function buildProgram(io: CliIo): Command {
     .argument('<name>', 'secret name, optionally with @<version> or @stage=<label>')
     .addOption(backendOption())
     .action((name: string, options: { backend?: string }) => secretFingerprint(io, global(), name, options));
+
+  const agent = program.command('agent').description('add, list and revoke the agents that may call cofre');
+  agent
+    .command('add')
+    .description('register an agent and print its token (shown once; only a hash is kept)')
+    .argument('<id>', 'agent id: lowercase letters, digits, "-" and "_"')
+    .option('--policy <name>', 'policy from the config (default: the only one, if there is one)')
+    .option('--ttl <duration>', 'token lifetime, e.g. 12h or 30d (default: agents.tokenTtl)')
+    .action(async (id: string, options: { policy?: string; ttl?: string }) =>
+      (await import('./agent-add.js')).agentAdd(io, global(), id, options),
+    );
+  agent
+    .command('list')
+    .description('list agents with policy, status and expiry (never tokens)')
+    .action(async () => (await import('./agent-list.js')).agentList(io, global()));
+  agent
+    .command('revoke')
+    .description("revoke an agent's token at once")
+    .argument('<id>', 'agent id')
+    .action(async (id: string) => (await import('./agent-revoke.js')).agentRevoke(io, global(), id));
 
   // Every command and sub-command: usage errors throw instead of exiting, and go to our streams.
   const harden = (command: Command): void => {

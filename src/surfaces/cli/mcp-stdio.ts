@@ -1,0 +1,35 @@
+import { createLogger } from '../../audit/create-logger.js';
+import { authenticateAgent } from '../../broker/agent-tokens.js';
+import { openBrokerRuntime } from '../../broker/broker-runtime.js';
+import { runMcpStdio } from '../mcp/mcp-stdio.js';
+import type { CliIo } from './cli-io.js';
+import { loadCliConfig } from './command-context.js';
+import type { GlobalOptions } from './main.js';
+import { readInputFile, trimTrailingNewline } from './read-secret-input.js';
+import { untilSignal } from './until-signal.js';
+
+/**
+ * `cofre mcp --token-file <f>`: an MCP server on stdin/stdout for one agent. The token comes from a file (never
+ * argv); stdout carries only MCP messages, logs go to stderr.
+ */
+export async function mcpStdio(
+  io: CliIo,
+  global: GlobalOptions,
+  options: { tokenFile: string },
+): Promise<void> {
+  const config = await loadCliConfig(io, global);
+  const raw = await readInputFile(io, options.tokenFile);
+  const token = trimTrailingNewline(raw).toString('utf8');
+  raw.fill(0);
+  const logger = createLogger();
+  const runtime = await openBrokerRuntime(config, { logger });
+  try {
+    const agent = authenticateAgent(runtime.state, token, new Date());
+    const session = await runMcpStdio({ broker: runtime.broker, agent, logger });
+    // Serve until the client closes stdin (in-flight calls finish first) or a signal arrives.
+    await Promise.race([session.closed, untilSignal()]);
+    await session.close();
+  } finally {
+    await runtime.close();
+  }
+}

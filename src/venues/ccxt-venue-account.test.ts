@@ -1,0 +1,783 @@
+import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { AccountConfig } from '../config/config-schema.js';
+import { CofreError, isCofreError } from '../errors.js';
+import { SecretValue } from '../secrets/secret-value.js';
+import {
+  ccxtExchangeOf,
+  openVenueAccount,
+  type VenueAccountOptions,
+  type VenueRequestInfo,
+} from './ccxt-venue-account.js';
+import { type PaperExchange, startPaperExchange } from './paper-exchange/paper-exchange.js';
+import type { VenueAccount, VenueCredentials } from './venue-account.js';
+
+// Canary credentials: if any form of these shows up in an error, something leaked.
+const API_KEY = `CanaryKey${randomBytes(24).toString('hex')}`;
+const SECRET = `canary-secret-${randomBytes(24).toString('hex')}`;
+const OTHER_KEY = `OtherKey${randomBytes(16).toString('hex')}`;
+const OTHER_SECRET = `other-secret-${randomBytes(16).toString('hex')}`;
+
+const REFS = { apiKey: 'local:exchanges/paper#apiKey', secret: 'local:exchanges/paper#secret' };
+
+let paper: PaperExchange;
+
+beforeAll(async () => {
+  paper = await startPaperExchange({
+    accounts: [
+      { apiKey: API_KEY, secret: SECRET, balances: { USDT: '100000', BTC: '2' } },
+      { apiKey: OTHER_KEY, secret: OTHER_SECRET, balances: { USDT: '5' } },
+    ],
+    symbols: [
+      {
+        symbol: 'BTCUSDT',
+        baseAsset: 'BTC',
+        quoteAsset: 'USDT',
+        tickSize: '0.01',
+        stepSize: '0.00001',
+        minQty: '0.00001',
+        maxQty: '9000',
+        minNotional: '5',
+      },
+    ],
+    prices: { BTCUSDT: '60000' },
+  });
+});
+
+afterAll(async () => {
+  await paper.stop();
+});
+
+/** Hands out fresh SecretValues per call, like the secret resolver, and keeps them to check they get zeroed. */
+function credentialSource(pair: { apiKey: string; secret: string } = { apiKey: API_KEY, secret: SECRET }): {
+  readonly get: () => Promise<VenueCredentials>;
+  readonly handedOut: SecretValue[];
+  use(next: { apiKey: string; secret: string }): void;
+} {
+  let current = pair;
+  const handedOut: SecretValue[] = [];
+  return {
+    handedOut,
+    use(next) {
+      current = next;
+    },
+    get() {
+      const apiKey = SecretValue.fromText(current.apiKey);
+      const secret = SecretValue.fromText(current.secret);
+      handedOut.push(apiKey, secret);
+      return Promise.resolve({ apiKey, secret });
+    },
+  };
+}
+
+function paperConfig(baseUrl: string): AccountConfig {
+  return { venue: 'binance', mode: 'paper', baseUrl, credentials: REFS };
+}
+
+async function openPaper(
+  baseUrl = paper.url,
+  credentials = credentialSource(),
+  options: VenueAccountOptions = {},
+): Promise<VenueAccount> {
+  return openVenueAccount('paper-main', paperConfig(baseUrl), credentials.get, options);
+}
+
+async function failure(promise: Promise<unknown>): Promise<CofreError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof CofreError) return err;
+    throw err;
+  }
+  throw new Error('expected a CofreError, got a result');
+}
+
+/** Every `signature=` value in the raw requests the paper exchange (or a proxy) received. */
+function signaturesIn(requests: readonly { query: string; body: string }[]): string[] {
+  return requests.flatMap((r) =>
+    [...`${r.query}&${r.body}`.matchAll(/signature=([0-9a-fA-F]+)/g)].map((m) => m[1]!),
+  );
+}
+
+/** SECURITY: no form of a canary, nor any signature, in anything a caller or a log could see of the error. */
+function expectNoLeak(err: CofreError, signatures: readonly string[] = []): void {
+  const seen = [
+    err.message,
+    String(err),
+    err.stack ?? '',
+    JSON.stringify(err),
+    JSON.stringify(err.details ?? {}),
+    inspect(err, { depth: 10 }),
+  ].join('\n');
+  expect(err.cause).toBeUndefined();
+  for (const canary of [API_KEY, SECRET]) {
+    const bytes = Buffer.from(canary, 'utf8');
+    for (const form of [
+      canary,
+      bytes.toString('base64'),
+      bytes.toString('base64url'),
+      bytes.toString('hex'),
+      encodeURIComponent(canary),
+    ]) {
+      expect(seen).not.toContain(form);
+    }
+  }
+  for (const signature of signatures) expect(seen.toLowerCase()).not.toContain(signature.toLowerCase());
+}
+
+interface ProxiedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly body: string;
+}
+
+/**
+ * A loopback HTTP proxy in front of the paper exchange that destroys the connection, after reading the whole
+ * request, of every request `drop` selects: the answer is lost after the request was sent.
+ */
+async function startDroppingProxy(
+  target: string,
+  drop: (method: string, path: string) => boolean,
+): Promise<{ url: string; seen: ProxiedRequest[]; stop: () => Promise<void> }> {
+  const seen: ProxiedRequest[] = [];
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const raw = req.url ?? '/';
+      const mark = raw.indexOf('?');
+      const method = req.method ?? 'GET';
+      const path = mark === -1 ? raw : raw.slice(0, mark);
+      seen.push({ method, path, query: mark === -1 ? '' : raw.slice(mark + 1), body: body.toString('utf8') });
+      if (drop(method, path)) {
+        req.socket.destroy();
+        return;
+      }
+      const forward = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method,
+          path: raw,
+          headers: { ...req.headers, host: upstream.host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe('CcxtVenueAccount against the paper exchange', () => {
+  let account: VenueAccount;
+  let credentials: ReturnType<typeof credentialSource>;
+  const requests: VenueRequestInfo[] = [];
+
+  beforeAll(async () => {
+    credentials = credentialSource();
+    account = await openPaper(paper.url, credentials, { onRequest: (r) => requests.push(r) });
+  });
+
+  afterAll(async () => {
+    await account.close();
+  });
+
+  it('loads markets once across concurrent calls', async () => {
+    const before = paper.requests().filter((r) => r.path === '/api/v3/exchangeInfo').length;
+    const [rules] = await Promise.all([
+      account.market('BTC/USDT'),
+      account.fetchTicker('BTC/USDT'),
+      account.fetchBalance(),
+      account.market('BTCUSDT'),
+      account.fetchOpenOrders('BTC/USDT'),
+    ]);
+    await account.market('BTC/USDT');
+    const after = paper.requests().filter((r) => r.path === '/api/v3/exchangeInfo').length;
+    expect(after - before).toBe(1);
+    expect(rules).toEqual({
+      symbol: 'BTC/USDT',
+      base: 'BTC',
+      quote: 'USDT',
+      priceStep: '0.01',
+      amountStep: '0.00001',
+      minAmount: '0.00001',
+      maxAmount: '9000',
+      minNotional: '5',
+    });
+  });
+
+  it('sends every request to the paper base URL, and only spot endpoints', () => {
+    expect(requests.length).toBeGreaterThan(0);
+    for (const r of requests) {
+      expect(r.origin).toBe(paper.url);
+      expect(r.path.startsWith('/api/v3/')).toBe(true);
+    }
+  });
+
+  it('reads the balance as decimal strings, leaving out zero balances', async () => {
+    const balance = await account.fetchBalance();
+    expect(balance.assets['USDT']).toEqual({ free: '100000', used: '0', total: '100000' });
+    expect(balance.assets['BTC']).toEqual({ free: '2', used: '0', total: '2' });
+  });
+
+  it('reads the ticker', async () => {
+    const ticker = await account.fetchTicker('BTC/USDT');
+    expect(ticker).toMatchObject({ symbol: 'BTC/USDT', last: '60000', bid: '59999.99', ask: '60000.01' });
+    expect(ticker.timestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('places a market order carrying the client order id, signed correctly', async () => {
+    const clientOrderId = `cofre-mkt-${randomBytes(4).toString('hex')}`;
+    const order = await account.placeOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: '0.01',
+      price: undefined,
+      clientOrderId,
+    });
+    expect(order).toMatchObject({
+      clientOrderId,
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      status: 'closed',
+      amount: '0.01',
+      filled: '0.01',
+      average: '60000',
+    });
+
+    const received = paper.requests().filter((r) => r.method === 'POST' && r.path === '/api/v3/order');
+    const sent = received.find((r) => r.params['newClientOrderId'] === clientOrderId);
+    expect(sent).toBeDefined();
+    expect(sent?.verified).toBe(true);
+    expect(sent?.apiKey).toBe(API_KEY);
+    expect(sent?.params['quantity']).toBe('0.01');
+    expect(sent?.params['quoteOrderQty']).toBeUndefined();
+    expect(paper.orders().find((o) => o.clientOrderId === clientOrderId)).toMatchObject({
+      orderId: Number(order.id),
+      status: 'FILLED',
+      executedQty: '0.01',
+    });
+  });
+
+  it('places a limit order, finds it by id, by client order id and among open orders, and cancels it', async () => {
+    const clientOrderId = `cofre-lmt-${randomBytes(4).toString('hex')}`;
+    const placed = await account.placeOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: '0.015',
+      price: '50000.25',
+      clientOrderId,
+    });
+    expect(placed).toMatchObject({
+      clientOrderId,
+      type: 'limit',
+      status: 'open',
+      price: '50000.25',
+      filled: '0',
+    });
+    const sent = paper.requests().find((r) => r.params['newClientOrderId'] === clientOrderId);
+    expect(sent).toMatchObject({ verified: true, params: { price: '50000.25', quantity: '0.015' } });
+
+    expect(await account.fetchOrder('BTC/USDT', { orderId: placed.id })).toEqual(placed);
+    expect(await account.fetchOrder('BTC/USDT', { clientOrderId })).toEqual(placed);
+    expect((await account.fetchOpenOrders(undefined)).map((o) => o.clientOrderId)).toContain(clientOrderId);
+    expect((await account.fetchOpenOrders('BTC/USDT')).map((o) => o.id)).toContain(placed.id);
+
+    const canceled = await account.cancelOrder('BTC/USDT', { clientOrderId });
+    expect(canceled).toMatchObject({ id: placed.id, clientOrderId, status: 'canceled' });
+    expect((await account.fetchOpenOrders('BTC/USDT')).map((o) => o.id)).not.toContain(placed.id);
+  });
+
+  it("reports the order's own client id when canceling by venue id", async () => {
+    const clientOrderId = `cofre-cxl-${randomBytes(4).toString('hex')}`;
+    const placed = await account.placeOrder({
+      symbol: 'BTC/USDT',
+      side: 'sell',
+      type: 'limit',
+      amount: '0.001',
+      price: '70000',
+      clientOrderId,
+    });
+    const canceled = await account.cancelOrder('BTC/USDT', { orderId: placed.id });
+    expect(canceled).toMatchObject({ id: placed.id, clientOrderId, status: 'canceled' });
+  });
+
+  it('maps a venue refusal to COFRE_VENUE_REJECTED with the venue code and no secrets', async () => {
+    const err = await failure(
+      account.placeOrder({
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'market',
+        amount: '100',
+        price: undefined,
+        clientOrderId: 'cofre-too-big',
+      }),
+    );
+    expect(err.code).toBe('COFRE_VENUE_REJECTED');
+    expect(err.category).toBe('invalid');
+    expect(err.retryable).toBe(false);
+    expect(err.details).toMatchObject({ error: 'InsufficientFunds', venueCode: '-2010', httpStatus: 400 });
+    expect(err.message).toContain('insufficient balance');
+    expectNoLeak(err, signaturesIn(paper.requests()));
+  });
+
+  it('maps an unknown order to COFRE_VENUE_REJECTED', async () => {
+    const err = await failure(account.fetchOrder('BTC/USDT', { clientOrderId: 'no-such-order' }));
+    expect(err.code).toBe('COFRE_VENUE_REJECTED');
+    expect(err.details).toMatchObject({ error: 'OrderNotFound' });
+    expectNoLeak(err, signaturesIn(paper.requests()));
+  });
+
+  it('refuses a malformed order before sending it', async () => {
+    const before = paper.requests().length;
+    const err = await failure(
+      account.placeOrder({
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'limit',
+        amount: '0.01',
+        price: undefined,
+        clientOrderId: 'cofre-no-price',
+      }),
+    );
+    expect(err.code).toBe('COFRE_INPUT_INVALID');
+    expect(paper.requests().length).toBe(before);
+  });
+
+  it('zeroes every credential it was handed, and keeps none on the ccxt instance', () => {
+    expect(credentials.handedOut.length).toBeGreaterThan(0);
+    expect(credentials.handedOut.every((v) => v.zeroed)).toBe(true);
+    const exchange = ccxtExchangeOf(account)!;
+    expect(exchange.apiKey).toBeUndefined();
+    expect(exchange.secret).toBeUndefined();
+    expect(exchange.last_request_headers).toBeUndefined();
+    expect(exchange.last_request_url).toBeUndefined();
+    expect(exchange.last_request_body).toBeUndefined();
+    for (const name of Object.getOwnPropertyNames(exchange)) {
+      const descriptor = Object.getOwnPropertyDescriptor(exchange, name);
+      if (typeof descriptor?.value === 'string') expect(descriptor.value).not.toContain(API_KEY);
+    }
+    expect(JSON.stringify([exchange.headers, exchange.options])).not.toContain(API_KEY);
+  });
+
+  it('pins verbose off, rate limiting on, and refuses assigned credentials', () => {
+    const exchange = ccxtExchangeOf(account)!;
+    expect(() => {
+      exchange.verbose = true;
+    }).toThrow(TypeError);
+    expect(exchange.verbose).toBe(false);
+    expect(() => {
+      exchange.enableRateLimit = false;
+    }).toThrow(TypeError);
+    expect(exchange.enableRateLimit).toBe(true);
+    expect(() => {
+      exchange.apiKey = 'x';
+    }).toThrow(/per call/);
+    expect(exchange.options['maxRetriesOnFailure']).toBe(0);
+  });
+});
+
+describe('credentials', () => {
+  it('are resolved per call, so a rotation takes effect without reopening', async () => {
+    const source = credentialSource();
+    const account = await openPaper(paper.url, source);
+    try {
+      expect((await account.fetchBalance()).assets['BTC']).toBeDefined();
+      source.use({ apiKey: OTHER_KEY, secret: OTHER_SECRET });
+      const balance = await account.fetchBalance();
+      expect(balance.assets['BTC']).toBeUndefined();
+      expect(balance.assets['USDT']?.total).toBe('5');
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('are isolated per call: concurrent calls with different credentials each sign with their own', async () => {
+    // No per-account lock: each call reads its own credentials from its async context while ccxt signs.
+    let next = 0;
+    const handedOut: SecretValue[] = [];
+    const kinds: string[] = [];
+    const alternate = (): Promise<VenueCredentials> => {
+      const useMain = next++ % 2 === 0;
+      kinds.push(useMain ? 'main' : 'other');
+      const apiKey = SecretValue.fromText(useMain ? API_KEY : OTHER_KEY);
+      const secret = SecretValue.fromText(useMain ? SECRET : OTHER_SECRET);
+      handedOut.push(apiKey, secret);
+      return Promise.resolve({ apiKey, secret });
+    };
+    const account = await openVenueAccount('paper-mixed', paperConfig(paper.url), alternate);
+    try {
+      const balances = await Promise.all(Array.from({ length: 6 }, () => account.fetchBalance()));
+      // Calls ask for credentials in the order they were made (they all wait on the same market load first).
+      expect(balances.map((b) => (b.assets['BTC'] === undefined ? 'other' : 'main'))).toEqual(kinds);
+      expect(kinds).toContain('main');
+      expect(kinds).toContain('other');
+      expect(handedOut.every((v) => v.zeroed)).toBe(true);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('are not asked for by public calls', async () => {
+    const source = credentialSource();
+    const account = await openPaper(paper.url, source);
+    try {
+      await account.fetchTicker('BTC/USDT');
+      await account.market('BTC/USDT');
+      expect(source.handedOut).toEqual([]);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('a wrong secret gives COFRE_VENUE_AUTH_FAILED without leaking the key, secret or signature', async () => {
+    const account = await openPaper(
+      paper.url,
+      credentialSource({ apiKey: API_KEY, secret: `${SECRET}-wrong` }),
+    );
+    try {
+      const err = await failure(account.fetchBalance());
+      expect(err.code).toBe('COFRE_VENUE_AUTH_FAILED');
+      expect(err.category).toBe('denied');
+      expect(err.details).toMatchObject({ venueCode: '-1022' });
+      expectNoLeak(err, signaturesIn(paper.requests()));
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('an unknown API key gives COFRE_VENUE_AUTH_FAILED', async () => {
+    const account = await openPaper(paper.url, credentialSource({ apiKey: 'UnknownKey123', secret: SECRET }));
+    try {
+      const err = await failure(account.fetchBalance());
+      expect(err.code).toBe('COFRE_VENUE_AUTH_FAILED');
+      expectNoLeak(err, signaturesIn(paper.requests()));
+    } finally {
+      await account.close();
+    }
+  });
+});
+
+describe('writes are never retried', () => {
+  it('a dropped connection on a new order is COFRE_VENUE_OUTCOME_UNKNOWN after exactly one POST', async () => {
+    const proxy = await startDroppingProxy(
+      paper.url,
+      (method, path) => method === 'POST' && path === '/api/v3/order',
+    );
+    const account = await openPaper(proxy.url);
+    const ordersBefore = paper.orders().length;
+    try {
+      const err = await failure(
+        account.placeOrder({
+          symbol: 'BTC/USDT',
+          side: 'buy',
+          type: 'market',
+          amount: '0.001',
+          price: undefined,
+          clientOrderId: 'cofre-dropped-1',
+        }),
+      );
+      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+      expect(err.retryable).toBe(false);
+      const posts = proxy.seen.filter((r) => r.method === 'POST' && r.path === '/api/v3/order');
+      expect(posts).toHaveLength(1);
+      expect(posts[0]?.body).toContain('newClientOrderId=cofre-dropped-1');
+      expect(paper.orders().length).toBe(ordersBefore);
+      expectNoLeak(err, signaturesIn(proxy.seen));
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+
+  it('even when ccxt is told to retry (a per-path option), the second attempt is refused', async () => {
+    const proxy = await startDroppingProxy(
+      paper.url,
+      (method, path) => method === 'POST' && path === '/api/v3/order',
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      // binance's createOrder sends to the API path "order"; ccxt reads options[<path>] before the global option.
+      ccxtExchangeOf(account)!.options['order'] = { maxRetriesOnFailure: 3 };
+      const err = await failure(
+        account.placeOrder({
+          symbol: 'BTC/USDT',
+          side: 'buy',
+          type: 'market',
+          amount: '0.001',
+          price: undefined,
+          clientOrderId: 'cofre-dropped-2',
+        }),
+      );
+      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+      expect(proxy.seen.filter((r) => r.method === 'POST' && r.path === '/api/v3/order')).toHaveLength(1);
+      expectNoLeak(err, signaturesIn(proxy.seen));
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+
+  it('a dropped cancel is COFRE_VENUE_OUTCOME_UNKNOWN too', async () => {
+    const proxy = await startDroppingProxy(
+      paper.url,
+      (method, path) => method === 'DELETE' && path === '/api/v3/order',
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      const err = await failure(account.cancelOrder('BTC/USDT', { clientOrderId: 'whatever' }));
+      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+      expect(proxy.seen.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+
+  it('a dropped read is COFRE_VENUE_UNAVAILABLE (retryable), sent once, and leaks no signature', async () => {
+    const proxy = await startDroppingProxy(
+      paper.url,
+      (method, path) => method === 'GET' && path === '/api/v3/account',
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      const err = await failure(account.fetchBalance());
+      expect(err.code).toBe('COFRE_VENUE_UNAVAILABLE');
+      expect(err.retryable).toBe(true);
+      expect(proxy.seen.filter((r) => r.path === '/api/v3/account')).toHaveLength(1);
+      // The dropped GET carried its signature in the query string, which ccxt's own message quotes.
+      const signatures = signaturesIn(proxy.seen);
+      expect(signatures.length).toBeGreaterThan(0);
+      expectNoLeak(err, signatures);
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+
+  it('a failed market load is retried on the next call, not cached', async () => {
+    let dropping = true;
+    const proxy = await startDroppingProxy(
+      paper.url,
+      (_method, path) => dropping && path === '/api/v3/exchangeInfo',
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      const err = await failure(account.market('BTC/USDT'));
+      expect(err.code).toBe('COFRE_VENUE_UNAVAILABLE');
+      dropping = false;
+      expect((await account.market('BTC/USDT')).symbol).toBe('BTC/USDT');
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+});
+
+describe('hosts are checked against the mode', () => {
+  it('refuses a request to a host tampered into urls after opening, before it is sent', async () => {
+    const seen: VenueRequestInfo[] = [];
+    const account = await openPaper(paper.url, credentialSource(), { onRequest: (r) => seen.push(r) });
+    try {
+      await account.market('BTC/USDT');
+      const exchange = ccxtExchangeOf(account)!;
+      (exchange.urls.api as Record<string, string>)['private'] = 'https://evil.example.com/api/v3';
+      const before = paper.requests().length;
+      const err = await failure(account.fetchBalance());
+      expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
+      expect(err.message).toContain('https://evil.example.com');
+      expect(paper.requests().length).toBe(before);
+      expect(seen.some((r) => r.origin.includes('evil'))).toBe(false);
+      expectNoLeak(err);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('refuses a tampered write before it is sent: no order, no outcome-unknown', async () => {
+    const account = await openPaper();
+    try {
+      await account.market('BTC/USDT');
+      (ccxtExchangeOf(account)!.urls.api as Record<string, string>)['private'] = 'http://127.0.0.2:9/api/v3';
+      const err = await failure(
+        account.placeOrder({
+          symbol: 'BTC/USDT',
+          side: 'buy',
+          type: 'market',
+          amount: '0.001',
+          price: undefined,
+          clientOrderId: 'cofre-tampered',
+        }),
+      );
+      expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('refuses requests through a proxy set on the ccxt instance', async () => {
+    const account = await openPaper();
+    try {
+      ccxtExchangeOf(account)!.httpsProxy = 'http://127.0.0.1:9';
+      const err = await failure(account.fetchTicker('BTC/USDT'));
+      expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
+      expect(err.message).toContain('httpsProxy');
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('rewrites every binance API section to the paper base URL', async () => {
+    const account = await openPaper();
+    try {
+      const api = ccxtExchangeOf(account)!.urls.api as Record<string, string>;
+      expect(Object.keys(api)).toEqual(
+        expect.arrayContaining(['public', 'private', 'v1', 'sapi', 'fapiPublic']),
+      );
+      for (const url of Object.values(api)) expect(url.startsWith(`${paper.url}/`)).toBe(true);
+      expect(api['private']).toBe(`${paper.url}/api/v3`);
+      expect(api['sapi']).toBe(`${paper.url}/sapi/v1`);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('paper mode needs a baseUrl', async () => {
+    const err = await failure(
+      openVenueAccount('p', { venue: 'binance', mode: 'paper', credentials: REFS }, credentialSource().get),
+    );
+    expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
+  });
+
+  it('live mode refuses a baseUrl (the config refuses it too)', async () => {
+    const err = await failure(
+      openVenueAccount(
+        'l',
+        { venue: 'binance', mode: 'live', baseUrl: paper.url, credentials: REFS },
+        credentialSource().get,
+      ),
+    );
+    expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
+    expect(err.message).toContain('only allowed in paper mode');
+  });
+
+  it('sandbox mode refuses a baseUrl', async () => {
+    const err = await failure(
+      openVenueAccount(
+        's',
+        { venue: 'binance', mode: 'sandbox', baseUrl: paper.url, credentials: REFS },
+        credentialSource().get,
+      ),
+    );
+    expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
+  });
+
+  it('live mode talks only to the production hosts ccxt lists (checked without a request)', async () => {
+    const account = await openVenueAccount(
+      'l',
+      { venue: 'binance', mode: 'live', credentials: REFS },
+      credentialSource().get,
+    );
+    try {
+      const api = ccxtExchangeOf(account)!.urls.api as Record<string, string>;
+      expect(api['private']).toBe('https://api.binance.com/api/v3');
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('sandbox mode on binance points every API URL at its test network (checked without a request)', async () => {
+    const account = await openVenueAccount(
+      's',
+      { venue: 'binance', mode: 'sandbox', credentials: REFS },
+      credentialSource().get,
+    );
+    try {
+      const exchange = ccxtExchangeOf(account)!;
+      const test = new Set(Object.values(exchange.urls.test));
+      for (const url of Object.values(exchange.urls.api)) expect(test.has(url)).toBe(true);
+      expect(exchange.urls.api['private']).toBe('https://testnet.binance.vision/api/v3');
+    } finally {
+      await account.close();
+    }
+  });
+
+  // bitget has no urls.test and overrides setSandboxMode to only set an option (demo-trading header, production
+  // hosts); kraken has no urls.test and the base setSandboxMode throws.
+  it.each(['bitget', 'kraken'])(
+    'sandbox mode on %s (no test URL) is COFRE_VENUE_SANDBOX_UNSUPPORTED, without any network activity',
+    async (venue) => {
+      const sockets: unknown[] = [];
+      const onActivity = (message: unknown): void => {
+        sockets.push(message);
+      };
+      const channels = ['net.client.socket', 'undici:request:create', 'undici:client:beforeConnect'];
+      for (const name of channels) subscribe(name, onActivity);
+      const seen: VenueRequestInfo[] = [];
+      const source = credentialSource();
+      try {
+        const err = await failure(
+          openVenueAccount('s', { venue, mode: 'sandbox', credentials: REFS }, source.get, {
+            onRequest: (r) => seen.push(r),
+          }),
+        );
+        expect(err.code).toBe('COFRE_VENUE_SANDBOX_UNSUPPORTED');
+        expect(err.message).toContain(venue);
+      } finally {
+        for (const name of channels) unsubscribe(name, onActivity);
+      }
+      expect(sockets).toEqual([]);
+      expect(seen).toEqual([]);
+      expect(source.handedOut).toEqual([]);
+    },
+  );
+});
+
+describe('lifecycle', () => {
+  it('an unknown venue is COFRE_VENUE_UNKNOWN', async () => {
+    for (const venue of ['nosuchexchange', 'constructor', '__proto__']) {
+      const err = await failure(
+        openVenueAccount('x', { venue, mode: 'live', credentials: REFS }, credentialSource().get),
+      );
+      expect(err.code).toBe('COFRE_VENUE_UNKNOWN');
+    }
+  });
+
+  it('a closed account refuses calls', async () => {
+    const account = await openPaper();
+    await account.close();
+    await account.close();
+    const err = await failure(account.fetchTicker('BTC/USDT'));
+    expect(err.code).toBe('COFRE_VENUE_CLOSED');
+    expect(isCofreError(err)).toBe(true);
+  });
+});

@@ -1,0 +1,642 @@
+/**
+ * {@link VenueAccount} over ccxt: one ccxt exchange instance per account, with the safety ccxt does not give by
+ * itself.
+ *
+ * What is relied on in ccxt 4.5.84 (node_modules/ccxt/js/src/base/Exchange.js unless noted; line numbers of 4.5.84):
+ * - `fetch2` (:5774) is the one REST path: throttle (`enableRateLimit`), then a retry loop of `maxRetriesOnFailure` extra
+ *   attempts (default 0, looked up by `handleOptionAndParams` (:6150) in the call's params, then `options[<api path>]`, then
+ *   `options`) around `sign()` and `fetch()`; it retries only `OperationFailed` errors, and a retry re-signs and
+ *   re-sends. cofre pins the option to 0 and, in case a per-path option or a future default re-enables it, refuses a
+ *   second non-GET request to the same endpoint within one write call (see `fetch` below).
+ * - `fetch()` (:968) is the one place a request leaves: it applies proxies, calls undici and maps transport failures to
+ *   `NetworkError` / `RequestTimeout`; redirects are never followed (`undiciRequest`, :845). cofre wraps it per instance
+ *   with the host guard.
+ * - `handleRestResponse` calls `handleErrors(status, ..., parsedBody)` (:1211) on every response before raising; cofre wraps
+ *   it to note the HTTP status and the venue's own error code and text (never the URL, headers or body).
+ * - `sign()` and `checkRequiredCredentials()` (:6027) read `this.apiKey`, `this.secret`, `this.password`, `this.uid`.
+ * - `loadMarkets()` (:1266) is single-flight but caches a rejected promise for good; cofre keeps its own single-flight that
+ *   forgets a failure and reloads (`loadMarkets(true)`) on the next call.
+ * - `setLastRequest()` (:2223) keeps the last request's URL (with `signature`), headers (with the API key) and body on the
+ *   instance; `fetchHistoryCacheSize > 0` keeps whole requests (`addFetchCache`, :567). Both are disabled here.
+ * - binance (js/src/binance.js): `createOrderRequest` sends the unified `clientOrderId` param as `newClientOrderId`
+ *   (:7177, :7314) and would turn a market order's `price` into `quoteOrderQty` (:7427; so no price is passed for
+ *   market orders); `fetchMarkets` (:3425) loads spot, linear and inverse markets unless `options.fetchMarkets.types`
+ *   says otherwise; `sign` (:13305) puts the key in `X-MBX-APIKEY` and the signature in the query or body;
+ *   `handleErrors` (:13481) builds its messages from the raw body; a cancel answer's `clientOrderId` is the cancel
+ *   request's own id, the order's is `origClientOrderId`.
+ *
+ * Credentials (the choice, and why):
+ * ccxt signs with keys it reads from properties of the instance, as JS strings, and JS strings cannot be wiped:
+ * whatever is assigned there stays in the heap until the GC reuses the memory. The obvious designs both fail:
+ * assigning keys once per account keeps them there for the life of the process and ignores rotation; assigning them
+ * before each call and clearing after races between concurrent calls (one call clears what another is about to sign
+ * with) unless a per-account mutex serialises every call, which caps throughput at one request in flight per account.
+ * Instead, `apiKey`, `secret`, `password` and `uid` are accessor properties that read the credentials of the *current
+ * call* from an AsyncLocalStorage, as fresh strings decoded from the call's SecretValues at the moment ccxt reads
+ * them (in practice: inside `sign()`). Concurrent calls each see their own credentials, nothing is stored on the
+ * instance, a rotation takes effect on the next call (credentials are resolved per call, through the resolver's
+ * cache), and the SecretValues are zeroed when the call ends. What remains are the short-lived strings ccxt builds
+ * while signing (the decoded secret, the HMAC input, the header value), which no design around ccxt can avoid.
+ *
+ * Safe to call concurrently.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import type * as Ccxt from 'ccxt';
+
+import type { AccountConfig, AccountMode } from '../config/config-schema.js';
+import { CofreError, isCofreError } from '../errors.js';
+import type { SecretValue } from '../secrets/secret-value.js';
+import { type NumberFormat, toBalance, toMarketRules, toOrder, toTicker } from './ccxt-structures.js';
+import type {
+  Balance,
+  MarketRules,
+  Order,
+  OrderRef,
+  OrderRequest,
+  Ticker,
+  VenueAccount,
+  VenueCredentials,
+} from './venue-account.js';
+import { type CcxtErrorClasses, type FailedCall, toVenueError } from './venue-error.js';
+import { applyAccountMode } from './venue-hosts.js';
+
+type CcxtModule = typeof Ccxt;
+type CcxtExchange = Ccxt.Exchange;
+
+/** A request about to leave, as {@link VenueAccountOptions.onRequest} sees it. Holds nothing secret. */
+export interface VenueRequestInfo {
+  readonly accountId: string;
+  readonly method: string;
+  /** `scheme://host[:port]`. */
+  readonly origin: string;
+  /** URL path without the query string (which may carry a signature). */
+  readonly path: string;
+}
+
+/** Options of {@link openVenueAccount}. */
+export interface VenueAccountOptions {
+  /** Timeout of one HTTP request in ms (ccxt `timeout`); default 10 000. */
+  readonly timeoutMs?: number;
+  /**
+   * Called synchronously for each request that passed the host guard, just before it is sent; for logs, metrics
+   * and tests. Must not throw (an exception stops the request).
+   */
+  readonly onRequest?: (request: VenueRequestInfo) => void;
+}
+
+/** Options every account's ccxt instance gets. */
+const COMMON_OPTIONS = {
+  // Writes must never be retried (a retry of a lost answer can place a second order); reads are retried, if at
+  // all, by the broker, which knows the caller's deadline.
+  maxRetriesOnFailure: 0,
+  maxRetriesOnFailureDelay: 0,
+} as const;
+
+/**
+ * Venue-specific ccxt options. cofre trades spot only (its Order and MarketRules shapes are spot shapes), so
+ * binance loads only spot markets: fewer requests, and no fapi/dapi endpoint the paper exchange does not serve.
+ */
+const BINANCE_SPOT_OPTIONS = {
+  defaultType: 'spot',
+  fetchMarkets: { types: ['spot'] },
+  // Private (sapi) calls during market loading; cofre loads markets without credentials anyway.
+  fetchCurrencies: false,
+  fetchMargins: false,
+  // ccxt refuses to list open orders without a symbol unless told that the higher request weight is understood.
+  fetchOpenOrders: { warnWithoutSymbol: false },
+} as const;
+const VENUE_OPTIONS: Readonly<Record<string, object>> = {
+  binance: BINANCE_SPOT_OPTIONS,
+  binanceus: BINANCE_SPOT_OPTIONS,
+};
+
+/** ccxt properties that would send requests through a proxy; the host guard refuses if any is set. */
+const PROXY_PROPERTIES = [
+  'proxy',
+  'proxyUrl',
+  'proxy_url',
+  'proxyUrlCallback',
+  'proxy_url_callback',
+  'httpProxy',
+  'http_proxy',
+  'httpProxyCallback',
+  'http_proxy_callback',
+  'httpsProxy',
+  'https_proxy',
+  'httpsProxyCallback',
+  'https_proxy_callback',
+  'socksProxy',
+  'socks_proxy',
+  'socksProxyCallback',
+  'socks_proxy_callback',
+  'agent',
+  'httpAgent',
+  'httpsAgent',
+] as const;
+
+const CREDENTIAL_FIELDS = ['apiKey', 'secret', 'password', 'uid'] as const;
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/** Per-call state, reachable from ccxt's code through the account's AsyncLocalStorage. */
+interface CallState {
+  readonly operation: string;
+  readonly write: boolean;
+  credentials: VenueCredentials | undefined;
+  sent: boolean;
+  httpStatus: number | undefined;
+  venueCode: string | undefined;
+  venueMessage: string | undefined;
+  /** `METHOD path` of the non-GET requests this (write) call has sent. */
+  readonly writesSent: Set<string>;
+}
+
+let ccxtLoading: Promise<CcxtModule> | undefined;
+
+/** ccxt, imported on first use (it takes about a second) so that commands that trade nothing start fast. */
+function loadCcxt(): Promise<CcxtModule> {
+  ccxtLoading ??= import('ccxt').catch((err: unknown) => {
+    ccxtLoading = undefined;
+    throw err;
+  });
+  return ccxtLoading;
+}
+
+const instances = new WeakMap<VenueAccount, CcxtExchange>();
+
+/**
+ * The ccxt instance behind an account. For tests only (they tamper with it to check the guards); it holds no
+ * credentials outside a call.
+ *
+ * @internal
+ */
+export function ccxtExchangeOf(account: VenueAccount): CcxtExchange | undefined {
+  return instances.get(account);
+}
+
+/**
+ * Opens a trading account: loads ccxt on first use, creates the account's ccxt instance and checks the hosts its
+ * mode allows. Sends nothing (markets load on the first call).
+ *
+ * `credentials` is called once per private call; the account zeroes what it returns when the call ends, so it must
+ * return values the account owns (the secret resolver hands out fresh copies).
+ *
+ * Throws `COFRE_VENUE_UNKNOWN`, `COFRE_VENUE_SANDBOX_UNSUPPORTED` or `COFRE_VENUE_HOST_REFUSED`.
+ */
+export async function openVenueAccount(
+  id: string,
+  account: AccountConfig,
+  credentials: () => Promise<VenueCredentials>,
+  options: VenueAccountOptions = {},
+): Promise<VenueAccount> {
+  const ccxt = await loadCcxt();
+  return new CcxtVenueAccount(ccxt, id, account, credentials, options);
+}
+
+/** See the module comment. Create with {@link openVenueAccount}. */
+export class CcxtVenueAccount implements VenueAccount {
+  readonly id: string;
+  readonly venue: string;
+  readonly mode: AccountMode;
+  readonly #ccxt: CcxtErrorClasses;
+  readonly #exchange: CcxtExchange;
+  readonly #credentials: () => Promise<VenueCredentials>;
+  readonly #allowedOrigins: ReadonlySet<string>;
+  readonly #onRequest: ((request: VenueRequestInfo) => void) | undefined;
+  readonly #calls = new AsyncLocalStorage<CallState>();
+  readonly #format: NumberFormat;
+  #markets: Promise<void> | undefined;
+  #marketsFailed = false;
+  #closed = false;
+
+  /** Use {@link openVenueAccount}, which loads ccxt first. */
+  constructor(
+    ccxt: CcxtModule,
+    id: string,
+    account: AccountConfig,
+    credentials: () => Promise<VenueCredentials>,
+    options: VenueAccountOptions = {},
+  ) {
+    this.id = id;
+    this.venue = account.venue;
+    this.mode = account.mode;
+    this.#ccxt = ccxt;
+    this.#credentials = credentials;
+    this.#onRequest = options.onRequest;
+    const timeout = options.timeoutMs ?? 10_000;
+    if (!Number.isInteger(timeout) || timeout <= 0) {
+      throw new CofreError('COFRE_INPUT_INVALID', `account "${id}": timeoutMs must be a positive integer`);
+    }
+
+    const classes = ccxt.exchanges as unknown as Record<string, new (config: object) => CcxtExchange>;
+    const ExchangeClass = Object.hasOwn(classes, account.venue) ? classes[account.venue] : undefined;
+    if (ExchangeClass === undefined) {
+      throw new CofreError(
+        'COFRE_VENUE_UNKNOWN',
+        `account "${id}": venue "${account.venue}" is not a ccxt exchange id`,
+        { details: { account: id, venue: account.venue } },
+      );
+    }
+    const exchange = new ExchangeClass({
+      enableRateLimit: true,
+      verbose: false,
+      timeout,
+      options: { ...COMMON_OPTIONS, ...VENUE_OPTIONS[account.venue] },
+    });
+    this.#exchange = exchange;
+    this.#format = {
+      numberToString: (value) => ccxt.functions.numberToString(value),
+      // Unset only on exchanges without precision data; -1 matches no mode, so no step is reported.
+      precisionMode: exchange.precisionMode ?? -1,
+      modes: ccxt.functions,
+    };
+    this.#harden(exchange);
+    this.#allowedOrigins = applyAccountMode(exchange, { id, mode: account.mode, baseUrl: account.baseUrl });
+    instances.set(this, exchange);
+  }
+
+  async market(symbol: string): Promise<MarketRules> {
+    return this.#call('market', { write: false, auth: false }, (exchange) =>
+      Promise.resolve(toMarketRules(this.#spotMarket(exchange, symbol), this.#format)),
+    );
+  }
+
+  async fetchBalance(): Promise<Balance> {
+    return this.#call('fetchBalance', { write: false, auth: true }, async (exchange) =>
+      toBalance(await exchange.fetchBalance(), this.#format),
+    );
+  }
+
+  async fetchTicker(symbol: string): Promise<Ticker> {
+    return this.#call('fetchTicker', { write: false, auth: false }, async (exchange) => {
+      const market = this.#spotMarket(exchange, symbol);
+      return toTicker(await exchange.fetchTicker(market.symbol), market.symbol, this.#format);
+    });
+  }
+
+  async fetchOpenOrders(symbol: string | undefined): Promise<readonly Order[]> {
+    return this.#call('fetchOpenOrders', { write: false, auth: true }, async (exchange) => {
+      const unified = symbol === undefined ? undefined : this.#spotMarket(exchange, symbol).symbol;
+      const orders = await exchange.fetchOpenOrders(unified);
+      return orders.map((o) => toOrder(o, this.#format));
+    });
+  }
+
+  async fetchOrder(symbol: string, ref: OrderRef): Promise<Order> {
+    return this.#call('fetchOrder', { write: false, auth: true }, async (exchange) => {
+      const unified = this.#spotMarket(exchange, symbol).symbol;
+      if ('orderId' in ref) return toOrder(await exchange.fetchOrder(ref.orderId, unified), this.#format);
+      const order = await exchange.fetchOrderWithClientOrderId(ref.clientOrderId, unified);
+      return toOrder(order, this.#format, ref.clientOrderId);
+    });
+  }
+
+  async placeOrder(order: OrderRequest): Promise<Order> {
+    checkOrderRequest(order);
+    const placed = await this.#call('placeOrder', { write: true, auth: true }, async (exchange) => {
+      const unified = this.#spotMarket(exchange, order.symbol).symbol;
+      // ccxt's signature says number; it takes decimal strings as well and keeps them exact (amountToPrecision /
+      // priceToPrecision work on strings). No price for a market order: binance would turn it into quoteOrderQty.
+      const amount = order.amount as unknown as number;
+      const price = order.type === 'limit' ? (order.price as unknown as number) : undefined;
+      // The broker's idempotency key goes to the venue as the order's client id (binance: newClientOrderId).
+      return exchange.createOrder(unified, order.type, order.side, amount, price, {
+        clientOrderId: order.clientOrderId,
+      });
+    });
+    return this.#settledOrder(placed, order.symbol, order.clientOrderId, 'placeOrder');
+  }
+
+  async cancelOrder(symbol: string, ref: OrderRef): Promise<Order> {
+    const canceled = await this.#call('cancelOrder', { write: true, auth: true }, async (exchange) => {
+      const unified = this.#spotMarket(exchange, symbol).symbol;
+      return 'orderId' in ref
+        ? exchange.cancelOrder(ref.orderId, unified)
+        : exchange.cancelOrderWithClientOrderId(ref.clientOrderId, unified);
+    });
+    // A Binance cancel answer carries the cancel request's own client id in `clientOrderId` and the order's in
+    // `origClientOrderId`; report the order's.
+    const info: unknown = canceled.info;
+    const original =
+      typeof info === 'object' && info !== null && 'origClientOrderId' in info
+        ? info.origClientOrderId
+        : undefined;
+    const known =
+      'clientOrderId' in ref ? ref.clientOrderId : typeof original === 'string' ? original : undefined;
+    return this.#settledOrder(
+      known === undefined ? canceled : { ...canceled, clientOrderId: known },
+      symbol,
+      known,
+      'cancelOrder',
+    );
+  }
+
+  /** Stops the account: later calls throw `COFRE_VENUE_CLOSED`; idle keep-alive connections are closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const dispatcher = this.#exchange.fetchDispatcher as { close?: () => Promise<void> } | undefined;
+    if (typeof dispatcher?.close === 'function') await dispatcher.close();
+  }
+
+  /**
+   * Runs one VenueAccount call: markets loaded (outside the call's context, so never with credentials), the
+   * credentials resolved for private calls, the ccxt work run inside the call's context, errors mapped, and the
+   * credentials zeroed whatever happens.
+   */
+  async #call<T>(
+    operation: string,
+    kind: { readonly write: boolean; readonly auth: boolean },
+    run: (exchange: CcxtExchange) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) {
+      throw new CofreError('COFRE_VENUE_CLOSED', `account "${this.id}" was used after it was closed`);
+    }
+    const call: CallState = {
+      operation,
+      write: kind.write,
+      credentials: undefined,
+      sent: false,
+      httpStatus: undefined,
+      venueCode: undefined,
+      venueMessage: undefined,
+      writesSent: new Set(),
+    };
+    try {
+      await this.#marketsLoaded();
+      if (kind.auth) call.credentials = await this.#credentials();
+      return await this.#calls.run(call, () => run(this.#exchange));
+    } catch (err) {
+      throw this.#mapError(err, call);
+    } finally {
+      const held = call.credentials;
+      call.credentials = undefined;
+      for (const value of credentialValues(held)) value.zero();
+    }
+  }
+
+  /** Loads markets once for all concurrent callers; a failure is forgotten so the next call tries again. */
+  #marketsLoaded(): Promise<void> {
+    this.#markets ??= this.#calls
+      .exit(() => this.#exchange.loadMarkets(this.#marketsFailed))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.#markets = undefined;
+          this.#marketsFailed = true;
+          throw this.#mapError(err, {
+            operation: 'loadMarkets',
+            write: false,
+            credentials: undefined,
+            sent: false,
+            httpStatus: undefined,
+            venueCode: undefined,
+            venueMessage: undefined,
+            writesSent: new Set(),
+          });
+        },
+      );
+    return this.#markets;
+  }
+
+  /** The ccxt market for `symbol` (unified `BTC/USDT` or the venue's id); refuses anything but spot. */
+  #spotMarket(exchange: CcxtExchange, symbol: string): Ccxt.MarketInterface {
+    const market = exchange.market(symbol);
+    if (market.spot !== true) {
+      throw new CofreError(
+        'COFRE_VENUE_UNSUPPORTED',
+        `account "${this.id}": ${market.symbol} is not a spot market; cofre trades spot only`,
+        { details: { account: this.id, venue: this.venue, symbol: market.symbol } },
+      );
+    }
+    return market;
+  }
+
+  /**
+   * cofre's Order for a write's answer. When the answer is too thin to build one (some venues answer a cancel or
+   * a new order with little more than an id), the order is read back; if even that fails, the outcome is unknown.
+   */
+  async #settledOrder(
+    answer: Ccxt.Order,
+    symbol: string,
+    clientOrderId: string | undefined,
+    operation: string,
+  ): Promise<Order> {
+    try {
+      return toOrder(answer, this.#format, clientOrderId);
+    } catch (err) {
+      if (!isCofreError(err, 'COFRE_VENUE_RESPONSE_INVALID')) throw err;
+    }
+    const ref: OrderRef | undefined =
+      typeof answer.id === 'string' && answer.id !== ''
+        ? { orderId: answer.id }
+        : clientOrderId === undefined
+          ? undefined
+          : { clientOrderId };
+    try {
+      if (ref !== undefined) return await this.fetchOrder(symbol, ref);
+    } catch {
+      // reported below
+    }
+    throw new CofreError(
+      'COFRE_VENUE_OUTCOME_UNKNOWN',
+      `${this.venue} ${operation} for account "${this.id}": the venue accepted the request, but the order's state could not be read back; look it up by its client order id`,
+      { details: { account: this.id, venue: this.venue, operation } },
+    );
+  }
+
+  #mapError(err: unknown, call: CallState): CofreError {
+    const failed: FailedCall = {
+      accountId: this.id,
+      venue: this.venue,
+      operation: call.operation,
+      write: call.write,
+      sent: call.sent,
+      httpStatus: call.httpStatus,
+      venueCode: call.venueCode,
+      venueMessage: call.venueMessage,
+      secrets: credentialValues(call.credentials),
+    };
+    return toVenueError(err, failed, this.#ccxt);
+  }
+
+  /** Makes the ccxt instance safe to hold: see the module comment for each point. */
+  #harden(exchange: CcxtExchange): void {
+    const calls = this.#calls;
+    // SECURITY: credentials live in the current call's context only, never as data properties of the instance.
+    for (const field of CREDENTIAL_FIELDS) {
+      Object.defineProperty(exchange, field, {
+        configurable: false,
+        enumerable: false,
+        get(): string | undefined {
+          const value = calls.getStore()?.credentials?.[field];
+          return value === undefined || value.zeroed ? undefined : value.text();
+        },
+        set(): void {
+          throw new CofreError(
+            'COFRE_INTERNAL',
+            'ccxt credentials are supplied per call and cannot be assigned',
+          );
+        },
+      });
+    }
+    // SECURITY: verbose logging prints every request with its headers and signature; never on, not even later.
+    pin(exchange, 'verbose', false);
+    pin(exchange, 'enableRateLimit', true);
+    // SECURITY: ccxt keeps no copy of requests (URL with signature, headers with the API key) or responses.
+    pin(exchange, 'fetchHistoryCacheSize', 0);
+    exchange.setLastRequest = (): void => undefined;
+    exchange.enableLastHttpResponse = false;
+    exchange.enableLastResponseHeaders = false;
+    exchange.enableLastJsonResponse = false;
+    // Writes are never retried by ccxt: the option is pinned to 0 globally and cleared per API path (ccxt looks at
+    // `options[<path>]` first).
+    const ccxtOptions = exchange.options as Record<string, unknown>;
+    for (const value of Object.values(ccxtOptions)) {
+      if (typeof value === 'object' && value !== null && 'maxRetriesOnFailure' in value) {
+        (value as Record<string, unknown>)['maxRetriesOnFailure'] = 0;
+      }
+    }
+    pin(ccxtOptions, 'maxRetriesOnFailure', 0);
+
+    // Typed as returning unknown: ccxt declares undefined, but some exchanges return true to skip ccxt's generic
+    // HTTP status handling, and that must be passed on.
+    const handleErrors: (...args: Parameters<CcxtExchange['handleErrors']>) => unknown =
+      exchange.handleErrors.bind(exchange);
+    exchange.handleErrors = (
+      status,
+      statusText,
+      url,
+      method,
+      headers,
+      body,
+      response,
+      reqHeaders,
+      reqBody,
+    ) => {
+      const call = calls.getStore();
+      if (call !== undefined) {
+        call.httpStatus = status;
+        const answer = venueErrorFields(response);
+        call.venueCode = answer.code;
+        call.venueMessage = answer.message;
+      }
+      const skip = handleErrors(
+        status,
+        statusText,
+        url,
+        method,
+        headers,
+        body,
+        response,
+        reqHeaders,
+        reqBody,
+      );
+      return skip as undefined;
+    };
+
+    const send = exchange.fetch.bind(exchange);
+    exchange.fetch = async (
+      url: unknown,
+      method = 'GET',
+      headers?: unknown,
+      body?: unknown,
+    ): Promise<unknown> => {
+      // SECURITY: the last check before a request leaves, whatever happened to `urls` since the account opened.
+      const target = this.#checkHost(url);
+      const call = calls.getStore();
+      if (call !== undefined) {
+        if (call.write && method !== 'GET') {
+          const key = `${method} ${target.path}`;
+          if (call.writesSent.has(key)) {
+            // ccxt is about to send the same write again (a retry): the first attempt may have succeeded.
+            throw new CofreError(
+              'COFRE_VENUE_OUTCOME_UNKNOWN',
+              `${this.venue} ${call.operation} for account "${this.id}": refused to send the write a second time; the first attempt's outcome is unknown, look the order up by its client order id`,
+              { details: { account: this.id, venue: this.venue, operation: call.operation } },
+            );
+          }
+          call.writesSent.add(key);
+        }
+        call.sent = true;
+        call.httpStatus = undefined;
+        call.venueCode = undefined;
+        call.venueMessage = undefined;
+      }
+      this.#onRequest?.({ accountId: this.id, method, origin: target.origin, path: target.path });
+      return (await send(url, method, headers, body)) as unknown;
+    };
+  }
+
+  /** Throws `COFRE_VENUE_HOST_REFUSED` unless `url` goes, without a proxy, to an origin the mode allows. */
+  #checkHost(url: unknown): { origin: string; path: string } {
+    const where = `account "${this.id}" (${this.venue}, ${this.mode})`;
+    const settings = this.#exchange as unknown as Record<string, unknown>;
+    const proxy = PROXY_PROPERTIES.find((name) => {
+      const value = settings[name];
+      return value !== undefined && value !== null && value !== '' && value !== false;
+    });
+    if (proxy !== undefined) {
+      throw new CofreError(
+        'COFRE_VENUE_HOST_REFUSED',
+        `${where}: refused a request: ccxt proxy setting ${proxy} is set`,
+      );
+    }
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof url === 'string' ? new URL(url) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined) {
+      throw new CofreError('COFRE_VENUE_HOST_REFUSED', `${where}: refused a request to an unparsable URL`);
+    }
+    if (!this.#allowedOrigins.has(parsed.origin)) {
+      throw new CofreError(
+        'COFRE_VENUE_HOST_REFUSED',
+        `${where}: refused a request to ${parsed.origin}; allowed: ${[...this.#allowedOrigins].join(', ')}`,
+        { details: { account: this.id, venue: this.venue, origin: parsed.origin } },
+      );
+    }
+    return { origin: parsed.origin, path: parsed.pathname };
+  }
+}
+
+/** Checks what the broker should already have ensured; a malformed order is never handed to ccxt. */
+function checkOrderRequest(order: OrderRequest): void {
+  const bad = (why: string): never => {
+    throw new CofreError('COFRE_INPUT_INVALID', `order ${order.clientOrderId}: ${why}`);
+  };
+  if (!DECIMAL.test(order.amount)) bad('amount must be a decimal string such as "0.01"');
+  if (order.type === 'limit' && (order.price === undefined || !DECIMAL.test(order.price))) {
+    bad('a limit order needs a price as a decimal string');
+  }
+  if (order.clientOrderId === '') bad('clientOrderId is required');
+}
+
+/** Defines `key` as a constant: later assignments throw (ccxt's code runs in strict mode). */
+function pin(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: false, configurable: false, enumerable: true });
+}
+
+function credentialValues(credentials: VenueCredentials | undefined): SecretValue[] {
+  if (credentials === undefined) return [];
+  return CREDENTIAL_FIELDS.flatMap((field) => {
+    const value = credentials[field];
+    return value === undefined ? [] : [value];
+  });
+}
+
+/** Binance-style `{ code, msg }` (or `message`) from a parsed error response, as text. */
+function venueErrorFields(response: unknown): { code: string | undefined; message: string | undefined } {
+  if (typeof response !== 'object' || response === null || Array.isArray(response)) {
+    return { code: undefined, message: undefined };
+  }
+  const fields = response as Record<string, unknown>;
+  const code = fields['code'];
+  const message = fields['msg'] ?? fields['message'];
+  return {
+    code: typeof code === 'number' || typeof code === 'string' ? String(code) : undefined,
+    message: typeof message === 'string' ? message : undefined,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * ccxt's errors turned into CofreErrors, without carrying anything secret across.
+ *
+ * SECURITY: a ccxt error message is built from the request: the full URL with its query string (for a signed GET,
+ * every parameter plus `timestamp` and `signature`), the response body, sometimes the request headers and body (with
+ * `X-MBX-APIKEY`). None of that may reach a CofreError: it goes to callers, logs and the audit trail. So the message
+ * is rebuilt from scratch out of the ccxt class name, the HTTP status, and the venue's own error code and text taken
+ * from the parsed response (Binance's `{ "code": -2010, "msg": "..." }`), which is cleaned first
+ * ({@link cleanVenueText}). The ccxt error is not attached as `cause`; only its class name is kept.
+ *
+ * Mapping:
+ * - `AuthenticationError` (and `PermissionDenied`, `AccountSuspended`, ...) → `COFRE_VENUE_AUTH_FAILED`;
+ * - `NotSupported`, `ArgumentsRequired` → `COFRE_VENUE_UNSUPPORTED`;
+ * - every other `ExchangeError` (`InsufficientFunds`, `InvalidOrder`, `OrderNotFound`, `BadSymbol`, `BadRequest`,
+ *   `OperationRejected`, and the plain `ExchangeError` ccxt raises for codes it does not know) →
+ *   `COFRE_VENUE_REJECTED`: the venue answered and said no. Category `invalid`, not `denied`: `denied` is what cofre's
+ *   own policy says, and an agent must be able to tell "cofre would not let me" from "the venue refused the order";
+ * - `OperationFailed` (`NetworkError`, `RequestTimeout`, `ExchangeNotAvailable`, `DDoSProtection`,
+ *   `RateLimitExceeded`, `InvalidNonce`, `BadResponse`, `CancelPending`):
+ *   - reads → `COFRE_VENUE_UNAVAILABLE` (retryable);
+ *   - writes that never left the process → `COFRE_VENUE_UNAVAILABLE`;
+ *   - writes that were sent and got a 4xx answer other than 408 (rate limit 429/418, timestamp outside recvWindow):
+ *     the venue refused before acting (Binance: "4XX return codes are used for malformed requests; the issue is on
+ *     the sender's side") → `COFRE_VENUE_UNAVAILABLE`;
+ *   - any other write that was sent (dropped connection, timeout, 5xx: Binance: "the execution status is UNKNOWN and
+ *     could have been a success") → `COFRE_VENUE_OUTCOME_UNKNOWN`, never retried;
+ * - anything else (a bug, a ccxt parsing failure): reads → `COFRE_INTERNAL`; writes that were sent →
+ *   `COFRE_VENUE_OUTCOME_UNKNOWN`.
+ *
+ * Binance's error codes: https://github.com/binance/binance-spot-api-docs/blob/master/errors.md
+ */
+import type * as Ccxt from 'ccxt';
+
+import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
+import type { SecretValue } from '../secrets/secret-value.js';
+
+/** What the account knew about the call when it failed. */
+export interface FailedCall {
+  readonly accountId: string;
+  readonly venue: string;
+  /** The VenueAccount method, e.g. `placeOrder`. */
+  readonly operation: string;
+  /** Writes change state at the venue (new order, cancel); they are never retried. */
+  readonly write: boolean;
+  /** True once a request of this call was handed to the HTTP client. */
+  readonly sent: boolean;
+  /** HTTP status of the last response this call received, if any. */
+  readonly httpStatus: number | undefined;
+  /** Error code and text from the venue's last error response, before cleaning. */
+  readonly venueCode: string | undefined;
+  readonly venueMessage: string | undefined;
+  /** The call's credentials, to make sure none is echoed back. */
+  readonly secrets: readonly SecretValue[];
+}
+
+/** The ccxt error classes the mapping tells apart (the loaded module's own, for `instanceof`). */
+export type CcxtErrorClasses = Pick<
+  typeof Ccxt,
+  | 'BaseError'
+  | 'ExchangeError'
+  | 'AuthenticationError'
+  | 'NotSupported'
+  | 'ArgumentsRequired'
+  | 'OperationFailed'
+>;
+
+/** The CofreError to throw for `err`, raised by ccxt or by cofre during `call`. */
+export function toVenueError(err: unknown, call: FailedCall, classes: CcxtErrorClasses): CofreError {
+  const what = `${call.venue} ${call.operation} for account "${call.accountId}"`;
+  const kind = errorKind(err, classes);
+  const venueSays = describeVenueAnswer(call);
+  const details = {
+    account: call.accountId,
+    venue: call.venue,
+    operation: call.operation,
+    error: kind,
+    ...(call.httpStatus === undefined ? {} : { httpStatus: call.httpStatus }),
+    ...(call.venueCode === undefined ? {} : { venueCode: call.venueCode }),
+  };
+  const make = (code: ErrorCode, message: string): CofreError => new CofreError(code, message, { details });
+
+  if (isCofreError(err)) {
+    // Raised by cofre itself (host guard, credentials, response shapes): already safe. A write whose answer cofre
+    // could not read did reach the venue, so its outcome is unknown.
+    if (call.write && call.sent && err.code === 'COFRE_VENUE_RESPONSE_INVALID') {
+      return make(
+        'COFRE_VENUE_OUTCOME_UNKNOWN',
+        `${what}: sent, but the answer was not understood (${err.message})`,
+      );
+    }
+    return err;
+  }
+  if (err instanceof classes.AuthenticationError) {
+    return make(
+      'COFRE_VENUE_AUTH_FAILED',
+      `${what}: the venue refused the credentials (${kind}${venueSays})`,
+    );
+  }
+  if (err instanceof classes.NotSupported || err instanceof classes.ArgumentsRequired) {
+    return make(
+      'COFRE_VENUE_UNSUPPORTED',
+      `${what}: not supported by ccxt for this venue as asked (${kind})`,
+    );
+  }
+  if (err instanceof classes.ExchangeError) {
+    return make('COFRE_VENUE_REJECTED', `${what}: the venue refused (${kind}${venueSays})`);
+  }
+  if (err instanceof classes.OperationFailed) {
+    if (!call.write || !call.sent) {
+      return make('COFRE_VENUE_UNAVAILABLE', `${what}: venue unavailable (${kind}${venueSays}); retry later`);
+    }
+    const status = call.httpStatus;
+    if (status !== undefined && status >= 400 && status < 500 && status !== 408) {
+      return make(
+        'COFRE_VENUE_UNAVAILABLE',
+        `${what}: the venue refused before acting (${kind}${venueSays}); it may be retried later`,
+      );
+    }
+    return outcomeUnknown(make, what, kind, venueSays);
+  }
+  if (call.write && call.sent) return outcomeUnknown(make, what, kind, venueSays);
+  return make('COFRE_INTERNAL', `${what}: unexpected ${kind}`);
+}
+
+function outcomeUnknown(
+  make: (code: ErrorCode, message: string) => CofreError,
+  what: string,
+  kind: string,
+  venueSays: string,
+): CofreError {
+  return make(
+    'COFRE_VENUE_OUTCOME_UNKNOWN',
+    `${what}: sent, but the answer was lost (${kind}${venueSays}); the order may or may not exist, look it up by its client order id`,
+  );
+}
+
+/** The class name of a ccxt error (or of any error), never its message. */
+function errorKind(err: unknown, classes: CcxtErrorClasses): string {
+  if (err instanceof classes.BaseError || err instanceof Error) {
+    const name = err.constructor.name;
+    return /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'Error';
+  }
+  return typeof err;
+}
+
+function describeVenueAnswer(call: FailedCall): string {
+  const parts: string[] = [];
+  if (call.httpStatus !== undefined && call.httpStatus >= 400) parts.push(`HTTP ${call.httpStatus}`);
+  const code = call.venueCode === undefined ? undefined : cleanVenueText(call.venueCode, call.secrets, 16);
+  if (code !== undefined) parts.push(`venue code ${code}`);
+  const text =
+    call.venueMessage === undefined ? undefined : cleanVenueText(call.venueMessage, call.secrets, 160);
+  if (text !== undefined) parts.push(JSON.stringify(text));
+  return parts.length === 0 ? '' : `, ${parts.join(', ')}`;
+}
+
+/**
+ * A venue's error text, made safe to show: control characters removed, long opaque tokens (which could be a key, a
+ * signature or a listen key, in any encoding) replaced by `…`, length capped; dropped entirely if it contains one
+ * of the call's credentials.
+ *
+ * SECURITY: the credential check compares bytes, so no extra copy of a secret is made as a string.
+ */
+export function cleanVenueText(
+  text: string,
+  secrets: readonly SecretValue[],
+  max: number,
+): string | undefined {
+  const bytes = Buffer.from(text, 'utf8');
+  for (const secret of secrets) {
+    if (!secret.zeroed && secret.length >= 4 && bytes.includes(secret.bytes())) return undefined;
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
+  let clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  clean = clean.replace(/[A-Za-z0-9+/=_%.-]{24,}/g, '…').trim();
+  if (clean === '') return undefined;
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}

@@ -1,0 +1,222 @@
+// SECURITY invariant: with canary exchange keys, run every action (and the failure paths) over HTTP and MCP, then
+// search every response, MCP message, log line, audit line, the state database and the store for the keys in
+// every encoding. Also: a write whose answer is lost is reported as failed-unknown and never resent, and an audit
+// log that cannot be written stops the action before anything reaches the exchange.
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { issueAgentToken } from '../../src/broker/agent-tokens.js';
+import type { ActionResponse } from '../../src/broker/broker.js';
+import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
+import { SecretValue } from '../../src/secrets/secret-value.js';
+import { createHttpServer } from '../../src/surfaces/http/http-server.js';
+import { type PaperExchange, startPaperExchange } from '../../src/venues/paper-exchange/paper-exchange.js';
+import { tempDir } from '../cli/cli-harness.js';
+import { leaks, makeCanary } from './canary.js';
+
+const apiKey = makeCanary();
+const apiSecret = makeCanary();
+// The paper exchange takes letters and digits only as an API key.
+const keyValue = apiKey.value.replace(/-/g, '');
+const keyEncodings = makeCanaryEncodings(keyValue);
+
+function makeCanaryEncodings(value: string): string[] {
+  const b = Buffer.from(value);
+  return [value, b.toString('base64'), b.toString('base64url'), b.toString('hex'), encodeURIComponent(value)];
+}
+
+const logLines: string[] = [];
+const seen: string[] = []; // every response body and MCP message
+let dir: string;
+let remove: () => void;
+let exchange: PaperExchange;
+let runtime: BrokerRuntime;
+let server: FastifyInstance;
+let url: string;
+let token: string;
+let proxy: Server;
+let proxyPosts = 0;
+
+async function call(name: string, body: unknown): Promise<{ status: number; body: ActionResponse }> {
+  const res = await fetch(`${url}/v1/actions/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  seen.push(text);
+  return { status: res.status, body: JSON.parse(text) as ActionResponse };
+}
+
+/** A loopback proxy in front of the paper exchange that drops the connection of every order POST. */
+function startDroppingProxy(target: string): Promise<Server> {
+  const upstream = new URL(target);
+  const s = createServer((req, res) => {
+    if (req.method === 'POST' && req.url?.startsWith('/api/v3/order') === true) {
+      proxyPosts++;
+      // Forward it (so the exchange really takes the order), then lose the answer.
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        up.resume();
+        up.on('end', () => req.socket.destroy());
+      });
+      req.pipe(forward);
+      return;
+    }
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    req.pipe(forward);
+  });
+  return new Promise((done) => s.listen(0, '127.0.0.1', () => done(s)));
+}
+
+beforeAll(async () => {
+  ({ dir, remove } = tempDir());
+  exchange = await startPaperExchange({
+    accounts: [{ apiKey: keyValue, secret: apiSecret.value, balances: { USDT: '10000', BTC: '1' } }],
+    symbols: [{ symbol: 'BTCUSDT', baseAsset: 'BTC', quoteAsset: 'USDT', tickSize: '0.01', stepSize: '0.00001', minQty: '0.00001', maxQty: '9000', minNotional: '5' }],
+    prices: { BTCUSDT: '60000' },
+  });
+  proxy = await startDroppingProxy(exchange.url);
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), { kind: 'key-file', path: join(dir, 'cofre.key') });
+  await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify({ apiKey: keyValue, secret: apiSecret.value })));
+  await store.close();
+  const credentials = 'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
+  const config = parseConfig(
+    [
+      'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
+      'accounts:',
+      `  paper: { venue: binance, mode: paper, baseUrl: "${exchange.url}", ${credentials} }`,
+      `  flaky: { venue: binance, mode: paper, baseUrl: "${proxyUrl}", ${credentials} }`,
+      'policies:',
+      '  all: { accounts: [paper, flaky], actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order, get_request] }',
+      'audit: { path: audit/audit.jsonl }',
+      'state: { path: state.db }',
+    ].join('\n'),
+    { sourcePath: join(dir, 'cofre.yaml') },
+  );
+  const capture = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = pino({ level: 'trace' }, capture);
+  runtime = await openBrokerRuntime(config, { logger });
+  token = issueAgentToken(runtime.state, { id: 'canary-agent', policy: 'all', ttlMs: 3_600_000, now: new Date() }).token;
+  server = createHttpServer({ broker: runtime.broker, state: runtime.state, logger, bodyLimit: 65_536 });
+  url = await server.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await server.close();
+  await runtime.close();
+  await exchange.stop();
+  await new Promise((done) => proxy.close(done));
+  remove();
+});
+
+describe('with canary exchange keys', () => {
+  it('runs every action over HTTP', async () => {
+    const order = { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'limit', amount: '0.001', price: '50000' };
+    expect((await call('list_accounts', {})).body.status).toBe('executed');
+    expect((await call('get_balance', { account: 'paper' })).body.status).toBe('executed');
+    expect((await call('get_ticker', { account: 'paper', symbol: 'BTC/USDT' })).body.status).toBe('executed');
+    expect((await call('preview_order', order)).body.status).toBe('executed');
+    const placed = await call('place_order', { ...order, clientOrderId: 'canary-1' });
+    expect(placed.body.status).toBe('executed');
+    expect((await call('get_open_orders', { account: 'paper' })).body.status).toBe('executed');
+    expect((await call('get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-1' })).body.status).toBe('executed');
+    expect((await call('cancel_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-1' })).body.status).toBe('executed');
+    expect((await call('get_request', { requestId: placed.body.requestId })).body.requestId).toBe(placed.body.requestId);
+    // Failure paths: venue rejections, bad input, denials.
+    expect((await call('place_order', { ...order, amount: '100', clientOrderId: 'canary-2' })).body.status).toBe('failed');
+    expect((await call('cancel_order', { account: 'paper', symbol: 'BTC/USDT', orderId: '999999' })).body.status).toBe('failed');
+    expect((await call('get_ticker', { account: 'paper', symbol: 'NOPE/USDT' })).body.status).toBe('failed');
+    expect((await call('get_balance', { account: 'other' })).status).toBe(403);
+    expect((await call('get_balance', '{"account":')).status).toBe(400);
+    expect((await call('get_balance', { account: 'paper\r\nX-Injected: 1' })).status).toBe(400);
+    expect((await call('place_order', { ...order, amount: '-1', clientOrderId: 'canary-3' })).status).toBe(400);
+    expect((await call('place_order', { ...order, amount: '1e400', clientOrderId: 'canary-4' })).status).toBe(400);
+    expect((await call('nope', {})).status).toBe(400);
+  });
+
+  it('runs actions over MCP', async () => {
+    const client = new Client({ name: 'canary', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    transport.onmessage = (message) => seen.push(JSON.stringify(message));
+    await client.connect(transport);
+    try {
+      for (const [name, args] of [
+        ['get_balance', { account: 'paper' }],
+        ['get_open_orders', { account: 'paper' }],
+        ['place_order', { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'canary-mcp' }],
+        ['get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-mcp' }],
+      ] as const) {
+        seen.push(JSON.stringify(await client.callTool({ name, arguments: args })));
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reports a write whose answer was lost as failed-unknown and never sends it again', async () => {
+    const order = { account: 'flaky', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'lost-1' };
+    const first = await call('place_order', order);
+    expect(first.body).toMatchObject({ status: 'failed', error: { code: 'COFRE_VENUE_OUTCOME_UNKNOWN', retryable: false } });
+    const again = await call('place_order', order);
+    expect(again.body).toEqual(first.body);
+    expect(proxyPosts).toBe(1);
+    // The order did reach the exchange: asking for it by clientOrderId finds it.
+    const found = await call('get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'lost-1' });
+    expect(found.body.status).toBe('executed');
+  });
+
+  it('refuses the action when the audit log cannot be written, before anything reaches the exchange', async () => {
+    const auditDir = join(dir, 'audit');
+    const requestsBefore = exchange.requests().length;
+    await rm(auditDir, { recursive: true, force: true });
+    await mkdir(join(auditDir, 'audit.jsonl'), { recursive: true }); // a directory where the log file must be
+    try {
+      const refused = await call('place_order', { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'no-audit' });
+      expect(refused.status).toBe(503);
+      expect(JSON.stringify(refused.body)).toContain('COFRE_AUDIT_UNAVAILABLE');
+      expect(exchange.requests().length).toBe(requestsBefore);
+    } finally {
+      await rm(auditDir, { recursive: true, force: true });
+    }
+    // Nothing was sent, so the same clientOrderId may be used once the log works again.
+    const retried = await call('place_order', { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'no-audit' });
+    expect(retried.body.status).toBe('executed');
+  });
+
+  it('leaks the keys nowhere: responses, MCP messages, logs, audit, state database', async () => {
+    expect(seen.length).toBeGreaterThan(20);
+    expect(logLines.length).toBeGreaterThan(5);
+    const audit = await readFile(join(dir, 'audit', 'audit.jsonl'), 'utf8');
+    const files = [await readFile(join(dir, 'state.db')), await readFile(join(dir, 'cofre.store'))];
+    const wal = await readFile(join(dir, 'state.db-wal')).catch(() => Buffer.alloc(0));
+    for (const text of [...seen, ...logLines, audit, ...files, wal]) {
+      expect(leaks(text, keyEncodings)).toEqual([]);
+      expect(leaks(text, apiSecret.encodings)).toEqual([]);
+    }
+    // Not vacuous: the exchange did receive the key, and signed requests.
+    expect(exchange.requests().some((r) => r.apiKey === keyValue && r.verified)).toBe(true);
+  });
+});
