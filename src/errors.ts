@@ -122,7 +122,11 @@ export const errorCatalogue = {
     true,
     'The state database (agents, requests) could not be opened or written. Check its path and disk.',
   ),
-  COFRE_AGENT_EXISTS: spec('invalid', false, 'An agent with that id already exists; revoke it or choose another id.'),
+  COFRE_AGENT_EXISTS: spec(
+    'invalid',
+    false,
+    'An agent with that id already exists; revoke it or choose another id.',
+  ),
   COFRE_AGENT_NOT_FOUND: spec('not_found', false, 'No agent with that id.'),
   COFRE_UNAUTHENTICATED: spec(
     'denied',

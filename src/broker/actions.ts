@@ -5,6 +5,7 @@ import { isDecimal } from '../venues/decimal.js';
 
 // SECURITY: every string an agent sends is bounded and free of control characters, so nothing it sends can split a
 // log line, an audit record or an HTTP header downstream (CR/LF/NUL injection).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 function text(max: number, description: string) {
   return z

@@ -28,10 +28,13 @@ export async function openBrokerRuntime(
   config: CofreConfig,
   options: { logger: Logger; promptPassphrase?: (question: string) => Promise<Buffer> },
 ): Promise<BrokerRuntime> {
-  const resolver = await openResolver(
-    config,
-    options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase },
-  );
+  const backendLogger = options.logger.child({ part: 'secrets' });
+  const resolver = await openResolver(config, {
+    log: (level, message, fields) => {
+      backendLogger[level](fields ?? {}, message);
+    },
+    ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
+  });
   const state = new SqliteStateStore(config.state.path);
   const audit = new JsonlAuditLog(config.audit.path);
   const venues = new Map<string, Promise<VenueAccount>>();
@@ -96,7 +99,7 @@ export async function openBrokerRuntime(
     close: () =>
       (closed ??= (async () => {
         const opened = await Promise.allSettled(venues.values());
-        await Promise.allSettled(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+        await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await audit.close();
         await resolver.close();
         state.close();

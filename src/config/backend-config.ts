@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
+import { awsSecretsManagerBackendShape } from './aws-secrets-manager-config.js';
 import { durationSchema } from './duration.js';
+import { VAULT_AUTH_FILE_FIELDS, vaultBackendShape } from './vault-config.js';
 
 /**
  * Secret backend configuration: one member of a union on `type` per backend kind.
@@ -121,8 +123,26 @@ export const embeddedBackendSchema = backendObject(
   { when: () => true },
 );
 
+/** HashiCorp Vault or OpenBao, KV v1 or v2 (fields in `vault-config.ts`). */
+export const vaultBackendSchema = backendObject(
+  'vault',
+  'HashiCorp Vault or OpenBao: a KV v1 or v2 mount. Reference paths are relative to `mount`: `vault:exchanges/binance#api_key`.',
+  vaultBackendShape,
+);
+
+/** AWS Secrets Manager (fields in `aws-secrets-manager-config.ts`). */
+export const awsSecretsManagerBackendSchema = backendObject(
+  'aws-secrets-manager',
+  'AWS Secrets Manager. Reference paths are secret names or full ARNs: `aws:prod/binance#apiKey`. Credentials come from the AWS SDK default provider chain (IAM role, SSO, profile); there is no field for access keys.',
+  awsSecretsManagerBackendShape,
+);
+
 /** Every backend kind; add new kinds to this list. */
-export const backendConfigSchema = z.discriminatedUnion('type', [embeddedBackendSchema]);
+export const backendConfigSchema = z.discriminatedUnion('type', [
+  embeddedBackendSchema,
+  vaultBackendSchema,
+  awsSecretsManagerBackendSchema,
+]);
 
 /** Backend kinds cofre knows, in the order they are documented. */
 export const BACKEND_TYPES = backendConfigSchema.options.map((option) => option.shape.type.value);
@@ -130,6 +150,8 @@ export const BACKEND_TYPES = backendConfigSchema.options.map((option) => option.
 export type BackendCacheConfig = z.output<typeof backendCacheSchema>;
 export type ScryptParams = z.output<typeof scryptParamsSchema>;
 export type EmbeddedBackendConfig = z.output<typeof embeddedBackendSchema>;
+export type VaultBackendConfig = z.output<typeof vaultBackendSchema>;
+export type AwsSecretsManagerBackendConfig = z.output<typeof awsSecretsManagerBackendSchema>;
 export type BackendConfig = z.output<typeof backendConfigSchema>;
 export type BackendType = BackendConfig['type'];
 
@@ -140,6 +162,8 @@ const fileFields: {
   readonly [Type in BackendType]: readonly StringKeys<Extract<BackendConfig, { type: Type }>>[];
 } = {
   embedded: ['path', 'keyFile', 'passphraseFile'],
+  vault: ['caFile'],
+  'aws-secrets-manager': [],
 };
 
 /**
@@ -154,6 +178,15 @@ export function resolveBackendPaths(
   for (const field of fileFields[backend.type]) {
     const value = copy[field];
     if (typeof value === 'string') copy[field] = resolve(value);
+  }
+  // Nested file fields: the credential files of the vault backend's `auth` block.
+  if (backend.type === 'vault') {
+    const auth: Record<string, unknown> = { ...backend.auth };
+    for (const field of VAULT_AUTH_FILE_FIELDS) {
+      const value = auth[field];
+      if (typeof value === 'string') auth[field] = resolve(value);
+    }
+    copy['auth'] = auth;
   }
   return copy as BackendConfig;
 }

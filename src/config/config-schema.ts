@@ -112,6 +112,12 @@ const serverSchema = z
       .default('127.0.0.1')
       .describe('Address the HTTP server binds to; loopback by default.'),
     port: z.int().min(0).max(65_535).default(8787).describe('TCP port; 0 picks a free one.'),
+    allowedHosts: z
+      .array(z.string().min(1).max(253))
+      .optional()
+      .describe(
+        'Host names (without port) agents use to reach cofre, besides localhost, 127.0.0.1 and [::1]. Other Host headers are refused (DNS-rebinding protection); set this when binding beyond loopback behind a proxy.',
+      ),
     bodyLimit: byteSizeSchema({ min: 1024, max: 64 * 1024 ** 2 })
       .prefault(65_536)
       .describe('Largest accepted request body: bytes, or a size like "64kb". Parsed to bytes.'),

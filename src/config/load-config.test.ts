@@ -259,7 +259,7 @@ describe('parseConfig problems', () => {
 
   it('reports a missing required key at its parent and an unknown backend type', () => {
     const e = configError(() =>
-      parseConfig('backends:\n  a:\n    type: embedded\n    keyFile: k\n  b:\n    type: vault\n', {
+      parseConfig('backends:\n  a:\n    type: embedded\n    keyFile: k\n  b:\n    type: keepass\n', {
         sourcePath: 'c.yaml',
       }),
     );

@@ -50,6 +50,7 @@ describe('renderStarterConfig', () => {
     const storePath = '/tmp/a "quoted" #dir: x/store.enc';
     await writeFile(path, renderStarterConfig({ storePath, key: { keyFile: "C:\\keys\\it's.key" } }));
     const config = await loadConfig(path);
-    expect(config.backends['local']?.path).toBe(storePath);
+    const local = config.backends['local'];
+    expect(local?.type === 'embedded' ? local.path : undefined).toBe(storePath);
   });
 });

@@ -1,6 +1,8 @@
 import type { BackendConfig, EmbeddedBackendConfig } from '../config/backend-config.js';
 import type { CofreConfig } from '../config/config-schema.js';
+import type { DeepReadonly } from '../config/deep-freeze.js';
 import { CofreError } from '../errors.js';
+import type { BackendLog } from './backend-log.js';
 import type { KeySource } from './embedded/key-source.js';
 import type { SecretBackend } from './secret-backend.js';
 import { type CachePolicy, SecretResolver } from './secret-resolver.js';
@@ -9,6 +11,8 @@ import { type CachePolicy, SecretResolver } from './secret-resolver.js';
 export interface OpenBackendOptions {
   /** No-echo terminal prompt, for `passphrasePrompt` stores; absent in non-interactive processes. */
   readonly promptPassphrase?: (question: string) => Promise<Buffer>;
+  /** Where backends log (token renewals, retries, warnings); nothing is logged without it. */
+  readonly log?: BackendLog;
 }
 
 /**
@@ -17,15 +21,33 @@ export interface OpenBackendOptions {
  */
 export async function openBackend(
   name: string,
-  config: BackendConfig,
+  config: DeepReadonly<BackendConfig>,
   options: OpenBackendOptions = {},
 ): Promise<SecretBackend> {
   // One case per backend type; the compiler checks the switch is exhaustive as types are added.
   switch (config.type) {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- one type so far
     case 'embedded': {
       const { EmbeddedBackend } = await import('./embedded/embedded-backend.js');
       return EmbeddedBackend.open(config.path, embeddedKeySource(name, config, options), { name });
+    }
+    case 'vault': {
+      const { VaultBackend } = await import('./vault/vault-backend.js');
+      return VaultBackend.open(name, config, options.log === undefined ? {} : { log: options.log });
+    }
+    case 'aws-secrets-manager': {
+      const { AwsSecretsManagerBackend } =
+        await import('./aws-secrets-manager/aws-secrets-manager-backend.js');
+      return AwsSecretsManagerBackend.open({
+        name,
+        maxAttempts: config.maxAttempts,
+        requestTimeoutMs: config.requestTimeout,
+        ...(config.region === undefined ? {} : { region: config.region }),
+        ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+        ...(config.profile === undefined ? {} : { profile: config.profile }),
+        ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
+        ...(config.recoveryWindowDays === undefined ? {} : { recoveryWindowDays: config.recoveryWindowDays }),
+        ...(options.log === undefined ? {} : { log: options.log }),
+      });
     }
   }
 }

@@ -86,6 +86,12 @@ export interface SecretBackend {
   moveStage(path: string, stage: Stage, version: string): Promise<void>;
   /** Deletes the secret and all its versions. */
   remove(path: string): Promise<void>;
+  /**
+   * Optional: calls `listener` with a path whenever values read from it stop being valid before their TTL (a
+   * dynamic secret's lease ended or was replaced). The resolver subscribes and drops its cached copies. Returns an
+   * unsubscribe function.
+   */
+  watch?(listener: (path: string) => void): () => void;
   /** Releases connections, leases and tokens. Safe to call twice. */
   close(): Promise<void>;
 }

@@ -63,7 +63,12 @@ export class SecretResolver {
   readonly #listeners = new Set<SecretChangeListener>();
 
   constructor(options: SecretResolverOptions) {
-    for (const backend of options.backends) this.#backends.set(backend.name, backend);
+    for (const backend of options.backends) {
+      this.#backends.set(backend.name, backend);
+      backend.watch?.((path) => {
+        this.invalidate({ backend: backend.name, path, field: undefined, selector: { kind: 'latest' } });
+      });
+    }
     this.#policies = options.cache ?? {};
     this.#defaultPolicy = options.defaultCache ?? DEFAULT_CACHE;
     this.#now = options.now ?? Date.now;

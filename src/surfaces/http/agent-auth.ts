@@ -1,0 +1,44 @@
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+
+import { authenticateAgent, type AuthenticatedAgent } from '../../broker/agent-tokens.js';
+import { CofreError } from '../../errors.js';
+import type { StateStore } from '../../state/state-store.js';
+import { bearerToken } from './bearer-token.js';
+
+/** Bearer authentication for the agent routes: a hook that authenticates, and a lookup of the result. */
+export interface AgentAuth {
+  /**
+   * An `onRequest` hook: runs before the body is read, so an unauthenticated caller cannot make the server parse
+   * anything. Throws `COFRE_UNAUTHENTICATED` (same answer for missing, unknown, expired and revoked tokens).
+   */
+  readonly authenticate: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ) => void;
+  /** The agent {@link AgentAuth.authenticate} found for this request; throws if the route has no such hook. */
+  readonly agentOf: (request: FastifyRequest) => AuthenticatedAgent;
+}
+
+/** Builds {@link AgentAuth} over the state store's agents. Safe to use for concurrent requests. */
+export function createAgentAuth(state: StateStore, now: () => Date): AgentAuth {
+  // A WeakMap rather than a request decoration: no global type augmentation, and nothing to leak into logs.
+  const agents = new WeakMap<FastifyRequest, AuthenticatedAgent>();
+  return {
+    authenticate: (request, _reply, done) => {
+      try {
+        agents.set(request, authenticateAgent(state, bearerToken(request.headers.authorization), now()));
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done();
+    },
+    agentOf: (request) => {
+      const agent = agents.get(request);
+      if (agent === undefined)
+        throw new CofreError('COFRE_INTERNAL', 'route is missing its authentication hook');
+      return agent;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+
+import type { ActionResponse } from '../../broker/broker.js';
+import { CofreError, type ErrorCode } from '../../errors.js';
+import { httpErrorReply, httpStatusForResponse } from './http-error.js';
+
+const log = pino({ level: 'silent' });
+
+function response(status: ActionResponse['status'], code?: ErrorCode): ActionResponse {
+  return {
+    requestId: 'req_1',
+    status,
+    ...(code === undefined ? {} : { error: { code, message: 'm', retryable: false } }),
+  };
+}
+
+describe('httpStatusForResponse', () => {
+  it.each([
+    ['executed', undefined, 200],
+    ['pending_approval', undefined, 202],
+    ['denied', undefined, 403],
+    ['failed', 'COFRE_VENUE_REJECTED', 502],
+    ['failed', 'COFRE_VENUE_UNAVAILABLE', 502],
+    ['failed', 'COFRE_VENUE_OUTCOME_UNKNOWN', 502],
+    ['failed', 'COFRE_INPUT_INVALID', 400],
+    ['failed', 'COFRE_REQUEST_IN_PROGRESS', 409],
+    ['failed', 'COFRE_INTERNAL', 500],
+    ['failed', undefined, 502],
+  ] as const)('%s with %s is %i', (status, code, http) => {
+    expect(httpStatusForResponse('place_order', response(status, code))).toBe(http);
+  });
+
+  it('answers get_request 200 whatever the stored status', () => {
+    expect(httpStatusForResponse('get_request', response('denied'))).toBe(200);
+    expect(httpStatusForResponse('get_request', response('failed', 'COFRE_VENUE_REJECTED'))).toBe(200);
+  });
+});
+
+describe('httpErrorReply', () => {
+  it.each([
+    ['COFRE_UNAUTHENTICATED', 401],
+    ['COFRE_INPUT_INVALID', 400],
+    ['COFRE_ACTION_UNKNOWN', 400],
+    ['COFRE_ORIGIN_REFUSED', 403],
+    ['COFRE_REQUEST_NOT_FOUND', 404],
+    ['COFRE_METHOD_NOT_ALLOWED', 405],
+    ['COFRE_BODY_TOO_LARGE', 413],
+    ['COFRE_MEDIA_TYPE_UNSUPPORTED', 415],
+    ['COFRE_AUDIT_UNAVAILABLE', 503],
+    ['COFRE_INTERNAL', 500],
+  ] as const)('maps %s to %i', (code, status) => {
+    expect(httpErrorReply(new CofreError(code, 'message'), 'http_1', log).status).toBe(status);
+  });
+
+  it('adds WWW-Authenticate to 401 only', () => {
+    expect(httpErrorReply(new CofreError('COFRE_UNAUTHENTICATED', 'x'), 'http_1', log).headers).toEqual({
+      'www-authenticate': 'Bearer realm="cofre"',
+    });
+    expect(httpErrorReply(new CofreError('COFRE_INPUT_INVALID', 'x'), 'http_1', log).headers).toEqual({});
+  });
+
+  it('hides an unexpected error behind a generic message with the request id', () => {
+    const reply = httpErrorReply(new Error('secret-ish detail'), 'http_abc', log);
+    expect(reply.status).toBe(500);
+    expect(reply.body.error.code).toBe('COFRE_INTERNAL');
+    expect(reply.body.error.message).toContain('http_abc');
+    expect(JSON.stringify(reply)).not.toContain('secret-ish');
+  });
+
+  it('never passes a parser message through (it can quote the body)', () => {
+    const parserError = Object.assign(new SyntaxError('Unexpected token in "BODY-TEXT"'), {
+      code: 'FST_ERR_CTP_INVALID_JSON_BODY',
+      statusCode: 400,
+    });
+    const reply = httpErrorReply(parserError, 'http_1', log);
+    expect(reply.status).toBe(400);
+    expect(JSON.stringify(reply)).not.toContain('BODY-TEXT');
+  });
+
+  it('turns other fastify client errors into COFRE_INPUT_INVALID and server errors into 500', () => {
+    expect(httpErrorReply(Object.assign(new Error('x'), { statusCode: 400 }), 'r', log).body.error.code).toBe(
+      'COFRE_INPUT_INVALID',
+    );
+    expect(httpErrorReply(Object.assign(new Error('x'), { statusCode: 503 }), 'r', log).status).toBe(500);
+  });
+});

@@ -1,0 +1,153 @@
+import type { FastifyBaseLogger } from 'fastify';
+
+import type { ActionResponse } from '../../broker/broker.js';
+import {
+  CofreError,
+  errorCatalogue,
+  type ErrorCategory,
+  type ErrorCode,
+  type ErrorSpec,
+  isCofreError,
+} from '../../errors.js';
+
+/** The body of every HTTP error that is not an {@link ActionResponse}. */
+export interface HttpErrorBody {
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly retryable: boolean };
+}
+
+/** What the one mapper answers: status, extra headers, body. */
+export interface HttpErrorReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: HttpErrorBody;
+}
+
+const CATEGORY_STATUS: Readonly<Record<ErrorCategory, number>> = {
+  invalid: 400,
+  denied: 403,
+  not_found: 404,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** Codes whose HTTP status is more specific than their category's. */
+const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
+  COFRE_UNAUTHENTICATED: 401,
+  COFRE_METHOD_NOT_ALLOWED: 405,
+  COFRE_REQUEST_IN_PROGRESS: 409,
+  COFRE_BODY_TOO_LARGE: 413,
+  COFRE_MEDIA_TYPE_UNSUPPORTED: 415,
+};
+
+/** The HTTP status for an error code: a code-specific status if there is one, else its category's. */
+export function httpStatusForCode(code: ErrorCode): number {
+  // A stored response may carry a code this build does not know; that is a server problem, not the caller's.
+  const spec: ErrorSpec | undefined = Object.hasOwn(errorCatalogue, code) ? errorCatalogue[code] : undefined;
+  return CODE_STATUS[code] ?? (spec === undefined ? 500 : CATEGORY_STATUS[spec.category]);
+}
+
+/**
+ * The one HTTP error mapper. Everything that goes wrong on the HTTP surface ends here: CofreErrors from the broker
+ * and from authentication, and fastify's own errors (malformed JSON, body too large, wrong media type, unknown
+ * route), which are turned into cofre codes so callers see one shape, `{ error: { code, message, retryable } }`.
+ *
+ * | error | status |
+ * | --- | --- |
+ * | category `invalid` (bad input, unknown action, malformed JSON) | 400 |
+ * | `COFRE_UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`) | 401 |
+ * | other category `denied` | 403 |
+ * | category `not_found` | 404 |
+ * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS` | 405 / 409 |
+ * | `COFRE_BODY_TOO_LARGE` / `COFRE_MEDIA_TYPE_UNSUPPORTED` | 413 / 415 |
+ * | category `unavailable` | 503 |
+ * | category `internal` and anything unexpected | 500, generic message with the request id |
+ *
+ * SECURITY: internal errors are logged in full and shown only as a generic message; no stack trace, cause or
+ * fastify/parser message (a JSON parser's message can quote the body) reaches the caller.
+ */
+export function httpErrorReply(err: unknown, requestId: string, log: FastifyBaseLogger): HttpErrorReply {
+  const known = toCofreError(err);
+  if (known === undefined || known.category === 'internal') {
+    log.error({ err }, 'unexpected error');
+    return {
+      status: 500,
+      headers: {},
+      body: {
+        error: {
+          code: 'COFRE_INTERNAL',
+          message: `internal error; see the server log for request ${requestId}`,
+          retryable: false,
+        },
+      },
+    };
+  }
+  const headers: Record<string, string> = {};
+  if (known.code === 'COFRE_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="cofre"';
+  return {
+    status: httpStatusForCode(known.code),
+    headers,
+    body: { error: { code: known.code, message: known.message, retryable: known.retryable } },
+  };
+}
+
+/**
+ * The HTTP status of an action's answer. The body is always the {@link ActionResponse}; the status is a hint for
+ * generic HTTP clients and proxies:
+ *
+ * | status field | HTTP |
+ * | --- | --- |
+ * | `executed` | 200 |
+ * | `pending_approval` | 202 |
+ * | `denied` | 403 |
+ * | `failed` with a `COFRE_VENUE_*` code (the exchange refused, failed or did not answer) | 502 |
+ * | `failed` with another code | that code's status ({@link httpStatusForCode}): e.g. 400, 409, 500 |
+ *
+ * `get_request` (and `GET /v1/requests/<id>`) answers 200 whatever the stored request's status: the lookup worked.
+ */
+export function httpStatusForResponse(action: string, response: ActionResponse): number {
+  if (action === 'get_request') return 200;
+  switch (response.status) {
+    case 'executed':
+      return 200;
+    case 'pending_approval':
+      return 202;
+    case 'denied':
+      return 403;
+    case 'failed': {
+      const code = response.error?.code;
+      if (code === undefined) return 502;
+      return code.startsWith('COFRE_VENUE_') ? 502 : httpStatusForCode(code);
+    }
+  }
+}
+
+/** Fastify's and the parser's errors as cofre errors; undefined for anything unexpected. */
+function toCofreError(err: unknown): CofreError | undefined {
+  if (isCofreError(err)) return err;
+  const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown } | null;
+  if (e === null || typeof e !== 'object') return undefined;
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CofreError('COFRE_BODY_TOO_LARGE', 'the request body is larger than the server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new CofreError(
+        'COFRE_MEDIA_TYPE_UNSUPPORTED',
+        'send the body as JSON with Content-Type: application/json',
+      );
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new CofreError('COFRE_INPUT_INVALID', 'the body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new CofreError('COFRE_INPUT_INVALID', 'the body does not match its Content-Length');
+  }
+  if (e.validation !== undefined)
+    return new CofreError('COFRE_INPUT_INVALID', 'the request was rejected by validation');
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status === 404) return new CofreError('COFRE_ROUTE_NOT_FOUND', 'no such endpoint');
+  if (status === 413)
+    return new CofreError('COFRE_BODY_TOO_LARGE', 'the request body is larger than the server accepts');
+  if (status === 415) return new CofreError('COFRE_MEDIA_TYPE_UNSUPPORTED', 'send the body as JSON');
+  if (status >= 400 && status < 500)
+    return new CofreError('COFRE_INPUT_INVALID', 'the request was not understood');
+  return undefined;
+}

@@ -1,0 +1,202 @@
+/**
+ * Helpers for the Vault backend's integration tests: set up an OpenBao dev server over its HTTP API with the root
+ * token (auth methods, mounts, policies), write credential files, record logs.
+ *
+ * Setup calls go straight to `fetch`, not through cofre's client, so a bug in the client cannot hide behind
+ * itself.
+ */
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+
+import type { VaultBackendConfig } from '../../src/config/backend-config.js';
+import type { DeepReadonly } from '../../src/config/deep-freeze.js';
+import { validateConfig } from '../../src/config/load-config.js';
+import type { BackendLog, BackendLogFields, BackendLogLevel } from '../../src/secrets/backend-log.js';
+import type { OpenBaoPeer } from '../peers/peers.js';
+
+/** Calls the OpenBao API as root (or with `token`); throws on a status other than 2xx. Returns parsed JSON. */
+export async function baoApi(
+  bao: Pick<OpenBaoPeer, 'addr' | 'rootToken'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string; headers?: Record<string, string> } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- loose JSON of setup calls; tests read known fields
+): Promise<any> {
+  const res = await fetch(`${bao.addr}/v1/${path}`, {
+    method,
+    headers: {
+      'X-Vault-Token': options.token ?? bao.rootToken,
+      'Content-Type': 'application/json',
+      ...options.headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`OpenBao ${method} ${path}: HTTP ${res.status} ${text}`);
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+/** A private temp dir for credential files; `remove()` deletes it. */
+export async function credentialDir(): Promise<{
+  dir: string;
+  file: (name: string, content: string) => Promise<string>;
+  remove: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'cofre-vault-test-'));
+  return {
+    dir,
+    file: async (name, content) => {
+      const path = join(dir, name);
+      await writeFile(path, content, { mode: 0o600 });
+      return path;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A backend config through the real schema (defaults applied), overriding what the test needs. */
+export function vaultConfig(
+  addr: string,
+  backend: Record<string, unknown>,
+): DeepReadonly<VaultBackendConfig> {
+  const config = validateConfig({
+    backends: { vault: { type: 'vault', address: addr, ...backend } },
+  });
+  const parsed = config.backends['vault'];
+  if (parsed?.type !== 'vault') throw new Error('not a vault backend');
+  return parsed;
+}
+
+/** Enables AppRole at `approle/` (idempotent per server) and creates `role` with the given settings. */
+export async function appRole(
+  bao: OpenBaoPeer,
+  role: string,
+  settings: Record<string, unknown>,
+): Promise<{ roleId: string }> {
+  const auths = await baoApi(bao, 'GET', 'sys/auth');
+  if (auths.data?.['approle/'] === undefined)
+    await baoApi(bao, 'POST', 'sys/auth/approle', { type: 'approle' });
+  await baoApi(bao, 'POST', `auth/approle/role/${role}`, settings);
+  const roleId = (await baoApi(bao, 'GET', `auth/approle/role/${role}/role-id`)).data.role_id as string;
+  return { roleId };
+}
+
+/** Writes an ACL policy. */
+export async function policy(bao: OpenBaoPeer, name: string, hcl: string): Promise<void> {
+  await baoApi(bao, 'PUT', `sys/policies/acl/${name}`, { policy: hcl });
+}
+
+/** A token with `policies` (and `default`), created by root. */
+export async function tokenWith(bao: OpenBaoPeer, policies: string[], ttl = '1h'): Promise<string> {
+  return (await baoApi(bao, 'POST', 'auth/token/create', { policies, ttl })).auth.client_token as string;
+}
+
+/** A random path segment, so tests sharing a server do not collide. */
+export function unique(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A logger that records every line, rendered as text a leak check can search. */
+export function recordingLog(): {
+  log: BackendLog;
+  lines: { level: BackendLogLevel; message: string; fields: BackendLogFields | undefined }[];
+  text: () => string;
+} {
+  const lines: { level: BackendLogLevel; message: string; fields: BackendLogFields | undefined }[] = [];
+  return {
+    lines,
+    log: (level, message, fields) => {
+      lines.push({ level, message, fields });
+    },
+    text: () => lines.map((l) => `${l.level} ${l.message} ${JSON.stringify(l.fields ?? {})}`).join('\n'),
+  };
+}
+
+/** Everything a caller could print about an error: inspect with depth, JSON, message and stack. */
+export function renderError(err: unknown): string {
+  const e = err as { message?: unknown; stack?: unknown };
+  return [
+    inspect(err, { depth: 10, showHidden: true }),
+    JSON.stringify(err),
+    String(e.message),
+    String(e.stack),
+  ].join('\n');
+}
+
+/** The rejection of `promise` (fails the test if it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** An RS256 key pair and a signer of compact JWTs, by hand with node:crypto (no JWT library). */
+export function jwtSigner(): { publicKeyPem: string; sign: (claims: Record<string, unknown>) => string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return {
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    sign: (claims) => {
+      const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'cofre-test' })}.${b64(claims)}`;
+      return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    },
+  };
+}
+
+/**
+ * A minimal Kubernetes TokenReview endpoint on loopback (`POST /apis/authentication.k8s.io/v1/tokenreviews`), as
+ * OpenBao's kubernetes auth calls on every login. Tokens in `accounts` authenticate as
+ * `system:serviceaccount:<namespace>:<name>`; any other token is not authenticated.
+ */
+export async function tokenReviewServer(
+  accounts: ReadonlyMap<string, { namespace: string; name: string; uid: string }>,
+): Promise<{ url: string; reviews: () => number; close: () => Promise<void> }> {
+  let reviews = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
+        res.writeHead(404).end();
+        return;
+      }
+      reviews++;
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string } };
+      const account = accounts.get(review.spec?.token ?? '');
+      const status =
+        account === undefined
+          ? { authenticated: false, error: 'invalid bearer token' }
+          : {
+              authenticated: true,
+              user: {
+                username: `system:serviceaccount:${account.namespace}:${account.name}`,
+                uid: account.uid,
+                groups: ['system:serviceaccounts', `system:serviceaccounts:${account.namespace}`],
+              },
+            };
+      res.writeHead(201, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    reviews: () => reviews,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
