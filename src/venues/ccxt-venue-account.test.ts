@@ -16,6 +16,7 @@ import {
   type VenueRequestInfo,
 } from './ccxt-venue-account.js';
 import { type PaperExchange, startPaperExchange } from './paper-exchange/paper-exchange.js';
+import { BTCUSDT } from './paper-exchange/spot-markets.js';
 import type { VenueAccount, VenueCredentials } from './venue-account.js';
 
 // Canary credentials: if any form of these shows up in an error, something leaked.
@@ -34,18 +35,7 @@ beforeAll(async () => {
       { apiKey: API_KEY, secret: SECRET, balances: { USDT: '100000', BTC: '2' } },
       { apiKey: OTHER_KEY, secret: OTHER_SECRET, balances: { USDT: '5' } },
     ],
-    symbols: [
-      {
-        symbol: 'BTCUSDT',
-        baseAsset: 'BTC',
-        quoteAsset: 'USDT',
-        tickSize: '0.01',
-        stepSize: '0.00001',
-        minQty: '0.00001',
-        maxQty: '9000',
-        minNotional: '5',
-      },
-    ],
+    symbols: [BTCUSDT],
     prices: { BTCUSDT: '60000' },
   });
 });

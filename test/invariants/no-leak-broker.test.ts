@@ -22,6 +22,7 @@ import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js'
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 import { type PaperExchange, startPaperExchange } from '../../src/venues/paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../../src/venues/paper-exchange/spot-markets.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { leaks, makeCanary } from './canary.js';
 
@@ -97,25 +98,18 @@ function startDroppingProxy(target: string): Promise<Server> {
     );
     req.pipe(forward);
   });
-  return new Promise((done) => s.listen(0, '127.0.0.1', () => { done(s); }));
+  return new Promise((done) =>
+    s.listen(0, '127.0.0.1', () => {
+      done(s);
+    }),
+  );
 }
 
 beforeAll(async () => {
   ({ dir, remove } = tempDir());
   exchange = await startPaperExchange({
     accounts: [{ apiKey: keyValue, secret: apiSecret.value, balances: { USDT: '10000', BTC: '1' } }],
-    symbols: [
-      {
-        symbol: 'BTCUSDT',
-        baseAsset: 'BTC',
-        quoteAsset: 'USDT',
-        tickSize: '0.01',
-        stepSize: '0.00001',
-        minQty: '0.00001',
-        maxQty: '9000',
-        minNotional: '5',
-      },
-    ],
+    symbols: [BTCUSDT],
     prices: { BTCUSDT: '60000' },
   });
   proxy = await startDroppingProxy(exchange.url);

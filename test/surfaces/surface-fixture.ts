@@ -18,6 +18,7 @@ import { SecretValue } from '../../src/secrets/secret-value.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { openVenueAccount } from '../../src/venues/ccxt-venue-account.js';
 import { type PaperExchange, startPaperExchange } from '../../src/venues/paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../../src/venues/paper-exchange/spot-markets.js';
 import type { VenueAccount } from '../../src/venues/venue-account.js';
 import { encodingsOf } from '../invariants/canary.js';
 
@@ -57,18 +58,7 @@ export async function startSurfaceFixture(): Promise<SurfaceFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cofre-surfaces-'));
   const paper = await startPaperExchange({
     accounts: [{ apiKey: CANARY_KEY, secret: CANARY_SECRET, balances: { USDT: '100000', BTC: '2' } }],
-    symbols: [
-      {
-        symbol: 'BTCUSDT',
-        baseAsset: 'BTC',
-        quoteAsset: 'USDT',
-        tickSize: '0.01',
-        stepSize: '0.00001',
-        minQty: '0.00001',
-        maxQty: '9000',
-        minNotional: '5',
-      },
-    ],
+    symbols: [BTCUSDT],
     prices: { BTCUSDT: '60000' },
   });
 

@@ -12,6 +12,7 @@ import { EmbeddedBackend } from '../../secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { startPaperExchange } from '../../venues/paper-exchange/paper-exchange.js';
+import { BTCUSDT, ETHUSDT } from '../../venues/paper-exchange/spot-markets.js';
 import { createHttpServer } from '../http/http-server.js';
 import { type CliIo, println } from './cli-io.js';
 import { untilSignal } from './until-signal.js';
@@ -45,28 +46,7 @@ export async function demo(io: CliIo, options: { port?: string; wait?: boolean }
   const apiSecret = randomBytes(32).toString('hex');
   const exchange = await startPaperExchange({
     accounts: [{ apiKey, secret: apiSecret, balances: { USDT: '10000', BTC: '0.5', ETH: '5' } }],
-    symbols: [
-      {
-        symbol: 'BTCUSDT',
-        baseAsset: 'BTC',
-        quoteAsset: 'USDT',
-        tickSize: '0.01',
-        stepSize: '0.00001',
-        minQty: '0.00001',
-        maxQty: '9000',
-        minNotional: '5',
-      },
-      {
-        symbol: 'ETHUSDT',
-        baseAsset: 'ETH',
-        quoteAsset: 'USDT',
-        tickSize: '0.01',
-        stepSize: '0.0001',
-        minQty: '0.0001',
-        maxQty: '9000',
-        minNotional: '5',
-      },
-    ],
+    symbols: [BTCUSDT, ETHUSDT],
     prices: { BTCUSDT: '60000', ETHUSDT: '3000' },
   });
 

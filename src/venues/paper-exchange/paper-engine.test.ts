@@ -5,22 +5,12 @@ import { BinanceApiError } from './binance-error.js';
 import { ExactDecimal } from './exact-decimal.js';
 import { type NewOrder, PaperEngine } from './paper-engine.js';
 import { type PaperSymbol, symbolRules } from './paper-symbol.js';
+import { BTCUSDT } from './spot-markets.js';
 
 const d = (text: string): ExactDecimal => {
   const value = ExactDecimal.parse(text);
   if (value === undefined) throw new Error(`bad test decimal ${text}`);
   return value;
-};
-
-const BTCUSDT: PaperSymbol = {
-  symbol: 'BTCUSDT',
-  baseAsset: 'BTC',
-  quoteAsset: 'USDT',
-  tickSize: '0.01',
-  stepSize: '0.00001',
-  minQty: '0.00001',
-  maxQty: '9000',
-  minNotional: '5',
 };
 
 function engine(

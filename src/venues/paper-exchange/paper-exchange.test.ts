@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCofreError } from '../../errors.js';
 import { binanceSignature } from './binance-signature.js';
 import { type PaperExchange, type PaperSymbol, startPaperExchange } from './paper-exchange.js';
+import { BTCUSDT } from './spot-markets.js';
 import { WORKED_EXAMPLE as EX } from './testdata/binance-worked-example.js';
 
 interface Reply {
@@ -216,16 +217,6 @@ describe("Binance's published worked example against the server", () => {
 });
 
 describe('paper exchange: trading over HTTP', () => {
-  const BTCUSDT: PaperSymbol = {
-    symbol: 'BTCUSDT',
-    baseAsset: 'BTC',
-    quoteAsset: 'USDT',
-    tickSize: '0.01',
-    stepSize: '0.00001',
-    minQty: '0.00001',
-    maxQty: '9000',
-    minNotional: '5',
-  };
   const ETHUSDT: PaperSymbol = {
     symbol: 'ETHUSDT',
     baseAsset: 'ETH',
