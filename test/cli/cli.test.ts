@@ -120,6 +120,27 @@ describe('cofre CLI', () => {
     }
   });
 
+  it('adds an agent (token printed once, on stdout only), lists it, and revokes it', async () => {
+    await initialised();
+    const added = await cli(dir, ['agent', 'add', 'bot-1', '--policy', 'paper-trading', '--ttl', '2h']);
+    expect(added.code).toBe(0);
+    const token = added.stdout.trim();
+    expect(token).toMatch(/^cofre_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+    expect(added.stderr).not.toContain(token);
+    const list = await cli(dir, ['agent', 'list']);
+    expect(list.stdout).toMatch(/^bot-1\s+paper-trading\s+active\s/m);
+    expect(list.stdout).not.toContain(token.split('.')[1]);
+    expect((await cli(dir, ['agent', 'add', 'bot-1', '--policy', 'paper-trading'])).stderr).toMatch(
+      /COFRE_AGENT_EXISTS/,
+    );
+    expect((await cli(dir, ['agent', 'revoke', 'bot-1'])).code).toBe(0);
+    expect((await cli(dir, ['agent', 'list'])).stdout).toMatch(/^bot-1\s+paper-trading\s+revoked\s/m);
+    expect((await cli(dir, ['agent', 'revoke', 'bot-1'])).stderr).toMatch(/COFRE_AGENT_NOT_FOUND/);
+    const unknownPolicy = await cli(dir, ['agent', 'add', 'bot-2', '--policy', 'nope']);
+    expect(unknownPolicy.code).toBe(2);
+    expect(unknownPolicy.stderr).toMatch(/no policy "nope"/);
+  });
+
   it('reports every config error at once with its path', async () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(
@@ -163,6 +184,13 @@ describe('cofre CLI', () => {
     [['secret', 'promote']],
     [['secret', 'rm']],
     [['secret', 'fingerprint']],
+    [['agent']],
+    [['agent', 'add']],
+    [['agent', 'list']],
+    [['agent', 'revoke']],
+    [['demo']],
+    [['serve']],
+    [['mcp']],
   ])('has --help on %j', async (command) => {
     const result = await cli(dir, [...command, '--help']);
     expect(result.code).toBe(0);
