@@ -129,6 +129,9 @@ export class PaperEngine {
   readonly #stats = new Map<string, SymbolStats>();
   readonly #balances = new Map<string, Map<string, AssetBalance>>();
   readonly #orders: OrderState[] = [];
+  // Orders with status NEW, in placement order. Regression: scanning every order ever placed made each new order
+  // slower than the last (9.5 ms at the 30,000th in the benchmark).
+  readonly #open = new Set<OrderState>();
   readonly #trades: Trade[] = [];
   readonly #feeRate: ExactDecimal;
   readonly #now: () => number;
@@ -231,6 +234,7 @@ export class PaperEngine {
       reserved: reserve,
     };
     this.#orders.push(state);
+    this.#open.add(state);
 
     if (marketable) {
       this.#fill(state, rules, reference, false);
@@ -304,8 +308,8 @@ export class PaperEngine {
   /** Open orders of the account, on one symbol or all, oldest first. */
   openOrders(apiKey: string, symbol?: string): OrderState[] {
     if (symbol !== undefined) this.rules(symbol);
-    return this.#orders.filter(
-      (o) => o.apiKey === apiKey && o.status === 'NEW' && (symbol === undefined || o.symbol === symbol),
+    return [...this.#open].filter(
+      (o) => o.apiKey === apiKey && (symbol === undefined || o.symbol === symbol),
     );
   }
 
@@ -339,8 +343,8 @@ export class PaperEngine {
     const stats = this.stats(symbol);
     if (price.gt(stats.highPrice)) stats.highPrice = price;
     if (price.lt(stats.lowPrice)) stats.lowPrice = price;
-    for (const order of this.#orders) {
-      if (order.symbol !== symbol || order.status !== 'NEW') continue;
+    for (const order of [...this.#open]) {
+      if (order.symbol !== symbol) continue;
       const reached = order.side === 'BUY' ? price.lte(order.price) : price.gte(order.price);
       if (reached) this.#fill(order, rules, order.price, true);
     }
@@ -419,6 +423,7 @@ export class PaperEngine {
     order.executedQty = order.executedQty.add(qty);
     order.cummulativeQuoteQty = order.cummulativeQuoteQty.add(quoteQty);
     order.status = 'FILLED';
+    this.#open.delete(order);
     order.updateTime = now;
 
     const stats = this.stats(order.symbol);
@@ -437,6 +442,7 @@ export class PaperEngine {
     balance.free = balance.free.add(order.reserved);
     order.reserved = ExactDecimal.ZERO;
     order.status = status;
+    this.#open.delete(order);
     order.updateTime = this.#now();
   }
 
@@ -456,10 +462,10 @@ export class PaperEngine {
   }
 
   #isOpenClientOrderId(apiKey: string, symbol: string, clientOrderId: string): boolean {
-    return this.#orders.some(
-      (o) =>
-        o.apiKey === apiKey && o.symbol === symbol && o.clientOrderId === clientOrderId && o.status === 'NEW',
-    );
+    for (const o of this.#open) {
+      if (o.apiKey === apiKey && o.symbol === symbol && o.clientOrderId === clientOrderId) return true;
+    }
+    return false;
   }
 
   #ledger(apiKey: string): Map<string, AssetBalance> {
