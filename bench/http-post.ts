@@ -1,0 +1,39 @@
+// A minimal HTTP/1.1 client over node:http with keep-alive: the same client for every case that is not ccxt, so
+// differences between those cases come from what sits between the client and the exchange, not from the client.
+import { Agent, request } from 'node:http';
+
+/** A response as read in full. */
+export interface PostAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A keep-alive connection pool of `maxSockets` connections (one per request in flight). */
+export function keepAliveAgent(maxSockets: number): Agent {
+  return new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+}
+
+/** POSTs `body` to `url` and reads the whole answer. Rejects on transport errors only, never on a status. */
+export function post(
+  agent: Agent,
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): Promise<PostAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
