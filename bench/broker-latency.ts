@@ -8,7 +8,6 @@
 // The paper exchange runs in a process of its own. Every order is a market buy that must fill; any failure aborts.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import type { Agent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +19,9 @@ import { createLogger } from '../src/audit/create-logger.js';
 import { type AuthenticatedAgent, issueAgentToken } from '../src/broker/agent-tokens.js';
 import { openBrokerRuntime } from '../src/broker/broker-runtime.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { EmbeddedBackend } from '../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../src/secrets/secret-value.js';
 import { SqliteStateStore } from '../src/state/sqlite/sqlite-state-store.js';
+import { writeDemoSetup } from '../src/surfaces/cli/demo.js';
 import { createHttpServer } from '../src/surfaces/http/http-server.js';
 import { openVenueAccount } from '../src/venues/ccxt-venue-account.js';
 import type { VenueAccount } from '../src/venues/venue-account.js';
@@ -273,46 +272,7 @@ async function startCofre(
   secret: string,
   stops: (() => Promise<unknown>)[],
 ): Promise<CofreUnderTest> {
-  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
-    kind: 'key-file',
-    path: join(dir, 'cofre.key'),
-  });
-  const keys = SecretValue.fromText(JSON.stringify({ apiKey, secret }));
-  await store.write('exchanges/paper', keys);
-  keys.zero();
-  await store.close();
-
-  const configFile = join(dir, 'cofre.yaml');
-  await writeFile(
-    configFile,
-    `backends:
-  local:
-    type: embedded
-    path: cofre.store
-    keyFile: cofre.key
-accounts:
-  paper:
-    venue: binance
-    mode: paper
-    baseUrl: ${JSON.stringify(exchangeUrl)}
-    credentials:
-      apiKey: local:exchanges/paper#apiKey
-      secret: local:exchanges/paper#secret
-policies:
-  bench:
-    accounts: [paper]
-    actions: [list_accounts, get_balance, get_ticker, place_order, get_order]
-agents:
-  tokenTtl: 1d
-audit:
-  path: audit.jsonl
-state:
-  path: state.db
-server:
-  host: 127.0.0.1
-  port: 0
-`,
-  );
+  const configFile = await writeDemoSetup(dir, { exchangeUrl, apiKey, apiSecret: secret, port: 0 });
   const config = await loadConfig(configFile);
   const account = config.accounts['paper'];
   if (account === undefined) throw new Error('bench config has no paper account');
@@ -322,7 +282,7 @@ server:
   try {
     ({ token } = issueAgentToken(state, {
       id: 'bench-agent',
-      policy: 'bench',
+      policy: 'demo',
       ttlMs: config.agents.tokenTtl,
       now: new Date(),
     }));
@@ -343,7 +303,7 @@ server:
   });
   stops.push(() => server.close());
   const url = await server.listen({ host: config.server.host, port: config.server.port });
-  return { url, token, agent: { id: 'bench-agent', policy: 'bench' }, account, runtime };
+  return { url, token, agent: { id: 'bench-agent', policy: 'demo' }, account, runtime };
 }
 
 /**
@@ -415,7 +375,7 @@ async function breakdown(
     action: 'place_order',
     account: 'paper',
     decision: 'allow',
-    rule: 'bench',
+    rule: 'policies.demo',
     detail: { account: 'paper', ...ORDER, clientOrderId: 'bench-0' },
   } as const;
   let n = 0;

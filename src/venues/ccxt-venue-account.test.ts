@@ -128,6 +128,21 @@ interface ProxiedRequest {
   readonly body: string;
 }
 
+/** Opens a paper account behind a proxy that drops the matching requests, runs `test`, and closes both. */
+async function throughDroppingProxy(
+  drop: (method: string, path: string) => boolean,
+  test: (account: VenueAccount, proxy: Awaited<ReturnType<typeof startDroppingProxy>>) => Promise<void>,
+): Promise<void> {
+  const proxy = await startDroppingProxy(paper.url, drop);
+  const account = await openPaper(proxy.url);
+  try {
+    await test(account, proxy);
+  } finally {
+    await account.close();
+    await proxy.stop();
+  }
+}
+
 /**
  * A loopback HTTP proxy in front of the paper exchange that destroys the connection, after reading the whole
  * request, of every request `drop` selects: the answer is lost after the request was sent.
@@ -510,68 +525,53 @@ describe('writes are never retried', () => {
   });
 
   it('even when ccxt is told to retry (a per-path option), the second attempt is refused', async () => {
-    const proxy = await startDroppingProxy(
-      paper.url,
+    await throughDroppingProxy(
       (method, path) => method === 'POST' && path === '/api/v3/order',
+      async (account, proxy) => {
+        // binance's createOrder sends to the API path "order"; ccxt reads options[<path>] before the global option.
+        ccxtExchangeOf(account)!.options['order'] = { maxRetriesOnFailure: 3 };
+        const err = await failure(
+          account.placeOrder({
+            symbol: 'BTC/USDT',
+            side: 'buy',
+            type: 'market',
+            amount: '0.001',
+            price: undefined,
+            clientOrderId: 'cofre-dropped-2',
+          }),
+        );
+        expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+        expect(proxy.seen.filter((r) => r.method === 'POST' && r.path === '/api/v3/order')).toHaveLength(1);
+        expectNoLeak(err, signaturesIn(proxy.seen));
+      },
     );
-    const account = await openPaper(proxy.url);
-    try {
-      // binance's createOrder sends to the API path "order"; ccxt reads options[<path>] before the global option.
-      ccxtExchangeOf(account)!.options['order'] = { maxRetriesOnFailure: 3 };
-      const err = await failure(
-        account.placeOrder({
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'market',
-          amount: '0.001',
-          price: undefined,
-          clientOrderId: 'cofre-dropped-2',
-        }),
-      );
-      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
-      expect(proxy.seen.filter((r) => r.method === 'POST' && r.path === '/api/v3/order')).toHaveLength(1);
-      expectNoLeak(err, signaturesIn(proxy.seen));
-    } finally {
-      await account.close();
-      await proxy.stop();
-    }
   });
 
   it('a dropped cancel is COFRE_VENUE_OUTCOME_UNKNOWN too', async () => {
-    const proxy = await startDroppingProxy(
-      paper.url,
+    await throughDroppingProxy(
       (method, path) => method === 'DELETE' && path === '/api/v3/order',
+      async (account, proxy) => {
+        const err = await failure(account.cancelOrder('BTC/USDT', { clientOrderId: 'whatever' }));
+        expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+        expect(proxy.seen.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+      },
     );
-    const account = await openPaper(proxy.url);
-    try {
-      const err = await failure(account.cancelOrder('BTC/USDT', { clientOrderId: 'whatever' }));
-      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
-      expect(proxy.seen.filter((r) => r.method === 'DELETE')).toHaveLength(1);
-    } finally {
-      await account.close();
-      await proxy.stop();
-    }
   });
 
   it('a dropped read is COFRE_VENUE_UNAVAILABLE (retryable), sent once, and leaks no signature', async () => {
-    const proxy = await startDroppingProxy(
-      paper.url,
+    await throughDroppingProxy(
       (method, path) => method === 'GET' && path === '/api/v3/account',
+      async (account, proxy) => {
+        const err = await failure(account.fetchBalance());
+        expect(err.code).toBe('COFRE_VENUE_UNAVAILABLE');
+        expect(err.retryable).toBe(true);
+        expect(proxy.seen.filter((r) => r.path === '/api/v3/account')).toHaveLength(1);
+        // The dropped GET carried its signature in the query string, which ccxt's own message quotes.
+        const signatures = signaturesIn(proxy.seen);
+        expect(signatures.length).toBeGreaterThan(0);
+        expectNoLeak(err, signatures);
+      },
     );
-    const account = await openPaper(proxy.url);
-    try {
-      const err = await failure(account.fetchBalance());
-      expect(err.code).toBe('COFRE_VENUE_UNAVAILABLE');
-      expect(err.retryable).toBe(true);
-      expect(proxy.seen.filter((r) => r.path === '/api/v3/account')).toHaveLength(1);
-      // The dropped GET carried its signature in the query string, which ccxt's own message quotes.
-      const signatures = signaturesIn(proxy.seen);
-      expect(signatures.length).toBeGreaterThan(0);
-      expectNoLeak(err, signatures);
-    } finally {
-      await account.close();
-      await proxy.stop();
-    }
   });
 
   it('a failed market load is retried on the next call, not cached', async () => {

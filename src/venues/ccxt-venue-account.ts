@@ -508,36 +508,16 @@ export class CcxtVenueAccount implements VenueAccount {
     // HTTP status handling, and that must be passed on.
     const handleErrors: (...args: Parameters<CcxtExchange['handleErrors']>) => unknown =
       exchange.handleErrors.bind(exchange);
-    exchange.handleErrors = (
-      status,
-      statusText,
-      url,
-      method,
-      headers,
-      body,
-      response,
-      reqHeaders,
-      reqBody,
-    ) => {
+    exchange.handleErrors = (...args: Parameters<CcxtExchange['handleErrors']>) => {
       const call = calls.getStore();
       if (call !== undefined) {
-        call.httpStatus = status;
-        const answer = venueErrorFields(response);
+        // (status, statusText, url, method, headers, body, response, …): ccxt's order, exchange.js handleErrors.
+        call.httpStatus = args[0];
+        const answer = venueErrorFields(args[6] as unknown);
         call.venueCode = answer.code;
         call.venueMessage = answer.message;
       }
-      const skip = handleErrors(
-        status,
-        statusText,
-        url,
-        method,
-        headers,
-        body,
-        response,
-        reqHeaders,
-        reqBody,
-      );
-      return skip as undefined;
+      return handleErrors(...args) as undefined;
     };
 
     const send = exchange.fetch.bind(exchange);

@@ -55,17 +55,12 @@ export async function demo(io: CliIo, options: { port?: string; wait?: boolean }
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   };
   try {
-    const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
-      kind: 'key-file',
-      path: join(dir, 'cofre.key'),
+    const configFile = await writeDemoSetup(dir, {
+      exchangeUrl: exchange.url,
+      apiKey,
+      apiSecret,
+      port: Number.parseInt(options.port ?? '8787', 10),
     });
-    const keys = SecretValue.fromText(JSON.stringify({ apiKey, secret: apiSecret }));
-    await store.write('exchanges/paper', keys);
-    keys.zero();
-    await store.close();
-
-    const configFile = join(dir, 'cofre.yaml');
-    await writeFile(configFile, demoConfig(exchange.url, options.port ?? '8787'));
     const config = await loadConfig(configFile);
 
     const tokenFile = join(dir, 'agent.token');
@@ -114,6 +109,29 @@ export async function demo(io: CliIo, options: { port?: string; wait?: boolean }
   }
 }
 
+/**
+ * Writes what the demo runs on into `dir`: an embedded store (with its key file) holding the paper account's keys as
+ * `exchanges/paper`, and a `cofre.yaml` with that account (mode paper at `exchangeUrl`), a `demo` policy, and state,
+ * audit log and store beside it. Returns the config file's path. The benchmarks reuse it to measure cofre as the demo
+ * wires it.
+ */
+export async function writeDemoSetup(
+  dir: string,
+  options: { exchangeUrl: string; apiKey: string; apiSecret: string; port: number },
+): Promise<string> {
+  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
+    kind: 'key-file',
+    path: join(dir, 'cofre.key'),
+  });
+  const keys = SecretValue.fromText(JSON.stringify({ apiKey: options.apiKey, secret: options.apiSecret }));
+  await store.write('exchanges/paper', keys);
+  keys.zero();
+  await store.close();
+  const configFile = join(dir, 'cofre.yaml');
+  await writeFile(configFile, demoConfig(options.exchangeUrl, options.port));
+  return configFile;
+}
+
 async function recreateDemoDir(dir: string): Promise<void> {
   const exists = await access(dir).then(
     () => true,
@@ -150,7 +168,7 @@ async function listen(
   }
 }
 
-function demoConfig(exchangeUrl: string, port: string): string {
+function demoConfig(exchangeUrl: string, port: number): string {
   return `# Written by \`cofre demo\`; recreated on every run.
 backends:
   local:
@@ -177,7 +195,7 @@ state:
   path: state.db
 server:
   host: 127.0.0.1
-  port: ${Number.parseInt(port, 10)}
+  port: ${port}
 `;
 }
 
