@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
-import { startPaperExchange } from '../src/venues/paper-exchange/paper-exchange.js';
+import { startPaperExchange } from '../src/paper-exchange/paper-exchange.js';
 
 const lines = createInterface({ input: process.stdin });
 const [first] = (await once(lines, 'line')) as [string];

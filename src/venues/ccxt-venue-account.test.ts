@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { AccountConfig } from '../config/config-schema.js';
 import { CofreError, isCofreError } from '../errors.js';
+import { type PaperExchange, startPaperExchange } from '../paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../paper-exchange/spot-markets.js';
 import { SecretValue } from '../secrets/secret-value.js';
 import {
   ccxtExchangeOf,
@@ -15,8 +17,6 @@ import {
   type VenueAccountOptions,
   type VenueRequestInfo,
 } from './ccxt-venue-account.js';
-import { type PaperExchange, startPaperExchange } from './paper-exchange/paper-exchange.js';
-import { BTCUSDT } from './paper-exchange/spot-markets.js';
 import type { VenueAccount, VenueCredentials } from './venue-account.js';
 
 // Canary credentials: if any form of these shows up in an error, something leaked.

@@ -18,11 +18,11 @@ import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import type { ActionResponse } from '../../src/broker/broker.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { createHttpServer } from '../../src/surfaces/http/http-server.js';
-import { type PaperExchange, startPaperExchange } from '../../src/venues/paper-exchange/paper-exchange.js';
-import { BTCUSDT } from '../../src/venues/paper-exchange/spot-markets.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { leaks, makeCanary } from './canary.js';
 

@@ -13,12 +13,12 @@ import { JsonlAuditLog } from '../../src/audit/audit-log.js';
 import { type AuthenticatedAgent, issueAgentToken } from '../../src/broker/agent-tokens.js';
 import { Broker } from '../../src/broker/broker.js';
 import type { AccountConfig, PolicyConfig } from '../../src/config/config-schema.js';
+import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { AllowListPolicy } from '../../src/policy/policy-engine.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { openVenueAccount } from '../../src/venues/ccxt-venue-account.js';
-import { type PaperExchange, startPaperExchange } from '../../src/venues/paper-exchange/paper-exchange.js';
-import { BTCUSDT } from '../../src/venues/paper-exchange/spot-markets.js';
 import type { VenueAccount } from '../../src/venues/venue-account.js';
 import { encodingsOf } from '../invariants/canary.js';
 

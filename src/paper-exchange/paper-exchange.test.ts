@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isCofreError } from '../../errors.js';
 import { binanceSignature } from './binance-signature.js';
+import { PaperConfigError } from './paper-config-error.js';
 import { type PaperExchange, type PaperSymbol, startPaperExchange } from './paper-exchange.js';
 import { BTCUSDT } from './spot-markets.js';
 import { WORKED_EXAMPLE as EX } from './testdata/binance-worked-example.js';
@@ -262,7 +262,7 @@ describe('paper exchange: trading over HTTP', () => {
       const failure = await startPaperExchange({ host, accounts: [], symbols: [], prices: {} }).catch(
         (err: unknown) => err,
       );
-      expect(isCofreError(failure, 'COFRE_INPUT_INVALID'), host).toBe(true);
+      expect(failure, host).toBeInstanceOf(PaperConfigError);
     }
   });
 
@@ -739,7 +739,7 @@ describe('paper exchange: trading over HTTP', () => {
     ];
     for (const options of bad) {
       const failure = await startPaperExchange(options).catch((err: unknown) => err);
-      expect(isCofreError(failure, 'COFRE_INPUT_INVALID'), JSON.stringify(options)).toBe(true);
+      expect(failure, JSON.stringify(options)).toBeInstanceOf(PaperConfigError);
     }
     expect(() => {
       ex.setPrice('BTCUSDT', 'abc');

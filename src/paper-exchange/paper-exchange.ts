@@ -27,7 +27,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { isIP } from 'node:net';
 
-import { CofreError } from '../../errors.js';
 import { BinanceApiError, binanceErrors } from './binance-error.js';
 import { BinanceParams } from './binance-params.js';
 import { signedPayload, verifyBinanceSignature } from './binance-signature.js';
@@ -41,6 +40,7 @@ import {
   readSymbol,
 } from './order-params.js';
 import { cancelOrderResponse, myTradeResponse, newOrderResponse, queryOrderResponse } from './order-wire.js';
+import { PaperConfigError } from './paper-config-error.js';
 import { type OrderState, PaperEngine, type Trade } from './paper-engine.js';
 import { exchangeInfoSymbol, type PaperSymbol, type SymbolRules, symbolRules } from './paper-symbol.js';
 
@@ -722,6 +722,6 @@ function positiveDecimal(text: string, what: string): ExactDecimal {
   return value;
 }
 
-function invalid(message: string): CofreError {
-  return new CofreError('COFRE_INPUT_INVALID', message);
+function invalid(message: string): PaperConfigError {
+  return new PaperConfigError(message);
 }

@@ -9,9 +9,9 @@
  * - NOTIONAL: `price * quantity >= minNotional` (and `<= maxNotional`); MIN_NOTIONAL: the lower bound only.
  *   Both apply to MARKET orders here (`applyMinToMarket` / `applyToMarket` true), at the current price.
  */
-import { CofreError } from '../../errors.js';
 import { binanceErrors, SYMBOL_RANGE } from './binance-error.js';
 import { ExactDecimal } from './exact-decimal.js';
+import { PaperConfigError } from './paper-config-error.js';
 
 /** One trading pair, as given to `startPaperExchange`. Decimal fields are strings such as `"0.01"`. */
 export interface PaperSymbol {
@@ -210,6 +210,6 @@ export function exchangeInfoSymbol(rules: SymbolRules): Record<string, unknown> 
   };
 }
 
-function invalid(message: string): CofreError {
-  return new CofreError('COFRE_INPUT_INVALID', message);
+function invalid(message: string): PaperConfigError {
+  return new PaperConfigError(message);
 }
