@@ -29,6 +29,31 @@ export const POLICY_ACTIONS = [
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
+/**
+ * Actions DESIGN.md names that this version does not implement yet. A policy that lists one is a config error, so
+ * no one believes an agent can (or cannot) do what it asks for until it exists.
+ */
+const NOT_AVAILABLE_YET: ReadonlySet<PolicyAction> = new Set(['get_limits', 'cancel_all_orders', 'withdraw']);
+
+const policyActionSchema = z.enum(POLICY_ACTIONS).superRefine((action, ctx) => {
+  if (NOT_AVAILABLE_YET.has(action)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `action "${action}" is not available yet`,
+      params: { hint: 'remove it; cofre answers only the actions listed in the README for now' },
+    });
+  }
+  if (action === 'get_request') {
+    // Every agent may always read its own requests and never another's, so listing it would suggest a choice that
+    // does not exist.
+    ctx.addIssue({
+      code: 'custom',
+      message: 'get_request is not a policy action: every agent may read its own requests, and only those',
+      params: { hint: 'remove it from the list' },
+    });
+  }
+});
+
 const credentialsSchema = z
   .strictObject({
     apiKey: secretRefSchema.describe('Secret reference to the API key.'),
@@ -90,7 +115,12 @@ const agentsSchema = z
 const policySchema = z
   .strictObject({
     accounts: z.array(z.string()).min(1).describe('Account ids this policy applies to.'),
-    actions: z.array(z.enum(POLICY_ACTIONS)).min(1).describe('Actions it allows on those accounts.'),
+    actions: z
+      .array(policyActionSchema)
+      .min(1)
+      .describe(
+        'Actions it allows on those accounts. `get_limits`, `cancel_all_orders` and `withdraw` are not available yet; `get_request` needs no policy (an agent reads its own requests only).',
+      ),
   })
   .describe('Allows the listed actions on the listed accounts. Anything no policy allows is denied.');
 

@@ -297,6 +297,32 @@ policies:
     ]);
   });
 
+  // Regression: get_limits, cancel_all_orders and withdraw passed config check, then answered COFRE_ACTION_UNKNOWN.
+  it('refuses actions that are not available yet, and get_request, each at its place', () => {
+    const text = `accounts:
+  a:
+    venue: binance
+    mode: paper
+    credentials: { apiKey: 'local:k#a', secret: 'local:k#s' }
+backends:
+  local: { type: embedded, path: s.enc, keyFile: s.key }
+policies:
+  p:
+    accounts: [a]
+    actions: [get_balance, get_limits, cancel_all_orders, withdraw, get_request]
+`;
+    const problems = issuesOf(configError(() => parseConfig(text, { sourcePath: 'c.yaml' })));
+    expect(problems.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['policies.p.actions.1', 'action "get_limits" is not available yet'],
+      ['policies.p.actions.2', 'action "cancel_all_orders" is not available yet'],
+      ['policies.p.actions.3', 'action "withdraw" is not available yet'],
+      [
+        'policies.p.actions.4',
+        'get_request is not a policy action: every agent may read its own requests, and only those',
+      ],
+    ]);
+  });
+
   it('reports a bad name at the key', () => {
     const e = configError(() => parseConfig('accounts:\n  Main Account: {}\n', { sourcePath: 'c.yaml' }));
     expect(e.message).toContain('c.yaml:2:3 accounts["Main Account"]: invalid account name');

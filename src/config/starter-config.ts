@@ -63,7 +63,6 @@ policies:
     accounts: [paper]
     actions:
       - list_accounts
-      - get_limits
       - get_balance
       - get_ticker
       - get_open_orders
@@ -71,7 +70,6 @@ policies:
       - preview_order
       - place_order
       - cancel_order
-      - get_request
 
 audit:
   path: ./cofre-audit.jsonl # hash-chained log of every request and decision

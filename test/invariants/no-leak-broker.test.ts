@@ -133,7 +133,7 @@ beforeAll(async () => {
       `  paper: { venue: binance, mode: paper, baseUrl: "${exchange.url}", ${credentials} }`,
       `  flaky: { venue: binance, mode: paper, baseUrl: "${proxyUrl}", ${credentials} }`,
       'policies:',
-      '  all: { accounts: [paper, flaky], actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order, get_request] }',
+      '  all: { accounts: [paper, flaky], actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order] }',
       'audit: { path: audit/audit.jsonl }',
       'state: { path: state.db }',
     ].join('\n'),

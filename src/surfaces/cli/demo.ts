@@ -186,7 +186,7 @@ accounts:
 policies:
   demo:
     accounts: [paper]
-    actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order, get_request]
+    actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order]
 agents:
   tokenTtl: 1d
 audit:
