@@ -391,13 +391,19 @@ async function breakdown(
         agentId: 'bench-agent',
         action: 'place_order',
         account: 'paper',
-        idempotencyKey: `place_order:paper:c:${requestId}`,
+        idempotencyKey: `bench-agent:paper:${requestId}`,
+        input: '{}',
         status: 'executing',
         response: undefined,
         createdAt: now,
         updatedAt: now,
       });
-      state.finishRequest(requestId, 'executed', JSON.stringify({ requestId, status: 'executed' }), now);
+      state.finishRequest(requestId, {
+        status: 'executed',
+        response: JSON.stringify({ requestId, status: 'executed' }),
+        at: now,
+        releaseKey: false,
+      });
       return Promise.resolve();
     }),
   ];

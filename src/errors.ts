@@ -150,6 +150,16 @@ export const errorCatalogue = {
     true,
     'A request with the same clientOrderId is still running; ask for its result with get_request instead of sending it again.',
   ),
+  COFRE_IDEMPOTENCY_CONFLICT: spec(
+    'invalid',
+    false,
+    'The clientOrderId was already used by this agent for a different order; the message names what differs. Choose a new clientOrderId, or repeat the first request exactly to get its answer (marked `replayed`).',
+  ),
+  COFRE_REQUEST_INTERRUPTED: spec(
+    'unavailable',
+    true,
+    'cofre stopped while this request was running, and found at start-up (or an operator found with `cofre request resolve`) that nothing reached the venue; it may be sent again.',
+  ),
   COFRE_USAGE: spec('invalid', false, 'The command line was not understood; see `--help`.'),
   COFRE_INPUT_INVALID: spec('invalid', false, 'Input was rejected; the message says which field and why.'),
   COFRE_INTERNAL: spec(

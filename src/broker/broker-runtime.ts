@@ -5,17 +5,29 @@ import type { CofreConfig } from '../config/config-schema.js';
 import { AllowListPolicy } from '../policy/policy-engine.js';
 import { openResolver } from '../secrets/open-backend.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
-import type { SecretValue } from '../secrets/secret-value.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import type { VenueAccount, VenueCredentials } from '../venues/venue-account.js';
-import { Broker } from './broker.js';
+import { Broker, type ReconcileReport } from './broker.js';
+
+/**
+ * How long a signed venue request can still be accepted after it was made: Binance's largest `recvWindow` (60 s).
+ * A request left `executing` is settled only once it is older than this, so no signed order of it can still arrive
+ * after cofre has decided it was never placed.
+ */
+export const SIGNED_REQUEST_WINDOW_MS = 60_000;
 
 /** A broker wired from a config, with everything it opened, for `cofre serve`, `cofre mcp` and `cofre demo`. */
 export interface BrokerRuntime {
   readonly broker: Broker;
   readonly state: StateStore;
   readonly resolver: SecretResolver;
+  /**
+   * Settles the requests a stopped process left `executing` (see {@link Broker.reconcileInterrupted}): at once those
+   * older than {@link SIGNED_REQUEST_WINDOW_MS}, the rest once that window has passed. Resolves with the first
+   * pass's report; results are logged.
+   */
+  reconcileInterrupted(): Promise<ReconcileReport>;
   /** Closes venues, backends (revoking leases and tokens), the audit log and the state store. Idempotent. */
   close(): Promise<void>;
 }
@@ -79,25 +91,42 @@ export async function openBrokerRuntime(
     audit,
     state,
     venue,
-    credentials: async (accountId): Promise<readonly SecretValue[]> => {
-      const c = await credentials(accountId);
-      return [
-        c.apiKey,
-        c.secret,
-        ...(c.password === undefined ? [] : [c.password]),
-        ...(c.uid === undefined ? [] : [c.uid]),
-      ];
-    },
     logger: options.logger,
   });
+
+  const reconcileLogger = options.logger.child({ part: 'reconcile' });
+  const settle = async (before: Date): Promise<ReconcileReport> => {
+    const report = await broker.reconcileInterrupted(before);
+    if (report.resolved.length > 0) {
+      reconcileLogger.warn({ resolved: report.resolved }, 'settled requests a stopped cofre left executing');
+    }
+    if (report.unresolved.length > 0) {
+      reconcileLogger.error(
+        { unresolved: report.unresolved },
+        'requests left executing could not be settled; see `cofre request list --executing`',
+      );
+    }
+    return report;
+  };
+  let later: NodeJS.Timeout | undefined;
 
   let closed: Promise<void> | undefined;
   return {
     broker,
     state,
     resolver,
+    reconcileInterrupted: () => {
+      const openedAt = Date.now();
+      later ??= setTimeout(() => {
+        settle(new Date(openedAt)).catch((err: unknown) => {
+          reconcileLogger.error({ err }, 'settling interrupted requests failed');
+        });
+      }, SIGNED_REQUEST_WINDOW_MS).unref();
+      return settle(new Date(openedAt - SIGNED_REQUEST_WINDOW_MS));
+    },
     close: () =>
       (closed ??= (async () => {
+        clearTimeout(later);
         const opened = await Promise.allSettled(venues.values());
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await audit.close();

@@ -10,9 +10,10 @@ import type { PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
 import { normalizeOrder } from '../venues/order-normalizer.js';
-import type { OrderRef, VenueAccount } from '../venues/venue-account.js';
-import { type ActionInput, actionInputSchemas, type ActionName, WRITE_ACTIONS } from './actions.js';
+import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
+import { type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import { canonicalInput, checkReplay, idempotencyKeyFor, keepsKey } from './idempotency.js';
 import { scrubSecrets } from './scrub.js';
 
 /** What every action answers (the HTTP body and the MCP tool result). Holds no secret. */
@@ -24,6 +25,8 @@ export interface ActionResponse {
   readonly rule?: string;
   readonly reason?: string;
   readonly error?: { readonly code: ErrorCode; readonly message: string; readonly retryable: boolean };
+  /** Set on the stored answer of an earlier request, returned for a repeated write instead of sending it again. */
+  readonly replayed?: true;
 }
 
 /** What the broker needs; all passed in, so tests and `cofre demo` wire real parts their own way. */
@@ -34,23 +37,43 @@ export interface BrokerDependencies {
   readonly state: StateStore;
   /** Opens (once) and returns the venue account for an account id. */
   readonly venue: (accountId: string) => Promise<VenueAccount>;
-  /** The account's resolved credential values, to scrub them from responses; the caller zeroes them. */
-  readonly credentials: (accountId: string) => Promise<readonly SecretValue[]>;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
 
+/** A request the broker has claimed, as the steps after the claim need it. */
+interface Claimed {
+  readonly requestId: string;
+  readonly agent: AuthenticatedAgent;
+  readonly action: ActionName;
+  readonly account: string | undefined;
+  readonly idempotencyKey: string | undefined;
+}
+
+/** What {@link Broker.reconcileInterrupted} did with each request left `executing`. */
+export interface ReconcileReport {
+  readonly resolved: readonly { readonly requestId: string; readonly status: 'executed' | 'failed' }[];
+  readonly unresolved: readonly { readonly requestId: string; readonly reason: string }[];
+}
+
 /**
- * The path of one request (DESIGN.md): validate → policy → idempotency claim (writes) → audit intent → venue →
- * scrub → audit outcome. Surfaces authenticate and call {@link Broker.execute}; the broker holds no HTTP, MCP or
- * argv knowledge.
+ * The path of one request (DESIGN.md): validate → policy → claim (idempotency for writes) → audit intent → venue →
+ * scrub → record → audit outcome. Surfaces authenticate and call {@link Broker.execute}; the broker holds no HTTP,
+ * MCP or argv knowledge.
  *
  * Guarantees:
  * - SECURITY: nothing leaves the process before the intent is durable in the audit log; if it cannot be written
  *   the action is refused (fail closed).
- * - A write with a `clientOrderId` already used on that account returns the first request's answer and is not sent
- *   again; a write whose outcome is unknown is reported as failed with `COFRE_VENUE_OUTCOME_UNKNOWN`, never retried.
- * - Responses are scrubbed of the account's credentials in every encoding.
+ * - An order placed again with the same `clientOrderId` by the same agent returns the first request's answer,
+ *   marked `replayed`, and is not sent again; the same key with a different order is refused with
+ *   `COFRE_IDEMPOTENCY_CONFLICT`. Keys are the agent's own, and are given back when nothing was placed
+ *   (see idempotency.ts). A write whose outcome is unknown is reported as `COFRE_VENUE_OUTCOME_UNKNOWN`, never
+ *   retried.
+ * - SECURITY: responses are scrubbed, in every encoding, of the credentials the request's venue calls held; if
+ *   scrubbing cannot be done the agent gets a generic error instead (fail closed). Nothing is resolved for a
+ *   request that sends nothing.
+ * - Every claimed request is finished (executed or failed) on every path; one left `executing` by a crash is settled
+ *   by {@link Broker.reconcileInterrupted}.
  *
  * Safe to call concurrently.
  */
@@ -64,9 +87,9 @@ export class Broker {
   }
 
   /**
-   * Runs one action for an authenticated agent. Throws `COFRE_ACTION_UNKNOWN` or `COFRE_INPUT_INVALID` for a
-   * request that is not understood (nothing is recorded); every understood request gets a `requestId` and an
-   * {@link ActionResponse}, including denials and failures.
+   * Runs one action for an authenticated agent. Throws `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID` or
+   * `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not understood or contradicts an earlier one (nothing is
+   * recorded); every other request gets a `requestId` and an {@link ActionResponse}, including denials and failures.
    */
   async execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
     const name = parseActionName(action);
@@ -81,27 +104,29 @@ export class Broker {
       action: name,
       account,
     });
-    const requestId = newRequestId();
+    const allowed = decision.decision === 'allow';
+    const canonical = canonicalInput(input);
+    // A denied request claims no key: the same clientOrderId may be used once policy allows it.
+    const idempotencyKey = allowed ? idempotencyKeyFor(agent.id, name, input) : undefined;
+    const request: Claimed = { requestId: newRequestId(), agent, action: name, account, idempotencyKey };
     const now = this.#now();
-    const idempotencyKey = WRITE_ACTIONS.has(name) ? idempotencyKeyFor(name, input) : undefined;
-
     const claim = this.#deps.state.claimRequest({
-      requestId,
+      requestId: request.requestId,
       agentId: agent.id,
       action: name,
       account,
-      // A denied request claims nothing: the same clientOrderId may be used once policy allows it.
-      idempotencyKey: decision.decision === 'allow' ? idempotencyKey : undefined,
+      idempotencyKey,
+      input: canonical,
       status: 'executing',
       response: undefined,
       createdAt: now,
       updatedAt: now,
     });
-    if (!claim.claimed) return this.#replay(agent, claim.existing);
+    if (!claim.claimed) return replay(claim.existing, canonical, input);
 
     const intent = {
       kind: 'intent',
-      requestId,
+      requestId: request.requestId,
       agent: agent.id,
       action: name,
       account,
@@ -109,34 +134,113 @@ export class Broker {
       rule: decision.rule,
       detail: input,
     } as const;
-    if (decision.decision !== 'allow') {
+    if (!allowed) {
       // A denial is recorded too; if even that cannot be written, the agent still gets the denial.
       await this.#deps.audit.append(intent).catch((err: unknown) => {
-        this.#deps.logger.error({ err, requestId }, 'audit append failed for a denied request');
+        this.#deps.logger.error(
+          { err, requestId: request.requestId },
+          'audit append failed for a denied request',
+        );
       });
-      return this.#finish(requestId, agent, name, account, denied(requestId, decision));
+      return this.#finish(request, denied(request.requestId, decision), { held: [], writeSent: false });
     }
     try {
       await this.#deps.audit.append(intent);
     } catch (err) {
       // Fail closed: nothing was sent, so the claim is released and the same clientOrderId may be tried again.
-      this.#deps.state.releaseRequest(requestId);
+      this.#deps.state.releaseRequest(request.requestId);
       throw err;
     }
 
-    let response: ActionResponse;
+    const record: VenueCallRecord = { held: [], writeSent: false };
     try {
-      const result = await this.#run(name, input, agent);
-      response = { requestId, status: 'executed', result, rule: decision.rule };
-    } catch (err) {
-      response = {
-        requestId,
-        status: 'failed',
-        rule: decision.rule,
-        error: this.#publicError(err, requestId),
-      };
+      let response: ActionResponse;
+      try {
+        const result = await this.#run(name, input, agent, record);
+        response = { requestId: request.requestId, status: 'executed', result, rule: decision.rule };
+      } catch (err) {
+        response = {
+          requestId: request.requestId,
+          status: 'failed',
+          rule: decision.rule,
+          error: this.#publicError(err, request.requestId),
+        };
+      }
+      return await this.#finish(request, response, record);
+    } finally {
+      for (const value of record.held) value.zero();
     }
-    return this.#finish(requestId, agent, name, account, response);
+  }
+
+  /**
+   * Settles requests left `executing` by a process that stopped in the middle of them (created before `before`;
+   * pass a time at least the venue's signed-request window, e.g. 60 s, before now, so no signed request of theirs
+   * can still arrive). An order is looked up at the venue by its clientOrderId: found, the request is `executed`
+   * with it; unknown to the venue, it `failed` with `COFRE_REQUEST_INTERRUPTED` and its key is given back. Any other
+   * request (a read, a cancel, which is safe to send again) `failed` with `COFRE_REQUEST_INTERRUPTED`. A venue that
+   * cannot answer leaves the request as it is, reported as unresolved. Each settled request gets an audit outcome.
+   */
+  async reconcileInterrupted(before: Date): Promise<ReconcileReport> {
+    const resolved: { requestId: string; status: 'executed' | 'failed' }[] = [];
+    const unresolved: { requestId: string; reason: string }[] = [];
+    for (const row of this.#deps.state.executingRequests(before)) {
+      const request: Claimed = {
+        requestId: row.requestId,
+        agent: { id: row.agentId, policy: '' },
+        action: row.action as ActionName,
+        account: row.account,
+        idempotencyKey: row.idempotencyKey,
+      };
+      const record: VenueCallRecord = { held: [], writeSent: false };
+      try {
+        const response = await this.#settleInterrupted(row, record);
+        const finished = await this.#finish(request, response, record);
+        resolved.push({
+          requestId: row.requestId,
+          status: finished.status === 'executed' ? 'executed' : 'failed',
+        });
+      } catch (err) {
+        const reason = isCofreError(err) ? `${err.code}: ${err.message}` : 'unexpected error (see the log)';
+        this.#deps.logger.warn({ err, requestId: row.requestId }, 'could not settle an interrupted request');
+        unresolved.push({ requestId: row.requestId, reason });
+      } finally {
+        for (const value of record.held) value.zero();
+      }
+    }
+    return { resolved, unresolved };
+  }
+
+  /** The answer an interrupted request ends with; throws when the venue cannot tell. */
+  async #settleInterrupted(row: RequestRecord, record: VenueCallRecord): Promise<ActionResponse> {
+    const interrupted = (message: string): ActionResponse => ({
+      requestId: row.requestId,
+      status: 'failed',
+      error: { code: 'COFRE_REQUEST_INTERRUPTED', message, retryable: true },
+    });
+    if (row.action !== 'place_order') {
+      return interrupted(
+        `cofre stopped while ${row.action} was running; nothing more is known. It is safe to send again (a cancel of an order already cancelled fails with a clear reason).`,
+      );
+    }
+    const order = JSON.parse(row.input ?? '{}') as Partial<ActionInput<'place_order'>>;
+    if (order.account === undefined || order.symbol === undefined || order.clientOrderId === undefined) {
+      throw new CofreError('COFRE_INTERNAL', `request ${row.requestId} has no stored order to look up`);
+    }
+    const venue = await this.#venue(order.account);
+    try {
+      const found = await venue.fetchOrder(order.symbol, { clientOrderId: order.clientOrderId }, record);
+      return {
+        requestId: row.requestId,
+        status: 'executed',
+        result: { order: found },
+        reason: 'cofre stopped while placing this order; the venue has it',
+      };
+    } catch (err) {
+      if (!isCofreError(err, 'COFRE_VENUE_REJECTED') || err.details?.['error'] !== 'OrderNotFound') throw err;
+      return interrupted(
+        `cofre stopped before order ${order.clientOrderId} reached the venue; nothing was placed and the clientOrderId may be used again`,
+      );
+    }
   }
 
   /** The stored answer of an earlier request by the same agent (other agents' requests look missing). */
@@ -145,54 +249,80 @@ export class Broker {
     if (record?.agentId !== agent.id) {
       throw new CofreError('COFRE_REQUEST_NOT_FOUND', `no request ${requestId} of yours`);
     }
-    return replayed(record);
+    return stored(record);
   }
 
-  #replay(agent: AuthenticatedAgent, existing: RequestRecord): ActionResponse {
-    if (existing.agentId !== agent.id) {
-      // Another agent used this clientOrderId on this account: refuse without revealing that agent's result.
-      throw new CofreError(
-        'COFRE_INPUT_INVALID',
-        'clientOrderId already used on this account; choose a new one',
+  /**
+   * The last steps of every claimed request: scrub, record the outcome (giving the key back when nothing was
+   * placed), and audit it. Never throws: the agent gets its answer even when the state store or the audit log fails
+   * at this point (logged loudly; a request whose outcome could not be recorded stays `executing` until
+   * {@link Broker.reconcileInterrupted} settles it).
+   */
+  async #finish(
+    request: Claimed,
+    response: ActionResponse,
+    record: VenueCallRecord,
+  ): Promise<ActionResponse> {
+    const { requestId } = request;
+    const answer = this.#scrubbed(response, record.held);
+    const text = JSON.stringify(answer);
+    try {
+      this.#deps.state.finishRequest(requestId, {
+        status: answer.status,
+        response: text,
+        at: this.#now(),
+        releaseKey: request.idempotencyKey !== undefined && !keepsKey(answer.error?.code, record.writeSent),
+      });
+    } catch (err) {
+      this.#deps.logger.error(
+        { err, requestId },
+        'could not record the outcome of a request; it stays executing until `cofre request reconcile` settles it',
       );
     }
-    return replayed(existing);
-  }
-
-  async #finish(
-    requestId: string,
-    agent: AuthenticatedAgent,
-    action: ActionName,
-    account: string | undefined,
-    response: ActionResponse,
-  ): Promise<ActionResponse> {
-    const secrets = account === undefined ? [] : await this.#deps.credentials(account).catch(() => []);
-    const scrubbed = JSON.parse(scrubSecrets(JSON.stringify(response), secrets)) as ActionResponse;
-    for (const s of secrets) s.zero();
-    this.#deps.state.finishRequest(requestId, scrubbed.status, JSON.stringify(scrubbed), this.#now());
-    if (scrubbed.status !== 'denied') {
+    if (answer.status !== 'denied') {
       await this.#deps.audit
         .append({
           kind: 'outcome',
           requestId,
-          agent: agent.id,
-          action,
-          account,
-          status: scrubbed.status,
-          detail: scrubbed.error === undefined ? summarize(scrubbed.result) : { error: scrubbed.error.code },
+          agent: request.agent.id,
+          action: request.action,
+          account: request.account,
+          status: answer.status,
+          detail: answer.error === undefined ? summarize(answer.result) : { error: answer.error.code },
         })
         .catch((err: unknown) => {
           // The action already happened; the intent is on record. Losing the outcome line is logged loudly.
           this.#deps.logger.error({ err, requestId }, 'audit append of an outcome failed');
         });
     }
-    return scrubbed;
+    return answer;
+  }
+
+  /**
+   * `response` with every credential the request's venue calls held removed, in every encoding.
+   * SECURITY: fails closed — if the response cannot be serialised and scrubbed, or a held credential is no longer
+   * readable (so it could not be looked for), the agent gets a generic internal error, never the raw response.
+   */
+  #scrubbed(response: ActionResponse, held: readonly SecretValue[]): ActionResponse {
+    try {
+      if (held.some((value) => value.zeroed))
+        throw new Error('a held credential was zeroed before scrubbing');
+      return JSON.parse(scrubSecrets(JSON.stringify(response), held)) as ActionResponse;
+    } catch (err) {
+      return {
+        requestId: response.requestId,
+        status: 'failed',
+        ...(response.rule === undefined ? {} : { rule: response.rule }),
+        error: this.#publicError(err, response.requestId),
+      };
+    }
   }
 
   async #run(
     name: Exclude<ActionName, 'get_request'>,
     input: unknown,
     agent: AuthenticatedAgent,
+    record: VenueCallRecord,
   ): Promise<unknown> {
     switch (name) {
       case 'list_accounts':
@@ -208,51 +338,54 @@ export class Broker {
         };
       case 'get_balance': {
         const i = input as ActionInput<'get_balance'>;
-        return { balance: await (await this.#venue(i.account)).fetchBalance() };
+        return { balance: await (await this.#venue(i.account)).fetchBalance(record) };
       }
       case 'get_ticker': {
         const i = input as ActionInput<'get_ticker'>;
-        return { ticker: await (await this.#venue(i.account)).fetchTicker(i.symbol) };
+        return { ticker: await (await this.#venue(i.account)).fetchTicker(i.symbol, record) };
       }
       case 'get_open_orders': {
         const i = input as ActionInput<'get_open_orders'>;
-        return { orders: await (await this.#venue(i.account)).fetchOpenOrders(i.symbol) };
+        return { orders: await (await this.#venue(i.account)).fetchOpenOrders(i.symbol, record) };
       }
       case 'get_order': {
         const i = input as ActionInput<'get_order'>;
-        return { order: await (await this.#venue(i.account)).fetchOrder(i.symbol, orderRef(i)) };
+        return { order: await (await this.#venue(i.account)).fetchOrder(i.symbol, orderRef(i), record) };
       }
       case 'preview_order': {
         const i = input as ActionInput<'preview_order'>;
         const venue = await this.#venue(i.account);
-        return { order: await this.#normalize(venue, i), sent: false };
+        return { order: await this.#normalize(venue, i, record), sent: false };
       }
       case 'place_order': {
         const i = input as ActionInput<'place_order'>;
         const venue = await this.#venue(i.account);
-        const order = await this.#normalize(venue, i);
+        const order = await this.#normalize(venue, i, record);
         return {
-          order: await venue.placeOrder({
-            symbol: order.symbol,
-            side: order.side,
-            type: order.type,
-            amount: order.amount,
-            price: order.price,
-            clientOrderId: i.clientOrderId,
-          }),
+          order: await venue.placeOrder(
+            {
+              symbol: order.symbol,
+              side: order.side,
+              type: order.type,
+              amount: order.amount,
+              price: order.price,
+              clientOrderId: i.clientOrderId,
+            },
+            record,
+          ),
         };
       }
       case 'cancel_order': {
         const i = input as ActionInput<'cancel_order'>;
-        return { order: await (await this.#venue(i.account)).cancelOrder(i.symbol, orderRef(i)) };
+        return { order: await (await this.#venue(i.account)).cancelOrder(i.symbol, orderRef(i), record) };
       }
     }
   }
 
-  async #normalize(venue: VenueAccount, i: ActionInput<'preview_order'>) {
+  async #normalize(venue: VenueAccount, i: ActionInput<'preview_order'>, record: VenueCallRecord) {
     const rules = await venue.market(i.symbol);
     // A market order's value is estimated at the last price; a limit order's at its own price.
-    const reference = i.price ?? (await venue.fetchTicker(i.symbol)).last;
+    const reference = i.price ?? (await venue.fetchTicker(i.symbol, record)).last;
     if (reference === undefined) {
       throw new CofreError('COFRE_INPUT_INVALID', `no price for ${i.symbol} to estimate the order value`);
     }
@@ -307,12 +440,6 @@ function accountOf(input: unknown): string | undefined {
   return typeof account === 'string' ? account : undefined;
 }
 
-function idempotencyKeyFor(name: ActionName, input: unknown): string {
-  const i = input as { account: string; clientOrderId?: string; orderId?: string };
-  const ref = i.clientOrderId !== undefined ? `c:${i.clientOrderId}` : `o:${i.orderId ?? ''}`;
-  return `${name}:${i.account}:${ref}`;
-}
-
 function orderRef(i: { orderId?: string | undefined; clientOrderId?: string | undefined }): OrderRef {
   return i.orderId !== undefined ? { orderId: i.orderId } : { clientOrderId: i.clientOrderId ?? '' };
 }
@@ -326,15 +453,25 @@ function denied(requestId: string, decision: PolicyDecision): ActionResponse {
   };
 }
 
-function replayed(record: RequestRecord): ActionResponse {
+/**
+ * The answer to a write whose key this agent already used: the stored answer marked `replayed` when the request is
+ * the same, `COFRE_REQUEST_IN_PROGRESS` while the first one runs, `COFRE_IDEMPOTENCY_CONFLICT` when it differs.
+ */
+function replay(existing: RequestRecord, canonical: string, input: unknown): ActionResponse {
+  checkReplay(existing.input, canonical, (input as { clientOrderId: string }).clientOrderId);
+  const answer = stored(existing);
+  return answer.error?.code === 'COFRE_REQUEST_IN_PROGRESS' ? answer : { ...answer, replayed: true };
+}
+
+/** A stored request's answer; one still running says so instead of inviting a second order. */
+function stored(record: RequestRecord): ActionResponse {
   if (record.response === undefined || record.status === 'executing') {
-    // The first request with this key is still running: say so instead of sending a second order.
     return {
       requestId: record.requestId,
       status: 'failed',
       error: {
         code: 'COFRE_REQUEST_IN_PROGRESS',
-        message: 'a request with this clientOrderId is still in progress; ask get_request with its requestId',
+        message: `request ${record.requestId} is still in progress; ask get_request with its requestId for the result`,
         retryable: true,
       },
       reason: `in progress as request ${record.requestId}`,

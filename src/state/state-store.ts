@@ -18,13 +18,27 @@ export interface RequestRecord {
   readonly agentId: string;
   readonly action: string;
   readonly account: string | undefined;
-  /** For writes: `<account>:<clientOrderId>`; unique, so a repeated write finds the first one. */
+  /**
+   * For writes that claim one (placing an order): the agent's own key for it, unique, so a repeated write finds the
+   * first one. Cleared when the write is known not to have reached the venue, so the key may be used again.
+   */
   readonly idempotencyKey: string | undefined;
+  /** Canonical JSON of the validated input, so a replay can be told from a different request with the same key. */
+  readonly input: string | undefined;
   readonly status: RequestStatus;
   /** JSON text of the scrubbed response body (result, rule, reason, error). */
   readonly response: string | undefined;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/** How a claimed request ended; see {@link StateStore.finishRequest}. */
+export interface RequestOutcome {
+  readonly status: Exclude<RequestStatus, 'executing'>;
+  /** JSON text of the scrubbed response. */
+  readonly response: string;
+  readonly at: Date;
+  readonly releaseKey: boolean;
 }
 
 /**
@@ -46,9 +60,18 @@ export interface StateStore {
    * existing record.
    */
   claimRequest(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord };
-  finishRequest(requestId: string, status: RequestStatus, response: string, at: Date): void;
+  /**
+   * Records the outcome of a claimed request. With `releaseKey`, its idempotency key is freed (the request is kept,
+   * for `get_request`): for a write that is known not to have reached the venue, or that the venue refused.
+   */
+  finishRequest(requestId: string, outcome: RequestOutcome): void;
   /** Forgets a claimed request that was never sent (the audit log refused its intent). */
   releaseRequest(requestId: string): void;
   request(requestId: string): RequestRecord | undefined;
+  /**
+   * Requests still `executing` that were created before `before`, oldest first: left behind by a process that
+   * stopped in the middle of them (or still running, if `before` is recent).
+   */
+  executingRequests(before: Date): readonly RequestRecord[];
   close(): void;
 }

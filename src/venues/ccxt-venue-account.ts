@@ -56,6 +56,7 @@ import type {
   OrderRequest,
   Ticker,
   VenueAccount,
+  VenueCallRecord,
   VenueCredentials,
 } from './venue-account.js';
 import { type CcxtErrorClasses, type FailedCall, toVenueError } from './venue-error.js';
@@ -142,6 +143,8 @@ const DECIMAL = /^\d+(\.\d+)?$/;
 interface CallState {
   readonly operation: string;
   readonly write: boolean;
+  /** The caller's record of its request's venue calls, if it keeps one. */
+  readonly record: VenueCallRecord | undefined;
   credentials: VenueCredentials | undefined;
   sent: boolean;
   httpStatus: number | undefined;
@@ -261,34 +264,34 @@ export class CcxtVenueAccount implements VenueAccount {
   }
 
   async market(symbol: string): Promise<MarketRules> {
-    return this.#call('market', { write: false, auth: false }, (exchange) =>
+    return this.#call('market', { write: false, auth: false, record: undefined }, (exchange) =>
       Promise.resolve(toMarketRules(this.#spotMarket(exchange, symbol), this.#format)),
     );
   }
 
-  async fetchBalance(): Promise<Balance> {
-    return this.#call('fetchBalance', { write: false, auth: true }, async (exchange) =>
+  async fetchBalance(record?: VenueCallRecord): Promise<Balance> {
+    return this.#call('fetchBalance', { write: false, auth: true, record }, async (exchange) =>
       toBalance(await exchange.fetchBalance(), this.#format),
     );
   }
 
-  async fetchTicker(symbol: string): Promise<Ticker> {
-    return this.#call('fetchTicker', { write: false, auth: false }, async (exchange) => {
+  async fetchTicker(symbol: string, record?: VenueCallRecord): Promise<Ticker> {
+    return this.#call('fetchTicker', { write: false, auth: false, record }, async (exchange) => {
       const market = this.#spotMarket(exchange, symbol);
       return toTicker(await exchange.fetchTicker(market.symbol), market.symbol, this.#format);
     });
   }
 
-  async fetchOpenOrders(symbol: string | undefined): Promise<readonly Order[]> {
-    return this.#call('fetchOpenOrders', { write: false, auth: true }, async (exchange) => {
+  async fetchOpenOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]> {
+    return this.#call('fetchOpenOrders', { write: false, auth: true, record }, async (exchange) => {
       const unified = symbol === undefined ? undefined : this.#spotMarket(exchange, symbol).symbol;
       const orders = await exchange.fetchOpenOrders(unified);
       return orders.map((o) => toOrder(o, this.#format));
     });
   }
 
-  async fetchOrder(symbol: string, ref: OrderRef): Promise<Order> {
-    return this.#call('fetchOrder', { write: false, auth: true }, async (exchange) => {
+  async fetchOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
+    return this.#call('fetchOrder', { write: false, auth: true, record }, async (exchange) => {
       const unified = this.#spotMarket(exchange, symbol).symbol;
       if ('orderId' in ref) return toOrder(await exchange.fetchOrder(ref.orderId, unified), this.#format);
       const order = await exchange.fetchOrderWithClientOrderId(ref.clientOrderId, unified);
@@ -296,9 +299,9 @@ export class CcxtVenueAccount implements VenueAccount {
     });
   }
 
-  async placeOrder(order: OrderRequest): Promise<Order> {
+  async placeOrder(order: OrderRequest, record?: VenueCallRecord): Promise<Order> {
     checkOrderRequest(order);
-    const placed = await this.#call('placeOrder', { write: true, auth: true }, async (exchange) => {
+    const placed = await this.#call('placeOrder', { write: true, auth: true, record }, async (exchange) => {
       const unified = this.#spotMarket(exchange, order.symbol).symbol;
       // ccxt's signature says number; it takes decimal strings as well and keeps them exact (amountToPrecision /
       // priceToPrecision work on strings). No price for a market order: binance would turn it into quoteOrderQty.
@@ -309,16 +312,20 @@ export class CcxtVenueAccount implements VenueAccount {
         clientOrderId: order.clientOrderId,
       });
     });
-    return this.#settledOrder(placed, order.symbol, order.clientOrderId, 'placeOrder');
+    return this.#settledOrder(placed, order.symbol, order.clientOrderId, 'placeOrder', record);
   }
 
-  async cancelOrder(symbol: string, ref: OrderRef): Promise<Order> {
-    const canceled = await this.#call('cancelOrder', { write: true, auth: true }, async (exchange) => {
-      const unified = this.#spotMarket(exchange, symbol).symbol;
-      return 'orderId' in ref
-        ? exchange.cancelOrder(ref.orderId, unified)
-        : exchange.cancelOrderWithClientOrderId(ref.clientOrderId, unified);
-    });
+  async cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
+    const canceled = await this.#call(
+      'cancelOrder',
+      { write: true, auth: true, record },
+      async (exchange) => {
+        const unified = this.#spotMarket(exchange, symbol).symbol;
+        return 'orderId' in ref
+          ? exchange.cancelOrder(ref.orderId, unified)
+          : exchange.cancelOrderWithClientOrderId(ref.clientOrderId, unified);
+      },
+    );
     // A Binance cancel answer carries the cancel request's own client id in `clientOrderId` and the order's in
     // `origClientOrderId`; report the order's.
     const info: unknown = canceled.info;
@@ -333,6 +340,7 @@ export class CcxtVenueAccount implements VenueAccount {
       symbol,
       known,
       'cancelOrder',
+      record,
     );
   }
 
@@ -351,7 +359,11 @@ export class CcxtVenueAccount implements VenueAccount {
    */
   async #call<T>(
     operation: string,
-    kind: { readonly write: boolean; readonly auth: boolean },
+    kind: {
+      readonly write: boolean;
+      readonly auth: boolean;
+      readonly record: VenueCallRecord | undefined;
+    },
     run: (exchange: CcxtExchange) => Promise<T>,
   ): Promise<T> {
     if (this.#closed) {
@@ -360,6 +372,7 @@ export class CcxtVenueAccount implements VenueAccount {
     const call: CallState = {
       operation,
       write: kind.write,
+      record: kind.record,
       credentials: undefined,
       sent: false,
       httpStatus: undefined,
@@ -369,7 +382,11 @@ export class CcxtVenueAccount implements VenueAccount {
     };
     try {
       await this.#marketsLoaded();
-      if (kind.auth) call.credentials = await this.#credentials();
+      if (kind.auth) {
+        call.credentials = await this.#credentials();
+        // The caller scrubs its answer with these very values after this call has zeroed its own.
+        for (const value of credentialValues(call.credentials)) kind.record?.held.push(value.clone());
+      }
       return await this.#calls.run(call, () => run(this.#exchange));
     } catch (err) {
       throw this.#mapError(err, call);
@@ -392,6 +409,7 @@ export class CcxtVenueAccount implements VenueAccount {
           throw this.#mapError(err, {
             operation: 'loadMarkets',
             write: false,
+            record: undefined,
             credentials: undefined,
             sent: false,
             httpStatus: undefined,
@@ -426,6 +444,7 @@ export class CcxtVenueAccount implements VenueAccount {
     symbol: string,
     clientOrderId: string | undefined,
     operation: string,
+    record: VenueCallRecord | undefined,
   ): Promise<Order> {
     try {
       return toOrder(answer, this.#format, clientOrderId);
@@ -439,7 +458,7 @@ export class CcxtVenueAccount implements VenueAccount {
           ? undefined
           : { clientOrderId };
     try {
-      if (ref !== undefined) return await this.fetchOrder(symbol, ref);
+      if (ref !== undefined) return await this.fetchOrder(symbol, ref, record);
     } catch {
       // reported below
     }
@@ -544,6 +563,7 @@ export class CcxtVenueAccount implements VenueAccount {
           call.writesSent.add(key);
         }
         call.sent = true;
+        if (call.write && call.record !== undefined) call.record.writeSent = true;
         call.httpStatus = undefined;
         call.venueCode = undefined;
         call.venueMessage = undefined;

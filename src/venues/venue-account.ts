@@ -78,6 +78,20 @@ export interface VenueCredentials {
 }
 
 /**
+ * What the caller learns from the venue calls of one request; the broker passes one record to every call it makes
+ * for a request.
+ */
+export interface VenueCallRecord {
+  /**
+   * An independent copy of each credential a call signed with, so the caller can scrub its answer with exactly the
+   * values that were used, without resolving them again. The record's owner zeroes them.
+   */
+  readonly held: SecretValue[];
+  /** Set once a request of a write (a new order, a cancel) has been handed to the HTTP client. */
+  writeSent: boolean;
+}
+
+/**
  * One trading account at one venue (one ccxt instance). The broker calls it only after policy and audit; it never
  * decides anything itself.
  *
@@ -93,11 +107,11 @@ export interface VenueAccount {
   readonly venue: string;
   readonly mode: AccountMode;
   market(symbol: string): Promise<MarketRules>;
-  fetchBalance(): Promise<Balance>;
-  fetchTicker(symbol: string): Promise<Ticker>;
-  fetchOpenOrders(symbol: string | undefined): Promise<readonly Order[]>;
-  fetchOrder(symbol: string, ref: OrderRef): Promise<Order>;
-  placeOrder(order: OrderRequest): Promise<Order>;
-  cancelOrder(symbol: string, ref: OrderRef): Promise<Order>;
+  fetchBalance(record?: VenueCallRecord): Promise<Balance>;
+  fetchTicker(symbol: string, record?: VenueCallRecord): Promise<Ticker>;
+  fetchOpenOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]>;
+  fetchOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order>;
+  placeOrder(order: OrderRequest, record?: VenueCallRecord): Promise<Order>;
+  cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order>;
   close(): Promise<void>;
 }

@@ -89,7 +89,7 @@ describe('over HTTP', () => {
     expect(placedOrder).toMatchObject({ status: 'open', clientOrderId: 'e2e-limit-1' });
 
     const again = await action('place_order', { ...order, clientOrderId: 'e2e-limit-1' });
-    expect(again.body).toEqual(placed.body);
+    expect(again.body).toEqual({ ...placed.body, replayed: true });
 
     const open = await action('get_open_orders', { account: 'paper', symbol: 'BTC/USDT' });
     const ids = (open.body.result as { orders: { clientOrderId: string }[] }).orders.map(

@@ -264,7 +264,7 @@ describe('with canary exchange keys', () => {
       error: { code: 'COFRE_VENUE_OUTCOME_UNKNOWN', retryable: false },
     });
     const again = await call('place_order', order);
-    expect(again.body).toEqual(first.body);
+    expect(again.body).toEqual({ ...first.body, replayed: true });
     expect(proxyPosts).toBe(1);
     // The order did reach the exchange: asking for it by clientOrderId finds it.
     const found = await call('get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'lost-1' });

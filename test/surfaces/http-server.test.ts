@@ -371,7 +371,7 @@ describe('actions', () => {
 
     // Same clientOrderId twice = one order, and the same answer.
     const again = await action('place_order', body);
-    expect(again.json()).toEqual(placed.json());
+    expect(again.json()).toEqual({ ...placed.json(), replayed: true });
     expect(fx.paper.orders().filter((o) => o.clientOrderId === 'http-e2e-1')).toHaveLength(1);
 
     const got = await action('get_order', {

@@ -168,7 +168,7 @@ describe('MCP over Streamable HTTP', () => {
       result: { order: { clientOrderId: 'mcp-http-1', status: 'open' } },
     });
     const again = await tool(client, 'place_order', order);
-    expect(body(again)).toEqual(body(placed));
+    expect(body(again)).toEqual({ ...body(placed), replayed: true });
     expect(fx.paper.orders().filter((o) => o.clientOrderId === 'mcp-http-1')).toHaveLength(1);
 
     const got = await tool(client, 'get_order', {

@@ -197,7 +197,7 @@ describe('cofre-like stdio process with the official client', () => {
         result: { order: { clientOrderId: 'stdio-1', status: 'open' } },
       });
       const again = await call('place_order', order);
-      expect(again.structuredContent).toEqual(placed.structuredContent);
+      expect(again.structuredContent).toEqual({ ...placed.structuredContent, replayed: true });
 
       const got = await call('get_order', { account: 'paper', symbol: 'BTC/USDT', clientOrderId: 'stdio-1' });
       expect(got.structuredContent).toMatchObject({ result: { order: { status: 'open' } } });

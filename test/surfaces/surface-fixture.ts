@@ -82,18 +82,18 @@ export async function startSurfaceFixture(): Promise<SurfaceFixture> {
 
   const state = new SqliteStateStore(join(dir, 'state.db'));
   const audit = new JsonlAuditLog(join(dir, 'audit.jsonl'));
-  const credentials = () =>
-    Promise.resolve([SecretValue.fromText(CANARY_KEY), SecretValue.fromText(CANARY_SECRET)] as const);
   const venues = new Map<string, Promise<VenueAccount>>();
   const venue = (id: string): Promise<VenueAccount> => {
     let open = venues.get(id);
     if (open === undefined) {
       const account = accounts[id];
       if (account === undefined) throw new Error(`no account ${id}`);
-      open = openVenueAccount(id, account, async () => {
-        const [apiKey, secret] = await credentials();
-        return { apiKey, secret };
-      });
+      open = openVenueAccount(id, account, () =>
+        Promise.resolve({
+          apiKey: SecretValue.fromText(CANARY_KEY),
+          secret: SecretValue.fromText(CANARY_SECRET),
+        }),
+      );
       venues.set(id, open);
     }
     return open;
@@ -105,7 +105,6 @@ export async function startSurfaceFixture(): Promise<SurfaceFixture> {
     audit,
     state,
     venue,
-    credentials,
     logger,
   });
 

@@ -4,7 +4,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
 import { CofreError } from '../../errors.js';
-import type { AgentRecord, RequestRecord, RequestStatus, StateStore } from '../state-store.js';
+import type {
+  AgentRecord,
+  RequestOutcome,
+  RequestRecord,
+  RequestStatus,
+  StateStore,
+} from '../state-store.js';
 
 interface AgentRow {
   id: string;
@@ -22,6 +28,7 @@ interface RequestRow {
   action: string;
   account: string | null;
   idempotency_key: string | null;
+  input: string | null;
   status: RequestStatus;
   response: string | null;
   created_at: number;
@@ -47,9 +54,53 @@ CREATE TABLE IF NOT EXISTS requests (
   status TEXT NOT NULL,
   response TEXT,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  input TEXT
 );
+CREATE INDEX IF NOT EXISTS requests_executing ON requests (created_at) WHERE status = 'executing';
 `;
+
+/** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
+const SCHEMA_VERSION = 1;
+
+/** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}. */
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // 0 → 1: the request's canonical input, to tell a replay from a different request with the same key.
+    const columns = db.prepare('PRAGMA table_info(requests)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'input')) db.exec('ALTER TABLE requests ADD COLUMN input TEXT');
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}
+
+/** Every statement the store runs, prepared once: preparing costs more than running one. */
+function prepareStatements(db: Database.Database) {
+  return {
+    addAgent: db.prepare(
+      'INSERT INTO agents (id, policy, token_id, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
+    ),
+    agentByTokenId: db.prepare('SELECT * FROM agents WHERE token_id = ?'),
+    listAgents: db.prepare('SELECT * FROM agents ORDER BY id'),
+    revokeAgent: db.prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    requestByKey: db.prepare('SELECT * FROM requests WHERE idempotency_key = ?'),
+    insertRequest: db.prepare(
+      'INSERT INTO requests (request_id, agent_id, action, account, idempotency_key, input, status, response, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    finishRequest: db.prepare(
+      'UPDATE requests SET status = ?, response = ?, updated_at = ? WHERE request_id = ?',
+    ),
+    finishRequestReleasingKey: db.prepare(
+      'UPDATE requests SET status = ?, response = ?, updated_at = ?, idempotency_key = NULL WHERE request_id = ?',
+    ),
+    releaseRequest: db.prepare("DELETE FROM requests WHERE request_id = ? AND status = 'executing'"),
+    request: db.prepare('SELECT * FROM requests WHERE request_id = ?'),
+    executingRequests: db.prepare(
+      "SELECT * FROM requests WHERE status = 'executing' AND created_at < ? ORDER BY created_at",
+    ),
+  };
+}
 
 /**
  * The single-host {@link StateStore}: one SQLite file in WAL mode. Synchronous (better-sqlite3), which is right for
@@ -58,6 +109,7 @@ CREATE TABLE IF NOT EXISTS requests (
  */
 export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
+  readonly #sql: ReturnType<typeof prepareStatements>;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -71,22 +123,20 @@ export class SqliteStateStore implements StateStore {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
+    migrate(this.#db);
+    this.#sql = prepareStatements(this.#db);
   }
 
   addAgent(agent: AgentRecord): void {
     try {
-      this.#db
-        .prepare(
-          'INSERT INTO agents (id, policy, token_id, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, NULL)',
-        )
-        .run(
-          agent.id,
-          agent.policy,
-          agent.tokenId,
-          agent.tokenHash,
-          agent.createdAt.getTime(),
-          agent.expiresAt.getTime(),
-        );
+      this.#sql.addAgent.run(
+        agent.id,
+        agent.policy,
+        agent.tokenId,
+        agent.tokenHash,
+        agent.createdAt.getTime(),
+        agent.expiresAt.getTime(),
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new CofreError(
@@ -99,65 +149,58 @@ export class SqliteStateStore implements StateStore {
   }
 
   agentByTokenId(tokenId: string): AgentRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM agents WHERE token_id = ?').get(tokenId) as
-      AgentRow | undefined;
+    const row = this.#sql.agentByTokenId.get(tokenId) as AgentRow | undefined;
     return row === undefined ? undefined : toAgent(row);
   }
 
   listAgents(): readonly AgentRecord[] {
-    return (this.#db.prepare('SELECT * FROM agents ORDER BY id').all() as AgentRow[]).map(toAgent);
+    return (this.#sql.listAgents.all() as AgentRow[]).map(toAgent);
   }
 
   revokeAgent(id: string, at: Date): boolean {
-    const result = this.#db
-      .prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-      .run(at.getTime(), id);
-    return result.changes === 1;
+    return this.#sql.revokeAgent.run(at.getTime(), id).changes === 1;
   }
 
   claimRequest(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord } {
     const insert = this.#db.transaction(() => {
       if (request.idempotencyKey !== undefined) {
-        const existing = this.#db
-          .prepare('SELECT * FROM requests WHERE idempotency_key = ?')
-          .get(request.idempotencyKey) as RequestRow | undefined;
+        const existing = this.#sql.requestByKey.get(request.idempotencyKey) as RequestRow | undefined;
         if (existing !== undefined) return { claimed: false as const, existing: toRequest(existing) };
       }
-      this.#db
-        .prepare(
-          'INSERT INTO requests (request_id, agent_id, action, account, idempotency_key, status, response, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          request.requestId,
-          request.agentId,
-          request.action,
-          request.account ?? null,
-          request.idempotencyKey ?? null,
-          request.status,
-          request.response ?? null,
-          request.createdAt.getTime(),
-          request.updatedAt.getTime(),
-        );
+      this.#sql.insertRequest.run(
+        request.requestId,
+        request.agentId,
+        request.action,
+        request.account ?? null,
+        request.idempotencyKey ?? null,
+        request.input ?? null,
+        request.status,
+        request.response ?? null,
+        request.createdAt.getTime(),
+        request.updatedAt.getTime(),
+      );
       return { claimed: true as const };
     });
     // IMMEDIATE: take the write lock before the SELECT, so two processes cannot both see the key as free.
     return insert.immediate();
   }
 
-  finishRequest(requestId: string, status: RequestStatus, response: string, at: Date): void {
-    this.#db
-      .prepare('UPDATE requests SET status = ?, response = ?, updated_at = ? WHERE request_id = ?')
-      .run(status, response, at.getTime(), requestId);
+  finishRequest(requestId: string, outcome: RequestOutcome): void {
+    const statement = outcome.releaseKey ? this.#sql.finishRequestReleasingKey : this.#sql.finishRequest;
+    statement.run(outcome.status, outcome.response, outcome.at.getTime(), requestId);
   }
 
   releaseRequest(requestId: string): void {
-    this.#db.prepare("DELETE FROM requests WHERE request_id = ? AND status = 'executing'").run(requestId);
+    this.#sql.releaseRequest.run(requestId);
   }
 
   request(requestId: string): RequestRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM requests WHERE request_id = ?').get(requestId) as
-      RequestRow | undefined;
+    const row = this.#sql.request.get(requestId) as RequestRow | undefined;
     return row === undefined ? undefined : toRequest(row);
+  }
+
+  executingRequests(before: Date): readonly RequestRecord[] {
+    return (this.#sql.executingRequests.all(before.getTime()) as RequestRow[]).map(toRequest);
   }
 
   close(): void {
@@ -184,6 +227,7 @@ function toRequest(row: RequestRow): RequestRecord {
     action: row.action,
     account: row.account ?? undefined,
     idempotencyKey: row.idempotency_key ?? undefined,
+    input: row.input ?? undefined,
     status: row.status,
     response: row.response ?? undefined,
     createdAt: new Date(row.created_at),

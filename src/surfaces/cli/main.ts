@@ -187,6 +187,20 @@ function buildProgram(io: CliIo): Command {
     .argument('<id>', 'agent id')
     .action(async (id: string) => (await import('./agent-revoke.js')).agentRevoke(io, global(), id));
 
+  const request = program
+    .command('request')
+    .description('inspect and settle requests a stopped cofre left executing');
+  request
+    .command('list')
+    .description('list requests still executing (running now, or left by a cofre that stopped)')
+    .action(async () => (await import('./request-list.js')).requestList(io, global()));
+  request
+    .command('reconcile')
+    .description(
+      'settle requests a stopped cofre left executing, asking the venue about each order by its clientOrderId',
+    )
+    .action(async () => (await import('./request-reconcile.js')).requestReconcile(io, global()));
+
   // Every command and sub-command: usage errors throw instead of exiting, and go to our streams.
   const harden = (command: Command): void => {
     command.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError();

@@ -22,6 +22,10 @@ export async function serve(io: CliIo, global: GlobalOptions): Promise<void> {
   try {
     const address = await server.listen({ host: config.server.host, port: config.server.port });
     logger.info({ address }, 'cofre is serving');
+    // In the background: an unreachable venue must not keep the broker from serving.
+    runtime.reconcileInterrupted().catch((err: unknown) => {
+      logger.error({ err }, 'settling interrupted requests failed');
+    });
     await untilSignal();
   } finally {
     await server.close();

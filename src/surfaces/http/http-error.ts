@@ -35,6 +35,7 @@ const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   COFRE_UNAUTHENTICATED: 401,
   COFRE_METHOD_NOT_ALLOWED: 405,
   COFRE_REQUEST_IN_PROGRESS: 409,
+  COFRE_IDEMPOTENCY_CONFLICT: 409,
   COFRE_BODY_TOO_LARGE: 413,
   COFRE_MEDIA_TYPE_UNSUPPORTED: 415,
 };
@@ -57,7 +58,7 @@ export function httpStatusForCode(code: ErrorCode): number {
  * | `COFRE_UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`) | 401 |
  * | other category `denied` | 403 |
  * | category `not_found` | 404 |
- * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS` | 405 / 409 |
+ * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS`, `COFRE_IDEMPOTENCY_CONFLICT` | 405 / 409 |
  * | `COFRE_BODY_TOO_LARGE` / `COFRE_MEDIA_TYPE_UNSUPPORTED` | 413 / 415 |
  * | category `unavailable` | 503 |
  * | category `internal` and anything unexpected | 500, generic message with the request id |

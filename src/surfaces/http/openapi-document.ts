@@ -57,6 +57,12 @@ const components = {
         rule: { type: 'string', description: 'The policy rule that decided.' },
         reason: { type: 'string', description: 'Why it was denied or is waiting for approval.' },
         error: { ...errorObject, description: 'Why it failed (failed only).' },
+        replayed: {
+          type: 'boolean',
+          const: true,
+          description:
+            'Present on the stored answer of an earlier order with the same clientOrderId: nothing was sent again.',
+        },
       },
     },
     Error: { type: 'object', required: ['error'], properties: { error: errorObject } },
@@ -103,9 +109,20 @@ function actionOperation(name: ActionName) {
         ),
         '202': actionResponse('Waiting for an operator to approve; poll get_request with the requestId.'),
         '403': actionResponse('Denied by policy; `rule` and `reason` say why. Do not retry unchanged.'),
-        '409': actionResponse(
-          'A request with the same clientOrderId is still running (COFRE_REQUEST_IN_PROGRESS).',
-        ),
+        '409': {
+          description:
+            'The clientOrderId is in use: its first request is still running (COFRE_REQUEST_IN_PROGRESS, an action response), or it was used for a different order (COFRE_IDEMPOTENCY_CONFLICT, an error naming what differs).',
+          content: {
+            'application/json': {
+              schema: {
+                oneOf: [
+                  { $ref: '#/components/schemas/ActionResponse' },
+                  { $ref: '#/components/schemas/Error' },
+                ],
+              },
+            },
+          },
+        },
         '502': actionResponse(
           'The exchange refused, failed or did not answer (COFRE_VENUE_*). For COFRE_VENUE_OUTCOME_UNKNOWN check with get_order before anything else.',
         ),
