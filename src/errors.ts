@@ -200,7 +200,7 @@ export const errorCatalogue = {
   COFRE_VAULT_WRAPPING_TOKEN_INVALID: spec(
     'denied',
     false,
-    'A response-wrapping token was refused: already used, expired, or created by a different path than the expected AppRole secret-id endpoint (a sign of interception). Issue a new wrapped secret_id and investigate.',
+    'A response-wrapping token was refused: already used, expired, or created by a different path than the expected AppRole secret-id endpoint (a sign of interception). A wrapping token works once, so a restarted cofre needs a fresh one: deliver a new wrapped secret_id to `wrappedSecretIdFile`. If no cofre process used it, investigate.',
   ),
   COFRE_VAULT_CREDENTIAL_FILE_INVALID: spec(
     'invalid',

@@ -46,7 +46,7 @@ export const vaultAppRoleAuthSchema = z
     roleIdFile: fileField('the role_id'),
     secretIdFile: fileField('the secret_id').optional(),
     wrappedSecretIdFile: fileField(
-      'a single-use response-wrapping token that wraps the secret_id (secret-zero delivery)',
+      'a single-use response-wrapping token that wraps the secret_id (secret-zero delivery). cofre unwraps it at its first login and keeps the secret_id in memory only, so each start needs a fresh wrapped secret_id in this file',
     ).optional(),
   })
   .superRefine(

@@ -699,6 +699,9 @@ export class VaultBackend implements SecretBackend {
  * not a KV mount or `mount` lies inside another mount, and asks for `kvVersion` when the check is refused.
  */
 export async function detectKvVersion(session: VaultSession, mount: string, name: string): Promise<1 | 2> {
+  // Log in first, outside the catch below: a failed login (a used wrapping token after a restart, a revoked
+  // secret_id) must surface as itself, not as "cannot detect the KV version; set kvVersion".
+  await session.token();
   const info = await session
     .withToken((token) =>
       session.client.request('GET', `sys/internal/ui/mounts/${mount}`, {
@@ -708,7 +711,8 @@ export async function detectKvVersion(session: VaultSession, mount: string, name
       }),
     )
     .catch((err: unknown) => {
-      if (isCofreError(err) && (err.category === 'denied' || err.category === 'not_found')) {
+      // Only the answers of the mount request itself: 403 (policy) or 404 (no such mount).
+      if (isCofreError(err, 'COFRE_BACKEND_DENIED') || isCofreError(err, 'COFRE_SECRET_NOT_FOUND')) {
         throw new CofreError(
           'COFRE_VAULT_MOUNT_MISMATCH',
           `backend "${name}": cannot detect the KV version of mount "${mount}" (${err.code}: no such mount, or the policy does not allow reading sys/internal/ui/mounts/${mount}); set kvVersion: 1 or 2 in the config`,
