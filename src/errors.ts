@@ -187,6 +187,11 @@ export const errorCatalogue = {
     false,
     'Vault/OpenBao rejected a request as malformed (HTTP 400 or another 4xx that is not a denial). The message names the path; check the backend config (mount, KV version, auth role).',
   ),
+  COFRE_BACKEND_RESPONSE_TOO_LARGE: spec(
+    'unavailable',
+    false,
+    "A secret backend answered with more bytes than cofre reads from it (default 1 MiB, the backend's `maxResponseSize`); the answer was dropped unread. Usually the address points at something other than the backend (a proxy or download page); otherwise raise `maxResponseSize`.",
+  ),
   COFRE_VAULT_RESPONSE_INVALID: spec(
     'internal',
     false,

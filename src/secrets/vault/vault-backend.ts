@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { VaultBackendConfig } from '../../config/backend-config.js';
 import type { DeepReadonly } from '../../config/deep-freeze.js';
 import { type Environment } from '../../config/read-env.js';
-import { vaultEnvironmentDefaults } from '../../config/vault-config.js';
+import { plainHttpRefusal, vaultEnvironmentDefaults } from '../../config/vault-config.js';
 import { CofreError, isCofreError } from '../../errors.js';
 import { type BackendLog, silentLog } from '../backend-log.js';
 import { CircuitBreaker } from '../circuit-breaker.js';
@@ -203,6 +203,19 @@ export class VaultBackend implements SecretBackend {
         `backend "${name}": no Vault address; set backends.${name}.address, or BAO_ADDR / VAULT_ADDR`,
       );
     }
+    const refusal = plainHttpRefusal(address, config.insecureHttp);
+    if (refusal !== undefined) {
+      throw new CofreError('COFRE_CONFIG_INVALID', `backend "${name}" (address ${address}): ${refusal}`);
+    }
+    if (config.insecureHttp && address.startsWith('http:')) {
+      log(
+        'warn',
+        'Vault backend uses plain http with insecureHttp: true; tokens and secrets cross the network in clear',
+        {
+          backend: name,
+        },
+      );
+    }
     const caFile = config.caFile ?? env.caFile;
     let fetchImpl = options.fetch;
     let onClose: (() => void) | undefined;
@@ -240,6 +253,7 @@ export class VaultBackend implements SecretBackend {
       }),
       ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),
       log,
+      maxResponseBytes: config.maxResponseSize,
     });
     const session = new VaultSession({
       client,
