@@ -112,6 +112,11 @@ export const errorCatalogue = {
     false,
     'A key or passphrase file can be read by other users. Restrict it with `chmod 600`.',
   ),
+  COFRE_PRIVATE_FILE_INSECURE: spec(
+    'denied',
+    false,
+    "A file cofre keeps private (the state database and its -wal/-shm, the audit log) can be read beyond its owner and belongs to another user, or its mode could not be restricted. cofre restricts its own files to mode 600 by itself (with a warning); for these, make them the service user's and run `chmod 600 <file>`.",
+  ),
   COFRE_PASSPHRASE_REQUIRED: spec(
     'invalid',
     false,
