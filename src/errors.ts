@@ -222,6 +222,11 @@ export const errorCatalogue = {
     false,
     'An account names a `venue` that is not a ccxt exchange id. Use the lowercase id ccxt lists (`binance`, `kraken`, `okx`, ...).',
   ),
+  COFRE_VENUE_UNREVIEWED: spec(
+    'invalid',
+    false,
+    'An account names a ccxt venue that cofre has not reviewed for how ccxt holds its credentials. Some venues log in and keep session tokens on the exchange object between calls, which cofre can neither wipe nor rotate; cofre trades only on reviewed venues (README, "Venues").',
+  ),
   COFRE_VENUE_SANDBOX_UNSUPPORTED: spec(
     'invalid',
     false,
