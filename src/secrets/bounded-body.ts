@@ -44,9 +44,13 @@ export async function readBounded(
   read: BoundedRead,
   declaredLength?: string | null,
 ): Promise<Buffer> {
-  const declared = declaredLength === null || declaredLength === undefined ? NaN : Number(declaredLength);
-  if (Number.isSafeInteger(declared) && declared > maxBytes) throw responseTooLarge(read, maxBytes, declared);
   if (chunks === null || chunks === undefined) return Buffer.alloc(0);
+  const declared = declaredLength === null || declaredLength === undefined ? NaN : Number(declaredLength);
+  if (Number.isSafeInteger(declared) && declared > maxBytes) {
+    // Ending the iteration cancels the stream, so the connection is not left holding an unread body.
+    await chunks[Symbol.asyncIterator]().return?.();
+    throw responseTooLarge(read, maxBytes, declared);
+  }
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of chunks) {
