@@ -112,6 +112,11 @@ export const errorCatalogue = {
     false,
     'A key or passphrase file can be read by other users. Restrict it with `chmod 600`.',
   ),
+  COFRE_PRIVATE_FILE_INSECURE: spec(
+    'denied',
+    false,
+    "A file cofre keeps private (the state database and its -wal/-shm, the audit log) can be read beyond its owner and belongs to another user, or its mode could not be restricted. cofre restricts its own files to mode 600 by itself (with a warning); for these, make them the service user's and run `chmod 600 <file>`.",
+  ),
   COFRE_PASSPHRASE_REQUIRED: spec(
     'invalid',
     false,
@@ -197,6 +202,11 @@ export const errorCatalogue = {
     false,
     'Vault/OpenBao rejected a request as malformed (HTTP 400 or another 4xx that is not a denial). The message names the path; check the backend config (mount, KV version, auth role).',
   ),
+  COFRE_BACKEND_RESPONSE_TOO_LARGE: spec(
+    'unavailable',
+    false,
+    "A secret backend answered with more bytes than cofre reads from it (default 1 MiB, the backend's `maxResponseSize`); the answer was dropped unread. Usually the address points at something other than the backend (a proxy or download page); otherwise raise `maxResponseSize`.",
+  ),
   COFRE_VAULT_RESPONSE_INVALID: spec(
     'internal',
     false,
@@ -210,7 +220,7 @@ export const errorCatalogue = {
   COFRE_VAULT_WRAPPING_TOKEN_INVALID: spec(
     'denied',
     false,
-    'A response-wrapping token was refused: already used, expired, or created by a different path than the expected AppRole secret-id endpoint (a sign of interception). Issue a new wrapped secret_id and investigate.',
+    'A response-wrapping token was refused: already used, expired, or created by a different path than the expected AppRole secret-id endpoint (a sign of interception). A wrapping token works once, so a restarted cofre needs a fresh one: deliver a new wrapped secret_id to `wrappedSecretIdFile`. If no cofre process used it, investigate.',
   ),
   COFRE_VAULT_CREDENTIAL_FILE_INVALID: spec(
     'invalid',
@@ -221,6 +231,11 @@ export const errorCatalogue = {
     'invalid',
     false,
     'An account names a `venue` that is not a ccxt exchange id. Use the lowercase id ccxt lists (`binance`, `kraken`, `okx`, ...).',
+  ),
+  COFRE_VENUE_UNREVIEWED: spec(
+    'invalid',
+    false,
+    'An account names a ccxt venue that cofre has not reviewed for how ccxt holds its credentials. Some venues log in and keep session tokens on the exchange object between calls, which cofre can neither wipe nor rotate; cofre trades only on reviewed venues (README, "Venues").',
   ),
   COFRE_VENUE_SANDBOX_UNSUPPORTED: spec(
     'invalid',

@@ -62,3 +62,58 @@ describe('JsonlAuditLog when its file goes away', () => {
     expect(await readFile(path, 'utf8')).toContain('"after-delete"');
   });
 });
+
+describe.skipIf(process.platform === 'win32')('JsonlAuditLog file mode', () => {
+  // Regression: an existing audit file's mode was never checked; one left at 644 stayed readable by everyone.
+  it('restricts an existing audit file of mode 644 to 600 when the log opens, and reports it', async () => {
+    const { chmod, writeFile } = await import('node:fs/promises');
+    const path = join(dir, 'audit.jsonl');
+    await writeFile(path, '{"old":true}\n');
+    await chmod(path, 0o644);
+    const fixed: { path: string; was: string }[] = [];
+    const log = new JsonlAuditLog(path, { onModeFixed: (f) => fixed.push(f) });
+    expect(fixed).toEqual([{ path, was: '644' }]);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    // Restricted again if it is widened behind the log's back and the log reopens it (rotation).
+    await log.append({ kind: 'intent', requestId: 'r1', agent: 'a', action: 'x' });
+    const { rename } = await import('node:fs/promises');
+    await rename(path, `${path}.1`);
+    await writeFile(path, '', { mode: 0o666 });
+    await chmod(path, 0o666);
+    await log.append({ kind: 'intent', requestId: 'r2', agent: 'a', action: 'x' });
+    await log.close();
+    expect(fixed).toEqual([
+      { path, was: '644' },
+      { path, was: '666' },
+    ]);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readFile(`${path}.1`, 'utf8')).toContain('{"old":true}');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a readable audit file that belongs to another user',
+    async () => {
+      const { chmod, chown, writeFile } = await import('node:fs/promises');
+      const path = join(dir, 'audit.jsonl');
+      await writeFile(path, '');
+      await chmod(path, 0o644);
+      await chown(path, 65534, 65534);
+      let err: unknown;
+      try {
+        new JsonlAuditLog(path);
+      } catch (e) {
+        err = e;
+      }
+      expect(isCofreError(err, 'COFRE_PRIVATE_FILE_INSECURE')).toBe(true);
+      expect((err as Error).message).toContain(`chmod 600 ${path}`);
+    },
+  );
+
+  it('creates its folder with mode 700', async () => {
+    const path = join(dir, 'new', 'audit.jsonl');
+    const log = new JsonlAuditLog(path);
+    await log.append({ kind: 'intent', requestId: 'r', agent: 'a', action: 'x' });
+    await log.close();
+    expect((await stat(join(dir, 'new'))).mode & 0o777).toBe(0o700);
+  });
+});

@@ -1,6 +1,6 @@
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 
+import { ensurePrivateFolder, type PrivateFileFixed, securePrivateFile } from '../config/private-file.js';
 import { CofreError } from '../errors.js';
 
 /** One audit line. Holds identifiers and decisions, never a secret value or token. */
@@ -30,6 +30,10 @@ export interface AuditSink {
 /**
  * Append-only JSON-lines audit file (mode 600). Each append is written and `fdatasync`ed before it resolves, so an
  * intent is on disk before the request leaves the process. Appends are serialised in order.
+ *
+ * SECURITY: the file is created 600 in a folder created 700; an existing file readable beyond its owner is
+ * restricted to 600 when the log is constructed and at each (re)open, reported to `onModeFixed`, or refused with
+ * `COFRE_PRIVATE_FILE_INSECURE` when it is another user's (see `config/private-file.ts`).
  */
 export class JsonlAuditLog implements AuditSink {
   readonly #path: string;
@@ -37,9 +41,22 @@ export class JsonlAuditLog implements AuditSink {
   #file: Promise<FileHandle> | undefined;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(path: string, options: { now?: () => Date } = {}) {
+  readonly #onModeFixed: ((fixed: PrivateFileFixed) => void) | undefined;
+
+  constructor(
+    path: string,
+    options: { now?: () => Date; onModeFixed?: (fixed: PrivateFileFixed) => void } = {},
+  ) {
     this.#path = path;
     this.#now = options.now ?? (() => new Date());
+    this.#onModeFixed = options.onModeFixed;
+    // At start, not at the first append: a log left readable by an older version is restricted before anything else.
+    // Other I/O errors surface at the first append, as COFRE_AUDIT_UNAVAILABLE.
+    try {
+      this.#secure(false);
+    } catch (err) {
+      if (err instanceof CofreError) throw err;
+    }
   }
 
   append(event: AuditEvent): Promise<void> {
@@ -85,9 +102,17 @@ export class JsonlAuditLog implements AuditSink {
 
   #open(): Promise<FileHandle> {
     this.#file ??= (async () => {
-      await mkdir(dirname(this.#path), { recursive: true, mode: 0o700 });
+      ensurePrivateFolder(this.#path);
+      this.#secure(true);
       return open(this.#path, 'a', 0o600);
     })();
     return this.#file;
+  }
+
+  #secure(create: boolean): void {
+    securePrivateFile(this.#path, {
+      create,
+      ...(this.#onModeFixed === undefined ? {} : { onFixed: this.#onModeFixed }),
+    });
   }
 }

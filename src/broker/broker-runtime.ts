@@ -47,8 +47,12 @@ export async function openBrokerRuntime(
     },
     ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
   });
-  const state = new SqliteStateStore(config.state.path);
-  const audit = new JsonlAuditLog(config.audit.path);
+  // cofre's own files readable beyond their owner are restricted to 600 when opened; say so (config/private-file.ts).
+  const onModeFixed = (fixed: { path: string; was: string }): void => {
+    options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
+  };
+  const state = new SqliteStateStore(config.state.path, { onModeFixed });
+  const audit = new JsonlAuditLog(config.audit.path, { onModeFixed });
   const venues = new Map<string, Promise<VenueAccount>>();
 
   const credentials = async (accountId: string): Promise<VenueCredentials> => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { byteSizeSchema } from './byte-size.js';
 import { durationSchema } from './duration.js';
 
 /**
@@ -55,6 +56,11 @@ export const awsSecretsManagerBackendShape = {
     .optional()
     .describe(
       'When set, `cofre secret rm` schedules deletion with this recovery window (7 to 30 days; restore with `aws secretsmanager restore-secret`). Default: deleted at once, without recovery.',
+    ),
+  maxResponseSize: byteSizeSchema({ min: 4096, max: 64 * 1024 ** 2 })
+    .prefault('1MiB')
+    .describe(
+      'Largest answer read from Secrets Manager: bytes, or a size like "1MiB". Parsed to bytes. A bigger answer is refused unread (`COFRE_BACKEND_RESPONSE_TOO_LARGE`); AWS itself caps a secret at 64 KiB.',
     ),
   requestTimeout: durationSchema({ min: 100 })
     .prefault('10s')

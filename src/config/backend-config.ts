@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { awsSecretsManagerBackendShape } from './aws-secrets-manager-config.js';
 import { durationSchema } from './duration.js';
-import { VAULT_AUTH_FILE_FIELDS, vaultBackendShape } from './vault-config.js';
+import { refineVaultTransport, VAULT_AUTH_FILE_FIELDS, vaultBackendShape } from './vault-config.js';
 
 /**
  * Secret backend configuration: one member of a union on `type` per backend kind.
@@ -128,7 +128,7 @@ export const vaultBackendSchema = backendObject(
   'vault',
   'HashiCorp Vault or OpenBao: a KV v1 or v2 mount. Reference paths are relative to `mount`: `vault:exchanges/binance#api_key`.',
   vaultBackendShape,
-);
+).superRefine(refineVaultTransport, { when: () => true });
 
 /** AWS Secrets Manager (fields in `aws-secrets-manager-config.ts`). */
 export const awsSecretsManagerBackendSchema = backendObject(

@@ -6,6 +6,7 @@ import { byteSizeSchema } from './byte-size.js';
 import { configNameSchema } from './config-name.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
+import { isReviewedVenue, REVIEWED_VENUES, unreviewedVenueMessage } from './reviewed-venues.js';
 import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
 
 /** Trading modes; `live` moves real money, `sandbox` uses the venue's test endpoints, `paper` a simulated venue. */
@@ -74,7 +75,13 @@ const accountSchema = z
       .regex(/^[a-z][a-z0-9_]*$/, {
         error: 'invalid venue; use the ccxt exchange id, e.g. binance, kraken, okx',
       })
-      .describe('ccxt exchange id, lowercase (`binance`, `kraken`, `okx`, ...).'),
+      // SECURITY: only venues whose ccxt code signs per request and keeps no session (config/reviewed-venues.ts).
+      .refine((venue) => !/^[a-z][a-z0-9_]*$/.test(venue) || isReviewedVenue(venue), {
+        error: (issue) => unreviewedVenueMessage(String(issue.input)),
+      })
+      .describe(
+        `ccxt exchange id, lowercase. Only venues reviewed for how ccxt holds their credentials: ${Object.keys(REVIEWED_VENUES).join(', ')}.`,
+      ),
     mode: z
       .enum(ACCOUNT_MODES)
       .describe('`live` trades real funds, `sandbox` the venue test network, `paper` a simulator.'),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { CofreError } from '../errors.js';
 import { parseConfig } from './load-config.js';
-import { vaultEnvironmentDefaults } from './vault-config.js';
+import { isLoopbackHost, vaultEnvironmentDefaults } from './vault-config.js';
 
 function vaultOf(yaml: string, sourcePath = '/etc/cofre/cofre.yaml') {
   const backend = parseConfig(yaml, { sourcePath }).backends['vault'];
@@ -73,5 +73,53 @@ describe('vault backend config', () => {
       namespace: undefined,
       caFile: undefined,
     });
+  });
+
+  // Regression: http:// to any host was accepted, sending the token and the secret_id in clear.
+  describe('plain http', () => {
+    const backend = (address: string, extra = ''): string =>
+      `backends:\n  vault:\n    type: vault\n    address: ${address}\n${extra}    auth:\n      method: token\n      tokenFile: t\n`;
+
+    it('refuses http:// to a host that is not loopback, saying what to do', () => {
+      const message = problems(backend('http://vault.example:8200'));
+      expect(message).toContain('backends.vault.address');
+      expect(message).toContain('in clear');
+      expect(message).toContain('https://');
+      expect(message).toContain('insecureHttp: true');
+      expect(problems(backend('http://10.0.0.5:8200'))).toContain('in clear');
+      expect(problems(backend('http://127.0.0.1.example.com:8200'))).toContain('in clear');
+    });
+
+    it('accepts https://, loopback http:// and an explicit insecureHttp: true', () => {
+      for (const address of [
+        'https://vault.example:8200',
+        'http://127.0.0.1:8200',
+        'http://127.8.9.10:8200',
+        'http://localhost:8200',
+        'http://[::1]:8200',
+      ]) {
+        expect(vaultOf(backend(address)).insecureHttp).toBe(false);
+      }
+      expect(vaultOf(backend('http://vault.example:8200', '    insecureHttp: true\n')).insecureHttp).toBe(
+        true,
+      );
+    });
+
+    it('knows loopback hosts as URL.hostname writes them', () => {
+      expect(['localhost', '127.0.0.1', '127.255.0.1', '[::1]'].map(isLoopbackHost)).toEqual([
+        true,
+        true,
+        true,
+        true,
+      ]);
+      expect(['128.0.0.1', '127.0.0.1.nip.io', '[::2]', 'vault', '0.0.0.0'].some(isLoopbackHost)).toBe(false);
+    });
+  });
+
+  it('caps responses at 1 MiB unless maxResponseSize says otherwise', () => {
+    const base =
+      'backends:\n  vault:\n    type: vault\n    address: https://v.example\n    auth:\n      method: token\n      tokenFile: t\n';
+    expect(vaultOf(base).maxResponseSize).toBe(1024 * 1024);
+    expect(vaultOf(`${base}    maxResponseSize: 4MiB\n`).maxResponseSize).toBe(4 * 1024 * 1024);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { byteSizeSchema } from './byte-size.js';
 import { durationSchema } from './duration.js';
 import { type Environment, readEnv } from './read-env.js';
 
@@ -46,7 +47,7 @@ export const vaultAppRoleAuthSchema = z
     roleIdFile: fileField('the role_id'),
     secretIdFile: fileField('the secret_id').optional(),
     wrappedSecretIdFile: fileField(
-      'a single-use response-wrapping token that wraps the secret_id (secret-zero delivery)',
+      'a single-use response-wrapping token that wraps the secret_id (secret-zero delivery). cofre unwraps it at its first login and keeps the secret_id in memory only, so each start needs a fresh wrapped secret_id in this file',
     ).optional(),
   })
   .superRefine(
@@ -154,7 +155,7 @@ export const vaultBackendShape = {
     .url({ protocol: /^https?$/ })
     .optional()
     .describe(
-      'Server URL without `/v1`, e.g. `https://vault.example.com:8200`. Default: `BAO_ADDR`, else `VAULT_ADDR`.',
+      'Server URL without `/v1`, e.g. `https://vault.example.com:8200`. Default: `BAO_ADDR`, else `VAULT_ADDR`. `http://` only to a loopback host (`127.0.0.0/8`, `localhost`, `[::1]`) unless `insecureHttp` is set.',
     ),
   namespace: z
     .string()
@@ -175,6 +176,17 @@ export const vaultBackendShape = {
       'KV engine version of the mount. When absent cofre detects it from `sys/internal/ui/mounts/<mount>`; when set, cofre checks it there if the policy allows.',
     ),
   auth: vaultAuthConfigSchema,
+  insecureHttp: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Allow a plain `http://` address that is not loopback. Off by default: over plain HTTP the token, the secret_id or JWT at login and every secret read cross the network in clear. Only for a link protected otherwise (a service mesh with mTLS, a WireGuard tunnel). `cofre doctor` flags a backend with this set.',
+    ),
+  maxResponseSize: byteSizeSchema({ min: 4096, max: 64 * 1024 ** 2 })
+    .prefault('1MiB')
+    .describe(
+      'Largest answer read from Vault: bytes, or a size like "1MiB". Parsed to bytes. A bigger answer is refused unread (`COFRE_BACKEND_RESPONSE_TOO_LARGE`): credentials are a few hundred bytes, and 1 MiB holds a LIST of about ten thousand paths.',
+    ),
   caFile: z
     .string()
     .min(1)
@@ -230,4 +242,41 @@ export function vaultEnvironmentDefaults(env: Environment = process.env): VaultE
     namespace: first('BAO_NAMESPACE', 'VAULT_NAMESPACE'),
     caFile: first('BAO_CACERT', 'VAULT_CACERT'),
   };
+}
+
+/**
+ * Why `address` may not be used, or undefined when it may: plain `http://` is allowed only to a loopback host
+ * (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing crosses a network, or with `insecureHttp: true`.
+ *
+ * SECURITY: over plain HTTP the token (`X-Vault-Token`), the login material (secret_id, JWT, wrapping token) and
+ * every secret read would cross the network in clear. Checked by the config schema and again when the backend
+ * opens, since the address may come from `BAO_ADDR` / `VAULT_ADDR`.
+ */
+export function plainHttpRefusal(address: string, insecureHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined; // the schema reports a malformed URL on its own
+  }
+  if (url.protocol !== 'http:' || insecureHttp || isLoopbackHost(url.hostname)) return undefined;
+  return `plain http:// to ${url.host} would send the Vault token, the login secret and every secret in clear; use https:// (with caFile for a private CA), a loopback address, or set insecureHttp: true if the link is protected otherwise`;
+}
+
+/** `localhost`, an IPv4 address in 127.0.0.0/8 or `[::1]` (as `URL.hostname` writes them). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]') return true;
+  const octets = host.split('.');
+  return (
+    octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)
+  );
+}
+
+/** The config-time check of {@link plainHttpRefusal}, as a refinement of the vault backend object. */
+export function refineVaultTransport(backend: unknown, ctx: z.RefinementCtx): void {
+  const raw = backend as { address?: unknown; insecureHttp?: unknown };
+  if (typeof raw.address !== 'string') return;
+  const why = plainHttpRefusal(raw.address, raw.insecureHttp === true);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', path: ['address'], message: why });
 }

@@ -41,6 +41,7 @@ export async function openBackend(
         name,
         maxAttempts: config.maxAttempts,
         requestTimeoutMs: config.requestTimeout,
+        maxResponseBytes: config.maxResponseSize,
         ...(config.region === undefined ? {} : { region: config.region }),
         ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
         ...(config.profile === undefined ? {} : { profile: config.profile }),

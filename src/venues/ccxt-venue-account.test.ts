@@ -721,9 +721,9 @@ describe('hosts are checked against the mode', () => {
     }
   });
 
-  // bitget has no urls.test and overrides setSandboxMode to only set an option (demo-trading header, production
-  // hosts); kraken has no urls.test and the base setSandboxMode throws.
-  it.each(['bitget', 'kraken'])(
+  // kraken has no urls.test and the base setSandboxMode throws. (bitget, not reviewed yet, is the other kind: no
+  // urls.test, and a setSandboxMode that only sets an option (demo-trading header) while keeping production hosts.)
+  it.each(['kraken'])(
     'sandbox mode on %s (no test URL) is COFRE_VENUE_SANDBOX_UNSUPPORTED, without any network activity',
     async (venue) => {
       const sockets: unknown[] = [];
@@ -753,6 +753,21 @@ describe('hosts are checked against the mode', () => {
 });
 
 describe('lifecycle', () => {
+  // Regression: any ccxt venue was accepted, including those that log in and keep the session token on the shared
+  // instance (ndax sessionToken, paradex authToken, grvt cookie, bullish JWT), across calls and key rotations.
+  it('a venue not reviewed for how it holds credentials is COFRE_VENUE_UNREVIEWED, before any credential is read', async () => {
+    for (const venue of ['ndax', 'paradex', 'grvt', 'bullish', 'bitget']) {
+      const source = credentialSource();
+      const err = await failure(
+        openVenueAccount('x', { venue, mode: 'live', credentials: REFS }, source.get),
+      );
+      expect(err.code).toBe('COFRE_VENUE_UNREVIEWED');
+      expect(err.message).toContain(`venue "${venue}"`);
+      expect(err.message).toContain('binance');
+      expect(source.handedOut).toEqual([]);
+    }
+  });
+
   it('an unknown venue is COFRE_VENUE_UNKNOWN', async () => {
     for (const venue of ['nosuchexchange', 'constructor', '__proto__']) {
       const err = await failure(

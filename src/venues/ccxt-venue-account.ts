@@ -37,6 +37,8 @@
  * instance, a rotation takes effect on the next call (credentials are resolved per call, through the resolver's
  * cache), and the SecretValues are zeroed when the call ends. What remains are the short-lived strings ccxt builds
  * while signing (the decoded secret, the HMAC input, the header value), which no design around ccxt can avoid.
+ * All of this assumes the venue's ccxt code signs each request from those four fields and keeps no login state
+ * (session token, JWT, cookie) on the instance; only venues reviewed for that are opened (`config/reviewed-venues.ts`).
  *
  * Safe to call concurrently.
  */
@@ -45,6 +47,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as Ccxt from 'ccxt';
 
 import type { AccountConfig, AccountMode } from '../config/config-schema.js';
+import { isReviewedVenue, unreviewedVenueMessage } from '../config/reviewed-venues.js';
 import { CofreError, isCofreError } from '../errors.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import { type NumberFormat, toBalance, toMarketRules, toOrder, toTicker } from './ccxt-structures.js';
@@ -184,7 +187,8 @@ export function ccxtExchangeOf(account: VenueAccount): CcxtExchange | undefined 
  * `credentials` is called once per private call; the account zeroes what it returns when the call ends, so it must
  * return values the account owns (the secret resolver hands out fresh copies).
  *
- * Throws `COFRE_VENUE_UNKNOWN`, `COFRE_VENUE_SANDBOX_UNSUPPORTED` or `COFRE_VENUE_HOST_REFUSED`.
+ * Throws `COFRE_VENUE_UNKNOWN`, `COFRE_VENUE_UNREVIEWED` (see `config/reviewed-venues.ts`),
+ * `COFRE_VENUE_SANDBOX_UNSUPPORTED` or `COFRE_VENUE_HOST_REFUSED`.
  */
 export async function openVenueAccount(
   id: string,
@@ -238,6 +242,17 @@ export class CcxtVenueAccount implements VenueAccount {
         'COFRE_VENUE_UNKNOWN',
         `account "${id}": venue "${account.venue}" is not a ccxt exchange id`,
         { details: { account: id, venue: account.venue } },
+      );
+    }
+    // SECURITY: the per-call credential design holds only for venues that keep no session on the instance; the
+    // config schema refuses the others too, this is for callers that bypass it.
+    if (!isReviewedVenue(account.venue)) {
+      throw new CofreError(
+        'COFRE_VENUE_UNREVIEWED',
+        `account "${id}": ${unreviewedVenueMessage(account.venue)}`,
+        {
+          details: { account: id, venue: account.venue },
+        },
       );
     }
     const exchange = new ExchangeClass({

@@ -128,6 +128,33 @@ describe.skipIf(bao === undefined)('vault auth methods on OpenBao', () => {
       await second.close();
     });
 
+    // Regression: a restart after the wrapped secret_id was used failed with COFRE_VAULT_MOUNT_MISMATCH ("set
+    // kvVersion"), hiding the cause: KV version detection logged in first, and the refused unwrap was re-labelled.
+    it('a restart after the wrapped secret_id was used reports the used wrapping token, not the mount', async () => {
+      const wrapped = await baoApi(
+        bao!,
+        'POST',
+        'auth/approle/role/cofre/secret-id',
+        {},
+        { headers: { 'X-Vault-Wrap-TTL': '120s' } },
+      );
+      const wrappedSecretIdFile = await files.file('wrapped-restart', String(wrapped.wrap_info.token));
+      // No kvVersion: the backend detects it when it opens, which is where a restart first logs in.
+      const config = vaultConfig(bao!.addr, {
+        auth: { method: 'approle', role: 'cofre', roleIdFile, wrappedSecretIdFile },
+      });
+      const first = await VaultBackend.open('vault', config);
+      expect(await readsSecret(first)).toEqual({ api_key: 'k' });
+      await first.close();
+
+      const err = await rejection(VaultBackend.open('vault', config));
+      expect((err as { code?: unknown }).code).toBe('COFRE_VAULT_WRAPPING_TOKEN_INVALID');
+      const message = (err as Error).message;
+      expect(message).not.toMatch(/kvVersion/);
+      expect(message).toContain(wrappedSecretIdFile);
+      expect(message).toMatch(/fresh wrapped secret_id/);
+    });
+
     it('refuses a wrapping token created by another path, without unwrapping it', async () => {
       const elsewhere = await baoApi(
         bao!,

@@ -252,7 +252,7 @@ describe.skipIf(bao === undefined)('vault backend on OpenBao', () => {
     });
 
     it('takes the address from BAO_ADDR, then VAULT_ADDR, when the config has none', async () => {
-      const config = vaultConfig('http://placeholder', {
+      const config = vaultConfig('http://127.0.0.1:1', {
         auth: { method: 'token', tokenFile: rootTokenFile },
       });
       const { address: _unused, ...withoutAddress } = config;

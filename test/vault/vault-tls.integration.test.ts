@@ -47,4 +47,19 @@ describe.skipIf(bao === undefined)('vault backend over TLS', () => {
     expect((err as Error).message).toMatch(/CERT|SIGN|VERIFY/); // the TLS reason, e.g. SELF_SIGNED_CERT_IN_CHAIN
     await untrusted.close();
   });
+
+  it('applies maxResponseSize to answers over TLS', async () => {
+    const tokenFile = await files.file('token-size', bao!.rootToken);
+    const auth = { method: 'token', tokenFile };
+    const writer = await VaultBackend.open('vault', vaultConfig(bao!.addr, { auth, caFile: bao!.caPemPath }));
+    await writer.write('tls/large', SecretValue.fromText(JSON.stringify({ k: 'v'.repeat(6_000) })));
+    await writer.close();
+    const reader = await VaultBackend.open(
+      'vault',
+      vaultConfig(bao!.addr, { auth, caFile: bao!.caPemPath, kvVersion: 2, maxResponseSize: 4096 }),
+    );
+    const err = await rejection(reader.read('tls/large', { kind: 'latest' }));
+    expect(isCofreError(err, 'COFRE_BACKEND_RESPONSE_TOO_LARGE')).toBe(true);
+    await reader.close();
+  });
 });

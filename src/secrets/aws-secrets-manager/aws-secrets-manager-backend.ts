@@ -17,8 +17,9 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 
-import { CofreError } from '../../errors.js';
+import { CofreError, isCofreError } from '../../errors.js';
 import { type BackendLog, silentLog } from '../backend-log.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../bounded-body.js';
 import type {
   BackendCapabilities,
   SecretBackend,
@@ -31,6 +32,7 @@ import { formatSecretReference, type Stage, STAGES, type VersionSelector } from 
 import { SecretValue } from '../secret-value.js';
 import { AWS_SECRET_NAME, awsSecretId, MAX_AWS_SECRET_NAME_LENGTH } from './aws-secret-id.js';
 import { type AwsOperation, mapAwsError } from './map-aws-error.js';
+import { limitResponseSize } from './response-size-limit.js';
 
 /** Largest SecretString or SecretBinary AWS Secrets Manager stores. */
 export const MAX_AWS_SECRET_VALUE_BYTES = 65_536;
@@ -66,6 +68,8 @@ export interface AwsSecretsManagerBackendOptions {
   readonly recoveryWindowDays?: number;
   /** Per-attempt HTTP timeout in milliseconds. */
   readonly requestTimeoutMs?: number;
+  /** Largest answer read, in bytes; a bigger one is `COFRE_BACKEND_RESPONSE_TOO_LARGE`. Default 1 MiB. */
+  readonly maxResponseBytes?: number;
   /**
    * Test-only: static credentials or a provider in place of the SDK's default chain. The config has no such field
    * and never will: cofre does not take AWS access keys in its own configuration.
@@ -172,6 +176,12 @@ export class AwsSecretsManagerBackend implements SecretBackend {
     if (options.profile !== undefined) config.profile = options.profile;
     if (options.credentials !== undefined) config.credentials = options.credentials;
     const client = new SecretsManagerClient(config);
+    // SECURITY: bounded, so whatever answers at the endpoint cannot make cofre buffer gigabytes.
+    limitResponseSize(
+      client,
+      options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      `AWS Secrets Manager backend "${name}"`,
+    );
     try {
       await client.config.region();
     } catch {
@@ -456,6 +466,15 @@ export class AwsSecretsManagerBackend implements SecretBackend {
     try {
       out = await send(client);
     } catch (err) {
+      if (isCofreError(err, 'COFRE_BACKEND_RESPONSE_TOO_LARGE')) {
+        this.#settings.log('warn', 'AWS Secrets Manager answer too large; refused', {
+          backend: this.name,
+          reference,
+          operation,
+          code: err.code,
+        });
+        throw err;
+      }
       const { error, facts } = mapAwsError(err, operation, reference);
       const serious = error.category === 'unavailable' || error.category === 'denied';
       this.#settings.log(serious ? 'warn' : 'debug', 'AWS Secrets Manager call failed', {

@@ -127,6 +127,39 @@ describe.skipIf(moto === undefined)('AWS Secrets Manager failures', () => {
     },
   );
 
+  // Regression: the SDK buffered any answer whole, whatever its size.
+  it('refuses an answer over maxResponseBytes before parsing it, and does not retry it', async () => {
+    const seed = await openTestBackend(moto!.endpoint);
+    await seed.write('failures/large', SecretValue.fromText(JSON.stringify({ secret: 'v'.repeat(6_000) })));
+    await seed.close();
+    const small = await openTestBackend(moto!.endpoint, { maxResponseBytes: 4_096 });
+    try {
+      const err = await failure(small.read('failures/large', { kind: 'latest' }));
+      expect(err.code).toBe('COFRE_BACKEND_RESPONSE_TOO_LARGE');
+      expect(err.message).toContain('GetSecretValue');
+      expect(err.message).toContain('4096 bytes');
+      expect(err.message).not.toContain('vvvv');
+    } finally {
+      await small.close();
+    }
+    const usual = await openTestBackend(moto!.endpoint);
+    try {
+      expect((await usual.read('failures/large', { kind: 'latest' })).value.text()).toContain('vvvv');
+    } finally {
+      await usual.close();
+    }
+
+    const server = await scripted(() => ({ status: 200, rawBody: 'x'.repeat(2 * 1024 * 1024) }));
+    const backend = await openTestBackend(server.endpoint, { maxAttempts: 3 });
+    try {
+      const err = await failure(backend.read('failures/huge', { kind: 'latest' }));
+      expect(err.code).toBe('COFRE_BACKEND_RESPONSE_TOO_LARGE');
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await backend.close();
+    }
+  });
+
   it('maps an unreachable endpoint (closed port) to COFRE_BACKEND_UNAVAILABLE naming the reference', async () => {
     const port = await freePort(); // free, so nothing listens there
     const backend = await openTestBackend(`http://127.0.0.1:${port}`, { maxAttempts: 2 });

@@ -5,9 +5,11 @@
  * cofre does not add as a dependency; `NODE_EXTRA_CA_CERTS` is read only at process start and applies to every
  * connection. So this adapter sends the request with `node:https` and a dedicated agent trusting exactly `ca`, and
  * returns a standard `Response`. It implements what {@link VaultClient} uses: method, string headers, a string
- * body, an abort signal; `redirect` is not followed (Vault does not redirect API calls).
+ * body, an abort signal; `redirect` is not followed (Vault does not redirect API calls). The response body is a
+ * stream, as with `fetch`, so the caller's size limit applies to it.
  */
 import { Agent, request } from 'node:https';
+import { Readable } from 'node:stream';
 
 /** A fetch-compatible function trusting `ca` (PEM) for https URLs, with `close()` to free its sockets. */
 export interface CaFetch {
@@ -36,20 +38,17 @@ export function fetchTrustingCa(ca: string | Buffer): CaFetch {
           ...(init.signal === null || init.signal === undefined ? {} : { signal: init.signal }),
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const status = res.statusCode ?? 502;
-            const responseHeaders = new Headers();
-            for (const [key, value] of Object.entries(res.headers)) {
-              if (typeof value === 'string') responseHeaders.set(key, value);
-            }
-            const noBody = status === 204 || status === 205 || status === 304;
-            resolve(
-              new Response(noBody ? null : Buffer.concat(chunks), { status, headers: responseHeaders }),
-            );
-          });
+          // The body is streamed, not collected here: the caller reads it with its own size limit, and stopping
+          // that read destroys the socket's stream.
+          const status = res.statusCode ?? 502;
+          const responseHeaders = new Headers();
+          for (const [key, value] of Object.entries(res.headers)) {
+            if (typeof value === 'string') responseHeaders.set(key, value);
+          }
+          const noBody = status === 204 || status === 205 || status === 304;
+          if (noBody) res.resume();
+          const body = noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+          resolve(new Response(body, { status, headers: responseHeaders }));
         },
       );
       req.on('error', reject);

@@ -220,10 +220,11 @@ export function wrappedAppRoleAuth(
 
 function refusedWrappingToken(err: unknown, file: string): unknown {
   if (!isCofreError(err) || err.category === 'unavailable') return err;
-  // Vault answers 400 "wrapping token is not valid or does not exist" for a used, expired or unknown token.
+  // Vault answers 400 "wrapping token is not valid or does not exist" for a used, expired or unknown token. The
+  // usual cause is a restart: the unwrapped secret_id lived only in the previous process's memory.
   return new CofreError(
     'COFRE_VAULT_WRAPPING_TOKEN_INVALID',
-    `the wrapping token in ${file} was refused (already used, expired or unknown; ${err.message}). If cofre did not use it, someone else did: treat the secret_id as compromised and issue a new one`,
+    `the wrapping token in ${file} was refused: already used, expired or unknown (${err.message}). A wrapping token works once; deliver a fresh wrapped secret_id to ${file} (after a restart cofre always needs a new one). If no cofre process unwrapped this one, someone else did: treat its secret_id as compromised, revoke it and investigate`,
     { details: { file } },
   );
 }

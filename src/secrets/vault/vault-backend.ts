@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { VaultBackendConfig } from '../../config/backend-config.js';
 import type { DeepReadonly } from '../../config/deep-freeze.js';
 import { type Environment } from '../../config/read-env.js';
-import { vaultEnvironmentDefaults } from '../../config/vault-config.js';
+import { plainHttpRefusal, vaultEnvironmentDefaults } from '../../config/vault-config.js';
 import { CofreError, isCofreError } from '../../errors.js';
 import { type BackendLog, silentLog } from '../backend-log.js';
 import { CircuitBreaker } from '../circuit-breaker.js';
@@ -203,6 +203,19 @@ export class VaultBackend implements SecretBackend {
         `backend "${name}": no Vault address; set backends.${name}.address, or BAO_ADDR / VAULT_ADDR`,
       );
     }
+    const refusal = plainHttpRefusal(address, config.insecureHttp);
+    if (refusal !== undefined) {
+      throw new CofreError('COFRE_CONFIG_INVALID', `backend "${name}" (address ${address}): ${refusal}`);
+    }
+    if (config.insecureHttp && address.startsWith('http:')) {
+      log(
+        'warn',
+        'Vault backend uses plain http with insecureHttp: true; tokens and secrets cross the network in clear',
+        {
+          backend: name,
+        },
+      );
+    }
     const caFile = config.caFile ?? env.caFile;
     let fetchImpl = options.fetch;
     let onClose: (() => void) | undefined;
@@ -240,6 +253,7 @@ export class VaultBackend implements SecretBackend {
       }),
       ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),
       log,
+      maxResponseBytes: config.maxResponseSize,
     });
     const session = new VaultSession({
       client,
@@ -699,6 +713,9 @@ export class VaultBackend implements SecretBackend {
  * not a KV mount or `mount` lies inside another mount, and asks for `kvVersion` when the check is refused.
  */
 export async function detectKvVersion(session: VaultSession, mount: string, name: string): Promise<1 | 2> {
+  // Log in first, outside the catch below: a failed login (a used wrapping token after a restart, a revoked
+  // secret_id) must surface as itself, not as "cannot detect the KV version; set kvVersion".
+  await session.token();
   const info = await session
     .withToken((token) =>
       session.client.request('GET', `sys/internal/ui/mounts/${mount}`, {
@@ -708,7 +725,8 @@ export async function detectKvVersion(session: VaultSession, mount: string, name
       }),
     )
     .catch((err: unknown) => {
-      if (isCofreError(err) && (err.category === 'denied' || err.category === 'not_found')) {
+      // Only the answers of the mount request itself: 403 (policy) or 404 (no such mount).
+      if (isCofreError(err, 'COFRE_BACKEND_DENIED') || isCofreError(err, 'COFRE_SECRET_NOT_FOUND')) {
         throw new CofreError(
           'COFRE_VAULT_MOUNT_MISMATCH',
           `backend "${name}": cannot detect the KV version of mount "${mount}" (${err.code}: no such mount, or the policy does not allow reading sys/internal/ui/mounts/${mount}); set kvVersion: 1 or 2 in the config`,

@@ -18,7 +18,7 @@ interface Seen {
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
 }
-type Reply = { status: number; body?: unknown; raw?: string; delayMs?: number };
+type Reply = { status: number; body?: unknown; raw?: string; delayMs?: number; chunked?: boolean };
 
 let server: Server;
 let address: string;
@@ -39,6 +39,13 @@ beforeAll(async () => {
       const reply = replies.length > 1 ? replies.shift()! : (replies[0] ?? { status: 204 });
       const send = (): void => {
         const text = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
+        if (reply.chunked === true) {
+          // No Content-Length: the body arrives in pieces, and only counting them can stop it.
+          res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+          for (let at = 0; at < text.length; at += 4096) res.write(text.slice(at, at + 4096));
+          res.end();
+          return;
+        }
         res.writeHead(reply.status, { 'Content-Type': 'application/json' });
         res.end(reply.status === 204 ? undefined : text);
       };
@@ -91,6 +98,30 @@ describe('VaultClient', () => {
     expect(seen[0]?.headers['x-vault-request']).toBe('true');
     await client().request('LIST', 'secret/metadata/', { schema: ignoredResponse });
     expect(seen[1]).toMatchObject({ method: 'GET', url: '/v1/secret/metadata?list=true' });
+  });
+
+  // Regression: the whole answer was buffered whatever its size (response.text()).
+  it('refuses an answer over the size limit, declared or streamed, without retrying it', async () => {
+    const big = JSON.stringify({ data: { value: 'x'.repeat(1024 * 1024) } });
+    replies = [{ status: 200, raw: big }];
+    const declared = await failure(client().request('GET', 'secret/data/big', { schema: data }));
+    expect(declared.code).toBe('COFRE_BACKEND_RESPONSE_TOO_LARGE');
+    expect(declared.message).toContain('1048576 bytes');
+    expect(declared.message).toContain('maxResponseSize');
+    expect(seen).toHaveLength(1);
+
+    replies = [{ status: 500, raw: 'y'.repeat(20_000), chunked: true }];
+    const streamed = await failure(
+      client({ maxResponseBytes: 10_000 }).request('GET', 'secret/data/big', { schema: data }),
+    );
+    expect(streamed.code).toBe('COFRE_BACKEND_RESPONSE_TOO_LARGE');
+    expect(seen).toHaveLength(2);
+
+    replies = [{ status: 200, body: { data: { value: 'z'.repeat(9_000) } }, chunked: true }];
+    const fits = await client({ maxResponseBytes: 10_000 }).request('GET', 'secret/data/ok', {
+      schema: data,
+    });
+    expect(fits.data.value).toHaveLength(9_000);
   });
 
   it('maps 403 to COFRE_BACKEND_DENIED and does not retry it', async () => {

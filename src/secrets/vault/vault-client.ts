@@ -18,8 +18,9 @@
  */
 import { z } from 'zod';
 
-import { CofreError, type ErrorCode } from '../../errors.js';
+import { CofreError, type ErrorCode, isCofreError } from '../../errors.js';
 import { type BackendLog, silentLog } from '../backend-log.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, readBounded } from '../bounded-body.js';
 import { CircuitBreaker } from '../circuit-breaker.js';
 import { DEFAULT_RETRY_POLICY, type RetryEffects, type RetryPolicy, withRetry } from '../retry-policy.js';
 
@@ -44,6 +45,8 @@ export interface VaultClientOptions {
   readonly retryEffects?: RetryEffects;
   /** Receives retry and circuit messages (paths and statuses only). */
   readonly log?: BackendLog;
+  /** Largest answer read, in bytes; a bigger one is `COFRE_BACKEND_RESPONSE_TOO_LARGE`. Default 1 MiB. */
+  readonly maxResponseBytes?: number;
 }
 
 /** Options of one {@link VaultClient.request}. */
@@ -122,6 +125,7 @@ export class VaultClient {
   readonly #fetch: typeof fetch;
   readonly #effects: RetryEffects;
   readonly #log: BackendLog;
+  readonly #maxResponseBytes: number;
   #lastFailure = '';
 
   constructor(options: VaultClientOptions) {
@@ -133,6 +137,7 @@ export class VaultClient {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#effects = options.retryEffects ?? {};
     this.#log = options.log ?? silentLog;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /**
@@ -144,7 +149,8 @@ export class VaultClient {
    * - 503 from a sealed server → `COFRE_VAULT_SEALED`;
    * - connection errors, timeouts, 429, 412, other 5xx, or an open circuit → `COFRE_BACKEND_UNAVAILABLE`;
    * - 400 and other 4xx → `COFRE_VAULT_REQUEST_REJECTED`;
-   * - a 2xx that is not JSON or fails the schema → `COFRE_VAULT_RESPONSE_INVALID`.
+   * - a 2xx that is not JSON or fails the schema → `COFRE_VAULT_RESPONSE_INVALID`;
+   * - an answer over `maxResponseBytes` (any status) → `COFRE_BACKEND_RESPONSE_TOO_LARGE`, never retried.
    *
    * Only `COFRE_BACKEND_UNAVAILABLE` (not from an open circuit) is retried, within the retry policy.
    */
@@ -219,8 +225,20 @@ export class VaultClient {
 
     let text: string;
     try {
-      text = await response.text();
+      // SECURITY: bounded, so a hostile or misdirected server cannot make cofre buffer gigabytes.
+      const body = await readBounded(
+        response.body,
+        this.#maxResponseBytes,
+        { source: `Vault at ${this.address}`, subject, setting: 'maxResponseSize' },
+        response.headers.get('content-length'),
+      );
+      text = body.toString('utf8');
     } catch (err) {
+      if (isCofreError(err, 'COFRE_BACKEND_RESPONSE_TOO_LARGE')) {
+        this.#lastFailure = 'answer too large';
+        permit.failure();
+        throw err;
+      }
       const reason = networkReason(err, this.#timeoutMs);
       this.#lastFailure = reason;
       permit.failure();

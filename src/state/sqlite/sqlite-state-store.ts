@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-
 import Database from 'better-sqlite3';
 
+import { ensurePrivateFolder, type PrivateFileFixed, securePrivateFile } from '../../config/private-file.js';
 import { CofreError } from '../../errors.js';
 import type {
   AgentRecord,
@@ -111,8 +109,14 @@ export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepareStatements>;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  /**
+   * Opens (or creates) the database at `path`. SECURITY: the file is created with mode 600 in a folder created 700,
+   * and an existing file or `-wal`/`-shm`/`-journal` companion readable beyond its owner is restricted to 600
+   * (reported to `onModeFixed`) or refused when it is another user's; see `config/private-file.ts`. SQLite gives new
+   * companions the database file's mode.
+   */
+  constructor(path: string, options: { readonly onModeFixed?: (fixed: PrivateFileFixed) => void } = {}) {
+    if (path !== ':memory:') secureStateFiles(path, options.onModeFixed);
     try {
       this.#db = new Database(path);
     } catch (err) {
@@ -233,4 +237,18 @@ function toRequest(row: RequestRow): RequestRecord {
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
+}
+
+/** The state file and its SQLite companions, private before SQLite opens them (the constructor's first step). */
+function secureStateFiles(path: string, onFixed: ((fixed: PrivateFileFixed) => void) | undefined): void {
+  const options = onFixed === undefined ? {} : { onFixed };
+  try {
+    ensurePrivateFolder(path);
+    // An empty file is a valid empty database: creating it here is what gives it mode 600 instead of the umask's.
+    securePrivateFile(path, { ...options, create: true });
+    for (const suffix of ['-wal', '-shm', '-journal']) securePrivateFile(`${path}${suffix}`, options);
+  } catch (err) {
+    if (err instanceof CofreError) throw err;
+    throw new CofreError('COFRE_STATE_UNAVAILABLE', `cannot open the state database ${path}`, { cause: err });
+  }
 }
