@@ -1,0 +1,337 @@
+/**
+ * Finds credentials in text, in every encoding of `secret-encodings.ts`, comparing bytes: the one mechanism behind
+ * the broker's response scrubbing (`broker/scrub.ts`) and the cleaning of venue error text (`venues/venue-error.ts`).
+ *
+ * Two rules, by the secret's length:
+ * - **Run rule** (secrets of {@link SHORT_SECRET_BYTES} bytes or more): any run of at least `minRun` characters of
+ *   any encoded form is a hit, wherever it stands, so a venue that echoes a key in 20-character chunks, or a
+ *   base64 blob with the key at an odd offset inside, is caught. Hex runs have their own minimum (`minHexRun`): 8
+ *   hex digits carry only 4 bytes of the secret, and for a key of letters and digits about a third of its 8-digit
+ *   hex windows are all decimal digits, so in structured responses (order ids, timestamps, amounts with 8
+ *   decimals) they would hit about once in ten thousand responses and corrupt a number. See
+ *   {@link RESPONSE_RULES} and {@link VENUE_TEXT_RULES}.
+ * - **Token rule** (shorter secrets: a 6-digit `uid`, a 7-character passphrase): no credential that short can be
+ *   told from ordinary text by a substring search (`123456` is inside a price), and a run rule would shred every
+ *   response. A short secret is a hit only as a whole token: an encoded form not preceded or followed by a letter
+ *   or digit, nor by one of `.-_` that joins it to a further letter or digit (`0.123456` and `123456-7` are one
+ *   token; `123456.` at the end of a sentence, `uid=123456&` and `/123456/` are not), e.g. a whole JSON string
+ *   value, a query parameter or a word of a message.
+ *   Short values are weak credentials anyway; an account that needs a long one should be given a long one.
+ *
+ * How: each form's 4-byte windows at a stride of `minRun - 3` go into a hash table of typed arrays; the text is
+ * scanned once (plus once case-folded, for hex and URL forms), each candidate window is extended both ways to
+ * the longest common run with its form, and runs of `minRun` or more are hits. The stride guarantees that every
+ * run of `minRun` bytes contains an indexed window. Cost: linear in the text, plus building the table (linear in
+ * the secrets' encoded size); see `bench/scrub.ts`.
+ *
+ * SECURITY: the matcher makes no JavaScript string out of a secret. Encoded forms live in Buffers and the table in
+ * typed arrays, all zeroed by {@link SecretMatcher.dispose}. Strings that remain, and why none can be avoided
+ * here: the text being searched (it exists before the matcher sees it, and if it holds a secret the leak is
+ * upstream), the redacted result (which holds none), and the plain numbers that pass through registers while
+ * comparing. Secret bytes that cannot be decoded as UTF-8 by whoever echoes them are not found in their decoded
+ * form (the echo would carry U+FFFD instead).
+ *
+ * Not safe to use after `dispose()`; safe to share between synchronous callers (it holds no scanning state).
+ */
+import { CofreError } from '../errors.js';
+import { type EncodedForm, encodedForms, foldAscii, wholeValueForms } from './secret-encodings.js';
+import type { SecretValue } from './secret-value.js';
+
+/** Secrets shorter than this many bytes are matched by the token rule only (see the module comment). */
+export const SHORT_SECRET_BYTES = 8;
+
+/** The shortest runs that count as a hit. */
+export interface MatchRules {
+  /** Shortest run, in characters, of a raw, JSON, base64 or URL form; at least 4. */
+  readonly minRun: number;
+  /** Shortest run of a hex form; at least 4. */
+  readonly minHexRun: number;
+}
+
+/**
+ * For whole responses and anything cofre stores (state DB, audit): runs of 8 characters, hex runs of 16 (8 bytes
+ * of the secret, as much as 8 raw characters give away), because responses are full of decimal digits.
+ */
+export const RESPONSE_RULES: MatchRules = Object.freeze({ minRun: 8, minHexRun: 16 });
+
+/**
+ * For a venue's free text (error messages): runs of 8 characters in every encoding, hex included. A false hit
+ * costs nothing but the venue's wording, so the stricter rule applies.
+ */
+export const VENUE_TEXT_RULES: MatchRules = Object.freeze({ minRun: 8, minHexRun: 8 });
+
+/** A hit: byte offsets `[start, end)` into the UTF-8 encoding of the text. */
+export interface SecretSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+const KEY_BYTES = 4;
+const HASH_MULTIPLIER = 0x9e3779b1;
+
+/** See the module comment. Build with {@link SecretMatcher.of}; call {@link SecretMatcher.dispose} when done. */
+export class SecretMatcher {
+  /** Forms under the run rule; index `i` of the tables points into this list. */
+  readonly #forms: EncodedForm[];
+  readonly #minRuns: Uint32Array;
+  readonly #exact: WindowTable;
+  readonly #folded: WindowTable;
+  /** Forms under the token rule. */
+  readonly #whole: EncodedForm[];
+  #disposed = false;
+
+  private constructor(runForms: EncodedForm[], minRuns: Uint32Array, whole: EncodedForm[]) {
+    this.#forms = runForms;
+    this.#minRuns = minRuns;
+    this.#exact = WindowTable.build(runForms, minRuns, (f) => f.kind === 'exact');
+    this.#folded = WindowTable.build(runForms, minRuns, (f) => f.kind !== 'exact');
+    this.#whole = whole;
+  }
+
+  /**
+   * A matcher for `secrets` under `rules`. Reads the secrets' bytes now and keeps only its own encoded copies, so
+   * the caller may zero the values right after. Throws `COFRE_SECRET_ZEROED` for a value already zeroed: a scrub
+   * that cannot see a credential must fail, not pass text through.
+   */
+  static of(secrets: readonly SecretValue[], rules: MatchRules): SecretMatcher {
+    if (!(rules.minRun >= KEY_BYTES && rules.minHexRun >= KEY_BYTES)) {
+      throw new CofreError('COFRE_INTERNAL', `secret matcher: minimum runs must be at least ${KEY_BYTES}`);
+    }
+    const runForms: EncodedForm[] = [];
+    const whole: EncodedForm[] = [];
+    for (const secret of secrets) {
+      const bytes = secret.bytes();
+      if (bytes.length === 0) continue;
+      if (bytes.length < SHORT_SECRET_BYTES) whole.push(...wholeValueForms(bytes));
+      else runForms.push(...encodedForms(bytes));
+    }
+    const minRuns = Uint32Array.from(runForms, (f) =>
+      Math.min(f.bytes.length, f.kind === 'hex' ? rules.minHexRun : rules.minRun),
+    );
+    return new SecretMatcher(runForms, minRuns, whole);
+  }
+
+  /** The hit spans in `text`, sorted and merged, widened to whole UTF-8 characters. */
+  find(text: string | Buffer): SecretSpan[] {
+    this.#live();
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    const spans: SecretSpan[] = [];
+    this.#scan(bytes, this.#exact, spans);
+    const folded = this.#folded.size > 0 || this.#whole.some((f) => f.kind !== 'exact');
+    const lower = folded ? foldAscii(Buffer.from(bytes)) : bytes;
+    if (this.#folded.size > 0) this.#scan(lower, this.#folded, spans);
+    for (const form of this.#whole) findTokens(form.kind === 'exact' ? bytes : lower, form.bytes, spans);
+    return merge(spans, bytes);
+  }
+
+  /** True when `text` holds a credential under the matcher's rules. */
+  matches(text: string | Buffer): boolean {
+    return this.find(text).length > 0;
+  }
+
+  /** `text` with every hit replaced by `replacement`; the same string when there is none. */
+  redact(text: string, replacement = '[REDACTED]'): string {
+    const bytes = Buffer.from(text, 'utf8');
+    const spans = this.find(bytes);
+    if (spans.length === 0) return text;
+    const marker = Buffer.from(replacement, 'utf8');
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (const span of spans) {
+      parts.push(bytes.subarray(at, span.start), marker);
+      at = span.end;
+    }
+    parts.push(bytes.subarray(at));
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  /** Zeroes every encoded form and table; later calls throw. Safe to call twice. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const form of [...this.#forms, ...this.#whole]) form.bytes.fill(0);
+    this.#exact.zero();
+    this.#folded.zero();
+    this.#minRuns.fill(0);
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new CofreError('COFRE_INTERNAL', 'secret matcher used after dispose()');
+  }
+
+  /** Adds the runs of the table's forms found in `haystack` (the text, or its case-folded copy). */
+  #scan(haystack: Buffer, table: WindowTable, spans: SecretSpan[]): void {
+    if (table.size === 0 || haystack.length < KEY_BYTES) return;
+    let key = 0;
+    for (let i = 0; i < haystack.length; i++) {
+      // Little-endian window ending at i: the same value `WindowTable` computed for the forms.
+      key = ((key >>> 8) | ((haystack[i] ?? 0) << 24)) >>> 0;
+      if (i < KEY_BYTES - 1) continue;
+      const start = i - (KEY_BYTES - 1);
+      for (let e = table.first(key); e !== -1; e = table.next[e] ?? -1) {
+        if (table.keys[e] !== key) continue;
+        const f = table.forms[e] ?? 0;
+        const form = this.#forms[f]?.bytes;
+        if (form === undefined) continue;
+        const at = table.offsets[e] ?? 0;
+        let left = 0;
+        while (start - left > 0 && at - left > 0 && haystack[start - left - 1] === form[at - left - 1])
+          left++;
+        let right = 0;
+        const end = start + KEY_BYTES;
+        while (
+          end + right < haystack.length &&
+          at + KEY_BYTES + right < form.length &&
+          haystack[end + right] === form[at + KEY_BYTES + right]
+        ) {
+          right++;
+        }
+        if (KEY_BYTES + left + right >= (this.#minRuns[f] ?? KEY_BYTES)) {
+          spans.push({ start: start - left, end: end + right });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * An open hash table from 4-byte windows (as little-endian uint32) to (form, offset), in typed arrays so that it
+ * can be zeroed: a `Map` keyed by window values would leave most of a secret's bytes in the heap.
+ */
+class WindowTable {
+  readonly keys: Uint32Array;
+  readonly forms: Uint32Array;
+  readonly offsets: Uint32Array;
+  readonly next: Int32Array;
+  readonly #heads: Int32Array;
+  readonly #shift: number;
+
+  private constructor(size: number) {
+    this.keys = new Uint32Array(size);
+    this.forms = new Uint32Array(size);
+    this.offsets = new Uint32Array(size);
+    this.next = new Int32Array(size).fill(-1);
+    let bits = 4;
+    while (1 << bits < size * 2) bits++;
+    this.#heads = new Int32Array(1 << bits).fill(-1);
+    this.#shift = 32 - bits;
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Indexes, for each form `include` accepts, the windows at offsets 0, s, 2s… with s = its minimum run − 3. */
+  static build(
+    forms: readonly EncodedForm[],
+    minRuns: Uint32Array,
+    include: (form: EncodedForm) => boolean,
+  ): WindowTable {
+    let count = 0;
+    const strides = forms.map((_, i) => Math.max(1, (minRuns[i] ?? KEY_BYTES) - (KEY_BYTES - 1)));
+    forms.forEach((f, i) => {
+      if (include(f) && f.bytes.length >= KEY_BYTES) {
+        count += Math.floor((f.bytes.length - KEY_BYTES) / (strides[i] ?? 1)) + 1;
+      }
+    });
+    const table = new WindowTable(count);
+    let e = 0;
+    forms.forEach((f, i) => {
+      if (!include(f) || f.bytes.length < KEY_BYTES) return;
+      const stride = strides[i] ?? 1;
+      for (let at = 0; at + KEY_BYTES <= f.bytes.length; at += stride) {
+        const key = f.bytes.readUInt32LE(at);
+        table.keys[e] = key;
+        table.forms[e] = i;
+        table.offsets[e] = at;
+        const bucket = table.#bucket(key);
+        table.next[e] = table.#heads[bucket] ?? -1;
+        table.#heads[bucket] = e;
+        e++;
+      }
+    });
+    return table;
+  }
+
+  /** First entry of the chain `key` hashes to, or -1. */
+  first(key: number): number {
+    return this.#heads[this.#bucket(key)] ?? -1;
+  }
+
+  zero(): void {
+    this.keys.fill(0);
+    this.forms.fill(0);
+    this.offsets.fill(0);
+    this.next.fill(0);
+    this.#heads.fill(0);
+  }
+
+  #bucket(key: number): number {
+    return Math.imul(key, HASH_MULTIPLIER) >>> this.#shift;
+  }
+}
+
+function isAlphanumeric(b: number | undefined): boolean {
+  return (
+    b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a))
+  );
+}
+
+/**
+ * `.`, `-`, `_`: between letters or digits they join one token (`0.123456`, `order-123456`, `id_123456`); at its
+ * end they are punctuation (`hunter2.`). Other characters separate tokens: `=` and `&` (query strings), `/`
+ * (paths), `+` and `%` (URL-encoded spaces and delimiters), quotes, spaces.
+ */
+function isJoiner(b: number | undefined): boolean {
+  return b === 0x2e || b === 0x2d || b === 0x5f;
+}
+
+/** True when the token goes on from `haystack[at]` in direction `step` (-1 or +1). */
+function tokenGoesOn(haystack: Buffer, at: number, step: -1 | 1): boolean {
+  const b = haystack[at];
+  if (isAlphanumeric(b)) return true;
+  return isJoiner(b) && isAlphanumeric(haystack[at + step]);
+}
+
+/** Adds every occurrence of `form` in `haystack` that is a whole token (see the module comment). */
+function findTokens(haystack: Buffer, form: Buffer, spans: SecretSpan[]): void {
+  const edgeIsTokenish = (b: number | undefined): boolean => isAlphanumeric(b) || isJoiner(b);
+  const checkBefore = edgeIsTokenish(form[0]);
+  const checkAfter = edgeIsTokenish(form[form.length - 1]);
+  let at = haystack.indexOf(form);
+  while (at !== -1) {
+    const end = at + form.length;
+    const standsAlone =
+      (!checkBefore || !tokenGoesOn(haystack, at - 1, -1)) && (!checkAfter || !tokenGoesOn(haystack, end, 1));
+    if (standsAlone) spans.push({ start: at, end });
+    at = haystack.indexOf(form, at + 1);
+  }
+}
+
+/** Sorts and merges overlapping or touching spans, widened so none starts or ends inside a UTF-8 character. */
+function merge(spans: SecretSpan[], bytes: Buffer): SecretSpan[] {
+  if (spans.length === 0) return spans;
+  const isContinuation = (i: number): boolean => ((bytes[i] ?? 0) & 0xc0) === 0x80;
+  const widened = spans.map(({ start, end }) => {
+    let s = start;
+    let e = end;
+    while (s > 0 && isContinuation(s)) s--;
+    while (e < bytes.length && isContinuation(e)) e++;
+    return { start: s, end: e };
+  });
+  widened.sort((a, b) => a.start - b.start || a.end - b.end);
+  const merged: SecretSpan[] = [];
+  const [first, ...rest] = widened;
+  if (first === undefined) return [];
+  let current = first;
+  for (const span of rest) {
+    if (span.start <= current.end) {
+      current = { start: current.start, end: Math.max(current.end, span.end) };
+    } else {
+      merged.push(current);
+      current = span;
+    }
+  }
+  merged.push(current);
+  return merged;
+}
