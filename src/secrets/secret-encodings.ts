@@ -2,6 +2,8 @@
  * The encodings a secret can take on its way out of a process, written into Buffers.
  *
  * SECURITY: every form is built byte by byte into a Buffer the caller owns and zeroes (see `SecretMatcher.dispose`);
+ * the Buffers come from Node's pool (`allocUnsafe`, every byte then written) because these are made for every
+ * response and pooled allocation is several times cheaper;
  * no function here turns secret bytes into a JavaScript string, which could not be wiped. (Node's own
  * `buf.toString('base64')`, `encodeURIComponent` and `JSON.stringify` all return strings, so they are not used.)
  *
@@ -69,12 +71,16 @@ export function wholeValueForms(secret: Buffer): EncodedForm[] {
   return forms.list;
 }
 
+/** Byte → its ASCII-lowercase (A-Z → a-z, every other byte unchanged). */
+export const FOLD: Uint8Array = Uint8Array.from({ length: 256 }, (_, b) =>
+  b >= 0x41 && b <= 0x5a ? b | 0x20 : b,
+);
+/** Byte → itself, the counterpart of {@link FOLD} for exact comparison. */
+export const IDENTITY: Uint8Array = Uint8Array.from({ length: 256 }, (_, b) => b);
+
 /** ASCII-lowercases `bytes` in place (only A-Z change, so lengths and UTF-8 stay intact) and returns it. */
 export function foldAscii(bytes: Buffer): Buffer {
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes.readUInt8(i);
-    if (b >= 0x41 && b <= 0x5a) bytes[i] = b | 0x20;
-  }
+  for (let i = 0; i < bytes.length; i++) bytes[i] = FOLD[bytes[i] ?? 0] ?? 0;
   return bytes;
 }
 
@@ -97,13 +103,10 @@ function textForms(secret: Buffer, forms: FormList): void {
   forms.add('exact', jsonEscaped(secret, false));
   forms.add('exact', jsonEscaped(secret, true));
   forms.add('hex', hexLower(secret));
-  forms.add('url', percentEncoded(secret, isUriComponentSafe, false));
-  forms.add('url', percentEncoded(secret, isUnreserved, false));
-  forms.add('url', percentEncoded(secret, isFormSafe, true));
-  forms.add(
-    'url',
-    percentEncoded(secret, () => false, false),
-  );
+  forms.add('url', percentEncoded(secret, URI_COMPONENT_SAFE, false));
+  forms.add('url', percentEncoded(secret, UNRESERVED, false));
+  forms.add('url', percentEncoded(secret, FORM_SAFE, true));
+  forms.add('url', percentEncoded(secret, NONE_SAFE, false));
 }
 
 /**
@@ -115,25 +118,30 @@ function base64At(secret: Buffer, shift: 0 | 1 | 2, alphabet: Buffer): Buffer {
   const chars = Math.ceil((totalBytes * 8) / 6);
   const padded = Math.ceil(totalBytes / 3) * 4;
   const skip = Math.ceil((shift * 8) / 6);
-  const out = Buffer.alloc(padded - skip, 0x3d); // '='
-  const byteAt = (j: number): number => (j < shift ? 0 : (secret[j - shift] ?? 0));
+  const out = Buffer.allocUnsafe(padded - skip).fill(0x3d); // '='
   for (let c = skip; c < chars; c++) {
     const bit = c * 6;
-    const j = bit >> 3;
-    const pair = (byteAt(j) << 8) | (j + 1 < totalBytes ? byteAt(j + 1) : 0);
-    out[c - skip] = alphabet.readUInt8((pair >> (10 - (bit & 7))) & 0x3f);
+    const j = (bit >> 3) - shift; // index into the secret of the byte the character starts in (<0: the prefix)
+    const high = j < 0 ? 0 : (secret[j] ?? 0);
+    const low = j + 1 < 0 ? 0 : (secret[j + 1] ?? 0);
+    out[c - skip] = alphabet[(((high << 8) | low) >> (10 - (bit & 7))) & 0x3f] ?? 0;
   }
   return out;
 }
 
 function hexLower(secret: Buffer): Buffer {
-  const out = Buffer.alloc(secret.length * 2);
+  const out = Buffer.allocUnsafe(secret.length * 2);
   for (let i = 0; i < secret.length; i++) {
-    const b = secret.readUInt8(i);
-    out[2 * i] = HEX.readUInt8(b >> 4);
-    out[2 * i + 1] = HEX.readUInt8(b & 15);
+    const b = secret[i] ?? 0;
+    out[2 * i] = HEX[b >> 4] ?? 0;
+    out[2 * i + 1] = HEX[b & 15] ?? 0;
   }
   return out;
+}
+
+/** A 256-entry table: 1 for the bytes `test` accepts. */
+function byteSet(test: (b: number) => boolean): Uint8Array {
+  return Uint8Array.from({ length: 256 }, (_, b) => (test(b) ? 1 : 0));
 }
 
 function isAlphanumeric(b: number): boolean {
@@ -141,35 +149,35 @@ function isAlphanumeric(b: number): boolean {
 }
 
 /** RFC 3986 unreserved: letters, digits, `-._~`. */
-function isUnreserved(b: number): boolean {
-  return isAlphanumeric(b) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
-}
-
+const UNRESERVED = byteSet((b) => isAlphanumeric(b) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e);
 /** What `encodeURIComponent` leaves alone: unreserved plus `!'()*`. */
-function isUriComponentSafe(b: number): boolean {
-  return isUnreserved(b) || b === 0x21 || b === 0x27 || b === 0x28 || b === 0x29 || b === 0x2a;
-}
-
+const URI_COMPONENT_SAFE = byteSet(
+  (b) => UNRESERVED[b] === 1 || b === 0x21 || b === 0x27 || b === 0x28 || b === 0x29 || b === 0x2a,
+);
 /** What the WHATWG form encoder (`URLSearchParams`) leaves alone: letters, digits, `*-._`. */
-function isFormSafe(b: number): boolean {
-  return isAlphanumeric(b) || b === 0x2a || b === 0x2d || b === 0x2e || b === 0x5f;
-}
+const FORM_SAFE = byteSet((b) => isAlphanumeric(b) || b === 0x2a || b === 0x2d || b === 0x2e || b === 0x5f);
+/** Nothing: every byte percent-encoded. */
+const NONE_SAFE = byteSet(() => false);
 
-/** Percent-encodes every byte `keep` refuses, in lower case (the form is matched case-insensitively). */
-function percentEncoded(secret: Buffer, keep: (b: number) => boolean, plusForSpace: boolean): Buffer {
+/** Percent-encodes every byte not in `keep`, in lower case (the form is matched case-insensitively). */
+function percentEncoded(secret: Buffer, keep: Uint8Array, plusForSpace: boolean): Buffer {
   let length = 0;
-  for (const b of secret) length += keep(b) || (plusForSpace && b === 0x20) ? 1 : 3;
-  const out = Buffer.alloc(length);
+  for (let i = 0; i < secret.length; i++) {
+    const b = secret[i] ?? 0;
+    length += keep[b] === 1 || (plusForSpace && b === 0x20) ? 1 : 3;
+  }
+  const out = Buffer.allocUnsafe(length);
   let o = 0;
-  for (const b of secret) {
-    if (keep(b)) {
-      out[o++] = b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+  for (let i = 0; i < secret.length; i++) {
+    const b = secret[i] ?? 0;
+    if (keep[b] === 1) {
+      out[o++] = FOLD[b] ?? b;
     } else if (plusForSpace && b === 0x20) {
       out[o++] = PLUS;
     } else {
       out[o++] = PERCENT;
-      out[o++] = HEX.readUInt8(b >> 4);
-      out[o++] = HEX.readUInt8(b & 15);
+      out[o++] = HEX[b >> 4] ?? 0;
+      out[o++] = HEX[b & 15] ?? 0;
     }
   }
   return out;
@@ -195,7 +203,7 @@ function jsonEscaped(secret: Buffer, asciiOnly: boolean): Buffer {
   escapeJson(secret, asciiOnly, () => {
     length++;
   });
-  const out = Buffer.alloc(length);
+  const out = Buffer.allocUnsafe(length);
   let o = 0;
   escapeJson(secret, asciiOnly, (b) => {
     out[o++] = b;
@@ -207,7 +215,7 @@ function escapeJson(secret: Buffer, asciiOnly: boolean, emit: (b: number) => voi
   const unicode = (unit: number): void => {
     emit(BACKSLASH);
     emit(0x75);
-    for (const shift of [12, 8, 4, 0]) emit(HEX.readUInt8((unit >> shift) & 15));
+    for (const shift of [12, 8, 4, 0]) emit(HEX[(unit >> shift) & 15] ?? 0);
   };
   let i = 0;
   while (i < secret.length) {

@@ -19,7 +19,7 @@
  *   Short values are weak credentials anyway; an account that needs a long one should be given a long one.
  *
  * How: each form's 4-byte windows at a stride of `minRun - 3` go into a hash table of typed arrays; the text is
- * scanned once (plus once case-folded, for hex and URL forms), each candidate window is extended both ways to
+ * scanned once against the exact forms and once, through a case-folding byte map, against hex and URL forms, each candidate window is extended both ways to
  * the longest common run with its form, and runs of `minRun` or more are hits. The stride guarantees that every
  * run of `minRun` bytes contains an indexed window. Cost: linear in the text, plus building the table (linear in
  * the secrets' encoded size); see `bench/scrub.ts`.
@@ -34,7 +34,14 @@
  * Not safe to use after `dispose()`; safe to share between synchronous callers (it holds no scanning state).
  */
 import { CofreError } from '../errors.js';
-import { type EncodedForm, encodedForms, foldAscii, wholeValueForms } from './secret-encodings.js';
+import {
+  type EncodedForm,
+  encodedForms,
+  FOLD,
+  foldAscii,
+  IDENTITY,
+  wholeValueForms,
+} from './secret-encodings.js';
 import type { SecretValue } from './secret-value.js';
 
 /** Secrets shorter than this many bytes are matched by the token rule only (see the module comment). */
@@ -116,11 +123,13 @@ export class SecretMatcher {
     this.#live();
     const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     const spans: SecretSpan[] = [];
-    this.#scan(bytes, this.#exact, spans);
-    const folded = this.#folded.size > 0 || this.#whole.some((f) => f.kind !== 'exact');
-    const lower = folded ? foldAscii(Buffer.from(bytes)) : bytes;
-    if (this.#folded.size > 0) this.#scan(lower, this.#folded, spans);
-    for (const form of this.#whole) findTokens(form.kind === 'exact' ? bytes : lower, form.bytes, spans);
+    this.#scan(bytes, IDENTITY, this.#exact, spans);
+    this.#scan(bytes, FOLD, this.#folded, spans);
+    let lower: Buffer | undefined;
+    for (const form of this.#whole) {
+      if (form.kind === 'exact') findTokens(bytes, form.bytes, spans);
+      else findTokens((lower ??= foldAscii(Buffer.from(bytes))), form.bytes, spans);
+    }
     return merge(spans, bytes);
   }
 
@@ -159,66 +168,77 @@ export class SecretMatcher {
     if (this.#disposed) throw new CofreError('COFRE_INTERNAL', 'secret matcher used after dispose()');
   }
 
-  /** Adds the runs of the table's forms found in `haystack` (the text, or its case-folded copy). */
-  #scan(haystack: Buffer, table: WindowTable, spans: SecretSpan[]): void {
-    if (table.size === 0 || haystack.length < KEY_BYTES) return;
+  /** Adds the runs of the table's forms found in `haystack`, its bytes mapped through `map` (exact or folded). */
+  #scan(haystack: Buffer, map: Uint8Array, table: WindowTable, spans: SecretSpan[]): void {
+    const length = haystack.length;
+    if (table.size === 0 || length < KEY_BYTES) return;
+    // Locals, not property reads, in the loop that runs once per byte of every response.
+    const { data, headsAt, shift } = table;
     let key = 0;
-    for (let i = 0; i < haystack.length; i++) {
+    for (let i = 0; i < length; i++) {
       // Little-endian window ending at i: the same value `WindowTable` computed for the forms.
-      key = ((key >>> 8) | ((haystack[i] ?? 0) << 24)) >>> 0;
+      key = (key >>> 8) | ((map[haystack[i] ?? 0] ?? 0) << 24) | 0;
       if (i < KEY_BYTES - 1) continue;
-      const start = i - (KEY_BYTES - 1);
-      for (let e = table.first(key); e !== -1; e = table.next[e] ?? -1) {
-        if (table.keys[e] !== key) continue;
-        const f = table.forms[e] ?? 0;
-        const form = this.#forms[f]?.bytes;
-        if (form === undefined) continue;
-        const at = table.offsets[e] ?? 0;
-        let left = 0;
-        while (start - left > 0 && at - left > 0 && haystack[start - left - 1] === form[at - left - 1])
-          left++;
-        let right = 0;
-        const end = start + KEY_BYTES;
-        while (
-          end + right < haystack.length &&
-          at + KEY_BYTES + right < form.length &&
-          haystack[end + right] === form[at + KEY_BYTES + right]
-        ) {
-          right++;
+      let e = data[headsAt + (Math.imul(key, HASH_MULTIPLIER) >>> shift)] ?? -1;
+      while (e !== -1) {
+        if (data[4 * e] === key) {
+          this.#extend(haystack, map, i - (KEY_BYTES - 1), data[4 * e + 1] ?? 0, data[4 * e + 2] ?? 0, spans);
         }
-        if (KEY_BYTES + left + right >= (this.#minRuns[f] ?? KEY_BYTES)) {
-          spans.push({ start: start - left, end: end + right });
-        }
+        e = data[4 * e + 3] ?? -1;
       }
+    }
+  }
+
+  /** Grows a window match at `start` (form `f`, offset `at`) both ways; keeps it if it is a long enough run. */
+  #extend(
+    haystack: Buffer,
+    map: Uint8Array,
+    start: number,
+    f: number,
+    at: number,
+    spans: SecretSpan[],
+  ): void {
+    const form = this.#forms[f]?.bytes;
+    if (form === undefined) return;
+    const byte = (i: number): number | undefined => map[haystack[i] ?? 0];
+    let left = 0;
+    while (start - left > 0 && at - left > 0 && byte(start - left - 1) === form[at - left - 1]) left++;
+    let right = 0;
+    const end = start + KEY_BYTES;
+    while (
+      end + right < haystack.length &&
+      at + KEY_BYTES + right < form.length &&
+      byte(end + right) === form[at + KEY_BYTES + right]
+    ) {
+      right++;
+    }
+    if (KEY_BYTES + left + right >= (this.#minRuns[f] ?? KEY_BYTES)) {
+      spans.push({ start: start - left, end: end + right });
     }
   }
 }
 
 /**
- * An open hash table from 4-byte windows (as little-endian uint32) to (form, offset), in typed arrays so that it
- * can be zeroed: a `Map` keyed by window values would leave most of a secret's bytes in the heap.
+ * A chained hash table from 4-byte windows (as little-endian 32-bit values) to (form, offset), in one typed array so
+ * that it can be zeroed (a `Map` keyed by window values would leave most of a secret's bytes in the heap) and costs
+ * one allocation per response.
  */
 class WindowTable {
-  readonly keys: Uint32Array;
-  readonly forms: Uint32Array;
-  readonly offsets: Uint32Array;
-  readonly next: Int32Array;
-  readonly #heads: Int32Array;
-  readonly #shift: number;
+  /** Entry `e` at `4e`: key (as int32), form index, offset in the form, next entry or -1; then the bucket heads. */
+  readonly data: Int32Array;
+  readonly size: number;
+  /** Index in `data` of bucket 0's head; bucket of a key: `Math.imul(key, HASH_MULTIPLIER) >>> shift`. */
+  readonly headsAt: number;
+  readonly shift: number;
 
   private constructor(size: number) {
-    this.keys = new Uint32Array(size);
-    this.forms = new Uint32Array(size);
-    this.offsets = new Uint32Array(size);
-    this.next = new Int32Array(size).fill(-1);
     let bits = 4;
     while (1 << bits < size * 2) bits++;
-    this.#heads = new Int32Array(1 << bits).fill(-1);
-    this.#shift = 32 - bits;
-  }
-
-  get size(): number {
-    return this.keys.length;
+    this.size = size;
+    this.headsAt = 4 * size;
+    this.shift = 32 - bits;
+    this.data = new Int32Array(this.headsAt + (1 << bits));
+    this.data.fill(-1, this.headsAt);
   }
 
   /** Indexes, for each form `include` accepts, the windows at offsets 0, s, 2s… with s = its minimum run − 3. */
@@ -227,47 +247,35 @@ class WindowTable {
     minRuns: Uint32Array,
     include: (form: EncodedForm) => boolean,
   ): WindowTable {
-    let count = 0;
     const strides = forms.map((_, i) => Math.max(1, (minRuns[i] ?? KEY_BYTES) - (KEY_BYTES - 1)));
+    let count = 0;
     forms.forEach((f, i) => {
       if (include(f) && f.bytes.length >= KEY_BYTES) {
         count += Math.floor((f.bytes.length - KEY_BYTES) / (strides[i] ?? 1)) + 1;
       }
     });
     const table = new WindowTable(count);
+    const { data, headsAt, shift } = table;
     let e = 0;
     forms.forEach((f, i) => {
       if (!include(f) || f.bytes.length < KEY_BYTES) return;
       const stride = strides[i] ?? 1;
       for (let at = 0; at + KEY_BYTES <= f.bytes.length; at += stride) {
         const key = f.bytes.readUInt32LE(at);
-        table.keys[e] = key;
-        table.forms[e] = i;
-        table.offsets[e] = at;
-        const bucket = table.#bucket(key);
-        table.next[e] = table.#heads[bucket] ?? -1;
-        table.#heads[bucket] = e;
+        const head = headsAt + (Math.imul(key, HASH_MULTIPLIER) >>> shift);
+        data[4 * e] = key | 0;
+        data[4 * e + 1] = i;
+        data[4 * e + 2] = at;
+        data[4 * e + 3] = data[head] ?? -1;
+        data[head] = e;
         e++;
       }
     });
     return table;
   }
 
-  /** First entry of the chain `key` hashes to, or -1. */
-  first(key: number): number {
-    return this.#heads[this.#bucket(key)] ?? -1;
-  }
-
   zero(): void {
-    this.keys.fill(0);
-    this.forms.fill(0);
-    this.offsets.fill(0);
-    this.next.fill(0);
-    this.#heads.fill(0);
-  }
-
-  #bucket(key: number): number {
-    return Math.imul(key, HASH_MULTIPLIER) >>> this.#shift;
+    this.data.fill(0);
   }
 }
 
