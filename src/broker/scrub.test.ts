@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { encodedVariants, fragmentsOf, leaks } from '../../test/invariants/canary.js';
@@ -156,6 +157,49 @@ describe('scrubSecrets', () => {
       const text = '{"price":"0.1234567","id":"91234567","tag":"hunter22","v":"1.123456","w":"hunter2-b"}';
       expect(scrubSecrets(text, [uid, pass])).toBe(text);
     });
+  });
+});
+
+describe('scrubSecrets on JSON text', () => {
+  // Regression: redacting half of a backslash escape (`\\"`, `\\u00e9`) or a string's own quote broke the JSON.
+  it('keeps JSON text parseable when secrets full of quotes, backslashes and escapes are echoed in pieces', () => {
+    const char = fc.constantFrom(
+      'a',
+      'b',
+      'x',
+      '1',
+      '"',
+      '\\',
+      '/',
+      '\n',
+      '\u0001',
+      'é',
+      '🔑',
+      '%',
+      '+',
+      ' ',
+      '=',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(char, { minLength: 8, maxLength: 24 }).map((cs) => cs.join('')),
+        fc.nat(),
+        fc.nat(),
+        (secret, a, b) => {
+          const from = a % secret.length;
+          const echo = secret.slice(from, from + (b % (secret.length - from + 1)));
+          const text = JSON.stringify({
+            msg: `x${echo}y`,
+            whole: secret,
+            other: `q"${secret.slice(0, 3)}\\`,
+          });
+          const out = scrubSecrets(text, [SecretValue.fromText(secret)]);
+          const parsed = JSON.parse(out) as { whole: string };
+          expect(parsed.whole).not.toContain(secret.slice(0, 8));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -138,7 +138,13 @@ export class SecretMatcher {
     return this.find(text).length > 0;
   }
 
-  /** `text` with every hit replaced by `replacement`; the same string when there is none. */
+  /**
+   * `text` with every hit replaced by `replacement`; the same string when there is none. An unescaped `"` inside a
+   * hit is kept (with the marker on each side): in JSON text it is a string delimiter, never a secret's own quote
+   * (that one is escaped), and replacing it would break the structure. JSON text still cannot be promised to stay
+   * valid for every secret (one containing `":"` could match across two strings); structured data is better
+   * scrubbed value by value (`scrubValue` in `broker/scrub.ts`).
+   */
   redact(text: string, replacement = '[REDACTED]'): string {
     const bytes = Buffer.from(text, 'utf8');
     const spans = this.find(bytes);
@@ -147,7 +153,15 @@ export class SecretMatcher {
     const parts: Buffer[] = [];
     let at = 0;
     for (const span of spans) {
-      parts.push(bytes.subarray(at, span.start), marker);
+      parts.push(bytes.subarray(at, span.start));
+      let from = span.start;
+      for (let i = span.start; i < span.end; i++) {
+        if (bytes[i] !== QUOTE || isEscaped(bytes, i)) continue;
+        if (i > from) parts.push(marker);
+        parts.push(bytes.subarray(i, i + 1));
+        from = i + 1;
+      }
+      if (span.end > from) parts.push(marker);
       at = span.end;
     }
     parts.push(bytes.subarray(at));
@@ -316,21 +330,18 @@ function findTokens(haystack: Buffer, form: Buffer, spans: SecretSpan[]): void {
   }
 }
 
-/** Sorts and merges overlapping or touching spans, widened so none starts or ends inside a UTF-8 character. */
+/**
+ * Sorts and merges overlapping or touching spans, widened so that none starts or ends inside a UTF-8 character or a
+ * backslash escape (`\"`, `\\`, `\u00e9`): redacting half an escape in JSON text would leave a stray backslash
+ * that escapes the closing quote or the marker, and the text would no longer parse.
+ */
 function merge(spans: SecretSpan[], bytes: Buffer): SecretSpan[] {
   if (spans.length === 0) return spans;
-  const isContinuation = (i: number): boolean => ((bytes[i] ?? 0) & 0xc0) === 0x80;
-  const widened = spans.map(({ start, end }) => {
-    let s = start;
-    let e = end;
-    while (s > 0 && isContinuation(s)) s--;
-    while (e < bytes.length && isContinuation(e)) e++;
-    return { start: s, end: e };
-  });
+  const widened = spans.map((span) => widen(span, bytes));
   widened.sort((a, b) => a.start - b.start || a.end - b.end);
-  const merged: SecretSpan[] = [];
   const [first, ...rest] = widened;
   if (first === undefined) return [];
+  const merged: SecretSpan[] = [];
   let current = first;
   for (const span of rest) {
     if (span.start <= current.end) {
@@ -342,4 +353,38 @@ function merge(spans: SecretSpan[], bytes: Buffer): SecretSpan[] {
   }
   merged.push(current);
   return merged;
+}
+
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const U = 0x75;
+
+/** True when the byte at `at` is escaped: an odd number of backslashes precede it. */
+function isEscaped(bytes: Buffer, at: number): boolean {
+  let run = 0;
+  while (at - run - 1 >= 0 && bytes[at - run - 1] === BACKSLASH) run++;
+  return run % 2 === 1;
+}
+
+function widen({ start, end }: SecretSpan, bytes: Buffer): SecretSpan {
+  let s = escapeCovering(bytes, start);
+  // Walk the span escape by escape, so that its end lands on an escape boundary.
+  let i = s;
+  while (i < end) i += bytes[i] === BACKSLASH ? (bytes[i + 1] === U ? 6 : 2) : 1;
+  let e = Math.min(Math.max(end, i), bytes.length);
+  const isContinuation = (at: number): boolean => ((bytes[at] ?? 0) & 0xc0) === 0x80;
+  while (s > 0 && isContinuation(s)) s--;
+  while (e < bytes.length && isContinuation(e)) e++;
+  return { start: s, end: e };
+}
+
+/** The start of the backslash escape that `at` lies inside, or `at` itself. */
+function escapeCovering(bytes: Buffer, at: number): number {
+  for (let p = at - 1; p >= Math.max(0, at - 5); p--) {
+    // A backslash starts an escape unless it is itself escaped.
+    if (bytes[p] !== BACKSLASH || isEscaped(bytes, p)) continue;
+    const length = bytes[p + 1] === U ? 6 : 2;
+    return p + length > at ? p : at;
+  }
+  return at;
 }
