@@ -127,6 +127,13 @@ describe('scrubSecrets', () => {
     expect(value.text()).toBe(key);
   });
 
+  it('refuses to be used after dispose(), which zeroes what it holds', () => {
+    const matcher = SecretMatcher.of([SecretValue.fromText(apiKey())], VENUE_TEXT_RULES);
+    matcher.dispose();
+    matcher.dispose();
+    expect(() => matcher.find('x')).toThrow(/after dispose/);
+  });
+
   it('fails, rather than passing text through, when a secret was already zeroed', () => {
     const value = SecretValue.fromText(apiKey());
     value.zero();

@@ -18,11 +18,11 @@
  *   value, a query parameter or a word of a message.
  *   Short values are weak credentials anyway; an account that needs a long one should be given a long one.
  *
- * How: each form's 4-byte windows at a stride of `minRun - 3` go into a hash table of typed arrays; the text is
- * scanned once against the exact forms and once, through a case-folding byte map, against hex and URL forms, each candidate window is extended both ways to
- * the longest common run with its form, and runs of `minRun` or more are hits. The stride guarantees that every
- * run of `minRun` bytes contains an indexed window. Cost: linear in the text, plus building the table (linear in
- * the secrets' encoded size); see `bench/scrub.ts`.
+ * How: each form's 4-byte windows at a stride of `minRun - 3` go into a hash table in a typed array; the text is
+ * scanned once against the exact forms and once, through a case-folding byte map, against hex and URL forms; each
+ * candidate window is extended both ways to the longest common run with its form, and runs of `minRun` or more
+ * are hits. The stride guarantees that every run of `minRun` bytes contains an indexed window. Cost: linear in the
+ * text, plus building the table (linear in the secrets' encoded size); see `bench/scrub.ts` and its README.
  *
  * SECURITY: the matcher makes no JavaScript string out of a secret. Encoded forms live in Buffers and the table in
  * typed arrays, all zeroed by {@link SecretMatcher.dispose}. Strings that remain, and why none can be avoided
@@ -118,7 +118,7 @@ export class SecretMatcher {
     return new SecretMatcher(runForms, minRuns, whole);
   }
 
-  /** The hit spans in `text`, sorted and merged, widened to whole UTF-8 characters. */
+  /** The hit spans in `text`, sorted and merged, widened to whole UTF-8 characters and backslash escapes. */
   find(text: string | Buffer): SecretSpan[] {
     this.#live();
     const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
