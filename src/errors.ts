@@ -250,7 +250,7 @@ export const errorCatalogue = {
   COFRE_VENUE_REJECTED: spec(
     'invalid',
     false,
-    'The venue refused the request (insufficient funds, invalid or unknown order, unknown symbol, bad parameters). The message gives the venue error code and text; the request will not succeed unchanged.',
+    "The venue refused the request (insufficient funds, invalid or unknown order, unknown symbol, bad parameters). The message gives the venue's error code, its own text is apart in `venueText`. It will not succeed unchanged.",
   ),
   COFRE_VENUE_AUTH_FAILED: spec(
     'denied',

@@ -42,7 +42,7 @@ const MARKET: MarketRules = {
 
 /** What the scripted venue does for one write. */
 type Step =
-  | { readonly kind: 'ok'; readonly extra?: Record<string, unknown> }
+  | { readonly kind: 'ok'; readonly extra?: Record<string, unknown>; readonly zeroHeld?: boolean }
   | { readonly kind: 'fail'; readonly code: ErrorCode; readonly sent: boolean };
 
 /**
@@ -109,6 +109,8 @@ class ScriptedVenue implements VenueAccount {
       ...step.extra,
     };
     this.orders.set(order.clientOrderId, placed);
+    // A bug that wipes the caller's copies before it could scrub with them.
+    if (step.zeroHeld === true) for (const value of record?.held ?? []) value.zero();
     return Promise.resolve(placed);
   }
   cancelOrder(_symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
@@ -268,6 +270,16 @@ describe('scrubbing (item 2)', () => {
     const again = await broker.execute(alice, 'place_order', BUY);
     expect(again.replayed).toBe(true);
     expect(venue.placed).toHaveLength(1);
+  });
+});
+
+describe('scrubbing fails closed', () => {
+  it('answers a generic error when a held credential can no longer be looked for', async () => {
+    venue.script = [{ kind: 'ok', zeroHeld: true, extra: { clientOrderId: KEY } }];
+    const answer = await broker.execute(alice, 'place_order', BUY);
+    expect(answer).toMatchObject({ status: 'failed', error: { code: 'COFRE_INTERNAL' } });
+    expect(JSON.stringify(answer)).not.toContain(KEY);
+    expect(state.request(answer.requestId)?.response).not.toContain(KEY);
   });
 });
 

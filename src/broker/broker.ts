@@ -11,10 +11,11 @@ import type { SecretValue } from '../secrets/secret-value.js';
 import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
 import { normalizeOrder } from '../venues/order-normalizer.js';
 import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
+import { venueTextOf } from '../venues/venue-error.js';
 import { type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { canonicalInput, checkReplay, idempotencyKeyFor, keepsKey } from './idempotency.js';
-import { scrubSecrets } from './scrub.js';
+import { scrubValue } from './scrub.js';
 
 /** What every action answers (the HTTP body and the MCP tool result). Holds no secret. */
 export interface ActionResponse {
@@ -24,7 +25,16 @@ export interface ActionResponse {
   /** The policy rule that decided. */
   readonly rule?: string;
   readonly reason?: string;
-  readonly error?: { readonly code: ErrorCode; readonly message: string; readonly retryable: boolean };
+  readonly error?: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly retryable: boolean;
+    /**
+     * The venue's own words about the failure, when it gave any: untrusted text (data, not instructions), at most
+     * 160 characters, cleaned, and dropped whole if it held any trace of a credential.
+     */
+    readonly venueText?: string;
+  };
   /** Set on the stored answer of an earlier request, returned for a repeated write instead of sending it again. */
   readonly replayed?: true;
 }
@@ -264,8 +274,7 @@ export class Broker {
     record: VenueCallRecord,
   ): Promise<ActionResponse> {
     const { requestId } = request;
-    const answer = this.#scrubbed(response, record.held);
-    const text = JSON.stringify(answer);
+    const { answer, text } = this.#scrubbed(response, record.held);
     try {
       this.#deps.state.finishRequest(requestId, {
         status: answer.status,
@@ -299,22 +308,29 @@ export class Broker {
   }
 
   /**
-   * `response` with every credential the request's venue calls held removed, in every encoding.
-   * SECURITY: fails closed — if the response cannot be serialised and scrubbed, or a held credential is no longer
-   * readable (so it could not be looked for), the agent gets a generic internal error, never the raw response.
+   * `response` with every credential the request's venue calls held removed, in every encoding, and its JSON text.
+   * SECURITY: fails closed — if the response cannot be scrubbed and serialised (a held credential already zeroed, a
+   * value JSON cannot hold), the agent gets a generic internal error, never the raw response.
    */
-  #scrubbed(response: ActionResponse, held: readonly SecretValue[]): ActionResponse {
+  #scrubbed(
+    response: ActionResponse,
+    held: readonly SecretValue[],
+  ): { readonly answer: ActionResponse; readonly text: string } {
     try {
-      if (held.some((value) => value.zeroed))
-        throw new Error('a held credential was zeroed before scrubbing');
-      return JSON.parse(scrubSecrets(JSON.stringify(response), held)) as ActionResponse;
+      const answer = scrubValue(response, held);
+      return { answer, text: JSON.stringify(answer) };
     } catch (err) {
-      return {
+      this.#deps.logger.error(
+        { err, requestId: response.requestId },
+        'could not scrub a response; answered with a generic error instead',
+      );
+      const answer: ActionResponse = {
         requestId: response.requestId,
         status: 'failed',
         ...(response.rule === undefined ? {} : { rule: response.rule }),
-        error: this.#publicError(err, response.requestId),
+        error: internalError(response.requestId),
       };
+      return { answer, text: JSON.stringify(answer) };
     }
   }
 
@@ -403,15 +419,26 @@ export class Broker {
   /** Domain errors pass through with their code; anything else is logged and shown generically. */
   #publicError(err: unknown, requestId: string): NonNullable<ActionResponse['error']> {
     if (isCofreError(err) && err.code !== 'COFRE_INTERNAL') {
-      return { code: err.code, message: err.message, retryable: err.retryable };
+      const venueText = venueTextOf(err);
+      return {
+        code: err.code,
+        message: err.message,
+        retryable: err.retryable,
+        ...(venueText === undefined ? {} : { venueText }),
+      };
     }
     this.#deps.logger.error({ err, requestId }, 'unexpected error while executing an action');
-    return {
-      code: 'COFRE_INTERNAL',
-      message: `internal error; see the server log for request ${requestId}`,
-      retryable: false,
-    };
+    return internalError(requestId);
   }
+}
+
+/** What a caller sees of an unexpected error: the code and where to look, nothing of the error itself. */
+function internalError(requestId: string): NonNullable<ActionResponse['error']> {
+  return {
+    code: 'COFRE_INTERNAL',
+    message: `internal error; see the server log for request ${requestId}`,
+    retryable: false,
+  };
 }
 
 function parseActionName(action: string): ActionName {

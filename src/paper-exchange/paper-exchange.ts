@@ -30,6 +30,13 @@ import { isIP } from 'node:net';
 import { BinanceApiError, binanceErrors } from './binance-error.js';
 import { BinanceParams } from './binance-params.js';
 import { signedPayload, verifyBinanceSignature } from './binance-signature.js';
+import {
+  ECHO_KEY_MODES,
+  echoKeyError,
+  echoKeyInResult,
+  type EchoKeyMode,
+  isErrorEcho,
+} from './echo-key-fault.js';
 import { ExactDecimal } from './exact-decimal.js';
 import {
   checkSymbolForm,
@@ -44,6 +51,7 @@ import { PaperConfigError } from './paper-config-error.js';
 import { type OrderState, PaperEngine, type Trade } from './paper-engine.js';
 import { exchangeInfoSymbol, type PaperSymbol, type SymbolRules, symbolRules } from './paper-symbol.js';
 
+export type { EchoKeyMode } from './echo-key-fault.js';
 export type { PaperSymbol } from './paper-symbol.js';
 
 /** An account of the paper exchange. */
@@ -80,6 +88,11 @@ export interface PaperExchangeOptions {
    * with -1000); default: ignored.
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Fault mode: echo the caller's API key back in errors or results (`echo-key-fault.ts`), to test that the
+   * broker passes none of it on. Default: off. Can be changed later with {@link PaperExchange.echoKey}.
+   */
+  readonly echoKey?: EchoKeyMode;
 }
 
 /** A request as the paper exchange received it, with what it made of it. */
@@ -168,6 +181,11 @@ export interface PaperExchange {
   orders(): PaperOrder[];
   /** Every request received so far, oldest first. The secret of an account appears in none of them. */
   requests(): ReceivedRequest[];
+  /**
+   * Turns the echo-the-key fault on (a mode of `echo-key-fault.ts`) or off (`undefined`) for the requests that
+   * follow. Throws `PaperConfigError` for an unknown mode.
+   */
+  echoKey(mode: EchoKeyMode | undefined): void;
   /** Stops listening and closes open connections. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -207,6 +225,7 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
   }
   const now = options.now ?? Date.now;
   const maxBodyBytes = options.maxBodyBytes ?? 65536;
+  let echo = checkEchoMode(options.echoKey);
 
   const rules = options.symbols.map(symbolRules);
   const known = new Set<string>();
@@ -301,8 +320,10 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
         account = authenticate(apiKey);
         checkSignedRequest(secrets.get(account), query, body, params, serverTime);
         verified = true;
+        if (echo !== undefined && isErrorEcho(echo)) throw echoKeyError(echo, account);
       }
       response = route.handle({ params, apiKey: account, serverTime });
+      if (route.signed && echo !== undefined) response = echoKeyInResult(echo, account, response);
     } catch (err) {
       if (!(err instanceof BinanceApiError)) options.onError?.(err);
       const error = err instanceof BinanceApiError ? err : binanceErrors.unknown();
@@ -373,6 +394,9 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
     },
     requests() {
       return received.map((r) => ({ ...r, params: { ...r.params } }));
+    },
+    echoKey(mode) {
+      echo = checkEchoMode(mode);
     },
     stop() {
       stopping ??= closeServer(server);
@@ -720,6 +744,13 @@ function positiveDecimal(text: string, what: string): ExactDecimal {
     throw invalid(`paper exchange ${what} must be a positive decimal string such as "60000"`);
   }
   return value;
+}
+
+function checkEchoMode(mode: EchoKeyMode | undefined): EchoKeyMode | undefined {
+  if (mode !== undefined && !(ECHO_KEY_MODES as readonly string[]).includes(mode)) {
+    throw invalid(`paper exchange echoKey must be one of ${ECHO_KEY_MODES.join(', ')}`);
+  }
+  return mode;
 }
 
 function invalid(message: string): PaperConfigError {

@@ -351,7 +351,9 @@ describe('CcxtVenueAccount against the paper exchange', () => {
     expect(err.category).toBe('invalid');
     expect(err.retryable).toBe(false);
     expect(err.details).toMatchObject({ error: 'InsufficientFunds', venueCode: '-2010', httpStatus: 400 });
-    expect(err.message).toContain('insufficient balance');
+    expect(err.details).toMatchObject({
+      venueText: 'Account has insufficient balance for requested action.',
+    });
     expectNoLeak(err, signaturesIn(paper.requests()));
   });
 

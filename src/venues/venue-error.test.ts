@@ -1,9 +1,10 @@
 import * as ccxt from 'ccxt';
 import { describe, expect, it } from 'vitest';
 
+import { encodedVariants } from '../../test/invariants/canary.js';
 import { CofreError } from '../errors.js';
 import { SecretValue } from '../secrets/secret-value.js';
-import { cleanVenueText, type FailedCall, toVenueError } from './venue-error.js';
+import { cleanVenueText, type FailedCall, toVenueError, VENUE_TEXT_MAX, venueTextOf } from './venue-error.js';
 
 const KEY = 'vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A';
 const SIGNATURE = 'c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71';
@@ -114,20 +115,47 @@ describe('toVenueError', () => {
     expect(toVenueError(unreadable, call(), ccxt).code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
   });
 
-  it("includes the venue's code and cleaned text", () => {
+  it("keeps the venue's code in the message and its text only in the bounded details.venueText field", () => {
+    const venueMessage = 'Account has insufficient balance for requested action.';
     const mapped = toVenueError(
       new ccxt.InsufficientFunds(LEAKY),
-      call({
-        httpStatus: 400,
-        venueCode: '-2010',
-        venueMessage: 'Account has insufficient balance for requested action.',
-      }),
+      call({ httpStatus: 400, venueCode: '-2010', venueMessage }),
       ccxt,
     );
-    expect(mapped.message).toContain(
-      'HTTP 400, venue code -2010, "Account has insufficient balance for requested action."',
+    expect(mapped.message).toBe(
+      'binance placeOrder for account "main": the venue refused (InsufficientFunds, HTTP 400, venue code -2010)',
     );
-    expect(mapped.details).toMatchObject({ venueCode: '-2010', httpStatus: 400 });
+    expect(mapped.details).toMatchObject({ venueCode: '-2010', httpStatus: 400, venueText: venueMessage });
+    expect(venueTextOf(mapped)).toBe(venueMessage);
+    expect(venueTextOf(new CofreError('COFRE_INTERNAL', 'x'))).toBeUndefined();
+
+    const long = toVenueError(
+      new ccxt.ExchangeError(LEAKY),
+      call({ venueMessage: 'word '.repeat(100) }),
+      ccxt,
+    );
+    expect(venueTextOf(long)).toHaveLength(VENUE_TEXT_MAX);
+  });
+
+  // Regression (issue 8, item 20): a venue echoed the API key in 20-character chunks, and they reached the agent.
+  it('drops venue text and code that hold any run of 8 characters of a credential, in any encoding', () => {
+    const chunks = KEY.match(/.{1,20}/g)?.join(' ') ?? '';
+    for (const venueMessage of [
+      `Invalid API-key ${chunks}`,
+      `key ends ${KEY.slice(-8)}`,
+      ...Object.values(encodedVariants(KEY)).map((form) => `echo: ${form.slice(3, 20)}`),
+    ]) {
+      const mapped = toVenueError(
+        new ccxt.AuthenticationError(LEAKY),
+        call({ httpStatus: 401, venueCode: KEY.slice(0, 12), venueMessage }),
+        ccxt,
+      );
+      expect(venueTextOf(mapped)).toBeUndefined();
+      expect(mapped.details).not.toHaveProperty('venueCode');
+      expect(JSON.stringify(mapped.details)).not.toContain(KEY.slice(0, 8));
+      expect(mapped.message).not.toContain(KEY.slice(0, 8));
+      expect(mapped.message).not.toContain(venueMessage.slice(-8));
+    }
   });
 });
 
@@ -140,6 +168,18 @@ describe('cleanVenueText', () => {
 
   it('drops a message that echoes a credential', () => {
     expect(cleanVenueText(`API-key ${KEY} is invalid`, secrets, 160)).toBeUndefined();
+  });
+
+  it('drops 8 hex digits of a credential in venue text (in responses, 16 are needed)', () => {
+    const hex = Buffer.from(KEY).toString('hex');
+    expect(cleanVenueText(`sig over ${hex.slice(2, 10)}`, secrets, 160)).toBeUndefined();
+    expect(cleanVenueText(`sig over ${hex.slice(2, 9)}`, secrets, 160)).toBe(`sig over ${hex.slice(2, 9)}`);
+  });
+
+  it('drops a short credential standing as a word, and keeps it inside a longer token', () => {
+    const uid = [SecretValue.fromText('4711')];
+    expect(cleanVenueText('uid 4711 not allowed', uid, 160)).toBeUndefined();
+    expect(cleanVenueText('price 0.4711 too low', uid, 160)).toBe('price 0.4711 too low');
   });
 
   it('masks long opaque tokens in any encoding, and control characters', () => {

@@ -4,9 +4,14 @@
  * SECURITY: a ccxt error message is built from the request: the full URL with its query string (for a signed GET,
  * every parameter plus `timestamp` and `signature`), the response body, sometimes the request headers and body (with
  * `X-MBX-APIKEY`). None of that may reach a CofreError: it goes to callers, logs and the audit trail. So the message
- * is rebuilt from scratch out of the ccxt class name, the HTTP status, and the venue's own error code and text taken
- * from the parsed response (Binance's `{ "code": -2010, "msg": "..." }`), which is cleaned first
- * ({@link cleanVenueText}). The ccxt error is not attached as `cause`; only its class name is kept.
+ * is rebuilt from scratch out of the ccxt class name, the HTTP status and the venue's own error code, all cofre's
+ * words. The ccxt error is not attached as `cause`; only its class name is kept.
+ *
+ * The venue's own free text (Binance's `msg` in `{ "code": -2010, "msg": "..." }`) is not part of the message. It
+ * travels only in `details.venueText` ({@link VenueErrorDetails}), cleaned ({@link cleanVenueText}) and at most
+ * {@link VENUE_TEXT_MAX} characters, so that a surface can hand it to an agent as what it is: untrusted text from a
+ * third party, never cofre's own statement (an agent is an LLM; a venue's text is a prompt-injection channel as much
+ * as a leak channel). {@link venueTextOf} reads it back.
  *
  * Mapping:
  * - `AuthenticationError` (and `PermissionDenied`, `AccountSuspended`, ...) → `COFRE_VENUE_AUTH_FAILED`;
@@ -32,7 +37,30 @@
 import type * as Ccxt from 'ccxt';
 
 import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
+import { SecretMatcher, VENUE_TEXT_RULES } from '../secrets/secret-matcher.js';
 import type { SecretValue } from '../secrets/secret-value.js';
+
+/** Longest venue text handed on, in characters (UTF-16 code units), ellipsis included. */
+export const VENUE_TEXT_MAX = 160;
+/** Longest venue error code handed on. */
+const VENUE_CODE_MAX = 16;
+
+/** The `details` of a CofreError made by {@link toVenueError} (a type, so that it fits `ErrorDetails`). */
+export type VenueErrorDetails = {
+  readonly account: string;
+  readonly venue: string;
+  readonly operation: string;
+  /** Class name of the ccxt error. */
+  readonly error: string;
+  readonly httpStatus?: number;
+  /** The venue's error code, cleaned like the text, at most 16 characters. */
+  readonly venueCode?: string;
+  /**
+   * SECURITY: the venue's own error text: untrusted, cleaned ({@link cleanVenueText}), at most
+   * {@link VENUE_TEXT_MAX} characters. Absent when the venue sent none or it held (a run of) a credential.
+   */
+  readonly venueText?: string;
+};
 
 /** What the account knew about the call when it failed. */
 export interface FailedCall {
@@ -68,14 +96,16 @@ export type CcxtErrorClasses = Pick<
 export function toVenueError(err: unknown, call: FailedCall, classes: CcxtErrorClasses): CofreError {
   const what = `${call.venue} ${call.operation} for account "${call.accountId}"`;
   const kind = errorKind(err, classes);
-  const venueSays = describeVenueAnswer(call);
-  const details = {
+  const answer = cleanVenueAnswer(call);
+  const venueSays = describeVenueAnswer(call.httpStatus, answer.code);
+  const details: VenueErrorDetails = {
     account: call.accountId,
     venue: call.venue,
     operation: call.operation,
     error: kind,
     ...(call.httpStatus === undefined ? {} : { httpStatus: call.httpStatus }),
-    ...(call.venueCode === undefined ? {} : { venueCode: call.venueCode }),
+    ...(answer.code === undefined ? {} : { venueCode: answer.code }),
+    ...(answer.text === undefined ? {} : { venueText: answer.text }),
   };
   const make = (code: ErrorCode, message: string): CofreError => new CofreError(code, message, { details });
 
@@ -143,33 +173,64 @@ function errorKind(err: unknown, classes: CcxtErrorClasses): string {
   return typeof err;
 }
 
-function describeVenueAnswer(call: FailedCall): string {
+/**
+ * The venue's code and text, cleaned with one matcher of the call's credentials. Without credentials (public calls,
+ * market loading) nothing secret can be echoed, so only the generic cleaning applies.
+ */
+function cleanVenueAnswer(call: FailedCall): { code: string | undefined; text: string | undefined } {
+  if (call.venueCode === undefined && call.venueMessage === undefined)
+    return { code: undefined, text: undefined };
+  const matcher = SecretMatcher.of(call.secrets, VENUE_TEXT_RULES);
+  try {
+    return {
+      code: call.venueCode === undefined ? undefined : cleanWith(call.venueCode, matcher, VENUE_CODE_MAX),
+      text:
+        call.venueMessage === undefined ? undefined : cleanWith(call.venueMessage, matcher, VENUE_TEXT_MAX),
+    };
+  } finally {
+    matcher.dispose();
+  }
+}
+
+function describeVenueAnswer(httpStatus: number | undefined, code: string | undefined): string {
   const parts: string[] = [];
-  if (call.httpStatus !== undefined && call.httpStatus >= 400) parts.push(`HTTP ${call.httpStatus}`);
-  const code = call.venueCode === undefined ? undefined : cleanVenueText(call.venueCode, call.secrets, 16);
+  if (httpStatus !== undefined && httpStatus >= 400) parts.push(`HTTP ${httpStatus}`);
   if (code !== undefined) parts.push(`venue code ${code}`);
-  const text =
-    call.venueMessage === undefined ? undefined : cleanVenueText(call.venueMessage, call.secrets, 160);
-  if (text !== undefined) parts.push(JSON.stringify(text));
   return parts.length === 0 ? '' : `, ${parts.join(', ')}`;
 }
 
+/** The venue's own text of an error made by {@link toVenueError}, if any (see {@link VenueErrorDetails}). */
+export function venueTextOf(err: unknown): string | undefined {
+  if (!isCofreError(err)) return undefined;
+  const text = err.details?.['venueText'];
+  return typeof text === 'string' ? text : undefined;
+}
+
 /**
- * A venue's error text, made safe to show: control characters removed, long opaque tokens (which could be a key, a
- * signature or a listen key, in any encoding) replaced by `…`, length capped; dropped entirely if it contains one
- * of the call's credentials.
+ * A venue's error text, made safe to show: dropped entirely if it holds any trace of one of the call's credentials
+ * (a run of 8 or more characters in any encoding, or a short credential as a whole token; see `SecretMatcher` and
+ * {@link VENUE_TEXT_RULES}), then control characters removed, long opaque tokens (which could be a signature, a
+ * listen key or another account's key, in any encoding) replaced by `…`, and the length capped at `max`.
  *
- * SECURITY: the credential check compares bytes, so no extra copy of a secret is made as a string.
+ * SECURITY: dropping rather than redacting: a text that echoes part of a key may echo the rest in pieces below the
+ * threshold (a 4-character tail after 20-character chunks). The credential check compares bytes, so no extra copy
+ * of a secret is made as a string.
  */
 export function cleanVenueText(
   text: string,
   secrets: readonly SecretValue[],
   max: number,
 ): string | undefined {
-  const bytes = Buffer.from(text, 'utf8');
-  for (const secret of secrets) {
-    if (!secret.zeroed && secret.length >= 4 && bytes.includes(secret.bytes())) return undefined;
+  const matcher = SecretMatcher.of(secrets, VENUE_TEXT_RULES);
+  try {
+    return cleanWith(text, matcher, max);
+  } finally {
+    matcher.dispose();
   }
+}
+
+function cleanWith(text: string, matcher: SecretMatcher, max: number): string | undefined {
+  if (matcher.matches(text)) return undefined;
   // eslint-disable-next-line no-control-regex -- control characters are what is being removed
   let clean = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
   clean = clean.replace(/[A-Za-z0-9+/=_%.-]{24,}/g, '…').trim();
