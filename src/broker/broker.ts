@@ -12,6 +12,7 @@ import type { RequestRecord, RequestStatus, StateStore } from '../state/state-st
 import { normalizeOrder } from '../venues/order-normalizer.js';
 import type { OrderRef, VenueAccount } from '../venues/venue-account.js';
 import { type ActionInput, actionInputSchemas, type ActionName, WRITE_ACTIONS } from './actions.js';
+import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { scrubSecrets } from './scrub.js';
 
@@ -38,6 +39,11 @@ export interface BrokerDependencies {
   readonly credentials: (accountId: string) => Promise<readonly SecretValue[]>;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * Per-agent quotas and the request's deadline and priority (`agent-quotas.ts`), checked before anything else.
+   * Optional so that unit tests may leave it out; `openBrokerRuntime` always sets it.
+   */
+  readonly admission?: RequestAdmission;
 }
 
 /**
@@ -64,11 +70,19 @@ export class Broker {
   }
 
   /**
-   * Runs one action for an authenticated agent. Throws `COFRE_ACTION_UNKNOWN` or `COFRE_INPUT_INVALID` for a
-   * request that is not understood (nothing is recorded); every understood request gets a `requestId` and an
-   * {@link ActionResponse}, including denials and failures.
+   * Runs one action for an authenticated agent. Throws `COFRE_AGENT_QUOTA_EXCEEDED` for an agent over its quotas,
+   * `COFRE_ACTION_UNKNOWN` or `COFRE_INPUT_INVALID` for a request that is not understood (nothing is recorded);
+   * every understood request gets a `requestId` and an {@link ActionResponse}, including denials and failures.
    */
-  async execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
+  execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
+    // Quotas first (issue 8, items 17-18): a refused request is parsed, stored and audited nowhere. The admission
+    // also sets the request's deadline and priority, which the account queue in front of each venue honours.
+    const admission = this.#deps.admission;
+    if (admission === undefined) return this.#execute(agent, action, rawInput);
+    return admission.run(agent.id, action, () => this.#execute(agent, action, rawInput));
+  }
+
+  async #execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
     const name = parseActionName(action);
     const input = parseInput(name, rawInput);
     if (name === 'get_request')
