@@ -72,7 +72,9 @@ describe('AgentQuotas', () => {
     const { quotas } = setup({ concurrency: 2 });
     let release!: () => void;
     const gate = new Promise<{ status: string }>((resolve) => {
-      release = () => { resolve({ status: 'executed' }); };
+      release = () => {
+        resolve({ status: 'executed' });
+      };
     });
     const running = [quotas.run('a', 'get_balance', () => gate), quotas.run('a', 'get_balance', () => gate)];
     expect(await refusal(quotas.run('a', 'get_balance', ok))).toMatchObject({ quota: 'concurrency' });
