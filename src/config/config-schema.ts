@@ -225,7 +225,7 @@ const connectionsSchema = z
       .max(1_000_000)
       .default(64)
       .describe(
-        'Open connections from one client address at most; more are refused. Applies only when `host` is not a loopback address (on loopback every client has the same address).',
+        'Open connections from one client address at most; more are refused. Only when `host` is not loopback (there every client has one address); behind a proxy on another host, raise it.',
       ),
     headersTimeout: durationSchema({ min: 100 })
       .prefault('10s')
