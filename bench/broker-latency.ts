@@ -273,7 +273,16 @@ async function startCofre(
   stops: (() => Promise<unknown>)[],
 ): Promise<CofreUnderTest> {
   const configFile = await writeDemoSetup(dir, { exchangeUrl, apiKey, apiSecret: secret, port: 0 });
-  const config = await loadConfig(configFile);
+  const loaded = await loadConfig(configFile);
+  // One bench agent stands for many agents at load: its per-agent quotas (10 requests per second by default) would
+  // refuse most of the load. The account queue keeps its defaults: it is part of what is measured.
+  const config = {
+    ...loaded,
+    agents: {
+      ...loaded.agents,
+      quotas: { ...loaded.agents.quotas, requestsPerSecond: 1e4, burst: 1e5, concurrency: 1000 },
+    },
+  };
   const account = config.accounts['paper'];
   if (account === undefined) throw new Error('bench config has no paper account');
 

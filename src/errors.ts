@@ -307,6 +307,21 @@ export const errorCatalogue = {
     false,
     'The HTTP endpoint exists but not with this method (HTTP 405); the `Allow` header lists the methods it takes. `/mcp` takes POST only (stateless Streamable HTTP).',
   ),
+  COFRE_AGENT_QUOTA_EXCEEDED: spec(
+    'unavailable',
+    true,
+    'The agent exceeded its quota (`agents.quotas`: rate, requests in flight, or denials per minute). Nothing was recorded or sent. Retry after the time given (HTTP `Retry-After`).',
+  ),
+  COFRE_ACCOUNT_BUSY: spec(
+    'unavailable',
+    true,
+    "The account's queue to its venue is full (`accounts.<id>.queue`), so the request was refused at once and nothing was sent. Retry shortly; cancels and orders go ahead of reads.",
+  ),
+  COFRE_REQUEST_DEADLINE_EXCEEDED: spec(
+    'unavailable',
+    true,
+    'The request could not start at the venue before its deadline (`agents.requestDeadline`). Nothing was sent, so an order or cancel may be sent again as it is.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

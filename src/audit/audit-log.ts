@@ -5,7 +5,8 @@ import { CofreError } from '../errors.js';
 
 /** One audit line. Holds identifiers and decisions, never a secret value or token. */
 export interface AuditEvent {
-  readonly kind: 'intent' | 'outcome';
+  /** `quota`: one summary per agent and minute of the requests its quotas refused (broker/agent-quotas.ts). */
+  readonly kind: 'intent' | 'outcome' | 'quota';
   readonly requestId: string;
   readonly agent: string;
   readonly action: string;

@@ -7,7 +7,9 @@ import { openResolver } from '../secrets/open-backend.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
+import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
 import type { VenueAccount, VenueCredentials } from '../venues/venue-account.js';
+import { AgentQuotas } from './agent-quotas.js';
 import { Broker, type ReconcileReport } from './broker.js';
 
 /**
@@ -77,8 +79,13 @@ export async function openBrokerRuntime(
     if (opened === undefined) {
       const account = config.accounts[accountId];
       if (account === undefined) throw new Error(`account ${accountId} is not configured`);
-      opened = import('../venues/ccxt-venue-account.js').then(({ openVenueAccount }) =>
-        openVenueAccount(accountId, account, () => credentials(accountId)),
+      opened = import('../venues/ccxt-venue-account.js').then(
+        async ({ openVenueAccount }) =>
+          // Every account sits behind its bounded priority queue (issue 8, item 17).
+          new QueuedVenueAccount(
+            await openVenueAccount(accountId, account, () => credentials(accountId)),
+            account.queue ?? DEFAULT_ACCOUNT_QUEUE_LIMITS,
+          ),
       );
       // A failed open (bad sandbox config, unreachable venue) is retried on the next request, not cached.
       opened.catch(() => {
@@ -89,7 +96,12 @@ export async function openBrokerRuntime(
     return opened;
   };
 
+  const quotas = new AgentQuotas(
+    { ...config.agents.quotas, requestDeadlineMs: config.agents.requestDeadline },
+    { logger: options.logger.child({ part: 'quotas' }), audit },
+  );
   const broker = new Broker({
+    admission: quotas,
     accounts: config.accounts,
     policy: new AllowListPolicy(config.policies),
     audit,
@@ -133,6 +145,7 @@ export async function openBrokerRuntime(
         clearTimeout(later);
         const opened = await Promise.allSettled(venues.values());
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
+        await quotas.close();
         await audit.close();
         await resolver.close();
         state.close();

@@ -13,6 +13,7 @@ import { normalizeOrder } from '../venues/order-normalizer.js';
 import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import { venueTextOf } from '../venues/venue-error.js';
 import { type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
+import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { canonicalInput, checkReplay, idempotencyKeyFor, keepsKey } from './idempotency.js';
 import { scrubValue } from './scrub.js';
@@ -49,6 +50,11 @@ export interface BrokerDependencies {
   readonly venue: (accountId: string) => Promise<VenueAccount>;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /**
+   * Per-agent quotas and the request's deadline and priority (`agent-quotas.ts`), checked before anything else.
+   * Optional so that unit tests may leave it out; `openBrokerRuntime` always sets it.
+   */
+  readonly admission?: RequestAdmission;
 }
 
 /** A request the broker has claimed, as the steps after the claim need it. */
@@ -97,11 +103,20 @@ export class Broker {
   }
 
   /**
-   * Runs one action for an authenticated agent. Throws `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID` or
-   * `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not understood or contradicts an earlier one (nothing is
-   * recorded); every other request gets a `requestId` and an {@link ActionResponse}, including denials and failures.
+   * Runs one action for an authenticated agent. Throws `COFRE_AGENT_QUOTA_EXCEEDED` for an agent over its quotas,
+   * and `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID` or `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not
+   * understood or contradicts an earlier one (nothing is recorded); every other request gets a `requestId` and an
+   * {@link ActionResponse}, including denials and failures.
    */
-  async execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
+  execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
+    // Quotas first (issue 8, items 17-18): a refused request is parsed, stored and audited nowhere. The admission
+    // also sets the request's deadline and priority, which the account queue in front of each venue honours.
+    const admission = this.#deps.admission;
+    if (admission === undefined) return this.#execute(agent, action, rawInput);
+    return admission.run(agent.id, action, () => this.#execute(agent, action, rawInput));
+  }
+
+  async #execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
     const name = parseActionName(action);
     const input = parseInput(name, rawInput);
     if (name === 'get_request')

@@ -68,6 +68,64 @@ const credentialsSchema = z
   })
   .describe('Secret references for the venue credentials; ccxt field names. References only, never values.');
 
+// Issue 8, item 17: what one account lets through to its venue, so reads cannot starve orders and cancels.
+const accountQueueSchema = z
+  .strictObject({
+    concurrency: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe(
+        "Calls of this account in flight to the venue at once. Bounds what waits inside ccxt's own rate limiter.",
+      ),
+    readConcurrency: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(3)
+      .describe(
+        'Of those, reads at most (balance, ticker, orders). Keep it below `concurrency` so a slot stays free for orders and cancels.',
+      ),
+    maxQueued: z
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(64)
+      .describe(
+        'Calls that may wait for a slot. Beyond it a read is refused at once with `COFRE_ACCOUNT_BUSY` (retryable); an order or cancel takes the place of the newest waiting read.',
+      ),
+    readRateShare: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.75)
+      .describe(
+        "Fraction of the venue's rate limit (ccxt's rolling window) reads may use; the rest is kept for orders and cancels.",
+      ),
+  })
+  .superRefine(
+    (queue, ctx) => {
+      const q = queue as { concurrency?: unknown; readConcurrency?: unknown };
+      if (typeof q.concurrency === 'number' && typeof q.readConcurrency === 'number') {
+        if (q.readConcurrency > q.concurrency) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['readConcurrency'],
+            message: 'readConcurrency cannot exceed concurrency',
+            params: {
+              hint: 'keep readConcurrency below concurrency so orders and cancels always find a slot',
+            },
+          });
+        }
+      }
+    },
+    { when: () => true },
+  )
+  .describe(
+    'The queue in front of the venue: cancels first, then orders, then reads; bounded, failing fast when full.',
+  );
+
 const accountSchema = z
   .strictObject({
     venue: z
@@ -90,6 +148,11 @@ const accountSchema = z
       .optional()
       .describe('Endpoint of a paper exchange. Only allowed when `mode` is `paper`.'),
     credentials: credentialsSchema,
+    queue: accountQueueSchema
+      .optional()
+      .describe(
+        'The queue in front of the venue; every field has a default (see below), also when `queue` is left out.',
+      ),
   })
   .superRefine(
     (account, ctx) => {
@@ -109,11 +172,52 @@ const accountSchema = z
   )
   .describe('A trading account at one venue.');
 
+// Issue 8, items 17-18: one agent must not slow down another, with allowed requests or with denied ones.
+const agentQuotasSchema = z
+  .strictObject({
+    requestsPerSecond: z
+      .number()
+      .positive()
+      .max(10_000)
+      .default(10)
+      .describe(
+        'Sustained requests per second of one agent. Beyond: `COFRE_AGENT_QUOTA_EXCEEDED` (HTTP 429).',
+      ),
+    burst: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(20)
+      .describe('Requests an idle agent may send at once before `requestsPerSecond` applies.'),
+    concurrency: z.int().min(1).max(1_000).default(8).describe('Requests of one agent in flight at once.'),
+    deniedPerMinute: z
+      .number()
+      .positive()
+      .max(100_000)
+      .default(30)
+      .describe(
+        'Denied requests per minute one agent may make. Past it (and `deniedBurst`), all its requests are refused, without a state row or audit line each, until the budget refills; the audit log gets one summary per agent and minute.',
+      ),
+    deniedBurst: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(10)
+      .describe('Denied requests an agent may have in a row before `deniedPerMinute` applies.'),
+  })
+  .describe('Limits per agent, checked before anything is stored or audited. Kept in memory, per process.');
+
 const agentsSchema = z
   .strictObject({
     tokenTtl: durationSchema({ min: 60_000 })
       .prefault('30d')
       .describe('Lifetime of a new agent token (`cofre agent add`). Parsed to milliseconds.'),
+    quotas: agentQuotasSchema.prefault({}),
+    requestDeadline: durationSchema({ min: 50 })
+      .prefault('20s')
+      .describe(
+        "How long a request may wait for its account's venue. An order or cancel that cannot start by then is not sent and fails with `COFRE_REQUEST_DEADLINE_EXCEEDED` (retryable). Parsed to milliseconds.",
+      ),
   })
   .describe(
     'Agent settings; agents themselves are added with `cofre agent add` and kept in the state store.',
@@ -141,6 +245,48 @@ const auditSchema = z
   })
   .describe('Audit log.');
 
+// Issue 8, item 19: a client holding thousands of idle or slow connections must not lock others out.
+const connectionsSchema = z
+  .strictObject({
+    max: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(1024)
+      .describe(
+        'Open connections at most. When full, the oldest idle connection (no request in progress) is closed to make room; if none is idle, the new one is refused.',
+      ),
+    maxPerIp: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(64)
+      .describe(
+        'Open connections from one client address at most; more are refused. Only when `host` is not loopback (there every client has one address); behind a proxy on another host, raise it.',
+      ),
+    headersTimeout: durationSchema({ min: 100 })
+      .prefault('10s')
+      .describe('Time a client has to send the request line and headers. Parsed to milliseconds.'),
+    requestTimeout: durationSchema({ min: 100 })
+      .prefault('30s')
+      .describe('Time a client has to send a whole request (headers and body). Parsed to milliseconds.'),
+    keepAliveTimeout: durationSchema({ min: 100 })
+      .prefault('5s')
+      .describe('An idle keep-alive connection is closed after this. Parsed to milliseconds.'),
+    idleTimeout: durationSchema({ min: 1_000 })
+      .prefault('60s')
+      .describe(
+        'A connection with no bytes either way for this long is closed, even mid-request. Must exceed `agents.requestDeadline` plus the venue timeout (10 s). Parsed to milliseconds.',
+      ),
+    maxRequestsPerSocket: z
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(1000)
+      .describe('Requests served on one connection before it is closed; 0 for no limit.'),
+  })
+  .describe('Connection limits and timeouts of the HTTP server.');
+
 const serverSchema = z
   .strictObject({
     host: z
@@ -158,6 +304,7 @@ const serverSchema = z
     bodyLimit: byteSizeSchema({ min: 1024, max: 64 * 1024 ** 2 })
       .prefault(65_536)
       .describe('Largest accepted request body: bytes, or a size like "64kb". Parsed to bytes.'),
+    connections: connectionsSchema.prefault({}),
   })
   .describe('HTTP server (`cofre serve`).');
 
@@ -208,6 +355,9 @@ export type AgentsConfig = DeepReadonly<z.output<typeof agentsSchema>>;
 export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
 export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;
 export type ServerConfig = DeepReadonly<z.output<typeof serverSchema>>;
+export type ConnectionsConfig = DeepReadonly<z.output<typeof connectionsSchema>>;
+export type AccountQueueConfig = DeepReadonly<z.output<typeof accountQueueSchema>>;
+export type AgentQuotasConfig = DeepReadonly<z.output<typeof agentQuotasSchema>>;
 export type StateConfig = DeepReadonly<z.output<typeof stateSchema>>;
 
 /** A secret reference found in a config, with where it was found. */

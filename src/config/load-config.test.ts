@@ -8,6 +8,23 @@ import { CofreError } from '../errors.js';
 import type { ConfigIssue } from './config-issues.js';
 import { loadConfig, parseConfig, validateConfig } from './load-config.js';
 
+const DEFAULT_CONNECTIONS = {
+  max: 1024,
+  maxPerIp: 64,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  idleTimeout: 60_000,
+  maxRequestsPerSocket: 1000,
+};
+const DEFAULT_QUOTAS = {
+  requestsPerSecond: 10,
+  burst: 20,
+  concurrency: 8,
+  deniedPerMinute: 30,
+  deniedBurst: 10,
+};
+
 let dir: string;
 
 beforeAll(async () => {
@@ -103,7 +120,12 @@ describe('loadConfig', () => {
       actions: ['get_balance', 'get_ticker'],
     });
     expect(config.audit.path).toBe(join(dir, 'audit/log.jsonl'));
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 9000, bodyLimit: 1024 * 1024 });
+    expect(config.server).toEqual({
+      host: '0.0.0.0',
+      port: 9000,
+      bodyLimit: 1024 * 1024,
+      connections: DEFAULT_CONNECTIONS,
+    });
     expect(config.state.path).toBe('/var/lib/cofre/state.db');
   });
 
@@ -141,10 +163,10 @@ describe('parseConfig defaults', () => {
     expect(config).toEqual({
       backends: {},
       accounts: {},
-      agents: { tokenTtl: 30 * 86_400_000 },
+      agents: { tokenTtl: 30 * 86_400_000, quotas: DEFAULT_QUOTAS, requestDeadline: 20_000 },
       policies: {},
       audit: { path: '/etc/cofre/cofre-audit.jsonl' },
-      server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536 },
+      server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536, connections: DEFAULT_CONNECTIONS },
       state: { path: '/etc/cofre/cofre-state.db' },
     });
   });

@@ -40,7 +40,7 @@ describe('renderStarterConfig', () => {
     expect(config.policies['paper-trading']?.accounts).toEqual(['paper']);
     expect(config.policies['paper-trading']?.actions).not.toContain('withdraw');
     expect(config.agents.tokenTtl).toBe(30 * 86_400_000);
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8787, bodyLimit: 65_536 });
+    expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8787, bodyLimit: 65_536 });
     expect(config.audit.path).toBe(join(dir, 'cofre-audit.jsonl'));
     expect(config.state.path).toBe(join(dir, 'cofre-state.db'));
   });

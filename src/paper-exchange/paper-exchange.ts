@@ -84,6 +84,14 @@ export interface PaperExchangeOptions {
   /** Largest request body accepted, in bytes; default 65536. */
   readonly maxBodyBytes?: number;
   /**
+   * Fault mode "slow venue": called for each request before it is processed; a returned promise holds the request
+   * (unprocessed, unrecorded) until it settles. Lets a test make reads slow or stall the venue deterministically.
+   */
+  readonly holdRequest?: (request: {
+    readonly method: string;
+    readonly path: string;
+  }) => Promise<void> | undefined;
+  /**
    * Receives any unexpected exception while serving a request (a bug in the paper exchange, answered as HTTP 500
    * with -1000); default: ignored.
    */
@@ -285,10 +293,16 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
 
   const server = createServer((req, res) => {
     readBody(req, maxBodyBytes, (body, tooLarge) => {
-      const entry = serve(req, body, tooLarge);
-      received.push({ ...entry.record, seq: received.length + 1 });
-      res.writeHead(entry.status, { 'content-type': 'application/json;charset=UTF-8' });
-      res.end(JSON.stringify(entry.body));
+      const answer = (): void => {
+        const entry = serve(req, body, tooLarge);
+        received.push({ ...entry.record, seq: received.length + 1 });
+        res.writeHead(entry.status, { 'content-type': 'application/json;charset=UTF-8' });
+        res.end(JSON.stringify(entry.body));
+      };
+      const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+      const held = options.holdRequest?.({ method: req.method ?? 'GET', path });
+      if (held === undefined) answer();
+      else held.then(answer, answer);
     });
   });
 

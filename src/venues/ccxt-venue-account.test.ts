@@ -11,12 +11,14 @@ import { CofreError, isCofreError } from '../errors.js';
 import { type PaperExchange, startPaperExchange } from '../paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../paper-exchange/spot-markets.js';
 import { SecretValue } from '../secrets/secret-value.js';
+import type { RateWindowSource } from './account-queue.js';
 import {
   ccxtExchangeOf,
   openVenueAccount,
   type VenueAccountOptions,
   type VenueRequestInfo,
 } from './ccxt-venue-account.js';
+import { runInRequestContext } from './request-context.js';
 import type { VenueAccount, VenueCredentials } from './venue-account.js';
 
 // Canary credentials: if any form of these shows up in an error, something leaked.
@@ -786,5 +788,49 @@ describe('lifecycle', () => {
     const err = await failure(account.fetchTicker('BTC/USDT'));
     expect(err.code).toBe('COFRE_VENUE_CLOSED');
     expect(isCofreError(err)).toBe(true);
+  });
+});
+
+describe('the request deadline and the rate window (issue 8, item 17)', () => {
+  // Regression: a write that waited two minutes in ccxt's rate limiter was still sent after its caller gave up.
+  it('does not send a write whose request deadline passed before its first request could leave', async () => {
+    const account = await openPaper();
+    try {
+      await account.market('BTC/USDT');
+      // Stands for a write that waited in ccxt's rate limiter until after its deadline.
+      const late = runInRequestContext({ deadline: Date.now() - 1, priority: 'write' }, () =>
+        account.placeOrder({
+          symbol: 'BTC/USDT',
+          side: 'buy',
+          type: 'market',
+          amount: '0.001',
+          price: undefined,
+          clientOrderId: 'cofre-too-late',
+        }),
+      );
+      const err = await failure(late);
+      expect(err.code).toBe('COFRE_REQUEST_DEADLINE_EXCEEDED');
+      expect(err.retryable).toBe(true);
+      expect(err.message).toMatch(/nothing was sent/);
+      expect(paper.requests().some((r) => r.params['newClientOrderId'] === 'cofre-too-late')).toBe(false);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it("reports how full ccxt's rolling window is", async () => {
+    const account = (await openPaper()) as VenueAccount & RateWindowSource;
+    try {
+      await account.market('BTC/USDT');
+      const before = account.rateWindow();
+      await account.fetchOpenOrders(undefined);
+      const after = account.rateWindow();
+      // binance: rateLimit 50 ms over a 60 s window; openOrders without a symbol costs 16.
+      expect(after?.limit).toBe(1200);
+      expect((after?.used ?? 0) - (before?.used ?? 0)).toBe(16);
+      expect(after?.freesAt).toBeGreaterThan(Date.now());
+    } finally {
+      await account.close();
+    }
   });
 });

@@ -50,7 +50,9 @@ import type { AccountConfig, AccountMode } from '../config/config-schema.js';
 import { isReviewedVenue, unreviewedVenueMessage } from '../config/reviewed-venues.js';
 import { CofreError, isCofreError } from '../errors.js';
 import type { SecretValue } from '../secrets/secret-value.js';
+import type { RateWindow, RateWindowSource } from './account-queue.js';
 import { type NumberFormat, toBalance, toMarketRules, toOrder, toTicker } from './ccxt-structures.js';
+import { currentRequestContext } from './request-context.js';
 import type {
   Balance,
   MarketRules,
@@ -201,7 +203,7 @@ export async function openVenueAccount(
 }
 
 /** See the module comment. Create with {@link openVenueAccount}. */
-export class CcxtVenueAccount implements VenueAccount {
+export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   readonly id: string;
   readonly venue: string;
   readonly mode: AccountMode;
@@ -357,6 +359,53 @@ export class CcxtVenueAccount implements VenueAccount {
       'cancelOrder',
       record,
     );
+  }
+
+  /**
+   * How full ccxt's rolling rate-limit window is, for the account queue (`account-queue.ts`) to keep reads from
+   * using it all up. Reads ccxt 4.5.84's `Throttler` (js/src/base/functions/throttle.js): `config.algorithm`,
+   * `config.windowSize`, `config.maxWeight`, `timestamps` ({timestamp, cost} of the requests let through) and the
+   * waiting `queue` from `queueHead`. Its own `totalCost` is not used: it is only brought up to date while requests
+   * wait. Undefined when the throttler does not have that shape (another ccxt version): the queue then limits by
+   * concurrency alone.
+   */
+  rateWindow(): RateWindow | undefined {
+    const t = (this.#exchange as unknown as { throttler?: unknown }).throttler as
+      | {
+          config?: { algorithm?: unknown; windowSize?: unknown; maxWeight?: unknown };
+          timestamps?: unknown;
+          queue?: unknown;
+          queueHead?: unknown;
+        }
+      | undefined;
+    const config = t?.config;
+    if (
+      config?.algorithm !== 'rollingWindow' ||
+      typeof config.windowSize !== 'number' ||
+      typeof config.maxWeight !== 'number' ||
+      !Array.isArray(t?.timestamps) ||
+      !Array.isArray(t.queue)
+    ) {
+      return undefined;
+    }
+    const cutOff = Date.now() - config.windowSize;
+    let used = 0;
+    let oldest: number | undefined;
+    for (const entry of t.timestamps as { timestamp?: unknown; cost?: unknown }[]) {
+      if (typeof entry.timestamp !== 'number' || typeof entry.cost !== 'number') return undefined;
+      if (entry.timestamp <= cutOff) continue;
+      used += entry.cost;
+      oldest ??= entry.timestamp;
+    }
+    const head = typeof t.queueHead === 'number' ? t.queueHead : 0;
+    for (const entry of (t.queue as ({ cost?: unknown } | undefined)[]).slice(head)) {
+      if (typeof entry?.cost === 'number') used += entry.cost;
+    }
+    return {
+      used,
+      limit: config.maxWeight,
+      freesAt: oldest === undefined ? undefined : oldest + config.windowSize,
+    };
   }
 
   /** Stops the account: later calls throw `COFRE_VENUE_CLOSED`; idle keep-alive connections are closed. */
@@ -565,6 +614,15 @@ export class CcxtVenueAccount implements VenueAccount {
       const target = this.#checkHost(url);
       const call = calls.getStore();
       if (call !== undefined) {
+        const deadline = currentRequestContext()?.deadline;
+        if (!call.sent && deadline !== undefined && Date.now() >= deadline) {
+          // The call waited (in ccxt's rate limiter) past its request's deadline: send nothing rather than late.
+          throw new CofreError(
+            'COFRE_REQUEST_DEADLINE_EXCEEDED',
+            `${this.venue} ${call.operation} for account "${this.id}" could not start before the request's deadline; nothing was sent, so it is safe to send again`,
+            { details: { account: this.id, venue: this.venue, operation: call.operation, sent: false } },
+          );
+        }
         if (call.write && method !== 'GET') {
           const key = `${method} ${target.path}`;
           if (call.writesSent.has(key)) {

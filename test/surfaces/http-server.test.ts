@@ -83,9 +83,27 @@ describe('public endpoints', () => {
     expect(r.headers['x-powered-by']).toBeUndefined();
   });
 
-  it('GET /v1/health answers under any Host (probes call by IP)', async () => {
+  // Regression (issue 8, item 14): health answered under any Host, so a rebinding page could probe for cofre.
+  it('GET /v1/health follows the Host guard: refused under a foreign Host, served once it is allowed', async () => {
     const r = await call({ url: '/v1/health', headers: { host: '10.1.2.3:8787' } });
-    expect(r.statusCode).toBe(200);
+    expect(r.statusCode).toBe(403);
+    expect(r.json<{ error: { code: string } }>().error.code).toBe('COFRE_ORIGIN_REFUSED');
+    const fromPage = await call({ url: '/v1/health', headers: { origin: 'http://evil.example' } });
+    expect(fromPage.statusCode).toBe(403);
+
+    const probed = createHttpServer({
+      broker: fx.broker,
+      state: fx.state,
+      logger: fx.logger,
+      bodyLimit: BODY_LIMIT,
+      allowedHosts: ['localhost', '10.1.2.3'],
+    });
+    try {
+      const ok = await probed.inject({ url: '/v1/health', headers: { host: '10.1.2.3:8787' } });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await probed.close();
+    }
   });
 
   it('GET /v1/openapi.json is an OpenAPI 3.1 document with every action', async () => {

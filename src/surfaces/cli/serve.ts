@@ -1,5 +1,6 @@
 import { createLogger } from '../../audit/create-logger.js';
 import { openBrokerRuntime } from '../../broker/broker-runtime.js';
+import { connectionOptionsFor } from '../http/connection-guard.js';
 import { createHttpServer } from '../http/http-server.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
@@ -17,6 +18,7 @@ export async function serve(io: CliIo, global: GlobalOptions): Promise<void> {
     state: runtime.state,
     logger,
     bodyLimit: config.server.bodyLimit,
+    connections: connectionOptionsFor(config.server),
     ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
   });
   try {

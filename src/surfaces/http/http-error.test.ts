@@ -53,6 +53,16 @@ describe('httpErrorReply', () => {
     expect(httpErrorReply(new CofreError(code, 'message'), 'http_1', log).status).toBe(status);
   });
 
+  it('answers an agent over its quota 429 with Retry-After in whole seconds', () => {
+    const err = new CofreError('COFRE_AGENT_QUOTA_EXCEEDED', 'too many requests', {
+      details: { quota: 'rate', retryAfterMs: 1_200 },
+    });
+    const answer = httpErrorReply(err, 'r', log);
+    expect(answer.status).toBe(429);
+    expect(answer.headers).toEqual({ 'retry-after': '2' });
+    expect(answer.body.error).toMatchObject({ code: 'COFRE_AGENT_QUOTA_EXCEEDED', retryable: true });
+  });
+
   it('adds WWW-Authenticate to 401 only', () => {
     expect(httpErrorReply(new CofreError('COFRE_UNAUTHENTICATED', 'x'), 'http_1', log).headers).toEqual({
       'www-authenticate': 'Bearer realm="cofre"',

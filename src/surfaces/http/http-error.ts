@@ -36,6 +36,7 @@ const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   COFRE_METHOD_NOT_ALLOWED: 405,
   COFRE_REQUEST_IN_PROGRESS: 409,
   COFRE_IDEMPOTENCY_CONFLICT: 409,
+  COFRE_AGENT_QUOTA_EXCEEDED: 429,
   COFRE_BODY_TOO_LARGE: 413,
   COFRE_MEDIA_TYPE_UNSUPPORTED: 415,
 };
@@ -59,6 +60,7 @@ export function httpStatusForCode(code: ErrorCode): number {
  * | other category `denied` | 403 |
  * | category `not_found` | 404 |
  * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS`, `COFRE_IDEMPOTENCY_CONFLICT` | 405 / 409 |
+ * | `COFRE_AGENT_QUOTA_EXCEEDED` (with `Retry-After`) | 429 |
  * | `COFRE_BODY_TOO_LARGE` / `COFRE_MEDIA_TYPE_UNSUPPORTED` | 413 / 415 |
  * | category `unavailable` | 503 |
  * | category `internal` and anything unexpected | 500, generic message with the request id |
@@ -84,6 +86,10 @@ export function httpErrorReply(err: unknown, requestId: string, log: FastifyBase
   }
   const headers: Record<string, string> = {};
   if (known.code === 'COFRE_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="cofre"';
+  const retryAfterMs = known.details?.['retryAfterMs'];
+  if (known.code === 'COFRE_AGENT_QUOTA_EXCEEDED' && typeof retryAfterMs === 'number') {
+    headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  }
   return {
     status: httpStatusForCode(known.code),
     headers,

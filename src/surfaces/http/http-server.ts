@@ -9,6 +9,12 @@ import type { Broker } from '../../broker/broker.js';
 import { CofreError } from '../../errors.js';
 import type { StateStore } from '../../state/state-store.js';
 import { createAgentAuth } from './agent-auth.js';
+import {
+  checkingIntervalFor,
+  type ConnectionOptions,
+  DEFAULT_CONNECTION_OPTIONS,
+  guardConnections,
+} from './connection-guard.js';
 import { checkHostAndOrigin, type HostGuardOptions } from './host-guard.js';
 import { httpErrorReply, httpStatusForResponse } from './http-error.js';
 import { registerMcpRoute } from './mcp-route.js';
@@ -28,12 +34,12 @@ export interface HttpServerOptions extends HostGuardOptions {
   readonly now?: () => Date;
   /** Serve MCP Streamable HTTP at `/mcp` (default true). */
   readonly mcp?: boolean;
+  /**
+   * Connection limits and timeouts (`server.connections`, see {@link connectionOptionsFor}); default
+   * {@link DEFAULT_CONNECTION_OPTIONS}.
+   */
+  readonly connections?: ConnectionOptions;
 }
-
-/** How long a client may take to send a whole request (headers and body): a slow-loris bound. */
-const REQUEST_TIMEOUT_MS = 30_000;
-/** An idle socket is closed after this; longer than any venue call cofre makes (ccxt's timeout is 10 s). */
-const CONNECTION_TIMEOUT_MS = 60_000;
 
 // SECURITY: defence in depth; the request log below never passes a request, header or body to the logger at all.
 const REDACT_PATHS = [
@@ -58,14 +64,15 @@ const ACTION_ROUTE = /^\/v1\/actions\/([a-z_]+)$/;
  *   failed 502 for exchange-side codes (`COFRE_VENUE_*`), else the code's status (see `httpStatusForResponse`).
  *   An unknown action is 400 `COFRE_ACTION_UNKNOWN` (after authentication).
  * - `GET /v1/requests/<id>`: the agent's own earlier request (200), another agent's or none: 404.
- * - `GET /v1/health`: `{ status: "ok" }`, no auth, no version.
+ * - `GET /v1/health`: `{ status: "ok" }`, no auth, no version; behind the Host guard like every route.
  * - `GET /v1/openapi.json`: OpenAPI 3.1, no auth.
  * - `/mcp`: MCP Streamable HTTP, stateless, bearer token per request (see `registerMcpRoute`).
  *
  * Every error, fastify's own included, goes through `httpErrorReply` and has the shape
- * `{ error: { code, message, retryable } }`. Authentication runs before the body is read. Every route but health
- * checks `Host` and `Origin` (DNS rebinding; see `checkHostAndOrigin`): pass `allowedHosts` when the server is
- * reached by a name other than localhost/127.0.0.1/[::1].
+ * `{ error: { code, message, retryable } }`. Authentication runs before the body is read. Every route checks
+ * `Host` and `Origin` (DNS rebinding; see `checkHostAndOrigin`): pass `allowedHosts` when the server is reached by
+ * a name other than localhost/127.0.0.1/[::1] (health probes that call by IP included). Connections are capped and
+ * timed out (`guardConnections`, `options.connections`).
  *
  * Logs one line per request: method, route pattern, status, request id and duration, nothing else.
  * Returns the fastify instance unstarted; the caller calls `listen` and `close`.
@@ -78,16 +85,28 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   );
   // Typed as fastify's base logger so the instance has the plain `FastifyInstance` type callers expect.
   const loggerInstance: FastifyBaseLogger = logger;
+  const limits = options.connections ?? DEFAULT_CONNECTION_OPTIONS;
+  const requestTimeout = limits.requestTimeoutMs;
   const app = fastify({
     loggerInstance,
     logController: new RequestLogController(),
     bodyLimit: options.bodyLimit,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    // SECURITY: slow-loris bounds that hold (issue 8, item 19): headers, whole request, idle keep-alive, silence.
+    http: {
+      headersTimeout: Math.min(limits.headersTimeoutMs, requestTimeout),
+      requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalFor(limits),
+    },
+    requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
     // Never taken from a request header: a caller must not choose the id that appears in the logs.
     genReqId: () => `http_${randomBytes(9).toString('base64url')}`,
     return503OnClosing: true,
   });
+  guardConnections(app.server, limits, logger);
   const auth = createAgentAuth(options.state, now);
 
   // Only JSON bodies: text/plain (fastify's other default) is refused with 415 like any other type.
@@ -111,11 +130,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-request-id', request.id);
-    // Health stays reachable by any name, for probes that call the pod or container by IP.
-    if (request.routeOptions.url === '/v1/health') {
-      done();
-      return;
-    }
+    // Every route, health included: a probe that calls cofre by IP lists that IP in `server.allowedHosts`.
     try {
       checkHostAndOrigin(request.headers.host, request.headers.origin, options);
     } catch (err) {

@@ -1,0 +1,203 @@
+// The account queue's rules, one by one, over a scripted account whose calls finish when the test says.
+import { describe, expect, it } from 'vitest';
+
+import { cofreConfigSchema } from '../config/config-schema.js';
+import { isCofreError } from '../errors.js';
+import {
+  type AccountQueueLimits,
+  DEFAULT_ACCOUNT_QUEUE_LIMITS,
+  QueuedVenueAccount,
+  type RateWindow,
+} from './account-queue.js';
+import { runInRequestContext, type VenuePriority } from './request-context.js';
+import type { Order, OrderRequest, VenueAccount } from './venue-account.js';
+
+const ORDER: Order = {
+  id: '1',
+  clientOrderId: 'c',
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'limit',
+  status: 'open',
+  amount: '1',
+  filled: '0',
+  price: '1',
+  average: undefined,
+  timestamp: undefined,
+};
+
+/** An account whose calls stay pending until `finish(label)`; `started` lists the calls that reached it, in order. */
+function scriptedAccount(window?: { current: RateWindow | undefined }) {
+  const started: string[] = [];
+  const pending = new Map<string, () => void>();
+  const hold = <T>(label: string, value: T): Promise<T> => {
+    started.push(label);
+    return new Promise<T>((resolve) =>
+      pending.set(label, () => {
+        resolve(value);
+      }),
+    );
+  };
+  const account: VenueAccount & { rateWindow?: () => RateWindow | undefined } = {
+    id: 'acct',
+    venue: 'binance',
+    mode: 'paper',
+    market: (symbol) => hold(`market ${symbol}`, {} as never),
+    fetchBalance: () => hold('balance', { assets: {} }),
+    fetchTicker: (symbol) => hold(`ticker ${symbol}`, {} as never),
+    fetchOpenOrders: (symbol) => hold(`open ${symbol ?? '*'}`, []),
+    fetchOrder: (symbol) => hold(`order ${symbol}`, ORDER),
+    placeOrder: (o) => hold(`place ${o.clientOrderId}`, ORDER),
+    cancelOrder: (symbol) => hold(`cancel ${symbol}`, ORDER),
+    close: () => Promise.resolve(),
+  };
+  if (window !== undefined) account.rateWindow = () => window.current;
+  return {
+    account,
+    started,
+    finish(label: string) {
+      const done = pending.get(label);
+      if (done === undefined) throw new Error(`${label} is not running`);
+      pending.delete(label);
+      done();
+    },
+  };
+}
+
+const request = (clientOrderId: string): OrderRequest => ({
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'limit',
+  amount: '1',
+  price: '1',
+  clientOrderId,
+});
+const limits = (l: Partial<AccountQueueLimits>): AccountQueueLimits => ({
+  ...DEFAULT_ACCOUNT_QUEUE_LIMITS,
+  ...l,
+});
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+function asRequest<T>(
+  priority: VenuePriority,
+  fn: () => Promise<T>,
+  deadline = Date.now() + 60_000,
+): Promise<T> {
+  return runInRequestContext({ deadline, priority }, fn);
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return isCofreError(err) ? err.code : 'other';
+  }
+}
+
+describe('QueuedVenueAccount', () => {
+  it('has the config schema defaults', () => {
+    const queue = cofreConfigSchema.shape.accounts.parse({
+      a: { venue: 'binance', mode: 'live', credentials: { apiKey: 'l:k', secret: 'l:s' }, queue: {} },
+    })['a']?.queue;
+    expect(queue).toEqual(DEFAULT_ACCOUNT_QUEUE_LIMITS);
+  });
+
+  it('starts waiting calls in priority order: cancels, then orders, then reads', async () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));
+    const first = q.fetchBalance();
+    const read = q.fetchOpenOrders(undefined);
+    const write = q.placeOrder(request('w'));
+    const cancel = q.cancelOrder('X', { orderId: '1' });
+    expect(s.started).toEqual(['balance']);
+    s.finish('balance');
+    await first;
+    await tick();
+    expect(s.started).toEqual(['balance', 'cancel X']);
+    s.finish('cancel X');
+    await cancel;
+    await tick();
+    s.finish('place w');
+    await write;
+    await tick();
+    s.finish('open *');
+    await read;
+    expect(s.started).toEqual(['balance', 'cancel X', 'place w', 'open *']);
+  });
+
+  it("keeps a slot free of reads, and reads inside an order request go at the order's priority", () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 2, readConcurrency: 1 }));
+    void q.fetchBalance();
+    void q.fetchTicker('A');
+    expect(s.started).toEqual(['balance']);
+    // A ticker read made while placing an order is not held behind the reads.
+    void asRequest('write', () => q.fetchTicker('B'));
+    expect(s.started).toEqual(['balance', 'ticker B']);
+  });
+
+  it('refuses a read at once when the queue is full, and a cancel takes the place of the newest read', async () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1, maxQueued: 2 }));
+    void q.fetchBalance();
+    const older = q.fetchTicker('A');
+    const newer = q.fetchTicker('B');
+    expect(await codeOf(q.fetchTicker('C'))).toBe('COFRE_ACCOUNT_BUSY');
+    const cancel = q.cancelOrder('X', { orderId: '1' });
+    expect(await codeOf(newer)).toBe('COFRE_ACCOUNT_BUSY');
+    s.finish('balance');
+    await tick();
+    expect(s.started).toEqual(['balance', 'cancel X']);
+    s.finish('cancel X');
+    await cancel;
+    await tick();
+    s.finish('ticker A');
+    expect(await codeOf(older)).toBe('ok');
+    expect(q.load).toEqual({ waiting: 0, inFlight: 0, readsInFlight: 0 });
+  });
+
+  it('refuses a call that cannot start before its deadline, without calling the account', async () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));
+    void q.fetchBalance();
+    const late = asRequest('write', () => q.placeOrder(request('late')), Date.now() + 20);
+    const err = await late.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isCofreError(err, 'COFRE_REQUEST_DEADLINE_EXCEEDED')).toBe(true);
+    expect((err as Error).message).toMatch(/nothing was sent/);
+    expect(isCofreError(err) && err.retryable).toBe(true);
+    const expired = asRequest('cancel', () => q.cancelOrder('X', { orderId: '1' }), Date.now() - 1);
+    expect(await codeOf(expired)).toBe('COFRE_REQUEST_DEADLINE_EXCEEDED');
+    expect(s.started).toEqual(['balance']);
+  });
+
+  it("holds reads while the venue's rate window is past the reads' share, but not cancels", async () => {
+    const window = {
+      current: { used: 900, limit: 1000, freesAt: Date.now() + 30 } as RateWindow | undefined,
+    };
+    const s = scriptedAccount(window);
+    const q = new QueuedVenueAccount(s.account, limits({ readRateShare: 0.75 }));
+    const read = q.fetchOpenOrders(undefined);
+    void q.cancelOrder('X', { orderId: '1' });
+    expect(s.started).toEqual(['cancel X']);
+    // The window frees: the held read starts without any other call finishing.
+    window.current = { used: 0, limit: 1000, freesAt: undefined };
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(s.started).toEqual(['cancel X', 'open *']);
+    s.finish('open *');
+    expect(await codeOf(read)).toBe('ok');
+  });
+
+  it('refuses waiting calls when closed', async () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));
+    void q.fetchBalance();
+    const waiting = q.fetchTicker('A');
+    await q.close();
+    expect(await codeOf(waiting)).toBe('COFRE_VENUE_CLOSED');
+    expect(await codeOf(q.fetchTicker('B'))).toBe('COFRE_VENUE_CLOSED');
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * The deadline and priority of the agent request a venue call belongs to, carried implicitly (like Go's
+ * `context.Context`) from where the broker admits the request down to the account queue and ccxt's `fetch`.
+ *
+ * Set once per request by the broker's admission step ({@link runInRequestContext}); read by the account queue
+ * (`account-queue.ts`) and by the last check before a request leaves (`ccxt-venue-account.ts`), so neither the broker
+ * nor `VenueAccount` methods take an extra parameter.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * How urgent a venue call is; lower goes first. A cancel reduces risk and must never wait behind reads; a new order
+ * goes ahead of reads too.
+ */
+export type VenuePriority = 'cancel' | 'write' | 'read';
+
+/** The request a venue call runs for. */
+export interface VenueRequestContext {
+  /** Epoch ms after which the request may not start a venue call; a write not started by then is not sent. */
+  readonly deadline: number;
+  /** The priority of every venue call the request makes (reads inside a `place_order` go at `write`). */
+  readonly priority: VenuePriority;
+}
+
+const storage = new AsyncLocalStorage<VenueRequestContext>();
+
+/** Runs `fn` with `context` as the current request context for everything it calls, synchronously or not. */
+export function runInRequestContext<T>(context: VenueRequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+/** The context of the request being served, if the call came through the broker's admission step. */
+export function currentRequestContext(): VenueRequestContext | undefined {
+  return storage.getStore();
+}
+
+/** Rank of a priority: lower is more urgent. */
+export function priorityRank(priority: VenuePriority): number {
+  return priority === 'cancel' ? 0 : priority === 'write' ? 1 : 2;
+}
