@@ -4,7 +4,7 @@ import { CofreError } from '../../errors.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /**
  * `cofre agent add <id> [--policy p] [--ttl d]`: registers an agent and prints its token on stdout, once. Only a

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { resolveConfigPath } from '../../config/resolve-config-path.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /** `cofre config check`: loads the config; every problem is reported at once by the loader's error. */
 export async function configCheck(io: CliIo, global: GlobalOptions): Promise<void> {

@@ -4,7 +4,7 @@ import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { runMcpStdio } from '../mcp/mcp-stdio.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { readInputFile, trimTrailingNewline } from './read-secret-input.js';
 import { untilSignal } from './until-signal.js';
 

@@ -3,7 +3,7 @@ import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { createHttpServer } from '../http/http-server.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { promptHidden } from './read-secret-input.js';
 import { untilSignal } from './until-signal.js';
 
