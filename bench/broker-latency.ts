@@ -21,7 +21,7 @@ import { openBrokerRuntime } from '../src/broker/broker-runtime.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { SecretValue } from '../src/secrets/secret-value.js';
 import { SqliteStateStore } from '../src/state/sqlite/sqlite-state-store.js';
-import { writeDemoSetup } from '../src/surfaces/cli/demo.js';
+import { writeDemoSetup } from '../src/surfaces/cli/paper-provisioning.js';
 import { createHttpServer } from '../src/surfaces/http/http-server.js';
 import { openVenueAccount } from '../src/venues/ccxt-venue-account.js';
 import type { VenueAccount } from '../src/venues/venue-account.js';

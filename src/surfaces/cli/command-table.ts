@@ -44,11 +44,35 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       await (await import('./demo.js')).demo(io, options);
     },
   }),
-  command({
+  command<{ account?: string; createKeys?: boolean }>({
+    path: ['paper'],
+    description:
+      "run the paper exchange for the config's paper accounts, at their baseUrl, with their keys (until Ctrl-C)",
+    options: [
+      { flags: '--account <id>', description: 'serve only this paper account (default: all of them)' },
+      {
+        flags: '--create-keys',
+        description:
+          'make random keys for accounts that have none and store them at their credential references',
+      },
+    ],
+    run: async ({ io, global }, _args, options) => {
+      await (await import('./paper.js')).paper(io, global, options);
+    },
+  }),
+  command<{ host?: string; port?: string; verify?: boolean }>({
     path: ['serve'],
     description:
       'serve the HTTP API and MCP (Streamable HTTP at /mcp) for the configuration, until SIGINT/SIGTERM',
-    run: async ({ io, global }) => (await import('./serve.js')).serve(io, global),
+    options: [
+      { flags: '--host <host>', description: 'address to bind (default: server.host, 127.0.0.1)' },
+      { flags: '--port <port>', description: 'port to listen on (default: server.port, 8787)' },
+      {
+        flags: '--no-verify',
+        description: 'start without first resolving every credential reference and checking venue ids',
+      },
+    ],
+    run: async ({ io, global }, _args, options) => (await import('./serve.js')).serve(io, global, options),
   }),
   command<{ tokenFile: string }>({
     path: ['mcp'],
@@ -65,9 +89,24 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
   }),
 
   command({
+    path: ['doctor'],
+    description:
+      'check that cofre can serve: every secret reference resolves, every backend answers, every venue exists',
+    run: async ({ io, global }) => (await import('./doctor.js')).doctor(io, global),
+  }),
+
+  command<{ resolve?: boolean }>({
     path: ['config', 'check'],
     description: 'validate a configuration file and list every problem with its path',
-    run: async ({ io, global }) => (await import('./config-check.js')).configCheck(io, global),
+    options: [
+      {
+        flags: '--resolve',
+        description:
+          'also resolve every secret reference (never printing values) and check venue ids against ccxt',
+      },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./config-check.js')).configCheck(io, global, options),
   }),
   command({
     path: ['config', 'schema'],
@@ -142,9 +181,9 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       (await import('./secret-fingerprint.js')).secretFingerprint(io, global, name ?? '', options),
   }),
 
-  command<{ policy?: string; ttl?: string }>({
+  command<{ policy?: string; ttl?: string; tokenFile?: string }>({
     path: ['agent', 'add'],
-    description: 'register an agent and print its token (shown once; only a hash is kept)',
+    description: 'register an agent and hand out its token once (printed, or written to --token-file)',
     args: [['<id>', 'agent id: lowercase letters, digits, "-" and "_"']],
     options: [
       {
@@ -154,6 +193,10 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       {
         flags: '--ttl <duration>',
         description: 'token lifetime, e.g. 12h or 30d (default: agents.tokenTtl)',
+      },
+      {
+        flags: '--token-file <file>',
+        description: 'write the token to this new file (mode 600) instead of printing it',
       },
     ],
     run: async ({ io, global }, [id], options) =>

@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
-
 import { Command, CommanderError, Option } from 'commander';
 
 import { type CliIo, println, processIo } from './cli-io.js';
+import { cofreVersion } from './cofre-version.js';
 import type { CommandSpec, GlobalOptions } from './command-spec.js';
 import { COMMAND_GROUPS, COMMANDS } from './command-table.js';
 import { describeError, ExitCode, exitCodeFor } from './exit-code.js';
@@ -24,12 +23,6 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     println(io.stderr, `cofre: ${describeError(err)}`);
     return exitCodeFor(err);
   }
-}
-
-/** The version in package.json (`cofre --version`); the file sits three folders above this one in src/ and dist/. */
-export function cofreVersion(): string {
-  const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
-  return pkg.version;
 }
 
 function buildProgram(io: CliIo): Command {
