@@ -13,11 +13,13 @@ const RUN = /^run-[0-9TZ-]+-[0-9a-f]{8}$/;
 export interface DemoRun {
   readonly dir: string;
   readonly removed: number;
+  /** Marks the run finished (its folder stays, for its audit log, until the next run clears it). */
+  finish(): Promise<void>;
 }
 
 /**
  * Makes a fresh folder for one demo run under `root` (`.cofre-demo/`), created with mode 700 and holding the
- * owner's pid. Runs whose owner is no longer alive are removed first; a running demo's folder is never touched,
+ * owner's pid. Runs that finished, or whose owner is no longer alive (killed), are removed first; a running demo's folder is never touched,
  * so two demos in one folder run side by side. A `root` that `cofre demo` did not make is refused.
  */
 export async function claimDemoRun(root: string, pid = process.pid): Promise<DemoRun> {
@@ -47,7 +49,7 @@ export async function claimDemoRun(root: string, pid = process.pid): Promise<Dem
   const dir = join(root, `run-${stamp}-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
   await writeFile(join(dir, OWNER), `${pid}\n`);
-  return { dir, removed };
+  return { dir, removed, finish: () => rm(join(dir, OWNER), { force: true }) };
 }
 
 async function ownerOf(dir: string): Promise<number | undefined> {

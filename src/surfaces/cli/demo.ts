@@ -45,7 +45,7 @@ export async function demo(io: CliIo, options: { port?: string; wait?: boolean }
   }
   const keys = randomPaperKeys();
   const exchange = await startPaperVenue([keys]);
-  const cleanup: (() => Promise<unknown>)[] = [() => exchange.stop()];
+  const cleanup: (() => Promise<unknown>)[] = [() => run.finish(), () => exchange.stop()];
   const stop = async (): Promise<void> => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
     cleanup.length = 0;
