@@ -59,4 +59,15 @@ describe('README.md', () => {
       expect(claims).toEqual([]);
     }
   });
+
+  // Regression: the docs called the append-only audit log tamper-evident and hash-chained, and said the state held
+  // limits and approvals; none of that exists yet.
+  it('says only what is true of the audit log and the state', () => {
+    const configuration = readFileSync(join(repo, 'docs/configuration.md'), 'utf8');
+    for (const text of [readme, configuration]) {
+      expect(text).not.toMatch(/tamper-evident/);
+      expect(text).not.toMatch(/# hash-chained/);
+      expect(text).not.toMatch(/agents, limits, approvals|limits and approvals \(SQLite\)/);
+    }
+  });
 });
