@@ -206,6 +206,9 @@ describe('cofre CLI', () => {
     [['agent', 'list']],
     [['agent', 'revoke']],
     [['demo']],
+    [['paper']],
+    [['doctor']],
+    [['help']],
     [['serve']],
     [['mcp']],
   ])('has --help on %j', async (command) => {
