@@ -68,6 +68,23 @@ describe('cofre paper', () => {
     // The same keys: still one version.
     expect((await cli(dir, ['secret', 'list'])).stdout).toMatch(/^exchanges\/paper\s+1\s+1\s/m);
   });
+  it('refuses keys stored by hand that the paper exchange cannot take, without showing them', async () => {
+    await initialised();
+    const put = await cli(
+      dir,
+      ['secret', 'put', 'exchanges/paper', '--field', 'apiKey', '--field', 'secret'],
+      'not-a-binance-key\ns3cr3t-value\n',
+    );
+    expect(put.code).toBe(0);
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+    const failure = await paper(io, {}, { wait: false }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure).toMatchObject({ code: 'COFRE_USAGE' });
+    expect(failure?.message).toMatch(/apiKey must be 1-128 ASCII letters and digits/);
+    expect(failure?.message).not.toMatch(/not-a-binance-key|s3cr3t-value/);
+  });
 });
 
 describe('cofre doctor and config check --resolve', () => {

@@ -12,7 +12,7 @@ export function printDemoInstructions(
 ): void {
   const rel = (p: string): string => (p.startsWith(`${io.cwd}/`) ? p.slice(io.cwd.length + 1) : p);
   const token = `$(cat ${rel(d.tokenFile)})`;
-  // The demo agent's token may be printed: it trades paper money only and dies with the demo directory.
+  // The demo agent's token may be printed: it trades paper money only, on this run's paper exchange.
   const mcpHttp = {
     mcpServers: {
       cofre: { type: 'http', url: `${d.url}/mcp`, headers: { Authorization: `Bearer ${d.token}` } },

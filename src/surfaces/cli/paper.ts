@@ -1,5 +1,6 @@
 import type { AccountConfig, CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
+import { PaperConfigError } from '../../paper-exchange/paper-config-error.js';
 import type { PaperExchange } from '../../paper-exchange/paper-exchange.js';
 import { openResolver } from '../../secrets/open-backend.js';
 import { type CliIo, println } from './cli-io.js';
@@ -50,6 +51,16 @@ export async function paper(
     await resolver.close();
   }
   const exchange = await startPaperVenue(keys, listen).catch((err: unknown) => {
+    if (err instanceof PaperConfigError) {
+      // E.g. keys stored by hand that Binance's format does not allow; the message never holds a key.
+      throw new CofreError(
+        'COFRE_USAGE',
+        `${err.message}; store keys of letters and digits, or let --create-keys make them`,
+        {
+          cause: err,
+        },
+      );
+    }
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     throw new CofreError(
       'COFRE_PORT_IN_USE',
