@@ -66,7 +66,8 @@ export async function runPreflight(config: CofreConfig, resolver: SecretResolver
         problems.push({
           path: `accounts.${id}.credentials.${field}`,
           code: err.code,
-          message: `${reference}: ${err.message}${hintFor(err.code, reference)}`,
+          // Most messages already name the reference; add it where one does not.
+          message: `${err.message.includes(reference) ? '' : `${reference}: `}${err.message}${hintFor(err.code, reference, account.mode === 'paper')}`,
         });
       }
     }
@@ -100,8 +101,9 @@ export function describeBackends(report: PreflightReport): string[] {
   );
 }
 
-function hintFor(code: string, reference: string): string {
-  if (code !== 'COFRE_SECRET_NOT_FOUND' && code !== 'COFRE_SECRET_FIELD_INVALID') return '';
+function hintFor(code: string, reference: string, paper: boolean): string {
+  if (code !== 'COFRE_SECRET_NOT_FOUND') return '';
   const ref = parseSecretReference(reference);
-  return ` (store it with \`cofre secret put ${ref.path}${ref.field === undefined ? '' : ' --field …'}\`${ref.backend === 'local' ? '' : ` -b ${ref.backend}`}, or for a paper account run \`cofre paper --create-keys\`)`;
+  const put = `cofre secret put ${ref.path}${ref.field === undefined ? '' : ' --field …'}${ref.backend === 'local' ? '' : ` -b ${ref.backend}`}`;
+  return ` (store it with \`${put}\`${paper ? ', or run `cofre paper --create-keys` to make paper keys' : ''})`;
 }
