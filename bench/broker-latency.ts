@@ -17,12 +17,12 @@ import { pino } from 'pino';
 import { JsonlAuditLog } from '../src/audit/audit-log.js';
 import { createLogger } from '../src/audit/create-logger.js';
 import { type AuthenticatedAgent, issueAgentToken } from '../src/broker/agent-tokens.js';
-import { openBrokerRuntime } from '../src/broker/broker-runtime.js';
+import type { openBrokerRuntime } from '../src/broker/broker-runtime.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { SecretValue } from '../src/secrets/secret-value.js';
 import { SqliteStateStore } from '../src/state/sqlite/sqlite-state-store.js';
-import { writeDemoSetup } from '../src/surfaces/cli/demo.js';
-import { createHttpServer } from '../src/surfaces/http/http-server.js';
+import { startBrokerServer } from '../src/surfaces/cli/broker-server.js';
+import { writeDemoSetup } from '../src/surfaces/cli/paper-provisioning.js';
 import { openVenueAccount } from '../src/venues/ccxt-venue-account.js';
 import type { VenueAccount } from '../src/venues/venue-account.js';
 import { firstLine, spawnTracked, stopChild } from './child-process.js';
@@ -261,9 +261,8 @@ interface CofreUnderTest {
 }
 
 /**
- * cofre as `cofre demo` wires it (embedded store with the keys, config file, SQLite state with one agent,
- * `openBrokerRuntime`, `createHttpServer`), except that it logs at `info` like `cofre serve` (one line per request),
- * to a file.
+ * cofre as `cofre demo` provisions and wires it (`writeDemoSetup`, then `startBrokerServer`, the wiring `cofre serve`
+ * uses, and one agent), except that it logs at `info` like `cofre serve` (one line per request), to a file.
  */
 async function startCofre(
   dir: string,
@@ -286,32 +285,19 @@ async function startCofre(
   const account = config.accounts['paper'];
   if (account === undefined) throw new Error('bench config has no paper account');
 
-  const state = new SqliteStateStore(config.state.path);
-  let token: string;
-  try {
-    ({ token } = issueAgentToken(state, {
-      id: 'bench-agent',
-      policy: 'demo',
-      ttlMs: config.agents.tokenTtl,
-      now: new Date(),
-    }));
-  } finally {
-    state.close();
-  }
-
   const logger = createLogger({
     destination: pino.destination({ dest: join(dir, 'cofre.log'), sync: true }),
   });
-  const runtime = await openBrokerRuntime(config, { logger });
-  stops.push(() => runtime.close());
-  const server = createHttpServer({
-    broker: runtime.broker,
-    state: runtime.state,
-    logger,
-    bodyLimit: config.server.bodyLimit,
-  });
+  // `cofre serve`'s own wiring, without its start-up check (the setup above was just written).
+  const server = await startBrokerServer(config, { logger, verify: false });
   stops.push(() => server.close());
-  const url = await server.listen({ host: config.server.host, port: config.server.port });
+  const { runtime, url } = server;
+  const { token } = issueAgentToken(runtime.state, {
+    id: 'bench-agent',
+    policy: 'demo',
+    ttlMs: config.agents.tokenTtl,
+    now: new Date(),
+  });
   return { url, token, agent: { id: 'bench-agent', policy: 'demo' }, account, runtime };
 }
 

@@ -105,7 +105,7 @@ export const errorCatalogue = {
   COFRE_STORE_EXISTS: spec(
     'invalid',
     false,
-    'Refusing to overwrite an existing store or configuration file.',
+    'Refusing to overwrite an existing store, configuration or agent token file.',
   ),
   COFRE_KEY_FILE_INSECURE: spec(
     'denied',
@@ -116,6 +116,11 @@ export const errorCatalogue = {
     'denied',
     false,
     "A file cofre keeps private (the state database and its -wal/-shm, the audit log) can be read beyond its owner and belongs to another user, or its mode could not be restricted. cofre restricts its own files to mode 600 by itself (with a warning); for these, make them the service user's and run `chmod 600 <file>`.",
+  ),
+  COFRE_TOKEN_FILE_INSECURE: spec(
+    'denied',
+    false,
+    'An agent token file can be read by other users (group or world bits set). Restrict it with `chmod 600`; anyone who can read the file can act as the agent.',
   ),
   COFRE_PASSPHRASE_REQUIRED: spec(
     'invalid',
@@ -191,6 +196,16 @@ export const errorCatalogue = {
     'invalid',
     false,
     'The configuration file exists but could not be read (permissions, a directory, or not UTF-8). The message names the path.',
+  ),
+  COFRE_PORT_IN_USE: spec(
+    'unavailable',
+    false,
+    'The address cofre should listen on is taken by another process. Stop it, or choose another port with `--port` (or `server.port`).',
+  ),
+  COFRE_PREFLIGHT_FAILED: spec(
+    'invalid',
+    false,
+    'A start-up or `cofre doctor` / `cofre config check --resolve` check failed: a secret reference that does not resolve, a backend that cannot be reached, or a venue ccxt does not know. Each problem is listed with what to do; `cofre serve --no-verify` starts anyway.',
   ),
   COFRE_VAULT_SEALED: spec(
     'unavailable',

@@ -315,7 +315,7 @@ const stateSchema = z
       .min(1)
       .default('./cofre-state.db')
       .describe(
-        'SQLite state file (agents, limits, approvals). Relative paths resolve against the config file directory.',
+        'SQLite state file: agents (token hashes only) and each request with its stored answer. Relative paths resolve against the config file directory.',
       ),
   })
   .describe('State store.');

@@ -1,3 +1,5 @@
+import { closest } from './closest-word.js';
+
 /**
  * The ccxt venues cofre has reviewed for how they hold credentials, and will trade on.
  *
@@ -31,7 +33,9 @@ export function isReviewedVenue(venue: string): boolean {
   return Object.hasOwn(REVIEWED_VENUES, venue);
 }
 
-/** The message for a venue that is not reviewed, naming what to do. */
+/** The message for a venue that is not reviewed, naming what to do; a likely typo of a reviewed one says so. */
 export function unreviewedVenueMessage(venue: string): string {
+  const typo = closest(venue, Object.keys(REVIEWED_VENUES));
+  if (typo !== undefined) return `venue "${venue}" is not a venue cofre trades on; did you mean "${typo}"?`;
   return `venue "${venue}" is not one cofre has reviewed for how ccxt holds its credentials (some venues keep session tokens between calls, which cofre cannot wipe or rotate); reviewed: ${Object.keys(REVIEWED_VENUES).join(', ')}. See the README section "Venues"`;
 }

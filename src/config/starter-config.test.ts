@@ -35,6 +35,7 @@ describe('renderStarterConfig', () => {
     expect(config.accounts['paper']).toEqual({
       venue: 'binance',
       mode: 'paper',
+      baseUrl: 'http://127.0.0.1:8788',
       credentials: { apiKey: 'local:exchanges/paper#apiKey', secret: 'local:exchanges/paper#secret' },
     });
     expect(config.policies['paper-trading']?.accounts).toEqual(['paper']);
@@ -43,6 +44,18 @@ describe('renderStarterConfig', () => {
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8787, bodyLimit: 65_536 });
     expect(config.audit.path).toBe(join(dir, 'cofre-audit.jsonl'));
     expect(config.state.path).toBe(join(dir, 'cofre-state.db'));
+  });
+
+  // Regression: the starter config listed get_limits and get_request (which do nothing), called the audit log
+  // hash-chained and said the state held limits and approvals; none of that is true yet.
+  it('lists only actions that exist and says only what is true of the audit log and state', () => {
+    const text = renderStarterConfig({ storePath: 'cofre.store', key: { keyFile: 'cofre.key' } });
+    for (const action of ['get_limits', 'cancel_all_orders', 'withdraw', 'get_request']) {
+      expect(text).not.toMatch(new RegExp(`- ${action}$`, 'm'));
+    }
+    expect(text).not.toMatch(/# hash-chained/);
+    expect(text).not.toMatch(/limits and approvals/);
+    expect(text).toMatch(/not yet hash-chained/);
   });
 
   it('quotes paths safely', async () => {

@@ -44,12 +44,12 @@ backends:
       staleIfError: 60s # then, while the backend is failing, at most this much longer
 
 accounts:
-  # A paper-trading account: simulated fills, no real funds. Store its credentials as one JSON object,
-  # {"apiKey": "...", "secret": "..."}, with \`cofre secret put exchanges/paper\` (it prompts, or reads stdin).
+  # A paper-trading account: simulated fills, no real funds, against the paper exchange that \`cofre paper\` runs
+  # at baseUrl. \`cofre paper --create-keys\` makes random keys for it and stores them at the references below.
   paper:
     venue: binance
     mode: paper
-    # baseUrl: http://127.0.0.1:8788 # a paper exchange of your own; only allowed with mode: paper
+    baseUrl: http://127.0.0.1:8788 # where \`cofre paper\` listens; only allowed with mode: paper
     credentials:
       apiKey: local:exchanges/paper#apiKey
       secret: local:exchanges/paper#secret
@@ -72,7 +72,7 @@ policies:
       - cancel_order
 
 audit:
-  path: ./cofre-audit.jsonl # hash-chained log of every request and decision
+  path: ./cofre-audit.jsonl # append-only JSON lines: every request, decision and outcome (not yet hash-chained)
 
 server:
   host: 127.0.0.1 # loopback only; agents on other hosts need a reverse proxy with TLS
@@ -80,6 +80,6 @@ server:
   bodyLimit: 64kb
 
 state:
-  path: ./cofre-state.db # agents, limits and approvals (SQLite)
+  path: ./cofre-state.db # agents (token hashes) and each request with its stored answer (SQLite)
 `;
 }

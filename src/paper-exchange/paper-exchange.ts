@@ -218,65 +218,19 @@ interface Route {
 /**
  * Starts a paper exchange and resolves once it listens.
  *
- * SECURITY: binds loopback only (a request to bind any other address throws `COFRE_INPUT_INVALID`); account
+ * SECURITY: binds loopback only (a request to bind any other address throws a `PaperConfigError`); account
  * secrets are kept in this closure, used only as HMAC keys, and never written to a response or to
  * {@link PaperExchange.requests}.
  */
 export async function startPaperExchange(options: PaperExchangeOptions): Promise<PaperExchange> {
-  const host = options.host ?? '127.0.0.1';
-  if (!isLoopback(host)) {
-    throw invalid(`paper exchange host ${JSON.stringify(host)} is not a loopback address`);
-  }
-  const requestedPort = options.port ?? 0;
-  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
-    throw invalid('paper exchange port must be an integer from 0 to 65535');
-  }
+  const { host, requestedPort } = readAddress(options);
   const now = options.now ?? Date.now;
   const maxBodyBytes = options.maxBodyBytes ?? 65536;
   let echo = checkEchoMode(options.echoKey);
 
-  const rules = options.symbols.map(symbolRules);
-  const known = new Set<string>();
-  for (const r of rules) {
-    if (known.has(r.symbol)) throw invalid(`paper exchange symbol ${r.symbol} is listed twice`);
-    known.add(r.symbol);
-  }
-  const prices = new Map<string, ExactDecimal>();
-  for (const [symbol, text] of Object.entries(options.prices)) {
-    if (!known.has(symbol)) throw invalid(`paper exchange price given for unlisted symbol ${symbol}`);
-    prices.set(symbol, positiveDecimal(text, `price of ${symbol}`));
-  }
-  for (const symbol of known) {
-    if (!prices.has(symbol)) throw invalid(`paper exchange symbol ${symbol} has no price`);
-  }
-  const feeRate = ExactDecimal.parse(options.feeRate ?? '0.001');
-  if (feeRate === undefined || feeRate.gte(ExactDecimal.fromInteger(1))) {
-    throw invalid('paper exchange feeRate must be a decimal string from 0 to below 1, e.g. "0.001"');
-  }
+  const { rules, known, prices, feeRate } = readMarkets(options);
 
-  // SECURITY: secrets live only in this map, copied so the caller may zero its buffer.
-  const secrets = new Map<string, Buffer>();
-  const balances = new Map<string, Map<string, ExactDecimal>>();
-  for (const [index, account] of options.accounts.entries()) {
-    if (!API_KEY.test(account.apiKey)) {
-      throw invalid(`paper exchange account #${index + 1}: apiKey must be 1-128 ASCII letters and digits`);
-    }
-    if (secrets.has(account.apiKey)) {
-      throw invalid(`paper exchange account #${index + 1}: apiKey is listed twice`);
-    }
-    const secret = Buffer.from(account.secret);
-    if (secret.length === 0) throw invalid(`paper exchange account #${index + 1}: secret is empty`);
-    secrets.set(account.apiKey, secret);
-    const assets = new Map<string, ExactDecimal>();
-    for (const [asset, text] of Object.entries(account.balances)) {
-      const amount = ExactDecimal.parse(text);
-      if (amount === undefined) {
-        throw invalid(`paper exchange account #${index + 1}: balance of ${asset} must be a decimal string`);
-      }
-      assets.set(asset, amount);
-    }
-    balances.set(account.apiKey, assets);
-  }
+  const { secrets, balances } = readAccounts(options.accounts);
 
   const engine = new PaperEngine({
     symbols: rules,
@@ -293,90 +247,17 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
 
   const server = createServer((req, res) => {
     readBody(req, maxBodyBytes, (body, tooLarge) => {
-      const answer = (): void => {
-        const entry = serve(req, body, tooLarge);
+      const ctx = { routes, secrets, now, echo, onError: options.onError };
+      whenReleased(req, options.holdRequest, () => {
+        const entry = handleRequest(req, body, tooLarge, ctx);
         received.push({ ...entry.record, seq: received.length + 1 });
         res.writeHead(entry.status, { 'content-type': 'application/json;charset=UTF-8' });
         res.end(JSON.stringify(entry.body));
-      };
-      const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-      const held = options.holdRequest?.({ method: req.method ?? 'GET', path });
-      if (held === undefined) answer();
-      else held.then(answer, answer);
+      });
     });
   });
 
-  function serve(
-    req: IncomingMessage,
-    body: string,
-    tooLarge: boolean,
-  ): { status: number; body: unknown; record: Omit<ReceivedRequest, 'seq'> } {
-    const method = req.method ?? 'GET';
-    const target = req.url ?? '/';
-    const mark = target.indexOf('?');
-    const path = mark === -1 ? target : target.slice(0, mark);
-    const query = mark === -1 ? '' : target.slice(mark + 1);
-    const headerKey = req.headers['x-mbx-apikey'];
-    const apiKey = typeof headerKey === 'string' ? headerKey : undefined;
-    const route = routes.get(`${method} ${path}`);
-    const serverTime = now();
-    let params: BinanceParams | undefined;
-    let verified = false;
-    let status = 200;
-    let response: unknown;
-    let errorCode: number | undefined;
-    try {
-      if (route === undefined) throw binanceErrors.unsupported();
-      if (tooLarge) throw binanceErrors.tooManyParameters();
-      params = BinanceParams.parse(query, body, method);
-      let account = '';
-      if (route.signed) {
-        account = authenticate(apiKey);
-        checkSignedRequest(secrets.get(account), query, body, params, serverTime);
-        verified = true;
-        if (echo !== undefined && isErrorEcho(echo)) throw echoKeyError(echo, account);
-      }
-      response = route.handle({ params, apiKey: account, serverTime });
-      if (route.signed && echo !== undefined) response = echoKeyInResult(echo, account, response);
-    } catch (err) {
-      if (!(err instanceof BinanceApiError)) options.onError?.(err);
-      const error = err instanceof BinanceApiError ? err : binanceErrors.unknown();
-      status = error.httpStatus;
-      errorCode = error.code;
-      response = error.toWire();
-    }
-    return {
-      status,
-      body: response,
-      record: {
-        receivedAt: serverTime,
-        method,
-        path,
-        query,
-        body,
-        params: params?.entries() ?? {},
-        apiKey,
-        signed: route?.signed ?? false,
-        verified,
-        status,
-        errorCode,
-      },
-    };
-  }
-
-  function authenticate(apiKey: string | undefined): string {
-    if (apiKey === undefined || !API_KEY.test(apiKey)) throw binanceErrors.apiKeyFormat();
-    if (!secrets.has(apiKey)) throw binanceErrors.rejectedApiKey();
-    return apiKey;
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(requestedPort, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, requestedPort, host);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : requestedPort;
   const url = `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
@@ -419,6 +300,178 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
   };
 }
 
+/** The listed symbols, their starting prices and the fee rate, checked. */
+/** Where to listen: loopback only, a valid port (0 for any free one). */
+function readAddress(options: PaperExchangeOptions): { host: string; requestedPort: number } {
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopback(host)) {
+    throw invalid(`paper exchange host ${JSON.stringify(host)} is not a loopback address`);
+  }
+  const requestedPort = options.port ?? 0;
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
+    throw invalid('paper exchange port must be an integer from 0 to 65535');
+  }
+  return { host, requestedPort };
+}
+
+function readMarkets(options: PaperExchangeOptions): {
+  rules: SymbolRules[];
+  known: Set<string>;
+  prices: Map<string, ExactDecimal>;
+  feeRate: ExactDecimal;
+} {
+  const rules = options.symbols.map(symbolRules);
+  const known = new Set<string>();
+  for (const r of rules) {
+    if (known.has(r.symbol)) throw invalid(`paper exchange symbol ${r.symbol} is listed twice`);
+    known.add(r.symbol);
+  }
+  const prices = new Map<string, ExactDecimal>();
+  for (const [symbol, text] of Object.entries(options.prices)) {
+    if (!known.has(symbol)) throw invalid(`paper exchange price given for unlisted symbol ${symbol}`);
+    prices.set(symbol, positiveDecimal(text, `price of ${symbol}`));
+  }
+  for (const symbol of known) {
+    if (!prices.has(symbol)) throw invalid(`paper exchange symbol ${symbol} has no price`);
+  }
+  const feeRate = ExactDecimal.parse(options.feeRate ?? '0.001');
+  if (feeRate === undefined || feeRate.gte(ExactDecimal.fromInteger(1))) {
+    throw invalid('paper exchange feeRate must be a decimal string from 0 to below 1, e.g. "0.001"');
+  }
+  return { rules, known, prices, feeRate };
+}
+
+/** Each account's HMAC secret and starting balances by API key, checked. */
+function readAccounts(accounts: readonly PaperAccount[]): {
+  secrets: Map<string, Buffer>;
+  balances: Map<string, Map<string, ExactDecimal>>;
+} {
+  // SECURITY: secrets live only in this map, copied so the caller may zero its buffer.
+  const secrets = new Map<string, Buffer>();
+  const balances = new Map<string, Map<string, ExactDecimal>>();
+  for (const [index, account] of accounts.entries()) {
+    if (!API_KEY.test(account.apiKey)) {
+      throw invalid(`paper exchange account #${index + 1}: apiKey must be 1-128 ASCII letters and digits`);
+    }
+    if (secrets.has(account.apiKey)) {
+      throw invalid(`paper exchange account #${index + 1}: apiKey is listed twice`);
+    }
+    const secret = Buffer.from(account.secret);
+    if (secret.length === 0) throw invalid(`paper exchange account #${index + 1}: secret is empty`);
+    secrets.set(account.apiKey, secret);
+    const assets = new Map<string, ExactDecimal>();
+    for (const [asset, text] of Object.entries(account.balances)) {
+      const amount = ExactDecimal.parse(text);
+      if (amount === undefined) {
+        throw invalid(`paper exchange account #${index + 1}: balance of ${asset} must be a decimal string`);
+      }
+      assets.set(asset, amount);
+    }
+    balances.set(account.apiKey, assets);
+  }
+  return { secrets, balances };
+}
+
+/** What {@link handleRequest} needs from the running exchange. */
+interface HandlerContext {
+  readonly routes: ReadonlyMap<string, Route>;
+  /** SECURITY: the accounts' HMAC secrets by API key; used only to verify signatures. */
+  readonly secrets: ReadonlyMap<string, Buffer>;
+  readonly now: () => number;
+  /** The echo-the-key fault in force for this request, if any (`echo-key-fault.ts`). */
+  readonly echo: EchoKeyMode | undefined;
+  readonly onError: ((error: unknown) => void) | undefined;
+}
+
+/** Runs `answer` now, or once the test's `holdRequest` releases the request (a slow or stalled venue). */
+function whenReleased(
+  req: IncomingMessage,
+  hold: PaperExchangeOptions['holdRequest'],
+  answer: () => void,
+): void {
+  const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const held = hold?.({ method: req.method ?? 'GET', path });
+  if (held === undefined) answer();
+  else held.then(answer, answer);
+}
+
+/** Answers one request: route, parse, authenticate and verify a SIGNED one, run the handler, map errors. */
+function handleRequest(
+  req: IncomingMessage,
+  body: string,
+  tooLarge: boolean,
+  ctx: HandlerContext,
+): { status: number; body: unknown; record: Omit<ReceivedRequest, 'seq'> } {
+  const { routes, secrets, now, echo } = ctx;
+  const method = req.method ?? 'GET';
+  const target = req.url ?? '/';
+  const mark = target.indexOf('?');
+  const path = mark === -1 ? target : target.slice(0, mark);
+  const query = mark === -1 ? '' : target.slice(mark + 1);
+  const headerKey = req.headers['x-mbx-apikey'];
+  const apiKey = typeof headerKey === 'string' ? headerKey : undefined;
+  const route = routes.get(`${method} ${path}`);
+  const serverTime = now();
+  let params: BinanceParams | undefined;
+  let verified = false;
+  let status = 200;
+  let response: unknown;
+  let errorCode: number | undefined;
+  try {
+    if (route === undefined) throw binanceErrors.unsupported();
+    if (tooLarge) throw binanceErrors.tooManyParameters();
+    params = BinanceParams.parse(query, body, method);
+    let account = '';
+    if (route.signed) {
+      account = authenticate(secrets, apiKey);
+      checkSignedRequest(secrets.get(account), query, body, params, serverTime);
+      verified = true;
+      if (echo !== undefined && isErrorEcho(echo)) throw echoKeyError(echo, account);
+    }
+    response = route.handle({ params, apiKey: account, serverTime });
+    if (route.signed && echo !== undefined) response = echoKeyInResult(echo, account, response);
+  } catch (err) {
+    if (!(err instanceof BinanceApiError)) ctx.onError?.(err);
+    const error = err instanceof BinanceApiError ? err : binanceErrors.unknown();
+    status = error.httpStatus;
+    errorCode = error.code;
+    response = error.toWire();
+  }
+  return {
+    status,
+    body: response,
+    record: {
+      receivedAt: serverTime,
+      method,
+      path,
+      query,
+      body,
+      params: params?.entries() ?? {},
+      apiKey,
+      signed: route?.signed ?? false,
+      verified,
+      status,
+      errorCode,
+    },
+  };
+}
+
+function authenticate(secrets: ReadonlyMap<string, Buffer>, apiKey: string | undefined): string {
+  if (apiKey === undefined || !API_KEY.test(apiKey)) throw binanceErrors.apiKeyFormat();
+  if (!secrets.has(apiKey)) throw binanceErrors.rejectedApiKey();
+  return apiKey;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /**
  * Verifies the signature and timing of a SIGNED request ("SIGNED (TRADE and USER_DATA) Endpoint security",
  * "Timing security"). Throws -1102 (missing `signature`/`timestamp`), -1100 (malformed), -1022 (bad signature) or
@@ -446,6 +499,9 @@ function checkSignedRequest(
   if (!(serverTime - timestamp <= recvWindow)) throw binanceErrors.timestampOutsideRecvWindow();
 }
 
+/** A route table entry's registration: `METHOD path`, whether it is SIGNED, and its handler. */
+type AddRoute = (method: string, path: string, signed: boolean, handle: Route['handle']) => void;
+
 function binanceRoutes(
   engine: PaperEngine,
   feeRate: ExactDecimal,
@@ -453,10 +509,17 @@ function binanceRoutes(
   bookVersion: () => number,
 ): Map<string, Route> {
   const routes = new Map<string, Route>();
-  const add = (method: string, path: string, signed: boolean, handle: Route['handle']): void => {
+  const add: AddRoute = (method, path, signed, handle) => {
     routes.set(`${method} ${path}`, { signed, handle });
   };
+  addMarketDataRoutes(add, engine, bookVersion);
+  addAccountRoute(add, engine, feeRate, accountIds);
+  addOrderRoutes(add, engine);
+  return routes;
+}
 
+/** Public market data: ping, time, exchangeInfo, depth, the tickers and avgPrice. */
+function addMarketDataRoutes(add: AddRoute, engine: PaperEngine, bookVersion: () => number): void {
   add('GET', '/api/v3/ping', false, () => ({}));
   add('GET', '/api/v3/time', false, ({ serverTime }) => ({ serverTime }));
   add('GET', '/api/v3/exchangeInfo', false, ({ params, serverTime }) => ({
@@ -501,7 +564,15 @@ function binanceRoutes(
     const r = readSymbol(params, engine);
     return { mins: 5, price: engine.price(r.symbol).toFixed(), closeTime: serverTime };
   });
+}
 
+/** `GET /api/v3/account` (SIGNED): commissions, permissions and balances. */
+function addAccountRoute(
+  add: AddRoute,
+  engine: PaperEngine,
+  feeRate: ExactDecimal,
+  accountIds: ReadonlyMap<string, number>,
+): void {
   add('GET', '/api/v3/account', true, ({ params, apiKey, serverTime }) => {
     const omitZero = readBoolean(params, 'omitZeroBalances');
     const bps = Number(feeRate.mul(ExactDecimal.fromInteger(10000)).roundHalfUp(0).toString());
@@ -532,6 +603,10 @@ function binanceRoutes(
       uid: accountIds.get(apiKey) ?? 0,
     };
   });
+}
+
+/** Orders and trades (SIGNED): new, test, query, cancel, open orders, all orders, my trades. */
+function addOrderRoutes(add: AddRoute, engine: PaperEngine): void {
   add('POST', '/api/v3/order', true, ({ params, apiKey }) => {
     const { order, responseType } = readNewOrder(params, engine);
     return newOrderResponse(engine.placeOrder(apiKey, order), responseType);
@@ -590,7 +665,6 @@ function binanceRoutes(
       );
     return (fromId === undefined ? trades.slice(-limit) : trades.slice(0, limit)).map(myTradeResponse);
   });
-  return routes;
 }
 
 /** The symbols named by `symbol` or `symbols` (a JSON array), or all of them. */

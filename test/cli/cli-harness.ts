@@ -72,3 +72,62 @@ export function tempDir(): { dir: string; remove: () => void } {
     },
   };
 }
+
+/** A `cofre` process left running (serve, paper), as a user starts one in another terminal. */
+export interface RunningCli {
+  /** Resolves with everything printed so far once the output matches; rejects if the process exits first. */
+  waitFor(pattern: RegExp): Promise<string>;
+  /** Sends SIGTERM and resolves when the process has exited. */
+  stop(): Promise<void>;
+}
+
+/** Starts the real `cofre` process (through tsx) and leaves it running. */
+export function startCliProcess(cwd: string, args: readonly string[]): RunningCli {
+  const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: cwd },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let exited: number | null | undefined;
+  const waiters = new Set<() => void>();
+  const poke = (): void => {
+    for (const w of waiters) w();
+  };
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString('utf8');
+    poke();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    output += c.toString('utf8');
+    poke();
+  });
+  const closed = new Promise<void>((done) => {
+    child.on('close', (code) => {
+      exited = code;
+      poke();
+      done();
+    });
+  });
+  return {
+    waitFor(pattern) {
+      return new Promise((done, fail) => {
+        const check = (): void => {
+          if (pattern.test(output)) {
+            waiters.delete(check);
+            done(output);
+          } else if (exited !== undefined) {
+            waiters.delete(check);
+            fail(new Error(`cofre ${args.join(' ')} exited with ${exited}:\n${output}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (exited === undefined) child.kill('SIGTERM');
+      await closed;
+    },
+  };
+}

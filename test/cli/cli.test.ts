@@ -162,6 +162,23 @@ describe('cofre CLI', () => {
     expect(result.stderr).toMatch(/bogus/);
   });
 
+  // Regression: `cofre --version` was an unknown option, `cofre help` and `cofre frobnicate` said "too many arguments".
+  it('prints its version, has a help command, and names an unknown command', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(await cli(dir, ['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
+    const help = await cli(dir, ['help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: cofre/m);
+    expect(help.stdout).toMatch(/^ {2}secret /m);
+    expect((await cli(dir, ['help', 'secret'])).stdout).toMatch(/^Usage: cofre secret/m);
+    const unknown = await cli(dir, ['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(unknown.stderr).toMatch(/cofre help/);
+  });
+
   it('prints a JSON Schema', async () => {
     const result = await cli(dir, ['config', 'schema']);
     expect(result.code).toBe(0);
@@ -189,6 +206,9 @@ describe('cofre CLI', () => {
     [['agent', 'list']],
     [['agent', 'revoke']],
     [['demo']],
+    [['paper']],
+    [['doctor']],
+    [['help']],
     [['serve']],
     [['mcp']],
   ])('has --help on %j', async (command) => {

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
-import { writeDemoSetup } from '../../src/surfaces/cli/demo.js';
+import { writeDemoSetup } from '../../src/surfaces/cli/paper-provisioning.js';
 import { cli, tempDir } from './cli-harness.js';
 
 let exchange: PaperExchange;

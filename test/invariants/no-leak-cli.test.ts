@@ -38,6 +38,26 @@ describe('canary through the CLI', () => {
     await run(['secret', 'versions', 'exchanges/canary']);
     await run(['secret', 'fingerprint', 'exchanges/canary']);
     await run(['secret', 'promote', 'exchanges/canary', '2']);
+    // The start-up checks (doctor, config check --resolve, serve) resolve the canary and report problems beside it.
+    const configPath = join(dir, 'cofre.yaml');
+    const config = readFileSync(configPath, 'utf8');
+    writeFileSync(
+      configPath,
+      config
+        .replace('venue: binance', 'venue: binanse')
+        .replace('local:exchanges/paper#apiKey', 'local:exchanges/fields#apiKey')
+        .replace('local:exchanges/paper#secret', 'local:exchanges/fields#secret'),
+    );
+    expect((await run(['doctor'])).code).toBe(1);
+    expect((await run(['config', 'check', '--resolve'])).code).toBe(1);
+    expect((await run(['serve', '--port', '0'])).code).toBe(1);
+    // A #field of a value that is not JSON: the error must describe it without quoting it.
+    writeFileSync(
+      configPath,
+      config.replace('local:exchanges/paper#secret', 'local:exchanges/canary#secret'),
+    );
+    expect((await run(['doctor'])).stderr).toMatch(/accounts\.paper\.credentials\.secret: COFRE_SECRET_/);
+    writeFileSync(configPath, config);
     // Failure paths: a bad version, a bad field count, a value on argv, a corrupted store.
     await run(['secret', 'fingerprint', 'exchanges/canary@99']);
     await run(['secret', 'put', 'exchanges/bad', '--field', 'a', '--field', 'b'], `${canary.value}\n`);

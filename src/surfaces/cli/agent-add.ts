@@ -1,20 +1,24 @@
+import { resolve } from 'node:path';
+
 import { issueAgentToken } from '../../broker/agent-tokens.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CofreError } from '../../errors.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
+import { writeAgentTokenFile } from './paper-provisioning.js';
 
 /**
- * `cofre agent add <id> [--policy p] [--ttl d]`: registers an agent and prints its token on stdout, once. Only a
- * hash is stored; a lost token is replaced by revoking the agent and adding it again.
+ * `cofre agent add <id> [--policy p] [--ttl d] [--token-file f]`: registers an agent and hands out its token once:
+ * written to a new file of mode 600 with `--token-file`, else printed on stdout. Only a hash is stored; a lost token
+ * is replaced by revoking the agent and adding it again.
  */
 export async function agentAdd(
   io: CliIo,
   global: GlobalOptions,
   id: string,
-  options: { policy?: string; ttl?: string },
+  options: { policy?: string; ttl?: string; tokenFile?: string },
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
   const policies = Object.keys(config.policies);
@@ -28,12 +32,24 @@ export async function agentAdd(
   const ttlMs = options.ttl === undefined ? config.agents.tokenTtl : parseDuration(options.ttl);
   const state = new SqliteStateStore(config.state.path);
   try {
-    const { agent, token } = issueAgentToken(state, { id, policy, ttlMs, now: new Date() });
-    println(io.stdout, token);
-    println(
-      io.stderr,
-      `Agent "${agent.id}" added with policy "${policy}"; the token above expires ${agent.expiresAt.toISOString()} (in ${formatDuration(ttlMs)}). It is shown only once: store it where the agent reads it (a file of mode 600), not in its prompt.`,
-    );
+    const input = { id, policy, ttlMs, now: new Date() };
+    const expiry = (expiresAt: Date): string =>
+      `expiring ${expiresAt.toISOString()} (in ${formatDuration(ttlMs)})`;
+    if (options.tokenFile === undefined) {
+      const { agent, token } = issueAgentToken(state, input);
+      println(io.stdout, token);
+      println(
+        io.stderr,
+        `Agent "${agent.id}" added with policy "${policy}", ${expiry(agent.expiresAt)}. The token above is shown only once: store it where the agent reads it (a file of mode 600; --token-file writes one), not in its prompt.`,
+      );
+    } else {
+      const tokenFile = resolve(io.cwd, options.tokenFile);
+      const { agent } = await writeAgentTokenFile(state, tokenFile, input);
+      println(
+        io.stderr,
+        `Agent "${agent.id}" added with policy "${policy}", ${expiry(agent.expiresAt)}. Its token is in ${tokenFile} (mode 600): give the agent that file, never the token in its prompt.`,
+      );
+    }
   } finally {
     state.close();
   }

@@ -1,7 +1,7 @@
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { printTable } from './secret-list.js';
 
 /** `cofre agent list`: agents with policy, expiry and status; never tokens. */

@@ -2,7 +2,7 @@ import { CofreError } from '../../errors.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /** `cofre agent revoke <id>`: the agent's token stops working at once (running servers check on every request). */
 export async function agentRevoke(io: CliIo, global: GlobalOptions, id: string): Promise<void> {

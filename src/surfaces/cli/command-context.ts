@@ -7,7 +7,7 @@ import { CofreError } from '../../errors.js';
 import { openBackend } from '../../secrets/open-backend.js';
 import type { SecretBackend } from '../../secrets/secret-backend.js';
 import type { CliIo } from './cli-io.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { promptHidden } from './read-secret-input.js';
 
 /** Loads the config that `--config` / `COFRE_CONFIG` / `./cofre.yaml` names, relative to the working directory. */

@@ -59,7 +59,10 @@ export async function init(
       `Its key is ${keySource.path} (mode 600). Anyone who can read that file can read every secret: keep it out of git and backups you do not trust.`,
     );
   }
-  println(io.stderr, 'Next: cofre secret put exchanges/paper --field apiKey --field secret');
+  println(
+    io.stderr,
+    'Next: `cofre paper --create-keys` runs a paper exchange for the paper account; then `cofre agent add <id> --token-file <file>` and `cofre serve`.',
+  );
 }
 
 async function confirmedPassphrase(io: CliIo): Promise<Buffer> {

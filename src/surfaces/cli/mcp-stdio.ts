@@ -4,13 +4,13 @@ import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { runMcpStdio } from '../mcp/mcp-stdio.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
-import { readInputFile, trimTrailingNewline } from './read-secret-input.js';
+import type { GlobalOptions } from './command-spec.js';
+import { readTokenFile } from './read-token-file.js';
 import { untilSignal } from './until-signal.js';
 
 /**
  * `cofre mcp --token-file <f>`: an MCP server on stdin/stdout for one agent. The token comes from a file (never
- * argv); stdout carries only MCP messages, logs go to stderr.
+ * argv) that only its owner may read; stdout carries only MCP messages, logs go to stderr.
  */
 export async function mcpStdio(
   io: CliIo,
@@ -18,9 +18,7 @@ export async function mcpStdio(
   options: { tokenFile: string },
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
-  const raw = await readInputFile(io, options.tokenFile);
-  const token = trimTrailingNewline(raw).toString('utf8');
-  raw.fill(0);
+  const token = await readTokenFile(io, options.tokenFile);
   const logger = createLogger();
   const runtime = await openBrokerRuntime(config, { logger });
   try {

@@ -3,7 +3,7 @@ import { openBrokerRuntime, SIGNED_REQUEST_WINDOW_MS } from '../../broker/broker
 import { CofreError } from '../../errors.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { promptHidden } from './read-secret-input.js';
 
 /**

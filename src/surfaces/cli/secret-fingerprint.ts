@@ -3,7 +3,7 @@ import { EmbeddedBackend } from '../../secrets/embedded/embedded-backend.js';
 import { parseSecretReference } from '../../secrets/secret-reference.js';
 import { type CliIo, println } from './cli-io.js';
 import { withCliBackend } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /**
  * `cofre secret fingerprint <name>[@<version>|@stage=<label>]`: prints a keyed HMAC of the value, which an

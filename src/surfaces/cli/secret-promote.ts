@@ -1,6 +1,6 @@
 import { type CliIo, println } from './cli-io.js';
 import { withCliBackend } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /** `cofre secret promote <name> <version>`: makes `version` current; the old current becomes previous. */
 export async function secretPromote(

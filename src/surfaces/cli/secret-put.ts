@@ -2,7 +2,7 @@ import { CofreError } from '../../errors.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type CliIo, println } from './cli-io.js';
 import { withCliBackend } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { promptHidden, readInputFile, readStdin, trimTrailingNewline } from './read-secret-input.js';
 
 export interface SecretPutOptions {

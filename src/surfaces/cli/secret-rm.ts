@@ -1,6 +1,6 @@
 import { type CliIo, println } from './cli-io.js';
 import { withCliBackend } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /** `cofre secret rm <name>`: deletes the secret and all its versions. */
 export async function secretRm(

@@ -1,6 +1,6 @@
 import type { CliIo } from './cli-io.js';
 import { withCliBackend } from './command-context.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './command-spec.js';
 import { printTable } from './secret-list.js';
 
 /** `cofre secret versions <name>`: every kept version, oldest first, with stages and creation time. */

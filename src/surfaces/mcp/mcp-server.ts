@@ -32,10 +32,12 @@ export interface McpServerOptions {
   readonly logger?: Logger | undefined;
 }
 
-const INSTRUCTIONS = [
+/** The server's instructions to the model (MCP `initialize`); exported so a test holds them to the schemas. */
+export const MCP_INSTRUCTIONS = [
   'cofre runs trading actions on exchange accounts for you; you never see or need an API key.',
   'Start with list_accounts. Every action may be denied by policy: a denied result names the rule and the reason.',
-  'place_order and cancel_order need a clientOrderId you choose; repeating it never places a second order.',
+  'place_order needs a clientOrderId you choose; repeating it never places a second order.',
+  'cancel_order names the order by exactly one of its orderId and the clientOrderId it was placed with.',
   DATA_NOTICE,
 ].join(' ');
 
@@ -62,7 +64,7 @@ export function buildMcpServer(
   options: McpServerOptions,
   inFlight: Set<Promise<unknown>> | undefined,
 ): McpServer {
-  const server = new McpServer({ name: 'cofre', version: '1' }, { instructions: INSTRUCTIONS });
+  const server = new McpServer({ name: 'cofre', version: '1' }, { instructions: MCP_INSTRUCTIONS });
   const call = (name: ActionName, args: unknown): Promise<CallToolResult> => {
     const running = runTool(options, name, args);
     if (inFlight !== undefined) {

@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+
+import { type BrokerRuntime, openBrokerRuntime } from '../../broker/broker-runtime.js';
+import type { CofreConfig } from '../../config/config-schema.js';
+import { CofreError } from '../../errors.js';
+import { connectionOptionsFor } from '../http/connection-guard.js';
+import { createHttpServer } from '../http/http-server.js';
+import { preflightError, type PreflightReport, runPreflight } from './preflight.js';
+
+/** Options of {@link startBrokerServer}; host and port default to `server.host` and `server.port`. */
+export interface BrokerServerOptions {
+  readonly logger: Logger;
+  readonly host?: string;
+  readonly port?: number;
+  /** Resolve every credential reference and check venue ids before listening; fail fast on any problem. */
+  readonly verify: boolean;
+  /** Take any free port when the chosen one is taken (the demo); otherwise that is `COFRE_PORT_IN_USE`. */
+  readonly anyPortIfTaken?: boolean;
+  readonly promptPassphrase?: (question: string) => Promise<Buffer>;
+}
+
+/** A broker serving HTTP and MCP, as `cofre serve` and `cofre demo` run it. */
+export interface BrokerServer {
+  readonly url: string;
+  readonly runtime: BrokerRuntime;
+  /** What the start-up check found; undefined when it was skipped. */
+  readonly preflight: PreflightReport | undefined;
+  /** Stops listening, then closes the runtime. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The one wiring of a serving broker: the runtime a config describes, the start-up check, and the HTTP API with MCP
+ * at `/mcp`. Everything opened is closed again when a step fails.
+ */
+export async function startBrokerServer(
+  config: CofreConfig,
+  options: BrokerServerOptions,
+): Promise<BrokerServer> {
+  const runtime = await openBrokerRuntime(config, {
+    logger: options.logger,
+    ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
+  });
+  const server = createHttpServer({
+    broker: runtime.broker,
+    state: runtime.state,
+    logger: options.logger,
+    bodyLimit: config.server.bodyLimit,
+    connections: connectionOptionsFor(config.server),
+    ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
+  });
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      await server.close().catch(() => undefined);
+      await runtime.close();
+    })());
+  try {
+    let preflight: PreflightReport | undefined;
+    if (options.verify) {
+      preflight = await runPreflight(config, runtime.resolver);
+      if (preflight.problems.length > 0) {
+        throw preflightError(
+          preflight,
+          'Fix them (`cofre doctor` checks again), or start anyway with --no-verify.',
+        );
+      }
+    }
+    const host = options.host ?? config.server.host;
+    const port = options.port ?? config.server.port;
+    const url = await listen(server, host, port, options.anyPortIfTaken === true);
+    // In the background: an unreachable venue must not keep the broker from serving.
+    runtime.reconcileInterrupted().catch((err: unknown) => {
+      options.logger.error({ err }, 'settling interrupted requests failed');
+    });
+    return { url, runtime, preflight, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function listen(
+  server: ReturnType<typeof createHttpServer>,
+  host: string,
+  port: number,
+  anyPortIfTaken: boolean,
+): Promise<string> {
+  try {
+    return await server.listen({ host, port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (anyPortIfTaken) return server.listen({ host, port: 0 });
+    throw new CofreError(
+      'COFRE_PORT_IN_USE',
+      `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port (or server.port in the config)`,
+      { cause: err, details: { host, port } },
+    );
+  }
+}

@@ -1,0 +1,229 @@
+import { command, type CommandSpec } from './command-spec.js';
+
+// Every cofre command, one row each, in the order `cofre help` lists them. Each row imports its implementation when
+// it runs, so commands that load heavy modules (fastify, the MCP SDK, SQLite, ccxt) cost nothing to the others.
+
+const backendOption = {
+  flags: '-b, --backend <name>',
+  description: 'backend to use (default: the first embedded backend in the config)',
+};
+
+/** The descriptions of the command groups (`cofre secret`, …), shown by `cofre help`. */
+export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
+  config: 'validate the configuration or print its schema',
+  secret: 'manage secrets in a writable backend (values never appear on the command line)',
+  agent: 'add, list and revoke the agents that may call cofre',
+  request: 'inspect and settle requests a stopped cofre left executing',
+};
+
+/** The command table. */
+export const COMMANDS: readonly CommandSpec<unknown>[] = [
+  command<{ dir: string; passphraseFile?: string; passphrasePrompt?: boolean }>({
+    path: ['init'],
+    description: 'write a starter cofre.yaml and an empty encrypted store in a directory',
+    options: [
+      { flags: '--dir <dir>', description: 'where to write them', defaultValue: '.' },
+      {
+        flags: '--passphrase-file <file>',
+        description: 'protect the store with the passphrase in this file instead of a key file',
+      },
+      {
+        flags: '--passphrase-prompt',
+        description: 'protect the store with a passphrase typed now (and at every start)',
+      },
+    ],
+    run: async ({ io }, _args, options) => (await import('./init.js')).init(io, options),
+  }),
+  command<{ port?: string }>({
+    path: ['demo'],
+    description:
+      'run the broker against a local paper exchange with demo keys and a demo agent (until Ctrl-C)',
+    options: [
+      { flags: '--port <port>', description: 'port of the broker (default 8787, or any free one if taken)' },
+    ],
+    run: async ({ io }, _args, options) => {
+      await (await import('./demo.js')).demo(io, options);
+    },
+  }),
+  command<{ account?: string; createKeys?: boolean }>({
+    path: ['paper'],
+    description:
+      "run the paper exchange for the config's paper accounts, at their baseUrl, with their keys (until Ctrl-C)",
+    options: [
+      { flags: '--account <id>', description: 'serve only this paper account (default: all of them)' },
+      {
+        flags: '--create-keys',
+        description:
+          'make random keys for accounts that have none and store them at their credential references',
+      },
+    ],
+    run: async ({ io, global }, _args, options) => {
+      await (await import('./paper.js')).paper(io, global, options);
+    },
+  }),
+  command<{ host?: string; port?: string; verify?: boolean }>({
+    path: ['serve'],
+    description:
+      'serve the HTTP API and MCP (Streamable HTTP at /mcp) for the configuration, until SIGINT/SIGTERM',
+    options: [
+      { flags: '--host <host>', description: 'address to bind (default: server.host, 127.0.0.1)' },
+      { flags: '--port <port>', description: 'port to listen on (default: server.port, 8787)' },
+      {
+        flags: '--no-verify',
+        description: 'start without first resolving every credential reference and checking venue ids',
+      },
+    ],
+    run: async ({ io, global }, _args, options) => (await import('./serve.js')).serve(io, global, options),
+  }),
+  command<{ tokenFile: string }>({
+    path: ['mcp'],
+    description: 'serve MCP on stdin/stdout for one agent, whose token is read from a file',
+    options: [
+      {
+        flags: '--token-file <file>',
+        description: 'file holding the agent token (mode 600)',
+        required: true,
+      },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./mcp-stdio.js')).mcpStdio(io, global, options),
+  }),
+
+  command({
+    path: ['doctor'],
+    description:
+      'check that cofre can serve: every secret reference resolves, every backend answers, every venue exists',
+    run: async ({ io, global }) => (await import('./doctor.js')).doctor(io, global),
+  }),
+
+  command<{ resolve?: boolean }>({
+    path: ['config', 'check'],
+    description: 'validate a configuration file and list every problem with its path',
+    options: [
+      {
+        flags: '--resolve',
+        description:
+          'also resolve every secret reference (never printing values) and check venue ids against ccxt',
+      },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./config-check.js')).configCheck(io, global, options),
+  }),
+  command({
+    path: ['config', 'schema'],
+    description: 'print the JSON Schema of cofre.yaml, for editors',
+    run: async ({ io }) => {
+      (await import('./config-schema.js')).configSchema(io);
+    },
+  }),
+
+  command<{ backend?: string; fromFile?: string; field?: string[]; pending?: boolean; binary?: boolean }>({
+    path: ['secret', 'put'],
+    description:
+      'store a new version of a secret; the value comes from stdin, a no-echo prompt, or --from-file',
+    args: [['<name>', 'secret name, e.g. exchanges/binance']],
+    options: [
+      backendOption,
+      { flags: '--from-file <file>', description: 'read the value from a file' },
+      {
+        flags: '--field <field...>',
+        description:
+          'build a JSON object from these fields, prompting for each (or reading one line each from stdin)',
+      },
+      {
+        flags: '--pending',
+        description: 'stage the new version as pending (for rotation) instead of making it current',
+      },
+      { flags: '--binary', description: 'store the input byte for byte (no trailing newline is trimmed)' },
+    ],
+    run: async ({ io, global }, [name], options) =>
+      (await import('./secret-put.js')).secretPut(io, global, name ?? '', options),
+  }),
+  command<{ backend?: string }>({
+    path: ['secret', 'list'],
+    description: 'list secret names with their current version',
+    options: [backendOption],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./secret-list.js')).secretList(io, global, options),
+  }),
+  command<{ backend?: string }>({
+    path: ['secret', 'versions'],
+    description: 'list the versions of a secret with their stages and creation times',
+    args: [['<name>', 'secret name']],
+    options: [backendOption],
+    run: async ({ io, global }, [name], options) =>
+      (await import('./secret-versions.js')).secretVersions(io, global, name ?? '', options),
+  }),
+  command<{ backend?: string }>({
+    path: ['secret', 'promote'],
+    description: 'make a version current; the old current becomes previous (also how to roll back)',
+    args: [
+      ['<name>', 'secret name'],
+      ['<version>', 'version to promote'],
+    ],
+    options: [backendOption],
+    run: async ({ io, global }, [name, version], options) =>
+      (await import('./secret-promote.js')).secretPromote(io, global, name ?? '', version ?? '', options),
+  }),
+  command<{ backend?: string }>({
+    path: ['secret', 'rm'],
+    description: 'delete a secret and all its versions',
+    args: [['<name>', 'secret name']],
+    options: [backendOption],
+    run: async ({ io, global }, [name], options) =>
+      (await import('./secret-rm.js')).secretRm(io, global, name ?? '', options),
+  }),
+  command<{ backend?: string }>({
+    path: ['secret', 'fingerprint'],
+    description: 'print an HMAC fingerprint of a secret to compare values without showing them',
+    args: [['<name>', 'secret name, optionally with @<version> or @stage=<label>']],
+    options: [backendOption],
+    run: async ({ io, global }, [name], options) =>
+      (await import('./secret-fingerprint.js')).secretFingerprint(io, global, name ?? '', options),
+  }),
+
+  command<{ policy?: string; ttl?: string; tokenFile?: string }>({
+    path: ['agent', 'add'],
+    description: 'register an agent and hand out its token once (printed, or written to --token-file)',
+    args: [['<id>', 'agent id: lowercase letters, digits, "-" and "_"']],
+    options: [
+      {
+        flags: '--policy <name>',
+        description: 'policy from the config (default: the only one, if there is one)',
+      },
+      {
+        flags: '--ttl <duration>',
+        description: 'token lifetime, e.g. 12h or 30d (default: agents.tokenTtl)',
+      },
+      {
+        flags: '--token-file <file>',
+        description: 'write the token to this new file (mode 600) instead of printing it',
+      },
+    ],
+    run: async ({ io, global }, [id], options) =>
+      (await import('./agent-add.js')).agentAdd(io, global, id ?? '', options),
+  }),
+  command({
+    path: ['agent', 'list'],
+    description: 'list agents with policy, status and expiry (never tokens)',
+    run: async ({ io, global }) => (await import('./agent-list.js')).agentList(io, global),
+  }),
+  command({
+    path: ['agent', 'revoke'],
+    description: "revoke an agent's token at once",
+    args: [['<id>', 'agent id']],
+    run: async ({ io, global }, [id]) =>
+      (await import('./agent-revoke.js')).agentRevoke(io, global, id ?? ''),
+  }),
+  command({
+    path: ['request', 'list'],
+    description: 'list requests still executing (running now, or left by a cofre that stopped)',
+    run: async ({ io, global }) => (await import('./request-list.js')).requestList(io, global),
+  }),
+  command({
+    path: ['request', 'reconcile'],
+    description:
+      'settle requests a stopped cofre left executing, asking the venue about each order by its clientOrderId',
+    run: async ({ io, global }) => (await import('./request-reconcile.js')).requestReconcile(io, global),
+  }),
+];

@@ -1,0 +1,50 @@
+import { fileURLToPath } from 'node:url';
+
+import { type CliIo, println } from './cli-io.js';
+
+// The installed entry point, so the stdio snippet works from any directory.
+const COFRE_BIN = fileURLToPath(new URL('../../../bin/cofre.js', import.meta.url));
+
+/** Prints what `cofre demo` offers: curl lines for a balance and an order, and MCP client configurations. */
+export function printDemoInstructions(
+  io: CliIo,
+  d: { url: string; dir: string; tokenFile: string; configFile: string; token: string },
+): void {
+  const rel = (p: string): string => (p.startsWith(`${io.cwd}/`) ? p.slice(io.cwd.length + 1) : p);
+  const token = `$(cat ${rel(d.tokenFile)})`;
+  // The demo agent's token may be printed: it trades paper money only, on this run's paper exchange.
+  const mcpHttp = {
+    mcpServers: {
+      cofre: { type: 'http', url: `${d.url}/mcp`, headers: { Authorization: `Bearer ${d.token}` } },
+    },
+  };
+  const mcpStdio = {
+    mcpServers: {
+      cofre: {
+        command: process.execPath,
+        args: [COFRE_BIN, '--config', d.configFile, 'mcp', '--token-file', d.tokenFile],
+      },
+    },
+  };
+  const out = io.stdout;
+  println(
+    out,
+    `cofre demo is running: broker ${d.url}, a paper exchange behind it, demo keys and audit log in ${rel(d.dir)}/.`,
+  );
+  println(out, 'The agent token is in a file; the keys never leave cofre.\n');
+  println(out, 'Ask for the balance:');
+  println(
+    out,
+    `  curl -s -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"account":"paper"}' ${d.url}/v1/actions/get_balance\n`,
+  );
+  println(out, 'Place an order (the clientOrderId makes it idempotent):');
+  println(
+    out,
+    `  curl -s -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"account":"paper","symbol":"BTC/USDT","side":"buy","type":"market","amount":"0.001","clientOrderId":"demo-1"}' ${d.url}/v1/actions/place_order\n`,
+  );
+  println(out, "MCP client over Streamable HTTP (the demo agent's token, paper money only):");
+  println(out, `  ${JSON.stringify(mcpHttp)}\n`);
+  println(out, 'MCP client over stdio:');
+  println(out, `  ${JSON.stringify(mcpStdio)}\n`);
+  println(out, 'Stop with Ctrl-C.');
+}

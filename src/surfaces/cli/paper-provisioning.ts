@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import { open, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { issueAgentToken, type IssuedToken } from '../../broker/agent-tokens.js';
+import { CofreError, isCofreError } from '../../errors.js';
+import { type PaperExchange, startPaperExchange } from '../../paper-exchange/paper-exchange.js';
+import { BTCUSDT, ETHUSDT } from '../../paper-exchange/spot-markets.js';
+import { EmbeddedBackend } from '../../secrets/embedded/embedded-backend.js';
+import { parseSecretReference } from '../../secrets/secret-reference.js';
+import type { SecretResolver } from '../../secrets/secret-resolver.js';
+import { SecretValue } from '../../secrets/secret-value.js';
+import type { StateStore } from '../../state/state-store.js';
+
+// Provisioning for paper trading, in one place: `cofre demo`, `cofre paper`, the tests and the benchmarks all set up
+// the paper exchange, its keys, a config and agent tokens through these functions, so they run the same setup.
+
+/** API key and secret of one paper-exchange account. */
+export interface PaperKeys {
+  readonly apiKey: string;
+  readonly secret: string;
+}
+
+/** What every paper account starts with. */
+export const PAPER_BALANCES: Readonly<Record<string, string>> = Object.freeze({
+  USDT: '10000',
+  BTC: '0.5',
+  ETH: '5',
+});
+
+/** Port `cofre paper` listens on by default, and the `baseUrl` that `cofre init` writes for the paper account. */
+export const PAPER_DEFAULT_PORT = 8788;
+
+/** Fresh random keys in Binance's shape (64 hex characters each). */
+export function randomPaperKeys(): PaperKeys {
+  return { apiKey: randomBytes(32).toString('hex'), secret: randomBytes(32).toString('hex') };
+}
+
+/**
+ * Starts the paper exchange with BTC/USDT at 60000 and ETH/USDT at 3000, one account per key pair, each holding
+ * {@link PAPER_BALANCES}. Binds 127.0.0.1; `port` 0 (the default) takes a free one.
+ */
+export function startPaperVenue(
+  keys: readonly PaperKeys[],
+  options: { port?: number; host?: string } = {},
+): Promise<PaperExchange> {
+  return startPaperExchange({
+    ...options,
+    accounts: keys.map((k) => ({ apiKey: k.apiKey, secret: k.secret, balances: PAPER_BALANCES })),
+    symbols: [BTCUSDT, ETHUSDT],
+    prices: { BTCUSDT: '60000', ETHUSDT: '3000' },
+  });
+}
+
+/**
+ * Writes a self-contained paper setup into `dir`: an embedded store (with its key file) holding the keys as
+ * `exchanges/paper` (fields `apiKey` and `secret`), and a `cofre.yaml` with the paper account at `exchangeUrl`, a
+ * `demo` policy, and state, audit log and store beside it. Returns the config file's path.
+ */
+export async function writeDemoSetup(
+  dir: string,
+  options: { exchangeUrl: string; apiKey: string; apiSecret: string; port: number },
+): Promise<string> {
+  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
+    kind: 'key-file',
+    path: join(dir, 'cofre.key'),
+  });
+  const keys = SecretValue.fromText(JSON.stringify({ apiKey: options.apiKey, secret: options.apiSecret }));
+  try {
+    await store.write('exchanges/paper', keys);
+  } finally {
+    keys.zero();
+    await store.close();
+  }
+  const configFile = join(dir, 'cofre.yaml');
+  await writeFile(configFile, demoConfig(options.exchangeUrl, options.port));
+  return configFile;
+}
+
+/**
+ * Issues a token for a new agent and writes it, with a newline, to `file`, created with mode 600. Refuses a file
+ * that already exists (`COFRE_STORE_EXISTS`) rather than replace a token someone relies on; nothing is issued then.
+ *
+ * SECURITY: the file is created exclusively with mode 600 in one `open`, so there is no moment at which another
+ * user could read it.
+ */
+export async function writeAgentTokenFile(
+  state: StateStore,
+  file: string,
+  input: { id: string; policy: string; ttlMs: number; now: Date },
+): Promise<IssuedToken> {
+  const handle = await open(file, 'wx', 0o600).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'EEXIST'
+      ? new CofreError('COFRE_STORE_EXISTS', `${file} already exists; not overwriting a token file`)
+      : new CofreError('COFRE_INPUT_INVALID', `cannot create ${file}: ${code ?? 'error'}`, { cause: err });
+  });
+  let issued: IssuedToken;
+  try {
+    issued = issueAgentToken(state, input);
+    await handle.writeFile(`${issued.token}\n`);
+    await handle.sync();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await rm(file, { force: true });
+    throw err;
+  }
+  await handle.close();
+  return issued;
+}
+
+function demoConfig(exchangeUrl: string, port: number): string {
+  return `# Written by \`cofre demo\` for this run.
+backends:
+  local:
+    type: embedded
+    path: cofre.store
+    keyFile: cofre.key
+accounts:
+  paper:
+    venue: binance
+    mode: paper
+    baseUrl: ${JSON.stringify(exchangeUrl)}
+    credentials:
+      apiKey: local:exchanges/paper#apiKey
+      secret: local:exchanges/paper#secret
+policies:
+  demo:
+    accounts: [paper]
+    actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order]
+agents:
+  tokenTtl: 1d
+audit:
+  path: audit.jsonl
+state:
+  path: state.db
+server:
+  host: 127.0.0.1
+  port: ${port}
+`;
+}
+
+/** How {@link paperKeysFromConfig} got an account's keys. */
+export interface ProvisionedPaperKeys extends PaperKeys {
+  readonly account: string;
+  /** True when the keys were made now and written to the account's backend (`--create-keys`). */
+  readonly created: boolean;
+}
+
+/**
+ * The keys the paper exchange must accept for a paper account: read through the account's own credential
+ * references, or, when none of them exists yet and `create` is set, made at random and written there (a `#field`
+ * reference becomes a field of a JSON object at its path). Keys that exist only in part are refused rather than
+ * overwritten.
+ *
+ * SECURITY: the keys go from the backend to the paper exchange in memory; nothing here prints them.
+ */
+export async function paperKeysFromConfig(
+  account: string,
+  credentials: { readonly apiKey: string; readonly secret: string },
+  resolver: SecretResolver,
+  create: boolean,
+): Promise<ProvisionedPaperKeys> {
+  const read = async (reference: string): Promise<string | undefined> => {
+    try {
+      const value = await resolver.resolve(reference);
+      const text = value.text();
+      value.zero();
+      return text;
+    } catch (err) {
+      if (isCofreError(err) && err.code === 'COFRE_SECRET_NOT_FOUND') return undefined;
+      throw err;
+    }
+  };
+  const [apiKey, secret] = [await read(credentials.apiKey), await read(credentials.secret)];
+  if (apiKey !== undefined && secret !== undefined) return { account, apiKey, secret, created: false };
+  if (apiKey !== undefined || secret !== undefined) {
+    throw new CofreError(
+      'COFRE_SECRET_NOT_FOUND',
+      `account "${account}": ${apiKey === undefined ? credentials.apiKey : credentials.secret} does not exist but ${apiKey === undefined ? credentials.secret : credentials.apiKey} does; store both keys with \`cofre secret put\` (cofre paper --create-keys only creates keys that do not exist at all)`,
+    );
+  }
+  if (!create) {
+    throw new CofreError(
+      'COFRE_SECRET_NOT_FOUND',
+      `account "${account}" has no keys yet (${credentials.apiKey}, ${credentials.secret}); run \`cofre paper --create-keys\` to make random ones and store them there`,
+    );
+  }
+  const keys = randomPaperKeys();
+  await writeAtReferences(resolver, [
+    [credentials.apiKey, keys.apiKey],
+    [credentials.secret, keys.secret],
+  ]);
+  resolver.invalidate();
+  return { account, ...keys, created: true };
+}
+
+async function writeAtReferences(
+  resolver: SecretResolver,
+  entries: readonly (readonly [string, string])[],
+): Promise<void> {
+  // Group by backend and path: fields of one path become one JSON object, written once.
+  const targets = new Map<
+    string,
+    { backend: string; path: string; fields: Record<string, string>; raw?: string }
+  >();
+  for (const [reference, value] of entries) {
+    const ref = parseSecretReference(reference);
+    if (ref.selector.kind !== 'latest') {
+      throw new CofreError(
+        'COFRE_USAGE',
+        `cannot create keys at ${reference}: it names a version or stage; drop the @… part or store them with \`cofre secret put\``,
+      );
+    }
+    const key = `${ref.backend}:${ref.path}`;
+    const target = targets.get(key) ?? { backend: ref.backend, path: ref.path, fields: {} };
+    if (ref.field === undefined) target.raw = value;
+    else target.fields[ref.field] = value;
+    if (target.raw !== undefined && Object.keys(target.fields).length > 0) {
+      throw new CofreError(
+        'COFRE_USAGE',
+        `cannot create keys at ${key}: it is used both whole and by #field`,
+      );
+    }
+    targets.set(key, target);
+  }
+  for (const target of targets.values()) {
+    const backend = resolver.backend(target.backend);
+    const value = SecretValue.fromText(target.raw ?? JSON.stringify(target.fields));
+    try {
+      await backend.write(target.path, value);
+    } finally {
+      value.zero();
+    }
+  }
+}

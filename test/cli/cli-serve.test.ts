@@ -1,0 +1,190 @@
+// `cofre paper`, `doctor`, `config check --resolve`, `serve` (start-up check, summary, --host/--port, a taken port),
+// `agent add --token-file` and `mcp --token-file`, run as a user runs them.
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
+import { paper } from '../../src/surfaces/cli/paper.js';
+import { cli, startCliProcess, tempDir } from './cli-harness.js';
+
+let dir: string;
+let remove: () => void;
+const stops: (() => Promise<unknown>)[] = [];
+
+beforeEach(() => {
+  ({ dir, remove } = tempDir());
+});
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  remove();
+});
+
+/** A port nothing listens on now, and a server holding another one. */
+async function listening(): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  stops.push(() => new Promise((done) => server.close(done)));
+  return server;
+}
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** `cofre init`, with the paper account's baseUrl moved to a free port. */
+async function initialised(): Promise<number> {
+  expect((await cli(dir, ['init'])).code).toBe(0);
+  const port = await freePort();
+  const path = join(dir, 'cofre.yaml');
+  const config = readFileSync(path, 'utf8');
+  expect(config).toContain('baseUrl: http://127.0.0.1:8788');
+  writeFileSync(path, config.replace('http://127.0.0.1:8788', `http://127.0.0.1:${port}`));
+  return port;
+}
+
+async function startPaper(createKeys: boolean): Promise<PaperExchange> {
+  const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+  const exchange = await paper(io, {}, { createKeys, wait: false });
+  stops.push(() => exchange.stop());
+  return exchange;
+}
+
+describe('cofre paper', () => {
+  it('refuses to start without keys, creates them with --create-keys, and reads them on the next start', async () => {
+    const port = await initialised();
+    await expect(startPaper(false)).rejects.toThrow(/cofre paper --create-keys/);
+    const first = await startPaper(true);
+    expect(first.url).toBe(`http://127.0.0.1:${port}`);
+    expect((await cli(dir, ['secret', 'list'])).stdout).toMatch(/^exchanges\/paper\s+1\s+1\s/m);
+    await first.stop();
+    await startPaper(false);
+    // The same keys: still one version.
+    expect((await cli(dir, ['secret', 'list'])).stdout).toMatch(/^exchanges\/paper\s+1\s+1\s/m);
+  });
+  it('refuses keys stored by hand that the paper exchange cannot take, without showing them', async () => {
+    await initialised();
+    const put = await cli(
+      dir,
+      ['secret', 'put', 'exchanges/paper', '--field', 'apiKey', '--field', 'secret'],
+      'not-a-binance-key\ns3cr3t-value\n',
+    );
+    expect(put.code).toBe(0);
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+    const failure = await paper(io, {}, { wait: false }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure).toMatchObject({ code: 'COFRE_USAGE' });
+    expect(failure?.message).toMatch(/apiKey must be 1-128 ASCII letters and digits/);
+    expect(failure?.message).not.toMatch(/not-a-binance-key|s3cr3t-value/);
+  });
+});
+
+describe('cofre doctor and config check --resolve', () => {
+  // Regression: `config check` passed references to secrets that did not exist and a misspelt venue; the agent found
+  // out at its first request (a missing secret even answered HTTP 404).
+  it('report every unresolvable reference and an unknown venue, and pass once the keys exist', async () => {
+    await initialised();
+    const doctor = await cli(dir, ['doctor']);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stderr).toMatch(/COFRE_PREFLIGHT_FAILED: 2 problems/);
+    expect(doctor.stderr).toMatch(/accounts\.paper\.credentials\.apiKey: COFRE_SECRET_NOT_FOUND/);
+    expect(doctor.stderr).toMatch(/accounts\.paper\.credentials\.secret: COFRE_SECRET_NOT_FOUND/);
+
+    await startPaper(true);
+    expect(await cli(dir, ['doctor'])).toMatchObject({ code: 0 });
+    expect((await cli(dir, ['config', 'check', '--resolve'])).stdout).toMatch(/every reference resolves/);
+
+    const path = join(dir, 'cofre.yaml');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('venue: binance', 'venue: binanse'));
+    // A misspelt venue is caught by the plain check already (venues are an allow-list, see README "Venues").
+    const check = await cli(dir, ['config', 'check']);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(/accounts\.paper\.venue: venue "binanse" .*did you mean "binance"\?/);
+  });
+});
+
+describe('cofre serve', () => {
+  // Regression: serve started on a config whose secrets did not exist; agents got the failure at their first request.
+  it('refuses to start while a reference does not resolve, and names the fix', async () => {
+    await initialised();
+    const port = await freePort();
+    const result = await cli(dir, ['serve', '--port', String(port)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/COFRE_PREFLIGHT_FAILED/);
+    expect(result.stderr).toMatch(/--no-verify/);
+    await expect(fetch(`http://127.0.0.1:${port}/v1/health`)).rejects.toThrow();
+  });
+
+  // Regression: a taken port ended in a raw EADDRINUSE stack.
+  it('names a taken port', async () => {
+    await initialised();
+    const taken = (await listening()).address() as { port: number };
+    const result = await cli(dir, ['serve', '--no-verify', '--port', String(taken.port)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`COFRE_PORT_IN_USE: port ${taken.port} on 127\\.0\\.0\\.1 is already in use`),
+    );
+  });
+
+  it('listens on --host/--port, prints a summary, and serves an agent whose token file agent add wrote', async () => {
+    await initialised();
+    await startPaper(true);
+    const added = await cli(dir, ['agent', 'add', 'trader-1', '--token-file', 'trader.token']);
+    expect(added.code).toBe(0);
+    const port = await freePort();
+    const server = startCliProcess(dir, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
+    stops.push(() => server.stop());
+    const output = await server.waitFor(/agents: \d+ active/);
+    expect(output).toMatch(new RegExp(`serving http://127\\.0\\.0\\.1:${port} `));
+    expect(output).toMatch(/accounts: paper \(binance, paper\)/);
+    expect(output).toMatch(/backends: local \(embedded\): reachable, 2\/2 references resolved/);
+    expect(output).toMatch(/agents: 1 active/);
+    const token = readFileSync(join(dir, 'trader.token'), 'utf8').trim();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/actions/get_balance`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ account: 'paper' }),
+    });
+    expect(((await res.json()) as { status: string }).status).toBe('executed');
+  });
+});
+
+describe('agent token files', () => {
+  // Regression: `agent add` only printed the token, so users redirected it into a file created with their umask.
+  it('agent add --token-file writes a new file of mode 600, prints no token, and never overwrites one', async () => {
+    await initialised();
+    const added = await cli(dir, ['agent', 'add', 'bot-1', '--token-file', 'bot.token']);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toBe('');
+    const file = join(dir, 'bot.token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^cofre_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+    expect(added.stderr).not.toContain(token);
+
+    const again = await cli(dir, ['agent', 'add', 'bot-2', '--token-file', 'bot.token']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/COFRE_STORE_EXISTS/);
+    expect(readFileSync(file, 'utf8').trim()).toBe(token);
+    expect((await cli(dir, ['agent', 'list'])).stdout).not.toMatch(/bot-2/);
+  });
+
+  // Regression: `cofre mcp --token-file` read a token file that every user could read.
+  it('mcp --token-file refuses a file that group or others can read', async () => {
+    await initialised();
+    expect((await cli(dir, ['agent', 'add', 'bot-1', '--token-file', 'bot.token'])).code).toBe(0);
+    chmodSync(join(dir, 'bot.token'), 0o644);
+    const result = await cli(dir, ['mcp', '--token-file', 'bot.token']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/COFRE_TOKEN_FILE_INSECURE: the token file bot\.token has mode 644/);
+    expect(result.stderr).toMatch(/chmod 600/);
+  });
+});
