@@ -1,3 +1,5 @@
+import { editDistance } from '../config/closest-word.js';
+
 /**
  * The exchange ids ccxt knows, the same table `openVenueAccount` looks a venue up in, so a check that passes here
  * passes there. ccxt is imported only when this is called (it takes about a second to load).
@@ -15,17 +17,4 @@ export function closestVenueIds(venue: string, known: ReadonlySet<string>): stri
     .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
     .slice(0, 3)
     .map(([id]) => id);
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

@@ -5,16 +5,10 @@
 // Regression: 20-character chunks of the key reached the agent and the state DB.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import type { ActionResponse } from '../../src/broker/broker.js';
-import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
-import { parseConfig } from '../../src/config/load-config.js';
 import {
   type EchoKeyMode,
   type PaperExchange,
@@ -23,9 +17,9 @@ import {
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
-import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { encodingsOf, fragmentsOf, leaks, makeCanary } from './canary.js';
+import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
 
 // The paper exchange takes letters and digits only as an API key; 64 of them, like Binance's.
 const KEY = `EchoCanary${makeCanary().value.replace(/[^A-Za-z0-9]/g, '')}`.padEnd(64, 'Z').slice(0, 64);
@@ -40,8 +34,7 @@ const bodies: string[] = [];
 let dir: string;
 let remove: () => void;
 let exchange: PaperExchange;
-let runtime: BrokerRuntime;
-let server: FastifyInstance;
+let served: ServedBroker;
 let url: string;
 let token: string;
 let orders = 0;
@@ -92,7 +85,8 @@ beforeAll(async () => {
   });
   await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify({ apiKey: KEY, secret: SECRET })));
   await store.close();
-  const config = parseConfig(
+  served = await serveBrokerForTest(
+    dir,
     [
       'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
       'accounts:',
@@ -101,30 +95,15 @@ beforeAll(async () => {
       '  all: { accounts: [paper], actions: [get_balance, get_open_orders, get_order, place_order, cancel_order] }',
       'audit: { path: audit.jsonl }',
       'state: { path: state.db }',
-    ].join('\n'),
-    { sourcePath: join(dir, 'cofre.yaml') },
+    ],
+    logLines,
+    { id: 'echo-agent', policy: 'all' },
   );
-  const capture = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = pino({ level: 'trace' }, capture);
-  runtime = await openBrokerRuntime(config, { logger });
-  token = issueAgentToken(runtime.state, {
-    id: 'echo-agent',
-    policy: 'all',
-    ttlMs: 3_600_000,
-    now: new Date(),
-  }).token;
-  server = createHttpServer({ broker: runtime.broker, state: runtime.state, logger, bodyLimit: 65_536 });
-  url = await server.listen({ host: '127.0.0.1', port: 0 });
+  ({ url, token } = served);
 });
 
 afterAll(async () => {
-  await server.close();
-  await runtime.close();
+  await served.close();
   await exchange.stop();
   remove();
 });

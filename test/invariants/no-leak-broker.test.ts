@@ -6,25 +6,19 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import type { ActionResponse } from '../../src/broker/broker.js';
-import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
-import { parseConfig } from '../../src/config/load-config.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
-import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { leaks, makeCanary } from './canary.js';
+import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
 
 const apiKey = makeCanary();
 const apiSecret = makeCanary();
@@ -42,8 +36,7 @@ const seen: string[] = []; // every response body and MCP message
 let dir: string;
 let remove: () => void;
 let exchange: PaperExchange;
-let runtime: BrokerRuntime;
-let server: FastifyInstance;
+let served: ServedBroker;
 let url: string;
 let token: string;
 let proxy: Server;
@@ -137,7 +130,8 @@ beforeAll(async () => {
   await store.close();
   const credentials =
     'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
-  const config = parseConfig(
+  served = await serveBrokerForTest(
+    dir,
     [
       'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
       'accounts:',
@@ -147,30 +141,15 @@ beforeAll(async () => {
       '  all: { accounts: [paper, flaky], actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order] }',
       'audit: { path: audit/audit.jsonl }',
       'state: { path: state.db }',
-    ].join('\n'),
-    { sourcePath: join(dir, 'cofre.yaml') },
+    ],
+    logLines,
+    { id: 'canary-agent', policy: 'all' },
   );
-  const capture = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logLines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = pino({ level: 'trace' }, capture);
-  runtime = await openBrokerRuntime(config, { logger });
-  token = issueAgentToken(runtime.state, {
-    id: 'canary-agent',
-    policy: 'all',
-    ttlMs: 3_600_000,
-    now: new Date(),
-  }).token;
-  server = createHttpServer({ broker: runtime.broker, state: runtime.state, logger, bodyLimit: 65_536 });
-  url = await server.listen({ host: '127.0.0.1', port: 0 });
+  ({ url, token } = served);
 });
 
 afterAll(async () => {
-  await server.close();
-  await runtime.close();
+  await served.close();
   await exchange.stop();
   await new Promise((done) => proxy.close(done));
   remove();
