@@ -9,13 +9,13 @@ import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
-import { normalizeOrder } from '../venues/order-normalizer.js';
-import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
+import type { VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import { venueTextOf } from '../venues/venue-error.js';
 import { type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
 import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { canonicalInput, checkReplay, idempotencyKeyFor, keepsKey } from './idempotency.js';
+import { type BrokerAction, openAccount, runAction } from './run-action.js';
 import { scrubValue } from './scrub.js';
 
 /** What every action answers (the HTTP body and the MCP tool result). Holds no secret. */
@@ -61,7 +61,7 @@ export interface BrokerDependencies {
 interface Claimed {
   readonly requestId: string;
   readonly agent: AuthenticatedAgent;
-  readonly action: ActionName;
+  readonly action: BrokerAction;
   readonly account: string | undefined;
   readonly idempotencyKey: string | undefined;
 }
@@ -116,6 +116,7 @@ export class Broker {
     return admission.run(agent.id, action, () => this.#execute(agent, action, rawInput));
   }
 
+  /** The path of one admitted request, step by step. */
   async #execute(agent: AuthenticatedAgent, action: string, rawInput: unknown): Promise<ActionResponse> {
     const name = parseActionName(action);
     const input = parseInput(name, rawInput);
@@ -129,26 +130,9 @@ export class Broker {
       action: name,
       account,
     });
-    const allowed = decision.decision === 'allow';
-    const canonical = canonicalInput(input);
-    // A denied request claims no key: the same clientOrderId may be used once policy allows it.
-    const idempotencyKey = allowed ? idempotencyKeyFor(agent.id, name, input) : undefined;
-    const request: Claimed = { requestId: newRequestId(), agent, action: name, account, idempotencyKey };
-    const now = this.#now();
-    const claim = this.#deps.state.claimRequest({
-      requestId: request.requestId,
-      agentId: agent.id,
-      action: name,
-      account,
-      idempotencyKey,
-      input: canonical,
-      status: 'executing',
-      response: undefined,
-      createdAt: now,
-      updatedAt: now,
-    });
-    if (!claim.claimed) return replay(claim.existing, canonical, input);
-
+    const claim = this.#claim(agent, name, account, input, decision);
+    if (claim.replay !== undefined) return claim.replay;
+    const { request } = claim;
     const intent = {
       kind: 'intent',
       requestId: request.requestId,
@@ -159,7 +143,7 @@ export class Broker {
       rule: decision.rule,
       detail: input,
     } as const;
-    if (!allowed) {
+    if (decision.decision !== 'allow') {
       // A denial is recorded too; if even that cannot be written, the agent still gets the denial.
       await this.#deps.audit.append(intent).catch((err: unknown) => {
         this.#deps.logger.error(
@@ -176,20 +160,52 @@ export class Broker {
       this.#deps.state.releaseRequest(request.requestId);
       throw err;
     }
+    return this.#send(request, input, decision.rule);
+  }
 
+  /**
+   * Records the request as `executing`, claiming its idempotency key if it has one; or, when this agent already used
+   * that key, the answer to give instead (see {@link replay}).
+   */
+  #claim(
+    agent: AuthenticatedAgent,
+    action: BrokerAction,
+    account: string | undefined,
+    input: unknown,
+    decision: PolicyDecision,
+  ): { readonly request: Claimed; readonly replay?: undefined } | { readonly replay: ActionResponse } {
+    const canonical = canonicalInput(input);
+    // A denied request claims no key: the same clientOrderId may be used once policy allows it.
+    const idempotencyKey =
+      decision.decision === 'allow' ? idempotencyKeyFor(agent.id, action, input) : undefined;
+    const request: Claimed = { requestId: newRequestId(), agent, action, account, idempotencyKey };
+    const now = this.#now();
+    const claim = this.#deps.state.claimRequest({
+      requestId: request.requestId,
+      agentId: agent.id,
+      action,
+      account,
+      idempotencyKey,
+      input: canonical,
+      status: 'executing',
+      response: undefined,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return claim.claimed ? { request } : { replay: replay(claim.existing, canonical, input) };
+  }
+
+  /** Runs an allowed request at its venue and finishes it, whatever happens; the held credentials are zeroed. */
+  async #send(request: Claimed, input: unknown, rule: string): Promise<ActionResponse> {
+    const { requestId } = request;
     const record: VenueCallRecord = { held: [], writeSent: false };
     try {
       let response: ActionResponse;
       try {
-        const result = await this.#run(name, input, agent, record);
-        response = { requestId: request.requestId, status: 'executed', result, rule: decision.rule };
+        const result = await runAction(this.#deps, request.action, input, request.agent, record);
+        response = { requestId, status: 'executed', result, rule };
       } catch (err) {
-        response = {
-          requestId: request.requestId,
-          status: 'failed',
-          rule: decision.rule,
-          error: this.#publicError(err, request.requestId),
-        };
+        response = { requestId, status: 'failed', rule, error: this.#publicError(err, requestId) };
       }
       return await this.#finish(request, response, record);
     } finally {
@@ -212,7 +228,7 @@ export class Broker {
       const request: Claimed = {
         requestId: row.requestId,
         agent: { id: row.agentId, policy: '' },
-        action: row.action as ActionName,
+        action: row.action as BrokerAction,
         account: row.account,
         idempotencyKey: row.idempotencyKey,
       };
@@ -251,7 +267,7 @@ export class Broker {
     if (order.account === undefined || order.symbol === undefined || order.clientOrderId === undefined) {
       throw new CofreError('COFRE_INTERNAL', `request ${row.requestId} has no stored order to look up`);
     }
-    const venue = await this.#venue(order.account);
+    const venue = await openAccount(this.#deps, order.account);
     try {
       const found = await venue.fetchOrder(order.symbol, { clientOrderId: order.clientOrderId }, record);
       return {
@@ -349,88 +365,6 @@ export class Broker {
     }
   }
 
-  async #run(
-    name: Exclude<ActionName, 'get_request'>,
-    input: unknown,
-    agent: AuthenticatedAgent,
-    record: VenueCallRecord,
-  ): Promise<unknown> {
-    switch (name) {
-      case 'list_accounts':
-        return {
-          accounts: this.#deps.policy
-            .accountsFor(agent.policy)
-            .filter((id) => this.#deps.accounts[id] !== undefined)
-            .map((id) => ({
-              account: id,
-              venue: this.#deps.accounts[id]?.venue,
-              mode: this.#deps.accounts[id]?.mode,
-            })),
-        };
-      case 'get_balance': {
-        const i = input as ActionInput<'get_balance'>;
-        return { balance: await (await this.#venue(i.account)).fetchBalance(record) };
-      }
-      case 'get_ticker': {
-        const i = input as ActionInput<'get_ticker'>;
-        return { ticker: await (await this.#venue(i.account)).fetchTicker(i.symbol, record) };
-      }
-      case 'get_open_orders': {
-        const i = input as ActionInput<'get_open_orders'>;
-        return { orders: await (await this.#venue(i.account)).fetchOpenOrders(i.symbol, record) };
-      }
-      case 'get_order': {
-        const i = input as ActionInput<'get_order'>;
-        return { order: await (await this.#venue(i.account)).fetchOrder(i.symbol, orderRef(i), record) };
-      }
-      case 'preview_order': {
-        const i = input as ActionInput<'preview_order'>;
-        const venue = await this.#venue(i.account);
-        return { order: await this.#normalize(venue, i, record), sent: false };
-      }
-      case 'place_order': {
-        const i = input as ActionInput<'place_order'>;
-        const venue = await this.#venue(i.account);
-        const order = await this.#normalize(venue, i, record);
-        return {
-          order: await venue.placeOrder(
-            {
-              symbol: order.symbol,
-              side: order.side,
-              type: order.type,
-              amount: order.amount,
-              price: order.price,
-              clientOrderId: i.clientOrderId,
-            },
-            record,
-          ),
-        };
-      }
-      case 'cancel_order': {
-        const i = input as ActionInput<'cancel_order'>;
-        return { order: await (await this.#venue(i.account)).cancelOrder(i.symbol, orderRef(i), record) };
-      }
-    }
-  }
-
-  async #normalize(venue: VenueAccount, i: ActionInput<'preview_order'>, record: VenueCallRecord) {
-    const rules = await venue.market(i.symbol);
-    // A market order's value is estimated at the last price; a limit order's at its own price.
-    const reference = i.price ?? (await venue.fetchTicker(i.symbol, record)).last;
-    if (reference === undefined) {
-      throw new CofreError('COFRE_INPUT_INVALID', `no price for ${i.symbol} to estimate the order value`);
-    }
-    return normalizeOrder(rules, { ...i, price: i.price }, reference);
-  }
-
-  #venue(accountId: string): Promise<VenueAccount> {
-    if (this.#deps.accounts[accountId] === undefined) {
-      // Policy allowed an account that is not configured: a config mistake, not the agent's.
-      throw new CofreError('COFRE_INTERNAL', `account "${accountId}" is not configured`);
-    }
-    return this.#deps.venue(accountId);
-  }
-
   /** Domain errors pass through with their code; anything else is logged and shown generically. */
   #publicError(err: unknown, requestId: string): NonNullable<ActionResponse['error']> {
     if (isCofreError(err) && err.code !== 'COFRE_INTERNAL') {
@@ -480,10 +414,6 @@ function parseInput(name: ActionName, raw: unknown): unknown {
 function accountOf(input: unknown): string | undefined {
   const account = (input as { account?: unknown }).account;
   return typeof account === 'string' ? account : undefined;
-}
-
-function orderRef(i: { orderId?: string | undefined; clientOrderId?: string | undefined }): OrderRef {
-  return i.orderId !== undefined ? { orderId: i.orderId } : { clientOrderId: i.clientOrderId ?? '' };
 }
 
 function denied(requestId: string, decision: PolicyDecision): ActionResponse {
