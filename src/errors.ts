@@ -155,6 +155,11 @@ export const errorCatalogue = {
     'The audit log could not be written, so the action was refused before anything was sent (fail closed).',
   ),
   COFRE_REQUEST_NOT_FOUND: spec('not_found', false, 'No request with that id was made by this agent.'),
+  COFRE_ACCOUNT_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No account with that id is configured (answered only to agents allowed every account); list_accounts shows yours.',
+  ),
   COFRE_REQUEST_IN_PROGRESS: spec(
     'unavailable',
     true,

@@ -103,7 +103,7 @@ export async function openBrokerRuntime(
   const broker = new Broker({
     admission: quotas,
     accounts: config.accounts,
-    policy: new AllowListPolicy(config.policies),
+    policy: new AllowListPolicy(config.policies, Object.keys(config.accounts)),
     audit,
     state,
     venue,

@@ -182,11 +182,15 @@ beforeEach(async () => {
   venueOpens = 0;
   logLines = [];
   broker = new Broker({
-    accounts: { paper: ACCOUNT },
-    policy: new AllowListPolicy({
-      trader: { accounts: ['paper'], actions: ['place_order', 'cancel_order', 'get_order', 'get_balance'] },
-      reader: { accounts: ['paper'], actions: ['get_balance'] },
-    }),
+    accounts: { paper: ACCOUNT, other: ACCOUNT },
+    policy: new AllowListPolicy(
+      {
+        trader: { accounts: ['paper'], actions: ['place_order', 'cancel_order', 'get_order', 'get_balance'] },
+        reader: { accounts: ['paper'], actions: ['get_balance'] },
+        anywhere: { accounts: ['*'], actions: ['get_balance', 'list_accounts'] },
+      },
+      ['paper', 'other'],
+    ),
     audit,
     state: state,
     venue: () => {
@@ -396,6 +400,27 @@ describe('keys given back when nothing was placed (items 4 and 16)', () => {
     const bobs: ActionResponse = await broker.execute(bob, 'place_order', BUY);
     expect(bobs.replayed).toBeUndefined();
     expect(venue.placed).toHaveLength(2);
+  });
+});
+
+describe('accounts', () => {
+  // Regression: an unknown account answered COFRE_INTERNAL; it must say "no such account" to an agent allowed every
+  // account, and reveal nothing to others.
+  it('tells an agent allowed every account that an account does not exist, and no one else', async () => {
+    const roamer = { id: 'roamer', policy: 'anywhere' };
+    const ghost = await broker.execute(roamer, 'get_balance', { account: 'ghost' });
+    expect(ghost).toMatchObject({ status: 'failed', error: { code: 'COFRE_ACCOUNT_NOT_FOUND' } });
+    expect(ghost.error?.message).toContain('no such account "ghost"');
+    expect(await broker.execute(roamer, 'list_accounts', {})).toMatchObject({
+      result: { accounts: [{ account: 'paper' }, { account: 'other' }] },
+    });
+
+    const unknown = await broker.execute(reader, 'get_balance', { account: 'ghost' });
+    const existing = await broker.execute(reader, 'get_balance', { account: 'other' });
+    expect(unknown.status).toBe('denied');
+    expect(existing.status).toBe('denied');
+    expect(unknown.reason?.replace('ghost', 'X')).toBe(existing.reason?.replace('other', 'X'));
+    expect(venueOpens).toBe(0);
   });
 });
 

@@ -100,8 +100,12 @@ async function normalize(venue: VenueAccount, i: ActionInput<'preview_order'>, r
 /** The venue account behind an account id the policy allowed. */
 export function openAccount(deps: ActionDependencies, accountId: string): Promise<VenueAccount> {
   if (deps.accounts[accountId] === undefined) {
-    // Policy allowed an account that is not configured: a config mistake, not the agent's.
-    throw new CofreError('COFRE_INTERNAL', `account "${accountId}" is not configured`);
+    // Only an agent allowed every account (`*`) gets this far with an unknown one; others were denied by policy with
+    // the same words for accounts that exist and accounts that do not.
+    throw new CofreError(
+      'COFRE_ACCOUNT_NOT_FOUND',
+      `no such account "${accountId}"; list_accounts shows yours`,
+    );
   }
   return deps.venue(accountId);
 }

@@ -225,7 +225,12 @@ const agentsSchema = z
 
 const policySchema = z
   .strictObject({
-    accounts: z.array(z.string()).min(1).describe('Account ids this policy applies to.'),
+    accounts: z
+      .array(z.string())
+      .min(1)
+      .describe(
+        'Account ids this policy applies to, or `*` for every configured account (an agent asking for one that does not exist is told so).',
+      ),
     actions: z
       .array(policyActionSchema)
       .min(1)
@@ -423,7 +428,7 @@ function checkCrossReferences(config: unknown, ctx: z.RefinementCtx): void {
       const listed = asRecord(policy)?.['accounts'];
       if (!Array.isArray(listed)) continue;
       listed.forEach((id: unknown, index) => {
-        if (typeof id !== 'string' || ids.includes(id)) return;
+        if (typeof id !== 'string' || id === '*' || ids.includes(id)) return;
         ctx.addIssue({
           code: 'custom',
           path: ['policies', name, 'accounts', index],

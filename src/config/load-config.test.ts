@@ -345,6 +345,14 @@ policies:
     ]);
   });
 
+  it('accepts `*` for every configured account in a policy', () => {
+    const config = parseConfig(
+      `backends:\n  local: { type: embedded, path: s.enc, keyFile: s.key }\naccounts:\n  a: { venue: binance, mode: paper, credentials: { apiKey: 'local:k#a', secret: 'local:k#s' } }\npolicies:\n  p: { accounts: ['*'], actions: [get_balance] }\n`,
+      { sourcePath: 'c.yaml' },
+    );
+    expect(config.policies['p']?.accounts).toEqual(['*']);
+  });
+
   it('reports a bad name at the key', () => {
     const e = configError(() => parseConfig('accounts:\n  Main Account: {}\n', { sourcePath: 'c.yaml' }));
     expect(e.message).toContain('c.yaml:2:3 accounts["Main Account"]: invalid account name');

@@ -26,6 +26,20 @@ describe('AllowListPolicy', () => {
     expect(ask('ghost', 'get_balance', 'paper')).toMatchObject({ decision: 'deny', rule: 'default-deny' });
   });
 
+  it('lets `*` stand for every configured account', () => {
+    const any = new AllowListPolicy({ all: { accounts: ['*'], actions: ['get_balance'] } }, [
+      'paper',
+      'live',
+    ]);
+    expect(any.decide({ agentId: 'a', policy: 'all', action: 'get_balance', account: 'live' }).decision).toBe(
+      'allow',
+    );
+    expect(
+      any.decide({ agentId: 'a', policy: 'all', action: 'get_balance', account: 'ghost' }).decision,
+    ).toBe('allow');
+    expect(any.accountsFor('all')).toEqual(['paper', 'live']);
+  });
+
   it('lists the accounts a policy may use', () => {
     expect(policy.accountsFor('trader')).toEqual(['paper']);
     expect(policy.accountsFor('ghost')).toEqual([]);

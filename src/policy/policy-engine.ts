@@ -26,15 +26,21 @@ export interface PolicyEngine {
   accountsFor(policy: string): readonly string[];
 }
 
+/** In a policy's `accounts`: every configured account. */
+export const ANY_ACCOUNT = '*';
+
 /**
  * The simplest correct policy: an agent's policy lists accounts and actions; anything not listed is denied
  * (default deny). Actions without an account are allowed when the policy lists them.
  */
 export class AllowListPolicy implements PolicyEngine {
   readonly #policies: Readonly<Record<string, PolicyConfig>>;
+  readonly #accountIds: readonly string[];
 
-  constructor(policies: Readonly<Record<string, PolicyConfig>>) {
+  /** `accountIds`: the configured accounts, which a policy listing `*` may all use. */
+  constructor(policies: Readonly<Record<string, PolicyConfig>>, accountIds: readonly string[] = []) {
     this.#policies = policies;
+    this.#accountIds = accountIds;
   }
 
   decide(question: PolicyQuestion): PolicyDecision {
@@ -54,7 +60,9 @@ export class AllowListPolicy implements PolicyEngine {
         reason: `policy "${question.policy}" does not allow ${question.action}`,
       };
     }
-    if (question.account !== undefined && !policy.accounts.includes(question.account)) {
+    // SECURITY: the same answer for an account that exists and one that does not, so a denial reveals no account.
+    const anyAccount = policy.accounts.includes(ANY_ACCOUNT);
+    if (question.account !== undefined && !anyAccount && !policy.accounts.includes(question.account)) {
       return {
         decision: 'deny',
         rule: 'default-deny',
@@ -65,6 +73,7 @@ export class AllowListPolicy implements PolicyEngine {
   }
 
   accountsFor(policy: string): readonly string[] {
-    return this.#policies[policy]?.accounts ?? [];
+    const accounts = this.#policies[policy]?.accounts ?? [];
+    return accounts.includes(ANY_ACCOUNT) ? this.#accountIds : accounts;
   }
 }
