@@ -17,19 +17,15 @@ import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { tempDir } from '../cli/cli-harness.js';
-import { leaks, makeCanary } from './canary.js';
+import { encodingsOf, leaks, makeCanary } from './canary.js';
 import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
 
 const apiKey = makeCanary();
 const apiSecret = makeCanary();
 // The paper exchange takes letters and digits only as an API key.
 const keyValue = apiKey.value.replace(/-/g, '');
-const keyEncodings = makeCanaryEncodings(keyValue);
-
-function makeCanaryEncodings(value: string): string[] {
-  const b = Buffer.from(value);
-  return [value, b.toString('base64'), b.toString('base64url'), b.toString('hex'), encodeURIComponent(value)];
-}
+// Every encoding canary.ts knows (base64 at each alignment, hex in either case, JSON-escaped, URL-encoded...).
+const keyEncodings = encodingsOf(keyValue);
 
 const logLines: string[] = [];
 const seen: string[] = []; // every response body and MCP message
