@@ -155,6 +155,11 @@ export const errorCatalogue = {
     'The audit log could not be written, so the action was refused before anything was sent (fail closed).',
   ),
   COFRE_REQUEST_NOT_FOUND: spec('not_found', false, 'No request with that id was made by this agent.'),
+  COFRE_CREDENTIALS_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    "An account's credentials could not be read from their secret backend (missing, denied or unreachable), so nothing was sent. The reason is in the server log, not in the answer; `cofre doctor` checks every reference.",
+  ),
   COFRE_ACCOUNT_NOT_FOUND: spec(
     'not_found',
     false,

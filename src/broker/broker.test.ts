@@ -90,7 +90,11 @@ class ScriptedVenue implements VenueAccount {
     const step = this.script.shift() ?? { kind: 'ok' };
     if (step.kind === 'fail') {
       if (step.sent && record) record.writeSent = true;
-      return Promise.reject(new CofreError(step.code, `scripted ${step.code}`));
+      const cause = new CofreError(
+        'COFRE_SECRET_NOT_FOUND',
+        'secret local:exchanges/paper#apiKey does not exist',
+      );
+      return Promise.reject(new CofreError(step.code, `scripted ${step.code}`, { cause }));
     }
     if (record) record.writeSent = true;
     this.placed.push(order);
@@ -347,7 +351,7 @@ describe('keys given back when nothing was placed (items 4 and 16)', () => {
     ],
     [
       'the credentials could not be resolved',
-      { kind: 'fail', code: 'COFRE_BACKEND_UNAVAILABLE', sent: false },
+      { kind: 'fail', code: 'COFRE_CREDENTIALS_UNAVAILABLE', sent: false },
       true,
     ],
     ['the venue refused the order', { kind: 'fail', code: 'COFRE_VENUE_REJECTED', sent: true }, true],
@@ -400,6 +404,16 @@ describe('keys given back when nothing was placed (items 4 and 16)', () => {
     const bobs: ActionResponse = await broker.execute(bob, 'place_order', BUY);
     expect(bobs.replayed).toBeUndefined();
     expect(venue.placed).toHaveLength(2);
+  });
+});
+
+describe('credentials that cannot be read', () => {
+  it('tell the agent the account is unavailable, and the operator why', async () => {
+    venue.script = [{ kind: 'fail', code: 'COFRE_CREDENTIALS_UNAVAILABLE', sent: false }];
+    const answer = await broker.execute(alice, 'place_order', BUY);
+    expect(answer).toMatchObject({ status: 'failed', error: { code: 'COFRE_CREDENTIALS_UNAVAILABLE' } });
+    expect(JSON.stringify(answer)).not.toContain('exchanges/paper');
+    expect(logLines.join('\n')).toContain('secret local:exchanges/paper#apiKey does not exist');
   });
 });
 

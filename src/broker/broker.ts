@@ -367,6 +367,13 @@ export class Broker {
 
   /** Domain errors pass through with their code; anything else is logged and shown generically. */
   #publicError(err: unknown, requestId: string): NonNullable<ActionResponse['error']> {
+    if (isCofreError(err, 'COFRE_CREDENTIALS_UNAVAILABLE')) {
+      // The agent is told only that the account cannot be used now; the operator needs the reason.
+      this.#deps.logger.error(
+        { err: err.cause, requestId },
+        'the credentials of an account could not be read',
+      );
+    }
     if (isCofreError(err) && err.code !== 'COFRE_INTERNAL') {
       const venueText = venueTextOf(err);
       return {

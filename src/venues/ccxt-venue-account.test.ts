@@ -430,6 +430,39 @@ describe('credentials', () => {
     }
   });
 
+  // Regression: a missing secret reached the agent as HTTP 404 with the secret's reference in the message.
+  it('that cannot be read fail as unavailable, naming no reference, and send nothing', async () => {
+    const before = paper.requests().length;
+    const missing = (): Promise<VenueCredentials> =>
+      Promise.reject(
+        new CofreError('COFRE_SECRET_NOT_FOUND', 'secret local:exchanges/paper#apiKey does not exist'),
+      );
+    const account = await openVenueAccount('paper-main', paperConfig(paper.url), missing);
+    try {
+      const err = await failure(
+        account.placeOrder({
+          symbol: 'BTC/USDT',
+          side: 'buy',
+          type: 'market',
+          amount: '0.01',
+          price: undefined,
+          clientOrderId: 'no-keys-1',
+        }),
+      );
+      expect(err).toMatchObject({ code: 'COFRE_CREDENTIALS_UNAVAILABLE', retryable: true });
+      expect(err.message).not.toContain('exchanges/paper');
+      expect(isCofreError(err.cause, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
+      expect(
+        paper
+          .requests()
+          .slice(before)
+          .filter((r) => r.signed),
+      ).toEqual([]);
+    } finally {
+      await account.close();
+    }
+  });
+
   it('are isolated per call: concurrent calls with different credentials each sign with their own', async () => {
     // No per-account lock: each call reads its own credentials from its async context while ccxt signs.
     let next = 0;

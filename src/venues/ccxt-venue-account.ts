@@ -447,7 +447,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     try {
       await this.#marketsLoaded();
       if (kind.auth) {
-        call.credentials = await this.#credentials();
+        call.credentials = await this.#resolveCredentials();
         // The caller scrubs its answer with these very values after this call has zeroed its own.
         for (const value of credentialValues(call.credentials)) kind.record?.held.push(value.clone());
       }
@@ -458,6 +458,23 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       const held = call.credentials;
       call.credentials = undefined;
       for (const value of credentialValues(held)) value.zero();
+    }
+  }
+
+  /**
+   * The call's credentials. A failure to read them (a missing or denied secret, an unreachable backend) is
+   * `COFRE_CREDENTIALS_UNAVAILABLE`, whose message names no reference: the caller of an action learns that the
+   * account cannot be used right now, not how cofre stores its keys. The cause stays attached for the server log.
+   */
+  async #resolveCredentials(): Promise<VenueCredentials> {
+    try {
+      return await this.#credentials();
+    } catch (err) {
+      throw new CofreError(
+        'COFRE_CREDENTIALS_UNAVAILABLE',
+        `the credentials of account "${this.id}" could not be read; nothing was sent. The operator finds the reason in cofre's log (\`cofre doctor\` checks every reference)`,
+        { cause: err, details: { account: this.id } },
+      );
     }
   }
 

@@ -25,6 +25,8 @@ describe('httpStatusForResponse', () => {
     ['failed', 'COFRE_VENUE_OUTCOME_UNKNOWN', 502],
     ['failed', 'COFRE_INPUT_INVALID', 400],
     ['failed', 'COFRE_REQUEST_IN_PROGRESS', 409],
+    ['failed', 'COFRE_CREDENTIALS_UNAVAILABLE', 503],
+    ['failed', 'COFRE_ACCOUNT_NOT_FOUND', 404],
     ['failed', 'COFRE_INTERNAL', 500],
     ['failed', undefined, 502],
   ] as const)('%s with %s is %i', (status, code, http) => {
