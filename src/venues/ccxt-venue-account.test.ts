@@ -19,7 +19,7 @@ import {
   type VenueRequestInfo,
 } from './ccxt-venue-account.js';
 import { runInRequestContext } from './request-context.js';
-import type { VenueAccount, VenueCredentials } from './venue-account.js';
+import type { OrderRequest, VenueAccount, VenueCredentials } from './venue-account.js';
 
 // Canary credentials: if any form of these shows up in an error, something leaked.
 const API_KEY = `CanaryKey${randomBytes(24).toString('hex')}`;
@@ -66,6 +66,11 @@ function credentialSource(pair: { apiKey: string; secret: string } = { apiKey: A
       return Promise.resolve({ apiKey, secret });
     },
   };
+}
+
+/** A market buy of BTC/USDT, the order most tests place. */
+function marketBuy(clientOrderId: string, amount = '0.001'): OrderRequest {
+  return { symbol: 'BTC/USDT', side: 'buy', type: 'market', amount, price: undefined, clientOrderId };
 }
 
 function paperConfig(baseUrl: string): AccountConfig {
@@ -339,16 +344,7 @@ describe('CcxtVenueAccount against the paper exchange', () => {
   });
 
   it('maps a venue refusal to COFRE_VENUE_REJECTED with the venue code and no secrets', async () => {
-    const err = await failure(
-      account.placeOrder({
-        symbol: 'BTC/USDT',
-        side: 'buy',
-        type: 'market',
-        amount: '100',
-        price: undefined,
-        clientOrderId: 'cofre-too-big',
-      }),
-    );
+    const err = await failure(account.placeOrder(marketBuy('cofre-too-big', '100')));
     expect(err.code).toBe('COFRE_VENUE_REJECTED');
     expect(err.category).toBe('invalid');
     expect(err.retryable).toBe(false);
@@ -439,16 +435,7 @@ describe('credentials', () => {
       );
     const account = await openVenueAccount('paper-main', paperConfig(paper.url), missing);
     try {
-      const err = await failure(
-        account.placeOrder({
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'market',
-          amount: '0.01',
-          price: undefined,
-          clientOrderId: 'no-keys-1',
-        }),
-      );
+      const err = await failure(account.placeOrder(marketBuy('no-keys-1', '0.01')));
       expect(err).toMatchObject({ code: 'COFRE_CREDENTIALS_UNAVAILABLE', retryable: true });
       expect(err.message).not.toContain('exchanges/paper');
       expect(isCofreError(err.cause, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
@@ -538,16 +525,7 @@ describe('writes are never retried', () => {
     const account = await openPaper(proxy.url);
     const ordersBefore = paper.orders().length;
     try {
-      const err = await failure(
-        account.placeOrder({
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'market',
-          amount: '0.001',
-          price: undefined,
-          clientOrderId: 'cofre-dropped-1',
-        }),
-      );
+      const err = await failure(account.placeOrder(marketBuy('cofre-dropped-1')));
       expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
       expect(err.retryable).toBe(false);
       const posts = proxy.seen.filter((r) => r.method === 'POST' && r.path === '/api/v3/order');
@@ -567,16 +545,7 @@ describe('writes are never retried', () => {
       async (account, proxy) => {
         // binance's createOrder sends to the API path "order"; ccxt reads options[<path>] before the global option.
         ccxtExchangeOf(account)!.options['order'] = { maxRetriesOnFailure: 3 };
-        const err = await failure(
-          account.placeOrder({
-            symbol: 'BTC/USDT',
-            side: 'buy',
-            type: 'market',
-            amount: '0.001',
-            price: undefined,
-            clientOrderId: 'cofre-dropped-2',
-          }),
-        );
+        const err = await failure(account.placeOrder(marketBuy('cofre-dropped-2')));
         expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
         expect(proxy.seen.filter((r) => r.method === 'POST' && r.path === '/api/v3/order')).toHaveLength(1);
         expectNoLeak(err, signaturesIn(proxy.seen));
@@ -655,16 +624,7 @@ describe('hosts are checked against the mode', () => {
     try {
       await account.market('BTC/USDT');
       (ccxtExchangeOf(account)!.urls.api as Record<string, string>)['private'] = 'http://127.0.0.2:9/api/v3';
-      const err = await failure(
-        account.placeOrder({
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'market',
-          amount: '0.001',
-          price: undefined,
-          clientOrderId: 'cofre-tampered',
-        }),
-      );
+      const err = await failure(account.placeOrder(marketBuy('cofre-tampered')));
       expect(err.code).toBe('COFRE_VENUE_HOST_REFUSED');
     } finally {
       await account.close();
@@ -832,14 +792,7 @@ describe('the request deadline and the rate window (issue 8, item 17)', () => {
       await account.market('BTC/USDT');
       // Stands for a write that waited in ccxt's rate limiter until after its deadline.
       const late = runInRequestContext({ deadline: Date.now() - 1, priority: 'write' }, () =>
-        account.placeOrder({
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'market',
-          amount: '0.001',
-          price: undefined,
-          clientOrderId: 'cofre-too-late',
-        }),
+        account.placeOrder(marketBuy('cofre-too-late')),
       );
       const err = await failure(late);
       expect(err.code).toBe('COFRE_REQUEST_DEADLINE_EXCEEDED');

@@ -15,8 +15,6 @@ import {
   startPaperExchange,
 } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
-import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
-import { SecretValue } from '../../src/secrets/secret-value.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { encodingsOf, fragmentsOf, leaks, makeCanary } from './canary.js';
 import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
@@ -79,25 +77,15 @@ beforeAll(async () => {
     symbols: [BTCUSDT],
     prices: { BTCUSDT: '60000' },
   });
-  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
-    kind: 'key-file',
-    path: join(dir, 'cofre.key'),
-  });
-  await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify({ apiKey: KEY, secret: SECRET })));
-  await store.close();
   served = await serveBrokerForTest(
     dir,
-    [
-      'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
-      'accounts:',
-      `  paper: { venue: binance, mode: paper, baseUrl: "${exchange.url}", credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" } }`,
-      'policies:',
-      '  all: { accounts: [paper], actions: [get_balance, get_open_orders, get_order, place_order, cancel_order] }',
-      'audit: { path: audit.jsonl }',
-      'state: { path: state.db }',
-    ],
+    {
+      keys: { apiKey: KEY, secret: SECRET },
+      accounts: { paper: exchange.url },
+      actions: ['get_balance', 'get_open_orders', 'get_order', 'place_order', 'cancel_order'],
+      agentId: 'echo-agent',
+    },
     logLines,
-    { id: 'echo-agent', policy: 'all' },
   );
   ({ url, token } = served);
 });

@@ -14,8 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionResponse } from '../../src/broker/broker.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
-import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
-import { SecretValue } from '../../src/secrets/secret-value.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { encodingsOf, leaks, makeCanary } from './canary.js';
 import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
@@ -115,31 +113,25 @@ beforeAll(async () => {
   proxy = await startDroppingProxy(exchange.url);
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
-  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
-    kind: 'key-file',
-    path: join(dir, 'cofre.key'),
-  });
-  await store.write(
-    'exchanges/paper',
-    SecretValue.fromText(JSON.stringify({ apiKey: keyValue, secret: apiSecret.value })),
-  );
-  await store.close();
-  const credentials =
-    'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
   served = await serveBrokerForTest(
     dir,
-    [
-      'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
-      'accounts:',
-      `  paper: { venue: binance, mode: paper, baseUrl: "${exchange.url}", ${credentials} }`,
-      `  flaky: { venue: binance, mode: paper, baseUrl: "${proxyUrl}", ${credentials} }`,
-      'policies:',
-      '  all: { accounts: [paper, flaky], actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order] }',
-      'audit: { path: audit/audit.jsonl }',
-      'state: { path: state.db }',
-    ],
+    {
+      keys: { apiKey: keyValue, secret: apiSecret.value },
+      accounts: { paper: exchange.url, flaky: proxyUrl },
+      actions: [
+        'list_accounts',
+        'get_balance',
+        'get_ticker',
+        'get_open_orders',
+        'get_order',
+        'preview_order',
+        'place_order',
+        'cancel_order',
+      ],
+      agentId: 'canary-agent',
+      auditPath: 'audit/audit.jsonl',
+    },
     logLines,
-    { id: 'canary-agent', policy: 'all' },
   );
   ({ url, token } = served);
 });

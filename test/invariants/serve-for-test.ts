@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
+import { SecretValue } from '../../src/secrets/secret-value.js';
 import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 
 /** A broker as `cofre serve` wires it, on a free loopback port, for the invariant tests. */
@@ -19,17 +21,51 @@ export interface ServedBroker {
   close(): Promise<void>;
 }
 
+/** What {@link serveBrokerForTest} sets up. */
+export interface TestBrokerSetup {
+  /** The exchange keys, stored as `exchanges/paper` in a new embedded store that every account uses. */
+  readonly keys: { readonly apiKey: string; readonly secret: string };
+  /** Paper accounts by id, each with the URL of the exchange it talks to. */
+  readonly accounts: Readonly<Record<string, string>>;
+  /** Actions of the one policy, `all`, which allows every account above. */
+  readonly actions: readonly string[];
+  readonly agentId: string;
+  /** The audit log's path relative to the folder; default `audit.jsonl`. */
+  readonly auditPath?: string;
+}
+
 /**
- * Opens the broker runtime a config (YAML lines, paths relative to `dir`) describes and serves its HTTP API, with
- * every log line (at trace level) appended to `logLines` so a test can search them, and issues a token for
- * `agent.id` under `agent.policy`.
+ * Writes an embedded store holding `setup.keys` and a config for `setup.accounts` into `dir`, opens the broker
+ * runtime it describes and serves its HTTP API, with every log line (at trace level) appended to `logLines` so a
+ * test can search them, and issues a token for `setup.agentId`.
  */
 export async function serveBrokerForTest(
   dir: string,
-  configLines: readonly string[],
+  setup: TestBrokerSetup,
   logLines: string[],
-  agent: { readonly id: string; readonly policy: string },
 ): Promise<ServedBroker> {
+  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
+    kind: 'key-file',
+    path: join(dir, 'cofre.key'),
+  });
+  try {
+    await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify(setup.keys)));
+  } finally {
+    await store.close();
+  }
+  const credentials =
+    'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
+  const configLines = [
+    'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
+    'accounts:',
+    ...Object.entries(setup.accounts).map(
+      ([id, url]) => `  ${id}: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
+    ),
+    'policies:',
+    `  all: { accounts: [${Object.keys(setup.accounts).join(', ')}], actions: [${setup.actions.join(', ')}] }`,
+    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'} }`,
+    'state: { path: state.db }',
+  ];
   const config = parseConfig(configLines.join('\n'), { sourcePath: join(dir, 'cofre.yaml') });
   const capture = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -39,7 +75,12 @@ export async function serveBrokerForTest(
   });
   const logger = pino({ level: 'trace' }, capture);
   const runtime = await openBrokerRuntime(config, { logger });
-  const { token } = issueAgentToken(runtime.state, { ...agent, ttlMs: 3_600_000, now: new Date() });
+  const { token } = issueAgentToken(runtime.state, {
+    id: setup.agentId,
+    policy: 'all',
+    ttlMs: 3_600_000,
+    now: new Date(),
+  });
   const server = createHttpServer({
     broker: runtime.broker,
     state: runtime.state,
