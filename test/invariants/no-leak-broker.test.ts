@@ -15,6 +15,7 @@ import type { ActionResponse } from '../../src/broker/broker.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { tempDir } from '../cli/cli-harness.js';
+import { ALL_ACTIONS } from '../surfaces/surface-fixture.js';
 import { encodingsOf, leaks, makeCanary } from './canary.js';
 import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
 
@@ -118,16 +119,7 @@ beforeAll(async () => {
     {
       keys: { apiKey: keyValue, secret: apiSecret.value },
       accounts: { paper: exchange.url, flaky: proxyUrl },
-      actions: [
-        'list_accounts',
-        'get_balance',
-        'get_ticker',
-        'get_open_orders',
-        'get_order',
-        'preview_order',
-        'place_order',
-        'cancel_order',
-      ],
+      actions: ALL_ACTIONS,
       agentId: 'canary-agent',
       auditPath: 'audit/audit.jsonl',
     },
