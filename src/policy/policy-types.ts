@@ -1,0 +1,135 @@
+import type { PolicyAction } from '../config/config-schema.js';
+import type { Decimal, OrderSide, OrderType } from '../venues/venue-account.js';
+
+/**
+ * An order as it will actually be sent (issue 9: policy never sees the raw input): fitted to the market's steps,
+ * with the reference price it was judged against and its value in the quote asset.
+ */
+export interface ResolvedOrder {
+  readonly symbol: string;
+  readonly base: string;
+  readonly quote: string;
+  readonly side: OrderSide;
+  readonly type: OrderType;
+  readonly amount: Decimal;
+  /** Limit price; absent for a market order. */
+  readonly price: Decimal | undefined;
+  /** The venue's last price, from a short per-symbol cache; absent when the venue gave none. */
+  readonly referencePrice: Decimal | undefined;
+  /** amount × (limit price, or the reference price for a market order), in `quote`. */
+  readonly notional: Decimal;
+}
+
+/** A withdrawal with its destination resolved from the operator's address book. */
+export interface ResolvedWithdrawal {
+  readonly asset: string;
+  readonly amount: Decimal;
+  /** The address-book label the agent named; the address itself never reaches policy text or the agent. */
+  readonly destination: string;
+  readonly network: string | undefined;
+}
+
+/** One question to the policy: may this agent do this (resolved) action now? */
+export interface PolicyQuestion {
+  readonly agentId: string;
+  readonly policy: string;
+  readonly action: PolicyAction;
+  /** Absent for actions not tied to one account (`list_accounts`, `get_limits`). */
+  readonly account: string | undefined;
+  /** For actions on one market (tickers, cancels, open orders of one symbol). Orders carry theirs in `order`. */
+  readonly symbol?: string | undefined;
+  /** `place_order` and `preview_order`. */
+  readonly order?: ResolvedOrder | undefined;
+  /** `withdraw`. */
+  readonly withdrawal?: ResolvedWithdrawal | undefined;
+}
+
+/** What a limit counts. */
+export type LimitMeasure = 'notional' | 'orders' | 'openOrders' | 'withdrawals';
+
+/**
+ * One limit applied to one request: what the request would use of it. The state store reserves every check of a
+ * request atomically, or none.
+ */
+export interface LimitCheck {
+  /** Where it is written, e.g. `policies.trader.limits[0]` or its `name:`. Shown to agents and operators. */
+  readonly limit: string;
+  /**
+   * The counter it draws on: scope, measure, unit and window, e.g. `agent:bot-1|notional|USDT|86400000`. Requests
+   * with the same key share one budget (a `global` or `account` limit is shared by every agent under it).
+   */
+  readonly key: string;
+  readonly measure: LimitMeasure;
+  /** Rolling window in ms; absent for `openOrders` (a level, not a flow). */
+  readonly windowMs: number | undefined;
+  /** The cap, in the measure's unit (quote asset for notional, the asset for withdrawals, a count otherwise). */
+  readonly cap: Decimal;
+  /** What this request uses: its notional, its amount, or 1. */
+  readonly amount: Decimal;
+}
+
+/** A shadow rule that would have changed the decision; recorded, not enforced. */
+export interface ShadowOutcome {
+  readonly rule: string;
+  readonly decision: PolicyDecision['decision'];
+  readonly reason: string;
+}
+
+/** What policy decided, which rule decided it, and against which policy text. */
+export interface PolicyDecision {
+  /**
+   * `approval`: waits for operators; `confirm`: the human at the agent's own client must confirm (MCP elicitation),
+   * denied where the client cannot ask.
+   */
+  readonly decision: 'allow' | 'deny' | 'approval' | 'confirm';
+  /** The rule that decided (`policies.trader.rules[2]`, or `policies.trader.rules[2] (big-orders)`), or `default-deny`. */
+  readonly rule: string;
+  /** Words an agent can act on: what was refused and what would be allowed. */
+  readonly reason: string;
+  /** SHA-256 (hex) of the canonical text of the deciding policy (and the address book), for the audit log. */
+  readonly policyHash: string;
+  /** For `approval`: how many distinct operators must approve, and which ones may (absent: any operator). */
+  readonly approvers?: { readonly count: number; readonly of?: readonly string[] | undefined } | undefined;
+  /** The limits this request draws on, for allow, approval and confirm; empty for deny. */
+  readonly limits: readonly LimitCheck[];
+  /** Shadow rules (`mode: shadow`) that would have decided otherwise. */
+  readonly shadow: readonly ShadowOutcome[];
+}
+
+/** One rule as `cofre policy explain` shows it. */
+export interface RuleExplanation {
+  readonly rule: string;
+  readonly effect: 'allow' | 'deny' | 'approve' | 'confirm';
+  readonly mode: 'enforce' | 'shadow';
+  readonly matched: boolean;
+  /** Why it matched, or the first condition that did not. */
+  readonly why: string;
+}
+
+/** A limit as `get_limits` shows it to an agent, with its usage filled in by the state store. */
+export interface LimitView {
+  readonly limit: string;
+  readonly key: string;
+  readonly measure: LimitMeasure;
+  readonly scope: string;
+  readonly windowMs: number | undefined;
+  readonly cap: Decimal;
+  /** The unit: the quote asset(s) for notional, the asset for withdrawals; absent for counts. */
+  readonly unit: string | undefined;
+}
+
+/** The engine the broker depends on. Pure and deterministic: the clock is injected; no I/O. */
+export interface PolicyEngine {
+  decide(question: PolicyQuestion): PolicyDecision;
+  /** The decision with every rule considered and why it matched or not. */
+  explain(question: PolicyQuestion): {
+    readonly decision: PolicyDecision;
+    readonly rules: readonly RuleExplanation[];
+  };
+  /** Accounts the agent may use at all (in some enforced allow, approve or confirm rule), for `list_accounts`. */
+  accountsFor(policy: string): readonly string[];
+  /** Actions the agent could ever get other than denied (tools not listed are not shown to it). */
+  actionsFor(policy: string): ReadonlySet<PolicyAction>;
+  /** Every limit that applies to an agent under `policy`, with account-scoped ones expanded per account. */
+  limitsFor(agentId: string, policy: string): readonly LimitView[];
+}
