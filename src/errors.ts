@@ -180,6 +180,21 @@ export const errorCatalogue = {
     true,
     'cofre stopped while this request was running, and found at start-up (or an operator found with `cofre request resolve`) that nothing reached the venue; it may be sent again.',
   ),
+  COFRE_HALTED: spec(
+    'unavailable',
+    false,
+    'An operator stopped all trading (`cofre halt`); no action is taken until `cofre resume`. The message gives the reason.',
+  ),
+  COFRE_DESTINATION_UNKNOWN: spec(
+    'invalid',
+    false,
+    'The withdrawal destination is not a label in the address book, or holds another asset; withdrawals go only to labels an operator bound to addresses.',
+  ),
+  COFRE_APPROVAL_NOT_EXECUTABLE: spec(
+    'invalid',
+    false,
+    'The approved request cannot run: it is not approved, already executed, expired, or its bound payload no longer matches its hash.',
+  ),
   COFRE_USAGE: spec('invalid', false, 'The command line was not understood; see `--help`.'),
   COFRE_INPUT_INVALID: spec('invalid', false, 'Input was rejected; the message says which field and why.'),
   COFRE_INTERNAL: spec(

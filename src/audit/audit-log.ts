@@ -11,8 +11,14 @@ export interface AuditEvent {
   readonly agent: string;
   readonly action: string;
   readonly account?: string | undefined;
-  readonly decision?: 'allow' | 'deny' | 'approval';
+  readonly decision?: 'allow' | 'deny' | 'approval' | 'confirm';
   readonly rule?: string;
+  /** SHA-256 of the policy text that decided, so a decision can be traced to the exact policy. */
+  readonly policyHash?: string;
+  /** Shadow rules that would have decided otherwise (recorded, not enforced). */
+  readonly shadow?: readonly unknown[];
+  /** The operator whose approval let the request run. */
+  readonly approvedBy?: string;
   readonly status?: string;
   /** The validated, scrubbed input (intent) or a short outcome summary. */
   readonly detail?: unknown;

@@ -27,6 +27,19 @@ const clientOrderId = text(
   36,
   'Your unique id for this order (1-36 letters, digits, "-", "_"). Required: it is the idempotency key, so sending the same request twice places one order.',
 ).regex(/^[A-Za-z0-9_-]+$/, { error: 'use 1-36 letters, digits, "-" or "_"' });
+const asset = text(20, 'Asset code in capitals, e.g. "USDT".').regex(/^[A-Z0-9]{1,20}$/, {
+  error: 'invalid asset; use the code in capitals, e.g. USDT',
+});
+const destination = text(
+  64,
+  'Address-book label of the destination, as the operator named it (never an address).',
+).regex(/^[a-z][a-z0-9_-]*$/, {
+  error: 'invalid destination; give an address-book label such as "cold-usdt"',
+});
+const clientWithdrawId = text(
+  36,
+  'Your unique id for this withdrawal (1-36 letters, digits, "-", "_"). Required: sending the same request twice withdraws once.',
+).regex(/^[A-Za-z0-9_-]+$/, { error: 'use 1-36 letters, digits, "-" or "_"' });
 const orderId = text(64, "The exchange's order id.").regex(/^[A-Za-z0-9_.:-]+$/, {
   error: 'invalid order id',
 });
@@ -85,6 +98,7 @@ function limitNeedsPrice(order: { type: string; price?: string | undefined }, ct
 /** Every action's input schema. Strict: unknown fields are errors, so a typo is not silently ignored. */
 export const actionInputSchemas = {
   list_accounts: z.strictObject({}),
+  get_limits: z.strictObject({}),
   get_balance: z.strictObject({ account }),
   get_ticker: z.strictObject({ account, symbol }),
   get_open_orders: z.strictObject({ account, symbol: symbol.optional() }),
@@ -96,6 +110,14 @@ export const actionInputSchemas = {
   cancel_order: z
     .strictObject({ account, symbol, ...orderRef })
     .refine(oneRef, { error: 'give exactly one of orderId and clientOrderId' }),
+  cancel_all_orders: z.strictObject({ account, symbol: symbol.optional() }),
+  withdraw: z.strictObject({
+    account,
+    asset,
+    amount: positiveDecimal('Amount of `asset` to withdraw, as a decimal string like "250".'),
+    destination,
+    clientWithdrawId,
+  }),
   get_request: z.strictObject({
     requestId: text(64, 'The requestId returned by an earlier action.').regex(/^[A-Za-z0-9_-]+$/, {
       error: 'invalid request id',
@@ -109,7 +131,12 @@ export type ActionInput<A extends ActionName> = z.output<(typeof actionInputSche
 export const ACTION_NAMES = Object.keys(actionInputSchemas) as ActionName[];
 
 /** Actions that change state at the venue: they need an idempotency key and are never retried. */
-export const WRITE_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'cancel_order']);
+export const WRITE_ACTIONS: ReadonlySet<ActionName> = new Set([
+  'place_order',
+  'cancel_order',
+  'cancel_all_orders',
+  'withdraw',
+]);
 
 const SAFETY =
   'It may be denied by policy: the answer then has status "denied" and names the rule and the reason; do not retry a denied request unchanged.';
@@ -121,12 +148,16 @@ const SAFETY =
 export const actionDescriptions: Readonly<Record<ActionName, string>> = {
   list_accounts:
     'List the trading accounts you may use, with venue and mode (live = real money, sandbox = test network, paper = simulated). Use the account id in other actions.',
+  get_limits:
+    'Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope, window, cap, used and remaining. Check it before a large order.',
   get_balance: `Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal strings. ${SAFETY}`,
   get_ticker: `Get the latest price of a market (bid, ask, last) in the QUOTE asset. ${SAFETY}`,
   get_open_orders: `List open orders of an account, optionally for one market. ${SAFETY}`,
   get_order: `Get one order by the exchange orderId or by your clientOrderId: status (open, closed, canceled, expired, rejected), amount, filled, prices. ${SAFETY}`,
-  preview_order: `Check an order without sending it: returns the order as it would be sent (amount rounded down to the market's step) and an estimate of its value in the QUOTE asset. Nothing is placed. ${SAFETY}`,
-  place_order: `Place a market or limit order. amount is in the BASE asset; price (limit only) in QUOTE per BASE. clientOrderId is required and makes the call idempotent: repeating it returns the first result instead of placing a second order. If the status is "failed" with code COFRE_VENUE_OUTCOME_UNKNOWN the order may or may not exist: check with get_order using the same clientOrderId, never place it again blindly. ${SAFETY}`,
+  preview_order: `Check an order without sending it: returns the order as it would be sent (amount rounded down to the market's step) and an estimate of its value in the QUOTE asset, and the decision place_order would get (allow, deny or approval, with the rule and the limits it would use). Nothing is placed or reserved. ${SAFETY}`,
+  place_order: `Place a market or limit order. The status may be "pending_approval": an operator must approve it first; ask get_request with the requestId later (do not place it again). amount is in the BASE asset; price (limit only) in QUOTE per BASE. clientOrderId is required and makes the call idempotent: repeating it returns the first result instead of placing a second order. If the status is "failed" with code COFRE_VENUE_OUTCOME_UNKNOWN the order may or may not exist: check with get_order using the same clientOrderId, never place it again blindly. ${SAFETY}`,
   cancel_order: `Cancel an open order by orderId or clientOrderId. Cancelling an order that is already closed fails with a clear reason. ${SAFETY}`,
+  cancel_all_orders: `Cancel every open order of an account, or only those of one market when symbol is given. Returns the orders cancelled. ${SAFETY}`,
+  withdraw: `Withdraw an asset to a destination the operator put in the address book, named by its label (you never give an address). clientWithdrawId makes it idempotent. Withdrawals usually wait for an operator's approval: the status is then "pending_approval"; ask get_request with the requestId later. ${SAFETY}`,
   get_request: 'Get the stored result of an earlier request of yours by its requestId.',
 };

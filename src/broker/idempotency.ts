@@ -6,7 +6,7 @@ import type { ActionName } from './actions.js';
  * Idempotency of writes, in one place: which writes claim a key, what the key is, how a replay is told from a
  * different request under the same key, and when a key is given back.
  *
- * - Only `place_order` claims a key. A cancel is safe to send again (the venue answers "unknown order" the second
+ * - Only `place_order` and `withdraw` claim a key. A cancel is safe to send again (the venue answers "unknown order" the second
  *   time), so it claims nothing, and no one can make an order impossible to cancel by claiming its key first (the
  *   "cancel squatting" of issue 8).
  * - Keys belong to the agent that made them: `<agent>:<account>:<clientOrderId>`. One agent's keys can neither
@@ -15,9 +15,16 @@ import type { ActionName } from './actions.js';
  *   that never left the process, or that the venue refused, gives its key back ({@link keepsKey}).
  */
 export function idempotencyKeyFor(agentId: string, action: ActionName, input: unknown): string | undefined {
-  if (action !== 'place_order') return undefined;
-  const { account, clientOrderId } = input as { account: string; clientOrderId: string };
-  return `${agentId}:${account}:${clientOrderId}`;
+  if (action === 'place_order') {
+    const { account, clientOrderId } = input as { account: string; clientOrderId: string };
+    return `${agentId}:${account}:${clientOrderId}`;
+  }
+  if (action === 'withdraw') {
+    // A separate namespace: a withdrawal and an order may share an id without answering for each other.
+    const { account, clientWithdrawId } = input as { account: string; clientWithdrawId: string };
+    return `${agentId}:${account}:withdraw:${clientWithdrawId}`;
+  }
+  return undefined;
 }
 
 /** Fields whose values are decimals: compared in canonical form, so `"0.0010"` replays `"0.001"`. */
@@ -42,7 +49,11 @@ export function canonicalInput(input: unknown): string {
  * Throws `COFRE_IDEMPOTENCY_CONFLICT` unless `input` (canonical) is the request stored under the same key. The
  * message names the fields that differ and both values: they are the agent's own input, never a secret.
  */
-export function checkReplay(stored: string | undefined, input: string, clientOrderId: string): void {
+export function checkReplay(
+  stored: string | undefined,
+  input: string,
+  id: { readonly field: 'clientOrderId' | 'clientWithdrawId'; readonly value: string },
+): void {
   if (stored === input) return;
   const before = parse(stored);
   const now = parse(input);
@@ -52,8 +63,8 @@ export function checkReplay(stored: string | undefined, input: string, clientOrd
     .map((f) => `${f} ${show(before[f])} then, ${show(now[f])} now`);
   throw new CofreError(
     'COFRE_IDEMPOTENCY_CONFLICT',
-    `clientOrderId "${clientOrderId}" was already used for a different order (${differences.join('; ') || 'the first request was recorded by an older cofre'}); choose a new clientOrderId, or repeat the first request exactly to get its answer`,
-    { details: { clientOrderId, differs: fields } },
+    `${id.field} "${id.value}" was already used for a different request (${differences.join('; ') || 'the first request was recorded by an older cofre'}); choose a new ${id.field}, or repeat the first request exactly to get its answer`,
+    { details: { [id.field]: id.value, differs: fields } },
   );
 }
 

@@ -1,13 +1,13 @@
 import type { AccountConfig } from '../config/config-schema.js';
 import { CofreError } from '../errors.js';
-import type { PolicyEngine } from '../policy/policy-engine.js';
-import { normalizeOrder } from '../venues/order-normalizer.js';
+import type { PolicyEngine } from '../policy/policy-types.js';
 import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { SendPayload } from './resolve-action.js';
 
-/** The actions that run at a venue or read config, as opposed to `get_request`, which reads the state store. */
-export type BrokerAction = Exclude<ActionName, 'get_request'>;
+/** The actions that run at a venue or read config, as opposed to those answered from cofre's own state. */
+export type BrokerAction = Exclude<ActionName, 'get_request' | 'get_limits' | 'preview_order'>;
 
 /** What running an action needs: the configured accounts, the policy (for `list_accounts`) and the venues. */
 export interface ActionDependencies {
@@ -17,16 +17,23 @@ export interface ActionDependencies {
 }
 
 /**
- * Runs one allowed action and returns its result, as the broker's step "venue". Policy, audit, idempotency and
- * scrubbing are the broker's; this only turns an action into venue calls, each with the request's `record`.
+ * Runs one allowed action and returns its result, as the broker's step "send". Policy, limits, audit, idempotency
+ * and scrubbing are the broker's; this only turns an action into venue calls, each with the request's `record`.
+ * Orders and withdrawals send exactly their resolved `payload` (what policy judged), never the raw input; every
+ * venue write goes through `write` (the kill switch's gate).
  */
 export async function runAction(
   deps: ActionDependencies,
   name: BrokerAction,
   input: unknown,
   agent: AuthenticatedAgent,
-  record: VenueCallRecord,
+  call: {
+    readonly record: VenueCallRecord;
+    readonly payload: SendPayload | undefined;
+    readonly write: WriteGate;
+  },
 ): Promise<unknown> {
+  const { record, write } = call;
   const open = (accountId: string): Promise<VenueAccount> => openAccount(deps, accountId);
   switch (name) {
     case 'list_accounts':
@@ -56,45 +63,63 @@ export async function runAction(
       const i = input as ActionInput<'get_order'>;
       return { order: await (await open(i.account)).fetchOrder(i.symbol, orderRef(i), record) };
     }
-    case 'preview_order': {
-      const i = input as ActionInput<'preview_order'>;
-      const venue = await open(i.account);
-      return { order: await normalize(venue, i, record), sent: false };
-    }
     case 'place_order': {
-      const i = input as ActionInput<'place_order'>;
-      const venue = await open(i.account);
-      const order = await normalize(venue, i, record);
-      return {
-        order: await venue.placeOrder(
-          {
-            symbol: order.symbol,
-            side: order.side,
-            type: order.type,
-            amount: order.amount,
-            price: order.price,
-            clientOrderId: i.clientOrderId,
-          },
-          record,
-        ),
+      const payload = payloadOf(call.payload, 'order');
+      const venue = await open(payload.account);
+      const { order } = payload;
+      const request = {
+        symbol: order.symbol,
+        side: order.side,
+        type: order.type,
+        amount: order.amount,
+        price: order.price,
+        clientOrderId: payload.clientOrderId,
       };
+      return { order: await write(() => venue.placeOrder(request, record)) };
     }
     case 'cancel_order': {
       const i = input as ActionInput<'cancel_order'>;
-      return { order: await (await open(i.account)).cancelOrder(i.symbol, orderRef(i), record) };
+      const venue = await open(i.account);
+      // Cancels do not pass the halt gate: a cancel only lowers risk, and a halt may itself cancel everything.
+      return { order: await venue.cancelOrder(i.symbol, orderRef(i), record) };
+    }
+    case 'cancel_all_orders': {
+      const i = input as ActionInput<'cancel_all_orders'>;
+      const venue = await open(i.account);
+      return { orders: await venue.cancelAllOrders(i.symbol, record) };
+    }
+    case 'withdraw': {
+      const payload = payloadOf(call.payload, 'withdrawal');
+      const venue = await open(payload.account);
+      const { withdrawal } = payload;
+      const sent = await write(() =>
+        venue.withdraw(
+          {
+            asset: withdrawal.asset,
+            amount: withdrawal.amount,
+            address: payload.address,
+            network: withdrawal.network,
+            memo: payload.memo,
+            clientWithdrawId: payload.clientWithdrawId,
+          },
+          record,
+        ),
+      );
+      // SECURITY: the agent learns the label it named, never the address behind it.
+      return { withdrawal: { ...sent, destination: withdrawal.destination } };
     }
   }
 }
 
-/** The order as it would be sent: rounded to the market's steps, with its value estimated. */
-async function normalize(venue: VenueAccount, i: ActionInput<'preview_order'>, record: VenueCallRecord) {
-  const rules = await venue.market(i.symbol);
-  // A market order's value is estimated at the last price; a limit order's at its own price.
-  const reference = i.price ?? (await venue.fetchTicker(i.symbol, record)).last;
-  if (reference === undefined) {
-    throw new CofreError('COFRE_INPUT_INVALID', `no price for ${i.symbol} to estimate the order value`);
-  }
-  return normalizeOrder(rules, { ...i, price: i.price }, reference);
+/** Runs one venue write unless trading is halted (see halt-gate.ts). */
+export type WriteGate = <T>(send: () => Promise<T>) => Promise<T>;
+
+function payloadOf<K extends SendPayload['kind']>(
+  payload: SendPayload | undefined,
+  kind: K,
+): Extract<SendPayload, { kind: K }> {
+  if (payload?.kind !== kind) throw new CofreError('COFRE_INTERNAL', `no resolved ${kind} to send`);
+  return payload as Extract<SendPayload, { kind: K }>;
 }
 
 /** The venue account behind an account id the policy allowed. */

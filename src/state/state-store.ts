@@ -65,6 +65,8 @@ export interface StateStore {
    * for `get_request`): for a write that is known not to have reached the venue, or that the venue refused.
    */
   finishRequest(requestId: string, outcome: RequestOutcome): void;
+  /** Moves a request from `pending_approval` back to `executing` when its approval runs; false if it was not pending. */
+  resumeRequest(requestId: string, at: Date): boolean;
   /** Forgets a claimed request that was never sent (the audit log refused its intent). */
   releaseRequest(requestId: string): void;
   request(requestId: string): RequestRecord | undefined;

@@ -59,3 +59,10 @@ export function decimalFromNumber(value: number): Decimal {
   });
   return normalizeDecimal(text);
 }
+
+/** `a − b`, for `a ≥ b` (decimals here are never negative); throws otherwise. */
+export function subtractDecimal(a: Decimal, b: Decimal): Decimal {
+  const difference = toScaled(a) - toScaled(b);
+  if (difference < 0n) throw new RangeError(`${a} − ${b} is negative`);
+  return fromScaled(difference);
+}

@@ -92,6 +92,9 @@ function prepareStatements(db: Database.Database) {
     finishRequestReleasingKey: db.prepare(
       'UPDATE requests SET status = ?, response = ?, updated_at = ?, idempotency_key = NULL WHERE request_id = ?',
     ),
+    resumeRequest: db.prepare(
+      "UPDATE requests SET status = 'executing', updated_at = ? WHERE request_id = ? AND status = 'pending_approval'",
+    ),
     releaseRequest: db.prepare("DELETE FROM requests WHERE request_id = ? AND status = 'executing'"),
     request: db.prepare('SELECT * FROM requests WHERE request_id = ?'),
     executingRequests: db.prepare(
@@ -192,6 +195,10 @@ export class SqliteStateStore implements StateStore {
   finishRequest(requestId: string, outcome: RequestOutcome): void {
     const statement = outcome.releaseKey ? this.#sql.finishRequestReleasingKey : this.#sql.finishRequest;
     statement.run(outcome.status, outcome.response, outcome.at.getTime(), requestId);
+  }
+
+  resumeRequest(requestId: string, at: Date): boolean {
+    return this.#sql.resumeRequest.run(at.getTime(), requestId).changes === 1;
   }
 
   releaseRequest(requestId: string): void {

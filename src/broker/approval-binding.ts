@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+
+import { CofreError } from '../errors.js';
+import type { PolicyQuestion } from '../policy/policy-types.js';
+import type { ApprovalRecord } from '../state/control-store.js';
+import type { ActionName } from './actions.js';
+import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { SendPayload } from './resolve-action.js';
+
+/**
+ * Everything an approved request will do, fixed when it asks for approval: who asks, under which policy, the
+ * validated input and the resolved payload that will be sent. Operators approve the SHA-256 of its canonical text,
+ * so what runs is exactly what they saw.
+ */
+export interface BoundAction {
+  readonly agentId: string;
+  readonly policy: string;
+  readonly action: ActionName;
+  readonly account: string | undefined;
+  /** The validated input (canonical), for actions that send it as it is (a cancel). */
+  readonly input: unknown;
+  /** The resolved order or withdrawal, for actions that send one. */
+  readonly send: SendPayload | null;
+  readonly rule: string;
+  readonly policyHash: string;
+}
+
+/** The canonical text of a bound action and its SHA-256 (hex). */
+export function bindAction(action: BoundAction): { readonly payload: string; readonly payloadHash: string } {
+  const payload = canonicalJson(action);
+  return { payload, payloadHash: sha256(payload) };
+}
+
+/**
+ * The bound action of an approval, after checking its text still hashes to the hash operators approved.
+ * SECURITY: a payload changed after approval (in the state file, by anyone) never runs.
+ */
+export function boundActionOf(approval: ApprovalRecord): BoundAction {
+  if (sha256(approval.payload) !== approval.payloadHash) {
+    throw new CofreError(
+      'COFRE_APPROVAL_NOT_EXECUTABLE',
+      `request ${approval.requestId}: its bound payload no longer matches the approved hash; it will not run`,
+    );
+  }
+  return JSON.parse(approval.payload) as BoundAction;
+}
+
+/** The policy question a bound action answers, to re-check it when it is about to run. */
+export function questionOf(bound: BoundAction): PolicyQuestion {
+  const { send } = bound;
+  const input = bound.input as { symbol?: unknown };
+  return {
+    agentId: bound.agentId,
+    policy: bound.policy,
+    action: bound.action as PolicyQuestion['action'],
+    account: bound.account,
+    symbol: typeof input.symbol === 'string' ? input.symbol : undefined,
+    ...(send?.kind === 'order' ? { order: send.order } : {}),
+    ...(send?.kind === 'withdrawal' ? { withdrawal: send.withdrawal } : {}),
+  };
+}
+
+/** The agent a bound action runs for. */
+export function agentOf(bound: BoundAction): AuthenticatedAgent {
+  return { id: bound.agentId, policy: bound.policy };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** JSON with object keys sorted at every depth and `undefined` fields left out: one text for one value. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortKeys(v)]),
+  );
+}

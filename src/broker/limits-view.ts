@@ -1,0 +1,30 @@
+import type { LimitView, PolicyEngine } from '../policy/policy-types.js';
+import type { LimitLedger } from '../state/limit-ledger.js';
+import { compareDecimal, subtractDecimal } from '../venues/decimal.js';
+import type { Decimal } from '../venues/venue-account.js';
+import type { AuthenticatedAgent } from './agent-tokens.js';
+
+/** One limit as `get_limits` answers it: what it is, how much of it is used now, and what remains. */
+export interface LimitUsage extends LimitView {
+  readonly used: Decimal;
+  readonly remaining: Decimal;
+}
+
+/**
+ * Every limit that applies to an agent with its usage at `at` (committed within the window plus reserved), for
+ * `get_limits` and `cofre policy explain`.
+ */
+export function limitsView(
+  policy: PolicyEngine,
+  ledger: Pick<LimitLedger, 'usage'>,
+  agent: AuthenticatedAgent,
+  at: Date,
+): readonly LimitUsage[] {
+  const views = policy.limitsFor(agent.id, agent.policy);
+  const usage = ledger.usage(views, at);
+  return views.map((view) => {
+    const used = usage.get(view.key) ?? '0';
+    const remaining = compareDecimal(used, view.cap) >= 0 ? '0' : subtractDecimal(view.cap, used);
+    return { ...view, used, remaining };
+  });
+}
