@@ -12,7 +12,7 @@ import type { ApprovalRecord, HaltState } from '../state/control-store.js';
 import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
 import type { Decimal, Order, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import { venueTextOf } from '../venues/venue-error.js';
-import { type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
+import { ACTION_NAMES, type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
 import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { agentOf, bindAction, boundActionOf, questionOf } from './approval-binding.js';
@@ -173,6 +173,15 @@ export class Broker implements BrokerControl {
     const admission = this.#deps.admission;
     if (admission === undefined) return this.#execute(agent, action, rawInput, options);
     return admission.run(agent.id, action, () => this.#execute(agent, action, rawInput, options));
+  }
+
+  /**
+   * The actions an agent could ever get other than denied under its policy, plus `get_request` (its own requests):
+   * the tools listed to it (MCP `tools/list`, its OpenAPI document).
+   */
+  actionsFor(agent: AuthenticatedAgent): ReadonlySet<ActionName> {
+    const allowed = this.#deps.policy.actionsFor(agent.policy);
+    return new Set(ACTION_NAMES.filter((name) => name === 'get_request' || allowed.has(name)));
   }
 
   /** The path of one admitted request, step by step. */

@@ -141,7 +141,21 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   app.get('/v1/health', () => ({ status: 'ok' }));
   const openApi = buildOpenApiDocument();
-  app.get('/v1/openapi.json', () => openApi);
+  // Issue 9: with an agent's token, the document lists only the actions that agent's policy can allow; without one,
+  // every action (the document is public: it holds no account, policy or secret).
+  app.get(
+    '/v1/openapi.json',
+    {
+      onRequest: (request, reply, done) => {
+        if (request.headers.authorization === undefined) done();
+        else auth.authenticate(request, reply, done);
+      },
+    },
+    (request) =>
+      request.headers.authorization === undefined
+        ? openApi
+        : buildOpenApiDocument(options.broker.actionsFor(auth.agentOf(request))),
+  );
 
   for (const name of ACTION_NAMES) {
     app.post(

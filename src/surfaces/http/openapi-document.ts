@@ -144,9 +144,13 @@ function actionOperation(name: ActionName) {
  * and descriptions as the route validation and the MCP tools, so it cannot drift from them. Carries no build or
  * version detail beyond the API's own version.
  */
-export function buildOpenApiDocument(): Record<string, unknown> {
+export function buildOpenApiDocument(
+  actions: ReadonlySet<ActionName> = new Set(ACTION_NAMES),
+): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const name of ACTION_NAMES) paths[`/v1/actions/${name}`] = actionOperation(name);
+  for (const name of ACTION_NAMES) {
+    if (actions.has(name)) paths[`/v1/actions/${name}`] = actionOperation(name);
+  }
   paths['/v1/requests/{requestId}'] = {
     get: {
       operationId: 'getRequestById',

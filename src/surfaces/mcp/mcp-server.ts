@@ -16,7 +16,7 @@ import {
   WRITE_ACTIONS,
 } from '../../broker/actions.js';
 import type { AuthenticatedAgent } from '../../broker/agent-tokens.js';
-import type { Broker } from '../../broker/broker.js';
+import type { Broker, ExecuteOptions } from '../../broker/broker.js';
 import { actionToolResult, DATA_NOTICE, errorToolResult } from './mcp-tool-result.js';
 
 /** What an MCP server for one agent needs. */
@@ -66,7 +66,7 @@ export function buildMcpServer(
 ): McpServer {
   const server = new McpServer({ name: 'cofre', version: '1' }, { instructions: MCP_INSTRUCTIONS });
   const call = (name: ActionName, args: unknown): Promise<CallToolResult> => {
-    const running = runTool(options, name, args);
+    const running = runTool(server, options, name, args);
     if (inFlight !== undefined) {
       inFlight.add(running);
       void running.finally(() => inFlight.delete(running));
@@ -74,7 +74,11 @@ export function buildMcpServer(
     return running;
   };
 
+  // Issue 9: a tool the agent's policy can never allow is not listed, so a model is not tempted by it (calling it
+  // anyway still reaches the broker, which denies it).
+  const visible = options.broker.actionsFor(agentOf(options));
   for (const name of ACTION_NAMES) {
+    if (!visible.has(name)) continue;
     const inputSchema: z.ZodType = actionInputSchemas[name];
     server.registerTool(
       name,
@@ -98,13 +102,46 @@ function isActionName(name: string): name is ActionName {
   return Object.hasOwn(actionInputSchemas, name);
 }
 
-async function runTool(options: McpServerOptions, name: ActionName, args: unknown): Promise<CallToolResult> {
+function agentOf(options: McpServerOptions): AuthenticatedAgent {
+  return typeof options.agent === 'function' ? options.agent() : options.agent;
+}
+
+async function runTool(
+  server: McpServer,
+  options: McpServerOptions,
+  name: ActionName,
+  args: unknown,
+): Promise<CallToolResult> {
   try {
-    const agent = typeof options.agent === 'function' ? options.agent() : options.agent;
-    return actionToolResult(await options.broker.execute(agent, name, args));
+    const agent = agentOf(options);
+    return actionToolResult(await options.broker.execute(agent, name, args, confirmThrough(server)));
   } catch (err) {
     return errorToolResult(err, options.logger);
   }
+}
+
+/**
+ * How a `confirm` rule asks the person at this agent's client (MCP elicitation, form mode): only when the client
+ * declared it can, and only an explicit "accept" with the box ticked counts. Over stateless HTTP the client's answer
+ * could not reach this server, so no client there is asked and such requests are denied (fail closed).
+ */
+function confirmThrough(server: McpServer): ExecuteOptions {
+  if (server.server.getClientCapabilities()?.elicitation === undefined) return {};
+  return {
+    confirm: async (question) => {
+      const answer = await server.server.elicitInput({
+        message: `Confirm this action? ${question.summary}. Payload SHA-256: ${question.payloadHash}`,
+        requestedSchema: {
+          type: 'object',
+          properties: {
+            confirm: { type: 'boolean', title: 'Yes, do exactly this', default: false },
+          },
+          required: ['confirm'],
+        },
+      });
+      return answer.action === 'accept' && answer.content?.['confirm'] === true;
+    },
+  };
 }
 
 function annotationsFor(name: ActionName) {
