@@ -1,9 +1,12 @@
 // The limit ledger on real SQLite files, through the state store: reserving all checks or none, exactness at the
 // cap and rounding, rolling windows on an injected clock, settlement (commit with actuals, release, twice), open
-// orders, restart, two connections on one file, pruning, sums past 64 bits, migration and the query plans.
+// orders, restart, two connections on one file and two OS processes, pruning, sums past 64 bits, migration and
+// the query plans.
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -453,5 +456,58 @@ describe('storage', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('two OS processes', () => {
+  /** Starts a racer (testdata/ledger-racer.ts) and resolves once it has opened the file. */
+  function racer(name: string, count: number) {
+    const script = fileURLToPath(new URL('testdata/ledger-racer.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, JSON.stringify({ path, name, count })],
+      {
+        cwd: fileURLToPath(new URL('../../../', import.meta.url)),
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const output = new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => {
+        if (code === 0) resolve(out);
+        else reject(new Error(`racer ${name} exited with ${String(code)}`));
+      });
+    });
+    return { child, output };
+  }
+
+  async function ready(child: ReturnType<typeof racer>['child']): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        if (chunk.toString('utf8').includes('ready\n')) {
+          child.stdout.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+    });
+  }
+
+  it('holds a cap of 1 as a mutex between two processes reserving on one file at once', async () => {
+    const racers = [racer('a', 400), racer('b', 400)];
+    await Promise.all(racers.map((r) => ready(r.child)));
+    for (const r of racers) r.child.stdin.write('go\n');
+    const results = (await Promise.all(racers.map((r) => r.output))).map((o) => {
+      const last = o.trim().split('\n').at(-1) ?? '{}';
+      return JSON.parse(last) as { acquired: number; violations: number };
+    });
+    // Both held the token at times (they really raced), and never both at once.
+    for (const r of results) expect(r.acquired).toBeGreaterThan(0);
+    expect(results.map((r) => r.violations)).toEqual([0, 0]);
+    expect(usageOf('token', t(0))).toBe('0');
+    expect(store.reservedRequests()).toEqual([]);
   });
 });
