@@ -132,6 +132,11 @@ export const errorCatalogue = {
     true,
     'The state database (agents, requests) could not be opened or written. Check its path and disk.',
   ),
+  COFRE_LIMIT_INVALID: spec(
+    'invalid',
+    false,
+    'A limit cannot be counted: its cap, or what the request would use of it, is not a decimal from 0 to 10000000000 (limits count in steps of 0.00000001), or its window is not a whole number of milliseconds of at least 1. The message names the limit. For a cap or window, fix the policy; for an order or withdrawal, send a smaller one.',
+  ),
   COFRE_AGENT_EXISTS: spec(
     'invalid',
     false,

@@ -51,6 +51,8 @@ export interface LimitLedger {
   /**
    * Makes the counted open orders of `account` the ones the venue reports open (`openOrderIds`), dropping the rest;
    * called when an `openOrders` limit is reached, since fills and cancels made elsewhere are not seen otherwise.
+   * `asOf`: when the venue was asked; orders committed after it are kept even if not listed (placed after the
+   * venue answered). Without it, every counted order not listed is dropped.
    */
-  syncOpenOrders(account: string, openOrderIds: readonly string[]): void;
+  syncOpenOrders(account: string, openOrderIds: readonly string[], asOf?: Date): void;
 }

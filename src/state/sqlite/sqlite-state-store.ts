@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 
 import { ensurePrivateFolder, type PrivateFileFixed, securePrivateFile } from '../../config/private-file.js';
 import { CofreError } from '../../errors.js';
+import type { LimitCheck } from '../../policy/policy-types.js';
+import type { Decimal } from '../../venues/venue-account.js';
+import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   AgentRecord,
   RequestOutcome,
@@ -9,6 +12,7 @@ import type {
   RequestStatus,
   StateStore,
 } from '../state-store.js';
+import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
 
 interface AgentRow {
   id: string;
@@ -59,7 +63,7 @@ CREATE INDEX IF NOT EXISTS requests_executing ON requests (created_at) WHERE sta
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}. */
 function migrate(db: Database.Database): void {
@@ -69,8 +73,14 @@ function migrate(db: Database.Database): void {
     // 0 → 1: the request's canonical input, to tell a replay from a different request with the same key.
     const columns = db.prepare('PRAGMA table_info(requests)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'input')) db.exec('ALTER TABLE requests ADD COLUMN input TEXT');
+    if (version < 2) migrateTo2(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
+}
+
+/** 1 → 2: the limit ledger's reservations, committed usage and open orders (issue 9). */
+function migrateTo2(db: Database.Database): void {
+  db.exec(LIMIT_LEDGER_SCHEMA);
 }
 
 /** Every statement the store runs, prepared once: preparing costs more than running one. */
@@ -111,6 +121,7 @@ function prepareStatements(db: Database.Database) {
 export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepareStatements>;
+  readonly #limits: SqliteLimitLedger;
 
   /**
    * Opens (or creates) the database at `path`. SECURITY: the file is created with mode 600 in a folder created 700,
@@ -132,6 +143,7 @@ export class SqliteStateStore implements StateStore {
     this.#db.exec(SCHEMA);
     migrate(this.#db);
     this.#sql = prepareStatements(this.#db);
+    this.#limits = new SqliteLimitLedger(this.#db);
   }
 
   addAgent(agent: AgentRecord): void {
@@ -212,6 +224,33 @@ export class SqliteStateStore implements StateStore {
 
   executingRequests(before: Date): readonly RequestRecord[] {
     return (this.#sql.executingRequests.all(before.getTime()) as RequestRow[]).map(toRequest);
+  }
+
+  reserve(requestId: string, checks: readonly LimitCheck[], at: Date): { readonly ok: true } | LimitExceeded {
+    return this.#limits.reserve(requestId, checks, at);
+  }
+
+  settleReservation(requestId: string, settlement: ReservationSettlement): void {
+    this.#limits.settleReservation(requestId, settlement);
+  }
+
+  usage(
+    keys: readonly { readonly key: string; readonly windowMs: number | undefined }[],
+    at: Date,
+  ): ReadonlyMap<string, Decimal> {
+    return this.#limits.usage(keys, at);
+  }
+
+  reservedRequests(): readonly string[] {
+    return this.#limits.reservedRequests();
+  }
+
+  closeOpenOrder(account: string, orderId: string): void {
+    this.#limits.closeOpenOrder(account, orderId);
+  }
+
+  syncOpenOrders(account: string, openOrderIds: readonly string[], asOf?: Date): void {
+    this.#limits.syncOpenOrders(account, openOrderIds, asOf);
   }
 
   close(): void {
