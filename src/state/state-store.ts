@@ -1,3 +1,5 @@
+import type { ControlStore } from './control-store.js';
+
 /** An agent as the state store keeps it. The token itself is never stored: only its SHA-256. */
 export interface AgentRecord {
   readonly id: string;
@@ -42,13 +44,13 @@ export interface RequestOutcome {
 }
 
 /**
- * Durable broker state: agents and requests. SQLite for a single host (better-sqlite3); PostgreSQL for many
+ * Durable broker state: agents and requests, and (through {@link ControlStore}) operators, approvals and the halt. SQLite for a single host (better-sqlite3); PostgreSQL for many
  * replicas arrives later behind the same interface.
  *
  * Implementations must make {@link StateStore.claimRequest} atomic: of two concurrent claims with the same
  * idempotency key exactly one wins, the other gets the winner's record.
  */
-export interface StateStore {
+export interface StateStore extends ControlStore {
   addAgent(agent: AgentRecord): void;
   agentByTokenId(tokenId: string): AgentRecord | undefined;
   listAgents(): readonly AgentRecord[];
