@@ -81,7 +81,7 @@ function call(method: 'GET' | 'POST', url: string, token: string | undefined, bo
 }
 
 function errorCode(r: LightMyRequestResponse): string | undefined {
-  return (r.json() as { error?: { code?: string } }).error?.code;
+  return r.json<{ error?: { code?: string } }>().error?.code;
 }
 
 function createApproval(id: string, overrides: Partial<ApprovalRecord> = {}): void {
@@ -164,9 +164,9 @@ describe('approvals over HTTP', () => {
     createApproval('show-1');
     const list = await call('GET', '/v1/operator/approvals?status=pending', alice);
     expect(list.statusCode).toBe(200);
-    expect(
-      (list.json() as { approvals: { requestId: string }[] }).approvals.map((a) => a.requestId),
-    ).toContain('show-1');
+    expect(list.json<{ approvals: { requestId: string }[] }>().approvals.map((a) => a.requestId)).toContain(
+      'show-1',
+    );
     const shown = await call('GET', '/v1/operator/approvals/show-1', alice);
     expect(shown.json()).toMatchObject({
       requestId: 'show-1',
@@ -267,10 +267,10 @@ describe('the kill switch over HTTP', () => {
 
 describe('OpenAPI', () => {
   it('publishes the operator routes under the operator token', async () => {
-    const doc = (await call('GET', '/v1/openapi.json', undefined)).json() as {
+    const doc = (await call('GET', '/v1/openapi.json', undefined)).json<{
       paths: Record<string, Record<string, { security: unknown; tags: string[] }>>;
       components: { securitySchemes: Record<string, unknown> };
-    };
+    }>();
     expect(doc.components.securitySchemes).toHaveProperty('operatorToken');
     const operatorOps = Object.entries(doc.paths)
       .filter(([path]) => path.startsWith('/v1/operator/'))
