@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
-import { type AuthenticatedOperator,authenticateOperator } from '../../broker/operator-tokens.js';
+import { type AuthenticatedOperator, authenticateOperator } from '../../broker/operator-tokens.js';
 import { CofreError } from '../../errors.js';
 import type { ControlStore } from '../../state/control-store.js';
 import { bearerToken } from './bearer-token.js';
