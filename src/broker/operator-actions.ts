@@ -144,7 +144,7 @@ export class OperatorActions {
   /** The kill switch; see the class comment for the order of its steps. */
   async halt(
     by: string,
-    input: { reason: string; cancelOpenOrders?: boolean; revokeAgents?: boolean },
+    input: { reason: string; cancelOpenOrders?: boolean | undefined; revokeAgents?: boolean | undefined },
   ): Promise<HaltReport> {
     const state: HaltState = { reason: input.reason, by, at: this.#now() };
     this.#deps.store.setHalt(state);
