@@ -9,9 +9,16 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { SecretResolver } from '../secrets/secret-resolver.js';
 import { SecretValue } from '../secrets/secret-value.js';
 import type { ApprovalRecord } from '../state/control-store.js';
-import { type ApprovalNotice, ApprovalWebhook, SIGNATURE_HEADER } from './approval-webhook.js';
+import { MemoryBackend } from '../testing/memory-backend.js';
+import {
+  type ApprovalNotice,
+  ApprovalWebhook,
+  approvalWebhookFor,
+  SIGNATURE_HEADER,
+} from './approval-webhook.js';
 
 const KEY = 'whsec-test-key-0123456789abcdefghijklmnopqrstuvwxyz';
 const NOW = new Date('2026-11-30T05:00:00Z');
@@ -198,5 +205,28 @@ describe('ApprovalWebhook', () => {
     await hook.idle();
     expect(sleeps).toEqual([1_000]);
     expect(logs.join('')).toMatch(/could not connect/);
+  });
+});
+
+describe('approvalWebhookFor', () => {
+  it('signs with the key its reference resolves to, through the resolver', async () => {
+    const { url, received } = await receiver((_n, _req, res) => res.writeHead(200).end());
+    const backend = new MemoryBackend('mem');
+    await backend.write('webhooks/approvals', SecretValue.fromText(KEY));
+    const resolver = new SecretResolver({ backends: [backend] });
+    const hook = approvalWebhookFor(
+      { expiry: 900_000, webhook: { url, key: 'mem:webhooks/approvals', timeout: 5_000, retries: 0 } },
+      resolver,
+      pino({ level: 'silent' }),
+    );
+    expect(approvalWebhookFor({ expiry: 900_000 }, resolver, pino({ level: 'silent' }))).toBeUndefined();
+    hook?.notify(approval());
+    await hook?.close();
+    await resolver.close();
+    expect(received).toHaveLength(1);
+    // Signed at the real clock here, so check the MAC only.
+    const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(received[0]?.signature ?? '');
+    const mac = createHmac('sha256', KEY).update(`${match?.[1]}.${received[0]?.body}`).digest('hex');
+    expect(match?.[2]).toBe(mac);
   });
 });

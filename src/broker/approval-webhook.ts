@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 
 import type { Logger } from 'pino';
 
+import type { ApprovalsConfig } from '../config/config-schema.js';
+import type { SecretResolver } from '../secrets/secret-resolver.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { ApprovalRecord } from '../state/control-store.js';
 
@@ -146,6 +148,26 @@ export class ApprovalWebhook {
       return (err as Error).name === 'TimeoutError' ? 'timed out' : 'could not connect';
     }
   }
+}
+
+/**
+ * The webhook `approvals.webhook` describes, its key resolved through `resolver` (cached like any credential), or
+ * undefined when none is configured. The caller closes it on shutdown.
+ */
+export function approvalWebhookFor(
+  approvals: ApprovalsConfig,
+  resolver: SecretResolver,
+  logger: Logger,
+): ApprovalWebhook | undefined {
+  const webhook = approvals.webhook;
+  if (webhook === undefined) return undefined;
+  return new ApprovalWebhook({
+    url: webhook.url,
+    key: () => resolver.resolve(webhook.key),
+    timeoutMs: webhook.timeout,
+    retries: webhook.retries,
+    logger,
+  });
 }
 
 /** The `cofre-signature` header value for `body` sent at `timestamp` (unix seconds). */
