@@ -367,6 +367,51 @@ export const errorCatalogue = {
     true,
     'The request could not start at the venue before its deadline (`agents.requestDeadline`). Nothing was sent, so an order or cancel may be sent again as it is.',
   ),
+  COFRE_OPERATOR_EXISTS: spec(
+    'invalid',
+    false,
+    'An operator with that id already exists; revoke it or choose another id (`cofre operator list`).',
+  ),
+  COFRE_OPERATOR_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No active operator with that id (`cofre operator list`).',
+  ),
+  COFRE_OPERATOR_TOKEN_REQUIRED: spec(
+    'denied',
+    false,
+    'An operator route (`/v1/operator/...`) was called with an agent token. Operator routes take only operator tokens (`cofre operator add`); an agent can never approve, deny, halt or resume.',
+  ),
+  COFRE_AGENT_TOKEN_REQUIRED: spec(
+    'denied',
+    false,
+    'An agent route (`/v1/actions/...`, `/v1/requests/...`, `/mcp`, `cofre mcp`) was called with an operator token. Agent routes take only agent tokens (`cofre agent add`); give the agent its own token.',
+  ),
+  COFRE_APPROVAL_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No approval with that request id (`cofre approval list` or `GET /v1/operator/approvals`).',
+  ),
+  COFRE_APPROVAL_NOT_PENDING: spec(
+    'invalid',
+    false,
+    'The approval is no longer pending: it expired, was denied, was already approved or executed. The message says which; an expired or denied request is never executed, the agent must ask again.',
+  ),
+  COFRE_APPROVAL_HASH_MISMATCH: spec(
+    'invalid',
+    false,
+    'The payload hash given with an approval is not the hash of the payload waiting for approval. Show the approval again, check what it will send, and approve its current `payloadHash`.',
+  ),
+  COFRE_APPROVAL_ALREADY_VOTED: spec(
+    'invalid',
+    false,
+    'This operator already approved the request; a quorum needs that many distinct operators.',
+  ),
+  COFRE_APPROVAL_NOT_APPROVER: spec(
+    'denied',
+    false,
+    'This operator is not among the approvers the policy rule names for this request (its `approvers.of`).',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

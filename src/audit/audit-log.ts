@@ -5,8 +5,11 @@ import { CofreError } from '../errors.js';
 
 /** One audit line. Holds identifiers and decisions, never a secret value or token. */
 export interface AuditEvent {
-  /** `quota`: one summary per agent and minute of the requests its quotas refused (broker/agent-quotas.ts). */
-  readonly kind: 'intent' | 'outcome' | 'quota';
+  /**
+   * `quota`: one summary per agent and minute of the requests its quotas refused (broker/agent-quotas.ts);
+   * `operator`: an operator's approve, deny, halt or resume (broker/operator-actions.ts).
+   */
+  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator';
   readonly requestId: string;
   readonly agent: string;
   readonly action: string;

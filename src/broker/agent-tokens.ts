@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { CofreError } from '../errors.js';
 import type { AgentRecord, StateStore } from '../state/state-store.js';
+import { looksLikeOperatorToken } from './operator-tokens.js';
 
 const TOKEN_PATTERN = /^cofre_([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{43})$/;
 const AGENT_ID = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -58,12 +59,20 @@ const DECOY_HASH = hash('cofre-decoy');
 /**
  * Checks a bearer token. Unknown, malformed, expired and revoked tokens all get the same `COFRE_UNAUTHENTICATED`
  * answer, so a caller cannot tell which (SECURITY: no oracle for valid ids). The hash comparison is constant time.
+ * An operator token is refused with `COFRE_AGENT_TOKEN_REQUIRED` (by its shape).
  */
 export function authenticateAgent(
   state: StateStore,
   token: string | undefined,
   now: Date,
 ): AuthenticatedAgent {
+  // SECURITY: operator tokens act for a person, never for an agent; said by name so the mix-up is easy to fix.
+  if (looksLikeOperatorToken(token)) {
+    throw new CofreError(
+      'COFRE_AGENT_TOKEN_REQUIRED',
+      'this is an agent route and the token given is an operator token; give the agent its own token (cofre agent add)',
+    );
+  }
   const match = token === undefined ? null : TOKEN_PATTERN.exec(token);
   const agent = match?.[1] === undefined ? undefined : state.agentByTokenId(match[1]);
   const presented = hash(match?.[2] ?? '');

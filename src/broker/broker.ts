@@ -428,7 +428,8 @@ export class Broker implements BrokerControl {
     const { state } = this.#deps;
     let result = state.reserve(request.requestId, checks, this.#now());
     const account = resolved.question.account;
-    const full = result.ok ? undefined : checks.find((c) => c.key === result.key);
+    const refusedKey = result.ok ? undefined : result.key;
+    const full = checks.find((c) => c.key === refusedKey);
     if (!result.ok && full?.measure === 'openOrders' && account !== undefined) {
       const venue = await openAccount(this.#deps, account);
       const open = await venue.fetchOpenOrders(undefined);

@@ -8,6 +8,7 @@ import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
 import { isReviewedVenue, REVIEWED_VENUES, unreviewedVenueMessage } from './reviewed-venues.js';
 import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
+import { isLoopbackHost } from './vault-config.js';
 
 /** Trading modes; `live` moves real money, `sandbox` uses the venue's test endpoints, `paper` a simulated venue. */
 export const ACCOUNT_MODES = ['live', 'sandbox', 'paper'] as const;
@@ -325,6 +326,55 @@ const stateSchema = z
   })
   .describe('State store.');
 
+// Issue 9: where a new pending approval is announced. SECURITY: the notice is signed with a key held in a secret
+// backend, and goes over TLS unless it stays on this host.
+const approvalWebhookSchema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, error: 'invalid url; expected an https URL' })
+      .refine((url) => !/^http:/i.test(url) || isLoopbackUrl(url), {
+        error: 'the webhook url must use https (http is allowed only to 127.0.0.1, [::1] or localhost)',
+      })
+      .describe('Where each new pending approval is POSTed: https, or http to a loopback address only.'),
+    key: secretRefSchema.describe(
+      'Secret reference to the HMAC-SHA256 key that signs each notice (header `cofre-signature: t=<unix>,v1=<hex>`, HMAC of `<t>.<body>`).',
+    ),
+    timeout: durationSchema({ min: 100 })
+      .prefault('5s')
+      .describe('How long one delivery attempt may take. Parsed to milliseconds.'),
+    retries: z
+      .int()
+      .min(0)
+      .max(10)
+      .default(3)
+      .describe(
+        'Further attempts after a failed one (non-2xx, timeout, unreachable), with exponential backoff.',
+      ),
+  })
+  .describe('A signed JSON notice for each new pending approval, sent in the background with retries.');
+
+const approvalsSchema = z
+  .strictObject({
+    expiry: durationSchema({ min: 10_000 })
+      .prefault('15m')
+      .describe(
+        'How long a request waits for operators before it expires (and can no longer be approved). Parsed to milliseconds.',
+      ),
+    webhook: approvalWebhookSchema.optional(),
+  })
+  .describe(
+    'Requests a policy sends to operators for approval (`cofre approval`, `/v1/operator/approvals`).',
+  );
+
+/** True for a URL whose host is a loopback address or `localhost`. */
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return isLoopbackHost(new URL(url).hostname);
+  } catch {
+    return false; // the url check reports it
+  }
+}
+
 /** The whole `cofre.yaml`. The source of the config types, the JSON Schema and `docs/configuration.md`. */
 export const cofreConfigSchema = z
   .strictObject({
@@ -343,11 +393,13 @@ export const cofreConfigSchema = z
     audit: auditSchema.prefault({}),
     server: serverSchema.prefault({}),
     state: stateSchema.prefault({}),
+    approvals: approvalsSchema.prefault({}),
   })
   .superRefine(checkCrossReferences, { when: () => true })
   .meta({
     title: 'cofre configuration',
-    description: 'cofre.yaml: secret backends, trading accounts, agents, policies, audit, server and state.',
+    description:
+      'cofre.yaml: secret backends, trading accounts, agents, policies, audit, server, state and approvals.',
   });
 
 /** The validated config as the loader returns it: defaults applied, paths absolute, deeply frozen. */
@@ -364,6 +416,8 @@ export type ConnectionsConfig = DeepReadonly<z.output<typeof connectionsSchema>>
 export type AccountQueueConfig = DeepReadonly<z.output<typeof accountQueueSchema>>;
 export type AgentQuotasConfig = DeepReadonly<z.output<typeof agentQuotasSchema>>;
 export type StateConfig = DeepReadonly<z.output<typeof stateSchema>>;
+export type ApprovalsConfig = DeepReadonly<z.output<typeof approvalsSchema>>;
+export type ApprovalWebhookConfig = DeepReadonly<z.output<typeof approvalWebhookSchema>>;
 
 /** A secret reference found in a config, with where it was found. */
 export interface ConfigSecretReference {
@@ -385,6 +439,9 @@ export function listSecretReferences(config: unknown): ConfigSecretReference[] {
         found.push({ path: ['accounts', id, 'credentials', field], reference });
     }
   }
+  const webhookKey = asRecord(asRecord(asRecord(config)?.['approvals'])?.['webhook'])?.['key'];
+  if (typeof webhookKey === 'string')
+    found.push({ path: ['approvals', 'webhook', 'key'], reference: webhookKey });
   return found;
 }
 

@@ -168,6 +168,7 @@ describe('parseConfig defaults', () => {
       audit: { path: '/etc/cofre/cofre-audit.jsonl' },
       server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536, connections: DEFAULT_CONNECTIONS },
       state: { path: '/etc/cofre/cofre-state.db' },
+      approvals: { expiry: 900_000 },
     });
   });
 

@@ -1,4 +1,5 @@
 import type { LimitLedger } from './limit-ledger.js';
+import type { ControlStore } from './control-store.js';
 
 /** An agent as the state store keeps it. The token itself is never stored: only its SHA-256. */
 export interface AgentRecord {
@@ -44,13 +45,14 @@ export interface RequestOutcome {
 }
 
 /**
- * Durable broker state: agents, requests and limit budgets ({@link LimitLedger}). SQLite for a single host (better-sqlite3); PostgreSQL for many
+ * Durable broker state: agents, requests, limit budgets ({@link LimitLedger}) and operators, approvals and the
+ * halt ({@link ControlStore}). SQLite for a single host (better-sqlite3); PostgreSQL for many
  * replicas arrives later behind the same interface.
  *
  * Implementations must make {@link StateStore.claimRequest} atomic: of two concurrent claims with the same
  * idempotency key exactly one wins, the other gets the winner's record.
  */
-export interface StateStore extends LimitLedger {
+export interface StateStore extends LimitLedger, ControlStore {
   addAgent(agent: AgentRecord): void;
   agentByTokenId(tokenId: string): AgentRecord | undefined;
   listAgents(): readonly AgentRecord[];

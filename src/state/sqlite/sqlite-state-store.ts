@@ -6,6 +6,13 @@ import type { LimitCheck } from '../../policy/policy-types.js';
 import type { Decimal } from '../../venues/venue-account.js';
 import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
+  ApprovalRecord,
+  ApprovalStatus,
+  ApproveResult,
+  HaltState,
+  OperatorRecord,
+} from '../control-store.js';
+import type {
   AgentRecord,
   RequestOutcome,
   RequestRecord,
@@ -13,6 +20,7 @@ import type {
   StateStore,
 } from '../state-store.js';
 import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
+import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
 
 interface AgentRow {
   id: string;
@@ -63,17 +71,22 @@ CREATE INDEX IF NOT EXISTS requests_executing ON requests (created_at) WHERE sta
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
-/** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}. */
+/** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}, one step after another, in one transaction. */
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= SCHEMA_VERSION) return;
   db.transaction(() => {
-    // 0 → 1: the request's canonical input, to tell a replay from a different request with the same key.
-    const columns = db.prepare('PRAGMA table_info(requests)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'input')) db.exec('ALTER TABLE requests ADD COLUMN input TEXT');
+    if (version < 1) {
+      // 0 → 1: the request's canonical input, to tell a replay from a different request with the same key.
+      const columns = db.prepare('PRAGMA table_info(requests)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'input')) db.exec('ALTER TABLE requests ADD COLUMN input TEXT');
+    }
+    // 1 → 2: the limit ledger (issue 9).
     if (version < 2) migrateTo2(db);
+    // 2 → 3: operators, approvals and the halt (issue 9).
+    if (version < 3) migrateTo3(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }
@@ -122,6 +135,7 @@ export class SqliteStateStore implements StateStore {
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #limits: SqliteLimitLedger;
+  readonly #control: SqliteControlStore;
 
   /**
    * Opens (or creates) the database at `path`. SECURITY: the file is created with mode 600 in a folder created 700,
@@ -144,6 +158,7 @@ export class SqliteStateStore implements StateStore {
     migrate(this.#db);
     this.#sql = prepareStatements(this.#db);
     this.#limits = new SqliteLimitLedger(this.#db);
+    this.#control = new SqliteControlStore(this.#db);
   }
 
   addAgent(agent: AgentRecord): void {
@@ -251,6 +266,66 @@ export class SqliteStateStore implements StateStore {
 
   syncOpenOrders(account: string, openOrderIds: readonly string[], asOf?: Date): void {
     this.#limits.syncOpenOrders(account, openOrderIds, asOf);
+  }
+
+  // Operators, approvals and the halt: see SqliteControlStore.
+
+  addOperator(operator: OperatorRecord): void {
+    this.#control.addOperator(operator);
+  }
+
+  operatorByTokenId(tokenId: string): OperatorRecord | undefined {
+    return this.#control.operatorByTokenId(tokenId);
+  }
+
+  listOperators(): readonly OperatorRecord[] {
+    return this.#control.listOperators();
+  }
+
+  revokeOperator(id: string, at: Date): boolean {
+    return this.#control.revokeOperator(id, at);
+  }
+
+  createApproval(approval: ApprovalRecord): void {
+    this.#control.createApproval(approval);
+  }
+
+  approval(requestId: string): ApprovalRecord | undefined {
+    return this.#control.approval(requestId);
+  }
+
+  listApprovals(now: Date, status?: ApprovalStatus): readonly ApprovalRecord[] {
+    return this.#control.listApprovals(now, status);
+  }
+
+  approve(
+    requestId: string,
+    operator: string,
+    payloadHash: string,
+    comment: string | undefined,
+    now: Date,
+  ): ApproveResult {
+    return this.#control.approve(requestId, operator, payloadHash, comment, now);
+  }
+
+  deny(requestId: string, operator: string, comment: string | undefined, now: Date): boolean {
+    return this.#control.deny(requestId, operator, comment, now);
+  }
+
+  claimApprovedForExecution(requestId: string, now: Date): boolean {
+    return this.#control.claimApprovedForExecution(requestId, now);
+  }
+
+  halted(): HaltState | undefined {
+    return this.#control.halted();
+  }
+
+  setHalt(state: HaltState): void {
+    this.#control.setHalt(state);
+  }
+
+  clearHalt(): boolean {
+    return this.#control.clearHalt();
   }
 
   close(): void {

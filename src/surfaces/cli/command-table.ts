@@ -14,6 +14,8 @@ export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
   secret: 'manage secrets in a writable backend (values never appear on the command line)',
   agent: 'add, list and revoke the agents that may call cofre',
   request: 'inspect and settle requests a stopped cofre left executing',
+  operator: 'add, list and revoke the operators who may use the operator API (approvals, halt)',
+  approval: 'list, show, approve and deny requests waiting for an operator (on this host, no token)',
 };
 
 /** The command table. */
@@ -225,5 +227,90 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     description:
       'settle requests a stopped cofre left executing, asking the venue about each order by its clientOrderId',
     run: async ({ io, global }) => (await import('./request-reconcile.js')).requestReconcile(io, global),
+  }),
+
+  command<{ ttl?: string }>({
+    path: ['operator', 'add'],
+    description: 'register an operator and print its token (cofre_op_...) once, for the operator API',
+    args: [['<id>', 'operator id: lowercase letters, digits, "-" and "_"']],
+    options: [{ flags: '--ttl <duration>', description: 'token lifetime, e.g. 12h or 30d (default: 30d)' }],
+    run: async ({ io, global }, [id], options) =>
+      (await import('./operator-add.js')).operatorAdd(io, global, id ?? '', options),
+  }),
+  command({
+    path: ['operator', 'list'],
+    description: 'list operators with status and expiry (never tokens)',
+    run: async ({ io, global }) => (await import('./operator-list.js')).operatorList(io, global),
+  }),
+  command({
+    path: ['operator', 'revoke'],
+    description: "revoke an operator's token at once",
+    args: [['<id>', 'operator id']],
+    run: async ({ io, global }, [id]) =>
+      (await import('./operator-revoke.js')).operatorRevoke(io, global, id ?? ''),
+  }),
+  command<{ status?: string }>({
+    path: ['approval', 'list'],
+    description: 'list approvals, pending first, newest first',
+    options: [
+      {
+        flags: '--status <status>',
+        description: 'only this status: pending, approved, denied, expired or executed',
+      },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./approval-list.js')).approvalList(io, global, options),
+  }),
+  command({
+    path: ['approval', 'show'],
+    description: 'show one approval with the exact payload it would send and its hash',
+    args: [['<id>', 'request id']],
+    run: async ({ io, global }, [id]) =>
+      (await import('./approval-show.js')).approvalShow(io, global, id ?? ''),
+  }),
+  command<{ comment?: string; payloadHash?: string }>({
+    path: ['approval', 'approve'],
+    description:
+      'show the payload and its hash and approve that hash as local:<os user>; the approval completing the quorum executes it once',
+    args: [['<id>', 'request id']],
+    options: [
+      { flags: '--comment <text>', description: 'recorded with the approval and in the audit log' },
+      {
+        flags: '--payload-hash <hex>',
+        description: 'approve only if the payload still has this hash (as shown earlier)',
+      },
+    ],
+    run: async ({ io, global }, [id], options) =>
+      (await import('./approval-approve.js')).approvalApprove(io, global, id ?? '', options),
+  }),
+  command<{ comment?: string }>({
+    path: ['approval', 'deny'],
+    description: 'deny a pending approval; it is never executed',
+    args: [['<id>', 'request id']],
+    options: [{ flags: '--comment <text>', description: 'recorded with the denial and in the audit log' }],
+    run: async ({ io, global }, [id], options) =>
+      (await import('./approval-deny.js')).approvalDeny(io, global, id ?? '', options),
+  }),
+  command<{ reason?: string; cancelOpenOrders?: boolean; revokeAgents?: boolean }>({
+    path: ['halt'],
+    description:
+      'the kill switch: refuse every new action (persisted, a restart stays halted), optionally cancelling orders and revoking agents',
+    options: [
+      {
+        flags: '--reason <text>',
+        description: 'why; shown to whoever asks (default: "halted from the command line")',
+      },
+      {
+        flags: '--cancel-open-orders',
+        description: 'also cancel every open order of every account, reported per account',
+      },
+      { flags: '--revoke-agents', description: 'also revoke every agent token' },
+    ],
+    run: async ({ io, global }, _args, options) => (await import('./halt.js')).halt(io, global, options),
+  }),
+  command({
+    path: ['resume'],
+    description: 'lift the halt (revoked agents stay revoked)',
+    run: async ({ io, global }) => (await import('./resume.js')).resume(io, global),
   }),
 ];

@@ -36,6 +36,9 @@ const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   COFRE_METHOD_NOT_ALLOWED: 405,
   COFRE_REQUEST_IN_PROGRESS: 409,
   COFRE_IDEMPOTENCY_CONFLICT: 409,
+  COFRE_APPROVAL_NOT_PENDING: 409,
+  COFRE_APPROVAL_HASH_MISMATCH: 409,
+  COFRE_APPROVAL_ALREADY_VOTED: 409,
   COFRE_AGENT_QUOTA_EXCEEDED: 429,
   COFRE_BODY_TOO_LARGE: 413,
   COFRE_MEDIA_TYPE_UNSUPPORTED: 415,
@@ -59,7 +62,7 @@ export function httpStatusForCode(code: ErrorCode): number {
  * | `COFRE_UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`) | 401 |
  * | other category `denied` | 403 |
  * | category `not_found` | 404 |
- * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS`, `COFRE_IDEMPOTENCY_CONFLICT` | 405 / 409 |
+ * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS`, `COFRE_IDEMPOTENCY_CONFLICT`, `COFRE_APPROVAL_*` (not pending, hash mismatch, already voted) | 405 / 409 |
  * | `COFRE_AGENT_QUOTA_EXCEEDED` (with `Retry-After`) | 429 |
  * | `COFRE_BODY_TOO_LARGE` / `COFRE_MEDIA_TYPE_UNSUPPORTED` | 413 / 415 |
  * | category `unavailable` | 503 |

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 
 import { ACTION_NAMES, actionInputSchemas, type ActionName } from '../../broker/actions.js';
 import type { Broker } from '../../broker/broker.js';
+import type { OperatorActions } from '../../broker/operator-actions.js';
 import { CofreError } from '../../errors.js';
 import type { StateStore } from '../../state/state-store.js';
 import { createAgentAuth } from './agent-auth.js';
@@ -19,6 +20,8 @@ import { checkHostAndOrigin, type HostGuardOptions } from './host-guard.js';
 import { httpErrorReply, httpStatusForResponse } from './http-error.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { actionBodySchema, buildOpenApiDocument } from './openapi-document.js';
+import { createOperatorAuth } from './operator-auth.js';
+import { registerOperatorRoutes } from './operator-routes.js';
 import { RequestLogController } from './request-log-controller.js';
 
 /** What the HTTP server needs. The caller decides where it listens (`server.host`, 127.0.0.1 by default). */
@@ -32,6 +35,11 @@ export interface HttpServerOptions extends HostGuardOptions {
   readonly bodyLimit: number;
   /** Clock for token expiry; tests pass a fixed one. */
   readonly now?: () => Date;
+  /**
+   * The operator API under `/v1/operator/` (approvals, halt, resume), authenticated with operator tokens from
+   * `state`; not served when absent.
+   */
+  readonly operator?: OperatorActions;
   /** Serve MCP Streamable HTTP at `/mcp` (default true). */
   readonly mcp?: boolean;
   /**
@@ -67,6 +75,9 @@ const ACTION_ROUTE = /^\/v1\/actions\/([a-z_]+)$/;
  * - `GET /v1/health`: `{ status: "ok" }`, no auth, no version; behind the Host guard like every route.
  * - `GET /v1/openapi.json`: OpenAPI 3.1, no auth.
  * - `/mcp`: MCP Streamable HTTP, stateless, bearer token per request (see `registerMcpRoute`).
+ * - `/v1/operator/...`: approvals and the kill switch, operator tokens only (see `registerOperatorRoutes`).
+ *   SECURITY: agent routes and `/mcp` refuse operator tokens (`COFRE_AGENT_TOKEN_REQUIRED`), operator routes refuse
+ *   agent tokens (`COFRE_OPERATOR_TOKEN_REQUIRED`).
  *
  * Every error, fastify's own included, goes through `httpErrorReply` and has the shape
  * `{ error: { code, message, retryable } }`. Authentication runs before the body is read. Every route checks
@@ -185,6 +196,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   );
 
   if (options.mcp !== false) registerMcpRoute(app, { broker: options.broker, auth, logger });
+  if (options.operator !== undefined) {
+    registerOperatorRoutes(app, { actions: options.operator, auth: createOperatorAuth(options.state, now) });
+  }
   return app;
 }
 

@@ -7,6 +7,7 @@ import {
   type ActionName,
 } from '../../broker/actions.js';
 import { errorCatalogue } from '../../errors.js';
+import { operatorPaths, operatorSchemas } from './openapi-operator.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -47,7 +48,13 @@ const components = {
       type: 'http',
       scheme: 'bearer',
       description:
-        'An agent token from `cofre agent add`. Missing, unknown, expired and revoked tokens all get 401.',
+        'An agent token from `cofre agent add`. Missing, unknown, expired and revoked tokens all get 401; an operator token gets 403 COFRE_AGENT_TOKEN_REQUIRED.',
+    },
+    operatorToken: {
+      type: 'http',
+      scheme: 'bearer',
+      description:
+        'An operator token from `cofre operator add` (`cofre_op_...`), for the /v1/operator/ routes only. An agent token there gets 403 COFRE_OPERATOR_TOKEN_REQUIRED.',
     },
   },
   schemas: {
@@ -73,6 +80,7 @@ const components = {
     },
     Error: { type: 'object', required: ['error'], properties: { error: errorObject } },
     Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } },
+    ...operatorSchemas,
   },
 } as const;
 
@@ -102,6 +110,7 @@ function actionOperation(name: ActionName) {
   return {
     post: {
       operationId: name,
+      tags: ['agent'],
       summary: name,
       description: actionDescriptions[name],
       security: [{ agentToken: [] }],
@@ -154,6 +163,7 @@ export function buildOpenApiDocument(
   paths['/v1/requests/{requestId}'] = {
     get: {
       operationId: 'getRequestById',
+      tags: ['agent'],
       summary: 'get a request',
       description: actionDescriptions.get_request,
       security: [{ agentToken: [] }],
@@ -188,6 +198,7 @@ export function buildOpenApiDocument(
       },
     },
   };
+  Object.assign(paths, operatorPaths());
   return {
     openapi: '3.1.0',
     info: {
@@ -195,10 +206,18 @@ export function buildOpenApiDocument(
       version: '1',
       description:
         'Credential broker for trading agents: ask for an action, cofre decides, audits, signs and sends it. ' +
-        'MCP clients use Streamable HTTP at /mcp with the same bearer token.',
+        'MCP clients use Streamable HTTP at /mcp with the same bearer token. Operators approve, deny, halt and ' +
+        'resume under /v1/operator/ with an operator token.',
     },
     servers: [{ url: '/' }],
     security: [{ agentToken: [] }],
+    tags: [
+      { name: 'agent', description: 'Actions an agent asks for, with an agent token.' },
+      {
+        name: 'operator',
+        description: 'Approvals and the kill switch, for operators only, with an operator token.',
+      },
+    ],
     paths,
     components,
   };

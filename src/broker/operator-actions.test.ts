@@ -1,0 +1,223 @@
+// Operator actions over the real SQLite store. The broker side (BrokerControl) is the lead's and not wired in this
+// branch yet, so these tests use a small in-test BrokerControl that records what it was asked to do; the end-to-end
+// tests through the real Broker come with the wiring.
+import { describe, expect, it } from 'vitest';
+
+import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
+import type { ApprovalRecord, HaltState } from '../state/control-store.js';
+import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
+import { issueAgentToken } from './agent-tokens.js';
+import type { ActionResponse } from './broker.js';
+import type { BrokerControl, CancelAllReport } from './broker-control.js';
+import { OperatorActions } from './operator-actions.js';
+
+const HASH = 'c'.repeat(64);
+
+/** Records every call; executes an approved request by claiming it in the store, as the broker will. */
+class RecordingControl implements BrokerControl {
+  readonly calls: string[] = [];
+  constructor(private readonly store: SqliteStateStore) {}
+  executeApproved(requestId: string, operator: string): Promise<ActionResponse> {
+    this.calls.push(`execute ${requestId} by ${operator}`);
+    const won = this.store.claimApprovedForExecution(requestId, new Date(2_000));
+    return Promise.resolve({ requestId, status: won ? 'executed' : 'failed' });
+  }
+  cancelAllOpenOrders(by: string): Promise<readonly CancelAllReport[]> {
+    this.calls.push(`cancel-all by ${by}`);
+    return Promise.resolve([{ account: 'paper', cancelled: 2 }]);
+  }
+  halt(state: HaltState): Promise<void> {
+    this.calls.push(`halt ${state.reason}`);
+    return Promise.resolve();
+  }
+  resume(): void {
+    this.calls.push('resume');
+  }
+}
+
+class MemoryAudit implements AuditSink {
+  readonly events: AuditEvent[] = [];
+  failing = false;
+  append(event: AuditEvent): Promise<void> {
+    if (this.failing) return Promise.reject(new Error('disk full'));
+    this.events.push(event);
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function setup(now = new Date(1_500)) {
+  const store = new SqliteStateStore(':memory:');
+  const broker = new RecordingControl(store);
+  const audit = new MemoryAudit();
+  const actions = new OperatorActions({ store, broker, audit, now: () => now });
+  return { store, broker, audit, actions };
+}
+
+function approval(id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
+  return {
+    requestId: id,
+    agentId: 'bot-1',
+    action: 'place_order',
+    account: 'paper',
+    payload: '{"order":{"amount":"0.1","symbol":"BTC/USDT"}}',
+    payloadHash: HASH,
+    rule: 'policies.trader.rules[1]',
+    required: 1,
+    approvers: [],
+    status: 'pending',
+    approvals: [],
+    decidedBy: undefined,
+    comment: undefined,
+    createdAt: new Date(1_000),
+    expiresAt: new Date(60_000),
+    decidedAt: undefined,
+    ...overrides,
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('OperatorActions approvals', () => {
+  it('shows the bound payload parsed, and lists by status', () => {
+    const { store, actions } = setup();
+    store.createApproval(approval('r1'));
+    expect(actions.show('r1')).toMatchObject({
+      requestId: 'r1',
+      agent: 'bot-1',
+      status: 'pending',
+      payload: { order: { amount: '0.1', symbol: 'BTC/USDT' } },
+      payloadHash: HASH,
+      expiresAt: new Date(60_000).toISOString(),
+    });
+    expect(actions.list('pending').map((a) => a.requestId)).toEqual(['r1']);
+    expect(actions.list('denied')).toEqual([]);
+    expect(() => actions.show('nope')).toThrow(expect.objectContaining({ code: 'COFRE_APPROVAL_NOT_FOUND' }));
+  });
+
+  it('executes once the quorum is reached, and audits each vote before', async () => {
+    const { store, broker, audit, actions } = setup();
+    store.createApproval(approval('r1', { required: 2 }));
+    const first = await actions.approve('r1', 'alice', HASH, 'looks fine');
+    expect(first).toMatchObject({ outcome: 'recorded', remaining: 1 });
+    expect(broker.calls).toEqual([]);
+    const second = await actions.approve('r1', 'bob', HASH, undefined);
+    expect(second).toMatchObject({
+      outcome: 'executed',
+      response: { requestId: 'r1', status: 'executed' },
+      approval: { status: 'executed' },
+    });
+    expect(broker.calls).toEqual(['execute r1 by bob']);
+    expect(
+      audit.events.map((e) => [e.kind, e.action, e.agent, (e.detail as { operator: string }).operator]),
+    ).toEqual([
+      ['operator', 'approve', 'bot-1', 'alice'],
+      ['operator', 'approve', 'bot-1', 'bob'],
+    ]);
+  });
+
+  it('refuses with a code for each reason, executing nothing', async () => {
+    const { store, broker, actions } = setup();
+    store.createApproval(approval('named', { approvers: ['alice'], required: 1 }));
+    expect(await codeOf(actions.approve('named', 'bob', HASH, undefined))).toBe(
+      'COFRE_APPROVAL_NOT_APPROVER',
+    );
+    expect(await codeOf(actions.approve('named', 'alice', 'd'.repeat(64), undefined))).toBe(
+      'COFRE_APPROVAL_HASH_MISMATCH',
+    );
+    store.createApproval(approval('two', { required: 2 }));
+    await actions.approve('two', 'alice', HASH, undefined);
+    expect(await codeOf(actions.approve('two', 'alice', HASH, undefined))).toBe(
+      'COFRE_APPROVAL_ALREADY_VOTED',
+    );
+    expect(await codeOf(actions.approve('none', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_FOUND');
+    store.createApproval(approval('old', { expiresAt: new Date(1_200) }));
+    expect(await codeOf(actions.approve('old', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
+    expect(actions.show('old').status).toBe('expired');
+    expect(broker.calls).toEqual([]);
+  });
+
+  it('denies a pending approval once; a denied one cannot be approved', async () => {
+    const { store, broker, audit, actions } = setup();
+    store.createApproval(approval('r1'));
+    expect(await actions.deny('r1', 'carol', 'not today')).toMatchObject({
+      status: 'denied',
+      decidedBy: 'carol',
+      comment: 'not today',
+    });
+    expect(await codeOf(actions.deny('r1', 'carol', undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
+    expect(await codeOf(actions.approve('r1', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
+    expect(await codeOf(actions.deny('none', 'carol', undefined))).toBe('COFRE_APPROVAL_NOT_FOUND');
+    expect(broker.calls).toEqual([]);
+    expect(audit.events.map((e) => e.action)).toEqual(['deny']);
+  });
+
+  it('executes nothing when the vote cannot be audited, and executes on the next approve once it can', async () => {
+    const { store, broker, audit, actions } = setup();
+    store.createApproval(approval('r1'));
+    audit.failing = true;
+    await expect(actions.approve('r1', 'alice', HASH, undefined)).rejects.toThrow('disk full');
+    expect(broker.calls).toEqual([]);
+    audit.failing = false;
+    // The vote stands (quorum reached); approving again with the same hash executes it, once.
+    expect(await actions.approve('r1', 'alice', HASH, undefined)).toMatchObject({ outcome: 'executed' });
+    expect(await codeOf(actions.approve('r1', 'alice', 'e'.repeat(64), undefined))).toBe(
+      'COFRE_APPROVAL_NOT_PENDING',
+    );
+    expect(broker.calls).toEqual(['execute r1 by alice']);
+  });
+});
+
+describe('OperatorActions halt', () => {
+  it('persists the halt, stops the broker, revokes agents and cancels orders when asked, in that order', async () => {
+    const { store, broker, audit, actions } = setup();
+    issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
+    issueAgentToken(store, { id: 'bot-2', policy: 'p', ttlMs: 60_000, now: new Date(0) });
+    store.revokeAgent('bot-2', new Date(1));
+    const report = await actions.halt('alice', {
+      reason: 'incident',
+      cancelOpenOrders: true,
+      revokeAgents: true,
+    });
+    expect(report).toEqual({
+      halt: { reason: 'incident', by: 'alice', at: new Date(1_500).toISOString() },
+      revokedAgents: ['bot-1'],
+      cancelled: [{ account: 'paper', cancelled: 2 }],
+    });
+    expect(store.halted()).toEqual({ reason: 'incident', by: 'alice', at: new Date(1_500) });
+    expect(broker.calls).toEqual(['halt incident', 'cancel-all by alice']);
+    expect(store.listAgents().every((a) => a.revokedAt !== undefined)).toBe(true);
+    expect(audit.events.map((e) => e.action)).toEqual(['halt']);
+  });
+
+  it('halts without revoking or cancelling by default, and still halts when the audit fails', async () => {
+    const { store, broker, audit, actions } = setup();
+    issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
+    audit.failing = true;
+    expect(await actions.halt('alice', { reason: 'r' })).toEqual({
+      halt: { reason: 'r', by: 'alice', at: new Date(1_500).toISOString() },
+      revokedAgents: [],
+    });
+    expect(store.halted()?.reason).toBe('r');
+    expect(broker.calls).toEqual(['halt r']);
+    expect(store.listAgents()[0]?.revokedAt).toBeUndefined();
+  });
+
+  it('resumes: clears the persisted halt and the broker; says when it was not halted', async () => {
+    const { store, broker, actions } = setup();
+    await actions.halt('alice', { reason: 'r' });
+    expect(await actions.resume('bob')).toEqual({ resumed: true });
+    expect(store.halted()).toBeUndefined();
+    expect(await actions.resume('bob')).toEqual({ resumed: false });
+    expect(broker.calls).toEqual(['halt r', 'resume', 'resume']);
+  });
+});

@@ -1,0 +1,35 @@
+import { issueOperatorToken } from '../../broker/operator-tokens.js';
+import { formatDuration, parseDuration } from '../../config/duration.js';
+import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import { type CliIo, println } from './cli-io.js';
+import { loadCliConfig } from './command-context.js';
+import type { GlobalOptions } from './command-spec.js';
+
+/** Lifetime of an operator token when `--ttl` is not given. */
+export const DEFAULT_OPERATOR_TOKEN_TTL = '30d';
+
+/**
+ * `cofre operator add <id> [--ttl d]`: registers an operator and prints its token once (`cofre_op_...`), for the
+ * operator API (`/v1/operator/...`). Only a hash is stored, in the operators' own table; the token never works on
+ * agent routes, nor an agent token on operator routes.
+ */
+export async function operatorAdd(
+  io: CliIo,
+  global: GlobalOptions,
+  id: string,
+  options: { ttl?: string },
+): Promise<void> {
+  const config = await loadCliConfig(io, global);
+  const ttlMs = parseDuration(options.ttl ?? DEFAULT_OPERATOR_TOKEN_TTL);
+  const state = new SqliteStateStore(config.state.path);
+  try {
+    const { operator, token } = issueOperatorToken(state, { id, ttlMs, now: new Date() });
+    println(io.stdout, token);
+    println(
+      io.stderr,
+      `Operator "${operator.id}" added, expiring ${operator.expiresAt.toISOString()} (in ${formatDuration(ttlMs)}). The token above is shown only once: keep it with the operator, never where an agent can read it.`,
+    );
+  } finally {
+    state.close();
+  }
+}
