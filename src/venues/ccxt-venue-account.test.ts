@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +17,7 @@ import {
   type VenueRequestInfo,
 } from './ccxt-venue-account.js';
 import { runInRequestContext } from './request-context.js';
+import { startDroppingProxy } from './testdata/dropping-proxy.js';
 import type {
   OrderRequest,
   VenueAccount,
@@ -134,13 +133,6 @@ function expectNoLeak(err: CofreError, signatures: readonly string[] = []): void
   for (const signature of signatures) expect(seen.toLowerCase()).not.toContain(signature.toLowerCase());
 }
 
-interface ProxiedRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly body: string;
-}
-
 /** Opens a paper account behind a proxy that drops the matching requests, runs `test`, and closes both. */
 async function throughDroppingProxy(
   drop: (method: string, path: string) => boolean,
@@ -154,69 +146,6 @@ async function throughDroppingProxy(
     await account.close();
     await proxy.stop();
   }
-}
-
-/**
- * A loopback HTTP proxy in front of the paper exchange that destroys the connection, after reading the whole
- * request, of every request `drop` selects: the answer is lost after the request was sent.
- */
-async function startDroppingProxy(
-  target: string,
-  drop: (method: string, path: string) => boolean,
-  answer?: (method: string, path: string) => { status: number; body: unknown } | undefined,
-): Promise<{ url: string; seen: ProxiedRequest[]; stop: () => Promise<void> }> {
-  const seen: ProxiedRequest[] = [];
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const raw = req.url ?? '/';
-      const mark = raw.indexOf('?');
-      const method = req.method ?? 'GET';
-      const path = mark === -1 ? raw : raw.slice(0, mark);
-      seen.push({ method, path, query: mark === -1 ? '' : raw.slice(mark + 1), body: body.toString('utf8') });
-      if (drop(method, path)) {
-        req.socket.destroy();
-        return;
-      }
-      const own = answer?.(method, path);
-      if (own !== undefined) {
-        res.writeHead(own.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(own.body));
-        return;
-      }
-      const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method,
-          path: raw,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
 }
 
 describe('CcxtVenueAccount against the paper exchange', () => {
