@@ -165,7 +165,7 @@ export async function brokerLatencyBench(): Promise<void> {
  * `Throttler` whose prototype all instances share. cofre pins `enableRateLimit` to true, so this is the only way to
  * measure cofre's own cost apart from the limiter's; cofre's code is unchanged.
  */
-async function bypassCcxtLimiter(): Promise<() => void> {
+export async function bypassCcxtLimiter(): Promise<() => void> {
   const ccxt = await import('ccxt');
   const probe = new ccxt.binance({}) as unknown as { throttler: object };
   const proto = Object.getPrototypeOf(probe.throttler) as { throttle: (cost?: number) => Promise<void> };

@@ -117,6 +117,12 @@ class ScriptedVenue implements VenueAccount {
     if (step.zeroHeld === true) for (const value of record?.held ?? []) value.zero();
     return Promise.resolve(placed);
   }
+  cancelAllOrders(): Promise<never> {
+    return Promise.reject(new Error('not scripted'));
+  }
+  withdraw(): Promise<never> {
+    return Promise.reject(new Error('not scripted'));
+  }
   cancelOrder(_symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
     this.#sign(record);
     if (record) record.writeSent = true;

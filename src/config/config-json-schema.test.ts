@@ -28,6 +28,7 @@ describe('configJsonSchema', () => {
       'backends',
       'accounts',
       'agents',
+      'orders',
       'policies',
       'audit',
       'server',

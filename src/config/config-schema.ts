@@ -224,6 +224,22 @@ const agentsSchema = z
     'Agent settings; agents themselves are added with `cofre agent add` and kept in the state store.',
   );
 
+/** Longest `orders.referencePriceMaxAge`: beyond a minute a price band would judge orders against history. */
+const REFERENCE_PRICE_MAX_AGE_CAP_MS = 60_000;
+
+const ordersSchema = z
+  .strictObject({
+    referencePriceMaxAge: durationSchema()
+      .refine((ms) => ms <= REFERENCE_PRICE_MAX_AGE_CAP_MS, {
+        error: 'referencePriceMaxAge may be at most 60s: a price band needs a recent price',
+      })
+      .prefault('1s')
+      .describe(
+        "How long the venue's last price (the reference price of price bands and of a market order's notional) is reused before the ticker is asked again, per account and symbol. Concurrent orders share one ticker request. A price band compares against a price up to this old. At most 60s; 0 shares only concurrent requests. Parsed to milliseconds.",
+      ),
+  })
+  .describe('How orders are resolved before policy sees them.');
+
 const policySchema = z
   .strictObject({
     accounts: z
@@ -389,6 +405,7 @@ export const cofreConfigSchema = z
       .prefault({})
       .describe('Trading accounts by id.'),
     agents: agentsSchema.prefault({}),
+    orders: ordersSchema.prefault({}),
     policies: z.record(configNameSchema('policy'), policySchema).prefault({}).describe('Policies by name.'),
     audit: auditSchema.prefault({}),
     server: serverSchema.prefault({}),
@@ -409,6 +426,7 @@ export type CofreConfigInput = z.input<typeof cofreConfigSchema>;
 export type AccountConfig = DeepReadonly<z.output<typeof accountSchema>>;
 export type AccountCredentials = DeepReadonly<z.output<typeof credentialsSchema>>;
 export type AgentsConfig = DeepReadonly<z.output<typeof agentsSchema>>;
+export type OrdersConfig = DeepReadonly<z.output<typeof ordersSchema>>;
 export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
 export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;
 export type ServerConfig = DeepReadonly<z.output<typeof serverSchema>>;

@@ -164,6 +164,7 @@ describe('parseConfig defaults', () => {
       backends: {},
       accounts: {},
       agents: { tokenTtl: 30 * 86_400_000, quotas: DEFAULT_QUOTAS, requestDeadline: 20_000 },
+      orders: { referencePriceMaxAge: 1_000 },
       policies: {},
       audit: { path: '/etc/cofre/cofre-audit.jsonl' },
       server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536, connections: DEFAULT_CONNECTIONS },
@@ -177,6 +178,14 @@ describe('parseConfig defaults', () => {
       sourcePath: '/x/cofre.yaml',
     });
     expect(config.backends['local']?.cache).toEqual({ ttl: 300_000, staleIfError: 60_000 });
+  });
+
+  it('takes a reference-price age up to 60s, and refuses a longer one with its path', () => {
+    const config = parseConfig('orders: { referencePriceMaxAge: 250ms }\n', { sourcePath: '/x/cofre.yaml' });
+    expect(config.orders.referencePriceMaxAge).toBe(250);
+    expect(() =>
+      parseConfig('orders: { referencePriceMaxAge: 2m }\n', { sourcePath: '/x/cofre.yaml' }),
+    ).toThrow(/orders\.referencePriceMaxAge.*at most 60s/s);
   });
 });
 

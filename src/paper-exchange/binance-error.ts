@@ -96,6 +96,8 @@ export const binanceErrors = {
   cancelRejected: () => new BinanceApiError(-2011, 'Unknown order sent.'),
   /** -2013 NO_SUCH_ORDER. */
   noSuchOrder: () => new BinanceApiError(-2013, 'Order does not exist.'),
+  /** -4026, the wallet endpoints' "insufficient balance" (sapi codes: errors.md does not list them; ccxt maps -4026). */
+  insufficientBalance: () => new BinanceApiError(-4026, 'You have insufficient balance.'),
   /** -2014 BAD_API_KEY_FMT (HTTP 401, as Binance sends it). */
   apiKeyFormat: () => new BinanceApiError(-2014, 'API-key format invalid.', 401),
   /** -2015 REJECTED_MBX_KEY (HTTP 401, as Binance sends it). */

@@ -245,6 +245,21 @@ export class PaperEngine {
     return state;
   }
 
+  /**
+   * Takes `amount` of `asset` out of the account's free balance, as a withdrawal does; -4026 when the free balance
+   * is short (locked funds cannot be withdrawn).
+   */
+  debitFree(apiKey: string, asset: string, amount: ExactDecimal): void {
+    const balance = this.#balance(this.#ledger(apiKey), asset);
+    if (amount.gt(balance.free)) throw binanceErrors.insufficientBalance();
+    balance.free = balance.free.sub(amount);
+  }
+
+  /** True for an asset of a listed symbol or one the account holds. */
+  knowsAsset(apiKey: string, asset: string): boolean {
+    return this.balances(apiKey).has(asset);
+  }
+
   /** Runs every check of {@link PaperEngine.placeOrder} and changes nothing (`POST /api/v3/order/test`). */
   testOrder(apiKey: string, order: NewOrder): void {
     this.#plan(apiKey, order);

@@ -22,7 +22,8 @@
  *
  * Where it differs from Binance on purpose: one reference price per symbol with unlimited liquidity (orders fill
  * completely or not at all, see `paper-engine.ts`), a synthetic order book one tick either side of that price, no
- * rate limits, no WebSocket streams, no `/sapi` endpoints, unknown parameters ignored rather than refused.
+ * rate limits, no WebSocket streams, of the `/sapi` endpoints only withdrawals (`paper-withdrawals.ts`), unknown
+ * parameters ignored rather than refused.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { isIP } from 'node:net';
@@ -50,9 +51,11 @@ import { cancelOrderResponse, myTradeResponse, newOrderResponse, queryOrderRespo
 import { PaperConfigError } from './paper-config-error.js';
 import { type OrderState, PaperEngine, type Trade } from './paper-engine.js';
 import { exchangeInfoSymbol, type PaperSymbol, type SymbolRules, symbolRules } from './paper-symbol.js';
+import { type PaperWithdrawal, PaperWithdrawals } from './paper-withdrawals.js';
 
 export type { EchoKeyMode } from './echo-key-fault.js';
 export type { PaperSymbol } from './paper-symbol.js';
+export type { PaperWithdrawal } from './paper-withdrawals.js';
 
 /** An account of the paper exchange. */
 export interface PaperAccount {
@@ -187,6 +190,8 @@ export interface PaperExchange {
   balances(apiKey: string): Record<string, PaperBalance>;
   /** Every order accepted so far, oldest first. */
   orders(): PaperOrder[];
+  /** Every withdrawal accepted so far (`POST /sapi/v1/capital/withdraw/apply`), oldest first. */
+  withdrawals(): PaperWithdrawal[];
   /** Every request received so far, oldest first. The secret of an account appears in none of them. */
   requests(): ReceivedRequest[];
   /**
@@ -242,7 +247,9 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
   });
   const accountIds = new Map([...secrets.keys()].map((key, index) => [key, index + 1]));
   let priceUpdates = 0;
-  const routes = binanceRoutes(engine, feeRate, accountIds, () => priceUpdates + engine.everyOrder().length);
+  const withdrawals = new PaperWithdrawals(engine);
+  const bookVersion = () => priceUpdates + engine.everyOrder().length;
+  const routes = binanceRoutes(engine, feeRate, accountIds, bookVersion, withdrawals);
   const received: ReceivedRequest[] = [];
 
   const server = createServer((req, res) => {
@@ -287,6 +294,7 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
     orders() {
       return engine.everyOrder().map(orderSnapshot);
     },
+    withdrawals: () => withdrawals.all(),
     requests() {
       return received.map((r) => ({ ...r, params: { ...r.params } }));
     },
@@ -507,6 +515,7 @@ function binanceRoutes(
   feeRate: ExactDecimal,
   accountIds: ReadonlyMap<string, number>,
   bookVersion: () => number,
+  withdrawals: PaperWithdrawals,
 ): Map<string, Route> {
   const routes = new Map<string, Route>();
   const add: AddRoute = (method, path, signed, handle) => {
@@ -515,6 +524,9 @@ function binanceRoutes(
   addMarketDataRoutes(add, engine, bookVersion);
   addAccountRoute(add, engine, feeRate, accountIds);
   addOrderRoutes(add, engine);
+  add('POST', '/sapi/v1/capital/withdraw/apply', true, ({ params, apiKey, serverTime }) =>
+    withdrawals.apply(apiKey, params, serverTime),
+  );
   return routes;
 }
 
@@ -591,7 +603,7 @@ function addAccountRoute(
         seller: '0.00000000',
       },
       canTrade: true,
-      canWithdraw: false,
+      canWithdraw: true,
       canDeposit: false,
       brokered: false,
       requireSelfTradePrevention: false,

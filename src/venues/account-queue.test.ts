@@ -10,7 +10,14 @@ import {
   type RateWindow,
 } from './account-queue.js';
 import { runInRequestContext, type VenuePriority } from './request-context.js';
-import type { Order, OrderRequest, VenueAccount } from './venue-account.js';
+import type {
+  Order,
+  OrderRequest,
+  VenueAccount,
+  VenueCallRecord,
+  Withdrawal,
+  WithdrawalRequest,
+} from './venue-account.js';
 
 const ORDER: Order = {
   id: '1',
@@ -26,10 +33,28 @@ const ORDER: Order = {
   timestamp: undefined,
 };
 
+const WITHDRAWAL: Withdrawal = {
+  id: 'w1',
+  asset: 'USDT',
+  amount: '10',
+  network: 'TRX',
+  status: 'pending',
+  timestamp: undefined,
+};
+
+const WITHDRAW: WithdrawalRequest = {
+  asset: 'USDT',
+  amount: '10',
+  address: 'TAddressForTests1',
+  network: 'TRX',
+  memo: undefined,
+};
+
 /** An account whose calls stay pending until `finish(label)`; `started` lists the calls that reached it, in order. */
 function scriptedAccount(window?: { current: RateWindow | undefined }) {
   const started: string[] = [];
   const pending = new Map<string, () => void>();
+  const records = new Map<string, VenueCallRecord | undefined>();
   const hold = <T>(label: string, value: T): Promise<T> => {
     started.push(label);
     return new Promise<T>((resolve) =>
@@ -49,12 +74,21 @@ function scriptedAccount(window?: { current: RateWindow | undefined }) {
     fetchOrder: (symbol) => hold(`order ${symbol}`, ORDER),
     placeOrder: (o) => hold(`place ${o.clientOrderId}`, ORDER),
     cancelOrder: (symbol) => hold(`cancel ${symbol}`, ORDER),
+    cancelAllOrders: (symbol, record) => {
+      records.set(`cancel-all ${symbol ?? '*'}`, record);
+      return hold(`cancel-all ${symbol ?? '*'}`, [ORDER]);
+    },
+    withdraw: (w, record) => {
+      records.set(`withdraw ${w.asset}`, record);
+      return hold(`withdraw ${w.asset}`, WITHDRAWAL);
+    },
     close: () => Promise.resolve(),
   };
   if (window !== undefined) account.rateWindow = () => window.current;
   return {
     account,
     started,
+    records,
     finish(label: string) {
       const done = pending.get(label);
       if (done === undefined) throw new Error(`${label} is not running`);
@@ -124,6 +158,32 @@ describe('QueuedVenueAccount', () => {
     s.finish('open *');
     await read;
     expect(s.started).toEqual(['balance', 'cancel X', 'place w', 'open *']);
+  });
+
+  it('runs cancel-all at cancel priority and a withdrawal at order priority, passing on their records', async () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));
+    const first = q.fetchBalance();
+    const read = q.fetchTicker('A');
+    const withdrawRecord: VenueCallRecord = { held: [], writeSent: false };
+    const cancelRecord: VenueCallRecord = { held: [], writeSent: false };
+    const withdrawal = q.withdraw(WITHDRAW, withdrawRecord);
+    const cancelAll = q.cancelAllOrders(undefined, cancelRecord);
+    s.finish('balance');
+    await first;
+    await tick();
+    expect(s.started).toEqual(['balance', 'cancel-all *']);
+    s.finish('cancel-all *');
+    expect(await cancelAll).toEqual([ORDER]);
+    await tick();
+    s.finish('withdraw USDT');
+    expect(await withdrawal).toEqual(WITHDRAWAL);
+    await tick();
+    s.finish('ticker A');
+    await read;
+    expect(s.started).toEqual(['balance', 'cancel-all *', 'withdraw USDT', 'ticker A']);
+    expect(s.records.get('cancel-all *')).toBe(cancelRecord);
+    expect(s.records.get('withdraw USDT')).toBe(withdrawRecord);
   });
 
   it("keeps a slot free of reads, and reads inside an order request go at the order's priority", () => {

@@ -12,7 +12,7 @@
  *   reads never take more than `readConcurrency` of those slots, so a slot is always left for orders and cancels;
  * - reads enter only while ccxt's rolling window is less than `readRateShare` full (when the account can say, see
  *   {@link RateWindowSource}), so reads cannot use up the venue's rate limit and make a cancel wait for the window;
- * - waiting calls go in priority order: cancels, then new orders, then reads (the priority of the agent request a
+ * - waiting calls go in priority order: cancels (one or all), then new orders and withdrawals, then reads (the priority of the agent request a
  *   call belongs to: a ticker read inside a `place_order` goes at `write`);
  * - at most `maxQueued` calls wait; past that a read is refused at once with `COFRE_ACCOUNT_BUSY` (retryable), and
  *   an order or cancel takes the place of the newest waiting read, which is refused instead;
@@ -33,6 +33,8 @@ import type {
   Ticker,
   VenueAccount,
   VenueCallRecord,
+  Withdrawal,
+  WithdrawalRequest,
 } from './venue-account.js';
 
 /** How much of a venue's rate-limit window is spoken for. */
@@ -135,6 +137,13 @@ export class QueuedVenueAccount implements VenueAccount {
   }
   cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
     return this.#run('cancelOrder', 'cancel', () => this.#inner.cancelOrder(symbol, ref, record));
+  }
+  cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]> {
+    return this.#run('cancelAllOrders', 'cancel', () => this.#inner.cancelAllOrders(symbol, record));
+  }
+  /** A withdrawal waits like a new order: ahead of reads, behind cancels. */
+  withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal> {
+    return this.#run('withdraw', 'write', () => this.#inner.withdraw(request, record));
   }
 
   /** Refuses every waiting call (`COFRE_VENUE_CLOSED`), then closes the account. */

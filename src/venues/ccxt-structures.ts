@@ -1,5 +1,5 @@
 /**
- * ccxt's unified structures (orders, balances, tickers, markets) turned into cofre's shapes, with decimal strings.
+ * ccxt's unified structures (orders, balances, tickers, markets, withdrawals) turned into cofre's shapes, with decimal strings.
  *
  * Numbers: ccxt 4 parses every amount and price from the exchange's text with `Precise` string arithmetic and turns
  * the result into a JS number only at the end (`parseNumber`, with `exchange.number = Number`). We turn it back with
@@ -17,10 +17,19 @@ import type {
   MarketInterface as CcxtMarket,
   Order as CcxtOrder,
   Ticker as CcxtTicker,
+  Transaction as CcxtTransaction,
 } from 'ccxt';
 
 import { CofreError } from '../errors.js';
-import type { Balance, Decimal, MarketRules, Order, OrderStatus, Ticker } from './venue-account.js';
+import type {
+  Balance,
+  Decimal,
+  MarketRules,
+  Order,
+  OrderStatus,
+  Ticker,
+  Withdrawal,
+} from './venue-account.js';
 
 /** How numbers from one ccxt exchange are printed and what its market precision means. */
 export interface NumberFormat {
@@ -171,4 +180,26 @@ function isoTime(ms: unknown): string | undefined {
 
 function invalidResponse(what: string): CofreError {
   return new CofreError('COFRE_VENUE_RESPONSE_INVALID', `the venue answered with ${what}`);
+}
+
+/**
+ * A ccxt transaction for a withdrawal cofre just asked for, as its {@link Withdrawal}. Only the id, the status and
+ * the time are taken from the venue's answer (binance's answer is `{ id }` alone); the rest is what was sent. The
+ * answer's address and tag are never read.
+ */
+export function toWithdrawal(
+  transaction: CcxtTransaction,
+  sent: { readonly asset: string; readonly amount: Decimal; readonly network: string | undefined },
+): Withdrawal {
+  const id = transaction.id;
+  if (typeof id !== 'string' || id === '') throw invalidResponse('a withdrawal without an id');
+  const status = transaction.status;
+  return {
+    id,
+    asset: sent.asset,
+    amount: sent.amount,
+    network: sent.network,
+    status: status === 'ok' || status === 'failed' || status === 'canceled' ? status : 'pending',
+    timestamp: isoTime(transaction.timestamp),
+  };
 }

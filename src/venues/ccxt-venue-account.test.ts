@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountConfig } from '../config/config-schema.js';
 import { CofreError, isCofreError } from '../errors.js';
 import { type PaperExchange, startPaperExchange } from '../paper-exchange/paper-exchange.js';
-import { BTCUSDT } from '../paper-exchange/spot-markets.js';
+import { BTCUSDT, ETHUSDT } from '../paper-exchange/spot-markets.js';
 import { SecretValue } from '../secrets/secret-value.js';
 import type { RateWindowSource } from './account-queue.js';
 import {
@@ -19,7 +17,14 @@ import {
   type VenueRequestInfo,
 } from './ccxt-venue-account.js';
 import { runInRequestContext } from './request-context.js';
-import type { OrderRequest, VenueAccount, VenueCredentials } from './venue-account.js';
+import { startDroppingProxy } from './testdata/dropping-proxy.js';
+import type {
+  OrderRequest,
+  VenueAccount,
+  VenueCallRecord,
+  VenueCredentials,
+  WithdrawalRequest,
+} from './venue-account.js';
 
 // Canary credentials: if any form of these shows up in an error, something leaked.
 const API_KEY = `CanaryKey${randomBytes(24).toString('hex')}`;
@@ -128,13 +133,6 @@ function expectNoLeak(err: CofreError, signatures: readonly string[] = []): void
   for (const signature of signatures) expect(seen.toLowerCase()).not.toContain(signature.toLowerCase());
 }
 
-interface ProxiedRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly body: string;
-}
-
 /** Opens a paper account behind a proxy that drops the matching requests, runs `test`, and closes both. */
 async function throughDroppingProxy(
   drop: (method: string, path: string) => boolean,
@@ -148,62 +146,6 @@ async function throughDroppingProxy(
     await account.close();
     await proxy.stop();
   }
-}
-
-/**
- * A loopback HTTP proxy in front of the paper exchange that destroys the connection, after reading the whole
- * request, of every request `drop` selects: the answer is lost after the request was sent.
- */
-async function startDroppingProxy(
-  target: string,
-  drop: (method: string, path: string) => boolean,
-): Promise<{ url: string; seen: ProxiedRequest[]; stop: () => Promise<void> }> {
-  const seen: ProxiedRequest[] = [];
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const raw = req.url ?? '/';
-      const mark = raw.indexOf('?');
-      const method = req.method ?? 'GET';
-      const path = mark === -1 ? raw : raw.slice(0, mark);
-      seen.push({ method, path, query: mark === -1 ? '' : raw.slice(mark + 1), body: body.toString('utf8') });
-      if (drop(method, path)) {
-        req.socket.destroy();
-        return;
-      }
-      const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method,
-          path: raw,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      forward.on('error', () => res.destroy());
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
 }
 
 describe('CcxtVenueAccount against the paper exchange', () => {
@@ -817,6 +759,239 @@ describe('the request deadline and the rate window (issue 8, item 17)', () => {
       expect(after?.freesAt).toBeGreaterThan(Date.now());
     } finally {
       await account.close();
+    }
+  });
+});
+
+describe('withdrawals and cancel-all (issue 9)', () => {
+  const ADDRESS = 'TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE';
+  const SHORT_ADDRESS = 'rDsbeomae4FXwgQTJp9Rs'; // under the 24 characters the generic cleaning hides
+  const MEMO = '873344221';
+  let multi: PaperExchange;
+
+  const withdrawal = (over: Partial<WithdrawalRequest> = {}): WithdrawalRequest => ({
+    asset: 'USDT',
+    amount: '25.5',
+    address: ADDRESS,
+    network: 'TRC20',
+    memo: MEMO,
+    clientWithdrawId: 'cofre-w-1',
+    ...over,
+  });
+  const newRecord = (): VenueCallRecord => ({ held: [], writeSent: false });
+  const withdrawPosts = <R extends { method: string; path: string }>(requests: readonly R[]): R[] =>
+    requests.filter((r) => r.method === 'POST' && r.path === '/sapi/v1/capital/withdraw/apply');
+  /** SECURITY: the destination appears nowhere a caller could see. */
+  const expectNoDestination = (seen: unknown, address = ADDRESS): void => {
+    const text =
+      seen instanceof Error
+        ? `${seen.message}\n${inspect(seen, { depth: 10 })}\n${JSON.stringify(seen)}`
+        : JSON.stringify(seen);
+    expect(text).not.toContain(address);
+    expect(text).not.toContain(MEMO);
+  };
+
+  beforeAll(async () => {
+    multi = await startPaperExchange({
+      accounts: [{ apiKey: API_KEY, secret: SECRET, balances: { USDT: '1000', ETH: '1' } }],
+      symbols: [BTCUSDT, ETHUSDT],
+      prices: { BTCUSDT: '60000', ETHUSDT: '3000' },
+    });
+  });
+  afterAll(async () => {
+    await multi.stop();
+  });
+
+  it('withdraws: one signed request with the client id, the free balance debited, no destination in the result', async () => {
+    const account = await openPaper(multi.url);
+    try {
+      const record = newRecord();
+      const result = await account.withdraw(withdrawal(), record);
+      const [recorded] = multi.withdrawals();
+      expect(result).toEqual({
+        id: recorded?.id,
+        asset: 'USDT',
+        amount: '25.5',
+        network: 'TRC20',
+        status: 'pending',
+        timestamp: undefined,
+      });
+      expect(recorded).toMatchObject({ coin: 'USDT', amount: '25.5', network: 'TRX', address: ADDRESS });
+      expect(recorded).toMatchObject({ addressTag: MEMO, withdrawOrderId: 'cofre-w-1' });
+      expect(withdrawPosts(multi.requests())).toHaveLength(1);
+      expect(multi.balances(API_KEY)['USDT']?.free).toBe('974.5');
+      expect(record.writeSent).toBe(true);
+      expect(record.held.map((v) => v.text())).toEqual([API_KEY, SECRET]);
+      expectNoDestination(result);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('refuses, sending nothing, an amount ccxt would round, an asset the venue lacks and a malformed address', async () => {
+    const account = await openPaper(multi.url);
+    try {
+      const before = multi.requests().length;
+      const record = newRecord();
+      const cases: [Partial<WithdrawalRequest>, RegExp][] = [
+        [{ amount: '1.123456789' }, /more decimals than the venue takes/],
+        [{ amount: '0' }, /amount must be a positive decimal/],
+        [{ asset: 'XYZ' }, /lists no asset XYZ/],
+        [{ address: 'T has space' }, /address in the address book is malformed/],
+        [{ memo: 'two words' }, /memo in the address book is malformed/],
+      ];
+      for (const [change, message] of cases) {
+        const err = await failure(account.withdraw(withdrawal(change), record));
+        expect(err.code, message.source).toBe('COFRE_INPUT_INVALID');
+        expect(err.message).toMatch(message);
+        expectNoDestination(err, change.address ?? ADDRESS);
+      }
+      // Market loading may have happened; no withdrawal was sent.
+      expect(withdrawPosts(multi.requests().slice(before))).toHaveLength(0);
+      expect(record.writeSent).toBe(false);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('maps a refusal to COFRE_VENUE_REJECTED, naming neither key nor destination', async () => {
+    const account = await openPaper(multi.url);
+    try {
+      const err = await failure(account.withdraw(withdrawal({ amount: '100000' })));
+      expect(err.code).toBe('COFRE_VENUE_REJECTED');
+      expect(err.details).toMatchObject({ venueCode: '-4026', operation: 'withdraw' });
+      expectNoLeak(err, signaturesIn(multi.requests()));
+      expectNoDestination(err);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it("drops the venue's text when it quotes the destination", async () => {
+    const quoting = await startDroppingProxy(
+      multi.url,
+      () => false,
+      (method, path) =>
+        method === 'POST' && path === '/sapi/v1/capital/withdraw/apply'
+          ? { status: 400, body: { code: -4007, msg: `Address ${SHORT_ADDRESS} tag ${MEMO} is not valid.` } }
+          : undefined,
+    );
+    const account = await openPaper(quoting.url);
+    try {
+      const err = await failure(account.withdraw(withdrawal({ address: SHORT_ADDRESS })));
+      expect(err.code).toBe('COFRE_VENUE_REJECTED');
+      expect(err.details?.['venueCode']).toBe('-4007');
+      expect(err.details?.['venueText']).toBeUndefined();
+      expectNoDestination(err, SHORT_ADDRESS);
+    } finally {
+      await account.close();
+      await quoting.stop();
+    }
+  });
+
+  it('a dropped withdrawal is COFRE_VENUE_OUTCOME_UNKNOWN after exactly one POST, never retried', async () => {
+    await throughDroppingProxy(
+      (method, path) => method === 'POST' && path === '/sapi/v1/capital/withdraw/apply',
+      async (account, proxy) => {
+        const record = newRecord();
+        const err = await failure(account.withdraw(withdrawal({ clientWithdrawId: 'cofre-w-lost' }), record));
+        expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+        expect(err.message).toMatch(/withdrawal history/);
+        expect(record.writeSent).toBe(true);
+        const posts = withdrawPosts(proxy.seen);
+        expect(posts).toHaveLength(1);
+        expect(posts[0]?.body).toContain('withdrawOrderId=cofre-w-lost');
+        expectNoLeak(err, signaturesIn(proxy.seen));
+        expectNoDestination(err);
+        // Even when ccxt is told to retry this API path, the second attempt is refused.
+        ccxtExchangeOf(account)!.options['capital/withdraw/apply'] = { maxRetriesOnFailure: 3 };
+        const again = await failure(account.withdraw(withdrawal({ clientWithdrawId: 'cofre-w-lost-2' })));
+        expect(again.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+        expect(again.message).toMatch(/withdrawal history/);
+        expect(withdrawPosts(proxy.seen)).toHaveLength(2);
+        expect(paper.withdrawals()).toEqual([]);
+      },
+    );
+  });
+
+  /** A resting limit buy (below the price) on `symbol`. */
+  const restingBuy = (symbol: string, clientOrderId: string, price: string): OrderRequest => ({
+    symbol,
+    side: 'buy',
+    type: 'limit',
+    amount: symbol === 'BTC/USDT' ? '0.001' : '0.01',
+    price,
+    clientOrderId,
+  });
+  const cancelAllDeletes = <R extends { method: string; path: string }>(requests: readonly R[]): R[] =>
+    requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v3/openOrders');
+
+  it("cancels all on one symbol with the orders' own client ids, and [] when none is open", async () => {
+    const account = await openPaper(multi.url);
+    try {
+      await account.placeOrder(restingBuy('BTC/USDT', 'ca-1', '50000'));
+      await account.placeOrder(restingBuy('BTC/USDT', 'ca-2', '51000'));
+      const record = newRecord();
+      const cancelled = await account.cancelAllOrders('BTC/USDT', record);
+      expect(cancelled.map((o) => [o.clientOrderId, o.status]).sort()).toEqual([
+        ['ca-1', 'canceled'],
+        ['ca-2', 'canceled'],
+      ]);
+      expect(record.writeSent).toBe(true);
+      expect(
+        multi
+          .orders()
+          .filter((o) => o.clientOrderId.startsWith('ca-'))
+          .map((o) => o.status),
+      ).toEqual(['CANCELED', 'CANCELED']);
+      expect(await account.cancelAllOrders('BTC/USDT')).toEqual([]);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('without a symbol, cancels on every symbol with open orders, one cancel-all each', async () => {
+    const account = await openPaper(multi.url);
+    try {
+      await account.placeOrder(restingBuy('BTC/USDT', 'cb-1', '50000'));
+      await account.placeOrder(restingBuy('ETH/USDT', 'cb-2', '2500'));
+      const before = multi.requests().length;
+      const cancelled = await account.cancelAllOrders(undefined);
+      expect(cancelled.map((o) => o.clientOrderId).sort()).toEqual(['cb-1', 'cb-2']);
+      expect(multi.orders().filter((o) => o.status === 'NEW')).toEqual([]);
+      const deletes = cancelAllDeletes(multi.requests().slice(before));
+      expect(deletes.map((r) => r.params['symbol']).sort()).toEqual(['BTCUSDT', 'ETHUSDT']);
+      // Nothing open: one listing, no cancel sent.
+      const quiet = multi.requests().length;
+      expect(await account.cancelAllOrders(undefined)).toEqual([]);
+      expect(cancelAllDeletes(multi.requests().slice(quiet))).toHaveLength(0);
+    } finally {
+      await account.close();
+    }
+  });
+
+  it('tries every symbol when one fails, and says which were cancelled', async () => {
+    let dropped = 0;
+    const proxy = await startDroppingProxy(
+      multi.url,
+      (method, path) => method === 'DELETE' && path === '/api/v3/openOrders' && dropped++ === 0,
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      await account.placeOrder(restingBuy('BTC/USDT', 'cc-1', '50000'));
+      await account.placeOrder(restingBuy('ETH/USDT', 'cc-2', '2500'));
+      const err = await failure(account.cancelAllOrders(undefined));
+      // The first symbol's answer was lost: its outcome is unknown, and the error says so first.
+      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+      expect(err.details).toMatchObject({ cancelled: ['ETH/USDT'], failed: ['BTC/USDT'] });
+      expect(err.message).toMatch(/cancelled on ETH\/USDT; failed on BTC\/USDT/);
+      expect(multi.orders().find((o) => o.clientOrderId === 'cc-2')?.status).toBe('CANCELED');
+      expect(cancelAllDeletes(proxy.seen)).toHaveLength(2);
+      expectNoLeak(err, signaturesIn(proxy.seen));
+    } finally {
+      await account.cancelAllOrders(undefined);
+      await account.close();
+      await proxy.stop();
     }
   });
 });

@@ -51,7 +51,14 @@ import { isReviewedVenue, unreviewedVenueMessage } from '../config/reviewed-venu
 import { CofreError, isCofreError } from '../errors.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { RateWindow, RateWindowSource } from './account-queue.js';
-import { type NumberFormat, toBalance, toMarketRules, toOrder, toTicker } from './ccxt-structures.js';
+import {
+  type NumberFormat,
+  toBalance,
+  toMarketRules,
+  toOrder,
+  toTicker,
+  toWithdrawal,
+} from './ccxt-structures.js';
 import { currentRequestContext } from './request-context.js';
 import type {
   Balance,
@@ -63,9 +70,12 @@ import type {
   VenueAccount,
   VenueCallRecord,
   VenueCredentials,
+  Withdrawal,
+  WithdrawalRequest,
 } from './venue-account.js';
-import { type CcxtErrorClasses, type FailedCall, toVenueError } from './venue-error.js';
+import { type CcxtErrorClasses, type FailedCall, lostAnswerAdvice, toVenueError } from './venue-error.js';
 import { applyAccountMode } from './venue-hosts.js';
+import { checkExactAmount, checkWithdrawalRequest } from './withdrawal-request.js';
 
 type CcxtModule = typeof Ccxt;
 type CcxtExchange = Ccxt.Exchange;
@@ -115,6 +125,15 @@ const BINANCE_SPOT_OPTIONS = {
 const VENUE_OPTIONS: Readonly<Record<string, object>> = {
   binance: BINANCE_SPOT_OPTIONS,
   binanceus: BINANCE_SPOT_OPTIONS,
+};
+
+/**
+ * The ccxt `withdraw` param that carries the broker's id for a withdrawal, per venue (binance: `withdrawOrderId`,
+ * "client id for withdraw", which its withdrawal history can be searched by). Venues not listed get no client id.
+ */
+const WITHDRAW_ID_PARAM: Readonly<Record<string, string>> = {
+  binance: 'withdrawOrderId',
+  binanceus: 'withdrawOrderId',
 };
 
 /** ccxt properties that would send requests through a proxy; the host guard refuses if any is set. */
@@ -208,6 +227,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   readonly venue: string;
   readonly mode: AccountMode;
   readonly #ccxt: CcxtErrorClasses;
+  readonly #orderNotFound: CcxtModule['OrderNotFound'];
   readonly #exchange: CcxtExchange;
   readonly #credentials: () => Promise<VenueCredentials>;
   readonly #allowedOrigins: ReadonlySet<string>;
@@ -230,6 +250,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     this.venue = account.venue;
     this.mode = account.mode;
     this.#ccxt = ccxt;
+    this.#orderNotFound = ccxt.OrderNotFound;
     this.#credentials = credentials;
     this.#onRequest = options.onRequest;
     const timeout = options.timeoutMs ?? 10_000;
@@ -343,15 +364,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
           : exchange.cancelOrderWithClientOrderId(ref.clientOrderId, unified);
       },
     );
-    // A Binance cancel answer carries the cancel request's own client id in `clientOrderId` and the order's in
-    // `origClientOrderId`; report the order's.
-    const info: unknown = canceled.info;
-    const original =
-      typeof info === 'object' && info !== null && 'origClientOrderId' in info
-        ? info.origClientOrderId
-        : undefined;
-    const known =
-      'clientOrderId' in ref ? ref.clientOrderId : typeof original === 'string' ? original : undefined;
+    const known = 'clientOrderId' in ref ? ref.clientOrderId : originalClientOrderId(canceled);
     return this.#settledOrder(
       known === undefined ? canceled : { ...canceled, clientOrderId: known },
       symbol,
@@ -359,6 +372,82 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       'cancelOrder',
       record,
     );
+  }
+
+  async cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]> {
+    if (symbol !== undefined) return this.#cancelAllOn(symbol, record);
+    // No venue cancels every symbol at once through ccxt's unified API (binance requires a symbol): list, then
+    // cancel per symbol. Orders placed on another symbol after the listing are not cancelled; the broker stops new
+    // orders (halt) before it cancels everything.
+    const open = await this.fetchOpenOrders(undefined, record);
+    const symbols = [...new Set(open.map((o) => o.symbol))];
+    const cancelled: Order[] = [];
+    const done: string[] = [];
+    const failed: { symbol: string; error: CofreError }[] = [];
+    // One symbol after another, every one tried even when one fails: a cancel-all is how risk is taken off.
+    for (const s of symbols) {
+      try {
+        cancelled.push(...(await this.#cancelAllOn(s, record)));
+        done.push(s);
+      } catch (err) {
+        failed.push({ symbol: s, error: toCofreError(err) });
+      }
+    }
+    if (failed.length === 0) return cancelled;
+    throw partialCancelError(this.id, this.venue, done, failed);
+  }
+
+  /** The venue's cancel-all on one symbol; `[]` when nothing was open there. */
+  async #cancelAllOn(symbol: string, record: VenueCallRecord | undefined): Promise<readonly Order[]> {
+    return this.#call('cancelAllOrders', { write: true, auth: true, record }, async (exchange) => {
+      const unified = this.#spotMarket(exchange, symbol).symbol;
+      let answer: Ccxt.Order[];
+      try {
+        answer = await exchange.cancelAllOrders(unified);
+      } catch (err) {
+        // Binance answers a cancel-all with nothing open with -2011 "Unknown order sent." (ccxt: OrderNotFound):
+        // for a cancel-all that is success, not a refusal.
+        if (err instanceof this.#orderNotFound) return [];
+        throw err;
+      }
+      // Parsed inside the call, so that an answer cofre cannot read is a write whose outcome is unknown.
+      return answer.map((o) => {
+        const own = originalClientOrderId(o);
+        return toOrder(own === undefined ? o : { ...o, clientOrderId: own }, this.#format, own);
+      });
+    });
+  }
+
+  async withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal> {
+    checkWithdrawalRequest(request);
+    try {
+      return await this.#call('withdraw', { write: true, auth: true, record }, async (exchange) => {
+        if (exchange.currencies[request.asset] === undefined) {
+          throw new CofreError(
+            'COFRE_INPUT_INVALID',
+            `account "${this.id}": ${this.venue} lists no asset ${request.asset}; nothing was sent. Check the asset of the address book entry`,
+            { details: { account: this.id, venue: this.venue, asset: request.asset } },
+          );
+        }
+        checkExactAmount(
+          request,
+          exchange.currencyToPrecision(request.asset, request.amount, request.network),
+          this.id,
+        );
+        const params: Record<string, string> = {};
+        if (request.network !== undefined) params['network'] = request.network;
+        const idParam = WITHDRAW_ID_PARAM[this.venue];
+        if (request.clientWithdrawId !== undefined && idParam !== undefined) {
+          params[idParam] = request.clientWithdrawId;
+        }
+        // ccxt's signature says number; a decimal string passes through currencyToPrecision unchanged (checked).
+        const amount = request.amount as unknown as number;
+        const answer = await exchange.withdraw(request.asset, amount, request.address, request.memo, params);
+        return toWithdrawal(answer, request);
+      });
+    } catch (err) {
+      throw withoutDestination(err, request);
+    }
   }
 
   /**
@@ -646,7 +735,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
             // ccxt is about to send the same write again (a retry): the first attempt may have succeeded.
             throw new CofreError(
               'COFRE_VENUE_OUTCOME_UNKNOWN',
-              `${this.venue} ${call.operation} for account "${this.id}": refused to send the write a second time; the first attempt's outcome is unknown, look the order up by its client order id`,
+              `${this.venue} ${call.operation} for account "${this.id}": refused to send the write a second time; the first attempt's outcome is unknown: ${lostAnswerAdvice(call.operation)}`,
               { details: { account: this.id, venue: this.venue, operation: call.operation } },
             );
           }
@@ -734,4 +823,68 @@ function venueErrorFields(response: unknown): { code: string | undefined; messag
     code: typeof code === 'number' || typeof code === 'string' ? String(code) : undefined,
     message: typeof message === 'string' ? message : undefined,
   };
+}
+
+/**
+ * The client id of the order a cancel answer is about. A Binance cancel answer carries the cancel request's own
+ * client id in `clientOrderId` and the order's in `origClientOrderId`; report the order's.
+ */
+function originalClientOrderId(answer: Ccxt.Order): string | undefined {
+  const info: unknown = answer.info;
+  const original =
+    typeof info === 'object' && info !== null && 'origClientOrderId' in info
+      ? info.origClientOrderId
+      : undefined;
+  return typeof original === 'string' && original !== '' ? original : undefined;
+}
+
+function toCofreError(err: unknown): CofreError {
+  return err instanceof CofreError
+    ? err
+    : new CofreError('COFRE_INTERNAL', 'unexpected failure while cancelling orders', { cause: err });
+}
+
+/**
+ * A cancel-all over several symbols that failed on some: the most serious failure's code (an unknown outcome
+ * first), and which symbols were cancelled and which were not, so the caller can retry just those.
+ */
+function partialCancelError(
+  account: string,
+  venue: string,
+  done: readonly string[],
+  failed: readonly { symbol: string; error: CofreError }[],
+): CofreError {
+  const first = failed.find((f) => f.error.code === 'COFRE_VENUE_OUTCOME_UNKNOWN') ?? failed[0];
+  const cancelledText = done.length === 0 ? 'no symbol' : done.join(', ');
+  const failedText = failed.map((f) => `${f.symbol} (${f.error.code})`).join(', ');
+  return new CofreError(
+    first?.error.code ?? 'COFRE_INTERNAL',
+    `${venue} cancelAllOrders for account "${account}": cancelled on ${cancelledText}; failed on ${failedText}. Cancel those symbols again`,
+    {
+      // No cause: like every venue error, the message and details are all a caller gets (see venue-error.ts).
+      details: {
+        account,
+        venue,
+        operation: 'cancelAllOrders',
+        cancelled: [...done],
+        failed: failed.map((f) => f.symbol),
+      },
+    },
+  );
+}
+
+/**
+ * SECURITY: the error of a withdrawal, with the venue's own text dropped if it quotes the destination (address or
+ * memo). cofre's own messages never name them; a venue's error text might.
+ */
+function withoutDestination(err: unknown, request: WithdrawalRequest): unknown {
+  if (!(err instanceof CofreError) || err.details === undefined) return err;
+  const text = err.details['venueText'];
+  if (typeof text !== 'string') return err;
+  const quoted = [request.address, request.memo].some(
+    (value) => value !== undefined && value.length >= 4 && text.includes(value),
+  );
+  if (!quoted) return err;
+  const details = Object.fromEntries(Object.entries(err.details).filter(([key]) => key !== 'venueText'));
+  return new CofreError(err.code, err.message, { details });
 }

@@ -66,6 +66,44 @@ export interface OrderRequest {
   readonly clientOrderId: string;
 }
 
+/**
+ * A withdrawal as the broker asks for it: the destination already resolved from the operator's address book (the
+ * agent names a label, never an address).
+ */
+export interface WithdrawalRequest {
+  /** The venue's asset code, e.g. `USDT`. */
+  readonly asset: string;
+  /** A positive decimal string; sent exactly as given or not at all (never rounded by ccxt). */
+  readonly amount: Decimal;
+  /**
+   * SECURITY: the destination, from the address book. It is sent to the venue and nowhere else: it appears in no
+   * result and no error of this interface (the broker reports the label).
+   */
+  readonly address: string;
+  /** Network as ccxt names it (a unified code such as `TRC20`, or the venue's own id such as `TRX`); undefined for the venue's default. */
+  readonly network: string | undefined;
+  /** Memo / tag for networks that need one; undefined otherwise. Kept out of results and errors like the address. */
+  readonly memo: string | undefined;
+  /** The broker's id for this withdrawal, sent where the venue takes one (binance: `withdrawOrderId`). */
+  readonly clientWithdrawId?: string;
+}
+
+/** ccxt's transaction statuses: `pending` until the venue reports it sent (`ok`), `failed` or `canceled`. */
+export type WithdrawalStatus = 'pending' | 'ok' | 'failed' | 'canceled';
+
+/** A withdrawal the venue accepted. Carries no address or memo. */
+export interface Withdrawal {
+  /** The venue's id of the withdrawal. */
+  readonly id: string;
+  readonly asset: string;
+  /** The amount sent, exactly as requested. */
+  readonly amount: Decimal;
+  readonly network: string | undefined;
+  readonly status: WithdrawalStatus;
+  /** ISO 8601, when the venue says (binance's answer to a withdrawal carries only its id). */
+  readonly timestamp: string | undefined;
+}
+
 /** Identifies an existing order: the venue's id or the client order id. */
 export type OrderRef = { readonly orderId: string } | { readonly clientOrderId: string };
 
@@ -87,7 +125,7 @@ export interface VenueCallRecord {
    * values that were used, without resolving them again. The record's owner zeroes them.
    */
   readonly held: SecretValue[];
-  /** Set once a request of a write (a new order, a cancel) has been handed to the HTTP client. */
+  /** Set once a request of a write (a new order, a cancel, a withdrawal) has been handed to the HTTP client. */
   writeSent: boolean;
 }
 
@@ -113,5 +151,16 @@ export interface VenueAccount {
   fetchOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order>;
   placeOrder(order: OrderRequest, record?: VenueCallRecord): Promise<Order>;
   cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order>;
+  /**
+   * Cancels every open order on `symbol` (the venue's cancel-all), or, without a symbol, on every symbol that has
+   * open orders (listed first, then cancelled per symbol). Resolves to the orders cancelled, `[]` when none was
+   * open. A write: never retried; when some symbols fail, the error says which were cancelled.
+   */
+  cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]>;
+  /**
+   * Asks the venue to withdraw. A write: never retried; a lost answer is `COFRE_VENUE_OUTCOME_UNKNOWN` (the
+   * withdrawal may exist: look it up by `clientWithdrawId` in the venue's history before sending another).
+   */
+  withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal>;
   close(): Promise<void>;
 }

@@ -146,21 +146,33 @@ export function toVenueError(err: unknown, call: FailedCall, classes: CcxtErrorC
         `${what}: the venue refused before acting (${kind}${venueSays}); it may be retried later`,
       );
     }
-    return outcomeUnknown(make, what, kind, venueSays);
+    return outcomeUnknown(make, call.operation, what, `${kind}${venueSays}`);
   }
-  if (call.write && call.sent) return outcomeUnknown(make, what, kind, venueSays);
+  if (call.write && call.sent) return outcomeUnknown(make, call.operation, what, `${kind}${venueSays}`);
   return make('COFRE_INTERNAL', `${what}: unexpected ${kind}`);
+}
+
+/** What a caller must do about a write whose answer was lost, per operation. */
+const LOST_ANSWER_ADVICE: Readonly<Record<string, string>> = {
+  withdraw:
+    "the withdrawal may or may not exist; look it up in the venue's withdrawal history (by its client withdrawal id) before asking again",
+  cancelAllOrders: 'some orders may have been cancelled; list the open orders before cancelling again',
+};
+
+/** What to tell the caller of a write (`operation`, a VenueAccount method) whose outcome is unknown. */
+export function lostAnswerAdvice(operation: string): string {
+  return LOST_ANSWER_ADVICE[operation] ?? 'the order may or may not exist, look it up by its client order id';
 }
 
 function outcomeUnknown(
   make: (code: ErrorCode, message: string) => CofreError,
+  operation: string,
   what: string,
-  kind: string,
-  venueSays: string,
+  why: string,
 ): CofreError {
   return make(
     'COFRE_VENUE_OUTCOME_UNKNOWN',
-    `${what}: sent, but the answer was lost (${kind}${venueSays}); the order may or may not exist, look it up by its client order id`,
+    `${what}: sent, but the answer was lost (${why}); ${lostAnswerAdvice(operation)}`,
   );
 }
 

@@ -1,0 +1,75 @@
+// Test helper: a proxy that loses answers, for the venue tests (lost answers of writes, failed reads).
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A request as the proxy saw it. */
+export interface ProxiedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly body: string;
+}
+
+/**
+ * A loopback HTTP proxy in front of the paper exchange that destroys the connection, after reading the whole
+ * request, of every request `drop` selects: the answer is lost after the request was sent. Requests `answer`
+ * selects get its answer instead of the exchange's (a venue that says something else).
+ */
+export async function startDroppingProxy(
+  target: string,
+  drop: (method: string, path: string) => boolean,
+  answer?: (method: string, path: string) => { status: number; body: unknown } | undefined,
+): Promise<{ url: string; seen: ProxiedRequest[]; stop: () => Promise<void> }> {
+  const seen: ProxiedRequest[] = [];
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const raw = req.url ?? '/';
+      const mark = raw.indexOf('?');
+      const method = req.method ?? 'GET';
+      const path = mark === -1 ? raw : raw.slice(0, mark);
+      seen.push({ method, path, query: mark === -1 ? '' : raw.slice(mark + 1), body: body.toString('utf8') });
+      if (drop(method, path)) {
+        req.socket.destroy();
+        return;
+      }
+      const own = answer?.(method, path);
+      if (own !== undefined) {
+        res.writeHead(own.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(own.body));
+        return;
+      }
+      const forward = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method,
+          path: raw,
+          headers: { ...req.headers, host: upstream.host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', () => res.destroy());
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
