@@ -11,7 +11,7 @@ export interface AuditEvent {
   readonly agent: string;
   readonly action: string;
   readonly account?: string | undefined;
-  readonly decision?: 'allow' | 'deny' | 'approval';
+  readonly decision?: 'allow' | 'deny' | 'approval' | 'confirm';
   readonly rule?: string;
   readonly status?: string;
   /** The validated, scrubbed input (intent) or a short outcome summary. */

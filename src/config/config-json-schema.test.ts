@@ -21,13 +21,14 @@ function objectSchemas(schema: Schema, path: string, out: [string, Schema][] = [
 describe('configJsonSchema', () => {
   const schema = configJsonSchema();
 
-  it('generates a draft 2020-12 schema with the seven top-level keys and no others', () => {
+  it('generates a draft 2020-12 schema with the eight top-level keys and no others', () => {
     expect(schema['$schema']).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema['title']).toBe('cofre configuration');
     expect(Object.keys(schema['properties'] as Schema)).toEqual([
       'backends',
       'accounts',
       'agents',
+      'addressBook',
       'policies',
       'audit',
       'server',
