@@ -154,6 +154,11 @@ export const errorCatalogue = {
     'Policy does not allow this agent that action on that account. The response names the rule that decided.',
   ),
   COFRE_ACTION_UNKNOWN: spec('invalid', false, 'No such action. See the list of actions in the README.'),
+  COFRE_POLICY_TEST_FAILED: spec(
+    'invalid',
+    false,
+    '`cofre policy test`: at least one case got another decision or rule than it expects; each is listed as FAIL with what it got.',
+  ),
   COFRE_AUDIT_UNAVAILABLE: spec(
     'unavailable',
     true,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 
 import { JsonlAuditLog } from '../audit/audit-log.js';
 import type { CofreConfig } from '../config/config-schema.js';
-import { AllowListPolicy } from '../policy/policy-engine.js';
+import { RulePolicy } from '../policy/rule-policy.js';
 import { openResolver } from '../secrets/open-backend.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
@@ -103,7 +103,12 @@ export async function openBrokerRuntime(
   const broker = new Broker({
     admission: quotas,
     accounts: config.accounts,
-    policy: new AllowListPolicy(config.policies, Object.keys(config.accounts)),
+    policy: new RulePolicy({
+      policies: config.policies,
+      accounts: config.accounts,
+      addressBook: config.addressBook,
+      now: () => new Date(),
+    }),
     audit,
     state,
     venue,

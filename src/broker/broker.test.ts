@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonlAuditLog } from '../audit/audit-log.js';
 import type { AccountConfig } from '../config/config-schema.js';
 import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
-import { AllowListPolicy } from '../policy/policy-engine.js';
+import { RulePolicy } from '../policy/rule-policy.js';
 import { SecretValue } from '../secrets/secret-value.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { RequestOutcome } from '../state/state-store.js';
@@ -193,14 +193,15 @@ beforeEach(async () => {
   logLines = [];
   broker = new Broker({
     accounts: { paper: ACCOUNT, other: ACCOUNT },
-    policy: new AllowListPolicy(
-      {
+    policy: new RulePolicy({
+      policies: {
         trader: { accounts: ['paper'], actions: ['place_order', 'cancel_order', 'get_order', 'get_balance'] },
         reader: { accounts: ['paper'], actions: ['get_balance'] },
         anywhere: { accounts: ['*'], actions: ['get_balance', 'list_accounts'] },
       },
-      ['paper', 'other'],
-    ),
+      accounts: { paper: ACCOUNT, other: ACCOUNT },
+      now: () => new Date(),
+    }),
     audit,
     state: state,
     venue: () => {

@@ -29,6 +29,7 @@ describe('configJsonSchema', () => {
       'accounts',
       'agents',
       'orders',
+      'addressBook',
       'policies',
       'audit',
       'server',

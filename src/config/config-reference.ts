@@ -105,6 +105,15 @@ function collectRows(key: string, schema: JsonSchema, required: boolean, rows: R
   const values = schema['additionalProperties'];
   if (typeof values === 'object' && values !== null)
     collectRows(`${key}.<name>`, values as JsonSchema, false, rows);
+  // A list of mappings (policy rules and limits): one row per key of an item, as `<list>[].<key>`.
+  const items = schema['items'];
+  if (schema['type'] === 'array' && typeof items === 'object' && items !== null) {
+    const item = items as JsonSchema;
+    const itemRequired = Array.isArray(item['required']) ? (item['required'] as string[]) : [];
+    for (const [child, childSchema] of Object.entries(properties(item))) {
+      collectRows(`${key}[].${child}`, childSchema, itemRequired.includes(child), rows);
+    }
+  }
 }
 
 function typeOf(schema: JsonSchema): string {
@@ -133,6 +142,7 @@ function typeOf(schema: JsonSchema): string {
       if (describe(schema).startsWith('Secret reference')) return 'secret reference';
       return 'string';
     default:
+      if (Array.isArray(schema['type'])) return (schema['type'] as string[]).join(' or ');
       return typeof schema['type'] === 'string' ? schema['type'] : 'any';
   }
 }

@@ -6,6 +6,7 @@ import { byteSizeSchema } from './byte-size.js';
 import { configNameSchema } from './config-name.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
+import { addressBookSchema, checkPolicyReferences, policySchema } from './policy-config.js';
 import { isReviewedVenue, REVIEWED_VENUES, unreviewedVenueMessage } from './reviewed-venues.js';
 import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
 import { isLoopbackHost } from './vault-config.js';
@@ -14,47 +15,7 @@ import { isLoopbackHost } from './vault-config.js';
 export const ACCOUNT_MODES = ['live', 'sandbox', 'paper'] as const;
 export type AccountMode = (typeof ACCOUNT_MODES)[number];
 
-/** Actions an agent may be allowed; the names of the HTTP actions and MCP tools (DESIGN.md). */
-export const POLICY_ACTIONS = [
-  'list_accounts',
-  'get_limits',
-  'get_balance',
-  'get_ticker',
-  'get_open_orders',
-  'get_order',
-  'preview_order',
-  'place_order',
-  'cancel_order',
-  'cancel_all_orders',
-  'withdraw',
-  'get_request',
-] as const;
-export type PolicyAction = (typeof POLICY_ACTIONS)[number];
-
-/**
- * Actions DESIGN.md names that this version does not implement yet. A policy that lists one is a config error, so
- * no one believes an agent can (or cannot) do what it asks for until it exists.
- */
-const NOT_AVAILABLE_YET: ReadonlySet<PolicyAction> = new Set(['get_limits', 'cancel_all_orders', 'withdraw']);
-
-const policyActionSchema = z.enum(POLICY_ACTIONS).superRefine((action, ctx) => {
-  if (NOT_AVAILABLE_YET.has(action)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `action "${action}" is not available yet`,
-      params: { hint: 'remove it; cofre answers only the actions listed in the README for now' },
-    });
-  }
-  if (action === 'get_request') {
-    // Every agent may always read its own requests and never another's, so listing it would suggest a choice that
-    // does not exist.
-    ctx.addIssue({
-      code: 'custom',
-      message: 'get_request is not a policy action: every agent may read its own requests, and only those',
-      params: { hint: 'remove it from the list' },
-    });
-  }
-});
+export { POLICY_ACTIONS, type PolicyAction } from './policy-config.js';
 
 const credentialsSchema = z
   .strictObject({
@@ -240,23 +201,6 @@ const ordersSchema = z
   })
   .describe('How orders are resolved before policy sees them.');
 
-const policySchema = z
-  .strictObject({
-    accounts: z
-      .array(z.string())
-      .min(1)
-      .describe(
-        'Account ids this policy applies to, or `*` for every configured account (an agent asking for one that does not exist is told so).',
-      ),
-    actions: z
-      .array(policyActionSchema)
-      .min(1)
-      .describe(
-        'Actions it allows on those accounts. `get_limits`, `cancel_all_orders` and `withdraw` are not available yet; `get_request` needs no policy (an agent reads its own requests only).',
-      ),
-  })
-  .describe('Allows the listed actions on the listed accounts. Anything no policy allows is denied.');
-
 const auditSchema = z
   .strictObject({
     path: z
@@ -406,7 +350,11 @@ export const cofreConfigSchema = z
       .describe('Trading accounts by id.'),
     agents: agentsSchema.prefault({}),
     orders: ordersSchema.prefault({}),
-    policies: z.record(configNameSchema('policy'), policySchema).prefault({}).describe('Policies by name.'),
+    addressBook: addressBookSchema,
+    policies: z
+      .record(configNameSchema('policy'), policySchema)
+      .prefault({})
+      .describe('Policies by name; an agent has one (`cofre agent add --policy`).'),
     audit: auditSchema.prefault({}),
     server: serverSchema.prefault({}),
     state: stateSchema.prefault({}),
@@ -416,7 +364,7 @@ export const cofreConfigSchema = z
   .meta({
     title: 'cofre configuration',
     description:
-      'cofre.yaml: secret backends, trading accounts, agents, policies, audit, server, state and approvals.',
+      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state and approvals.',
   });
 
 /** The validated config as the loader returns it: defaults applied, paths absolute, deeply frozen. */
@@ -428,6 +376,7 @@ export type AccountCredentials = DeepReadonly<z.output<typeof credentialsSchema>
 export type AgentsConfig = DeepReadonly<z.output<typeof agentsSchema>>;
 export type OrdersConfig = DeepReadonly<z.output<typeof ordersSchema>>;
 export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
+export type AddressBookConfig = DeepReadonly<z.output<typeof addressBookSchema>>;
 export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;
 export type ServerConfig = DeepReadonly<z.output<typeof serverSchema>>;
 export type ConnectionsConfig = DeepReadonly<z.output<typeof connectionsSchema>>;
@@ -495,26 +444,7 @@ function checkCrossReferences(config: unknown, ctx: z.RefinementCtx): void {
     }
   }
 
-  const accounts = asRecord(root?.['accounts']);
-  const policies = asRecord(root?.['policies']);
-  if (accounts && policies) {
-    const ids = Object.keys(accounts);
-    for (const [name, policy] of Object.entries(policies)) {
-      const listed = asRecord(policy)?.['accounts'];
-      if (!Array.isArray(listed)) continue;
-      listed.forEach((id: unknown, index) => {
-        if (typeof id !== 'string' || id === '*' || ids.includes(id)) return;
-        ctx.addIssue({
-          code: 'custom',
-          path: ['policies', name, 'accounts', index],
-          message: `account "${id}" is not configured`,
-          params: {
-            hint: ids.length === 0 ? 'add it under `accounts:`' : `configured accounts: ${ids.join(', ')}`,
-          },
-        });
-      });
-    }
-  }
+  checkPolicyReferences(root, ctx);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -165,6 +165,7 @@ describe('parseConfig defaults', () => {
       accounts: {},
       agents: { tokenTtl: 30 * 86_400_000, quotas: DEFAULT_QUOTAS, requestDeadline: 20_000 },
       orders: { referencePriceMaxAge: 1_000 },
+      addressBook: {},
       policies: {},
       audit: { path: '/etc/cofre/cofre-audit.jsonl' },
       server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536, connections: DEFAULT_CONNECTIONS },
@@ -329,8 +330,8 @@ policies:
     ]);
   });
 
-  // Regression: get_limits, cancel_all_orders and withdraw passed config check, then answered COFRE_ACTION_UNKNOWN.
-  it('refuses actions that are not available yet, and get_request, each at its place', () => {
+  // Issue 9 implements get_limits, cancel_all_orders and withdraw: only get_request stays refused.
+  it('accepts every action but get_request, which it refuses at its place', () => {
     const text = `accounts:
   a:
     venue: binance
@@ -345,9 +346,6 @@ policies:
 `;
     const problems = issuesOf(configError(() => parseConfig(text, { sourcePath: 'c.yaml' })));
     expect(problems.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['policies.p.actions.1', 'action "get_limits" is not available yet'],
-      ['policies.p.actions.2', 'action "cancel_all_orders" is not available yet'],
-      ['policies.p.actions.3', 'action "withdraw" is not available yet'],
       [
         'policies.p.actions.4',
         'get_request is not a policy action: every agent may read its own requests, and only those',

@@ -23,7 +23,8 @@ const allowed: Record<string, readonly string[]> = {
   ],
   broker: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
   rotation: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
-  policy: ['secrets', 'state', 'config', 'errors'],
+  // Exact decimal arithmetic is a pure module of venues/ that policy compares amounts with.
+  policy: ['secrets', 'state', 'config', 'errors', 'venues/decimal'],
   audit: ['secrets', 'config', 'errors'],
   venues: ['secrets', 'config', 'errors'],
   state: ['config', 'errors'],

@@ -15,7 +15,7 @@ import { Broker } from '../../src/broker/broker.js';
 import type { AccountConfig, PolicyConfig } from '../../src/config/config-schema.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
-import { AllowListPolicy } from '../../src/policy/policy-engine.js';
+import { RulePolicy } from '../../src/policy/rule-policy.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { openVenueAccount } from '../../src/venues/ccxt-venue-account.js';
@@ -101,7 +101,7 @@ export async function startSurfaceFixture(): Promise<SurfaceFixture> {
 
   const broker = new Broker({
     accounts,
-    policy: new AllowListPolicy(policies),
+    policy: new RulePolicy({ policies, accounts, now: () => new Date() }),
     audit,
     state,
     venue,

@@ -16,6 +16,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
   request: 'inspect and settle requests a stopped cofre left executing',
   operator: 'add, list and revoke the operators who may use the operator API (approvals, halt)',
   approval: 'list, show, approve and deny requests waiting for an operator (on this host, no token)',
+  policy: 'explain a policy decision, or run table-driven policy tests',
 };
 
 /** The command table. */
@@ -216,6 +217,32 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     args: [['<id>', 'agent id']],
     run: async ({ io, global }, [id]) =>
       (await import('./agent-revoke.js')).agentRevoke(io, global, id ?? ''),
+  }),
+  command<{ agent?: string; policy?: string; action: string; input?: string; now?: string; json?: boolean }>({
+    path: ['policy', 'explain'],
+    description:
+      'show the decision for an action as given, every rule considered and why, and the limits it draws on',
+    options: [
+      { flags: '--agent <id>', description: 'judge as this agent, under its policy (from the state store)' },
+      { flags: '--policy <name>', description: 'judge under this policy instead of an agent' },
+      { flags: '--action <action>', description: 'the action, e.g. place_order', required: true },
+      {
+        flags: '--input <json>',
+        description:
+          'the action input, e.g. \'{"account":"paper","symbol":"BTC/USDT","side":"buy","type":"limit","amount":"0.01","price":"60000"}\'',
+      },
+      { flags: '--now <time>', description: 'judge at this time (ISO 8601) instead of now' },
+      { flags: '--json', description: 'print the decision and rules as JSON' },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./policy-explain.js')).policyExplain(io, global, options),
+  }),
+  command({
+    path: ['policy', 'test'],
+    description: 'run the policy test cases of a YAML file against the config; exit 1 if any fails',
+    args: [['<file>', 'YAML list of cases { name?, policy | agent, action, input, now?, expect }']],
+    run: async ({ io, global }, [file]) =>
+      (await import('./policy-test.js')).policyTest(io, global, file ?? ''),
   }),
   command({
     path: ['request', 'list'],

@@ -1,0 +1,284 @@
+import type { AccountConfig } from '../config/config-schema.js';
+import type { RuleConfig } from '../config/policy-config.js';
+import { compareDecimal, multiplyDecimal } from '../venues/decimal.js';
+import { compileSymbolGlob } from './glob.js';
+import type { PolicyQuestion } from './policy-types.js';
+import { type LocalTime, TimeWindow } from './time-window.js';
+
+/** In a rule's `accounts`: every configured account. */
+export const ANY_ACCOUNT = '*';
+
+/** What one question looks like to conditions, with what is costly to work out computed once, on first use. */
+export class QuestionView {
+  readonly question: PolicyQuestion;
+  readonly #accounts: Readonly<Record<string, AccountConfig>>;
+  readonly #now: () => Date;
+  #at: Date | undefined;
+
+  constructor(question: PolicyQuestion, accounts: Readonly<Record<string, AccountConfig>>, now: () => Date) {
+    this.question = question;
+    this.#accounts = accounts;
+    this.#now = now;
+  }
+
+  /** The account's config; undefined for an unknown account (or none). */
+  get account(): AccountConfig | undefined {
+    const id = this.question.account;
+    return id === undefined || !Object.hasOwn(this.#accounts, id) ? undefined : this.#accounts[id];
+  }
+
+  get symbol(): string | undefined {
+    return this.question.order?.symbol ?? this.question.symbol;
+  }
+
+  /** The clock, read once per question so every rule sees the same instant. */
+  get at(): Date {
+    this.#at ??= this.#now();
+    return this.#at;
+  }
+}
+
+/** Why a condition did not hold: what the rule wants and what this request is, in words an agent can act on. */
+export interface Miss {
+  readonly want: string;
+  readonly got: string;
+}
+
+/** One compiled condition of a rule. `check` is pure and returns undefined when the condition holds. */
+export interface Condition {
+  readonly key: string;
+  /** `accounts`, `venues` and `modes`: the conditions an unknown account must give the same answer for. */
+  readonly onAccount: boolean;
+  /** What the condition asks for, e.g. `up to maxNotional 500`. */
+  readonly want: string;
+  check(view: QuestionView): Miss | undefined;
+}
+
+const list = (items: readonly string[]): string => items.join(', ');
+
+/**
+ * Compiles the conditions of one rule, in a fixed order (cheap and account-related first). `accounts` expands `*`.
+ *
+ * A condition on something the question does not carry (`symbols` for `list_accounts`, `destinations` for an
+ * order) does not hold, whatever the effect: a `deny` with `symbols` does not deny `get_balance`. The exception is
+ * `accounts`, `venues` and `modes` on actions not tied to one account (`list_accounts`, `get_limits`): they hold,
+ * since those answers are themselves limited to the accounts the policy allows.
+ */
+export function compileConditions(rule: RuleConfig): readonly Condition[] {
+  const out: Condition[] = [];
+  if (rule.accounts !== undefined) out.push(accountsCondition(rule.accounts));
+  if (rule.venues !== undefined) out.push(accountFieldCondition('venues', rule.venues, (a) => a.venue));
+  if (rule.modes !== undefined) out.push(accountFieldCondition('modes', rule.modes, (a) => a.mode));
+  if (rule.symbols !== undefined) out.push(symbolsCondition(rule.symbols));
+  if (rule.sides !== undefined) out.push(orderFieldCondition('sides', rule.sides, (o) => o.side));
+  if (rule.types !== undefined) out.push(orderFieldCondition('types', rule.types, (o) => o.type));
+  if (rule.assets !== undefined) out.push(assetsCondition(rule.assets));
+  if (rule.destinations !== undefined) out.push(destinationsCondition(rule.destinations));
+  if (rule.minNotional !== undefined) out.push(notionalCondition('minNotional', rule.minNotional));
+  if (rule.maxNotional !== undefined) out.push(notionalCondition('maxNotional', rule.maxNotional));
+  if (rule.minAmount !== undefined) out.push(amountCondition('minAmount', rule.minAmount));
+  if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount));
+  if (rule.priceBand !== undefined) out.push(priceBandCondition(rule.priceBand));
+  if (rule.hours !== undefined) out.push(hoursCondition(new TimeWindow(rule.hours)));
+  return out;
+}
+
+function accountsCondition(accounts: readonly string[]): Condition {
+  const any = accounts.includes(ANY_ACCOUNT);
+  const set = new Set(accounts);
+  return {
+    key: 'accounts',
+    onAccount: true,
+    want: `only on accounts ${list(accounts)}`,
+    check: ({ question }) => {
+      // SECURITY: decided on the id alone, so an account that exists and one that does not get the same answer.
+      if (question.account === undefined || any || set.has(question.account)) return undefined;
+      return { want: `only on accounts ${list(accounts)}`, got: `not on account "${question.account}"` };
+    },
+  };
+}
+
+function accountFieldCondition(
+  key: 'venues' | 'modes',
+  values: readonly string[],
+  field: (account: AccountConfig) => string,
+): Condition {
+  const set = new Set(values);
+  const want = `only on ${key} ${list(values)}`;
+  return {
+    key,
+    onAccount: true,
+    want,
+    check: (view) => {
+      if (view.question.account === undefined) return undefined;
+      const account = view.account;
+      if (account !== undefined && set.has(field(account))) return undefined;
+      // SECURITY: the same words for an unknown account as for one on another venue or mode.
+      return { want, got: `account "${view.question.account}" is not on one of them` };
+    },
+  };
+}
+
+function symbolsCondition(patterns: readonly string[]): Condition {
+  const tests = patterns.map(compileSymbolGlob);
+  const want = `only for symbols ${list(patterns)}`;
+  return {
+    key: 'symbols',
+    onAccount: false,
+    want,
+    check: (view) => {
+      const symbol = view.symbol;
+      if (symbol !== undefined && tests.some((t) => t(symbol))) return undefined;
+      return { want, got: symbol === undefined ? 'this request names no symbol' : `not for ${symbol}` };
+    },
+  };
+}
+
+function orderFieldCondition(
+  key: 'sides' | 'types',
+  values: readonly string[],
+  field: (order: NonNullable<PolicyQuestion['order']>) => string,
+): Condition {
+  const set = new Set(values);
+  const want = `only for ${key} ${list(values)}`;
+  return {
+    key,
+    onAccount: false,
+    want,
+    check: ({ question: { order } }) => {
+      if (order !== undefined && set.has(field(order))) return undefined;
+      return {
+        want,
+        got: order === undefined ? 'this request is not an order' : `this order is ${field(order)}`,
+      };
+    },
+  };
+}
+
+function assetsCondition(assets: readonly string[]): Condition {
+  const set = new Set(assets);
+  const want = `only for assets ${list(assets)}`;
+  return {
+    key: 'assets',
+    onAccount: false,
+    want,
+    check: ({ question: { order, withdrawal } }) => {
+      if (order !== undefined && (set.has(order.base) || set.has(order.quote))) return undefined;
+      if (withdrawal !== undefined && set.has(withdrawal.asset)) return undefined;
+      const got =
+        order !== undefined
+          ? `this order is in ${order.base} and ${order.quote}`
+          : withdrawal !== undefined
+            ? `this withdrawal is of ${withdrawal.asset}`
+            : 'this request names no asset';
+      return { want, got };
+    },
+  };
+}
+
+function destinationsCondition(labels: readonly string[]): Condition {
+  const set = new Set(labels);
+  const want = `only to destinations ${list(labels)}`;
+  return {
+    key: 'destinations',
+    onAccount: false,
+    want,
+    check: ({ question: { withdrawal } }) => {
+      if (withdrawal !== undefined && set.has(withdrawal.destination)) return undefined;
+      return {
+        want,
+        got:
+          withdrawal === undefined
+            ? 'this request is not a withdrawal'
+            : `not to "${withdrawal.destination}"`,
+      };
+    },
+  };
+}
+
+function notionalCondition(key: 'minNotional' | 'maxNotional', bound: string): Condition {
+  const max = key === 'maxNotional';
+  return {
+    key,
+    onAccount: false,
+    want: `${max ? 'up to' : 'from'} ${key} ${bound}`,
+    check: ({ question: { order } }) => {
+      if (order === undefined)
+        return { want: `${max ? 'up to' : 'from'} ${key} ${bound}`, got: 'this request is not an order' };
+      const c = compareDecimal(order.notional, bound);
+      if (max ? c <= 0 : c >= 0) return undefined;
+      return {
+        want: `${max ? 'up to' : 'from'} ${key} ${bound} ${order.quote}`,
+        got: `this order is ${order.notional} ${order.quote}`,
+      };
+    },
+  };
+}
+
+function amountCondition(key: 'minAmount' | 'maxAmount', bound: string): Condition {
+  const max = key === 'maxAmount';
+  const want = `${max ? 'up to' : 'from'} ${key} ${bound}`;
+  return {
+    key,
+    onAccount: false,
+    want,
+    check: ({ question: { order, withdrawal } }) => {
+      const amount = order?.amount ?? withdrawal?.amount;
+      const unit = order?.base ?? withdrawal?.asset ?? '';
+      if (amount === undefined) return { want, got: 'this request has no amount' };
+      const c = compareDecimal(amount, bound);
+      if (max ? c <= 0 : c >= 0) return undefined;
+      return {
+        want: `${want} ${unit}`,
+        got: `this ${order === undefined ? 'withdrawal' : 'order'} is ${amount} ${unit}`,
+      };
+    },
+  };
+}
+
+/** `"2%"` → the factors 0.98 and 1.02 as exact decimal text (the band has at most 6 fraction digits). */
+export function bandFactors(band: string): { readonly low: string; readonly high: string } {
+  const [whole = '0', fraction = ''] = band.slice(0, -1).split('.');
+  const percent = BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, '0')); // in millionths of a percent
+  const hundred = 100n * 1_000_000n;
+  const text = (v: bigint): string => `${v / hundred}.${(v % hundred).toString().padStart(8, '0')}`;
+  return { low: text(hundred - percent), high: text(hundred + percent) };
+}
+
+function priceBandCondition(band: string): Condition {
+  const { low, high } = bandFactors(band);
+  const want = `within priceBand ${band} of the reference price`;
+  return {
+    key: 'priceBand',
+    onAccount: false,
+    want,
+    check: ({ question: { order } }) => {
+      if (order === undefined) return { want, got: 'this request is not an order' };
+      const reference = order.referencePrice;
+      // A market order's price is whatever the book gives; without a reference price nothing bounds it.
+      if (reference === undefined) return { want, got: 'there is no reference price for this market now' };
+      if (order.price === undefined) return undefined;
+      const lower = multiplyDecimal(reference, low);
+      const upper = multiplyDecimal(reference, high);
+      if (compareDecimal(order.price, lower) >= 0 && compareDecimal(order.price, upper) <= 0)
+        return undefined;
+      return {
+        want: `${want} ${reference} (${lower} to ${upper})`,
+        got: `the limit price is ${order.price}`,
+      };
+    },
+  };
+}
+
+function hoursCondition(window: TimeWindow): Condition {
+  const want = `only at ${window.description}`;
+  return {
+    key: 'hours',
+    onAccount: false,
+    want,
+    check: (view) => {
+      const local: LocalTime = window.local(view.at);
+      return window.contains(local) ? undefined : { want, got: `it is ${local.text} now` };
+    },
+  };
+}

@@ -1,0 +1,327 @@
+import type {
+  AccountConfig,
+  AddressBookConfig,
+  PolicyAction,
+  PolicyConfig,
+} from '../config/config-schema.js';
+import type { RuleConfig, RuleEffect } from '../config/policy-config.js';
+import { policyHash } from './policy-hash.js';
+import type {
+  LimitView,
+  PolicyDecision,
+  PolicyEngine,
+  PolicyQuestion,
+  RuleExplanation,
+} from './policy-types.js';
+import {
+  ANY_ACCOUNT,
+  compileConditions,
+  type Condition,
+  type Miss,
+  QuestionView,
+} from './rule-conditions.js';
+import { type CompiledLimit, compileLimit, limitChecks, limitViews } from './rule-limits.js';
+
+/** What {@link RulePolicy} is built from: the validated config parts it reads, and the clock. */
+export interface RulePolicyOptions {
+  readonly policies: Readonly<Record<string, PolicyConfig>>;
+  /** The configured accounts: their venue and mode, and what `*` stands for. */
+  readonly accounts: Readonly<Record<string, AccountConfig>>;
+  readonly addressBook?: AddressBookConfig | undefined;
+  readonly now: () => Date;
+}
+
+/** The rule that decides when nothing matches. */
+export const DEFAULT_DENY = 'default-deny';
+
+interface CompiledRule {
+  /** `policies.<p>.rules[<i>]` plus ` (<name>)`; `policies.<p>` for the shorthand. */
+  readonly label: string;
+  readonly effect: RuleEffect;
+  readonly shadow: boolean;
+  readonly actions: ReadonlySet<PolicyAction>;
+  readonly conditions: readonly Condition[];
+  readonly approvers: PolicyDecision['approvers'];
+  /** The configured accounts it can match (for `list_accounts`). */
+  readonly accountIds: readonly string[];
+}
+
+interface CompiledPolicy {
+  readonly name: string;
+  readonly hash: string;
+  readonly rules: readonly CompiledRule[];
+  readonly byAction: ReadonlyMap<PolicyAction, readonly CompiledRule[]>;
+  readonly shadowActions: ReadonlySet<PolicyAction>;
+  readonly limits: readonly CompiledLimit[];
+  readonly accountIds: readonly string[];
+  readonly actions: ReadonlySet<PolicyAction>;
+}
+
+// deny wins over everything, then approve (an operator), then confirm (the agent's own human), then allow.
+const PRIORITY: Readonly<Record<RuleEffect, number>> = { allow: 0, confirm: 1, approve: 2, deny: 3 };
+const VERB: Readonly<Record<RuleEffect, string>> = {
+  allow: 'is allowed',
+  confirm: 'can be confirmed',
+  approve: 'can be approved',
+  deny: 'is denied',
+};
+const NO_RULES: readonly CompiledRule[] = [];
+
+/**
+ * The policy engine of issue 9: rules with effects and conditions on the resolved action, and limits. Default deny;
+ * a matching enforced `deny` wins, then `approve`, then `confirm`, then `allow`. Shadow rules are evaluated too and
+ * reported in `decision.shadow` when they would have changed the decision.
+ *
+ * Pure and deterministic: the only input besides the question is the injected clock, read once per question.
+ * Everything that depends on the config alone (globs, time zones, decimal bounds, the policy hash, rules per
+ * action) is computed in the constructor, so `decide` does no parsing. Safe to share and call concurrently.
+ */
+export class RulePolicy implements PolicyEngine {
+  readonly #policies = new Map<string, CompiledPolicy>();
+  readonly #accounts: Readonly<Record<string, AccountConfig>>;
+  readonly #now: () => Date;
+  readonly #unknownHash: string;
+
+  constructor(options: RulePolicyOptions) {
+    this.#accounts = options.accounts;
+    this.#now = options.now;
+    this.#unknownHash = policyHash(null, options.addressBook);
+    for (const [name, config] of Object.entries(options.policies)) {
+      this.#policies.set(name, compilePolicy(name, config, options));
+    }
+  }
+
+  decide(question: PolicyQuestion): PolicyDecision {
+    const policy = this.#policies.get(question.policy);
+    if (policy === undefined) {
+      return deny(DEFAULT_DENY, `agent policy "${question.policy}" is not configured`, this.#unknownHash);
+    }
+    const view = new QuestionView(question, this.#accounts, this.#now);
+    const rules = policy.byAction.get(question.action) ?? NO_RULES;
+    const winner = select(rules, view, false);
+    const decision =
+      winner === undefined ? defaultDeny(policy, rules, view) : decided(policy, winner, question);
+    if (!policy.shadowActions.has(question.action)) return decision;
+    const wouldBe = select(rules, view, true);
+    if (wouldBe === undefined || !wouldBe.shadow) return decision;
+    const shadow = decided(policy, wouldBe, question);
+    if (shadow.decision === decision.decision) return decision;
+    return { ...decision, shadow: [{ rule: shadow.rule, decision: shadow.decision, reason: shadow.reason }] };
+  }
+
+  explain(question: PolicyQuestion): { decision: PolicyDecision; rules: RuleExplanation[] } {
+    const decision = this.decide(question);
+    const policy = this.#policies.get(question.policy);
+    if (policy === undefined) return { decision, rules: [] };
+    const view = new QuestionView(question, this.#accounts, this.#now);
+    const rules = policy.rules.map((rule): RuleExplanation => {
+      const base = {
+        rule: rule.label,
+        effect: rule.effect,
+        mode: rule.shadow ? 'shadow' : 'enforce',
+      } as const;
+      if (!rule.actions.has(question.action)) {
+        return { ...base, matched: false, why: `does not list ${question.action}` };
+      }
+      for (const condition of rule.conditions) {
+        const miss = condition.check(view);
+        if (miss !== undefined)
+          return { ...base, matched: false, why: `${condition.key}: ${miss.want}; ${miss.got}` };
+      }
+      const keys = rule.conditions.map((c) => c.key);
+      return {
+        ...base,
+        matched: true,
+        why: keys.length === 0 ? 'no conditions' : `holds: ${keys.join(', ')}`,
+      };
+    });
+    return { decision, rules };
+  }
+
+  accountsFor(policy: string): readonly string[] {
+    return this.#policies.get(policy)?.accountIds ?? [];
+  }
+
+  actionsFor(policy: string): ReadonlySet<PolicyAction> {
+    return this.#policies.get(policy)?.actions ?? new Set();
+  }
+
+  limitsFor(agentId: string, policy: string): readonly LimitView[] {
+    const compiled = this.#policies.get(policy);
+    return compiled === undefined ? [] : limitViews(compiled.limits, agentId, compiled.accountIds);
+  }
+}
+
+function matches(rule: CompiledRule, view: QuestionView): boolean {
+  for (const condition of rule.conditions) if (condition.check(view) !== undefined) return false;
+  return true;
+}
+
+/** The rule that decides among `rules` (all listing the action): the first match of the highest effect. */
+function select(
+  rules: readonly CompiledRule[],
+  view: QuestionView,
+  withShadow: boolean,
+): CompiledRule | undefined {
+  let best: CompiledRule | undefined;
+  for (const rule of rules) {
+    if (rule.shadow && !withShadow) continue;
+    if (best !== undefined && PRIORITY[rule.effect] <= PRIORITY[best.effect]) continue;
+    if (!matches(rule, view)) continue;
+    best = rule;
+    if (rule.effect === 'deny') break;
+  }
+  return best;
+}
+
+function deny(rule: string, reason: string, policyHash: string): PolicyDecision {
+  return { decision: 'deny', rule, reason, policyHash, limits: [], shadow: [] };
+}
+
+function decided(policy: CompiledPolicy, rule: CompiledRule, question: PolicyQuestion): PolicyDecision {
+  const { action } = question;
+  if (rule.effect === 'deny') {
+    const why = rule.conditions.map((c) => c.want.replace(/^only /, '')).join(', ');
+    return deny(
+      rule.label,
+      `${action} is denied by ${rule.label}${why === '' ? '' : ` (${why})`}`,
+      policy.hash,
+    );
+  }
+  const measured = limitChecks(policy.limits, question);
+  if (!('checks' in measured)) return deny(measured.limit.label, measured.reason, policy.hash);
+  const base = { rule: rule.label, policyHash: policy.hash, limits: measured.checks, shadow: [] };
+  switch (rule.effect) {
+    case 'allow':
+      return { ...base, decision: 'allow', reason: `allowed by ${rule.label}` };
+    case 'confirm':
+      return {
+        ...base,
+        decision: 'confirm',
+        reason: `${action} needs the confirmation of the person at your client (${rule.label})`,
+      };
+    case 'approve':
+      return {
+        ...base,
+        decision: 'approval',
+        reason: `${action} waits for operator approval (${rule.label}); poll get_request with the requestId`,
+        approvers: rule.approvers,
+      };
+  }
+}
+
+/**
+ * Default deny, with the nearest miss as the reason: among the enforced rules that could allow the action, the one
+ * that fails the fewest conditions, and its first failing condition.
+ *
+ * SECURITY: a rule is a candidate only once its account conditions hold, and otherwise the reason names only the
+ * account the agent gave, so an account that exists and one that does not are refused in the same words.
+ */
+function defaultDeny(
+  policy: CompiledPolicy,
+  rules: readonly CompiledRule[],
+  view: QuestionView,
+): PolicyDecision {
+  const { action, account } = view.question;
+  const candidates = rules.filter((r) => !r.shadow && r.effect !== 'deny');
+  if (candidates.length === 0) {
+    return deny(DEFAULT_DENY, `policy "${policy.name}" does not allow ${action}`, policy.hash);
+  }
+  let nearest: { rule: CompiledRule; miss: Miss; count: number } | undefined;
+  for (const rule of candidates) {
+    if (rule.conditions.some((c) => c.onAccount && c.check(view) !== undefined)) continue;
+    const misses = rule.conditions.map((c) => c.check(view)).filter((m): m is Miss => m !== undefined);
+    const first = misses[0];
+    if (first !== undefined && (nearest === undefined || misses.length < nearest.count)) {
+      nearest = { rule, miss: first, count: misses.length };
+    }
+  }
+  if (nearest === undefined) {
+    const on = account === undefined ? '' : ` on account "${account}"`;
+    return deny(DEFAULT_DENY, `policy "${policy.name}" does not allow ${action}${on}`, policy.hash);
+  }
+  const on = account === undefined ? '' : ` on ${account}`;
+  const { rule, miss } = nearest;
+  return deny(
+    DEFAULT_DENY,
+    `${action}${on} ${VERB[rule.effect]} ${miss.want} by ${rule.label}; ${miss.got}`,
+    policy.hash,
+  );
+}
+
+function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOptions): CompiledPolicy {
+  // The shorthand `{ accounts, actions }` is one allow rule, named after the policy as before.
+  const written: readonly { label: string; rule: RuleConfig }[] = config.rules?.map((rule, i) => ({
+    label: `policies.${name}.rules[${i}]${rule.name === undefined ? '' : ` (${rule.name})`}`,
+    rule,
+  })) ?? [
+    {
+      label: `policies.${name}`,
+      rule: { allow: config.actions ?? [], accounts: config.accounts ?? [], mode: 'enforce' },
+    },
+  ];
+  const rules = written.map(({ label, rule }) => compileRule(label, rule, options.accounts));
+  const byAction = new Map<PolicyAction, CompiledRule[]>();
+  const shadowActions = new Set<PolicyAction>();
+  for (const rule of rules) {
+    for (const action of rule.actions) {
+      byAction.set(action, [...(byAction.get(action) ?? []), rule]);
+      if (rule.shadow) shadowActions.add(action);
+    }
+  }
+  const enforcing = rules.filter((r) => !r.shadow && r.effect !== 'deny');
+  // An unconditional enforced deny takes its actions away entirely: they are not offered to the agent.
+  const alwaysDenied = new Set(
+    rules
+      .filter((r) => !r.shadow && r.effect === 'deny' && r.conditions.length === 0)
+      .flatMap((r) => [...r.actions]),
+  );
+  return {
+    name,
+    hash: policyHash(config, options.addressBook),
+    rules,
+    byAction,
+    shadowActions,
+    limits: (config.limits ?? []).map((limit, i) => compileLimit(name, i, limit)),
+    accountIds: [...new Set(enforcing.flatMap((r) => r.accountIds))],
+    actions: new Set(enforcing.flatMap((r) => [...r.actions]).filter((a) => !alwaysDenied.has(a))),
+  };
+}
+
+function compileRule(
+  label: string,
+  rule: RuleConfig,
+  accounts: Readonly<Record<string, AccountConfig>>,
+): CompiledRule {
+  const effect: RuleEffect =
+    rule.deny !== undefined
+      ? 'deny'
+      : rule.approve !== undefined
+        ? 'approve'
+        : rule.confirm !== undefined
+          ? 'confirm'
+          : 'allow';
+  const actions = rule[effect] ?? [];
+  const configured = Object.keys(accounts);
+  let accountIds =
+    rule.accounts === undefined || rule.accounts.includes(ANY_ACCOUNT) ? configured : [...rule.accounts];
+  if (rule.venues !== undefined)
+    accountIds = accountIds.filter((id) => rule.venues?.includes(accounts[id]?.venue ?? '') === true);
+  if (rule.modes !== undefined)
+    accountIds = accountIds.filter((id) => rule.modes?.includes(accounts[id]?.mode ?? 'live') === true);
+  return {
+    label,
+    effect,
+    shadow: rule.mode === 'shadow',
+    actions: new Set(actions),
+    conditions: compileConditions(rule),
+    approvers:
+      rule.approvers === undefined
+        ? undefined
+        : {
+            count: rule.approvers.count,
+            ...(rule.approvers.of === undefined ? {} : { of: rule.approvers.of }),
+          },
+    accountIds,
+  };
+}
