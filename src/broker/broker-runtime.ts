@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 
-import { JsonlAuditLog } from '../audit/audit-log.js';
+import { type AuditSink, JsonlAuditLog } from '../audit/audit-log.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import { openResolver } from '../secrets/open-backend.js';
@@ -8,8 +8,10 @@ import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
+import { ReferencePrices } from '../venues/reference-prices.js';
 import type { VenueAccount, VenueCredentials } from '../venues/venue-account.js';
 import { AgentQuotas } from './agent-quotas.js';
+import { approvalWebhookFor } from './approval-webhook.js';
 import { Broker, type ReconcileReport } from './broker.js';
 
 /**
@@ -23,6 +25,8 @@ export const SIGNED_REQUEST_WINDOW_MS = 60_000;
 export interface BrokerRuntime {
   readonly broker: Broker;
   readonly state: StateStore;
+  /** The audit log the broker writes; operator decisions go to it too. */
+  readonly audit: AuditSink;
   readonly resolver: SecretResolver;
   /**
    * Settles the requests a stopped process left `executing` (see {@link Broker.reconcileInterrupted}): at once those
@@ -100,9 +104,15 @@ export async function openBrokerRuntime(
     { ...config.agents.quotas, requestDeadlineMs: config.agents.requestDeadline },
     { logger: options.logger.child({ part: 'quotas' }), audit },
   );
+  const referencePrices = new ReferencePrices({ maxAgeMs: config.orders.referencePriceMaxAge });
+  const webhook = approvalWebhookFor(config.approvals, resolver, options.logger.child({ part: 'webhook' }));
   const broker = new Broker({
     admission: quotas,
     accounts: config.accounts,
+    addressBook: config.addressBook,
+    referencePrice: async (_account, venue, symbol) => (await referencePrices.get(venue, symbol)).price,
+    approvalTtlMs: config.approvals.expiry,
+    ...(webhook === undefined ? {} : { onPendingApproval: (approval) => { webhook.notify(approval); } }),
     policy: new RulePolicy({
       policies: config.policies,
       accounts: config.accounts,
@@ -135,6 +145,7 @@ export async function openBrokerRuntime(
   return {
     broker,
     state,
+    audit,
     resolver,
     reconcileInterrupted: () => {
       const openedAt = Date.now();
@@ -151,6 +162,7 @@ export async function openBrokerRuntime(
         const opened = await Promise.allSettled(venues.values());
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await quotas.close();
+        await webhook?.close();
         await audit.close();
         await resolver.close();
         state.close();

@@ -21,6 +21,7 @@ import type {
   Order,
   OrderRef,
   OrderRequest,
+  Ticker,
   VenueAccount,
   VenueCallRecord,
 } from '../venues/venue-account.js';
@@ -66,8 +67,9 @@ class ScriptedVenue implements VenueAccount {
     this.#sign(record);
     return Promise.reject(new Error('not scripted'));
   }
-  fetchTicker(): Promise<never> {
-    return Promise.reject(new Error('not scripted'));
+  fetchTicker(symbol: string): Promise<Ticker> {
+    // The reference price every order is judged against (issue 9).
+    return Promise.resolve({ symbol, bid: '59990', ask: '60010', last: '60000', timestamp: undefined });
   }
   fetchOpenOrders(): Promise<readonly Order[]> {
     return Promise.resolve([...this.orders.values()]);

@@ -116,6 +116,9 @@ export interface ReconcileReport {
 
 const DEFAULT_APPROVAL_TTL_MS = 15 * 60_000;
 
+/** Actions that spend limit budgets: they reserve before they are sent and settle after. */
+const SPENDING_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'withdraw']);
+
 /**
  * The path of one request (DESIGN.md, issue 9), one step per method, in this order:
  *
@@ -402,7 +405,9 @@ export class Broker implements BrokerControl {
     decision: PolicyDecision,
     approvedBy?: string,
   ): Promise<ActionResponse> {
-    const refusal = await this.#reserve(request, resolved, decision.limits);
+    // Only what spends budget reserves it: a preview or a read draws on nothing, whatever limits its rule names.
+    const checks = SPENDING_ACTIONS.has(request.action) ? decision.limits : [];
+    const refusal = await this.#reserve(request, resolved, checks);
     if (refusal !== undefined) return this.#finish(request, refusal, emptyRecord());
     try {
       await this.#auditIntent(request, resolved, decision, input, approvedBy);
@@ -432,10 +437,13 @@ export class Broker implements BrokerControl {
     const full = checks.find((c) => c.key === refusedKey);
     if (!result.ok && full?.measure === 'openOrders' && account !== undefined) {
       const venue = await openAccount(this.#deps, account);
+      // Orders committed after this moment stay counted even if the venue's list, asked now, misses them.
+      const asOf = this.#now();
       const open = await venue.fetchOpenOrders(undefined);
       state.syncOpenOrders(
         account,
         open.map((o) => o.id),
+        asOf,
       );
       result = state.reserve(request.requestId, checks, this.#now());
     }
@@ -489,7 +497,7 @@ export class Broker implements BrokerControl {
       } catch (err) {
         response = { requestId, status: 'failed', rule, error: this.#publicError(err, requestId) };
       }
-      this.#settle(request, decision.limits, response, record);
+      this.#settle(request, SPENDING_ACTIONS.has(request.action) ? decision.limits : [], response, record);
       return await this.#finish(request, response, record);
     } finally {
       for (const value of record.held) value.zero();
@@ -590,6 +598,9 @@ export class Broker implements BrokerControl {
     const bound = boundActionOf(approval);
     this.#halt.check();
     if (!state.claimApprovedForExecution(requestId, this.#now())) {
+      // Another caller won the claim (two operators approving at once): its answer, never a second execution.
+      const row = state.request(requestId);
+      if (state.approval(requestId)?.status === 'executed' && row !== undefined) return stored(row);
       throw new CofreError(
         'COFRE_APPROVAL_NOT_EXECUTABLE',
         `request ${requestId} is ${approval.status}: only an approved, unexpired request runs, and only once`,

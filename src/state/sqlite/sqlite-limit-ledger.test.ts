@@ -421,7 +421,7 @@ describe('storage', () => {
     expect(store.reserve('next', [open('o', '10000000000')], t(1))).toMatchObject({ ok: false });
   });
 
-  it('migrates a version-1 file to version 2 and keeps its requests', async () => {
+  it('migrates a version-1 file to the current version and keeps its requests', async () => {
     const oldPath = join(dir, 'v1.db');
     const old = new Database(oldPath);
     old.exec(`CREATE TABLE requests (request_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, action TEXT NOT NULL,
@@ -438,7 +438,7 @@ describe('storage', () => {
       migrated.close();
     }
     const db = new Database(oldPath, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
     db.close();
     await rm(oldPath, { force: true });
   });

@@ -88,7 +88,8 @@ function migrate(db: Database.Database): void {
     // 2 → 3: operators, approvals and the halt (issue 9).
     if (version < 3) migrateTo3(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  })();
+    // IMMEDIATE: two processes opening a new file at once take turns instead of failing with SQLITE_BUSY.
+  }).immediate();
 }
 
 /** 1 → 2: the limit ledger's reservations, committed usage and open orders (issue 9). */

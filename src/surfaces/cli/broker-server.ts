@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 
 import { type BrokerRuntime, openBrokerRuntime } from '../../broker/broker-runtime.js';
+import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { connectionOptionsFor } from '../http/connection-guard.js';
@@ -44,6 +45,13 @@ export async function startBrokerServer(
   const server = createHttpServer({
     broker: runtime.broker,
     state: runtime.state,
+    // The operator API runs in the broker's own process, so a halt through it waits for this broker's writes.
+    operator: new OperatorActions({
+      store: runtime.state,
+      broker: runtime.broker,
+      audit: runtime.audit,
+      logger: options.logger,
+    }),
     logger: options.logger,
     bodyLimit: config.server.bodyLimit,
     connections: connectionOptionsFor(config.server),

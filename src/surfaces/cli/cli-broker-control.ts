@@ -1,8 +1,6 @@
-import type { Broker } from '../../broker/broker.js';
 import type { ActionResponse } from '../../broker/broker.js';
 import type { BrokerControl, CancelAllReport } from '../../broker/broker-control.js';
 import type { BrokerRuntime } from '../../broker/broker-runtime.js';
-import { CofreError } from '../../errors.js';
 import type { HaltState } from '../../state/control-store.js';
 
 /**
@@ -22,11 +20,11 @@ export class CliBrokerControl implements BrokerControl {
   }
 
   async executeApproved(requestId: string, operator: string): Promise<ActionResponse> {
-    return brokerControlOf(await this.#opened()).executeApproved(requestId, operator);
+    return (await this.#opened()).broker.executeApproved(requestId, operator);
   }
 
   async cancelAllOpenOrders(by: string): Promise<readonly CancelAllReport[]> {
-    return brokerControlOf(await this.#opened()).cancelAllOpenOrders(by);
+    return (await this.#opened()).broker.cancelAllOpenOrders(by);
   }
 
   halt(_state: HaltState): Promise<void> {
@@ -48,21 +46,4 @@ export class CliBrokerControl implements BrokerControl {
     this.#runtime ??= this.#open();
     return this.#runtime;
   }
-}
-
-/**
- * The runtime's broker as a {@link BrokerControl}.
- *
- * TODO(lead, issue 9): once `Broker` implements `BrokerControl`, return `runtime.broker` directly and delete the
- * check below; until then a build without it refuses plainly instead of failing on a missing method.
- */
-function brokerControlOf(runtime: BrokerRuntime): BrokerControl {
-  const broker: Broker & Partial<BrokerControl> = runtime.broker;
-  if (typeof broker.executeApproved !== 'function' || typeof broker.cancelAllOpenOrders !== 'function') {
-    throw new CofreError(
-      'COFRE_INTERNAL',
-      'this build of cofre cannot execute approved requests or cancel orders from the command line yet',
-    );
-  }
-  return broker as Broker & BrokerControl;
 }
