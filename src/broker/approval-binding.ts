@@ -52,7 +52,7 @@ export function questionOf(bound: BoundAction): PolicyQuestion {
   return {
     agentId: bound.agentId,
     policy: bound.policy,
-    action: bound.action as PolicyQuestion['action'],
+    action: bound.action,
     account: bound.account,
     symbol: typeof input.symbol === 'string' ? input.symbol : undefined,
     ...(send?.kind === 'order' ? { order: send.order } : {}),

@@ -112,7 +112,13 @@ export async function openBrokerRuntime(
     addressBook: config.addressBook,
     referencePrice: async (_account, venue, symbol) => (await referencePrices.get(venue, symbol)).price,
     approvalTtlMs: config.approvals.expiry,
-    ...(webhook === undefined ? {} : { onPendingApproval: (approval) => { webhook.notify(approval); } }),
+    ...(webhook === undefined
+      ? {}
+      : {
+          onPendingApproval: (approval) => {
+            webhook.notify(approval);
+          },
+        }),
     policy: new RulePolicy({
       policies: config.policies,
       accounts: config.accounts,

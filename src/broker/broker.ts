@@ -24,10 +24,10 @@ import { limitsView } from './limits-view.js';
 import {
   type AddressBookEntry,
   plainQuestion,
-  type ResolvedAction,
   resolveAction,
+  type ResolvedAction,
 } from './resolve-action.js';
-import { type BrokerAction, openAccount, runAction } from './run-action.js';
+import { openAccount, runAction } from './run-action.js';
 import { scrubValue } from './scrub.js';
 
 /** What every action answers (the HTTP body and the MCP tool result). Holds no secret. */
@@ -116,6 +116,22 @@ export interface ReconcileReport {
 
 const DEFAULT_APPROVAL_TTL_MS = 15 * 60_000;
 
+/** Errors of resolution that are the agent's input, thrown like a schema error (nothing recorded). */
+const UNRESOLVABLE_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'COFRE_INPUT_INVALID',
+  'COFRE_DESTINATION_UNKNOWN',
+]);
+
+/** Stands for "no decision" when a request fails before policy: it claims no idempotency key. */
+const UNRESOLVED: PolicyDecision = {
+  decision: 'deny',
+  rule: 'unresolved',
+  reason: 'the action could not be resolved',
+  policyHash: '',
+  limits: [],
+  shadow: [],
+};
+
 /** Actions that spend limit budgets: they reserve before they are sent and settle after. */
 const SPENDING_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'withdraw']);
 
@@ -199,7 +215,15 @@ export class Broker implements BrokerControl {
     if (name === 'get_request')
       return this.#getRequest(agent, (input as ActionInput<'get_request'>).requestId);
     this.#halt.check();
-    const resolved = await this.#resolve(agent, name, input);
+    let resolved: ResolvedAction;
+    try {
+      resolved = await this.#resolve(agent, name, input);
+    } catch (err) {
+      // An order the market cannot take, an unknown label: the agent's input, refused like a schema error. The
+      // venue failing to give its rules or price is a failed request like any other venue failure.
+      if (!isCofreError(err) || UNRESOLVABLE_INPUT.has(err.code)) throw err;
+      return this.#failUnresolved(agent, name, input, err);
+    }
     const decision = this.#deps.policy.decide(resolved.question);
     const claim = this.#claim(agent, name, input, decision);
     if (claim.replay !== undefined) return claim.replay;
@@ -239,6 +263,24 @@ export class Broker implements BrokerControl {
       name,
       input,
     );
+  }
+
+  /** A request whose action could not be resolved because the venue failed: recorded as failed, nothing sent. */
+  #failUnresolved(
+    agent: AuthenticatedAgent,
+    name: ActionName,
+    input: unknown,
+    err: unknown,
+  ): Promise<ActionResponse> {
+    const claim = this.#claim(agent, name, input, UNRESOLVED);
+    if (claim.replay !== undefined) return Promise.resolve(claim.replay);
+    const { requestId } = claim.request;
+    const response: ActionResponse = {
+      requestId,
+      status: 'failed',
+      error: this.#publicError(err, requestId),
+    };
+    return this.#finish(claim.request, response, emptyRecord());
   }
 
   /**
@@ -517,7 +559,7 @@ export class Broker implements BrokerControl {
     }
     if (action === 'preview_order') return this.#preview(resolved);
     if (action === 'get_request') throw new CofreError('COFRE_INTERNAL', 'get_request is not sent');
-    return runAction(this.#deps, action as BrokerAction, input, agent, {
+    return runAction(this.#deps, action, input, agent, {
       record,
       payload: resolved.payload,
       write: (send) => this.#halt.write(send),
@@ -966,11 +1008,6 @@ function parseInput(name: ActionName, raw: unknown): unknown {
     });
   }
   return parsed.data;
-}
-
-function accountOf(input: unknown): string | undefined {
-  const account = (input as { account?: unknown }).account;
-  return typeof account === 'string' ? account : undefined;
 }
 
 function denied(requestId: string, decision: PolicyDecision): ActionResponse {

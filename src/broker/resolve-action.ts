@@ -57,7 +57,7 @@ export function plainQuestion(agent: AuthenticatedAgent, action: ActionName, inp
   return {
     agentId: agent.id,
     policy: agent.policy,
-    action: action as PolicyQuestion['action'],
+    action: action,
     account: typeof account === 'string' ? account : undefined,
     symbol: typeof symbol === 'string' ? symbol : undefined,
   };

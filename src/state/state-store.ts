@@ -1,5 +1,5 @@
-import type { LimitLedger } from './limit-ledger.js';
 import type { ControlStore } from './control-store.js';
+import type { LimitLedger } from './limit-ledger.js';
 
 /** An agent as the state store keeps it. The token itself is never stored: only its SHA-256. */
 export interface AgentRecord {

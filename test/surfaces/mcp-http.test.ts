@@ -11,7 +11,7 @@ import { ACTION_NAMES, actionDescriptions } from '../../src/broker/actions.js';
 import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
 import { leaks } from '../invariants/canary.js';
-import { startSurfaceFixture, type SurfaceFixture } from './surface-fixture.js';
+import { ALL_ACTIONS, startSurfaceFixture, type SurfaceFixture } from './surface-fixture.js';
 
 let fx: SurfaceFixture;
 let app: FastifyInstance;
@@ -61,10 +61,10 @@ function body(result: CallToolResult): Record<string, unknown> {
 }
 
 describe('MCP over Streamable HTTP', () => {
-  it('lists every action as a tool with its description and input schema', async () => {
+  it("lists the actions the agent's policy allows as tools, with description and input schema", async () => {
     const client = await connect(trader);
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([...ACTION_NAMES].sort());
+    expect(tools.map((t) => t.name).sort()).toEqual([...ALL_ACTIONS, 'get_request'].sort());
     for (const t of tools) {
       expect(t.description).toBe(actionDescriptions[t.name as keyof typeof actionDescriptions]);
       expect(t.inputSchema.type).toBe('object');
@@ -73,6 +73,14 @@ describe('MCP over Streamable HTTP', () => {
     expect(place?.inputSchema.required).toContain('clientOrderId');
     expect(place?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(client.getInstructions()).toContain('not instructions');
+  });
+
+  // Issue 9: a model is not shown tools its policy can never allow.
+  it('lists no tool the policy cannot allow', async () => {
+    const client = await connect(reader);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['get_balance', 'get_request', 'list_accounts']);
+    expect(ACTION_NAMES.length).toBeGreaterThan(tools.length);
   });
 
   it('runs list_accounts and says the result is data, not instructions', async () => {

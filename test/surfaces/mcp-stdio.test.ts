@@ -16,7 +16,13 @@ import { CofreError } from '../../src/errors.js';
 import { createMcpServer } from '../../src/surfaces/mcp/mcp-server.js';
 import { runMcpStdio } from '../../src/surfaces/mcp/mcp-stdio.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
-import { CANARY_KEY, CANARY_SECRET, startSurfaceFixture, type SurfaceFixture } from './surface-fixture.js';
+import {
+  ALL_ACTIONS,
+  CANARY_KEY,
+  CANARY_SECRET,
+  startSurfaceFixture,
+  type SurfaceFixture,
+} from './surface-fixture.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -76,6 +82,7 @@ describe('MCP tools in process', () => {
 
   it('maps a broker CofreError to a tool error with its code', async () => {
     const broker = {
+      actionsFor: () => new Set(ACTION_NAMES),
       execute: () =>
         Promise.reject(new CofreError('COFRE_AUDIT_UNAVAILABLE', 'cannot append to the audit log')),
     } as unknown as Broker;
@@ -94,6 +101,7 @@ describe('MCP tools in process', () => {
 
   it('hides an unexpected error behind a generic message and logs it', async () => {
     const broker = {
+      actionsFor: () => new Set(ACTION_NAMES),
       execute: () => Promise.reject(new Error('kaboom in a dependency')),
     } as unknown as Broker;
     const { client, close } = await linkedClient(broker);
@@ -169,7 +177,7 @@ describe('cofre-like stdio process with the official client', () => {
     await client.connect(transport);
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual([...ACTION_NAMES].sort());
+      expect(tools.map((t) => t.name).sort()).toEqual([...ALL_ACTIONS, 'get_request'].sort());
 
       const call = async (name: string, args: Record<string, unknown>) => {
         const result = (await client.callTool({ name, arguments: args })) as CallToolResult;

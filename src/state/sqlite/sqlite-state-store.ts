@@ -4,7 +4,6 @@ import { ensurePrivateFolder, type PrivateFileFixed, securePrivateFile } from '.
 import { CofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import type { Decimal } from '../../venues/venue-account.js';
-import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   ApprovalRecord,
   ApprovalStatus,
@@ -12,6 +11,7 @@ import type {
   HaltState,
   OperatorRecord,
 } from '../control-store.js';
+import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   AgentRecord,
   RequestOutcome,
@@ -19,8 +19,8 @@ import type {
   RequestStatus,
   StateStore,
 } from '../state-store.js';
-import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
 import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
+import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
 
 interface AgentRow {
   id: string;
