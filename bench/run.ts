@@ -1,5 +1,6 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
 // resolved-order, cold-start).
+// cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start, limits).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -7,6 +8,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { resolvedOrderBench } from './resolved-order.js';
+import { limitLedgerBench } from './limit-ledger.js';
 import { scrubBench } from './scrub.js';
 import { secretStoreBench } from './secret-store.js';
 
@@ -16,6 +18,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   orders: brokerLatencyBench,
   'resolved-order': resolvedOrderBench,
   'cold-start': coldStartBench,
+  limits: limitLedgerBench,
 };
 
 const asked = process.argv.slice(2);

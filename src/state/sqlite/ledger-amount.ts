@@ -13,7 +13,10 @@ const ONE = 10n ** BigInt(LEDGER_FRACTION_DIGITS);
 export const LEDGER_MAX_STEPS = 10n ** 10n * ONE;
 const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 
-/** How a decimal that falls between two steps is rounded: amounts up, caps down, so rounding never lets a cap pass. */
+/**
+ * How a decimal that falls between two steps is rounded. SECURITY: amounts up, caps down, so rounding never lets a
+ * cap pass (tested at the cap with amounts and caps finer than a step).
+ */
 export type Rounding = 'up' | 'down';
 
 /**

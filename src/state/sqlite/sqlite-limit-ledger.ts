@@ -181,7 +181,8 @@ export class SqliteLimitLedger implements LimitLedger {
     // Every check is validated before the transaction: a bad one reserves nothing.
     const parsed = checks.map(parseCheck);
     if (parsed.length === 0) return { ok: true };
-    // IMMEDIATE: the write lock is taken before the usage is read, so two processes cannot both see room.
+    // SECURITY: IMMEDIATE takes the write lock before the usage is read, so two processes (or connections) cannot
+    // both see room under a cap; tested with two OS processes holding a cap of 1 as a mutex.
     return this.#reserve.immediate(requestId, parsed, at.getTime());
   }
 
@@ -223,6 +224,7 @@ export class SqliteLimitLedger implements LimitLedger {
         `request ${requestId} already holds a limit reservation; settle it before reserving again`,
       );
     }
+    // SECURITY: all or nothing: every check is compared before any is written; a refusal writes nothing.
     for (const { check, cap, amount, level } of checks) {
       const used = this.#used(check.key, level ? undefined : check.windowMs, at);
       if (used + amount > cap) {
