@@ -146,6 +146,22 @@ describe('OperatorActions approvals', () => {
     expect(broker.calls).toEqual([]);
   });
 
+  it('audits a refused approval with its reason', async () => {
+    const { store, audit, actions } = setup();
+    store.createApproval(approval('r1'));
+    await codeOf(actions.approve('r1', 'alice', 'd'.repeat(64), undefined));
+    expect(audit.events).toEqual([
+      {
+        kind: 'operator',
+        requestId: 'r1',
+        agent: 'bot-1',
+        action: 'approve',
+        account: 'paper',
+        detail: { operator: 'alice', outcome: 'refused: hash-mismatch', payloadHash: 'd'.repeat(64) },
+      },
+    ]);
+  });
+
   it('denies a pending approval once; a denied one cannot be approved', async () => {
     const { store, broker, audit, actions } = setup();
     store.createApproval(approval('r1'));
@@ -158,7 +174,10 @@ describe('OperatorActions approvals', () => {
     expect(await codeOf(actions.approve('r1', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
     expect(await codeOf(actions.deny('none', 'carol', undefined))).toBe('COFRE_APPROVAL_NOT_FOUND');
     expect(broker.calls).toEqual([]);
-    expect(audit.events.map((e) => e.action)).toEqual(['deny']);
+    expect(audit.events.map((e) => [e.action, (e.detail as { outcome?: string }).outcome])).toEqual([
+      ['deny', undefined],
+      ['approve', 'refused: denied'],
+    ]);
   });
 
   it('executes nothing when the vote cannot be audited, and executes on the next approve once it can', async () => {
