@@ -1,6 +1,8 @@
 // Operator actions over the real SQLite store. The broker side (BrokerControl) is the lead's and not wired in this
 // branch yet, so these tests use a small in-test BrokerControl that records what it was asked to do; the end-to-end
 // tests through the real Broker come with the wiring.
+import { createHash } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
 
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
@@ -11,7 +13,8 @@ import type { ActionResponse } from './broker.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
 import { OperatorActions } from './operator-actions.js';
 
-const HASH = 'c'.repeat(64);
+const PAYLOAD = '{"order":{"amount":"0.1","symbol":"BTC/USDT"}}';
+const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 
 /** Records every call; executes an approved request by claiming it in the store, as the broker will. */
 class RecordingControl implements BrokerControl {
@@ -62,7 +65,7 @@ function approval(id: string, overrides: Partial<ApprovalRecord> = {}): Approval
     agentId: 'bot-1',
     action: 'place_order',
     account: 'paper',
-    payload: '{"order":{"amount":"0.1","symbol":"BTC/USDT"}}',
+    payload: PAYLOAD,
     payloadHash: HASH,
     rule: 'policies.trader.rules[1]',
     required: 1,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type Database from 'better-sqlite3';
 
 import { CofreError } from '../../errors.js';
@@ -195,6 +197,13 @@ export class SqliteControlStore implements ControlStore {
   }
 
   createApproval(approval: ApprovalRecord): void {
+    // SECURITY: the hash an operator approves must be the hash of what will execute; refuse a record where not.
+    if (createHash('sha256').update(approval.payload, 'utf8').digest('hex') !== approval.payloadHash) {
+      throw new CofreError(
+        'COFRE_INTERNAL',
+        `approval ${approval.requestId}: payloadHash is not the payload's SHA-256`,
+      );
+    }
     this.#db
       .transaction(() => {
         this.#sql.insertApproval.run({
