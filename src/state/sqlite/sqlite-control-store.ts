@@ -125,9 +125,7 @@ function prepareStatements(db: Database.Database) {
        WHERE @status IS NULL OR status = @status
        ORDER BY status = 'pending' DESC, created_at DESC, request_id`,
     ),
-    votes: db.prepare(
-      'SELECT operator, at, comment FROM approval_votes WHERE request_id = ? ORDER BY at, rowid',
-    ),
+    votes: db.prepare('SELECT operator, at, comment FROM approval_votes WHERE request_id = ? ORDER BY rowid'),
     insertVote: db.prepare(
       'INSERT INTO approval_votes (request_id, operator, at, comment) VALUES (?, ?, ?, ?)',
     ),
