@@ -1,6 +1,8 @@
 // Operator actions over the real SQLite store. The broker side (BrokerControl) is the lead's and not wired in this
 // branch yet, so these tests use a small in-test BrokerControl that records what it was asked to do; the end-to-end
 // tests through the real Broker come with the wiring.
+import { createHash } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
 
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
@@ -11,7 +13,8 @@ import type { ActionResponse } from './broker.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
 import { OperatorActions } from './operator-actions.js';
 
-const HASH = 'c'.repeat(64);
+const PAYLOAD = '{"order":{"amount":"0.1","symbol":"BTC/USDT"}}';
+const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 
 /** Records every call; executes an approved request by claiming it in the store, as the broker will. */
 class RecordingControl implements BrokerControl {
@@ -62,7 +65,7 @@ function approval(id: string, overrides: Partial<ApprovalRecord> = {}): Approval
     agentId: 'bot-1',
     action: 'place_order',
     account: 'paper',
-    payload: '{"order":{"amount":"0.1","symbol":"BTC/USDT"}}',
+    payload: PAYLOAD,
     payloadHash: HASH,
     rule: 'policies.trader.rules[1]',
     required: 1,
@@ -146,6 +149,22 @@ describe('OperatorActions approvals', () => {
     expect(broker.calls).toEqual([]);
   });
 
+  it('audits a refused approval with its reason', async () => {
+    const { store, audit, actions } = setup();
+    store.createApproval(approval('r1'));
+    await codeOf(actions.approve('r1', 'alice', 'd'.repeat(64), undefined));
+    expect(audit.events).toEqual([
+      {
+        kind: 'operator',
+        requestId: 'r1',
+        agent: 'bot-1',
+        action: 'approve',
+        account: 'paper',
+        detail: { operator: 'alice', outcome: 'refused: hash-mismatch', payloadHash: 'd'.repeat(64) },
+      },
+    ]);
+  });
+
   it('denies a pending approval once; a denied one cannot be approved', async () => {
     const { store, broker, audit, actions } = setup();
     store.createApproval(approval('r1'));
@@ -158,7 +177,10 @@ describe('OperatorActions approvals', () => {
     expect(await codeOf(actions.approve('r1', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
     expect(await codeOf(actions.deny('none', 'carol', undefined))).toBe('COFRE_APPROVAL_NOT_FOUND');
     expect(broker.calls).toEqual([]);
-    expect(audit.events.map((e) => e.action)).toEqual(['deny']);
+    expect(audit.events.map((e) => [e.action, (e.detail as { outcome?: string }).outcome])).toEqual([
+      ['deny', undefined],
+      ['approve', 'refused: denied'],
+    ]);
   });
 
   it('executes nothing when the vote cannot be audited, and executes on the next approve once it can', async () => {

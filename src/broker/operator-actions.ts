@@ -109,6 +109,13 @@ export class OperatorActions {
       const record = this.#deps.store.approval(requestId);
       // Quorum reached earlier but not executed: executing is idempotent (one claim wins), so finish the job.
       if (result.reason !== 'approved' || record?.payloadHash !== payloadHash) {
+        // Recorded too: a refused approval (another hash, someone not among the approvers) is worth a look.
+        await this.#audit(
+          requestId,
+          'approve',
+          { operator, outcome: `refused: ${result.reason}`, payloadHash },
+          { bestEffort: true },
+        );
         throw refusal(requestId, result.reason);
       }
     } else {

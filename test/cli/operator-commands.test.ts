@@ -1,6 +1,7 @@
 // `cofre operator`, `cofre approval`, `cofre halt` and `cofre resume` on the host, without a token, against the
 // state file of a config made by `cofre init`. Approvals are put in the state file directly (the broker that
 // creates them is wired by the lead); executing an approved request through the broker is tested with that wiring.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import type { ApprovalRecord } from '../../src/state/control-store.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { cli, tempDir } from './cli-harness.js';
 
-const HASH = '9'.repeat(64);
+const PAYLOAD = JSON.stringify({ order: { symbol: 'BTC/USDT', side: 'buy', amount: '0.25' } });
+const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 const ME = `local:${userInfo().username}`;
 
 let dir: string;
@@ -40,7 +42,7 @@ function createApproval(id: string, overrides: Partial<ApprovalRecord> = {}): vo
       agentId: 'bot-1',
       action: 'place_order',
       account: 'paper',
-      payload: JSON.stringify({ order: { symbol: 'BTC/USDT', side: 'buy', amount: '0.25' } }),
+      payload: PAYLOAD,
       payloadHash: HASH,
       rule: 'policies.paper-trading.rules[1]',
       required: 2,

@@ -2,6 +2,8 @@
 // and paper exchange. The broker's side of approve/halt (BrokerControl) is wired by the lead in the Broker; until
 // then these tests pass OperatorActions a small in-test BrokerControl that records its calls (and claims the
 // execution in the real store, as the broker will). The end-to-end tests through the Broker come with that wiring.
+import { createHash } from 'node:crypto';
+
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,7 +15,8 @@ import type { ApprovalRecord, HaltState } from '../../src/state/control-store.js
 import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 import { startSurfaceFixture, type SurfaceFixture } from './surface-fixture.js';
 
-const HASH = 'f'.repeat(64);
+const PAYLOAD = '{"order":{"amount":"0.5","symbol":"BTC/USDT"}}';
+const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 
 class RecordingControl implements BrokerControl {
   readonly calls: string[] = [];
@@ -90,7 +93,7 @@ function createApproval(id: string, overrides: Partial<ApprovalRecord> = {}): vo
     agentId: 'trader-1',
     action: 'place_order',
     account: 'paper',
-    payload: '{"order":{"amount":"0.5","symbol":"BTC/USDT"}}',
+    payload: PAYLOAD,
     payloadHash: HASH,
     rule: 'policies.trader.rules[1]',
     required: 1,

@@ -1,5 +1,6 @@
 // The control store (operators, approvals, the halt) on real SQLite files: every refusal of `approve`, the quorum,
 // denial, expiry, exactly-once claims, and two processes racing on one file.
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const HASH = 'a'.repeat(64);
+const PAYLOAD = '{"order":{"symbol":"BTC/USDT"}}';
+const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 const at = (ms: number): Date => new Date(ms);
 
 function pending(id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
@@ -40,7 +42,7 @@ function pending(id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalR
     agentId: 'bot-1',
     action: 'place_order',
     account: 'paper',
-    payload: '{"order":{"symbol":"BTC/USDT"}}',
+    payload: PAYLOAD,
     payloadHash: HASH,
     rule: 'policies.trader.rules[1]',
     required: 1,
@@ -85,6 +87,13 @@ describe('SqliteControlStore approvals', () => {
     store.createApproval(record);
     expect(store.approval('r1')).toEqual(record);
     expect(store.approval('nope')).toBeUndefined();
+  });
+
+  it("refuses to store an approval whose hash is not its payload's", () => {
+    expect(() => {
+      store.createApproval(pending('r1', { payload: '{"order":{"symbol":"ETH/USDT"}}' }));
+    }).toThrow(expect.objectContaining({ code: 'COFRE_INTERNAL' }));
+    expect(store.approval('r1')).toBeUndefined();
   });
 
   it('approves with one vote when one is required, and then only once', () => {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type Database from 'better-sqlite3';
 
 import { CofreError } from '../../errors.js';
@@ -123,9 +125,7 @@ function prepareStatements(db: Database.Database) {
        WHERE @status IS NULL OR status = @status
        ORDER BY status = 'pending' DESC, created_at DESC, request_id`,
     ),
-    votes: db.prepare(
-      'SELECT operator, at, comment FROM approval_votes WHERE request_id = ? ORDER BY at, rowid',
-    ),
+    votes: db.prepare('SELECT operator, at, comment FROM approval_votes WHERE request_id = ? ORDER BY rowid'),
     insertVote: db.prepare(
       'INSERT INTO approval_votes (request_id, operator, at, comment) VALUES (?, ?, ?, ?)',
     ),
@@ -195,6 +195,13 @@ export class SqliteControlStore implements ControlStore {
   }
 
   createApproval(approval: ApprovalRecord): void {
+    // SECURITY: the hash an operator approves must be the hash of what will execute; refuse a record where not.
+    if (createHash('sha256').update(approval.payload, 'utf8').digest('hex') !== approval.payloadHash) {
+      throw new CofreError(
+        'COFRE_INTERNAL',
+        `approval ${approval.requestId}: payloadHash is not the payload's SHA-256`,
+      );
+    }
     this.#db
       .transaction(() => {
         this.#sql.insertApproval.run({
