@@ -914,6 +914,76 @@ describe('withdrawals and cancel-all (issue 9)', () => {
     );
   });
 
+  it('finds a withdrawal by its client id: one the venue took though the answer was lost, and none for one it never got', async () => {
+    const proxy = await startDroppingProxy(multi.url, (method, path) =>
+      method === 'POST' && path === '/sapi/v1/capital/withdraw/apply' ? 'after-forwarding' : false,
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      const err = await failure(account.withdraw(withdrawal({ clientWithdrawId: 'cofre-w-reconcile' })));
+      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+      const taken = multi.withdrawals().find((w) => w.withdrawOrderId === 'cofre-w-reconcile');
+      expect(taken).toBeDefined();
+      const record = newRecord();
+      const found = await account.fetchWithdrawal(
+        { asset: 'USDT', clientWithdrawId: 'cofre-w-reconcile' },
+        record,
+      );
+      expect(found).toEqual({
+        id: taken?.id,
+        asset: 'USDT',
+        amount: '25.5',
+        network: 'TRC20',
+        status: 'pending',
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string,
+      });
+      expect(record.writeSent).toBe(false);
+      expectNoDestination(found);
+      expect(
+        await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'cofre-w-never-sent' }),
+      ).toBeUndefined();
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+
+  it('does not take another withdrawal for its own when the venue ignores the client-id filter', async () => {
+    const other = {
+      id: 'f00d',
+      amount: '1',
+      coin: 'USDT',
+      status: 6,
+      address: ADDRESS,
+      txId: '',
+      applyTime: '2026-11-30 04:00:00',
+      network: 'TRX',
+      transferType: 0,
+      withdrawOrderId: 'someone-else',
+    };
+    const ignoring = await startDroppingProxy(
+      multi.url,
+      () => false,
+      (method, path) =>
+        method === 'GET' && path === '/sapi/v1/capital/withdraw/history'
+          ? { status: 200, body: [other] }
+          : undefined,
+    );
+    const account = await openPaper(ignoring.url);
+    try {
+      expect(await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'mine' })).toBeUndefined();
+      expect(
+        await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'someone-else' }),
+      ).toMatchObject({
+        id: 'f00d',
+        status: 'ok',
+      });
+    } finally {
+      await account.close();
+      await ignoring.stop();
+    }
+  });
+
   /** A resting limit buy (below the price) on `symbol`. */
   const restingBuy = (symbol: string, clientOrderId: string, price: string): OrderRequest => ({
     symbol,

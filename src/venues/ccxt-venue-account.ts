@@ -58,6 +58,7 @@ import {
   toOrder,
   toTicker,
   toWithdrawal,
+  toWithdrawalRecord,
 } from './ccxt-structures.js';
 import { currentRequestContext } from './request-context.js';
 import type {
@@ -448,6 +449,36 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     } catch (err) {
       throw withoutDestination(err, request);
     }
+  }
+
+  async fetchWithdrawal(
+    ref: { readonly asset: string; readonly clientWithdrawId: string },
+    record?: VenueCallRecord,
+  ): Promise<Withdrawal | undefined> {
+    const idParam = WITHDRAW_ID_PARAM[this.venue];
+    if (idParam === undefined) {
+      throw new CofreError(
+        'COFRE_VENUE_UNSUPPORTED',
+        `account "${this.id}": ${this.venue} takes no client id for withdrawals, so one cannot be looked up by it; check the venue's withdrawal history`,
+        { details: { account: this.id, venue: this.venue, operation: 'fetchWithdrawal' } },
+      );
+    }
+    return this.#call('fetchWithdrawal', { write: false, auth: true, record }, async (exchange) => {
+      const found = await exchange.fetchWithdrawals(ref.asset, undefined, undefined, {
+        [idParam]: ref.clientWithdrawId,
+      });
+      // The venue filtered by the id; checked again so that a venue ignoring the filter cannot match another one.
+      const mine = found.filter((tx) => {
+        const info: unknown = tx.info;
+        return (
+          typeof info === 'object' &&
+          info !== null &&
+          (info as Record<string, unknown>)[idParam] === ref.clientWithdrawId
+        );
+      });
+      const newest = mine.at(-1); // ccxt sorts by time, oldest first
+      return newest === undefined ? undefined : toWithdrawalRecord(newest, this.#format);
+    });
   }
 
   /**

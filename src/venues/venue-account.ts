@@ -162,5 +162,14 @@ export interface VenueAccount {
    * withdrawal may exist: look it up by `clientWithdrawId` in the venue's history before sending another).
    */
   withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal>;
+  /**
+   * Looks a withdrawal up by the `clientWithdrawId` it was sent with, to settle one whose answer was lost:
+   * undefined when the venue has none (within its history window: binance searches the last 7 days by client id).
+   * A read. `COFRE_VENUE_UNSUPPORTED` for a venue that takes no client id for withdrawals.
+   */
+  fetchWithdrawal(
+    ref: { readonly asset: string; readonly clientWithdrawId: string },
+    record?: VenueCallRecord,
+  ): Promise<Withdrawal | undefined>;
   close(): Promise<void>;
 }
