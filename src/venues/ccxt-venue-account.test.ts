@@ -1040,6 +1040,50 @@ describe('withdrawals and cancel-all (issue 9)', () => {
     }
   });
 
+  it("where the venue's cancel-all is not per symbol, cancels each open order of the symbol, and skips one already gone", async () => {
+    const account = await openPaper(multi.url);
+    try {
+      ccxtExchangeOf(account)!.has['cancelAllOrders'] = false; // as on okx; kraken's ignores the symbol
+      await account.placeOrder(restingBuy('BTC/USDT', 'ce-1', '50000'));
+      await account.placeOrder(restingBuy('BTC/USDT', 'ce-2', '51000'));
+      await account.placeOrder(restingBuy('ETH/USDT', 'ce-3', '2500'));
+      const before = multi.requests().length;
+      const cancelled = await account.cancelAllOrders('BTC/USDT');
+      expect(cancelled.map((o) => o.clientOrderId).sort()).toEqual(['ce-1', 'ce-2']);
+      const sent = multi.requests().slice(before);
+      expect(sent.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+        '/api/v3/order',
+        '/api/v3/order',
+      ]);
+      expect(multi.orders().find((o) => o.clientOrderId === 'ce-3')?.status).toBe('NEW');
+      expect((await account.cancelAllOrders(undefined)).map((o) => o.clientOrderId)).toEqual(['ce-3']);
+    } finally {
+      await account.close();
+    }
+    // An order filled or cancelled between the listing and its cancel is no longer open: not a failure.
+    const gone = await startDroppingProxy(
+      multi.url,
+      () => false,
+      (method, path) =>
+        method === 'DELETE' && path === '/api/v3/order'
+          ? { status: 400, body: { code: -2011, msg: 'Unknown order sent.' } }
+          : undefined,
+    );
+    const late = await openPaper(gone.url);
+    try {
+      ccxtExchangeOf(late)!.has['cancelAllOrders'] = false;
+      await late.placeOrder(restingBuy('BTC/USDT', 'ce-4', '50000'));
+      expect(await late.cancelAllOrders('BTC/USDT')).toEqual([]);
+    } finally {
+      await late.cancelAllOrders(undefined).catch(() => undefined);
+      await late.close();
+      await gone.stop();
+      const cleanup = await openPaper(multi.url);
+      await cleanup.cancelAllOrders(undefined);
+      await cleanup.close();
+    }
+  });
+
   it('tries every symbol when one fails, and says which were cancelled', async () => {
     let dropped = 0;
     const proxy = await startDroppingProxy(

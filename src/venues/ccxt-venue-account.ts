@@ -137,6 +137,14 @@ const WITHDRAW_ID_PARAM: Readonly<Record<string, string>> = {
   binanceus: 'withdrawOrderId',
 };
 
+/**
+ * Venues whose ccxt `cancelAllOrders(symbol)` cancels the open orders of that symbol only and answers with them
+ * (binance: `DELETE /api/v3/openOrders`). Elsewhere cancel-all lists the open orders and cancels each: kraken's
+ * ccxt `cancelAllOrders` ignores the symbol and cancels every open order of the account (`CancelAll`); okx has
+ * none.
+ */
+const SYMBOL_CANCEL_ALL: ReadonlySet<string> = new Set(['binance', 'binanceus']);
+
 /** ccxt properties that would send requests through a proxy; the host guard refuses if any is set. */
 const PROXY_PROPERTIES = [
   'proxy',
@@ -376,22 +384,50 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   }
 
   async cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]> {
+    if (!SYMBOL_CANCEL_ALL.has(this.venue) || this.#exchange.has['cancelAllOrders'] !== true) {
+      return this.#cancelEach(symbol, record);
+    }
     if (symbol !== undefined) return this.#cancelAllOn(symbol, record);
-    // No venue cancels every symbol at once through ccxt's unified API (binance requires a symbol): list, then
-    // cancel per symbol. Orders placed on another symbol after the listing are not cancelled; the broker stops new
-    // orders (halt) before it cancels everything.
+    // ccxt's unified cancel-all takes one symbol (binance requires it): list, then cancel per symbol. Orders placed
+    // on another symbol after the listing are not cancelled; the broker stops new orders (halt) first.
     const open = await this.fetchOpenOrders(undefined, record);
-    const symbols = [...new Set(open.map((o) => o.symbol))];
     const cancelled: Order[] = [];
     const done: string[] = [];
-    const failed: { symbol: string; error: CofreError }[] = [];
+    const failed: { label: string; error: CofreError }[] = [];
     // One symbol after another, every one tried even when one fails: a cancel-all is how risk is taken off.
-    for (const s of symbols) {
+    for (const s of new Set(open.map((o) => o.symbol))) {
       try {
         cancelled.push(...(await this.#cancelAllOn(s, record)));
         done.push(s);
       } catch (err) {
-        failed.push({ symbol: s, error: toCofreError(err) });
+        failed.push({ label: s, error: toCofreError(err) });
+      }
+    }
+    if (failed.length === 0) return cancelled;
+    throw partialCancelError(this.id, this.venue, done, failed);
+  }
+
+  /**
+   * Cancel-all where the venue's own cannot be used per symbol: the open orders listed, then cancelled one by one
+   * (every one tried). An order that has filled or been cancelled since the listing is no longer open: skipped.
+   */
+  async #cancelEach(
+    symbol: string | undefined,
+    record: VenueCallRecord | undefined,
+  ): Promise<readonly Order[]> {
+    const open = await this.fetchOpenOrders(symbol, record);
+    const cancelled: Order[] = [];
+    const done: string[] = [];
+    const failed: { label: string; error: CofreError }[] = [];
+    for (const order of open) {
+      const label = `${order.symbol} order ${order.id}`;
+      try {
+        cancelled.push(await this.cancelOrder(order.symbol, { orderId: order.id }, record));
+        done.push(label);
+      } catch (err) {
+        const error = toCofreError(err);
+        if (error.code === 'COFRE_VENUE_REJECTED' && error.details?.['error'] === 'OrderNotFound') continue;
+        failed.push({ label, error });
       }
     }
     if (failed.length === 0) return cancelled;
@@ -883,14 +919,14 @@ function partialCancelError(
   account: string,
   venue: string,
   done: readonly string[],
-  failed: readonly { symbol: string; error: CofreError }[],
+  failed: readonly { label: string; error: CofreError }[],
 ): CofreError {
   const first = failed.find((f) => f.error.code === 'COFRE_VENUE_OUTCOME_UNKNOWN') ?? failed[0];
-  const cancelledText = done.length === 0 ? 'no symbol' : done.join(', ');
-  const failedText = failed.map((f) => `${f.symbol} (${f.error.code})`).join(', ');
+  const cancelledText = done.length === 0 ? 'nothing' : done.join(', ');
+  const failedText = failed.map((f) => `${f.label} (${f.error.code})`).join(', ');
   return new CofreError(
     first?.error.code ?? 'COFRE_INTERNAL',
-    `${venue} cancelAllOrders for account "${account}": cancelled on ${cancelledText}; failed on ${failedText}. Cancel those symbols again`,
+    `${venue} cancelAllOrders for account "${account}": cancelled on ${cancelledText}; failed on ${failedText}. List the open orders and cancel again`,
     {
       // No cause: like every venue error, the message and details are all a caller gets (see venue-error.ts).
       details: {
@@ -898,7 +934,7 @@ function partialCancelError(
         venue,
         operation: 'cancelAllOrders',
         cancelled: [...done],
-        failed: failed.map((f) => f.symbol),
+        failed: failed.map((f) => f.label),
       },
     },
   );

@@ -152,9 +152,10 @@ export interface VenueAccount {
   placeOrder(order: OrderRequest, record?: VenueCallRecord): Promise<Order>;
   cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order>;
   /**
-   * Cancels every open order on `symbol` (the venue's cancel-all), or, without a symbol, on every symbol that has
-   * open orders (listed first, then cancelled per symbol). Resolves to the orders cancelled, `[]` when none was
-   * open. A write: never retried; when some symbols fail, the error says which were cancelled.
+   * Cancels every open order on `symbol`, or, without a symbol, on every symbol: with the venue's own cancel-all
+   * per symbol where it works per symbol (binance), else by listing the open orders and cancelling each. Resolves
+   * to the orders cancelled, `[]` when none was open. A write: never retried; every symbol (or order) is tried, and
+   * when some fail the error says which were cancelled and which were not.
    */
   cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]>;
   /**
