@@ -837,6 +837,7 @@ describe('withdrawals and cancel-all (issue 9)', () => {
         [{ amount: '1.123456789' }, /more decimals than the venue takes/],
         [{ amount: '0' }, /amount must be a positive decimal/],
         [{ asset: 'XYZ' }, /lists no asset XYZ/],
+        [{ asset: 'constructor' }, /lists no asset constructor/],
         [{ address: 'T has space' }, /address in the address book is malformed/],
         [{ memo: 'two words' }, /memo in the address book is malformed/],
       ];
@@ -942,6 +943,8 @@ describe('withdrawals and cancel-all (issue 9)', () => {
       expect(
         await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'cofre-w-never-sent' }),
       ).toBeUndefined();
+      const malformed = await failure(account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'a b' }));
+      expect(malformed.code).toBe('COFRE_INPUT_INVALID');
     } finally {
       await account.close();
       await proxy.stop();

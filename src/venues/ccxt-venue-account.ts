@@ -76,7 +76,7 @@ import type {
 } from './venue-account.js';
 import { type CcxtErrorClasses, type FailedCall, lostAnswerAdvice, toVenueError } from './venue-error.js';
 import { applyAccountMode } from './venue-hosts.js';
-import { checkExactAmount, checkWithdrawalRequest } from './withdrawal-request.js';
+import { checkExactAmount, checkWithdrawalLookup, checkWithdrawalRequest } from './withdrawal-request.js';
 
 type CcxtModule = typeof Ccxt;
 type CcxtExchange = Ccxt.Exchange;
@@ -459,7 +459,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     checkWithdrawalRequest(request);
     try {
       return await this.#call('withdraw', { write: true, auth: true, record }, async (exchange) => {
-        if (exchange.currencies[request.asset] === undefined) {
+        if (!Object.hasOwn(exchange.currencies, request.asset)) {
           throw new CofreError(
             'COFRE_INPUT_INVALID',
             `account "${this.id}": ${this.venue} lists no asset ${request.asset}; nothing was sent. Check the asset of the address book entry`,
@@ -499,6 +499,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
         { details: { account: this.id, venue: this.venue, operation: 'fetchWithdrawal' } },
       );
     }
+    checkWithdrawalLookup(ref);
     return this.#call('fetchWithdrawal', { write: false, auth: true, record }, async (exchange) => {
       const found = await exchange.fetchWithdrawals(ref.asset, undefined, undefined, {
         [idParam]: ref.clientWithdrawId,
