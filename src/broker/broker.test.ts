@@ -125,6 +125,9 @@ class ScriptedVenue implements VenueAccount {
   withdraw(): Promise<never> {
     return Promise.reject(new Error('not scripted'));
   }
+  fetchWithdrawal(): Promise<never> {
+    return Promise.reject(new Error('not scripted'));
+  }
   cancelOrder(_symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
     this.#sign(record);
     if (record) record.writeSent = true;

@@ -22,7 +22,7 @@
  *
  * Where it differs from Binance on purpose: one reference price per symbol with unlimited liquidity (orders fill
  * completely or not at all, see `paper-engine.ts`), a synthetic order book one tick either side of that price, no
- * rate limits, no WebSocket streams, of the `/sapi` endpoints only withdrawals (`paper-withdrawals.ts`), unknown
+ * rate limits, no WebSocket streams, of the `/sapi` endpoints only withdrawals and their history (`paper-withdrawals.ts`), unknown
  * parameters ignored rather than refused.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -526,6 +526,9 @@ function binanceRoutes(
   addOrderRoutes(add, engine);
   add('POST', '/sapi/v1/capital/withdraw/apply', true, ({ params, apiKey, serverTime }) =>
     withdrawals.apply(apiKey, params, serverTime),
+  );
+  add('GET', '/sapi/v1/capital/withdraw/history', true, ({ params, apiKey, serverTime }) =>
+    withdrawals.history(apiKey, params, serverTime),
   );
   return routes;
 }

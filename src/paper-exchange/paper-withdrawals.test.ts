@@ -112,6 +112,33 @@ describe('POST /sapi/v1/capital/withdraw/apply through ccxt', () => {
   });
 });
 
+describe('GET /sapi/v1/capital/withdraw/history through ccxt', () => {
+  it("lists the account's own withdrawals, newest first, and finds one by withdrawOrderId", async () => {
+    const client = binance(ALICE);
+    await client.withdraw('USDT', 1, ADDRESS, undefined, { withdrawOrderId: 'hist-1' });
+    await client.withdraw('USDT', 2, ADDRESS, undefined, { withdrawOrderId: 'hist-2' });
+    const mine = ex.withdrawals().filter((w) => w.apiKey === ALICE.apiKey);
+    const all = await client.fetchWithdrawals('USDT');
+    // ccxt sorts by time; the ids are the exchange's, the amounts as sent, each still processing.
+    expect(all.map((t) => t.id).sort()).toEqual(mine.map((w) => w.id).sort());
+    expect(all.every((t) => t.status === 'pending' && t.type === 'withdrawal')).toBe(true);
+    const one = await client.fetchWithdrawals('USDT', undefined, undefined, { withdrawOrderId: 'hist-2' });
+    expect(one.map((t) => [t.id, t.amount])).toEqual([[mine.at(-1)?.id, 2]]);
+    expect(await client.fetchWithdrawals('USDT', undefined, undefined, { withdrawOrderId: 'nope' })).toEqual(
+      [],
+    );
+    // Bob sees only his own.
+    const bobs = await binance(BOB).fetchWithdrawals('USDT');
+    expect(bobs.map((t) => t.id).sort()).toEqual(
+      ex
+        .withdrawals()
+        .filter((w) => w.apiKey === BOB.apiKey)
+        .map((w) => w.id)
+        .sort(),
+    );
+  });
+});
+
 describe('DELETE /api/v3/openOrders through ccxt', () => {
   it('cancels every open order on the symbol, and answers -2011 (ccxt: OrderNotFound) when none is open', async () => {
     const client = binance(ALICE);

@@ -78,6 +78,10 @@ function scriptedAccount(window?: { current: RateWindow | undefined }) {
       records.set(`cancel-all ${symbol ?? '*'}`, record);
       return hold(`cancel-all ${symbol ?? '*'}`, [ORDER]);
     },
+    fetchWithdrawal: (ref, record) => {
+      records.set(`find ${ref.clientWithdrawId}`, record);
+      return hold(`find ${ref.clientWithdrawId}`, undefined);
+    },
     withdraw: (w, record) => {
       records.set(`withdraw ${w.asset}`, record);
       return hold(`withdraw ${w.asset}`, WITHDRAWAL);
@@ -184,6 +188,11 @@ describe('QueuedVenueAccount', () => {
     expect(s.started).toEqual(['balance', 'cancel-all *', 'withdraw USDT', 'ticker A']);
     expect(s.records.get('cancel-all *')).toBe(cancelRecord);
     expect(s.records.get('withdraw USDT')).toBe(withdrawRecord);
+    const lookupRecord: VenueCallRecord = { held: [], writeSent: false };
+    const lookup = q.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'w-1' }, lookupRecord);
+    s.finish('find w-1');
+    expect(await lookup).toBeUndefined();
+    expect(s.records.get('find w-1')).toBe(lookupRecord);
   });
 
   it("keeps a slot free of reads, and reads inside an order request go at the order's priority", () => {

@@ -141,6 +141,12 @@ export class QueuedVenueAccount implements VenueAccount {
   cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]> {
     return this.#run('cancelAllOrders', 'cancel', () => this.#inner.cancelAllOrders(symbol, record));
   }
+  fetchWithdrawal(
+    ref: { readonly asset: string; readonly clientWithdrawId: string },
+    record?: VenueCallRecord,
+  ): Promise<Withdrawal | undefined> {
+    return this.#run('fetchWithdrawal', 'read', () => this.#inner.fetchWithdrawal(ref, record));
+  }
   /** A withdrawal waits like a new order: ahead of reads, behind cancels. */
   withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal> {
     return this.#run('withdraw', 'write', () => this.#inner.withdraw(request, record));

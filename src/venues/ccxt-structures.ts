@@ -183,6 +183,26 @@ function invalidResponse(what: string): CofreError {
 }
 
 /**
+ * A withdrawal from the venue's history as cofre's {@link Withdrawal}. The transaction's address and tag are never
+ * read.
+ */
+export function toWithdrawalRecord(transaction: CcxtTransaction, format: NumberFormat): Withdrawal {
+  const id = transaction.id;
+  if (typeof id !== 'string' || id === '') throw invalidResponse('a withdrawal without an id');
+  const amount = toDecimal(transaction.amount, format);
+  const asset = transaction.currency;
+  if (amount === undefined || typeof asset !== 'string' || asset === '') {
+    throw invalidResponse(`withdrawal ${id} without an asset or amount`);
+  }
+  return toWithdrawal(transaction, {
+    asset,
+    amount,
+    network:
+      typeof transaction.network === 'string' && transaction.network !== '' ? transaction.network : undefined,
+  });
+}
+
+/**
  * A ccxt transaction for a withdrawal cofre just asked for, as its {@link Withdrawal}. Only the id, the status and
  * the time are taken from the venue's answer (binance's answer is `{ id }` alone); the rest is what was sent. The
  * answer's address and tag are never read.

@@ -837,6 +837,7 @@ describe('withdrawals and cancel-all (issue 9)', () => {
         [{ amount: '1.123456789' }, /more decimals than the venue takes/],
         [{ amount: '0' }, /amount must be a positive decimal/],
         [{ asset: 'XYZ' }, /lists no asset XYZ/],
+        [{ asset: 'constructor' }, /lists no asset constructor/],
         [{ address: 'T has space' }, /address in the address book is malformed/],
         [{ memo: 'two words' }, /memo in the address book is malformed/],
       ];
@@ -914,6 +915,78 @@ describe('withdrawals and cancel-all (issue 9)', () => {
     );
   });
 
+  it('finds a withdrawal by its client id: one the venue took though the answer was lost, and none for one it never got', async () => {
+    const proxy = await startDroppingProxy(multi.url, (method, path) =>
+      method === 'POST' && path === '/sapi/v1/capital/withdraw/apply' ? 'after-forwarding' : false,
+    );
+    const account = await openPaper(proxy.url);
+    try {
+      const err = await failure(account.withdraw(withdrawal({ clientWithdrawId: 'cofre-w-reconcile' })));
+      expect(err.code).toBe('COFRE_VENUE_OUTCOME_UNKNOWN');
+      const taken = multi.withdrawals().find((w) => w.withdrawOrderId === 'cofre-w-reconcile');
+      expect(taken).toBeDefined();
+      const record = newRecord();
+      const found = await account.fetchWithdrawal(
+        { asset: 'USDT', clientWithdrawId: 'cofre-w-reconcile' },
+        record,
+      );
+      expect(found).toEqual({
+        id: taken?.id,
+        asset: 'USDT',
+        amount: '25.5',
+        network: 'TRC20',
+        status: 'pending',
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string,
+      });
+      expect(record.writeSent).toBe(false);
+      expectNoDestination(found);
+      expect(
+        await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'cofre-w-never-sent' }),
+      ).toBeUndefined();
+      const malformed = await failure(account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'a b' }));
+      expect(malformed.code).toBe('COFRE_INPUT_INVALID');
+    } finally {
+      await account.close();
+      await proxy.stop();
+    }
+  });
+
+  it('does not take another withdrawal for its own when the venue ignores the client-id filter', async () => {
+    const other = {
+      id: 'f00d',
+      amount: '1',
+      coin: 'USDT',
+      status: 6,
+      address: ADDRESS,
+      txId: '',
+      applyTime: '2026-11-30 04:00:00',
+      network: 'TRX',
+      transferType: 0,
+      withdrawOrderId: 'someone-else',
+    };
+    const ignoring = await startDroppingProxy(
+      multi.url,
+      () => false,
+      (method, path) =>
+        method === 'GET' && path === '/sapi/v1/capital/withdraw/history'
+          ? { status: 200, body: [other] }
+          : undefined,
+    );
+    const account = await openPaper(ignoring.url);
+    try {
+      expect(await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'mine' })).toBeUndefined();
+      expect(
+        await account.fetchWithdrawal({ asset: 'USDT', clientWithdrawId: 'someone-else' }),
+      ).toMatchObject({
+        id: 'f00d',
+        status: 'ok',
+      });
+    } finally {
+      await account.close();
+      await ignoring.stop();
+    }
+  });
+
   /** A resting limit buy (below the price) on `symbol`. */
   const restingBuy = (symbol: string, clientOrderId: string, price: string): OrderRequest => ({
     symbol,
@@ -967,6 +1040,50 @@ describe('withdrawals and cancel-all (issue 9)', () => {
       expect(cancelAllDeletes(multi.requests().slice(quiet))).toHaveLength(0);
     } finally {
       await account.close();
+    }
+  });
+
+  it("where the venue's cancel-all is not per symbol, cancels each open order of the symbol, and skips one already gone", async () => {
+    const account = await openPaper(multi.url);
+    try {
+      ccxtExchangeOf(account)!.has['cancelAllOrders'] = false; // as on okx; kraken's ignores the symbol
+      await account.placeOrder(restingBuy('BTC/USDT', 'ce-1', '50000'));
+      await account.placeOrder(restingBuy('BTC/USDT', 'ce-2', '51000'));
+      await account.placeOrder(restingBuy('ETH/USDT', 'ce-3', '2500'));
+      const before = multi.requests().length;
+      const cancelled = await account.cancelAllOrders('BTC/USDT');
+      expect(cancelled.map((o) => o.clientOrderId).sort()).toEqual(['ce-1', 'ce-2']);
+      const sent = multi.requests().slice(before);
+      expect(sent.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual([
+        '/api/v3/order',
+        '/api/v3/order',
+      ]);
+      expect(multi.orders().find((o) => o.clientOrderId === 'ce-3')?.status).toBe('NEW');
+      expect((await account.cancelAllOrders(undefined)).map((o) => o.clientOrderId)).toEqual(['ce-3']);
+    } finally {
+      await account.close();
+    }
+    // An order filled or cancelled between the listing and its cancel is no longer open: not a failure.
+    const gone = await startDroppingProxy(
+      multi.url,
+      () => false,
+      (method, path) =>
+        method === 'DELETE' && path === '/api/v3/order'
+          ? { status: 400, body: { code: -2011, msg: 'Unknown order sent.' } }
+          : undefined,
+    );
+    const late = await openPaper(gone.url);
+    try {
+      ccxtExchangeOf(late)!.has['cancelAllOrders'] = false;
+      await late.placeOrder(restingBuy('BTC/USDT', 'ce-4', '50000'));
+      expect(await late.cancelAllOrders('BTC/USDT')).toEqual([]);
+    } finally {
+      await late.cancelAllOrders(undefined).catch(() => undefined);
+      await late.close();
+      await gone.stop();
+      const cleanup = await openPaper(multi.url);
+      await cleanup.cancelAllOrders(undefined);
+      await cleanup.close();
     }
   });
 

@@ -58,6 +58,7 @@ import {
   toOrder,
   toTicker,
   toWithdrawal,
+  toWithdrawalRecord,
 } from './ccxt-structures.js';
 import { currentRequestContext } from './request-context.js';
 import type {
@@ -75,7 +76,7 @@ import type {
 } from './venue-account.js';
 import { type CcxtErrorClasses, type FailedCall, lostAnswerAdvice, toVenueError } from './venue-error.js';
 import { applyAccountMode } from './venue-hosts.js';
-import { checkExactAmount, checkWithdrawalRequest } from './withdrawal-request.js';
+import { checkExactAmount, checkWithdrawalLookup, checkWithdrawalRequest } from './withdrawal-request.js';
 
 type CcxtModule = typeof Ccxt;
 type CcxtExchange = Ccxt.Exchange;
@@ -135,6 +136,14 @@ const WITHDRAW_ID_PARAM: Readonly<Record<string, string>> = {
   binance: 'withdrawOrderId',
   binanceus: 'withdrawOrderId',
 };
+
+/**
+ * Venues whose ccxt `cancelAllOrders(symbol)` cancels the open orders of that symbol only and answers with them
+ * (binance: `DELETE /api/v3/openOrders`). Elsewhere cancel-all lists the open orders and cancels each: kraken's
+ * ccxt `cancelAllOrders` ignores the symbol and cancels every open order of the account (`CancelAll`); okx has
+ * none.
+ */
+const SYMBOL_CANCEL_ALL: ReadonlySet<string> = new Set(['binance', 'binanceus']);
 
 /** ccxt properties that would send requests through a proxy; the host guard refuses if any is set. */
 const PROXY_PROPERTIES = [
@@ -375,22 +384,50 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   }
 
   async cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]> {
+    if (!SYMBOL_CANCEL_ALL.has(this.venue) || this.#exchange.has['cancelAllOrders'] !== true) {
+      return this.#cancelEach(symbol, record);
+    }
     if (symbol !== undefined) return this.#cancelAllOn(symbol, record);
-    // No venue cancels every symbol at once through ccxt's unified API (binance requires a symbol): list, then
-    // cancel per symbol. Orders placed on another symbol after the listing are not cancelled; the broker stops new
-    // orders (halt) before it cancels everything.
+    // ccxt's unified cancel-all takes one symbol (binance requires it): list, then cancel per symbol. Orders placed
+    // on another symbol after the listing are not cancelled; the broker stops new orders (halt) first.
     const open = await this.fetchOpenOrders(undefined, record);
-    const symbols = [...new Set(open.map((o) => o.symbol))];
     const cancelled: Order[] = [];
     const done: string[] = [];
-    const failed: { symbol: string; error: CofreError }[] = [];
+    const failed: { label: string; error: CofreError }[] = [];
     // One symbol after another, every one tried even when one fails: a cancel-all is how risk is taken off.
-    for (const s of symbols) {
+    for (const s of new Set(open.map((o) => o.symbol))) {
       try {
         cancelled.push(...(await this.#cancelAllOn(s, record)));
         done.push(s);
       } catch (err) {
-        failed.push({ symbol: s, error: toCofreError(err) });
+        failed.push({ label: s, error: toCofreError(err) });
+      }
+    }
+    if (failed.length === 0) return cancelled;
+    throw partialCancelError(this.id, this.venue, done, failed);
+  }
+
+  /**
+   * Cancel-all where the venue's own cannot be used per symbol: the open orders listed, then cancelled one by one
+   * (every one tried). An order that has filled or been cancelled since the listing is no longer open: skipped.
+   */
+  async #cancelEach(
+    symbol: string | undefined,
+    record: VenueCallRecord | undefined,
+  ): Promise<readonly Order[]> {
+    const open = await this.fetchOpenOrders(symbol, record);
+    const cancelled: Order[] = [];
+    const done: string[] = [];
+    const failed: { label: string; error: CofreError }[] = [];
+    for (const order of open) {
+      const label = `${order.symbol} order ${order.id}`;
+      try {
+        cancelled.push(await this.cancelOrder(order.symbol, { orderId: order.id }, record));
+        done.push(label);
+      } catch (err) {
+        const error = toCofreError(err);
+        if (error.code === 'COFRE_VENUE_REJECTED' && error.details?.['error'] === 'OrderNotFound') continue;
+        failed.push({ label, error });
       }
     }
     if (failed.length === 0) return cancelled;
@@ -422,7 +459,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     checkWithdrawalRequest(request);
     try {
       return await this.#call('withdraw', { write: true, auth: true, record }, async (exchange) => {
-        if (exchange.currencies[request.asset] === undefined) {
+        if (!Object.hasOwn(exchange.currencies, request.asset)) {
           throw new CofreError(
             'COFRE_INPUT_INVALID',
             `account "${this.id}": ${this.venue} lists no asset ${request.asset}; nothing was sent. Check the asset of the address book entry`,
@@ -448,6 +485,37 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     } catch (err) {
       throw withoutDestination(err, request);
     }
+  }
+
+  async fetchWithdrawal(
+    ref: { readonly asset: string; readonly clientWithdrawId: string },
+    record?: VenueCallRecord,
+  ): Promise<Withdrawal | undefined> {
+    const idParam = WITHDRAW_ID_PARAM[this.venue];
+    if (idParam === undefined) {
+      throw new CofreError(
+        'COFRE_VENUE_UNSUPPORTED',
+        `account "${this.id}": ${this.venue} takes no client id for withdrawals, so one cannot be looked up by it; check the venue's withdrawal history`,
+        { details: { account: this.id, venue: this.venue, operation: 'fetchWithdrawal' } },
+      );
+    }
+    checkWithdrawalLookup(ref);
+    return this.#call('fetchWithdrawal', { write: false, auth: true, record }, async (exchange) => {
+      const found = await exchange.fetchWithdrawals(ref.asset, undefined, undefined, {
+        [idParam]: ref.clientWithdrawId,
+      });
+      // The venue filtered by the id; checked again so that a venue ignoring the filter cannot match another one.
+      const mine = found.filter((tx) => {
+        const info: unknown = tx.info;
+        return (
+          typeof info === 'object' &&
+          info !== null &&
+          (info as Record<string, unknown>)[idParam] === ref.clientWithdrawId
+        );
+      });
+      const newest = mine.at(-1); // ccxt sorts by time, oldest first
+      return newest === undefined ? undefined : toWithdrawalRecord(newest, this.#format);
+    });
   }
 
   /**
@@ -852,14 +920,14 @@ function partialCancelError(
   account: string,
   venue: string,
   done: readonly string[],
-  failed: readonly { symbol: string; error: CofreError }[],
+  failed: readonly { label: string; error: CofreError }[],
 ): CofreError {
   const first = failed.find((f) => f.error.code === 'COFRE_VENUE_OUTCOME_UNKNOWN') ?? failed[0];
-  const cancelledText = done.length === 0 ? 'no symbol' : done.join(', ');
-  const failedText = failed.map((f) => `${f.symbol} (${f.error.code})`).join(', ');
+  const cancelledText = done.length === 0 ? 'nothing' : done.join(', ');
+  const failedText = failed.map((f) => `${f.label} (${f.error.code})`).join(', ');
   return new CofreError(
     first?.error.code ?? 'COFRE_INTERNAL',
-    `${venue} cancelAllOrders for account "${account}": cancelled on ${cancelledText}; failed on ${failedText}. Cancel those symbols again`,
+    `${venue} cancelAllOrders for account "${account}": cancelled on ${cancelledText}; failed on ${failedText}. List the open orders and cancel again`,
     {
       // No cause: like every venue error, the message and details are all a caller gets (see venue-error.ts).
       details: {
@@ -867,7 +935,7 @@ function partialCancelError(
         venue,
         operation: 'cancelAllOrders',
         cancelled: [...done],
-        failed: failed.map((f) => f.symbol),
+        failed: failed.map((f) => f.label),
       },
     },
   );

@@ -152,9 +152,10 @@ export interface VenueAccount {
   placeOrder(order: OrderRequest, record?: VenueCallRecord): Promise<Order>;
   cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order>;
   /**
-   * Cancels every open order on `symbol` (the venue's cancel-all), or, without a symbol, on every symbol that has
-   * open orders (listed first, then cancelled per symbol). Resolves to the orders cancelled, `[]` when none was
-   * open. A write: never retried; when some symbols fail, the error says which were cancelled.
+   * Cancels every open order on `symbol`, or, without a symbol, on every symbol: with the venue's own cancel-all
+   * per symbol where it works per symbol (binance), else by listing the open orders and cancelling each. Resolves
+   * to the orders cancelled, `[]` when none was open. A write: never retried; every symbol (or order) is tried, and
+   * when some fail the error says which were cancelled and which were not.
    */
   cancelAllOrders(symbol: string | undefined, record?: VenueCallRecord): Promise<readonly Order[]>;
   /**
@@ -162,5 +163,14 @@ export interface VenueAccount {
    * withdrawal may exist: look it up by `clientWithdrawId` in the venue's history before sending another).
    */
   withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal>;
+  /**
+   * Looks a withdrawal up by the `clientWithdrawId` it was sent with, to settle one whose answer was lost:
+   * undefined when the venue has none (within its history window: binance searches the last 7 days by client id).
+   * A read. `COFRE_VENUE_UNSUPPORTED` for a venue that takes no client id for withdrawals.
+   */
+  fetchWithdrawal(
+    ref: { readonly asset: string; readonly clientWithdrawId: string },
+    record?: VenueCallRecord,
+  ): Promise<Withdrawal | undefined>;
   close(): Promise<void>;
 }

@@ -42,6 +42,25 @@ export function checkWithdrawalRequest(request: WithdrawalRequest): void {
   }
 }
 
+/** Throws `COFRE_INPUT_INVALID` for a look-up by a malformed asset or client withdrawal id. */
+export function checkWithdrawalLookup(ref: {
+  readonly asset: string;
+  readonly clientWithdrawId: string;
+}): void {
+  if (!ASSET.test(ref.asset)) {
+    throw new CofreError(
+      'COFRE_INPUT_INVALID',
+      'withdrawal look-up: asset must be a venue asset code such as "USDT"',
+    );
+  }
+  if (!CLIENT_WITHDRAW_ID.test(ref.clientWithdrawId)) {
+    throw new CofreError(
+      'COFRE_INPUT_INVALID',
+      'withdrawal look-up: clientWithdrawId must be 1-64 letters, digits, "-" or "_"',
+    );
+  }
+}
+
 /**
  * Refuses an amount ccxt would change before sending: ccxt rounds a withdrawal's amount to the currency's (or the
  * network's) precision, and a withdrawal must go out exactly as policy approved it or not at all.

@@ -12,12 +12,13 @@ export interface ProxiedRequest {
 
 /**
  * A loopback HTTP proxy in front of the paper exchange that destroys the connection, after reading the whole
- * request, of every request `drop` selects: the answer is lost after the request was sent. Requests `answer`
+ * request, of every request `drop` selects: the answer is lost after the request was sent (with `'after-forwarding'`,
+ * after the exchange received and acted on it). Requests `answer`
  * selects get its answer instead of the exchange's (a venue that says something else).
  */
 export async function startDroppingProxy(
   target: string,
-  drop: (method: string, path: string) => boolean,
+  drop: (method: string, path: string) => boolean | 'after-forwarding',
   answer?: (method: string, path: string) => { status: number; body: unknown } | undefined,
 ): Promise<{ url: string; seen: ProxiedRequest[]; stop: () => Promise<void> }> {
   const seen: ProxiedRequest[] = [];
@@ -32,7 +33,8 @@ export async function startDroppingProxy(
       const method = req.method ?? 'GET';
       const path = mark === -1 ? raw : raw.slice(0, mark);
       seen.push({ method, path, query: mark === -1 ? '' : raw.slice(mark + 1), body: body.toString('utf8') });
-      if (drop(method, path)) {
+      const dropping = drop(method, path);
+      if (dropping === true) {
         req.socket.destroy();
         return;
       }
@@ -51,6 +53,12 @@ export async function startDroppingProxy(
           headers: { ...req.headers, host: upstream.host },
         },
         (answer) => {
+          if (dropping === 'after-forwarding') {
+            // The exchange acted; its answer is lost on the way back.
+            answer.resume();
+            req.socket.destroy();
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         },
