@@ -1,10 +1,12 @@
-// cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start).
+// cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start,
+// policy).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
+import { policyDecisionBench } from './policy-decision.js';
 import { scrubBench } from './scrub.js';
 import { secretStoreBench } from './secret-store.js';
 
@@ -13,6 +15,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   scrub: scrubBench,
   orders: brokerLatencyBench,
   'cold-start': coldStartBench,
+  policy: policyDecisionBench,
 };
 
 const asked = process.argv.slice(2);
