@@ -19,7 +19,7 @@ describe('the shorthand policy', () => {
   it('allows exactly what the allow-list allowed', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.constantFrom(...IDS, '*'), { minLength: 1 }),
+        fc.uniqueArray(fc.constantFrom<string>(...IDS, '*'), { minLength: 1 }),
         fc.uniqueArray(fc.constantFrom(...ACTIONS), { minLength: 1 }),
         fc.constantFrom(...ACTIONS),
         fc.constantFrom(...IDS, 'ghost'),
