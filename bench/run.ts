@@ -1,6 +1,8 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
 // resolved-order, cold-start).
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start, limits).
+// cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start,
+// policy).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -9,6 +11,7 @@ import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { resolvedOrderBench } from './resolved-order.js';
 import { limitLedgerBench } from './limit-ledger.js';
+import { policyDecisionBench } from './policy-decision.js';
 import { scrubBench } from './scrub.js';
 import { secretStoreBench } from './secret-store.js';
 
@@ -19,6 +22,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   'resolved-order': resolvedOrderBench,
   'cold-start': coldStartBench,
   limits: limitLedgerBench,
+  policy: policyDecisionBench,
 };
 
 const asked = process.argv.slice(2);

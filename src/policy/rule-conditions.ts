@@ -14,6 +14,7 @@ export class QuestionView {
   readonly #accounts: Readonly<Record<string, AccountConfig>>;
   readonly #now: () => Date;
   #at: Date | undefined;
+  #local: Map<string, LocalTime> | undefined;
 
   constructor(question: PolicyQuestion, accounts: Readonly<Record<string, AccountConfig>>, now: () => Date) {
     this.question = question;
@@ -35,6 +36,16 @@ export class QuestionView {
   get at(): Date {
     this.#at ??= this.#now();
     return this.#at;
+  }
+
+  /** The local time in `window`'s zone, worked out once per zone per question (Intl formatting dominates). */
+  localIn(window: TimeWindow): LocalTime {
+    let local = this.#local?.get(window.zone);
+    if (local === undefined) {
+      local = window.local(this.at);
+      (this.#local ??= new Map()).set(window.zone, local);
+    }
+    return local;
   }
 }
 
@@ -277,7 +288,7 @@ function hoursCondition(window: TimeWindow): Condition {
     onAccount: false,
     want,
     check: (view) => {
-      const local: LocalTime = window.local(view.at);
+      const local = view.localIn(window);
       return window.contains(local) ? undefined : { want, got: `it is ${local.text} now` };
     },
   };

@@ -5,6 +5,7 @@ import type {
   PolicyConfig,
 } from '../config/config-schema.js';
 import type { RuleConfig, RuleEffect } from '../config/policy-config.js';
+import { compileSymbolGlob } from './glob.js';
 import { policyHash } from './policy-hash.js';
 import type {
   LimitView,
@@ -42,6 +43,8 @@ interface CompiledRule {
   readonly actions: ReadonlySet<PolicyAction>;
   readonly conditions: readonly Condition[];
   readonly approvers: PolicyDecision['approvers'];
+  /** The rule's `symbols` test, for picking candidate rules per symbol; undefined when it has none. */
+  readonly symbolTest: ((symbol: string) => boolean) | undefined;
   /** The configured accounts it can match (for `list_accounts`). */
   readonly accountIds: readonly string[];
 }
@@ -51,6 +54,8 @@ interface CompiledPolicy {
   readonly hash: string;
   readonly rules: readonly CompiledRule[];
   readonly byAction: ReadonlyMap<PolicyAction, readonly CompiledRule[]>;
+  /** Rules of an action that can match a symbol, filled on first use (a pure function of the config). */
+  readonly bySymbol: Map<string, readonly CompiledRule[]>;
   readonly shadowActions: ReadonlySet<PolicyAction>;
   readonly limits: readonly CompiledLimit[];
   readonly accountIds: readonly string[];
@@ -98,11 +103,12 @@ export class RulePolicy implements PolicyEngine {
     }
     const view = new QuestionView(question, this.#accounts, this.#now);
     const rules = policy.byAction.get(question.action) ?? NO_RULES;
-    const winner = select(rules, view, false);
+    const candidates = candidatesFor(policy, question.action, rules, view.symbol);
+    const winner = select(candidates, view, 'enforce', undefined);
     const decision =
-      winner === undefined ? defaultDeny(policy, rules, view) : decided(policy, winner, question);
+      winner === undefined ? defaultDeny(policy, rules, candidates, view) : decided(policy, winner, question);
     if (!policy.shadowActions.has(question.action)) return decision;
-    const wouldBe = select(rules, view, true);
+    const wouldBe = select(candidates, view, 'shadow', winner);
     if (wouldBe === undefined || !wouldBe.shadow) return decision;
     const shadow = decided(policy, wouldBe, question);
     if (shadow.decision === decision.decision) return decision;
@@ -157,15 +163,45 @@ function matches(rule: CompiledRule, view: QuestionView): boolean {
   return true;
 }
 
-/** The rule that decides among `rules` (all listing the action): the first match of the highest effect. */
+const MAX_CACHED_SYMBOLS = 4096;
+
+/**
+ * The rules of `action` whose `symbols` can match `symbol`, in order. Cached per action and symbol: symbol tests
+ * drop most rules of a large policy, and their outcome depends on the config alone. Bounded, so symbols an agent
+ * makes up cannot grow it without limit.
+ */
+function candidatesFor(
+  policy: CompiledPolicy,
+  action: PolicyAction,
+  rules: readonly CompiledRule[],
+  symbol: string | undefined,
+): readonly CompiledRule[] {
+  if (symbol === undefined) return rules;
+  const key = `${action} ${symbol}`;
+  let found = policy.bySymbol.get(key);
+  if (found === undefined) {
+    found = rules.filter((r) => r.symbolTest === undefined || r.symbolTest(symbol));
+    if (policy.bySymbol.size >= MAX_CACHED_SYMBOLS) policy.bySymbol.clear();
+    policy.bySymbol.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * The rule that decides among `rules` (all listing the action): the first match of the highest effect among the
+ * enforced rules; or, in the shadow pass, the shadow rule that would have won over the enforced winner `over`
+ * (only a higher effect can: on a tie the earlier rule wins, and the decision would not change).
+ */
 function select(
   rules: readonly CompiledRule[],
   view: QuestionView,
-  withShadow: boolean,
+  pass: 'enforce' | 'shadow',
+  over: CompiledRule | undefined,
 ): CompiledRule | undefined {
-  let best: CompiledRule | undefined;
+  const shadow = pass === 'shadow';
+  let best = over;
   for (const rule of rules) {
-    if (rule.shadow && !withShadow) continue;
+    if (rule.shadow !== shadow) continue;
     if (best !== undefined && PRIORITY[rule.effect] <= PRIORITY[best.effect]) continue;
     if (!matches(rule, view)) continue;
     best = rule;
@@ -220,33 +256,64 @@ function decided(policy: CompiledPolicy, rule: CompiledRule, question: PolicyQue
 function defaultDeny(
   policy: CompiledPolicy,
   rules: readonly CompiledRule[],
+  candidates: readonly CompiledRule[],
   view: QuestionView,
 ): PolicyDecision {
   const { action, account } = view.question;
-  const candidates = rules.filter((r) => !r.shadow && r.effect !== 'deny');
-  if (candidates.length === 0) {
+  if (!rules.some((r) => !r.shadow && r.effect !== 'deny')) {
     return deny(DEFAULT_DENY, `policy "${policy.name}" does not allow ${action}`, policy.hash);
   }
-  let nearest: { rule: CompiledRule; miss: Miss; count: number } | undefined;
-  for (const rule of candidates) {
-    if (rule.conditions.some((c) => c.onAccount && c.check(view) !== undefined)) continue;
-    const misses = rule.conditions.map((c) => c.check(view)).filter((m): m is Miss => m !== undefined);
-    const first = misses[0];
-    if (first !== undefined && (nearest === undefined || misses.length < nearest.count)) {
-      nearest = { rule, miss: first, count: misses.length };
-    }
-  }
-  if (nearest === undefined) {
+  // Rules that fit the symbol first: on a tie they are the more useful answer, and a 1-miss rule among them lets
+  // the others stop at their first miss.
+  const fitting = nearestMiss(candidates, view, undefined, undefined);
+  const best = nearestMiss(rules, view, fitting, candidates === rules ? rules : candidates);
+  if (best === undefined) {
     const on = account === undefined ? '' : ` on account "${account}"`;
     return deny(DEFAULT_DENY, `policy "${policy.name}" does not allow ${action}${on}`, policy.hash);
   }
   const on = account === undefined ? '' : ` on ${account}`;
-  const { rule, miss } = nearest;
+  const { rule, miss } = best;
   return deny(
     DEFAULT_DENY,
     `${action}${on} ${VERB[rule.effect]} ${miss.want} by ${rule.label}; ${miss.got}`,
     policy.hash,
   );
+}
+
+interface NearestMiss {
+  readonly rule: CompiledRule;
+  readonly miss: Miss;
+  readonly count: number;
+}
+
+/**
+ * Among the enforced allow/approve/confirm `rules`, the one failing the fewest conditions (the first on a tie),
+ * better than `best`, skipping rules in `skip`. A rule failing an account condition is never a candidate; those
+ * conditions come first in every rule, so a rule can stop counting once it is no better than the best so far.
+ */
+function nearestMiss(
+  rules: readonly CompiledRule[],
+  view: QuestionView,
+  best: NearestMiss | undefined,
+  skip: readonly CompiledRule[] | undefined,
+): NearestMiss | undefined {
+  let nearest = best;
+  for (const rule of rules) {
+    if (rule.shadow || rule.effect === 'deny' || skip?.includes(rule) === true) continue;
+    let first: Miss | undefined;
+    let count = 0;
+    let out = false;
+    for (const condition of rule.conditions) {
+      const miss = condition.check(view);
+      if (miss === undefined) continue;
+      first ??= miss;
+      count += 1;
+      out = condition.onAccount || (nearest !== undefined && count >= nearest.count);
+      if (out) break;
+    }
+    if (!out && first !== undefined) nearest = { rule, miss: first, count };
+  }
+  return nearest;
 }
 
 function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOptions): CompiledPolicy {
@@ -281,6 +348,7 @@ function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOp
     hash: policyHash(config, options.addressBook),
     rules,
     byAction,
+    bySymbol: new Map(),
     shadowActions,
     limits: (config.limits ?? []).map((limit, i) => compileLimit(name, i, limit)),
     accountIds: [...new Set(enforcing.flatMap((r) => r.accountIds))],
@@ -315,6 +383,7 @@ function compileRule(
     shadow: rule.mode === 'shadow',
     actions: new Set(actions),
     conditions: compileConditions(rule),
+    symbolTest: symbolTestOf(rule.symbols),
     approvers:
       rule.approvers === undefined
         ? undefined
@@ -324,4 +393,10 @@ function compileRule(
           },
     accountIds,
   };
+}
+
+function symbolTestOf(patterns: readonly string[] | undefined): ((symbol: string) => boolean) | undefined {
+  if (patterns === undefined) return undefined;
+  const tests = patterns.map(compileSymbolGlob);
+  return (symbol) => tests.some((t) => t(symbol));
 }
