@@ -1,17 +1,14 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start).
-// cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start, limits).
-// cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders, cold-start,
-// policy).
+// resolved-order, cold-start, limits, policy).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
-import { resolvedOrderBench } from './resolved-order.js';
 import { limitLedgerBench } from './limit-ledger.js';
 import { policyDecisionBench } from './policy-decision.js';
+import { resolvedOrderBench } from './resolved-order.js';
 import { scrubBench } from './scrub.js';
 import { secretStoreBench } from './secret-store.js';
 
