@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ISSUE_9_CONFIG } from '../../src/policy/testdata/issue-9-policy.js';
+import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { cli, tempDir } from './cli-harness.js';
 
 let dir: string;
@@ -68,6 +69,16 @@ describe('cofre policy explain', () => {
     expect(
       (await cli(dir, ['agent', 'add', 'bot-1', '--policy', 'paper-trader', '--token-file', 't'])).code,
     ).toBe(0);
+    // 300 USDT of bot-1's daily notional already spent: explain shows it beside the limit.
+    const state = new SqliteStateStore(join(dir, 'cofre-state.db'));
+    const key = 'agent:bot-1|notional|USDT|86400000';
+    state.reserve(
+      'req-earlier',
+      [{ limit: 'daily', key, measure: 'notional', windowMs: 86_400_000, cap: '10000', amount: '300' }],
+      new Date(NOW),
+    );
+    state.settleReservation('req-earlier', { kind: 'commit', at: new Date(NOW) });
+    state.close();
     const r = await cli(dir, [
       'policy',
       'explain',
@@ -83,7 +94,7 @@ describe('cofre policy explain', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('decision: approval\nrule:     policies.paper-trader.rules[2]\n');
     expect(r.stdout).toMatch(
-      /policies\.paper-trader\.limits\[0\]\s+agent:bot-1\|notional\|USDT\|86400000\s+10000\s+800\s+-/,
+      /policies\.paper-trader\.limits\[0\]\s+agent:bot-1\|notional\|USDT\|86400000\s+10000\s+800\s+300/,
     );
     const json = await cli(dir, [
       'policy',

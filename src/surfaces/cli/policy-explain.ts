@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+
 import { CofreError } from '../../errors.js';
 import type { LimitCheck, PolicyDecision } from '../../policy/policy-types.js';
+import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import type { Decimal } from '../../venues/venue-account.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
@@ -18,18 +21,27 @@ export interface PolicyExplainOptions {
   readonly json?: boolean;
 }
 
-/**
- * Usage of each limit key at `at` (committed in window + reserved), or undefined where usage is not known.
- *
- * HOOK for the limit ledger: `cofre policy explain` prints usage beside each limit once this reads the
- * `LimitLedger` of the state store (`ledger.usage(checks, at)`); until then it prints `-`.
- */
+/** Usage of each limit key at `at` (committed in window + reserved), or undefined where usage is not known. */
 export type LimitUsageLookup = (
   checks: readonly LimitCheck[],
   at: Date,
 ) => ReadonlyMap<string, Decimal> | undefined;
 
-const noUsage: LimitUsageLookup = () => undefined;
+/**
+ * Usage from the config's state file, read and closed at once; undefined (printed `-`) when there is no state file
+ * yet, so explaining a policy never creates one.
+ */
+function usageFromStateFile(path: string): LimitUsageLookup {
+  return (checks, at) => {
+    if (!existsSync(path)) return undefined;
+    const state = new SqliteStateStore(path);
+    try {
+      return state.usage(checks, at);
+    } finally {
+      state.close();
+    }
+  };
+}
 
 /**
  * `cofre policy explain`: the decision policy would give `--action` with `--input` for an agent (its policy from the
@@ -40,7 +52,7 @@ export async function policyExplain(
   io: CliIo,
   global: GlobalOptions,
   options: PolicyExplainOptions,
-  usage: LimitUsageLookup = noUsage,
+  usage?: LimitUsageLookup,
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
   const at = parseNow(options.now);
@@ -48,7 +60,7 @@ export async function policyExplain(
   const action = parsePolicyAction(options.action);
   const question = policyQuestionFrom(config, who, action, parseJson(options.input));
   const { decision, rules } = policyEngineFor(config, at).explain(question);
-  const used = usage(decision.limits, at);
+  const used = (usage ?? usageFromStateFile(config.state.path))(decision.limits, at);
   if (options.json === true) {
     println(io.stdout, JSON.stringify({ policy: who.policy, decision, rules }, null, 2));
     return;
