@@ -386,7 +386,7 @@ export class Broker implements BrokerControl {
         requestId: request.requestId,
         status: 'pending_approval',
         rule: decision.rule,
-        reason: `${decision.reason}; waiting for an operator's approval until ${expiresAt.toISOString()}: ask get_request with this requestId for the result, do not send it again`,
+        reason: `${decision.reason}; operators may approve it until ${expiresAt.toISOString()}. Do not send it again`,
         approval: { expiresAt: expiresAt.toISOString(), payloadHash },
       },
       emptyRecord(),

@@ -1,10 +1,12 @@
 // Regression: a second `cofre demo` in the same folder deleted the first one's live folder (store, state, audit log)
 // from under it, and a stopped demo's audit log was deleted without a word.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import type { ActionResponse } from '../../src/broker/broker.js';
 import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
 import { tempDir } from './cli-harness.js';
 
@@ -56,5 +58,49 @@ describe('cofre demo', () => {
     expect(existsSync(first.dir)).toBe(false);
     expect(existsSync(second.dir)).toBe(true);
     expect(await balance(second)).toBe('executed');
+  });
+});
+
+describe('cofre demo prints what it does (issue 9)', () => {
+  // The printed lines, run as printed: an order under the cap executes, one over every cap is denied, one in the
+  // approval band waits, and the printed operator command lets exactly that one through.
+  it('shows a cap, an approval and the command that approves it', async () => {
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+    const printed: Buffer[] = [];
+    io.stdout.on('data', (chunk: Buffer) => printed.push(chunk));
+    const handle = await demo(io, { port: '0', wait: false });
+    running.push(handle);
+    const lines = Buffer.concat(printed)
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    const curls = lines.filter((l) => l.startsWith('curl ') && l.includes('place_order'));
+    expect(curls).toHaveLength(3);
+    // Asynchronously: the demo's server runs in this process and must answer while the shell waits.
+    const run = (command: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        execFile('sh', ['-c', command], { cwd: dir, encoding: 'utf8' }, (err, stdout) => {
+          if (err) reject(err);
+          else resolve(stdout);
+        });
+      });
+    const [small, tooLarge, large] = await Promise.all(
+      curls.map(async (c) => JSON.parse(await run(c)) as ActionResponse),
+    );
+    expect(small).toMatchObject({ status: 'executed', rule: expect.stringContaining('small-orders') });
+    expect(tooLarge).toMatchObject({ status: 'denied', reason: expect.stringContaining('maxNotional') });
+    expect(large).toMatchObject({
+      status: 'pending_approval',
+      rule: expect.stringContaining('large-orders'),
+    });
+
+    const approve = lines.find((l) => l.includes('approval approve REQUEST_ID'));
+    expect(approve).toBeDefined();
+    await run(String(approve).replace('REQUEST_ID', large?.requestId ?? ''));
+    const poll = lines.find((l) => l.startsWith('curl ') && l.includes('/v1/requests/REQUEST_ID'));
+    const answer = JSON.parse(
+      await run(String(poll).replace('REQUEST_ID', large?.requestId ?? '')),
+    ) as ActionResponse;
+    expect(answer).toMatchObject({ status: 'executed', result: { order: { clientOrderId: 'demo-3' } } });
   });
 });

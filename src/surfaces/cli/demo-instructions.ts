@@ -5,6 +5,15 @@ import { type CliIo, println } from './cli-io.js';
 // The installed entry point, so the stdio snippet works from any directory.
 const COFRE_BIN = fileURLToPath(new URL('../../../bin/cofre.js', import.meta.url));
 
+/**
+ * The operator's approval, run in the demo's folder (where its `cofre.yaml` is); the agent cannot run it, having
+ * no access to the host.
+ */
+function approveCommand(io: CliIo, d: { dir: string }): string {
+  const dir = d.dir.startsWith(`${io.cwd}/`) ? d.dir.slice(io.cwd.length + 1) : d.dir;
+  return `(cd ${dir} && ${process.execPath} ${COFRE_BIN} approval approve REQUEST_ID)`;
+}
+
 /** Prints what `cofre demo` offers: curl lines for a balance and an order, and MCP client configurations. */
 export function printDemoInstructions(
   io: CliIo,
@@ -37,11 +46,24 @@ export function printDemoInstructions(
     out,
     `  curl -s -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"account":"paper"}' ${d.url}/v1/actions/get_balance\n`,
   );
-  println(out, 'Place an order (the clientOrderId makes it idempotent):');
+  const order = (amount: string, id: string): string =>
+    `  curl -s -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"account":"paper","symbol":"BTC/USDT","side":"buy","type":"market","amount":"${amount}","clientOrderId":"${id}"}' ${d.url}/v1/actions/place_order\n`;
+  println(out, 'Place an order of about 60 USDT (the clientOrderId makes it idempotent):');
+  println(out, order('0.001', 'demo-1'));
   println(
     out,
-    `  curl -s -H "Authorization: Bearer ${token}" -H 'content-type: application/json' -d '{"account":"paper","symbol":"BTC/USDT","side":"buy","type":"market","amount":"0.001","clientOrderId":"demo-1"}' ${d.url}/v1/actions/place_order\n`,
+    "An order of about 6,000 USDT, over every cap of the demo's policy: denied, with the rule and why:",
   );
+  println(out, order('0.1', 'demo-2'));
+  println(
+    out,
+    'An order of about 3,000 USDT: it waits for an operator (status pending_approval, with a requestId):',
+  );
+  println(out, order('0.05', 'demo-3'));
+  println(out, 'Approve it as the operator, with the requestId it answered (this runs the order, once):');
+  println(out, `  ${approveCommand(io, d)}\n`);
+  println(out, 'Then the agent sees the result:');
+  println(out, `  curl -s -H "Authorization: Bearer ${token}" ${d.url}/v1/requests/REQUEST_ID\n`);
   println(out, "MCP client over Streamable HTTP (the demo agent's token, paper money only):");
   println(out, `  ${JSON.stringify(mcpHttp)}\n`);
   println(out, 'MCP client over stdio:');

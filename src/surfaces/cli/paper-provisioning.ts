@@ -124,10 +124,33 @@ accounts:
     credentials:
       apiKey: local:exchanges/paper#apiKey
       secret: local:exchanges/paper#secret
+# Where withdrawals may go: labels an operator binds to addresses. Agents name the label, never an address.
+addressBook:
+  cold-usdt: { asset: USDT, network: TRX, address: "TDemoColdWalletPaperMoneyOnly000001" }
 policies:
   demo:
-    accounts: [paper]
-    actions: [list_accounts, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order]
+    rules:
+      - allow: [list_accounts, get_limits, get_balance, get_ticker, get_open_orders, get_order, preview_order, cancel_order, cancel_all_orders]
+        accounts: [paper]
+      - name: small-orders # up to 500 USDT, within 5% of the last price: no one is asked
+        allow: [place_order]
+        accounts: [paper]
+        maxNotional: 500
+        priceBand: 5%
+      - name: large-orders # from 500 to 5000 USDT: an operator approves (cofre approval approve)
+        approve: [place_order]
+        accounts: [paper]
+        minNotional: 500
+        maxNotional: 5000
+        priceBand: 5%
+      - name: withdrawals # only to the cold wallet's label, at most 1000 USDT, always approved by an operator
+        approve: [withdraw]
+        accounts: [paper]
+        destinations: [cold-usdt]
+        maxAmount: 1000
+    limits:
+      - { name: daily-spend, per: agent, window: 24h, notional: 20000, quote: USDT }
+      - { name: daily-withdrawals, per: account, window: 24h, withdrawals: 2000, asset: USDT }
 agents:
   tokenTtl: 1d
 audit:
