@@ -80,7 +80,7 @@ describe('cofre demo prints what it does (issue 9)', () => {
     const run = (command: string): Promise<string> =>
       new Promise((resolve, reject) => {
         execFile('sh', ['-c', command], { cwd: dir, encoding: 'utf8' }, (err, stdout) => {
-          if (err) reject(err);
+          if (err) reject(new Error(`${command} failed`, { cause: err }));
           else resolve(stdout);
         });
       });
