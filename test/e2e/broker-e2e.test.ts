@@ -79,7 +79,7 @@ describe('over HTTP', () => {
       side: 'buy',
       type: 'limit',
       amount: '0.001',
-      price: '50000',
+      price: '58000', // rests: below the market, inside the demo policy's 5% price band
     };
     const placed = await action('place_order', { ...order, clientOrderId: 'e2e-limit-1' });
     expect(placed.body.status).toBe('executed');
@@ -174,7 +174,7 @@ describe('over MCP', () => {
         side: 'sell',
         type: 'limit',
         amount: '0.001',
-        price: '70000',
+        price: '62000', // rests: above the market, inside the 5% band
         clientOrderId,
       },
     });

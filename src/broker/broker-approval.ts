@@ -1,0 +1,125 @@
+import type { PolicyDecision } from '../policy/policy-types.js';
+import type { ApprovalRecord } from '../state/control-store.js';
+import { bindAction } from './approval-binding.js';
+import { auditIntent } from './broker-audit.js';
+import { finish } from './broker-finish.js';
+import {
+  type ActionResponse,
+  type BrokerContext,
+  type Claimed,
+  emptyRecord,
+  type ExecuteOptions,
+} from './broker-types.js';
+import type { ResolvedAction } from './resolve-action.js';
+
+const DEFAULT_APPROVAL_TTL_MS = 15 * 60_000;
+
+/**
+ * An `approve` rule matched: the request is bound to the hash of exactly what will be sent and waits for
+ * operators (`cofre approval approve`, `/v1/operator/approvals`). Nothing is reserved yet: limits are checked when
+ * it is approved, so a pending request blocks no budget. An intent that cannot be audited creates no approval.
+ */
+export async function awaitApproval(
+  ctx: BrokerContext,
+  request: Claimed,
+  resolved: ResolvedAction,
+  decision: PolicyDecision,
+  input: unknown,
+): Promise<ActionResponse> {
+  const now = ctx.now();
+  const expiresAt = new Date(now.getTime() + (ctx.deps.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS));
+  const { payload, payloadHash } = bind(request, resolved, decision, input);
+  try {
+    await auditIntent(ctx, request, resolved, decision, input);
+  } catch (err) {
+    ctx.deps.state.releaseRequest(request.requestId);
+    throw err;
+  }
+  const approval: ApprovalRecord = {
+    requestId: request.requestId,
+    agentId: request.agent.id,
+    action: request.action,
+    account: request.account,
+    payload,
+    payloadHash,
+    rule: decision.rule,
+    required: decision.approvers?.count ?? 1,
+    approvers: decision.approvers?.of ?? [],
+    status: 'pending',
+    approvals: [],
+    decidedBy: undefined,
+    comment: undefined,
+    createdAt: now,
+    expiresAt,
+    decidedAt: undefined,
+  };
+  ctx.deps.state.createApproval(approval);
+  const answer = await finish(
+    ctx,
+    request,
+    {
+      requestId: request.requestId,
+      status: 'pending_approval',
+      rule: decision.rule,
+      reason: `${decision.reason}; operators may approve it until ${expiresAt.toISOString()}. Do not send it again`,
+      approval: { expiresAt: expiresAt.toISOString(), payloadHash },
+    },
+    emptyRecord(),
+  );
+  ctx.deps.onPendingApproval?.(approval);
+  return answer;
+}
+
+/**
+ * A `confirm` rule matched: asks the person at the agent's client to confirm the exact action. Resolves undefined
+ * when they did, else the reason of the denial. Fails closed: a client that cannot ask, or any error while asking,
+ * is a denial.
+ */
+export async function confirmAtClient(
+  ctx: BrokerContext,
+  request: Claimed,
+  resolved: ResolvedAction,
+  decision: PolicyDecision,
+  input: unknown,
+  options: ExecuteOptions,
+): Promise<string | undefined> {
+  if (options.confirm === undefined) {
+    return 'this action needs confirmation by the person at your client, and your client cannot ask (MCP elicitation)';
+  }
+  const { payloadHash } = bind(request, resolved, decision, input);
+  const summary = `${request.agent.id} asks to ${request.action} ${describe(resolved, input)} (rule ${decision.rule})`;
+  const confirmed = await options
+    .confirm({ requestId: request.requestId, summary, payloadHash })
+    .catch((err: unknown) => {
+      ctx.deps.logger.warn({ err, requestId: request.requestId }, 'confirmation at the client failed');
+      return false;
+    });
+  return confirmed ? undefined : 'the person at your client did not confirm it';
+}
+
+/** The request bound to exactly what it will send (approval-binding.ts). */
+function bind(request: Claimed, resolved: ResolvedAction, decision: PolicyDecision, input: unknown) {
+  return bindAction({
+    agentId: request.agent.id,
+    policy: request.agent.policy,
+    action: request.action,
+    account: request.account,
+    input,
+    send: resolved.payload ?? null,
+    rule: decision.rule,
+    policyHash: decision.policyHash,
+  });
+}
+
+/** A one-line description of an action for a person confirming it; no secret (a withdrawal shows its label). */
+function describe(resolved: ResolvedAction, input: unknown): string {
+  const { order, withdrawal, account } = resolved.question;
+  if (order !== undefined) {
+    const price = order.price === undefined ? 'at market' : `at ${order.price}`;
+    return `${order.side} ${order.amount} ${order.symbol} ${price} (about ${order.notional} ${order.quote}) on ${account ?? '?'}`;
+  }
+  if (withdrawal !== undefined) {
+    return `${withdrawal.amount} ${withdrawal.asset} from ${account ?? '?'} to ${withdrawal.destination}`;
+  }
+  return JSON.stringify(input);
+}

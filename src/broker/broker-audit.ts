@@ -1,0 +1,27 @@
+import type { PolicyDecision } from '../policy/policy-types.js';
+import type { BrokerContext, Claimed } from './broker-types.js';
+import type { ResolvedAction } from './resolve-action.js';
+
+export function auditIntent(
+  ctx: BrokerContext,
+  request: Claimed,
+  resolved: ResolvedAction,
+  decision: PolicyDecision,
+  input: unknown,
+  approvedBy?: string,
+): Promise<void> {
+  return ctx.deps.audit.append({
+    kind: 'intent',
+    requestId: request.requestId,
+    agent: request.agent.id,
+    action: request.action,
+    account: request.account,
+    decision: decision.decision,
+    rule: decision.rule,
+    policyHash: decision.policyHash,
+    ...(decision.shadow.length === 0 ? {} : { shadow: decision.shadow }),
+    ...(approvedBy === undefined ? {} : { approvedBy }),
+    // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
+    detail: resolved.question.order ?? resolved.question.withdrawal ?? input,
+  });
+}

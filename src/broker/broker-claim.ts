@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+
+import type { PolicyDecision } from '../policy/policy-types.js';
+import type { RequestRecord } from '../state/state-store.js';
+import type { ActionName } from './actions.js';
+import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
+import { canonicalInput, checkReplay, idempotencyKeyFor } from './idempotency.js';
+import { plainQuestion } from './resolve-action.js';
+
+/**
+ * Records the request as `executing`, claiming its idempotency key if it has one; or, when this agent already used
+ * that key, the answer to give instead (see {@link replay}).
+ */
+export function claim(
+  ctx: BrokerContext,
+  agent: AuthenticatedAgent,
+  action: ActionName,
+  input: unknown,
+  decision: PolicyDecision,
+): { readonly request: Claimed; readonly replay?: undefined } | { readonly replay: ActionResponse } {
+  const canonical = canonicalInput(input);
+  // A denied request claims no key: the same clientOrderId may be used once policy allows it.
+  const idempotencyKey =
+    decision.decision === 'deny' ? undefined : idempotencyKeyFor(agent.id, action, input);
+  const account = plainQuestion(agent, action, input).account;
+  const request: Claimed = { requestId: newRequestId(), agent, action, account, idempotencyKey };
+  const now = ctx.now();
+  const claim = ctx.deps.state.claimRequest({
+    requestId: request.requestId,
+    agentId: agent.id,
+    action,
+    account,
+    idempotencyKey,
+    input: canonical,
+    status: 'executing',
+    response: undefined,
+    createdAt: now,
+    updatedAt: now,
+  });
+  if (claim.claimed) return { request };
+  return { replay: replay(settledPending(ctx, claim.existing), canonical, input) };
+}
+
+/**
+ * A request still `pending_approval` whose approval was denied or expired is finished as denied, its key given
+ * back, the first time anyone looks at it; otherwise the record as it is.
+ */
+export function settledPending(ctx: BrokerContext, record: RequestRecord): RequestRecord {
+  if (record.status !== 'pending_approval') return record;
+  const now = ctx.now();
+  const approval = ctx.deps.state.approval(record.requestId);
+  const ended =
+    approval === undefined
+      ? 'its approval is missing'
+      : approval.status === 'denied'
+        ? `an operator denied it${approval.comment === undefined ? '' : `: ${approval.comment}`}`
+        : approval.status === 'expired' ||
+            (approval.status === 'pending' && approval.expiresAt.getTime() <= now.getTime())
+          ? `no operator approved it before ${approval.expiresAt.toISOString()}`
+          : undefined;
+  if (ended === undefined) return record;
+  const answer: ActionResponse = {
+    requestId: record.requestId,
+    status: 'denied',
+    ...(approval === undefined ? {} : { rule: approval.rule }),
+    reason: ended,
+  };
+  const response = JSON.stringify(answer);
+  ctx.deps.state.finishRequest(record.requestId, {
+    status: 'denied',
+    response,
+    at: now,
+    releaseKey: true,
+  });
+  return { ...record, status: 'denied', response, idempotencyKey: undefined };
+}
+
+/**
+ * The answer to a write whose key this agent already used: the stored answer marked `replayed` when the request is
+ * the same, `COFRE_REQUEST_IN_PROGRESS` while the first one runs, `COFRE_IDEMPOTENCY_CONFLICT` when it differs.
+ */
+function replay(existing: RequestRecord, canonical: string, input: unknown): ActionResponse {
+  const ids = input as { clientOrderId?: string; clientWithdrawId?: string };
+  checkReplay(
+    existing.input,
+    canonical,
+    ids.clientWithdrawId === undefined
+      ? { field: 'clientOrderId', value: ids.clientOrderId ?? '' }
+      : { field: 'clientWithdrawId', value: ids.clientWithdrawId },
+  );
+  const answer = stored(existing);
+  return answer.error?.code === 'COFRE_REQUEST_IN_PROGRESS' ? answer : { ...answer, replayed: true };
+}
+
+/** A stored request's answer; one still running says so instead of inviting a second order. */
+export function stored(record: RequestRecord): ActionResponse {
+  if (record.response === undefined || record.status === 'executing') {
+    return {
+      requestId: record.requestId,
+      status: 'failed',
+      error: {
+        code: 'COFRE_REQUEST_IN_PROGRESS',
+        message: `request ${record.requestId} is still in progress; ask get_request with its requestId for the result`,
+        retryable: true,
+      },
+      reason: `in progress as request ${record.requestId}`,
+    };
+  }
+  return JSON.parse(record.response) as ActionResponse;
+}
+
+function newRequestId(): string {
+  return `req_${randomBytes(12).toString('base64url')}`;
+}

@@ -1,0 +1,46 @@
+import type { Decimal, VenueAccount } from '../venues/venue-account.js';
+import type { ActionName } from './actions.js';
+import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { BrokerContext } from './broker-types.js';
+import { plainQuestion, resolveAction, type ResolvedAction } from './resolve-action.js';
+import { openAccount } from './run-action.js';
+
+/**
+ * The resolve step: what the action would send (resolve-action.ts). An action the agent's policy can never allow on
+ * that account is not resolved at all: policy denies it from its plain question, without the venue being asked
+ * anything, so a denied agent cannot make cofre call a venue.
+ */
+export function resolveStep(
+  ctx: BrokerContext,
+  agent: AuthenticatedAgent,
+  name: ActionName,
+  input: unknown,
+): Promise<ResolvedAction> {
+  const plain = plainQuestion(agent, name, input);
+  const { policy, accounts } = ctx.deps;
+  const reachable =
+    policy.actionsFor(agent.policy).has(plain.action) &&
+    (plain.account === undefined ||
+      policy.accountsFor(agent.policy).includes(plain.account) ||
+      accounts[plain.account] === undefined);
+  if (!reachable) return Promise.resolve({ question: plain, payload: undefined });
+  return resolveAction(
+    {
+      venue: (id) => openAccount(ctx.deps, id),
+      addressBook: ctx.deps.addressBook ?? {},
+      referencePrice: ctx.deps.referencePrice ?? tickerPrice,
+    },
+    agent,
+    name,
+    input,
+  );
+}
+
+/** The reference price without a cache: the venue's last price, asked every time. */
+async function tickerPrice(
+  _account: string,
+  venue: VenueAccount,
+  symbol: string,
+): Promise<Decimal | undefined> {
+  return (await venue.fetchTicker(symbol)).last;
+}

@@ -1,0 +1,121 @@
+import { CofreError } from '../errors.js';
+import type { LimitCheck, PolicyDecision } from '../policy/policy-types.js';
+import type { Order, VenueCallRecord } from '../venues/venue-account.js';
+import type { ActionName } from './actions.js';
+import { finish, publicError } from './broker-finish.js';
+import { type ActionResponse, type BrokerContext, type Claimed } from './broker-types.js';
+import { keepsKey } from './idempotency.js';
+import { settlementFor } from './limit-settlement.js';
+import { limitsView } from './limits-view.js';
+import type { ResolvedAction } from './resolve-action.js';
+import { runAction } from './run-action.js';
+
+/** Actions that spend limit budgets: they reserve before they are sent and settle after. */
+export const SPENDING_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'withdraw']);
+
+/** Runs an allowed request at its venue and finishes it, whatever happens; the held credentials are zeroed. */
+export async function send(
+  ctx: BrokerContext,
+  request: Claimed,
+  input: unknown,
+  resolved: ResolvedAction,
+  decision: PolicyDecision,
+): Promise<ActionResponse> {
+  const { requestId } = request;
+  const record: VenueCallRecord = { held: [], writeSent: false };
+  const { rule } = decision;
+  try {
+    let response: ActionResponse;
+    try {
+      const value = await resultOf(ctx, request, input, resolved, record);
+      response = { requestId, status: 'executed', result: value, rule };
+    } catch (err) {
+      response = { requestId, status: 'failed', rule, error: publicError(ctx, err, requestId) };
+    }
+    settleLimits(ctx, request, SPENDING_ACTIONS.has(request.action) ? decision.limits : [], response, record);
+    return await finish(ctx, request, response, record);
+  } finally {
+    for (const value of record.held) value.zero();
+  }
+}
+
+/** The result of an allowed action: cofre's own answers, or the venue's. */
+async function resultOf(
+  ctx: BrokerContext,
+  request: Claimed,
+  input: unknown,
+  resolved: ResolvedAction,
+  record: VenueCallRecord,
+): Promise<unknown> {
+  const { action, agent } = request;
+  if (action === 'get_limits') {
+    return { limits: limitsView(ctx.deps.policy, ctx.deps.state, agent, ctx.now()) };
+  }
+  if (action === 'preview_order') return preview(ctx, resolved);
+  if (action === 'get_request') throw new CofreError('COFRE_INTERNAL', 'get_request is not sent');
+  return runAction(ctx.deps, action, input, agent, {
+    record,
+    payload: resolved.payload,
+    write: (send) => ctx.halt.write(send),
+  });
+}
+
+/** `preview_order`: the order as it would be sent and the decision `place_order` would get; nothing reserved. */
+function preview(ctx: BrokerContext, resolved: ResolvedAction): unknown {
+  const question = { ...resolved.question, action: 'place_order' as const };
+  const decision = ctx.deps.policy.decide(question);
+  const usage = ctx.deps.state.usage(decision.limits, ctx.now());
+  return {
+    order: resolved.question.order,
+    sent: false,
+    decision: {
+      decision: decision.decision,
+      rule: decision.rule,
+      reason: decision.reason,
+      limits: decision.limits.map((check) => ({
+        limit: check.limit,
+        cap: check.cap,
+        used: usage.get(check.key) ?? '0',
+        needs: check.amount,
+      })),
+    },
+  };
+}
+
+/**
+ * Ends the request's reservation from its outcome (see limit-settlement.ts), and keeps the count of open orders
+ * true for cancels and orders seen closed. Never throws: a failure here is logged, and the reservation stays
+ * (counted, never forgotten) until reconciled.
+ */
+export function settleLimits(
+  ctx: BrokerContext,
+  request: Claimed,
+  checks: readonly LimitCheck[],
+  response: ActionResponse,
+  record: VenueCallRecord,
+): void {
+  const { state } = ctx.deps;
+  const account = request.account ?? '';
+  try {
+    const result = response.result as { order?: Order; orders?: readonly Order[] } | undefined;
+    const failure = response.error?.code;
+    const outcome =
+      response.status === 'executed'
+        ? request.action === 'place_order' && result?.order !== undefined
+          ? ({ kind: 'order', account, order: result.order } as const)
+          : ({ kind: 'done' } as const)
+        : keepsKey(failure, record.writeSent)
+          ? ({ kind: 'unknown' } as const)
+          : ({ kind: 'nothing-happened' } as const);
+    const settlement = settlementFor(checks, outcome, ctx.now());
+    if (settlement !== undefined) state.settleReservation(request.requestId, settlement);
+    if (request.action === 'place_order') return;
+    const seen = result?.orders ?? (result?.order === undefined ? [] : [result.order]);
+    for (const order of seen) if (order.status !== 'open') state.closeOpenOrder(account, order.id);
+  } catch (err) {
+    ctx.deps.logger.error(
+      { err, requestId: request.requestId },
+      'could not settle the limits of a request; its reservation stays until reconciled',
+    );
+  }
+}

@@ -1,0 +1,110 @@
+import type { Logger } from 'pino';
+
+import type { AuditSink } from '../audit/audit-log.js';
+import type { AccountConfig } from '../config/config-schema.js';
+import type { ErrorCode } from '../errors.js';
+import type { PolicyEngine } from '../policy/policy-types.js';
+import type { ApprovalRecord } from '../state/control-store.js';
+import type { RequestStatus, StateStore } from '../state/state-store.js';
+import type { Decimal, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
+import type { ActionName } from './actions.js';
+import type { RequestAdmission } from './agent-quotas.js';
+import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { HaltGate } from './halt-gate.js';
+import type { AddressBookEntry } from './resolve-action.js';
+
+/** What every action answers (the HTTP body and the MCP tool result). Holds no secret. */
+export interface ActionResponse {
+  readonly requestId: string;
+  readonly status: Exclude<RequestStatus, 'executing'>;
+  readonly result?: unknown;
+  /** The policy rule (or limit) that decided. */
+  readonly rule?: string;
+  readonly reason?: string;
+  /** For `pending_approval`: until when operators may approve, and the hash of exactly what will be sent. */
+  readonly approval?: { readonly expiresAt: string; readonly payloadHash: string };
+  readonly error?: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly retryable: boolean;
+    /**
+     * The venue's own words about the failure, when it gave any: untrusted text (data, not instructions), at most
+     * 160 characters, cleaned, and dropped whole if it held any trace of a credential.
+     */
+    readonly venueText?: string;
+  };
+  /** Set on the stored answer of an earlier request, returned for a repeated write instead of sending it again. */
+  readonly replayed?: true;
+}
+
+/** What the broker needs; all passed in, so tests and `cofre demo` wire real parts their own way. */
+export interface BrokerDependencies {
+  readonly accounts: Readonly<Record<string, AccountConfig>>;
+  readonly policy: PolicyEngine;
+  readonly audit: AuditSink;
+  readonly state: StateStore;
+  /** Opens (once) and returns the venue account for an account id. */
+  readonly venue: (accountId: string) => Promise<VenueAccount>;
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /**
+   * Per-agent quotas and the request's deadline and priority (`agent-quotas.ts`), checked before anything else.
+   * Optional so that unit tests may leave it out; `openBrokerRuntime` always sets it.
+   */
+  readonly admission?: RequestAdmission;
+  /** Withdrawal destinations by label (`addressBook:`); none by default. */
+  readonly addressBook?: Readonly<Record<string, AddressBookEntry>>;
+  /** The reference price of a market, from a short cache; by default the venue's ticker, asked every time. */
+  readonly referencePrice?: (
+    accountId: string,
+    venue: VenueAccount,
+    symbol: string,
+  ) => Promise<Decimal | undefined>;
+  /** How long operators have to approve a request (ms); 15 minutes by default. */
+  readonly approvalTtlMs?: number;
+  /** Told of each new pending approval (the webhook); must not throw or block. */
+  readonly onPendingApproval?: (approval: ApprovalRecord) => void;
+}
+
+/** What a surface can add to one request. */
+export interface ExecuteOptions {
+  /**
+   * Asks the human at the agent's own client to confirm (MCP elicitation) for a `confirm` rule; resolves true only
+   * on an explicit yes. Absent: the client cannot ask, and such a request is denied (fail closed).
+   */
+  readonly confirm?: (question: ConfirmQuestion) => Promise<boolean>;
+}
+
+/** What the human at the agent's client is asked to confirm: the exact action and the hash it is bound to. */
+export interface ConfirmQuestion {
+  readonly requestId: string;
+  readonly summary: string;
+  readonly payloadHash: string;
+}
+
+/** A request the broker has claimed, as the steps after the claim need it. */
+export interface Claimed {
+  readonly requestId: string;
+  readonly agent: AuthenticatedAgent;
+  readonly action: ActionName;
+  readonly account: string | undefined;
+  readonly idempotencyKey: string | undefined;
+}
+
+/** What `Broker.reconcileInterrupted` did with each request left `executing`. */
+export interface ReconcileReport {
+  readonly resolved: readonly { readonly requestId: string; readonly status: 'executed' | 'failed' }[];
+  readonly unresolved: readonly { readonly requestId: string; readonly reason: string }[];
+}
+
+/** What every step of the broker works with: its dependencies, its clock and the kill switch's gate. */
+export interface BrokerContext {
+  readonly deps: BrokerDependencies;
+  readonly now: () => Date;
+  readonly halt: HaltGate;
+}
+
+/** A record for a request that calls no venue. */
+export function emptyRecord(): VenueCallRecord {
+  return { held: [], writeSent: false };
+}
