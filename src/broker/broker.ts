@@ -300,7 +300,7 @@ export class Broker implements BrokerControl {
     const account = plainQuestion(agent, action, input).account;
     const request: Claimed = { requestId: newRequestId(), agent, action, account, idempotencyKey };
     const now = this.#now();
-    const claim = this.#deps.state.claimRequest({
+    const record: RequestRecord = {
       requestId: request.requestId,
       agentId: agent.id,
       action,
@@ -311,9 +311,18 @@ export class Broker implements BrokerControl {
       response: undefined,
       createdAt: now,
       updatedAt: now,
-    });
+    };
+    const claim = this.#deps.state.claimRequest(record);
     if (claim.claimed) return { request };
-    return { replay: replay(this.#settledPending(claim.existing), canonical, input) };
+    const existing = this.#settledPending(claim.existing);
+    // A request whose approval was denied or expired gives its key back when first looked at, which may be right now:
+    // then the key is free, and this request takes it instead of being answered as a replay of the denied one.
+    if (claim.existing.status === 'pending_approval' && existing.status === 'denied') {
+      const again = this.#deps.state.claimRequest(record);
+      if (again.claimed) return { request };
+      return { replay: replay(this.#settledPending(again.existing), canonical, input) };
+    }
+    return { replay: replay(existing, canonical, input) };
   }
 
   /** A denial is recorded too; if even that cannot be written, the agent still gets the denial. */

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
-import { errorCodeOf, type HttpAnswer, type ServedFixture,startServedBroker } from './served-broker.js';
+import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
 /** `approvals.expiry`: the schema's minimum. */
 const EXPIRY_MS = 10_000;
@@ -213,6 +213,17 @@ describe('an order above the allow cap waits for an operator', () => {
     expect(sent()).toBe(before + 1);
   });
 
+  it('denied: the clientOrderId is free again even before the agent has looked', async () => {
+    // Regression: it was refused with COFRE_IDEMPOTENCY_CONFLICT until someone had looked at the denied request.
+    const before = sent();
+    const p = await pending(agent, 'deny-unseen');
+    await fx.call('POST', `/v1/operator/approvals/${p.requestId}/deny`, op['bob'], {});
+    // No get_request in between: the agent just tries again, with an order policy allows.
+    const reused = await place('0.005', agent, 'deny-unseen');
+    expect(reused.body).toMatchObject({ status: 'executed' });
+    expect(sent()).toBe(before + 1);
+  });
+
   it('`cofre approval approve` on the host executes it while the server runs on the same state file', async () => {
     const before = sent();
     const p = await pending();
@@ -233,6 +244,7 @@ describe('an order above the allow cap waits for an operator', () => {
     const approvedLate = await pending();
     const neverTouched = await pending();
     const voted = await pending(quorumAgent);
+    const unseen = await pending(agent, 'expire-unseen');
     expect((await approve(voted, 'bob')).body).toMatchObject({ outcome: 'recorded' });
     fx.advance(EXPIRY_MS + 1);
 
@@ -251,5 +263,10 @@ describe('an order above the allow cap waits for an operator', () => {
       });
     }
     expect(sent()).toBe(before);
+
+    // Its clientOrderId is free again, also when the agent never looked.
+    expect((await place('0.005', agent, 'expire-unseen')).body).toMatchObject({ status: 'executed' });
+    expect((await poll(unseen.requestId)).body).toMatchObject({ status: 'denied' });
+    expect(sent()).toBe(before + 1);
   });
 });
