@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createMcpServer } from '../../src/surfaces/mcp/mcp-server.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
-import { type ServedFixture,startServedBroker } from './served-broker.js';
+import { type ServedFixture, startServedBroker } from './served-broker.js';
 
 let fx: ServedFixture;
 let operator: string;

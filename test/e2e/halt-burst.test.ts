@@ -1,6 +1,8 @@
 // Issue 9, the kill switch end to end: `POST /v1/operator/halt` on the served broker while 200 orders are in flight,
 // counted at the paper exchange; the halt persists across a restart; resume lets orders through again; the halt's
 // options cancel resting orders at the exchange and revoke agents' tokens.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
@@ -25,7 +27,12 @@ beforeAll(async () => {
       `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials}, queue: { maxQueued: 1000 } }`,
       'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
       'policies:',
-      '  trader: { accounts: [paper], actions: [place_order, get_open_orders, cancel_order, cancel_all_orders] }',
+      '  trader:',
+      '    rules:',
+      '      - allow: [get_open_orders, cancel_order, cancel_all_orders]',
+      '        accounts: [paper]',
+      '      - { name: small, allow: [place_order], accounts: [paper], maxNotional: 500 }',
+      '      - { name: large, approve: [place_order], accounts: [paper], minNotional: 500 }',
     ],
     {
       holdRequest: (request) => {
@@ -45,17 +52,20 @@ afterAll(async () => {
 
 let next = 0;
 /** A limit buy well under the market, so it rests on the book. */
-function order(token = agent): Promise<HttpAnswer> {
-  next++;
-  return fx.call('POST', '/v1/actions/place_order', token, {
+function order(token = agent, amount = '0.001'): Promise<HttpAnswer> {
+  return fx.call('POST', '/v1/actions/place_order', token, orderInput(amount));
+}
+
+function orderInput(amount = '0.001'): Record<string, string> {
+  return {
     account: 'paper',
     symbol: 'BTC/USDT',
     side: 'buy',
     type: 'limit',
     price: '50000',
-    amount: '0.001',
-    clientOrderId: `burst-${next}`,
-  });
+    amount,
+    clientOrderId: `burst-${++next}`,
+  };
 }
 
 /** Waits, turn by turn of the event loop (no timer), until `done` holds. */
@@ -142,6 +152,19 @@ describe('halt under a burst of orders', () => {
       reason: 'burst drill',
       by: 'alice',
     });
+    const mcp = new Client({ name: 'e2e-agent', version: '0.0.0' });
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`${fx.url}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${agent}` } },
+      }),
+    );
+    try {
+      const tool = await mcp.callTool({ name: 'place_order', arguments: orderInput() });
+      expect(tool.isError).toBe(true);
+      expect(tool.structuredContent).toMatchObject({ error: { code: 'COFRE_HALTED' } });
+    } finally {
+      await mcp.close();
+    }
     expect(fx.paper.orders().length).toBe(before);
   });
 
@@ -205,5 +228,31 @@ describe('halt under a burst of orders', () => {
     expect(fx.paper.orders().length).toBe(before);
     // A new agent trades again: resume lifted the halt, not the revocations.
     expect((await order(fx.agentToken('trader-3', 'trader'))).body).toMatchObject({ status: 'executed' });
+  });
+
+  it('an approval given while halted sends nothing; approving again after resume sends it once', async () => {
+    const trader = fx.agentToken('trader-approvals', 'trader');
+    const pending = await order(trader, '0.02'); // 1,000 USDT: the `large` rule
+    expect(pending.status).toBe(202);
+    const requestId = String(pending.body['requestId']);
+    const { payloadHash } = pending.body['approval'] as { payloadHash: string };
+    const approve = (): Promise<HttpAnswer> =>
+      fx.call('POST', `/v1/operator/approvals/${requestId}/approve`, operator, { payloadHash });
+
+    expect((await fx.call('POST', '/v1/operator/halt', operator, { reason: 'review' })).status).toBe(200);
+    const before = fx.paper.orders().length;
+    const whileHalted = await approve();
+    expect([whileHalted.status, errorCodeOf(whileHalted)]).toEqual([503, 'COFRE_HALTED']);
+    const fromHost = await cli(fx.dir, ['approval', 'approve', requestId]);
+    expect([fromHost.code, fromHost.stderr]).toEqual([1, expect.stringContaining('COFRE_HALTED')]);
+    expect(fx.paper.orders().length).toBe(before);
+    expect((await fx.call('GET', `/v1/requests/${requestId}`, trader)).body['status']).toBe(
+      'pending_approval',
+    );
+
+    expect((await fx.call('POST', '/v1/operator/resume', operator, {})).body).toEqual({ resumed: true });
+    expect((await approve()).body).toMatchObject({ outcome: 'executed', response: { status: 'executed' } });
+    expect(fx.paper.orders().length).toBe(before + 1);
+    expect((await fx.call('GET', `/v1/requests/${requestId}`, trader)).body['status']).toBe('executed');
   });
 });
