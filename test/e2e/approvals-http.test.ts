@@ -1,6 +1,9 @@
 // Issue 9, approvals end to end: an agent's order over HTTP waits for operators (202 pending_approval), operators
 // decide through the operator API (or `cofre approval approve` on the host, on the same state file), and the paper
 // exchange counts what actually reached it: the bound order once, or nothing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
@@ -37,6 +40,11 @@ beforeAll(async () => {
     '        approve: [place_order]',
     '        accounts: [paper]',
     '        approvers: { count: 2, of: [alice, bob, carol] }',
+    '  capped:',
+    '    rules:',
+    '      - { name: large, approve: [place_order], accounts: [paper] }',
+    '    limits:',
+    '      - { name: daily, per: agent, window: 24h, notional: 1500, quote: USDT }',
     `approvals: { expiry: ${EXPIRY_MS / 1000}s }`,
   ]);
   agent = fx.agentToken('trader-1', 'trader');
@@ -108,6 +116,18 @@ describe('an order above the allow cap waits for an operator', () => {
     expect(sent()).toBe(before + 1);
     expect(fx.paper.orders().at(-1)).toMatchObject({ side: 'BUY', origQty: '0.02', price: '60000' });
     expect((await poll(p.requestId)).body).toMatchObject({ status: 'executed', requestId: p.requestId });
+    // The audit log has the operator's vote and the intent it let through, naming who approved.
+    const audit = readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(p.requestId))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'operator', action: 'approve' }),
+        expect.objectContaining({ kind: 'intent', decision: 'approval', approvedBy: 'alice' }),
+        expect.objectContaining({ kind: 'outcome', status: 'executed' }),
+      ]),
+    );
 
     // Approving again, or the agent sending it again, never sends a second order.
     const again = await approve(p, 'bob');
@@ -222,6 +242,34 @@ describe('an order above the allow cap waits for an operator', () => {
     const reused = await place('0.005', agent, 'deny-unseen');
     expect(reused.body).toMatchObject({ status: 'executed' });
     expect(sent()).toBe(before + 1);
+  });
+
+  it('checks the limits again when it executes: the second of two approved orders past the cap is denied', async () => {
+    const capped = fx.agentToken('capped-1', 'capped');
+    const before = sent();
+    const first = await pending(capped);
+    const second = await pending(capped); // each 1,200 USDT; 1,500 a day between them
+    expect((await approve(first, 'alice')).body).toMatchObject({ response: { status: 'executed' } });
+    const late = await approve(second, 'alice');
+    expect(late.body).toMatchObject({
+      outcome: 'executed',
+      response: { status: 'denied', rule: expect.stringContaining('daily') },
+    });
+    expect(sent()).toBe(before + 1);
+    expect((await poll(second.requestId, capped)).body['status']).toBe('denied');
+  });
+
+  it('sends nothing for an agent revoked while its request waited', async () => {
+    const token = fx.agentToken('short-lived', 'trader');
+    const before = sent();
+    const p = await pending(token);
+    expect((await cli(fx.dir, ['agent', 'revoke', 'short-lived'])).code).toBe(0);
+    const approved = await approve(p, 'alice');
+    expect(approved.body).toMatchObject({
+      response: { status: 'denied', reason: expect.stringContaining('revoked') },
+    });
+    expect(sent()).toBe(before);
+    expect((await poll(p.requestId, token)).status).toBe(401);
   });
 
   it('`cofre approval approve` on the host executes it while the server runs on the same state file', async () => {
