@@ -1,6 +1,9 @@
 // Issue 9, the kill switch end to end: `POST /v1/operator/halt` on the served broker while 200 orders are in flight,
 // counted at the paper exchange; the halt persists across a restart; resume lets orders through again; the halt's
 // options cancel resting orders at the exchange and revoke agents' tokens.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -71,6 +74,13 @@ function orderInput(amount = '0.001'): Record<string, string> {
 /** Waits, turn by turn of the event loop (no timer), until `done` holds. */
 async function until(done: () => boolean): Promise<void> {
   while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Intent lines in the audit log: requests past policy and audit, at the halt gate or beyond it. */
+function intents(): number {
+  return readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"kind":"intent"')).length;
 }
 
 /** Requests claimed and not yet finished. */
@@ -254,5 +264,41 @@ describe('halt under a burst of orders', () => {
     expect((await approve()).body).toMatchObject({ outcome: 'executed', response: { status: 'executed' } });
     expect(fx.paper.orders().length).toBe(before + 1);
     expect((await fx.call('GET', `/v1/requests/${requestId}`, trader)).body['status']).toBe('executed');
+  });
+
+  it('sends none of the orders still waiting in the account queue when the halt comes', async () => {
+    // Regression: a write checked the halt when it entered the account queue only, so orders queued behind the ones
+    // at the venue were still sent after the halt was in force (the halt waited for them, then acknowledged).
+    const trader = fx.agentToken('trader-queued', 'trader');
+    const startIntents = intents();
+    venue.released = new Promise((resolve) => {
+      venue.release = resolve;
+    });
+    venue.holding = true;
+    venue.held = 0;
+    onTestFinished(() => {
+      venue.holding = false;
+      venue.release();
+    });
+    // Twice the queue's concurrency: the first four are held at the exchange, the other four past policy, audit and
+    // the first halt check, waiting in the account queue for a slot.
+    const queued = Array.from({ length: 2 * QUEUE_CONCURRENCY }, () => order(trader));
+    await until(() => intents() - startIntents >= 2 * QUEUE_CONCURRENCY && venue.held >= QUEUE_CONCURRENCY);
+    const before = fx.paper.orders().length;
+    const halting = fx.call('POST', '/v1/operator/halt', operator, { reason: 'queued' });
+    while ((await fx.call('GET', '/v1/operator/halt', operator)).body['halted'] !== true) {
+      // The halt is in force from the moment it shows.
+    }
+    venue.holding = false;
+    venue.release();
+    expect((await halting).status).toBe(200);
+    const answers = await Promise.all(queued);
+    expect(fx.paper.orders().length - before).toBe(QUEUE_CONCURRENCY);
+    expect(answers.filter((a) => a.body['status'] === 'executed')).toHaveLength(QUEUE_CONCURRENCY);
+    const refused = answers.filter((a) => a.body['status'] !== 'executed');
+    expect(refused.map((a) => [a.status, a.body['status'], errorCodeOf(a)])).toEqual(
+      Array.from({ length: QUEUE_CONCURRENCY }, () => [503, 'failed', 'COFRE_HALTED']),
+    );
+    expect((await fx.call('POST', '/v1/operator/resume', operator, {})).body).toEqual({ resumed: true });
   });
 });
