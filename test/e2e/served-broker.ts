@@ -55,8 +55,8 @@ export interface ServedFixture {
 
 /**
  * Starts a paper exchange (100,000 USDT and 2 BTC, BTC/USDT at 60,000) and a served broker over it.
- * `configLines` go after `backends:` and before `audit:`/`state:`; `${url}` and `${credentials}` as in
- * attack-fixture.ts: `accounts:` line builder gets the paper URL and the credentials mapping.
+ * `configLines(url, credentials)` returns the config between `backends:` and `audit:`/`state:` (accounts, agents,
+ * policies, approvals), given the paper exchange's URL and the `credentials:` mapping of the stored keys.
  */
 export async function startServedBroker(
   configLines: (url: string, credentials: string) => string[],
