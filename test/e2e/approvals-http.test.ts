@@ -286,6 +286,27 @@ describe('an order above the allow cap waits for an operator', () => {
     expect(sent()).toBe(before + 1);
   });
 
+  it('executes once when an operator approves over HTTP while another approves on the host', async () => {
+    const before = sent();
+    const p = await pending();
+    const [overHttp, onHost] = await Promise.all([
+      approve(p, 'alice'),
+      cli(fx.dir, ['approval', 'approve', p.requestId]),
+    ]);
+    expect(sent()).toBe(before + 1);
+    expect(overHttp.body['outcome'] === 'executed' || onHost.code === 0).toBe(true);
+    expect((await poll(p.requestId)).body['status']).toBe('executed');
+  });
+
+  it('a request still waits after a restart, and approving it then sends it once', async () => {
+    const before = sent();
+    const p = await pending();
+    await fx.restart();
+    expect((await poll(p.requestId)).body['status']).toBe('pending_approval');
+    expect((await approve(p, 'bob')).body).toMatchObject({ response: { status: 'executed' } });
+    expect(sent()).toBe(before + 1);
+  });
+
   // Last in this file: it moves the broker's clock past the expiry.
   it('expired: cannot be approved, and the agent sees it denied; nothing is sent', async () => {
     const before = sent();
