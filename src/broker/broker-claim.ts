@@ -26,7 +26,7 @@ export function claim(
   const account = plainQuestion(agent, action, input).account;
   const request: Claimed = { requestId: newRequestId(), agent, action, account, idempotencyKey };
   const now = ctx.now();
-  const claim = ctx.deps.state.claimRequest({
+  const record: RequestRecord = {
     requestId: request.requestId,
     agentId: agent.id,
     action,
@@ -37,9 +37,18 @@ export function claim(
     response: undefined,
     createdAt: now,
     updatedAt: now,
-  });
-  if (claim.claimed) return { request };
-  return { replay: replay(settledPending(ctx, claim.existing), canonical, input) };
+  };
+  const first = ctx.deps.state.claimRequest(record);
+  if (first.claimed) return { request };
+  const existing = settledPending(ctx, first.existing);
+  // A request whose approval was denied or expired gives its key back when first looked at, which may be right now:
+  // then the key is free, and this request takes it instead of being answered as a replay of the denied one.
+  if (first.existing.status === 'pending_approval' && existing.status === 'denied') {
+    const again = ctx.deps.state.claimRequest(record);
+    if (again.claimed) return { request };
+    return { replay: replay(settledPending(ctx, again.existing), canonical, input) };
+  }
+  return { replay: replay(existing, canonical, input) };
 }
 
 /**

@@ -44,8 +44,14 @@ export interface BrokerRuntime {
  */
 export async function openBrokerRuntime(
   config: CofreConfig,
-  options: { logger: Logger; promptPassphrase?: (question: string) => Promise<Buffer> },
+  options: {
+    logger: Logger;
+    promptPassphrase?: (question: string) => Promise<Buffer>;
+    /** The broker's and the policy's clock (approval expiry, rolling windows); default the system clock. */
+    now?: () => Date;
+  },
 ): Promise<BrokerRuntime> {
+  const now = options.now ?? (() => new Date());
   const backendLogger = options.logger.child({ part: 'secrets' });
   const resolver = await openResolver(config, {
     log: (level, message, fields) => {
@@ -123,12 +129,13 @@ export async function openBrokerRuntime(
       policies: config.policies,
       accounts: config.accounts,
       addressBook: config.addressBook,
-      now: () => new Date(),
+      now,
     }),
     audit,
     state,
     venue,
     logger: options.logger,
+    now,
   });
 
   const reconcileLogger = options.logger.child({ part: 'reconcile' });

@@ -33,13 +33,17 @@ export class HaltGate {
 
   /**
    * Runs one venue write unless halted; the check and the count are one synchronous step, so a halt either sees
-   * this write in flight or this write sees the halt.
+   * this write in flight or this write sees the halt. `send` gets `recheck`, to call when the write leaves any queue
+   * on its way to the venue (`VenueCallRecord.beforeWrite`): a write still waiting in cofre's account queue when the
+   * halt comes is refused there with `COFRE_HALTED` instead of being sent while the halt waits for it.
    */
-  async write<T>(send: () => Promise<T>): Promise<T> {
+  async write<T>(send: (recheck: () => void) => Promise<T>): Promise<T> {
     this.check();
     this.#writesInFlight++;
     try {
-      return await send();
+      return await send(() => {
+        this.check();
+      });
     } finally {
       this.#writesInFlight--;
       if (this.#writesInFlight === 0) for (const resolve of this.#drained.splice(0)) resolve();

@@ -75,7 +75,13 @@ export async function runAction(
         price: order.price,
         clientOrderId: payload.clientOrderId,
       };
-      return { order: await write(() => venue.placeOrder(request, record)) };
+      return {
+        order: await write((recheck) => {
+          // SECURITY: the kill switch is checked again when the order leaves the account queue (halt-gate.ts).
+          record.beforeWrite = recheck;
+          return venue.placeOrder(request, record);
+        }),
+      };
     }
     case 'cancel_order': {
       const i = input as ActionInput<'cancel_order'>;
@@ -92,8 +98,10 @@ export async function runAction(
       const payload = payloadOf(call.payload, 'withdrawal');
       const venue = await open(payload.account);
       const { withdrawal } = payload;
-      const sent = await write(() =>
-        venue.withdraw(
+      const sent = await write((recheck) => {
+        // SECURITY: as for an order, the kill switch is checked again when the withdrawal leaves the queue.
+        record.beforeWrite = recheck;
+        return venue.withdraw(
           {
             asset: withdrawal.asset,
             amount: withdrawal.amount,
@@ -103,16 +111,19 @@ export async function runAction(
             clientWithdrawId: payload.clientWithdrawId,
           },
           record,
-        ),
-      );
+        );
+      });
       // SECURITY: the agent learns the label it named, never the address behind it.
       return { withdrawal: { ...sent, destination: withdrawal.destination } };
     }
   }
 }
 
-/** Runs one venue write unless trading is halted (see halt-gate.ts). */
-export type WriteGate = <T>(send: () => Promise<T>) => Promise<T>;
+/**
+ * Runs one venue write unless trading is halted (see halt-gate.ts); `send` sets the `recheck` it gets as its
+ * record's `beforeWrite`, so the halt is checked again when the write leaves the account queue.
+ */
+export type WriteGate = <T>(send: (recheck: () => void) => Promise<T>) => Promise<T>;
 
 function payloadOf<K extends SendPayload['kind']>(
   payload: SendPayload | undefined,

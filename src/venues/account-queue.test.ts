@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { cofreConfigSchema } from '../config/config-schema.js';
-import { isCofreError } from '../errors.js';
+import { CofreError, isCofreError } from '../errors.js';
 import {
   type AccountQueueLimits,
   DEFAULT_ACCOUNT_QUEUE_LIMITS,
@@ -193,6 +193,37 @@ describe('QueuedVenueAccount', () => {
     s.finish('find w-1');
     expect(await lookup).toBeUndefined();
     expect(s.records.get('find w-1')).toBe(lookupRecord);
+  });
+
+  it('calls beforeWrite when a new order or withdrawal gets its slot, and sends nothing when it throws', async () => {
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));
+    const first = q.fetchBalance();
+    const checked: string[] = [];
+    let halted = false;
+    const gate = (label: string): VenueCallRecord => ({
+      held: [],
+      writeSent: false,
+      beforeWrite: () => {
+        checked.push(label);
+        if (halted) throw new CofreError('COFRE_HALTED', 'halted');
+      },
+    });
+    const order = q.placeOrder(request('late'), gate('order'));
+    const withdrawal = q.withdraw(WITHDRAW, gate('withdrawal'));
+    expect(checked).toEqual([]); // waiting, not yet checked
+    halted = true;
+    s.finish('balance');
+    await first;
+    expect(await codeOf(order)).toBe('COFRE_HALTED');
+    expect(await codeOf(withdrawal)).toBe('COFRE_HALTED');
+    expect(checked).toEqual(['order', 'withdrawal']);
+    expect(s.started).toEqual(['balance']);
+    // The slots were given back: the next call runs.
+    const next = q.placeOrder(request('next'));
+    expect(s.started).toEqual(['balance', 'place next']);
+    s.finish('place next');
+    await next;
   });
 
   it("keeps a slot free of reads, and reads inside an order request go at the order's priority", () => {

@@ -133,7 +133,10 @@ export class QueuedVenueAccount implements VenueAccount {
     return this.#run('fetchOrder', 'read', () => this.#inner.fetchOrder(symbol, ref, record));
   }
   placeOrder(order: OrderRequest, record?: VenueCallRecord): Promise<Order> {
-    return this.#run('placeOrder', 'write', () => this.#inner.placeOrder(order, record));
+    return this.#run('placeOrder', 'write', () => {
+      record?.beforeWrite?.();
+      return this.#inner.placeOrder(order, record);
+    });
   }
   cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
     return this.#run('cancelOrder', 'cancel', () => this.#inner.cancelOrder(symbol, ref, record));
@@ -149,7 +152,10 @@ export class QueuedVenueAccount implements VenueAccount {
   }
   /** A withdrawal waits like a new order: ahead of reads, behind cancels. */
   withdraw(request: WithdrawalRequest, record?: VenueCallRecord): Promise<Withdrawal> {
-    return this.#run('withdraw', 'write', () => this.#inner.withdraw(request, record));
+    return this.#run('withdraw', 'write', () => {
+      record?.beforeWrite?.();
+      return this.#inner.withdraw(request, record);
+    });
   }
 
   /** Refuses every waiting call (`COFRE_VENUE_CLOSED`), then closes the account. */

@@ -127,6 +127,13 @@ export interface VenueCallRecord {
   readonly held: SecretValue[];
   /** Set once a request of a write (a new order, a cancel, a withdrawal) has been handed to the HTTP client. */
   writeSent: boolean;
+  /**
+   * Called by a queue in front of the venue (account-queue.ts) when a new order or withdrawal it held gets its slot,
+   * just before the call goes on to the venue; if it throws, nothing is sent and the call fails with that error. The
+   * broker checks the kill switch here again, so an order still waiting in cofre's queue when trading is halted is
+   * never sent.
+   */
+  beforeWrite?: (() => void) | undefined;
 }
 
 /**

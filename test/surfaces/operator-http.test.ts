@@ -1,7 +1,8 @@
 // The operator API over HTTP, and the wall between operator and agent tokens, against a real broker, SQLite store
-// and paper exchange. The broker's side of approve/halt (BrokerControl) is wired by the lead in the Broker; until
-// then these tests pass OperatorActions a small in-test BrokerControl that records its calls (and claims the
-// execution in the real store, as the broker will). The end-to-end tests through the Broker come with that wiring.
+// and paper exchange. OperatorActions gets a small in-test BrokerControl that records its calls (and claims the
+// execution in the real store, as the Broker does), so these tests pin the HTTP layer alone: routes, statuses,
+// who decided. The same flows through the real Broker, counted at the paper exchange, are in
+// test/e2e/approvals-http.test.ts and test/e2e/halt-burst.test.ts.
 import { createHash } from 'node:crypto';
 
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';

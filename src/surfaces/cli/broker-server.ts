@@ -18,6 +18,8 @@ export interface BrokerServerOptions {
   /** Take any free port when the chosen one is taken (the demo); otherwise that is `COFRE_PORT_IN_USE`. */
   readonly anyPortIfTaken?: boolean;
   readonly promptPassphrase?: (question: string) => Promise<Buffer>;
+  /** The clock of the broker, its policy and the operator API (approval expiry); default the system clock. */
+  readonly now?: () => Date;
 }
 
 /** A broker serving HTTP and MCP, as `cofre serve` and `cofre demo` run it. */
@@ -41,6 +43,7 @@ export async function startBrokerServer(
   const runtime = await openBrokerRuntime(config, {
     logger: options.logger,
     ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
+    ...(options.now === undefined ? {} : { now: options.now }),
   });
   const server = createHttpServer({
     broker: runtime.broker,
@@ -51,6 +54,7 @@ export async function startBrokerServer(
       broker: runtime.broker,
       audit: runtime.audit,
       logger: options.logger,
+      ...(options.now === undefined ? {} : { now: options.now }),
     }),
     logger: options.logger,
     bodyLimit: config.server.bodyLimit,

@@ -1,0 +1,159 @@
+// `cofre serve` as a user runs it, for the end-to-end tests: a cofre.yaml on disk (so the CLI can run on the same
+// state file), an embedded secret store, SQLite state and a JSONL audit log in a temp dir, served by
+// startBrokerServer (the one wiring of `cofre serve`: HTTP, MCP at /mcp, the operator API) on a loopback port, in
+// front of the project's paper exchange, which counts what actually reached it.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+
+import { pino } from 'pino';
+
+import { issueAgentToken } from '../../src/broker/agent-tokens.js';
+import { issueOperatorToken } from '../../src/broker/operator-tokens.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import {
+  type PaperExchange,
+  type PaperExchangeOptions,
+  startPaperExchange,
+} from '../../src/paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
+import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
+import { SecretValue } from '../../src/secrets/secret-value.js';
+import { type BrokerServer, startBrokerServer } from '../../src/surfaces/cli/broker-server.js';
+
+const API_KEY = `E2eKey${randomBytes(16).toString('hex')}`;
+const API_SECRET = randomBytes(32).toString('hex');
+
+/** What an HTTP call answered. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export interface ServedFixture {
+  readonly dir: string;
+  readonly paper: PaperExchange;
+  /** The running server; replaced by {@link ServedFixture.restart}. */
+  readonly server: BrokerServer;
+  readonly url: string;
+  /** Every line the server logged (warn and above). */
+  readonly logLines: string[];
+  /** Moves the clock of the broker, its policy and the operator API forward (approval expiry). */
+  advance(ms: number): void;
+  /** Issues a token for a new agent with the given policy. */
+  agentToken(id: string, policy: string): string;
+  /** Issues a token for a new operator. */
+  operatorToken(id: string): string;
+  /** One HTTP request to the served API, over a real socket. */
+  call(method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown): Promise<HttpAnswer>;
+  /** Stops the server and starts it again on the same config and state file (the paper exchange keeps running). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a paper exchange (100,000 USDT and 2 BTC, BTC/USDT at 60,000) and a served broker over it.
+ * `configLines(url, credentials)` returns the config between `backends:` and `audit:`/`state:` (accounts, agents,
+ * policies, approvals), given the paper exchange's URL and the `credentials:` mapping of the stored keys.
+ */
+export async function startServedBroker(
+  configLines: (url: string, credentials: string) => string[],
+  paperOptions: Partial<PaperExchangeOptions> = {},
+): Promise<ServedFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'cofre-e2e-'));
+  const paper = await startPaperExchange({
+    accounts: [{ apiKey: API_KEY, secret: API_SECRET, balances: { USDT: '100000', BTC: '2' } }],
+    symbols: [BTCUSDT],
+    prices: { BTCUSDT: '60000' },
+    ...paperOptions,
+  });
+  const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
+    kind: 'key-file',
+    path: join(dir, 'cofre.key'),
+  });
+  await store.write(
+    'exchanges/paper',
+    SecretValue.fromText(JSON.stringify({ apiKey: API_KEY, secret: API_SECRET })),
+  );
+  await store.close();
+  const credentials =
+    'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
+  const configPath = join(dir, 'cofre.yaml');
+  writeFileSync(
+    configPath,
+    [
+      'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
+      ...configLines(paper.url, credentials),
+      'audit: { path: audit.jsonl }',
+      'state: { path: cofre-state.db }',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const config = await loadConfig(configPath);
+  const logLines: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  );
+  let skew = 0;
+  const now = (): Date => new Date(Date.now() + skew);
+  const serve = (): Promise<BrokerServer> =>
+    startBrokerServer(config, { logger, verify: false, host: '127.0.0.1', port: 0, now });
+  let server = await serve();
+
+  const fixture: ServedFixture = {
+    dir,
+    paper,
+    logLines,
+    get server() {
+      return server;
+    },
+    get url() {
+      return server.url;
+    },
+    advance(ms) {
+      skew += ms;
+    },
+    agentToken(id, policy) {
+      return issueAgentToken(server.runtime.state, { id, policy, ttlMs: 3_600_000, now: new Date() }).token;
+    },
+    operatorToken(id) {
+      return issueOperatorToken(server.runtime.state, { id, ttlMs: 3_600_000, now: new Date() }).token;
+    },
+    async call(method, path, token, body) {
+      const headers: Record<string, string> = {};
+      if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+    async restart() {
+      await server.close();
+      server = await serve();
+    },
+    async close() {
+      await server.close();
+      await paper.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+/** The error code of an HTTP error answer. */
+export function errorCodeOf(answer: HttpAnswer): string | undefined {
+  // Both shapes carry `error.code`: a refused request and an action's answer with status `failed`.
+  return (answer.body['error'] as { code?: string } | undefined)?.code;
+}
