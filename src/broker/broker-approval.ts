@@ -61,7 +61,7 @@ export async function awaitApproval(
       requestId: request.requestId,
       status: 'pending_approval',
       rule: decision.rule,
-      reason: `${decision.reason}; operators may approve it until ${expiresAt.toISOString()}. Do not send it again`,
+      reason: `${request.action} waits for an operator's approval (${decision.rule}) until ${expiresAt.toISOString()}: ask get_request with this requestId for the result, and do not send it again`,
       approval: { expiresAt: expiresAt.toISOString(), payloadHash },
     },
     emptyRecord(),
