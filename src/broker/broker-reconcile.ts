@@ -1,11 +1,12 @@
 import { CofreError, isCofreError } from '../errors.js';
 import type { RequestRecord } from '../state/state-store.js';
-import type { Order, VenueCallRecord } from '../venues/venue-account.js';
+import type { Order, VenueCallRecord, Withdrawal } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
 import { finish } from './broker-finish.js';
 import { settleLimits } from './broker-send.js';
 import type { ActionResponse, BrokerContext, Claimed, ReconcileReport } from './broker-types.js';
 import { settlementFor } from './limit-settlement.js';
+import { venueWithdrawId } from './resolve-action.js';
 import { openAccount } from './run-action.js';
 
 /**
@@ -69,20 +70,17 @@ export async function settleUnknownReservation(ctx: BrokerContext, row: RequestR
     state.settleReservation(row.requestId, { kind: 'commit', at: ctx.now() });
     return;
   }
-  if (row.action !== 'place_order') {
-    throw new CofreError(
-      'COFRE_INTERNAL',
-      `request ${row.requestId} (${row.action}) has an unknown outcome; its reservation stays until an operator checks the venue`,
-    );
-  }
   const record: VenueCallRecord = { held: [], writeSent: false };
   try {
-    const found = await findInterruptedOrder(ctx, row, record);
     const account = row.account ?? '';
-    const outcome =
-      found === undefined
-        ? ({ kind: 'nothing-happened' } as const)
-        : ({ kind: 'order', account, order: found } as const);
+    let outcome: Parameters<typeof settlementFor>[1];
+    if (row.action === 'withdraw') {
+      const found = await findInterruptedWithdrawal(ctx, row, record);
+      outcome = found === undefined ? { kind: 'nothing-happened' } : { kind: 'done' };
+    } else {
+      const found = await findInterruptedOrder(ctx, row, record);
+      outcome = found === undefined ? { kind: 'nothing-happened' } : { kind: 'order', account, order: found };
+    }
     const settlement = settlementFor([], outcome, ctx.now());
     if (settlement !== undefined) state.settleReservation(row.requestId, settlement);
   } finally {
@@ -101,6 +99,21 @@ export async function settleInterrupted(
     status: 'failed',
     error: { code: 'COFRE_REQUEST_INTERRUPTED', message, retryable: true },
   });
+  if (row.action === 'withdraw') {
+    // SECURITY: a withdrawal is never called safe to send again on a guess: the venue is asked by its client id.
+    const withdrawal = await findInterruptedWithdrawal(ctx, row, record);
+    if (withdrawal === undefined) {
+      return interrupted(
+        'cofre stopped before this withdrawal reached the venue; nothing was withdrawn and the clientWithdrawId may be used again',
+      );
+    }
+    return {
+      requestId: row.requestId,
+      status: 'executed',
+      result: { withdrawal: { ...withdrawal, destination: destinationOf(row) } },
+      reason: 'cofre stopped while sending this withdrawal; the venue has it',
+    };
+  }
   if (row.action !== 'place_order') {
     return interrupted(
       `cofre stopped while ${row.action} was running; nothing more is known. It is safe to send again (a cancel of an order already cancelled fails with a clear reason).`,
@@ -138,4 +151,24 @@ export async function findInterruptedOrder(
     if (!isCofreError(err, 'COFRE_VENUE_REJECTED') || err.details?.['error'] !== 'OrderNotFound') throw err;
     return undefined;
   }
+}
+
+/** The venue's withdrawal for a stored `withdraw` request, by its clientWithdrawId; undefined when it has none. */
+async function findInterruptedWithdrawal(
+  ctx: BrokerContext,
+  row: RequestRecord,
+  record: VenueCallRecord,
+): Promise<Withdrawal | undefined> {
+  const input = JSON.parse(row.input ?? '{}') as Partial<ActionInput<'withdraw'>>;
+  if (input.account === undefined || input.asset === undefined || input.clientWithdrawId === undefined) {
+    throw new CofreError('COFRE_INTERNAL', `request ${row.requestId} has no stored withdrawal to look up`);
+  }
+  const venue = await openAccount(ctx.deps, input.account);
+  const clientWithdrawId = venueWithdrawId(row.agentId, input.clientWithdrawId);
+  return venue.fetchWithdrawal({ asset: input.asset, clientWithdrawId }, record);
+}
+
+/** The address-book label a stored `withdraw` request named (never the address). */
+function destinationOf(row: RequestRecord): string | undefined {
+  return (JSON.parse(row.input ?? '{}') as { destination?: string }).destination;
 }

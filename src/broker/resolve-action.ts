@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { CofreError } from '../errors.js';
 import type { PolicyQuestion, ResolvedOrder, ResolvedWithdrawal } from '../policy/policy-types.js';
 import { normalizeOrder } from '../venues/order-normalizer.js';
@@ -107,7 +109,7 @@ export async function resolveAction(
         withdrawal,
         address: entry.address,
         memo: entry.memo ?? undefined,
-        clientWithdrawId: i.clientWithdrawId,
+        clientWithdrawId: venueWithdrawId(agent.id, i.clientWithdrawId),
       },
     };
   }
@@ -161,4 +163,13 @@ function destinationOf(
     );
   }
   return entry;
+}
+
+/**
+ * The id a withdrawal carries to the venue (Binance's `withdrawOrderId`, up to 64 characters): the agent's own
+ * `clientWithdrawId` behind a short tag of the agent, so two agents on one account that pick the same id neither
+ * collide at the venue nor find each other's withdrawal when an unknown outcome is looked up.
+ */
+export function venueWithdrawId(agentId: string, clientWithdrawId: string): string {
+  return `c${createHash('sha256').update(agentId).digest('hex').slice(0, 8)}-${clientWithdrawId}`;
 }

@@ -167,6 +167,43 @@ describe('approvals', () => {
     expect(JSON.stringify(fx.audit())).not.toContain(COLD_ADDRESS);
   });
 
+  // A withdrawal cofre was sending when it stopped is never called safe to send again on a guess: the venue is
+  // asked for it by its client id (the one the approved withdrawal above used, and one that never left).
+  it('settles an interrupted withdrawal by asking the venue for it', async () => {
+    const state = fx.runtime.state;
+    const long = new Date(Date.now() - 120_000);
+    const row = (requestId: string, clientWithdrawId: string) => ({
+      requestId,
+      agentId: trader.id,
+      action: 'withdraw',
+      account: 'paper',
+      idempotencyKey: undefined,
+      input: JSON.stringify({
+        account: 'paper',
+        amount: '250',
+        asset: 'USDT',
+        clientWithdrawId,
+        destination: 'cold-usdt',
+      }),
+      status: 'executing' as const,
+      response: undefined,
+      createdAt: long,
+      updatedAt: long,
+    });
+    state.claimRequest(row('req_interrupted_sent', 'w-1'));
+    state.claimRequest(row('req_interrupted_unsent', 'w-never-sent'));
+    const report = await fx.runtime.broker.reconcileInterrupted(new Date(Date.now() - 60_000));
+    expect(report.resolved).toEqual(
+      expect.arrayContaining([
+        { requestId: 'req_interrupted_sent', status: 'executed' },
+        { requestId: 'req_interrupted_unsent', status: 'failed' },
+      ]),
+    );
+    const sent = await respond(trader, 'get_request', { requestId: 'req_interrupted_sent' });
+    expect(sent).toMatchObject({ status: 'executed', result: { withdrawal: { destination: 'cold-usdt' } } });
+    expect(JSON.stringify(sent)).not.toContain(COLD_ADDRESS);
+  });
+
   it('refuses a destination that is not in the address book', async () => {
     const outcome = await fx.run(trader, 'withdraw', {
       account: 'paper',
