@@ -478,16 +478,17 @@ export class Broker implements BrokerControl {
     const refusedKey = result.ok ? undefined : result.key;
     const full = checks.find((c) => c.key === refusedKey);
     if (!result.ok && full?.measure === 'openOrders' && account !== undefined) {
-      const venue = await openAccount(this.#deps, account);
       // Orders committed after this moment stay counted even if the venue's list, asked now, misses them.
       const asOf = this.#now();
-      const open = await venue.fetchOpenOrders(undefined);
-      state.syncOpenOrders(
-        account,
-        open.map((o) => o.id),
-        asOf,
-      );
-      result = state.reserve(request.requestId, checks, this.#now());
+      const open = await this.#venueOpenOrders(account, request.requestId);
+      if (open !== undefined) {
+        state.syncOpenOrders(
+          account,
+          open.map((o) => o.id),
+          asOf,
+        );
+        result = state.reserve(request.requestId, checks, this.#now());
+      }
     }
     if (result.ok) return undefined;
     return {
@@ -496,6 +497,20 @@ export class Broker implements BrokerControl {
       rule: result.limit,
       reason: `limit ${result.limit} would be exceeded: ${result.used} used of ${result.cap}, this request needs ${result.requested}; see get_limits`,
     };
+  }
+
+  /**
+   * The venue's open orders, to recount a full `openOrders` limit; undefined when the venue cannot list them, so the
+   * limit stays full as counted and the request is denied (and finished) instead of failing after its claim.
+   */
+  async #venueOpenOrders(account: string, requestId: string): Promise<readonly Order[] | undefined> {
+    try {
+      const venue = await openAccount(this.#deps, account);
+      return await venue.fetchOpenOrders(undefined);
+    } catch (err) {
+      this.#deps.logger.warn({ err, requestId }, 'could not list open orders to recount an openOrders limit');
+      return undefined;
+    }
   }
 
   #auditIntent(
