@@ -59,6 +59,7 @@ export type Outcome =
 export interface VenueProxyOptions {
   readonly drop: Parameters<typeof startDroppingProxy>[1];
   readonly answer?: Parameters<typeof startDroppingProxy>[2];
+  readonly holdAnswer?: Parameters<typeof startDroppingProxy>[3];
 }
 
 /**
@@ -81,7 +82,7 @@ export async function startAttackFixture(
   const proxy =
     proxyOptions === undefined
       ? undefined
-      : await startDroppingProxy(paper.url, proxyOptions.drop, proxyOptions.answer);
+      : await startDroppingProxy(paper.url, proxyOptions.drop, proxyOptions.answer, proxyOptions.holdAnswer);
   const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
     kind: 'key-file',
     path: join(dir, 'cofre.key'),

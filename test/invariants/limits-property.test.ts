@@ -53,9 +53,15 @@ interface OutageOp {
   readonly on: boolean;
 }
 type SingleOp = PlaceOp | ReplayOp | CancelOp;
+/**
+ * Runs `ops` at once. With `slowList`, the exchange's answers to the list of open orders (asked when an `openOrders`
+ * limit looks full) reach the broker late, each later than the one before, so that orders of the burst are placed
+ * and counted between the list and its use.
+ */
 interface BurstOp {
   readonly kind: 'burst';
   readonly ops: readonly SingleOp[];
+  readonly slowList: boolean;
 }
 /**
  * Stops cofre while `inFlight` orders are on their way to the exchange (held at the proxy; the state store is closed
@@ -124,6 +130,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('burst' as const),
       ops: fc.array(singleArb, { minLength: 2, maxLength: 6 }),
+      slowList: fc.boolean(),
     }),
   },
   {
@@ -173,6 +180,8 @@ class Run {
   readonly fates = new Map<string, Fate>();
   readonly lostCancels = new Map<string, 'before' | 'after'>();
   openOrdersDown = false;
+  /** While set, the n-th answer to the list of open orders is held (n+1) × 40 ms (see {@link BurstOp}). */
+  slowLists: number | undefined;
   /** Requests a crash left `executing` that no reconciliation has settled yet. */
   readonly interrupted = new Set<string>();
   /** Orders held at the proxy: the decision to let each through, and a signal that it arrived. */
@@ -228,6 +237,15 @@ class Run {
     return undefined;
   }
 
+  /** A late answer of the exchange: only the list of open orders, only in a `slowList` burst. */
+  holdAnswer(request: ProxiedRequest): Promise<void> | undefined {
+    if (this.slowLists === undefined || request.method !== 'GET' || request.path !== '/api/v3/openOrders') {
+      return undefined;
+    }
+    const delay = ++this.slowLists * 40;
+    return new Promise((resolve) => setTimeout(resolve, delay));
+  }
+
   async start(): Promise<void> {
     const s = this.scenario;
     this.fx = await startAttackFixture(
@@ -248,7 +266,11 @@ class Run {
         `      - { per: account, openOrders: ${String(s.openOrders)} }`,
       ],
       {},
-      { drop: (m, p, r) => this.drop(m, p, r), answer: (m, p, r) => this.answer(m, p, r) },
+      {
+        drop: (m, p, r) => this.drop(m, p, r),
+        answer: (m, p, r) => this.answer(m, p, r),
+        holdAnswer: (r) => this.holdAnswer(r),
+      },
     );
     const { config } = this.fx;
     this.policy = new RulePolicy({
@@ -330,7 +352,9 @@ class Run {
         this.openOrdersDown = step.on;
         return;
       case 'burst':
+        this.slowLists = step.slowList ? 0 : undefined;
         await Promise.all(step.ops.map((op) => this.single(op)));
+        this.slowLists = undefined;
         return;
       case 'restart':
         await this.restart(step);
@@ -544,6 +568,43 @@ describe('limit budgets over random interleavings through the real broker (issue
       },
     );
   }, 600_000);
+
+  // The interleaving the property can only stumble on: an openOrders recount whose venue list was taken before
+  // another order of the same burst was placed must keep that order counted (syncOpenOrders' `asOf`).
+  it('a recount of open orders keeps the orders placed while the venue list was on its way', async () => {
+    const buy = (offsetBps: number): PlaceOp => ({
+      kind: 'place',
+      agent: 0,
+      side: 'buy',
+      type: 'limit',
+      size: 200,
+      offsetBps,
+      fate: 'ok',
+    });
+    await play(
+      {
+        notional: 6,
+        orders: 20,
+        openOrders: 1,
+        maxNotional: 500,
+        steps: [
+          buy(-100),
+          // Fills it at the exchange; cofre still counts it open until it recounts.
+          { kind: 'price', offsetBps: -200 },
+          { kind: 'burst', slowList: true, ops: [buy(-100), buy(-100)] },
+        ],
+      },
+      (run) => {
+        const said = ['p1-a0', 'p2-a0'].map((cid) =>
+          run.answers
+            .get(cid)
+            ?.map((a) => a.said)
+            .join(),
+        );
+        expect(said.sort()).toEqual(['denied', 'executed']);
+      },
+    );
+  });
 
   // Regression (found by the property above): with an openOrders limit full, the broker asks the venue for its open
   // orders; when that request failed, the error escaped after the request was claimed, leaving it `executing` (its

@@ -16,7 +16,8 @@ export interface ProxiedRequest {
  * after the exchange received and acted on it). Requests `answer`
  * selects get its answer instead of the exchange's (a venue that says something else). Both also get the whole
  * request (to pick one order by its parameters), and `drop` may answer later with a promise: the request waits at
- * the proxy, unforwarded, until it settles (a test can stop cofre while a request is on its way).
+ * the proxy, unforwarded, until it settles (a test can stop cofre while a request is on its way). `holdAnswer` may
+ * hold the exchange's answer to a request (after the exchange acted) until its promise settles: a slow network.
  */
 export async function startDroppingProxy(
   target: string,
@@ -30,6 +31,7 @@ export async function startDroppingProxy(
     path: string,
     request: ProxiedRequest,
   ) => { status: number; body: unknown } | undefined,
+  holdAnswer?: (request: ProxiedRequest) => Promise<void> | undefined,
 ): Promise<{ url: string; seen: ProxiedRequest[]; stop: () => Promise<void> }> {
   const seen: ProxiedRequest[] = [];
   const upstream = new URL(target);
@@ -75,8 +77,13 @@ export async function startDroppingProxy(
               req.socket.destroy();
               return;
             }
-            res.writeHead(upstreamAnswer.statusCode ?? 502, upstreamAnswer.headers);
-            upstreamAnswer.pipe(res);
+            const pass = (): void => {
+              res.writeHead(upstreamAnswer.statusCode ?? 502, upstreamAnswer.headers);
+              upstreamAnswer.pipe(res);
+            };
+            const held = holdAnswer?.(request);
+            if (held === undefined) pass();
+            else void held.then(pass, pass);
           },
         );
         forward.on('error', () => res.destroy());
