@@ -1,4 +1,5 @@
 import type { LimitCheck } from '../policy/policy-types.js';
+import type { Order } from '../venues/venue-account.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
 import type { ResolvedAction } from './resolve-action.js';
 import { openAccount } from './run-action.js';
@@ -20,16 +21,17 @@ export async function reserve(
   const refusedKey = result.ok ? undefined : result.key;
   const full = checks.find((c) => c.key === refusedKey);
   if (!result.ok && full?.measure === 'openOrders' && account !== undefined) {
-    const venue = await openAccount(ctx.deps, account);
     // Orders committed after this moment stay counted even if the venue's list, asked now, misses them.
     const asOf = ctx.now();
-    const open = await venue.fetchOpenOrders(undefined);
-    state.syncOpenOrders(
-      account,
-      open.map((o) => o.id),
-      asOf,
-    );
-    result = state.reserve(request.requestId, checks, ctx.now());
+    const open = await venueOpenOrders(ctx, account, request.requestId);
+    if (open !== undefined) {
+      state.syncOpenOrders(
+        account,
+        open.map((o) => o.id),
+        asOf,
+      );
+      result = state.reserve(request.requestId, checks, ctx.now());
+    }
   }
   if (result.ok) return undefined;
   return {
@@ -38,4 +40,22 @@ export async function reserve(
     rule: result.limit,
     reason: `limit ${result.limit} would be exceeded: ${result.used} used of ${result.cap}, this request needs ${result.requested}; see get_limits`,
   };
+}
+
+/**
+ * The venue's open orders, to recount a full `openOrders` limit; undefined when the venue cannot list them, so the
+ * limit stays full as counted and the request is denied (and finished) instead of failing after its claim.
+ */
+async function venueOpenOrders(
+  ctx: BrokerContext,
+  account: string,
+  requestId: string,
+): Promise<readonly Order[] | undefined> {
+  try {
+    const venue = await openAccount(ctx.deps, account);
+    return await venue.fetchOpenOrders(undefined);
+  } catch (err) {
+    ctx.deps.logger.warn({ err, requestId }, 'could not list open orders to recount an openOrders limit');
+    return undefined;
+  }
 }

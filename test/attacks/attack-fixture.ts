@@ -1,5 +1,6 @@
 // A broker wired exactly as `cofre serve` wires it (openBrokerRuntime from a YAML config, embedded secret store,
-// SQLite state, JSONL audit), in front of the project's paper exchange on loopback, for the hostile-agent tests.
+// SQLite state, JSONL audit), in front of the project's paper exchange on loopback, for the hostile-agent tests and
+// the broker's property tests (test/invariants/limits-property.test.ts), optionally through a proxy that loses answers.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { pino } from 'pino';
 import { type AuthenticatedAgent, issueAgentToken } from '../../src/broker/agent-tokens.js';
 import type { ActionResponse } from '../../src/broker/broker.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
+import type { CofreConfig } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import {
   type PaperExchange,
@@ -20,13 +22,17 @@ import {
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
+import { startDroppingProxy } from '../../src/venues/testdata/dropping-proxy.js';
 
 export const API_KEY = `AttackKey${randomBytes(16).toString('hex')}`;
 const API_SECRET = randomBytes(32).toString('hex');
 
 export interface AttackFixture {
+  /** The runtime open now (a new one after each {@link AttackFixture.restart}). */
   readonly runtime: BrokerRuntime;
   readonly paper: PaperExchange;
+  /** The parsed config the runtime was opened from. */
+  readonly config: CofreConfig;
   readonly auditPath: string;
   readonly logLines: string[];
   /** Issues a token for a new agent and returns it as the broker sees it after authentication. */
@@ -35,6 +41,11 @@ export interface AttackFixture {
   run(agent: AuthenticatedAgent, action: string, input: unknown): Promise<Outcome>;
   /** Every audit line, parsed. */
   audit(): Record<string, unknown>[];
+  /**
+   * Closes the runtime and opens a new one from the same config over the same files (state, audit, secret store),
+   * as a restarted `cofre serve` would; the paper exchange (and proxy) keep running. Settles nothing by itself.
+   */
+  restart(): Promise<void>;
   /** Closes the runtime (writing the quota summaries) and the paper exchange; the files stay until `remove`. */
   close(): Promise<void>;
   remove(): void;
@@ -44,13 +55,22 @@ export type Outcome =
   | { readonly response: ActionResponse }
   | { readonly thrown: string; readonly retryable: boolean; readonly message: string };
 
+/** A proxy between the broker and the paper exchange (`src/venues/testdata/dropping-proxy.ts`): what it drops or answers. */
+export interface VenueProxyOptions {
+  readonly drop: Parameters<typeof startDroppingProxy>[1];
+  readonly answer?: Parameters<typeof startDroppingProxy>[2];
+  readonly holdAnswer?: Parameters<typeof startDroppingProxy>[3];
+}
+
 /**
  * Starts a paper exchange and a runtime over it. `configLines` go after `backends:` and the account credentials
- * (use `${url}` for the paper exchange URL and `${credentials}` for the credentials mapping).
+ * (use `${url}` for the venue URL — the paper exchange's, or the proxy's with `proxy` — and `${credentials}` for the
+ * credentials mapping).
  */
 export async function startAttackFixture(
   configLines: (url: string, credentials: string) => string[],
   paperOptions: Partial<PaperExchangeOptions> = {},
+  proxyOptions?: VenueProxyOptions,
 ): Promise<AttackFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'cofre-attack-'));
   const paper = await startPaperExchange({
@@ -59,6 +79,10 @@ export async function startAttackFixture(
     prices: { BTCUSDT: '60000' },
     ...paperOptions,
   });
+  const proxy =
+    proxyOptions === undefined
+      ? undefined
+      : await startDroppingProxy(paper.url, proxyOptions.drop, proxyOptions.answer, proxyOptions.holdAnswer);
   const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
     kind: 'key-file',
     path: join(dir, 'cofre.key'),
@@ -73,7 +97,7 @@ export async function startAttackFixture(
   const config = parseConfig(
     [
       'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
-      ...configLines(paper.url, credentials),
+      ...configLines(proxy?.url ?? paper.url, credentials),
       'audit: { path: audit.jsonl }',
       'state: { path: state.db }',
     ].join('\n'),
@@ -86,13 +110,17 @@ export async function startAttackFixture(
       done();
     },
   });
-  const runtime = await openBrokerRuntime(config, { logger: pino({ level: 'info' }, capture) });
+  const logger = pino({ level: 'info' }, capture);
+  let runtime = await openBrokerRuntime(config, { logger });
   const auditPath = join(dir, 'audit.jsonl');
   let closed = false;
 
   return {
-    runtime,
+    get runtime() {
+      return runtime;
+    },
     paper,
+    config,
     auditPath,
     logLines,
     agent(id, policy) {
@@ -119,10 +147,15 @@ export async function startAttackFixture(
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
+    async restart() {
+      await runtime.close();
+      runtime = await openBrokerRuntime(config, { logger });
+    },
     async close() {
       if (closed) return;
       closed = true;
       await runtime.close();
+      await proxy?.stop();
       await paper.stop();
     },
     remove() {
