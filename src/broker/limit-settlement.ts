@@ -1,6 +1,6 @@
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { ReservationSettlement } from '../state/limit-ledger.js';
-import { compareDecimal, isDecimal, multiplyDecimal } from '../venues/decimal.js';
+import { isDecimal, multiplyDecimal } from '../venues/decimal.js';
 import type { Decimal, Order } from '../venues/venue-account.js';
 
 /**
@@ -8,7 +8,7 @@ import type { Decimal, Order } from '../venues/venue-account.js';
  * was not used, and keep a reservation whose outcome is unknown until it is reconciled.
  *
  * - An order placed: its notional counts at its placed value (the limit price), or, for a market order, at what it
- *   filled for when the venue says (never more than was reserved: the reservation is the ceiling policy approved);
+ *   filled for when the venue says (more than reserved if the price moved: the budget holds what was spent);
  *   it counts as one order; and as one open order while the venue reports it open.
  * - A withdrawal accepted: its amount counts.
  * - Anything known not to have acted (refused by the venue, never sent): released.
@@ -30,8 +30,10 @@ export function settlementFor(
   const actual = new Map<string, Decimal>();
   const filledValue = filledNotional(order);
   for (const check of checks) {
+    // What it filled for, even above the reservation: a market order is valued at the reference price before it is
+    // sent, and the budget must hold what was really spent (slippage counts against the next orders).
     if (check.measure === 'notional' && order.type === 'market' && filledValue !== undefined) {
-      actual.set(check.key, compareDecimal(filledValue, check.amount) < 0 ? filledValue : check.amount);
+      actual.set(check.key, filledValue);
     }
     if (check.measure === 'openOrders' && order.status !== 'open') actual.set(check.key, '0');
   }
