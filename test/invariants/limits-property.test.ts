@@ -8,9 +8,8 @@
 // COFRE_PROPERTY_SHRINK=1 shrinks it (slow: each shrink replays a run); COFRE_PROPERTY_RUNS sets the number of runs.
 //
 // Out of reach here, on purpose: price moves run between steps, never during an order — a market order is valued at
-// the ticker and committed at no more than that, so a price moving between the ticker and the fill makes the
-// exchange take more than the ledger counts (the design of limit-settlement.ts; a burst with concurrent price moves
-// shows it at once). The clock is real and a run lasts seconds, so windows never roll over (the ledger's own
+// the ticker before it is sent, so a price moving between the ticker and the fill can take that one order past the
+// cap (the ledger then commits what it filled for; README, "What a limit guarantees"). The clock is real and a run lasts seconds, so windows never roll over (the ledger's own
 // property test, with an injected clock, covers expiry).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
