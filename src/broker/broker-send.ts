@@ -32,7 +32,8 @@ export async function send(
     } catch (err) {
       response = { requestId, status: 'failed', rule, error: publicError(ctx, err, requestId) };
     }
-    settleLimits(ctx, request, SPENDING_ACTIONS.has(request.action) ? decision.limits : [], response, record);
+    if (SPENDING_ACTIONS.has(request.action)) settleLimits(ctx, request, decision.limits, response, record);
+    else closeSeenOrders(ctx, request, response);
     return await finish(ctx, request, response, record);
   } finally {
     for (const value of record.held) value.zero();
@@ -83,9 +84,8 @@ function preview(ctx: BrokerContext, resolved: ResolvedAction): unknown {
 }
 
 /**
- * Ends the request's reservation from its outcome (see limit-settlement.ts), and keeps the count of open orders
- * true for cancels and orders seen closed. Never throws: a failure here is logged, and the reservation stays
- * (counted, never forgotten) until reconciled.
+ * Ends the request's reservation from its outcome (see limit-settlement.ts). Never throws: a failure here is logged,
+ * and the reservation stays (counted, never forgotten) until reconciled.
  */
 export function settleLimits(
   ctx: BrokerContext,
@@ -94,28 +94,39 @@ export function settleLimits(
   response: ActionResponse,
   record: VenueCallRecord,
 ): void {
-  const { state } = ctx.deps;
   const account = request.account ?? '';
   try {
-    const result = response.result as { order?: Order; orders?: readonly Order[] } | undefined;
-    const failure = response.error?.code;
+    const order = (response.result as { order?: Order } | undefined)?.order;
     const outcome =
       response.status === 'executed'
-        ? request.action === 'place_order' && result?.order !== undefined
-          ? ({ kind: 'order', account, order: result.order } as const)
+        ? request.action === 'place_order' && order !== undefined
+          ? ({ kind: 'order', account, order } as const)
           : ({ kind: 'done' } as const)
-        : keepsKey(failure, record.writeSent)
+        : keepsKey(response.error?.code, record.writeSent)
           ? ({ kind: 'unknown' } as const)
           : ({ kind: 'nothing-happened' } as const);
     const settlement = settlementFor(checks, outcome, ctx.now());
-    if (settlement !== undefined) state.settleReservation(request.requestId, settlement);
-    if (request.action === 'place_order') return;
-    const seen = result?.orders ?? (result?.order === undefined ? [] : [result.order]);
-    for (const order of seen) if (order.status !== 'open') state.closeOpenOrder(account, order.id);
+    if (settlement !== undefined) ctx.deps.state.settleReservation(request.requestId, settlement);
   } catch (err) {
     ctx.deps.logger.error(
       { err, requestId: request.requestId },
       'could not settle the limits of a request; its reservation stays until reconciled',
     );
+  }
+}
+
+/**
+ * Keeps the count of open orders true: an order a cancel, a cancel-all or a look-up shows closed is no longer
+ * counted against `openOrders`. Never throws (a stale count is corrected at the cap by asking the venue).
+ */
+function closeSeenOrders(ctx: BrokerContext, request: Claimed, response: ActionResponse): void {
+  const result = response.result as { order?: Order; orders?: readonly Order[] } | undefined;
+  const seen = result?.orders ?? (result?.order === undefined ? [] : [result.order]);
+  try {
+    for (const order of seen) {
+      if (order.status !== 'open') ctx.deps.state.closeOpenOrder(request.account ?? '', order.id);
+    }
+  } catch (err) {
+    ctx.deps.logger.warn({ err, requestId: request.requestId }, 'could not update the count of open orders');
   }
 }
