@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-
 import { CofreError } from '../errors.js';
 import type { PolicyQuestion } from '../policy/policy-types.js';
 import type { ApprovalRecord } from '../state/control-store.js';
 import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import { payloadHashOf } from './approval-record.js';
 import type { SendPayload } from './resolve-action.js';
 
 /**
@@ -28,7 +27,7 @@ export interface BoundAction {
 /** The canonical text of a bound action and its SHA-256 (hex). */
 export function bindAction(action: BoundAction): { readonly payload: string; readonly payloadHash: string } {
   const payload = canonicalJson(action);
-  return { payload, payloadHash: sha256(payload) };
+  return { payload, payloadHash: payloadHashOf(payload) };
 }
 
 /**
@@ -36,7 +35,7 @@ export function bindAction(action: BoundAction): { readonly payload: string; rea
  * SECURITY: a payload changed after approval (in the state file, by anyone) never runs.
  */
 export function boundActionOf(approval: ApprovalRecord): BoundAction {
-  if (sha256(approval.payload) !== approval.payloadHash) {
+  if (payloadHashOf(approval.payload) !== approval.payloadHash) {
     throw new CofreError(
       'COFRE_APPROVAL_NOT_EXECUTABLE',
       `request ${approval.requestId}: its bound payload no longer matches the approved hash; it will not run`,
@@ -63,10 +62,6 @@ export function questionOf(bound: BoundAction): PolicyQuestion {
 /** The agent a bound action runs for. */
 export function agentOf(bound: BoundAction): AuthenticatedAgent {
   return { id: bound.agentId, policy: bound.policy };
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** JSON with object keys sorted at every depth and `undefined` fields left out: one text for one value. */

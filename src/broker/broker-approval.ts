@@ -1,6 +1,6 @@
 import type { PolicyDecision } from '../policy/policy-types.js';
-import type { ApprovalRecord } from '../state/control-store.js';
 import { bindAction } from './approval-binding.js';
+import { newApprovalRecord } from './approval-record.js';
 import { auditIntent } from './broker-audit.js';
 import { finish } from './broker-finish.js';
 import {
@@ -26,8 +26,6 @@ export async function awaitApproval(
   decision: PolicyDecision,
   input: unknown,
 ): Promise<ActionResponse> {
-  const now = ctx.now();
-  const expiresAt = new Date(now.getTime() + (ctx.deps.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS));
   const { payload, payloadHash } = bind(request, resolved, decision, input);
   try {
     await auditIntent(ctx, request, resolved, decision, input);
@@ -35,24 +33,17 @@ export async function awaitApproval(
     ctx.deps.state.releaseRequest(request.requestId);
     throw err;
   }
-  const approval: ApprovalRecord = {
+  const approval = newApprovalRecord({
     requestId: request.requestId,
     agentId: request.agent.id,
     action: request.action,
     account: request.account,
     payload,
-    payloadHash,
-    rule: decision.rule,
-    required: decision.approvers?.count ?? 1,
-    approvers: decision.approvers?.of ?? [],
-    status: 'pending',
-    approvals: [],
-    decidedBy: undefined,
-    comment: undefined,
-    createdAt: now,
-    expiresAt,
-    decidedAt: undefined,
-  };
+    decision,
+    now: ctx.now(),
+    expiryMs: ctx.deps.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS,
+  });
+  const expiresAt = approval.expiresAt;
   ctx.deps.state.createApproval(approval);
   const answer = await finish(
     ctx,
