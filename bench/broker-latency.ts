@@ -8,6 +8,7 @@
 // The paper exchange runs in a process of its own. Every order is a market buy that must fill; any failure aborts.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Agent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -272,6 +273,15 @@ async function startCofre(
   stops: (() => Promise<unknown>)[],
 ): Promise<CofreUnderTest> {
   const configFile = await writeDemoSetup(dir, { exchangeUrl, apiKey, apiSecret: secret, port: 0 });
+  // The demo's policy as it is (rules, price band, limits reserved and settled on every order), with its daily cap
+  // raised so that thousands of bench orders measure the path instead of running into the cap.
+  await writeFile(
+    configFile,
+    (await readFile(configFile, 'utf8')).replace(
+      'notional: 20000, quote: USDT',
+      'notional: 1000000000, quote: USDT',
+    ),
+  );
   const loaded = await loadConfig(configFile);
   // One bench agent stands for many agents at load: its per-agent quotas (10 requests per second by default) would
   // refuse most of the load. The account queue keeps its defaults: it is part of what is measured.
