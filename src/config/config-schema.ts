@@ -201,15 +201,94 @@ const ordersSchema = z
   })
   .describe('How orders are resolved before policy sees them.');
 
+// Issue 10: where checkpoints are copied outside the log file, so that cutting the log after its last local
+// checkpoint is detectable from a copy the attacker does not also control.
+const auditWitnessSchema = z
+  .discriminatedUnion('type', [
+    z
+      .strictObject({
+        type: z.literal('file'),
+        path: z
+          .string()
+          .min(1)
+          .describe('File that receives a copy of each checkpoint line (appended, fsynced).'),
+      })
+      .describe('A file, ideally on another disk or host mount.'),
+    z
+      .strictObject({ type: z.literal('stdout') })
+      .describe('Standard output, one checkpoint line each, for a log shipper.'),
+    z
+      .strictObject({
+        type: z.literal('http'),
+        url: z
+          .url({ protocol: /^https?$/, error: 'invalid url; expected an http(s) URL' })
+          .describe('Receives each checkpoint line as a JSON POST body (https, or http to loopback only).'),
+        timeout: durationSchema({ min: 100 }).prefault('5s').describe('Per attempt. Parsed to milliseconds.'),
+      })
+      .describe('An HTTP endpoint.'),
+  ])
+  .describe('A witness: a place outside the log that keeps a copy of every checkpoint.');
+
 const auditSchema = z
   .strictObject({
     path: z
       .string()
       .min(1)
       .default('./cofre-audit.jsonl')
-      .describe('Audit log file (JSON lines). Relative paths resolve against the config file directory.'),
+      .describe(
+        'Audit log file (hash-chained JSON lines, docs/audit.md). Relative paths resolve against the config file directory.',
+      ),
+    signingKey: secretRefSchema
+      .optional()
+      .describe(
+        'Secret reference to the Ed25519 private key (PKCS#8 PEM) that signs checkpoints; `cofre init` creates one. Without it, checkpoints are written unsigned and `cofre audit verify` says so.',
+      ),
+    hmacKey: secretRefSchema
+      .optional()
+      .describe(
+        'Secret reference to the key (at least 32 bytes) that HMACs secret references and value-derived data in audit records, as Vault does; `cofre init` creates one. Without it, cofre derives none and records such data only as `[unavailable]`.',
+      ),
+    checkpoint: z
+      .strictObject({
+        every: z
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(1000)
+          .describe('Records between two checkpoints at most.'),
+        interval: durationSchema({ min: 1_000 })
+          .prefault('60s')
+          .describe(
+            'Time between two checkpoints at most (when records were written). Parsed to milliseconds.',
+          ),
+      })
+      .prefault({})
+      .describe('When the chain head is signed (also at every shutdown).'),
+    witnesses: z
+      .array(auditWitnessSchema)
+      .default([])
+      .describe('Where each checkpoint is also written, outside the log file.'),
+    rotate: z
+      .strictObject({
+        maxSize: byteSizeSchema({ min: 1024 * 1024, max: 1024 ** 4 })
+          .prefault('64mb')
+          .describe(
+            'The log file is rotated when it passes this size; the chain continues in the next file. Parsed to bytes.',
+          ),
+        keep: z
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(100)
+          .describe('Rotated files kept at most; older ones are removed.'),
+        maxAge: durationSchema({ min: 60_000 })
+          .optional()
+          .describe('Rotated files older than this are removed. Parsed to milliseconds.'),
+      })
+      .prefault({})
+      .describe('Rotation and retention of the log files.'),
   })
-  .describe('Audit log.');
+  .describe('Audit log: every action, decision, approval, operator action and secret access, hash-chained.');
 
 // Issue 8, item 19: a client holding thousands of idle or slow connections must not lock others out.
 const connectionsSchema = z
@@ -283,6 +362,16 @@ const stateSchema = z
       .describe(
         'SQLite state file: agents (token hashes only) and each request with its stored answer. Relative paths resolve against the config file directory.',
       ),
+    retention: z
+      .strictObject({
+        requests: durationSchema({ min: 60 * 60_000 })
+          .prefault('30d')
+          .describe(
+            'Finished requests (and their stored answers) older than this are deleted; the audit log keeps the record. Parsed to milliseconds.',
+          ),
+      })
+      .prefault({})
+      .describe('How long the state store keeps what it no longer needs.'),
   })
   .describe('State store.');
 
@@ -378,6 +467,7 @@ export type OrdersConfig = DeepReadonly<z.output<typeof ordersSchema>>;
 export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
 export type AddressBookConfig = DeepReadonly<z.output<typeof addressBookSchema>>;
 export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;
+export type AuditWitnessConfig = DeepReadonly<z.output<typeof auditWitnessSchema>>;
 export type ServerConfig = DeepReadonly<z.output<typeof serverSchema>>;
 export type ConnectionsConfig = DeepReadonly<z.output<typeof connectionsSchema>>;
 export type AccountQueueConfig = DeepReadonly<z.output<typeof accountQueueSchema>>;
@@ -409,6 +499,11 @@ export function listSecretReferences(config: unknown): ConfigSecretReference[] {
   const webhookKey = asRecord(asRecord(asRecord(config)?.['approvals'])?.['webhook'])?.['key'];
   if (typeof webhookKey === 'string')
     found.push({ path: ['approvals', 'webhook', 'key'], reference: webhookKey });
+  const audit = asRecord(asRecord(config)?.['audit']);
+  for (const field of ['signingKey', 'hmacKey']) {
+    const reference = audit?.[field];
+    if (typeof reference === 'string') found.push({ path: ['audit', field], reference });
+  }
   return found;
 }
 

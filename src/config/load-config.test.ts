@@ -167,9 +167,14 @@ describe('parseConfig defaults', () => {
       orders: { referencePriceMaxAge: 1_000 },
       addressBook: {},
       policies: {},
-      audit: { path: '/etc/cofre/cofre-audit.jsonl' },
+      audit: {
+        path: '/etc/cofre/cofre-audit.jsonl',
+        checkpoint: { every: 1000, interval: 60_000 },
+        witnesses: [],
+        rotate: { maxSize: 64 * 1024 ** 2, keep: 100 },
+      },
       server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536, connections: DEFAULT_CONNECTIONS },
-      state: { path: '/etc/cofre/cofre-state.db' },
+      state: { path: '/etc/cofre/cofre-state.db', retention: { requests: 30 * 24 * 3_600_000 } },
       approvals: { expiry: 900_000 },
     });
   });
