@@ -25,6 +25,12 @@ export interface SecretChange {
 
 export type SecretChangeListener = (change: SecretChange) => void;
 
+/**
+ * Hears every value the resolver hands out (`reference`: canonical, without `#field`, the unit of
+ * {@link SecretChange}). The value belongs to the caller of `resolve`: a listener that keeps it must copy it.
+ */
+export type SecretValueListener = (reference: string, value: SecretValue) => void;
+
 /** Options for {@link SecretResolver}. */
 export interface SecretResolverOptions {
   readonly backends: readonly SecretBackend[];
@@ -61,6 +67,7 @@ export class SecretResolver {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inflight = new Map<string, Promise<SecretRecord>>();
   readonly #listeners = new Set<SecretChangeListener>();
+  readonly #valueListeners = new Set<SecretValueListener>();
 
   constructor(options: SecretResolverOptions) {
     for (const backend of options.backends) {
@@ -94,7 +101,9 @@ export class SecretResolver {
   async resolve(reference: string | SecretReference): Promise<SecretValue> {
     const ref = typeof reference === 'string' ? parseSecretReference(reference) : reference;
     const record = await this.#record(ref);
-    return ref.field === undefined ? record.value.clone() : selectField(record.value, ref);
+    const value = ref.field === undefined ? record.value.clone() : selectField(record.value, ref);
+    this.#emitValue(ref, value);
+    return value;
   }
 
   /** Like {@link SecretResolver.resolve} but also returns the version the value came from. */
@@ -102,6 +111,7 @@ export class SecretResolver {
     const ref = typeof reference === 'string' ? parseSecretReference(reference) : reference;
     const record = await this.#record(ref);
     const value = ref.field === undefined ? record.value.clone() : selectField(record.value, ref);
+    this.#emitValue(ref, value);
     return { ...record, value };
   }
 
@@ -131,6 +141,15 @@ export class SecretResolver {
   onChange(listener: SecretChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Registers a listener for every value handed out, before the caller gets it (the log redactor's feed:
+   * `secrets/log-redactor.ts`); returns a function that removes it. Listeners must not throw.
+   */
+  onValue(listener: SecretValueListener): () => void {
+    this.#valueListeners.add(listener);
+    return () => this.#valueListeners.delete(listener);
   }
 
   /** Zeroes every cached value and closes every backend. */
@@ -201,6 +220,12 @@ export class SecretResolver {
     this.#cache.delete(key);
     zeroLater(entry.record.value);
     this.#emit({ reference: key, previousVersion: entry.record.version, version: undefined });
+  }
+
+  #emitValue(ref: SecretReference, value: SecretValue): void {
+    if (this.#valueListeners.size === 0) return;
+    const key = cacheKey(ref);
+    for (const listener of this.#valueListeners) listener(key, value);
   }
 
   #emit(change: SecretChange): void {

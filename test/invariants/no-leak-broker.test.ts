@@ -278,9 +278,28 @@ describe('with canary exchange keys', () => {
     expect(retried.body.status).toBe('executed');
   });
 
+  it('scrubs a deliberate debug log of an error whose message, cause and fields embed the keys', () => {
+    // What a careless caller could write: the keys in an error message, its cause, a field and a Buffer.
+    const keyBytes = Buffer.from(keyValue);
+    const cause = new Error(`venue echoed ${keyBytes.toString('base64')} and ${keyBytes.toString('hex')}`);
+    const err = new Error(`signing with ${apiSecret.value} for ${keyValue} failed`, { cause });
+    served.logger.debug({ err, body: keyBytes, query: `k=${encodeURIComponent(keyValue)}` }, 'deliberate');
+    served.logger.trace(
+      `secret ${JSON.stringify(apiSecret.value)} ${Buffer.from(apiSecret.value).toString('base64url')}`,
+    );
+    const deliberate = logLines.filter((line) => line.includes('deliberate') || line.includes('"level":10'));
+    expect(deliberate.length).toBeGreaterThanOrEqual(2);
+    expect(deliberate.some((line) => line.includes('signing with [REDACTED] for [REDACTED] failed'))).toBe(
+      true,
+    );
+  });
+
   it('leaks the keys nowhere: responses, MCP messages, logs, audit, state database', async () => {
     expect(seen.length).toBeGreaterThan(20);
     expect(logLines.length).toBeGreaterThan(5);
+    // Not vacuous: lines at debug and trace level were written and are searched like the rest.
+    expect(logLines.some((line) => line.startsWith('{"level":20'))).toBe(true);
+    expect(logLines.some((line) => line.startsWith('{"level":10'))).toBe(true);
     const audit = await auditEvidence();
     // Not vacuous: the lines of the first actions survived the test that breaks the log.
     expect(audit).toContain('"clientOrderId":"canary-1"');

@@ -2,12 +2,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 
+import { createLogger } from '../../src/audit/create-logger.js';
 import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
+import { LogRedactor } from '../../src/secrets/log-redactor.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { createHttpServer } from '../../src/surfaces/http/http-server.js';
 
@@ -18,6 +20,8 @@ export interface ServedBroker {
   readonly url: string;
   /** The token of the one agent issued for the test. */
   readonly token: string;
+  /** The logger the broker and the server write to (trace level, lines captured), for deliberate test lines. */
+  readonly logger: Logger;
   close(): Promise<void>;
 }
 
@@ -73,8 +77,10 @@ export async function serveBrokerForTest(
       done();
     },
   });
-  const logger = pino({ level: 'trace' }, capture);
-  const runtime = await openBrokerRuntime(config, { logger });
+  // As `cofre serve` makes it (createLogger: path and value redaction), with a redactor of this broker's own.
+  const logRedactor = new LogRedactor();
+  const logger = createLogger({ level: 'trace', destination: capture, redactor: logRedactor });
+  const runtime = await openBrokerRuntime(config, { logger, logRedactor });
   const { token } = issueAgentToken(runtime.state, {
     id: setup.agentId,
     policy: 'all',
@@ -93,9 +99,11 @@ export async function serveBrokerForTest(
     server,
     url,
     token,
+    logger,
     close: async () => {
       await server.close();
       await runtime.close();
+      logRedactor.dispose();
     },
   };
 }
