@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 
 import { type AuditSink, JsonlAuditLog } from '../audit/audit-log.js';
+import { processLogRedactor } from '../audit/create-logger.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import { RulePolicy } from '../policy/rule-policy.js';
+import type { LogRedactor } from '../secrets/log-redactor.js';
 import { openResolver } from '../secrets/open-backend.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
@@ -13,6 +15,7 @@ import type { VenueAccount, VenueCredentials } from '../venues/venue-account.js'
 import { AgentQuotas } from './agent-quotas.js';
 import { approvalWebhookFor } from './approval-webhook.js';
 import { Broker, type ReconcileReport } from './broker.js';
+import { startRequestRetention } from './request-retention.js';
 
 /**
  * How long a signed venue request can still be accepted after it was made: Binance's largest `recvWindow` (60 s).
@@ -49,6 +52,8 @@ export async function openBrokerRuntime(
     promptPassphrase?: (question: string) => Promise<Buffer>;
     /** The broker's and the policy's clock (approval expiry, rolling windows); default the system clock. */
     now?: () => Date;
+    /** Fed every secret value the resolver loads, to scrub them from log lines; default the process's own. */
+    logRedactor?: LogRedactor;
   },
 ): Promise<BrokerRuntime> {
   const now = options.now ?? (() => new Date());
@@ -59,12 +64,20 @@ export async function openBrokerRuntime(
     },
     ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
   });
+  // SECURITY: every value the resolver loads is scrubbed from the logs by value (secrets/log-redactor.ts).
+  const unfollowRedactor = (options.logRedactor ?? processLogRedactor).follow(resolver);
   // cofre's own files readable beyond their owner are restricted to 600 when opened; say so (config/private-file.ts).
   const onModeFixed = (fixed: { path: string; was: string }): void => {
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
   const state = new SqliteStateStore(config.state.path, { onModeFixed });
   const audit = new JsonlAuditLog(config.audit.path, { onModeFixed });
+  const retention = startRequestRetention({
+    state,
+    retentionMs: config.state.retention.requests,
+    logger: options.logger,
+    now,
+  });
   const venues = new Map<string, Promise<VenueAccount>>();
 
   const credentials = async (accountId: string): Promise<VenueCredentials> => {
@@ -172,12 +185,14 @@ export async function openBrokerRuntime(
     close: () =>
       (closed ??= (async () => {
         clearTimeout(later);
+        retention.stop();
         const opened = await Promise.allSettled(venues.values());
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await quotas.close();
         await webhook?.close();
         await audit.close();
         await resolver.close();
+        unfollowRedactor();
         state.close();
       })()),
   };

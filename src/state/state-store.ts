@@ -79,5 +79,12 @@ export interface StateStore extends LimitLedger, ControlStore {
    * stopped in the middle of them (or still running, if `before` is recent).
    */
   executingRequests(before: Date): readonly RequestRecord[];
+  /**
+   * Deletes up to `limit` finished requests last updated before `before`, oldest first, and returns how many: the
+   * retention of `state.retention.requests` (the audit log keeps the record). Never deletes a request that is
+   * `executing`, `pending_approval`, or holds a limit reservation. Bounded so one call holds the write lock briefly;
+   * call again while it returns `limit`.
+   */
+  pruneRequests(before: Date, limit: number): number;
   close(): void;
 }

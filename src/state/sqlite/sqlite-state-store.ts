@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS requests (
   input TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_executing ON requests (created_at) WHERE status = 'executing';
+CREATE INDEX IF NOT EXISTS requests_updated ON requests (updated_at);
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
@@ -123,6 +124,14 @@ function prepareStatements(db: Database.Database) {
     request: db.prepare('SELECT * FROM requests WHERE request_id = ?'),
     executingRequests: db.prepare(
       "SELECT * FROM requests WHERE status = 'executing' AND created_at < ? ORDER BY created_at",
+    ),
+    // SECURITY: never a request that may still act or settle: executing, awaiting approval, or holding a reservation.
+    pruneRequests: db.prepare(
+      `DELETE FROM requests WHERE request_id IN (
+         SELECT request_id FROM requests
+         WHERE updated_at < ? AND status NOT IN ('executing', 'pending_approval')
+           AND NOT EXISTS (SELECT 1 FROM limit_reservations r WHERE r.request_id = requests.request_id)
+         ORDER BY updated_at LIMIT ?)`,
     ),
   };
 }
@@ -240,6 +249,10 @@ export class SqliteStateStore implements StateStore {
 
   executingRequests(before: Date): readonly RequestRecord[] {
     return (this.#sql.executingRequests.all(before.getTime()) as RequestRow[]).map(toRequest);
+  }
+
+  pruneRequests(before: Date, limit: number): number {
+    return this.#sql.pruneRequests.run(before.getTime(), limit).changes;
   }
 
   reserve(requestId: string, checks: readonly LimitCheck[], at: Date): { readonly ok: true } | LimitExceeded {
