@@ -21,7 +21,18 @@ export function auditIntent(
     policyHash: decision.policyHash,
     ...(decision.shadow.length === 0 ? {} : { shadow: decision.shadow }),
     ...(approvedBy === undefined ? {} : { approvedBy }),
+    // The venue knows an order by its clientOrderId: naming it in the intent matches every order that reached the
+    // venue to its intent, even when the process died before the outcome (test/invariants/audit-kill9.test.ts).
+    ...clientOrderIdOf(input),
     // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
     detail: resolved.question.order ?? resolved.question.withdrawal ?? input,
   });
+}
+
+function clientOrderIdOf(input: unknown): { clientOrderId?: string } {
+  const id =
+    typeof input === 'object' && input !== null
+      ? (input as { clientOrderId?: unknown }).clientOrderId
+      : undefined;
+  return typeof id === 'string' ? { clientOrderId: id } : {};
 }
