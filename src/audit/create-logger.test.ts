@@ -6,7 +6,7 @@ import { leaks, makeCanary } from '../../test/invariants/canary.js';
 import { CofreError } from '../errors.js';
 import { LogRedactor } from '../secrets/log-redactor.js';
 import { SecretValue } from '../secrets/secret-value.js';
-import { createLogger } from './create-logger.js';
+import { createLogger, LOG_LEVEL_ENV } from './create-logger.js';
 
 function capturingLogger(redactor: LogRedactor): {
   logger: ReturnType<typeof createLogger>;
@@ -63,5 +63,13 @@ describe('createLogger: value-based redaction', () => {
     const { logger, lines } = capturingLogger(new LogRedactor());
     logger.error({ err: new Error(`signing with ${canary.value} failed`) }, 'x');
     expect(leaks(lines.join(''), canary.encodings)).not.toEqual([]);
+  });
+});
+
+describe('createLogger: level', () => {
+  it("takes COFRE_LOG_LEVEL over the caller's level, and refuses a level that does not exist", () => {
+    expect(createLogger({ level: 'warn', env: { [LOG_LEVEL_ENV]: 'trace' } }).level).toBe('trace');
+    expect(createLogger({ level: 'warn', env: {} }).level).toBe('warn');
+    expect(() => createLogger({ env: { [LOG_LEVEL_ENV]: 'verbose' } })).toThrow(/COFRE_LOG_LEVEL="verbose"/);
   });
 });

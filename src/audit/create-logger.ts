@@ -1,6 +1,11 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
 
+import { type Environment, readEnv } from '../config/read-env.js';
+import { CofreError } from '../errors.js';
 import { LogRedactor } from '../secrets/log-redactor.js';
+
+/** The environment variable that sets every logger's level (`trace` … `fatal`, `silent`), over each command's own. */
+export const LOG_LEVEL_ENV = 'COFRE_LOG_LEVEL';
 
 /**
  * The redactor every logger made by {@link createLogger} uses unless told otherwise, and that `openBrokerRuntime`
@@ -36,19 +41,33 @@ export const REDACTED_LOG_PATHS = [
 ];
 
 /**
- * The process logger: JSON lines on stderr (stdout belongs to command output and MCP stdio).
+ * The process logger: JSON lines on stderr (stdout belongs to command output and MCP stdio), at the level of
+ * `COFRE_LOG_LEVEL` when set (an operator asking for `debug` gets it from every command), else `options.level`, else
+ * `info`.
  *
  * SECURITY: every serialised line, of this logger and of all its children, passes through `redactor` (default
  * {@link processLogRedactor}) before it is written: the secret values the process has loaded are scrubbed by value,
  * in every encoding, on top of the path-based `redact` above (see `secrets/log-redactor.ts`).
  */
 export function createLogger(
-  options: { level?: string; destination?: DestinationStream; redactor?: LogRedactor } = {},
+  options: {
+    level?: string;
+    destination?: DestinationStream;
+    redactor?: LogRedactor;
+    env?: Environment;
+  } = {},
 ): Logger {
   const redactor = options.redactor ?? processLogRedactor;
+  const level = readEnv(LOG_LEVEL_ENV, options.env) ?? options.level ?? 'info';
+  if (!Object.hasOwn(pino.levels.values, level) && level !== 'silent') {
+    throw new CofreError(
+      'COFRE_CONFIG_INVALID',
+      `${LOG_LEVEL_ENV}="${level}" is not a log level; use one of ${Object.keys(pino.levels.values).join(', ')}, silent`,
+    );
+  }
   return pino(
     {
-      level: options.level ?? 'info',
+      level,
       base: { service: 'cofre' },
       redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' },
       serializers: { err: pino.stdSerializers.err },

@@ -38,12 +38,17 @@ const entry = resolve(import.meta.dirname, '../../src/surfaces/cli/entry.ts');
 // Absolute, so the child resolves tsx from this repo whatever its working directory.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-/** Runs the real `cofre` process (through tsx), as a user would. */
-export function cliProcess(cwd: string, args: readonly string[], input = ''): Promise<CliResult> {
+/** Runs the real `cofre` process (through tsx), as a user would; `env` adds environment variables. */
+export function cliProcess(
+  cwd: string,
+  args: readonly string[],
+  input = '',
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
       cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: cwd },
+      env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

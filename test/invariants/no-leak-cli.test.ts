@@ -17,7 +17,8 @@ describe('canary through the CLI', () => {
   beforeAll(async () => {
     ({ dir, remove } = tempDir());
     const run = async (args: string[], input = ''): Promise<CliResult> => {
-      const result = await cliProcess(dir, args, input);
+      // Every command logs at trace level: each line any of them writes is searched too.
+      const result = await cliProcess(dir, args, input, { COFRE_LOG_LEVEL: 'trace' });
       outputs.push(result);
       return result;
     };
