@@ -112,3 +112,33 @@ describe('LogRedactor', () => {
     expect(redactor.redact(canary.value)).toBe(canary.value);
   });
 });
+
+describe('LogRedactor: lines stay JSON', () => {
+  it('writes a short secret standing as a JSON number as the string "[REDACTED]"', () => {
+    const redactor = redactorWith('123456');
+    const line = `${JSON.stringify({ level: 30, uid: 123456, ids: [123456, 7], msg: 'uid 123456, [x]' })}\n`;
+    const out = redactor.redact(line);
+    expect(JSON.parse(out)).toEqual({
+      level: 30,
+      uid: LOG_REDACTED,
+      ids: [LOG_REDACTED, 7],
+      msg: `uid ${LOG_REDACTED}, [x]`,
+    });
+  });
+
+  it('stops scrubbing the values of a resolver that closed, once the retention has passed', async () => {
+    const backend = new MemoryBackend('local');
+    await backend.write('exchanges/binance', SecretValue.fromText('closing-value-0123456789'));
+    const clock = { now: 0 };
+    const resolver = new SecretResolver({ backends: [backend], now: () => clock.now });
+    const redactor = new LogRedactor({ retainMs: 100, now: () => clock.now });
+    const unfollow = redactor.follow(resolver);
+    (await resolver.resolve(ref)).zero();
+    unfollow();
+    await resolver.close();
+    expect(redactor.redact('closing-value-0123456789')).toBe(LOG_REDACTED);
+    clock.now = 100;
+    expect(redactor.redact('closing-value-0123456789')).toBe('closing-value-0123456789');
+    expect(redactor.size).toBe(0);
+  });
+});

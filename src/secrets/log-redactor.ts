@@ -14,6 +14,11 @@
  * Fast path: with no value loaded, a line is returned as it is, without being looked at. Otherwise the cost is one
  * scan of the line's bytes (see `bench/log-redaction.ts`). The matcher is rebuilt only when the list changes.
  *
+ * Rules: the response scrubber's ({@link RESPONSE_RULES}: runs of 8 characters, 16 hex digits), not the stricter
+ * venue-text rule: every line holds a 13-digit timestamp, and 8-digit hex runs of a key would, rarely, match inside
+ * it. A hit inside a JSON number (a short secret such as a 6-digit `uid` standing as a number) is written as the
+ * string `"[REDACTED]"`, so the line stays JSON for a log shipper.
+ *
  * SECURITY: the redactor holds copies of secret values (zeroed when dropped or on {@link LogRedactor.dispose}) and
  * builds no JavaScript string of one. It can only scrub values this process resolved through the resolver it
  * follows (or that were {@link LogRedactor.add}ed): a backend's own login (Vault token, AWS keys) never passes
@@ -21,7 +26,7 @@
  *
  * Safe to call from any synchronous code; not safe to use after `dispose()`.
  */
-import { SecretMatcher, VENUE_TEXT_RULES } from './secret-matcher.js';
+import { RESPONSE_RULES, SecretMatcher } from './secret-matcher.js';
 import type { SecretChangeListener } from './secret-resolver.js';
 import type { SecretValue } from './secret-value.js';
 
@@ -53,6 +58,8 @@ interface Entry {
 }
 
 const BUFFER_JSON = /\{"type":"Buffer","data":\[([0-9,]*)\]\}/g;
+/** Outside JSON strings: a run of number characters and redaction markers. */
+const BARE_RUN = /(?:[-+.0-9eE]|\[REDACTED\])+/y;
 
 /** See the module comment. */
 export class LogRedactor {
@@ -99,9 +106,15 @@ export class LogRedactor {
     }
   }
 
-  /** Adds every value `source` resolves from now on and retires values on its change events; returns `unfollow`. */
+  /**
+   * Adds every value `source` resolves from now on and retires values on its change events. Returns `unfollow`,
+   * which also retires every value the source fed (the resolver is closing: its values leave the list after the
+   * retention, like replaced ones).
+   */
   follow(source: ResolvedValueSource): () => void {
+    const seen = new Set<string>();
     const offValue = source.onValue((reference, value) => {
+      seen.add(reference);
       this.add(reference, value);
     });
     const offChange = source.onChange((change) => {
@@ -110,6 +123,7 @@ export class LogRedactor {
     return () => {
       offValue();
       offChange();
+      for (const reference of seen) this.retire(reference);
     };
   }
 
@@ -119,6 +133,8 @@ export class LogRedactor {
     const matcher = this.#current();
     if (matcher === undefined) return line;
     let out = matcher.redact(line, LOG_REDACTED);
+    // Only a line that was JSON is mended (pino writes nothing else; a test or a raw write may).
+    if (out !== line && !isJson(out) && isJson(line)) out = quoteBareMarkers(out);
     if (out.includes('"type":"Buffer"')) {
       out = out.replace(BUFFER_JSON, (whole, data: string) =>
         bufferHolds(matcher, data) ? `"${LOG_REDACTED}"` : whole,
@@ -159,12 +175,53 @@ export class LogRedactor {
           ? undefined
           : SecretMatcher.of(
               this.#entries.map((e) => e.value),
-              VENUE_TEXT_RULES,
+              RESPONSE_RULES,
             );
       this.#dirty = false;
     }
     return this.#matcher;
   }
+}
+
+/** True when `line` (one JSON line, its newline included) parses. */
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `line` with each marker that stands outside a JSON string (with the digits of the number it replaced part of)
+ * turned into the string `"[REDACTED]"`.
+ */
+function quoteBareMarkers(line: string): string {
+  let out = '';
+  let inString = false;
+  let i = 0;
+  while (i < line.length) {
+    const c = line.charAt(i);
+    if (inString) {
+      const step = c === '\\' ? 2 : 1;
+      out += line.slice(i, i + step);
+      if (c === '"') inString = false;
+      i += step;
+      continue;
+    }
+    if (c === '"') inString = true;
+    BARE_RUN.lastIndex = i;
+    const run = BARE_RUN.exec(line)?.[0];
+    if (run === undefined) {
+      out += c;
+      i++;
+      continue;
+    }
+    out += run.includes(LOG_REDACTED) ? `"${LOG_REDACTED}"` : run;
+    i += run.length;
+  }
+  return out;
 }
 
 /** True when the bytes of a serialised Buffer (`104,105`) hold a secret. The decoded copy is zeroed. */
