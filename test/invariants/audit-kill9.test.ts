@@ -1,10 +1,10 @@
 // SECURITY invariant (issue 10): kill -9 in the middle of a burst of orders, over and over. After every kill, each
 // order the paper exchange received has a durable intent record with its clientOrderId in the audit file, and the
-// file is whole lines except possibly a torn last one. The broker runs in a child process (openBrokerRuntime from
+// file is whole lines except possibly a torn last one. Every run restarts on the log the killed one left, as an
+// operator's restart after a crash would. The broker runs in a child process (openBrokerRuntime from
 // YAML, as `cofre serve` opens it); the paper exchange runs here, so this process counts what reached it.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 let exchange: PaperExchange;
 let root: { dir: string; remove: () => void };
+let configPath: string;
 
 beforeAll(async () => {
   root = tempDir();
@@ -38,6 +39,8 @@ beforeAll(async () => {
     symbols: [BTCUSDT],
     prices: { BTCUSDT: '60000' },
   });
+  // One broker folder for every run: each child restarts on the audit log and state file the killed one left.
+  configPath = await writeBrokerDir(root.dir, exchange.url, 'audit.jsonl');
 });
 
 afterAll(async () => {
@@ -50,9 +53,7 @@ async function burstAndKill(
   run: number,
   killAfter: number,
 ): Promise<{ received: string[]; check: AuditCheck; text: string }> {
-  const dir = join(root.dir, `run-${run}`);
-  mkdirSync(dir);
-  const configPath = await writeBrokerDir(dir, exchange.url, 'audit.jsonl');
+  const dir = root.dir;
   const prefix = `k9r${run}`;
   const child = spawn(process.execPath, ['--import', TSX, CHILD, configPath, prefix, '400', '16'], {
     cwd: dir,
@@ -82,7 +83,9 @@ async function burstAndKill(
   await new Promise((done) => setTimeout(done, 50));
   const received = mine();
   const text = await readFile(join(dir, 'audit.jsonl'), 'utf8').catch(() => '');
-  return { received, check: checkAuditAgainstExchange(text, received), text };
+  // The whole file, across every restart so far, against every order of every run so far.
+  const all = ordersReceived(exchange.requests());
+  return { received, check: checkAuditAgainstExchange(text, all), text };
 }
 
 describe('kill -9 during a burst of orders', () => {
