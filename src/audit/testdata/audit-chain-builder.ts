@@ -99,6 +99,14 @@ export class AuditChainBuilder {
     return line;
   }
 
+  /** A signature (base64) by this builder's key over a checkpoint at `seq` with that head and time. */
+  signatureFor(seq: number, head: string, ts: string): string {
+    const key = this.#key;
+    if (key === undefined) throw new Error('this builder has no key');
+    const signature = sign(null, checkpointMessage({ logId: this.logId, seq, head, ts }), key.privateKey);
+    return signature.toString('base64');
+  }
+
   /** Rotates: the current file becomes rotated file n, and a new file starts with its `continue` record. */
   rotate(): void {
     const previous = this.files.at(-1) ?? [];
