@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { recordHash, recordLine, rotatedPath } from './audit-format.js';
+import { lineHash } from './chain-state.js';
 import { type CheckpointKey, checkpointKeyFromPem } from './checkpoint-key.js';
 import { AuditChainBuilder, testSigningKey } from './testdata/audit-chain-builder.js';
 import { verifyAuditLog, type VerifyOptions, type VerifyReport } from './verify-chain.js';
@@ -341,5 +342,13 @@ describe('verifyAuditLog with witnesses', () => {
     writeFileSync(witness, `${log.checkpoints[0]}\n`);
     writeEdited(log, 0, (lines) => lines.filter((_, i) => i !== 4)); // the checkpoint at seq 4 deleted
     expect(codes(await verify({ witnesses: [witness] }))).toContain('witness-missing');
+  });
+});
+
+describe('lineHash', () => {
+  it('is the contract’s recordHash', () => {
+    for (const line of ['', 'x', '{"v":1,"seq":0}', 'é'.repeat(1000)]) {
+      expect(lineHash(Buffer.from(line))).toBe(recordHash(line));
+    }
   });
 });

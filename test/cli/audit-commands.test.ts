@@ -10,6 +10,7 @@ import { parseDocument } from 'yaml';
 import { auditHmac } from '../../src/audit/audit-hmac.js';
 import { AuditChainBuilder, testSigningKey } from '../../src/audit/testdata/audit-chain-builder.js';
 import { auditTail } from '../../src/surfaces/cli/audit-tail.js';
+import { auditVerify } from '../../src/surfaces/cli/audit-verify.js';
 import { cli, tempDir } from './cli-harness.js';
 
 const key = testSigningKey();
@@ -97,6 +98,23 @@ describe('cofre audit verify', () => {
     expect(report.verdict).toBe('broken');
     expect(report.findings[0]?.code).toBe('truncated');
     expect(report.findings[0]?.message).toContain('at least 2 record(s)');
+  });
+
+  it('shows progress on stderr when it is a terminal', async () => {
+    writeLog();
+    let progress = '';
+    const stderr = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          progress += chunk.toString('utf8');
+          done();
+        },
+      }),
+      { isTTY: true },
+    );
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr, cwd: dir };
+    await auditVerify(io, {}, {});
+    expect(progress).toMatch(/\rverifying cofre-audit\.jsonl: 100% of 0\.0 MiB, 8 records\n$/);
   });
 
   it('verifies a copy of a log with --log and no config', async () => {
