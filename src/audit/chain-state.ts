@@ -1,33 +1,10 @@
-import { hash as oneShotHash } from 'node:crypto';
-
 import { type AuditFile, auditFileLabel } from './audit-files.js';
-import { AUDIT_SCHEMA_VERSION, GENESIS_PREV } from './audit-format.js';
+import { GENESIS_PREV } from './audit-format.js';
 import { type CheckpointKey, checkpointKeyFromPem, checkpointSignatureValid } from './checkpoint-key.js';
+import { lineHash, parseAuditRecord, type ParsedRecord } from './parse-audit-record.js';
 import type { VerifiedCheckpoint, VerifyOptions, VerifyReport } from './verify-chain.js';
 import { FindingList, type Where } from './verify-findings.js';
-import type { WitnessCheckpoint } from './witness-checkpoints.js';
-
-const HEAD_KEYS = ['v', 'seq', 'ts', 'prev', 'kind'] as const;
-const KINDS = new Set([
-  'intent',
-  'outcome',
-  'quota',
-  'operator',
-  'secret-access',
-  'genesis',
-  'continue',
-  'checkpoint',
-]);
-const HEX64 = /^[0-9a-f]{64}$/;
-
-/** A record as parsed, its head checked. */
-interface ParsedRecord {
-  readonly seq: number;
-  readonly ts: string;
-  readonly prev: string;
-  readonly kind: string;
-  readonly fields: Readonly<Record<string, unknown>>;
-}
+import { reportLeftoverWitness, type WitnessCheckpoint } from './witness-checkpoints.js';
 
 /**
  * The verifier's state while it walks the chain, one line at a time: where the chain is (next seq, hash of the last
@@ -124,49 +101,13 @@ export class ChainState {
   }
 
   #parse(bytes: Buffer, where: Where): ParsedRecord | undefined {
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString('utf8'));
-    } catch {
-      this.findings.error('malformed-line', 'not JSON: a torn, edited or foreign line', where);
-      return undefined;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      this.findings.error('malformed-line', 'not a JSON object', where);
-      return undefined;
-    }
-    const fields = value as Record<string, unknown>;
-    const seq = fields['seq'];
-    const at = Number.isSafeInteger(seq) ? { ...where, seq: seq as number } : where;
-    if (fields['v'] !== AUDIT_SCHEMA_VERSION) {
-      this.findings.error(
-        'schema-version',
-        `schema version ${JSON.stringify(fields['v'])}; this cofre reads version ${AUDIT_SCHEMA_VERSION}`,
-        at,
-      );
-      return undefined;
-    }
-    const keys = Object.keys(fields).slice(0, HEAD_KEYS.length);
-    const { ts, prev, kind } = fields;
-    if (
-      keys.some((key, i) => key !== HEAD_KEYS[i]) ||
-      keys.length < HEAD_KEYS.length ||
-      !Number.isSafeInteger(seq) ||
-      (seq as number) < 0 ||
-      typeof ts !== 'string' ||
-      typeof prev !== 'string' ||
-      (prev !== this.#prevHash && !HEX64.test(prev)) || // the regex only when the cheap comparison fails
-      typeof kind !== 'string' ||
-      !KINDS.has(kind)
-    ) {
-      this.findings.error(
-        'head-fields',
-        'the record head (v, seq, ts, prev, kind, in order) is missing or malformed',
-        at,
-      );
-      return undefined;
-    }
-    return { seq: seq as number, ts, prev, kind, fields };
+    const parsed = parseAuditRecord(bytes, this.#prevHash);
+    if ('fields' in parsed) return parsed;
+    this.findings.error(parsed.code, parsed.message, {
+      ...where,
+      ...(parsed.seq === undefined ? {} : { seq: parsed.seq }),
+    });
+    return undefined;
   }
 
   /** The seq and prev of a record against the record before it. */
@@ -421,39 +362,13 @@ export class ChainState {
   }
 
   #leftoverWitness(seq: number, entry: WitnessCheckpoint): void {
-    const where: Where = { file: entry.witness, line: entry.line, seq };
     if (this.#firstSeq !== undefined && seq < this.#firstSeq) return; // in files removed by retention
-    const last = this.#lastSeq ?? -1;
-    if (seq <= last) {
-      this.findings.error(
-        'witness-missing',
-        `the log has no intact record at seq ${seq}, which the witness holds`,
-        where,
-      );
-      return;
-    }
-    const { head, ts, signature } = entry.record;
-    if (this.#key !== undefined && this.#logId !== undefined) {
-      const valid =
-        typeof head === 'string' &&
-        typeof ts === 'string' &&
-        typeof signature === 'string' &&
-        entry.record['keyId'] === this.#key.keyId &&
-        checkpointSignatureValid({ logId: this.#logId, seq, head, ts, signature }, this.#key.key);
-      if (!valid) {
-        this.findings.error(
-          'witness-forged',
-          `a witness checkpoint at seq ${seq} beyond the log's end does not verify`,
-          where,
-        );
-        return;
-      }
-    }
-    this.findings.error(
-      'truncated',
-      `TRUNCATED: the log ends at seq ${last} (${describe(this.#prevWhere)}) but the witness holds a checkpoint at seq ${seq}: at least ${seq - last} record(s) were cut off`,
-      where,
-    );
+    reportLeftoverWitness(this.findings, entry, {
+      lastSeq: this.#lastSeq ?? -1,
+      logEnd: describe(this.#prevWhere),
+      key: this.#key,
+      logId: this.#logId,
+    });
   }
 
   report(files: number, bytes: number): VerifyReport {
@@ -478,14 +393,6 @@ export class ChainState {
       findings: f.kept,
     };
   }
-}
-
-/**
- * `recordHash` of the contract, computed with Node's one-shot hash: the same SHA-256 hex, about twice as fast on
- * record-sized lines, which is most of the verifier's time. A test pins the two equal.
- */
-export function lineHash(line: Buffer): string {
-  return oneShotHash('sha256', line, 'hex');
 }
 
 function describe(where: Where): string {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { recordHash, recordLine, rotatedPath } from './audit-format.js';
-import { lineHash } from './chain-state.js';
 import { type CheckpointKey, checkpointKeyFromPem } from './checkpoint-key.js';
+import { lineHash } from './parse-audit-record.js';
 import { AuditChainBuilder, testSigningKey } from './testdata/audit-chain-builder.js';
 import { verifyAuditLog, type VerifyOptions, type VerifyReport } from './verify-chain.js';
 
