@@ -1,9 +1,10 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start, limits, policy, log-redaction).
+// resolved-order, cold-start, limits, policy, log-redaction, audit-verify, audit).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
+import { auditVerifyBench } from './audit-verify.js';
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { limitLedgerBench } from './limit-ledger.js';
@@ -22,6 +23,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   limits: limitLedgerBench,
   policy: policyDecisionBench,
   'log-redaction': logRedactionBench,
+  'audit-verify': auditVerifyBench,
 };
 
 const asked = process.argv.slice(2);

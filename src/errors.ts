@@ -159,6 +159,16 @@ export const errorCatalogue = {
     false,
     '`cofre policy test`: at least one case got another decision or rule than it expects; each is listed as FAIL with what it got.',
   ),
+  COFRE_AUDIT_VERIFY_FAILED: spec(
+    'invalid',
+    false,
+    '`cofre audit verify`: the audit log is damaged or was tampered with; each problem is listed with its file, line and seq. Keep the files as they are for investigation.',
+  ),
+  COFRE_AUDIT_HMAC_KEY_UNAVAILABLE: spec(
+    'invalid',
+    false,
+    '`cofre audit hash` needs `audit.hmacKey` in the config, naming a secret of at least 32 bytes (`cofre init` creates one).',
+  ),
   COFRE_AUDIT_UNAVAILABLE: spec(
     'unavailable',
     true,

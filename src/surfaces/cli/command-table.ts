@@ -17,6 +17,12 @@ export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
   operator: 'add, list and revoke the operators who may use the operator API (approvals, halt)',
   approval: 'list, show, approve and deny requests waiting for an operator (on this host, no token)',
   policy: 'explain a policy decision, or run table-driven policy tests',
+  audit: 'verify the tamper-evident audit log, read it, and hash values to search it',
+};
+
+const auditLogOption = {
+  flags: '--log <file>',
+  description: 'read this log (a copy, say) instead of audit.path from the config; no config needed',
 };
 
 /** The command table. */
@@ -339,5 +345,84 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     path: ['resume'],
     description: 'lift the halt (revoked agents stay revoked)',
     run: async ({ io, global }) => (await import('./resume.js')).resume(io, global),
+  }),
+  command<{ log?: string; publicKey?: string; witness?: string[]; json?: boolean }>({
+    path: ['audit', 'verify'],
+    description:
+      'check the whole audit chain, every checkpoint signature and every witness; exit 1 naming each problem and where',
+    options: [
+      auditLogOption,
+      {
+        flags: '--public-key <file>',
+        description:
+          "the checkpoint key's public key (PEM) to pin (default: the key in the log's genesis record)",
+      },
+      {
+        flags: '--witness <file...>',
+        description:
+          'a witness file of checkpoint lines, repeatable (file witnesses in the config are added)',
+      },
+      { flags: '--json', description: 'print the report as JSON' },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./audit-verify.js')).auditVerify(io, global, options),
+  }),
+  command<{ log?: string; lines?: string; follow?: boolean; json?: boolean }>({
+    path: ['audit', 'tail'],
+    description: 'print the last records of the audit log, and with --follow each new one (until Ctrl-C)',
+    options: [
+      auditLogOption,
+      { flags: '-n, --lines <n>', description: 'how many records', defaultValue: '10' },
+      { flags: '-f, --follow', description: 'keep printing records as they are written, across rotations' },
+      { flags: '--json', description: 'print each record as written (one JSON line)' },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./audit-tail.js')).auditTail(io, global, options),
+  }),
+  command<{
+    log?: string;
+    since?: string;
+    until?: string;
+    agent?: string;
+    account?: string;
+    action?: string;
+    request?: string;
+    kind?: string;
+    json?: boolean;
+  }>({
+    path: ['audit', 'query'],
+    description: 'print the audit records matching every filter given, oldest first',
+    options: [
+      auditLogOption,
+      { flags: '--since <time>', description: 'records at or after this ISO 8601 time' },
+      { flags: '--until <time>', description: 'records before this ISO 8601 time' },
+      { flags: '--agent <id>', description: 'records of this agent' },
+      { flags: '--account <id>', description: 'records about this account' },
+      { flags: '--action <action>', description: 'records of this action, e.g. place_order' },
+      { flags: '--request <id>', description: 'records of this request id' },
+      {
+        flags: '--kind <kind>',
+        description: 'records of this kind: intent, outcome, secret-access, checkpoint…',
+      },
+      { flags: '--json', description: 'print each record as written (one JSON line)' },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./audit-query.js')).auditQuery(io, global, options),
+  }),
+  command<{ stdin?: boolean }>({
+    path: ['audit', 'hash'],
+    description:
+      'print the HMAC the audit log holds for a secret reference (argument) or a value (stdin or prompt, never argv)',
+    args: [['[reference]', 'a secret reference, e.g. local:exchanges/binance#apiKey']],
+    options: [
+      { flags: '--stdin', description: 'hash the value read from stdin (one trailing newline dropped)' },
+    ],
+    run: async ({ io, global }, [reference], options) =>
+      (await import('./audit-hash.js')).auditHash(
+        io,
+        global,
+        reference === '' ? undefined : reference,
+        options,
+      ),
   }),
 ];

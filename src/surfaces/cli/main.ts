@@ -79,8 +79,9 @@ function addCommand(
     command.addOption(option);
   }
   command.action(async (...received: unknown[]) => {
-    // commander passes the positional arguments, then the options object, then the command.
-    const args = received.slice(0, spec.args?.length ?? 0).map((a) => String(a));
+    // commander passes the positional arguments, then the options object, then the command. An optional argument
+    // not given comes as undefined: passed on as ''.
+    const args = received.slice(0, spec.args?.length ?? 0).map((a) => (typeof a === 'string' ? a : ''));
     await spec.run({ io, global: global() }, args, command.opts());
   });
 }
