@@ -17,6 +17,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
   operator: 'add, list and revoke the operators who may use the operator API (approvals, halt)',
   approval: 'list, show, approve and deny requests waiting for an operator (on this host, no token)',
   policy: 'explain a policy decision, or run table-driven policy tests',
+  audit: 'inspect the tamper-evident audit log and its keys',
 };
 
 /** The command table. */
@@ -339,5 +340,10 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     path: ['resume'],
     description: 'lift the halt (revoked agents stay revoked)',
     run: async ({ io, global }) => (await import('./resume.js')).resume(io, global),
+  }),
+  command({
+    path: ['audit', 'public-key'],
+    description: "print the audit checkpoint key's public key (SPKI PEM) and its keyId, to pin it",
+    run: async ({ io, global }) => (await import('./audit-public-key.js')).auditPublicKey(io, global),
   }),
 ];
