@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 
+import { createAuditKeys } from '../../src/audit/audit-keys.js';
 import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
 import { parseConfig } from '../../src/config/load-config.js';
@@ -50,6 +51,7 @@ export async function serveBrokerForTest(
   });
   try {
     await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify(setup.keys)));
+    await createAuditKeys(store); // as `cofre init` does
   } finally {
     await store.close();
   }
@@ -63,7 +65,7 @@ export async function serveBrokerForTest(
     ),
     'policies:',
     `  all: { accounts: [${Object.keys(setup.accounts).join(', ')}], actions: [${setup.actions.join(', ')}] }`,
-    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'} }`,
+    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'}, signingKey: "local:audit/signing-key", hmacKey: "local:audit/hmac-key" }`,
     'state: { path: state.db }',
   ];
   const config = parseConfig(configLines.join('\n'), { sourcePath: join(dir, 'cofre.yaml') });
