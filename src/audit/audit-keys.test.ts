@@ -94,7 +94,10 @@ describe('createAuditKeys and loadAuditKeys', () => {
     await store.write('public', SecretValue.fromText(publicPem));
     await store.write('junk', SecretValue.fromText('not-a-key-c4n4ry'));
     for (const ref of ['local:public', 'local:junk']) {
-      const err = await loadAuditKeys(audit(ref), resolver).catch((e: unknown) => e as Error);
+      const err = await loadAuditKeys(audit(ref), resolver).then(
+        () => new Error('loaded'),
+        (e: unknown) => e as Error,
+      );
       expect(err).toMatchObject({ code: 'COFRE_AUDIT_KEY_INVALID' });
       expect(err.message).toContain(ref);
       expect(err.message).not.toContain('c4n4ry');
