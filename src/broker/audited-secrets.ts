@@ -7,7 +7,8 @@ import { currentRequestIdentity } from '../venues/request-context.js';
 import type { VenueCredentials } from '../venues/venue-account.js';
 
 /** Why cofre read a secret, as written in the `purpose` of its `secret-access` record. */
-export type SecretPurpose = 'venue-credentials' | 'approval-webhook' | 'audit-signing-key' | 'audit-hmac-key';
+export type SecretPurpose =
+  'venue-credentials' | 'approval-webhook' | 'audit-signing-key' | 'audit-hmac-key' | 'preflight';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {

@@ -33,6 +33,11 @@ export interface BrokerRuntime {
   readonly audit: AuditSink;
   readonly resolver: SecretResolver;
   /**
+   * Reads secrets and records each read (`secret-access`); fails closed. Every secret the runtime's process reads
+   * for its own use should go through it rather than {@link BrokerRuntime.resolver}.
+   */
+  readonly secrets: AuditedSecrets;
+  /**
    * Settles the requests a stopped process left `executing` (see {@link Broker.reconcileInterrupted}): at once those
    * older than {@link SIGNED_REQUEST_WINDOW_MS}, the rest once that window has passed. Resolves with the first
    * pass's report; results are logged.
@@ -171,6 +176,7 @@ export async function openBrokerRuntime(
     state,
     audit,
     resolver,
+    secrets,
     reconcileInterrupted: () => {
       const openedAt = Date.now();
       later ??= setTimeout(() => {

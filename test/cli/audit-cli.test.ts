@@ -12,6 +12,7 @@ import { loadAuditKeys } from '../../src/audit/audit-keys.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { openResolver } from '../../src/secrets/open-backend.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
+import { writeDemoSetup } from '../../src/surfaces/cli/paper-provisioning.js';
 import { cli, tempDir } from './cli-harness.js';
 
 const ME = `local:${userInfo().username}`;
@@ -77,6 +78,29 @@ describe('cofre init and the audit keys', () => {
     const again = await cli(dir, ['audit', 'public-key']);
     expect(again).toMatchObject({ code: 0, stdout: pem });
     expect(again.stderr).toContain(`keyId ${keyId}`);
+  });
+
+  it('the demo gets audit keys too', async () => {
+    const demo = tempDir();
+    try {
+      const configFile = await writeDemoSetup(demo.dir, {
+        exchangeUrl: 'http://127.0.0.1:1',
+        apiKey: 'DemoKey',
+        apiSecret: 'demo-secret',
+        port: 1,
+      });
+      const config = await loadConfig(configFile);
+      const resolver = await openResolver(config);
+      try {
+        const keys = await loadAuditKeys(config, resolver);
+        expect(keys.signingKey?.asymmetricKeyType).toBe('ed25519');
+        expect(keys.hmacKey).toHaveLength(32);
+      } finally {
+        await resolver.close();
+      }
+    } finally {
+      demo.remove();
+    }
   });
 
   it('each init makes its own keys', async () => {
