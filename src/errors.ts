@@ -174,6 +174,11 @@ export const errorCatalogue = {
     true,
     'The audit log could not be written, so the action was refused before anything was sent (fail closed).',
   ),
+  COFRE_AUDIT_KEY_INVALID: spec(
+    'invalid',
+    false,
+    'An audit key is not usable: `audit.signingKey` must be an Ed25519 private key in PKCS#8 PEM, `audit.hmacKey` at least 32 bytes. `cofre init` creates both; store a new one with `cofre secret put`.',
+  ),
   COFRE_REQUEST_NOT_FOUND: spec('not_found', false, 'No request with that id was made by this agent.'),
   COFRE_CREDENTIALS_UNAVAILABLE: spec(
     'unavailable',

@@ -7,9 +7,11 @@ import { CofreError } from '../errors.js';
 export interface AuditEvent {
   /**
    * `quota`: one summary per agent and minute of the requests its quotas refused (broker/agent-quotas.ts);
-   * `operator`: an operator's approve, deny, halt or resume (broker/operator-actions.ts).
+   * `operator`: an operator's approve, deny, halt or resume (broker/operator-actions.ts), or the adding or revoking
+   * of an agent's or operator's token (surfaces/cli: `detail` holds the token id, never the token);
+   * `secret-access`: one read of a secret by cofre (broker/audited-secrets.ts), its reference HMAC'd.
    */
-  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator';
+  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access';
   readonly requestId: string;
   readonly agent: string;
   readonly action: string;
@@ -25,6 +27,17 @@ export interface AuditEvent {
   readonly status?: string;
   /** The validated, scrubbed input (intent) or a short outcome summary. */
   readonly detail?: unknown;
+  /**
+   * `secret-access`: the HMAC of the reference read (`hmac-sha256:<hex>`, see audit-hmac.ts), or `[unavailable]`
+   * without `audit.hmacKey`. SECURITY: never the reference itself, never anything of the value.
+   */
+  readonly reference?: string;
+  /** `secret-access`: the version id the backend returned. */
+  readonly version?: string;
+  /** `secret-access`: what the secret was read for (`venue-credentials`, `approval-webhook`, `audit-hmac-key`, …). */
+  readonly purpose?: string;
+  /** `operator`: who acted (`local:<os user>` for the CLI). */
+  readonly operator?: string;
 }
 
 /**

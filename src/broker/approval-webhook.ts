@@ -3,7 +3,6 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 
 import type { ApprovalsConfig } from '../config/config-schema.js';
-import type { SecretResolver } from '../secrets/secret-resolver.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { ApprovalRecord } from '../state/control-store.js';
 
@@ -151,12 +150,13 @@ export class ApprovalWebhook {
 }
 
 /**
- * The webhook `approvals.webhook` describes, its key resolved through `resolver` (cached like any credential), or
+ * The webhook `approvals.webhook` describes, its key read through `resolver` for each attempt (the broker runtime
+ * passes its audited reads, so each read is recorded), or
  * undefined when none is configured. The caller closes it on shutdown.
  */
 export function approvalWebhookFor(
   approvals: ApprovalsConfig,
-  resolver: SecretResolver,
+  resolver: { resolve(reference: string): Promise<SecretValue> },
   logger: Logger,
 ): ApprovalWebhook | undefined {
   const webhook = approvals.webhook;

@@ -44,7 +44,7 @@ export async function finish(
         action: request.action,
         account: request.account,
         status: answer.status,
-        detail: answer.error === undefined ? summarize(answer.result) : { error: answer.error.code },
+        detail: outcomeDetail(answer, record),
       })
       .catch((err: unknown) => {
         // The action already happened; the intent is on record. Losing the outcome line is logged loudly.
@@ -116,6 +116,18 @@ function internalError(requestId: string): NonNullable<ActionResponse['error']> 
 
 export function denied(requestId: string, decision: PolicyDecision): ActionResponse {
   return { requestId, status: 'denied', rule: decision.rule, reason: decision.reason };
+}
+
+/**
+ * The outcome line's detail: the result's summary or the error code, and the SHA-256 of each write request that
+ * left (`sentSha256`, see venues/sent-request-hash.ts), so the log proves what was sent — also when the answer was
+ * lost.
+ */
+function outcomeDetail(answer: ActionResponse, record: VenueCallRecord): unknown {
+  const detail = answer.error === undefined ? summarize(answer.result) : { error: answer.error.code };
+  const sent = record.sentSha256;
+  if (sent === undefined || sent.length === 0) return detail;
+  return { ...(typeof detail === 'object' && detail !== null ? detail : {}), sentSha256: [...sent] };
 }
 
 /** A short, secret-free summary of a result for the audit outcome line. */

@@ -1,5 +1,6 @@
 import { CofreError, isCofreError } from '../errors.js';
 import type { RequestRecord } from '../state/state-store.js';
+import { runWithRequestId } from '../venues/request-context.js';
 import type { Order, VenueCallRecord, Withdrawal } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
 import { finish } from './broker-finish.js';
@@ -37,7 +38,9 @@ export async function reconcileInterrupted(ctx: BrokerContext, before: Date): Pr
     };
     const record: VenueCallRecord = { held: [], writeSent: false };
     try {
-      const response = await settleInterrupted(ctx, row, record);
+      const response = await runWithRequestId(row.requestId, row.agentId, () =>
+        settleInterrupted(ctx, row, record),
+      );
       settleLimits(ctx, request, [], response, { held: [], writeSent: false });
       const finished = await finish(ctx, request, response, record);
       resolved.push({
@@ -54,7 +57,7 @@ export async function reconcileInterrupted(ctx: BrokerContext, before: Date): Pr
     const row = ctx.deps.state.request(requestId);
     if (row === undefined || row.status === 'executing' || row.createdAt >= before) continue;
     try {
-      await settleUnknownReservation(ctx, row);
+      await runWithRequestId(requestId, row.agentId, () => settleUnknownReservation(ctx, row));
     } catch (err) {
       unsettled(requestId, err);
     }

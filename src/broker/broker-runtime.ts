@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 
+import { AuditHasher } from '../audit/audit-hasher.js';
+import { loadAuditKeys } from '../audit/audit-keys.js';
 import { type AuditSink, JsonlAuditLog } from '../audit/audit-log.js';
 import { processLogRedactor } from '../audit/create-logger.js';
 import type { CofreConfig } from '../config/config-schema.js';
@@ -11,9 +13,11 @@ import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
 import { ReferencePrices } from '../venues/reference-prices.js';
-import type { VenueAccount, VenueCredentials } from '../venues/venue-account.js';
+import { runWithRequestId } from '../venues/request-context.js';
+import type { VenueAccount } from '../venues/venue-account.js';
 import { AgentQuotas } from './agent-quotas.js';
 import { approvalWebhookFor } from './approval-webhook.js';
+import { AuditedSecrets } from './audited-secrets.js';
 import { Broker, type ReconcileReport } from './broker.js';
 import { startRequestRetention } from './request-retention.js';
 
@@ -31,6 +35,11 @@ export interface BrokerRuntime {
   /** The audit log the broker writes; operator decisions go to it too. */
   readonly audit: AuditSink;
   readonly resolver: SecretResolver;
+  /**
+   * Reads secrets and records each read (`secret-access`); fails closed. Every secret the runtime's process reads
+   * for its own use should go through it rather than {@link BrokerRuntime.resolver}.
+   */
+  readonly secrets: AuditedSecrets;
   /**
    * Settles the requests a stopped process left `executing` (see {@link Broker.reconcileInterrupted}): at once those
    * older than {@link SIGNED_REQUEST_WINDOW_MS}, the rest once that window has passed. Resolves with the first
@@ -66,12 +75,30 @@ export async function openBrokerRuntime(
   });
   // SECURITY: every value the resolver loads is scrubbed from the logs by value (secrets/log-redactor.ts).
   const unfollowRedactor = (options.logRedactor ?? processLogRedactor).follow(resolver);
+  // Issue 10: the checkpoint signing key (keys.signingKey) and the HMAC key, read once, before anything is recorded.
+  const keys = await loadAuditKeys(config, resolver).catch(async (err: unknown) => {
+    unfollowRedactor();
+    await resolver.close();
+    throw err;
+  });
+  const hasher = new AuditHasher(keys.hmacKey);
+  keys.hmacKey?.fill(0);
   // cofre's own files readable beyond their owner are restricted to 600 when opened; say so (config/private-file.ts).
   const onModeFixed = (fixed: { path: string; was: string }): void => {
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
   const state = new SqliteStateStore(config.state.path, { onModeFixed });
   const audit = new JsonlAuditLog(config.audit.path, { onModeFixed });
+  // Every secret read from here on is recorded (secret-access), the audit keys' own reads first.
+  const secrets = new AuditedSecrets({ resolver, audit, hasher });
+  await Promise.all(keys.reads.map((read) => secrets.record(read))).catch(async (err: unknown) => {
+    hasher.zero();
+    unfollowRedactor();
+    await audit.close().catch(() => undefined);
+    await resolver.close();
+    state.close();
+    throw err;
+  });
   const retention = startRequestRetention({
     state,
     retentionMs: config.state.retention.requests,
@@ -79,23 +106,7 @@ export async function openBrokerRuntime(
     now,
   });
   const venues = new Map<string, Promise<VenueAccount>>();
-
-  const credentials = async (accountId: string): Promise<VenueCredentials> => {
-    const refs = config.accounts[accountId]?.credentials;
-    if (refs === undefined) throw new Error(`account ${accountId} has no credentials`);
-    const [apiKey, secret, password, uid] = await Promise.all([
-      resolver.resolve(refs.apiKey),
-      resolver.resolve(refs.secret),
-      refs.password === undefined ? undefined : resolver.resolve(refs.password),
-      refs.uid === undefined ? undefined : resolver.resolve(refs.uid),
-    ]);
-    return {
-      apiKey,
-      secret,
-      ...(password === undefined ? {} : { password }),
-      ...(uid === undefined ? {} : { uid }),
-    };
-  };
+  const credentials = (accountId: string) => secrets.venueCredentials(accountId, config);
 
   const venue = (accountId: string): Promise<VenueAccount> => {
     let opened = venues.get(accountId);
@@ -124,7 +135,11 @@ export async function openBrokerRuntime(
     { logger: options.logger.child({ part: 'quotas' }), audit },
   );
   const referencePrices = new ReferencePrices({ maxAgeMs: config.orders.referencePriceMaxAge });
-  const webhook = approvalWebhookFor(config.approvals, resolver, options.logger.child({ part: 'webhook' }));
+  const webhook = approvalWebhookFor(
+    config.approvals,
+    { resolve: (reference) => secrets.read(reference, { purpose: 'approval-webhook' }) },
+    options.logger.child({ part: 'webhook' }),
+  );
   const broker = new Broker({
     admission: quotas,
     accounts: config.accounts,
@@ -135,7 +150,10 @@ export async function openBrokerRuntime(
       ? {}
       : {
           onPendingApproval: (approval) => {
-            webhook.notify(approval);
+            // Its key's reads are recorded under the request awaiting approval.
+            runWithRequestId(approval.requestId, approval.agentId, () => {
+              webhook.notify(approval);
+            });
           },
         }),
     policy: new RulePolicy({
@@ -173,6 +191,7 @@ export async function openBrokerRuntime(
     state,
     audit,
     resolver,
+    secrets,
     reconcileInterrupted: () => {
       const openedAt = Date.now();
       later ??= setTimeout(() => {
@@ -191,6 +210,7 @@ export async function openBrokerRuntime(
         await quotas.close();
         await webhook?.close();
         await audit.close();
+        hasher.zero();
         await resolver.close();
         unfollowRedactor();
         state.close();

@@ -1,5 +1,6 @@
 import { CofreError } from '../errors.js';
 import type { LimitCheck, PolicyDecision } from '../policy/policy-types.js';
+import { runWithRequestId } from '../venues/request-context.js';
 import type { Order, VenueCallRecord } from '../venues/venue-account.js';
 import type { ActionName } from './actions.js';
 import { finish, publicError } from './broker-finish.js';
@@ -27,7 +28,10 @@ export async function send(
   try {
     let response: ActionResponse;
     try {
-      const value = await resultOf(ctx, request, input, resolved, record);
+      // The request's id goes with its venue calls, so the credentials read for them are audited under it.
+      const value = await runWithRequestId(requestId, request.agent.id, () =>
+        resultOf(ctx, request, input, resolved, record),
+      );
       response = { requestId, status: 'executed', result: value, rule };
     } catch (err) {
       response = { requestId, status: 'failed', rule, error: publicError(ctx, err, requestId) };

@@ -73,6 +73,10 @@ policies:
 
 audit:
   path: ./cofre-audit.jsonl # append-only JSON lines: every request, decision and outcome (not yet hash-chained)
+  # Created by \`cofre init\` in the store above: the Ed25519 key that signs checkpoints (\`cofre audit public-key\`
+  # prints its public key to pin) and the key that HMACs secret references in audit records.
+  signingKey: local:audit/signing-key
+  hmacKey: local:audit/hmac-key
 
 server:
   host: 127.0.0.1 # loopback only; agents on other hosts need a reverse proxy with TLS

@@ -61,6 +61,7 @@ import {
   toWithdrawalRecord,
 } from './ccxt-structures.js';
 import { currentRequestContext } from './request-context.js';
+import { sentRequestSha256 } from './sent-request-hash.js';
 import type {
   Balance,
   MarketRules,
@@ -627,6 +628,8 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     try {
       return await this.#credentials();
     } catch (err) {
+      // SECURITY: a read that could not be put on record is refused as the audit's failure, not as the backend's.
+      if (isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE')) throw err;
       throw new CofreError(
         'COFRE_CREDENTIALS_UNAVAILABLE',
         `the credentials of account "${this.id}" could not be read; nothing was sent. The operator finds the reason in cofre's log (\`cofre doctor\` checks every reference)`,
@@ -810,7 +813,13 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
           call.writesSent.add(key);
         }
         call.sent = true;
-        if (call.write && call.record !== undefined) call.record.writeSent = true;
+        if (call.write && call.record !== undefined) {
+          call.record.writeSent = true;
+          // What was signed and is about to leave, for the audit outcome (body as ccxt gives it: a string or none).
+          (call.record.sentSha256 ??= []).push(
+            sentRequestSha256(method, url as string, typeof body === 'string' ? body : undefined),
+          );
+        }
         call.httpStatus = undefined;
         call.venueCode = undefined;
         call.venueMessage = undefined;

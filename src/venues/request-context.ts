@@ -34,6 +34,29 @@ export function currentRequestContext(): VenueRequestContext | undefined {
   return storage.getStore();
 }
 
+/** Which broker request a call is made for, once the broker has given it an id. */
+export interface RequestIdentity {
+  readonly requestId: string;
+  readonly agent: string;
+}
+
+// Apart from the deadline and priority: a request run outside admission (an approved request run by an operator, a
+// halt's cancels) has an id but must keep having no deadline.
+const identity = new AsyncLocalStorage<RequestIdentity>();
+
+/**
+ * Runs `fn` as part of request `requestId` of `agent` (set by the broker's send step): secret reads made for it are
+ * audited under that id. The deadline and priority context, if any, is unchanged.
+ */
+export function runWithRequestId<T>(requestId: string, agent: string, fn: () => T): T {
+  return identity.run({ requestId, agent }, fn);
+}
+
+/** The request a call is made for, if made inside {@link runWithRequestId}. */
+export function currentRequestIdentity(): RequestIdentity | undefined {
+  return identity.getStore();
+}
+
 /** Rank of a priority: lower is more urgent. */
 export function priorityRank(priority: VenuePriority): number {
   return priority === 'cancel' ? 0 : priority === 'write' ? 1 : 2;

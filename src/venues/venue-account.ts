@@ -128,6 +128,11 @@ export interface VenueCallRecord {
   /** Set once a request of a write (a new order, a cancel, a withdrawal) has been handed to the HTTP client. */
   writeSent: boolean;
   /**
+   * The SHA-256 of each request a write call (a new order, a cancel, a cancel-all, a withdrawal) handed to the HTTP
+   * client, in order, as `sent-request-hash.ts` defines it: the audit outcome records them.
+   */
+  sentSha256?: string[];
+  /**
    * Called by a queue in front of the venue (account-queue.ts) when a new order or withdrawal it held gets its slot,
    * just before the call goes on to the venue; if it throws, nothing is sent and the call fails with that error. The
    * broker checks the kill switch here again, so an order still waiting in cofre's queue when trading is halted is

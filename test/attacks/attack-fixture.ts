@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 
 import { pino } from 'pino';
 
+import { createAuditKeys } from '../../src/audit/audit-keys.js';
 import { type AuthenticatedAgent, issueAgentToken } from '../../src/broker/agent-tokens.js';
 import type { ActionResponse } from '../../src/broker/broker.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
@@ -91,6 +92,7 @@ export async function startAttackFixture(
     'exchanges/paper',
     SecretValue.fromText(JSON.stringify({ apiKey: API_KEY, secret: API_SECRET })),
   );
+  await createAuditKeys(store); // as `cofre init` does
   await store.close();
   const credentials =
     'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';
@@ -98,7 +100,7 @@ export async function startAttackFixture(
     [
       'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
       ...configLines(proxy?.url ?? paper.url, credentials),
-      'audit: { path: audit.jsonl }',
+      'audit: { path: audit.jsonl, signingKey: "local:audit/signing-key", hmacKey: "local:audit/hmac-key" }',
       'state: { path: state.db }',
     ].join('\n'),
     { sourcePath: join(dir, 'cofre.yaml') },

@@ -154,6 +154,13 @@ describe('cofre serve', () => {
       body: JSON.stringify({ account: 'paper' }),
     });
     expect(((await res.json()) as { status: string }).status).toBe('executed');
+    // The start-up check's reads of each credential are on record, like the request's own.
+    const purposes = readFileSync(join(dir, 'cofre-audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"kind":"secret-access"'))
+      .map((l) => (JSON.parse(l) as { purpose: string }).purpose);
+    expect(purposes.filter((p) => p === 'preflight')).toHaveLength(2);
+    expect(purposes.filter((p) => p === 'venue-credentials')).toHaveLength(2);
   });
 });
 

@@ -317,4 +317,50 @@ describe('with canary exchange keys', () => {
     // Not vacuous: the exchange did receive the key, and signed requests.
     expect(exchange.requests().some((r) => r.apiKey === keyValue && r.verified)).toBe(true);
   });
+
+  it('audits every secret read by HMAC only: no reference, path or audit key in any audit line', async () => {
+    const audit = await auditEvidence();
+    const reads = audit
+      .split('\n')
+      .filter((l) => l.includes('"kind":"secret-access"'))
+      .map((l) => JSON.parse(l) as { reference?: string; purpose?: string });
+    // Not vacuous: the credential reads and the audit keys' own reads are on record, HMAC'd.
+    expect(reads.filter((r) => r.purpose === 'venue-credentials').length).toBeGreaterThan(4);
+    expect(reads.map((r) => r.purpose)).toEqual(
+      expect.arrayContaining(['audit-signing-key', 'audit-hmac-key']),
+    );
+    for (const read of reads) expect(read.reference).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    const identifiers = [
+      'local:exchanges/paper#apiKey',
+      'local:exchanges/paper#secret',
+      'exchanges/paper',
+      'audit/hmac-key',
+      'audit/signing-key',
+    ];
+    const local = served.runtime.resolver.backend('local');
+    const hmacKey = await local.read('audit/hmac-key', { kind: 'latest' });
+    const signingKey = await local.read('audit/signing-key', { kind: 'latest' });
+    const keyBytes = [hmacKey.value.bytes(), signingKey.value.bytes()];
+    const keyForms = keyBytes.flatMap((b) => [
+      b.toString('hex'),
+      b.toString('base64'),
+      b.toString('base64url'),
+    ]);
+    // The PEM's base64 body, line by line (any line of it would leak part of the key).
+    const pemLines = signingKey.value
+      .text()
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('-----'));
+    try {
+      // References may name a secret in the server log (errors name references); the audit log never holds one.
+      for (const id of identifiers) expect(leaks(audit, encodingsOf(id))).toEqual([]);
+      for (const text of [audit, ...logLines, ...seen]) {
+        expect(leaks(text, keyForms)).toEqual([]);
+        expect(leaks(text, pemLines)).toEqual([]);
+      }
+    } finally {
+      hmacKey.value.zero();
+      signingKey.value.zero();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
+import { createAuditKeys } from '../../src/audit/audit-keys.js';
 import { createLogger } from '../../src/audit/create-logger.js';
 import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../src/broker/broker-runtime.js';
@@ -54,6 +55,7 @@ export async function serveBrokerForTest(
   });
   try {
     await store.write('exchanges/paper', SecretValue.fromText(JSON.stringify(setup.keys)));
+    await createAuditKeys(store); // as `cofre init` does
   } finally {
     await store.close();
   }
@@ -67,7 +69,7 @@ export async function serveBrokerForTest(
     ),
     'policies:',
     `  all: { accounts: [${Object.keys(setup.accounts).join(', ')}], actions: [${setup.actions.join(', ')}] }`,
-    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'} }`,
+    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'}, signingKey: "local:audit/signing-key", hmacKey: "local:audit/hmac-key" }`,
     'state: { path: state.db }',
   ];
   const config = parseConfig(configLines.join('\n'), { sourcePath: join(dir, 'cofre.yaml') });

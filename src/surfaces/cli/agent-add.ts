@@ -1,9 +1,12 @@
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import { issueAgentToken } from '../../broker/agent-tokens.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CofreError } from '../../errors.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import type { AgentRecord } from '../../state/state-store.js';
+import { openCliAudit, recordTokenChange } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
@@ -31,12 +34,29 @@ export async function agentAdd(
   }
   const ttlMs = options.ttl === undefined ? config.agents.tokenTtl : parseDuration(options.ttl);
   const state = new SqliteStateStore(config.state.path);
+  const audit = openCliAudit(config);
   try {
     const input = { id, policy, ttlMs, now: new Date() };
     const expiry = (expiresAt: Date): string =>
       `expiring ${expiresAt.toISOString()} (in ${formatDuration(ttlMs)})`;
+    // SECURITY: a token whose issue cannot be recorded is revoked at once (and its file removed), never handed out.
+    const recorded = async (agent: AgentRecord, tokenFile?: string): Promise<void> => {
+      try {
+        await recordTokenChange(audit, {
+          action: 'agent-add',
+          id: agent.id,
+          tokenId: agent.tokenId,
+          detail: { policy, expiresAt: agent.expiresAt.toISOString() },
+        });
+      } catch (err) {
+        state.revokeAgent(agent.id, new Date());
+        if (tokenFile !== undefined) await rm(tokenFile, { force: true });
+        throw err;
+      }
+    };
     if (options.tokenFile === undefined) {
       const { agent, token } = issueAgentToken(state, input);
+      await recorded(agent);
       println(io.stdout, token);
       println(
         io.stderr,
@@ -45,12 +65,14 @@ export async function agentAdd(
     } else {
       const tokenFile = resolve(io.cwd, options.tokenFile);
       const { agent } = await writeAgentTokenFile(state, tokenFile, input);
+      await recorded(agent, tokenFile);
       println(
         io.stderr,
         `Agent "${agent.id}" added with policy "${policy}", ${expiry(agent.expiresAt)}. Its token is in ${tokenFile} (mode 600): give the agent that file, never the token in its prompt.`,
       );
     }
   } finally {
+    await audit.close();
     state.close();
   }
 }

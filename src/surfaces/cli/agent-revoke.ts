@@ -1,5 +1,6 @@
 import { CofreError } from '../../errors.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import { openCliAudit, recordRevocation } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
@@ -8,12 +9,16 @@ import type { GlobalOptions } from './command-spec.js';
 export async function agentRevoke(io: CliIo, global: GlobalOptions, id: string): Promise<void> {
   const config = await loadCliConfig(io, global);
   const state = new SqliteStateStore(config.state.path);
+  const audit = openCliAudit(config);
   try {
+    const tokenId = state.listAgents().find((a) => a.id === id && a.revokedAt === undefined)?.tokenId;
     if (!state.revokeAgent(id, new Date())) {
       throw new CofreError('COFRE_AGENT_NOT_FOUND', `no active agent "${id}"`);
     }
+    await recordRevocation(audit, { action: 'agent-revoke', id, tokenId });
     println(io.stderr, `Agent "${id}" revoked.`);
   } finally {
+    await audit.close();
     state.close();
   }
 }

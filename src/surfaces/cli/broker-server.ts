@@ -70,7 +70,10 @@ export async function startBrokerServer(
   try {
     let preflight: PreflightReport | undefined;
     if (options.verify) {
-      preflight = await runPreflight(config, runtime.resolver);
+      // Through the runtime's audited reads: the server's own checks of each credential are on record too.
+      preflight = await runPreflight(config, {
+        resolve: (reference) => runtime.secrets.read(reference, { purpose: 'preflight' }),
+      });
       if (preflight.problems.length > 0) {
         throw preflightError(
           preflight,

@@ -425,4 +425,9 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
         options,
       ),
   }),
+  command({
+    path: ['audit', 'public-key'],
+    description: "print the audit checkpoint key's public key (SPKI PEM) and its keyId, to pin it",
+    run: async ({ io, global }) => (await import('./audit-public-key.js')).auditPublicKey(io, global),
+  }),
 ];

@@ -1,6 +1,12 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
+import {
+  AUDIT_HMAC_KEY_PATH,
+  AUDIT_SIGNING_KEY_PATH,
+  type AuditPublicKey,
+  createAuditKeys,
+} from '../../audit/audit-keys.js';
 import { renderStarterConfig, type StarterConfigOptions } from '../../config/starter-config.js';
 import { CofreError } from '../../errors.js';
 import { EmbeddedBackend } from '../../secrets/embedded/embedded-backend.js';
@@ -46,7 +52,12 @@ export async function init(
   }
 
   const store = await EmbeddedBackend.create(join(dir, STORE_FILE), keySource, { name: 'local' });
-  await store.close();
+  let publicKey: AuditPublicKey;
+  try {
+    publicKey = await createAuditKeys(store);
+  } finally {
+    await store.close();
+  }
   const config = renderStarterConfig({ storePath: STORE_FILE, key });
   // `wx`: a config that appeared meanwhile is not clobbered.
   await writeFile(configPath, config, { flag: 'wx', mode: 0o644 });
@@ -59,6 +70,11 @@ export async function init(
       `Its key is ${keySource.path} (mode 600). Anyone who can read that file can read every secret: keep it out of git and backups you do not trust.`,
     );
   }
+  println(
+    io.stderr,
+    `Created the audit keys in it (${AUDIT_SIGNING_KEY_PATH}, ${AUDIT_HMAC_KEY_PATH}). Pin the checkpoint public key (printed on stdout; \`cofre audit public-key\` prints it again), keyId ${publicKey.keyId}`,
+  );
+  io.stdout.write(publicKey.pem);
   println(
     io.stderr,
     'Next: `cofre paper --create-keys` runs a paper exchange for the paper account; then `cofre agent add <id> --token-file <file>` and `cofre serve`.',

@@ -1,6 +1,7 @@
 import { issueOperatorToken } from '../../broker/operator-tokens.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import { openCliAudit, recordTokenChange } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
@@ -22,14 +23,28 @@ export async function operatorAdd(
   const config = await loadCliConfig(io, global);
   const ttlMs = parseDuration(options.ttl ?? DEFAULT_OPERATOR_TOKEN_TTL);
   const state = new SqliteStateStore(config.state.path);
+  const audit = openCliAudit(config);
   try {
     const { operator, token } = issueOperatorToken(state, { id, ttlMs, now: new Date() });
+    try {
+      await recordTokenChange(audit, {
+        action: 'operator-add',
+        id: operator.id,
+        tokenId: operator.tokenId,
+        detail: { expiresAt: operator.expiresAt.toISOString() },
+      });
+    } catch (err) {
+      // SECURITY: a token whose issue cannot be recorded is revoked at once, never handed out.
+      state.revokeOperator(operator.id, new Date());
+      throw err;
+    }
     println(io.stdout, token);
     println(
       io.stderr,
       `Operator "${operator.id}" added, expiring ${operator.expiresAt.toISOString()} (in ${formatDuration(ttlMs)}). The token above is shown only once: keep it with the operator, never where an agent can read it.`,
     );
   } finally {
+    await audit.close();
     state.close();
   }
 }

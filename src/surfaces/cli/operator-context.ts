@@ -1,11 +1,11 @@
 import { userInfo } from 'node:os';
 
-import { type AuditSink, JsonlAuditLog } from '../../audit/audit-log.js';
 import { createLogger } from '../../audit/create-logger.js';
 import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import { openCliAudit } from './cli-audit.js';
 import { CliBrokerControl } from './cli-broker-control.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
@@ -31,13 +31,7 @@ export async function openOperatorCli(io: CliIo, global: GlobalOptions): Promise
   const logger = createLogger({ level: 'warn' });
   const store = new SqliteStateStore(config.state.path);
   // Opened on the first decision only: listing and showing write nothing.
-  let log: JsonlAuditLog | undefined;
-  const audit: AuditSink = {
-    append: (event) => (log ??= new JsonlAuditLog(config.audit.path)).append(event),
-    close: async () => {
-      await log?.close();
-    },
-  };
+  const audit = openCliAudit(config);
   const broker = new CliBrokerControl(() =>
     openBrokerRuntime(config, { logger, promptPassphrase: (q) => promptHidden(io, q) }),
   );

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { createAuditKeys } from '../../audit/audit-keys.js';
 import { issueAgentToken, type IssuedToken } from '../../broker/agent-tokens.js';
 import { CofreError, isCofreError } from '../../errors.js';
 import { type PaperExchange, startPaperExchange } from '../../paper-exchange/paper-exchange.js';
@@ -68,6 +69,7 @@ export async function writeDemoSetup(
   const keys = SecretValue.fromText(JSON.stringify({ apiKey: options.apiKey, secret: options.apiSecret }));
   try {
     await store.write('exchanges/paper', keys);
+    await createAuditKeys(store);
   } finally {
     keys.zero();
     await store.close();
@@ -155,6 +157,8 @@ agents:
   tokenTtl: 1d
 audit:
   path: audit.jsonl
+  signingKey: local:audit/signing-key
+  hmacKey: local:audit/hmac-key
 state:
   path: state.db
 server:

@@ -1,7 +1,7 @@
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError, isCofreError } from '../../errors.js';
 import { parseSecretReference } from '../../secrets/secret-reference.js';
-import type { SecretResolver } from '../../secrets/secret-resolver.js';
+import type { SecretValue } from '../../secrets/secret-value.js';
 import { closestVenueIds, knownVenueIds } from '../../venues/venue-ids.js';
 
 /** One thing that would make an agent's request fail, found before any agent asks. */
@@ -36,7 +36,10 @@ export interface PreflightReport {
  * SECURITY: resolved values are zeroed at once and never printed; problems carry the reference and the error's code
  * and message, which never hold a value.
  */
-export async function runPreflight(config: CofreConfig, resolver: SecretResolver): Promise<PreflightReport> {
+export async function runPreflight(
+  config: CofreConfig,
+  resolver: { resolve(reference: string): Promise<SecretValue> },
+): Promise<PreflightReport> {
   const problems: PreflightProblem[] = [];
   const known = await knownVenueIds();
   const backends = new Map<string, { references: number; resolved: number; reachable: boolean }>(
