@@ -1,0 +1,138 @@
+/**
+ * The lock that lets several processes append to one audit log (`cofre serve` and `cofre approval approve` on the
+ * same host): a file `<log>.lock` created with O_EXCL and holding the holder's pid. Held only around one batch (a
+ * write and its sync, or a rotation), so it is short; a lock left by a process that died is removed.
+ *
+ * SECURITY: every append re-reads the chain head under this lock when another process has written, so two writers
+ * never both extend the same record (which would fork the chain). Not a defence against a hostile local user who
+ * can write the folder (mode 700): such a user can rewrite the log anyway; checkpoints and witnesses cover that.
+ */
+import { open, readFile, unlink } from 'node:fs/promises';
+
+import { CofreError } from '../errors.js';
+
+/** Options of {@link AuditLock}. */
+export interface AuditLockOptions {
+  /** Give up after this long (ms). Default 10 s: a batch takes milliseconds; longer means a stuck or foreign holder. */
+  readonly timeoutMs?: number;
+}
+
+/** An exclusive lock file beside the log. One holder per process at a time: the writer serialises its batches. */
+export class AuditLock {
+  readonly path: string;
+  readonly #timeoutMs: number;
+  readonly #waitPath: string;
+
+  constructor(logPath: string, options: AuditLockOptions = {}) {
+    this.path = `${logPath}.lock`;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#waitPath = `${this.path}.wait`;
+  }
+
+  /**
+   * Takes the lock, retrying with backoff (1 ms doubling to 4 ms). Removes a lock whose pid is not a live process.
+   * Throws `COFRE_AUDIT_UNAVAILABLE`, naming the lock file and its holder, after the timeout.
+   *
+   * Fairness: a busy process releases and retakes the lock between batches within microseconds, so a second process
+   * polling for it could starve (`cofre approval approve` next to a busy `cofre serve`). A process that finds the
+   * lock taken therefore leaves its pid in `<path>.lock.wait`, and a process about to take the lock first gives way
+   * to a live waiter other than itself, for at most {@link YIELD_MS} per batch.
+   */
+  async acquire(): Promise<void> {
+    await this.#giveWay();
+    const started = Date.now();
+    let wait = 1;
+    let waiting = false;
+    try {
+      for (;;) {
+        if (await this.#tryCreate(this.path)) return;
+        const holder = await readPid(this.path);
+        if (holder !== undefined && !isAlive(holder)) {
+          await this.#removeStale(holder);
+          continue;
+        }
+        if (Date.now() - started > this.#timeoutMs) {
+          throw new CofreError(
+            'COFRE_AUDIT_UNAVAILABLE',
+            `the audit log is locked by ${holder === undefined ? 'an unknown process' : `process ${holder}`} (${this.path}) for more than ${this.#timeoutMs} ms; if no cofre process is running, remove ${this.path}`,
+          );
+        }
+        if (!waiting) waiting = await this.#tryCreate(this.#waitPath).catch(() => false);
+        await sleep(wait);
+        wait = Math.min(4, wait * 2);
+      }
+    } finally {
+      if (waiting) await unlink(this.#waitPath).catch(() => undefined);
+    }
+  }
+
+  /** Waits while another live process waits for the lock (bounded), so that it gets its turn. */
+  async #giveWay(): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const waiter = await readPid(this.#waitPath);
+      if (waiter === undefined || waiter === process.pid) return;
+      if (!isAlive(waiter)) {
+        await unlink(this.#waitPath).catch(() => undefined);
+        return;
+      }
+      if (Date.now() - started > YIELD_MS) return;
+      await sleep(1);
+    }
+  }
+
+  /** Releases the lock. A lock already gone (removed by hand) is not an error. */
+  async release(): Promise<void> {
+    await unlink(this.path).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    });
+  }
+
+  async #tryCreate(path: string): Promise<boolean> {
+    try {
+      const file = await open(path, 'wx', 0o600);
+      try {
+        await file.writeFile(`${process.pid}\n`);
+      } finally {
+        await file.close();
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a dead holder's lock, after reading it once more: between the two reads another process may have
+   * removed it and taken the lock itself. A narrow window remains (two processes removing the same dead lock at
+   * the same instant); it needs a crash and two contenders within microseconds, and a fork it caused would be
+   * reported by `cofre audit verify` (two records with the same seq).
+   */
+  async #removeStale(pid: number): Promise<void> {
+    if ((await readPid(this.path)) !== pid) return;
+    await this.release();
+  }
+}
+
+/** How long a process about to take the lock gives way to a waiting one, at most, per batch. */
+const YIELD_MS = 100;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The pid in a lock file; undefined while it is being written or when it is gone. */
+async function readPid(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const pid = Number.parseInt(text, 10);
+  return text.endsWith('\n') && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
