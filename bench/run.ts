@@ -1,9 +1,10 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start, limits, policy).
+// resolved-order, cold-start, limits, policy, audit).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
+import { auditLogBench } from './audit-log.js';
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { limitLedgerBench } from './limit-ledger.js';
@@ -20,6 +21,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   'cold-start': coldStartBench,
   limits: limitLedgerBench,
   policy: policyDecisionBench,
+  audit: auditLogBench,
 };
 
 const asked = process.argv.slice(2);

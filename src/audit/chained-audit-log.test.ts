@@ -90,6 +90,7 @@ describe('ChainedAuditLog', () => {
     expect(records.at(-1)?.record.kind).toBe('checkpoint'); // at close, signed (checkChain verifies it)
     expect(records.at(-1)?.record['signature']).toEqual(expect.any(String));
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+    await expect(stat(`${path}.lock`)).rejects.toThrow(/ENOENT/); // let go at close
   });
 
   it('resumes the chain of an existing log after a restart', async () => {

@@ -148,6 +148,7 @@ export class ChainedAuditLog implements AuditSink {
     let failure: Error | undefined;
     await final.catch((err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))));
     await this.#running;
+    await this.#lock.letGo().catch(() => undefined);
     const file = this.#file;
     this.#file = undefined;
     await file?.then((f) => f.close()).catch(() => undefined);
@@ -176,16 +177,16 @@ export class ChainedAuditLog implements AuditSink {
       await this.#commit(batch);
     }
     this.#running = undefined;
+    this.#lock.idle();
   }
 
   /** Writes one batch under the lock; settles every item of it. Never throws. */
   async #commit(batch: readonly Pending[]): Promise<void> {
-    let locked = false;
+    let ok = false;
     try {
       // The folder may be new or gone; the lock file lives in it. Once the chain is known, it is there.
       if (this.#head === undefined) ensurePrivateFolder(this.#path);
-      await this.#lock.acquire();
-      locked = true;
+      await this.#lock.hold();
       const { file, start, lead, ino } = await this.#prepare();
       const out = this.#render(start, lead, batch);
       try {
@@ -206,6 +207,7 @@ export class ChainedAuditLog implements AuditSink {
             new CofreError('COFRE_AUDIT_UNAVAILABLE', 'the audit event is not JSON', { cause: bad }),
           );
       }
+      ok = true;
       this.#toWitnesses(out.checkpoints);
       if (out.cursor.end >= this.#config.rotate.maxSize) await this.#rotate();
     } catch (err) {
@@ -220,7 +222,7 @@ export class ChainedAuditLog implements AuditSink {
       this.#reporter.error({ path: this.#path, err: String(err) }, failure.message);
       for (const item of batch) item.reject(failure);
     } finally {
-      if (locked) await this.#lock.release().catch(() => undefined);
+      await this.#lock.afterBatch(ok).catch(() => undefined);
     }
   }
 
@@ -231,8 +233,7 @@ export class ChainedAuditLog implements AuditSink {
     lead: ChainLead | undefined;
     ino: number;
   }> {
-    const file = await this.#current();
-    const { ino, size } = await file.stat();
+    const { file, ino, size } = await this.#current();
     const head = this.#head;
     if (head !== undefined && head.ino === ino && head.end === size)
       return { file, start: head, lead: undefined, ino };
@@ -362,12 +363,15 @@ export class ChainedAuditLog implements AuditSink {
   }
 
   /** The open handle (read + append), reopened when the path no longer names the file it refers to. */
-  async #current(): Promise<FileHandle> {
-    const file = await this.#open();
-    const [held, named] = await Promise.all([file.stat(), stat(this.#path).catch(() => undefined)]);
-    if (named?.ino === held.ino && named.dev === held.dev) return file;
-    await this.#dropHandle();
-    return this.#open();
+  async #current(): Promise<{ file: FileHandle; ino: number; size: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const file = await this.#open();
+      const [held, named] = await Promise.all([file.stat(), stat(this.#path).catch(() => undefined)]);
+      if ((named?.ino === held.ino && named.dev === held.dev) || attempt > 0) {
+        return { file, ino: held.ino, size: held.size };
+      }
+      await this.#dropHandle();
+    }
   }
 
   #open(): Promise<FileHandle> {
