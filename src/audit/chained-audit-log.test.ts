@@ -110,6 +110,19 @@ describe('ChainedAuditLog', () => {
     ]);
   });
 
+  it('leaves no file behind when closed without having written', async () => {
+    await open().close();
+    await expect(stat(path)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses appends after close', async () => {
+    const log = open();
+    await log.close();
+    expect(
+      isCofreError(await log.append(event('late')).catch((e: unknown) => e), 'COFRE_AUDIT_UNAVAILABLE'),
+    ).toBe(true);
+  });
+
   it('refuses an event of one of the chain’s own kinds', async () => {
     const log = open();
     await expect(log.append({ ...event('x'), kind: 'checkpoint' } as unknown as AuditEvent)).rejects.toThrow(

@@ -144,16 +144,27 @@ export class ChainedAuditLog implements AuditSink {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#timer);
-    const final = this.#enqueue(undefined, true);
     let failure: Error | undefined;
-    await final.catch((err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))));
-    await this.#running;
+    // A final checkpoint only when this process wrote since its last one: closing a log it never wrote to (a CLI
+    // command that had nothing to record) leaves the file untouched.
+    await this.#settled();
+    if (this.#since > 0) {
+      await this.#enqueue(undefined, true).catch(
+        (err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))),
+      );
+      await this.#settled();
+    }
     await this.#lock.letGo().catch(() => undefined);
     const file = this.#file;
     this.#file = undefined;
     await file?.then((f) => f.close()).catch(() => undefined);
     await Promise.allSettled(this.#witnesses.map((w) => w.close()));
     if (failure !== undefined) throw failure;
+  }
+
+  /** Resolves when no batch is queued or being written. */
+  async #settled(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
   }
 
   #enqueue(event: AuditEvent | undefined, closing = false): Promise<void> {

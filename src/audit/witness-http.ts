@@ -15,9 +15,11 @@ export class HttpWitness implements WitnessSink {
   readonly #url: URL;
   readonly #timeoutMs: number;
   readonly #attempts: number;
+  readonly #backoffMs: number;
   #tail: Promise<void> = Promise.resolve();
 
-  constructor(url: string, options: { timeoutMs: number; attempts?: number }) {
+  /** `attempts` (default 5) tries, waiting `backoffMs` (default 200) doubling, at most 5 s, between them. */
+  constructor(url: string, options: { timeoutMs: number; attempts?: number; backoffMs?: number }) {
     this.#url = new URL(url);
     if (this.#url.protocol === 'http:' && !LOOPBACK.has(this.#url.hostname)) {
       throw new CofreError(
@@ -28,6 +30,7 @@ export class HttpWitness implements WitnessSink {
     this.name = `http ${this.#url.origin}${this.#url.pathname}`;
     this.#timeoutMs = options.timeoutMs;
     this.#attempts = options.attempts ?? 5;
+    this.#backoffMs = options.backoffMs ?? 200;
   }
 
   write(line: string): Promise<void> {
@@ -43,7 +46,8 @@ export class HttpWitness implements WitnessSink {
   async #post(line: string): Promise<void> {
     let last: unknown;
     for (let attempt = 0; attempt < this.#attempts; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** attempt)));
+      if (attempt > 0)
+        await new Promise((r) => setTimeout(r, Math.min(5_000, this.#backoffMs * 2 ** (attempt - 1))));
       try {
         const res = await fetch(this.#url, {
           method: 'POST',
