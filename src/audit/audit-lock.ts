@@ -51,7 +51,7 @@ export class AuditLock {
       for (;;) {
         if (await this.#tryCreate(this.path)) return;
         const holder = await readPid(this.path);
-        if (holder !== undefined && !isAlive(holder)) {
+        if (holder !== undefined && isStale(this.path, holder)) {
           await this.#removeStale(holder);
           continue;
         }
@@ -66,7 +66,7 @@ export class AuditLock {
         wait = Math.min(4, wait * 2);
       }
     } finally {
-      if (waiting) await unlink(this.#waitPath).catch(() => undefined);
+      if (waiting) await removeOwn(this.#waitPath);
     }
   }
 
@@ -75,12 +75,12 @@ export class AuditLock {
     const started = Date.now();
     for (;;) {
       const waiter = await readPid(this.#waitPath);
-      if (waiter === undefined || waiter === process.pid) return;
-      if (!isAlive(waiter)) {
+      if (waiter === undefined) return;
+      if (isStale(this.#waitPath, waiter)) {
         await unlink(this.#waitPath).catch(() => undefined);
         return;
       }
-      if (Date.now() - started > YIELD_MS) return;
+      if (waiter === process.pid || Date.now() - started > YIELD_MS) return;
       await sleep(1);
     }
   }
@@ -135,14 +135,13 @@ export class AuditLock {
 
   /** Releases the lock. A lock already gone (removed by hand) is not an error. */
   async release(): Promise<void> {
-    await unlink(this.path).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    });
+    await removeOwn(this.path);
   }
 
   async #tryCreate(path: string): Promise<boolean> {
     try {
       const file = await open(path, 'wx', 0o600);
+      createdHere.add(path);
       try {
         await file.writeFile(`${process.pid}\n`);
       } finally {
@@ -163,7 +162,7 @@ export class AuditLock {
    */
   async #removeStale(pid: number): Promise<void> {
     if ((await readPid(this.path)) !== pid) return;
-    await this.release();
+    await removeOwn(this.path);
   }
 }
 
@@ -183,6 +182,24 @@ async function readPid(path: string): Promise<number | undefined> {
   const text = await readFile(path, 'utf8').catch(() => '');
   const pid = Number.parseInt(text, 10);
   return text.endsWith('\n') && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Lock and wait files this process created and has not removed. A file holding this process's own pid that is not
+ * here was left by an earlier process with the same pid: a container's cofre restarted as pid 1 after a crash
+ * finds its own pid in the lock and would otherwise wait for itself.
+ */
+const createdHere = new Set<string>();
+
+function isStale(path: string, pid: number): boolean {
+  return pid === process.pid ? !createdHere.has(path) : !isAlive(pid);
+}
+
+async function removeOwn(path: string): Promise<void> {
+  createdHere.delete(path);
+  await unlink(path).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  });
 }
 
 function isAlive(pid: number): boolean {

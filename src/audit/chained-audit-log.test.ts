@@ -381,15 +381,27 @@ describe('ChainedAuditLog lock', () => {
     expect(ids(await checkChain([path]))).toEqual(['a']);
   });
 
-  it('fails with COFRE_AUDIT_UNAVAILABLE naming the lock file while a live process holds it', async () => {
+  // Regression: a container's cofre restarted as pid 1 found its own pid in the lock left by its crash, and waited.
+  it('removes a lock holding its own pid that it did not take (left by an earlier process with that pid)', async () => {
     await writeFile(`${path}.lock`, `${process.pid}\n`);
+    const log = open();
+    await log.append(event('a'));
+    await log.close();
+    expect(ids(await checkChain([path]))).toEqual(['a']);
+  });
+
+  it('fails with COFRE_AUDIT_UNAVAILABLE naming the lock file while a live process holds it', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    await writeFile(`${path}.lock`, `${holder.pid}\n`);
     const log = open(config(), { lockTimeoutMs: 50 });
     const err = await log.append(event('a')).catch((e: unknown) => e);
     expect(isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE')).toBe(true);
     expect(String((err as Error).cause)).toContain(`${path}.lock`);
-    await rm(`${path}.lock`);
-    await log.append(event('b'));
+    holder.kill();
+    await new Promise((r) => holder.once('exit', r));
+    await log.append(event('b')); // the holder is gone: its lock is stale
     await log.close();
+    expect(ids(await checkChain([path]))).toEqual(['b']);
   });
 
   it('keeps one valid chain when two processes append at once', async () => {

@@ -203,6 +203,8 @@ export class ChainedAuditLog implements AuditSink {
       try {
         await this.#ops.write(file, out.data);
         await this.#ops.sync(file);
+        // A new file: its name in the folder must be as durable as its first records.
+        if (lead !== undefined) await syncFolder(dirname(this.#path));
       } catch (err) {
         // Leave no partial batch for the next writer to find; if this fails too, the next batch cuts a torn line.
         await file.truncate(start.end).catch(() => undefined);
@@ -322,12 +324,15 @@ export class ChainedAuditLog implements AuditSink {
   #toWitnesses(lines: readonly string[]): void {
     for (const line of lines) {
       for (const witness of this.#witnesses) {
-        witness.write(line).catch((err: unknown) => {
-          this.#reporter.error(
-            { witness: witness.name, err: String(err) },
-            `AUDIT WITNESS FAILED: ${witness.name} did not get a checkpoint; the log itself is intact, but truncation after this checkpoint is not detectable from that witness until it recovers`,
-          );
-        });
+        // Through a promise even if `write` throws at once: a witness never fails the batch.
+        Promise.resolve(line)
+          .then((l) => witness.write(l))
+          .catch((err: unknown) => {
+            this.#reporter.error(
+              { witness: witness.name, err: String(err) },
+              `AUDIT WITNESS FAILED: ${witness.name} did not get a checkpoint; the log itself is intact, but truncation after this checkpoint is not detectable from that witness until it recovers`,
+            );
+          });
       }
     }
   }
