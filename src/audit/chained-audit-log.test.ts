@@ -236,6 +236,18 @@ describe('ChainedAuditLog crash recovery', () => {
     expect(ids(await checkChain([path]))).toEqual(['a', 'b', 'c']);
   });
 
+  it('resumes after a last record longer than the 64 KiB it reads from the end at a time', async () => {
+    const first = open();
+    await first.append({ ...event('big'), detail: 'x'.repeat(150_000) });
+    await first.close(); // the checkpoint is short; make the long record the last one
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 1));
+    const second = open();
+    await second.append(event('after'));
+    await second.close();
+    expect(ids(await checkChain([path]))).toEqual(['big', 'after']);
+  });
+
   it('refuses to extend a log whose last line is not a record', async () => {
     const first = open();
     await first.append(event('a'));
