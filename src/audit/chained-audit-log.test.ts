@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { appendFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +109,21 @@ describe('ChainedAuditLog', () => {
       'checkpoint',
     ]);
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'restricts an existing log of mode 644 to 600 when constructed, and reports it',
+    async () => {
+      const first = open();
+      await first.append(event('a'));
+      await first.close();
+      await chmod(path, 0o644);
+      const fixed: { path: string; was: string }[] = [];
+      const log = open(config(), { onModeFixed: (f) => fixed.push(f) });
+      expect(fixed).toEqual([{ path, was: '644' }]);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      await log.close();
+    },
+  );
 
   it('leaves no file behind when closed without having written', async () => {
     await open().close();
