@@ -1,10 +1,14 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { isCofreError } from '../errors.js';
+import { openAuditLog } from './open-audit-log.js';
 import { HttpWitness } from './witness-http.js';
 import { createWitnesses } from './witness-sink.js';
 import { StdoutWitness } from './witness-stdout.js';
@@ -85,5 +89,33 @@ describe('witnesses', () => {
       { type: 'http', url: 'https://w.example/cp', timeout: 5_000 },
     ]);
     expect(ws.map((w) => w.name)).toEqual(['file /tmp/w.jsonl', 'stdout', 'http https://w.example/cp']);
+  });
+});
+
+describe('openAuditLog', () => {
+  it('opens the chained log of a config with its witnesses, the stdout one where the caller says', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cofre-open-audit-'));
+    try {
+      const out = new PassThrough();
+      const chunks: string[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c.toString()));
+      const log = openAuditLog(
+        {
+          path: join(dir, 'audit.jsonl'),
+          checkpoint: { every: 1000, interval: 60_000 },
+          witnesses: [{ type: 'stdout' }, { type: 'file', path: join(dir, 'w.jsonl') }],
+          rotate: { maxSize: 64 * 1024 ** 2, keep: 100 },
+        },
+        { stdout: out },
+      );
+      await log.append({ kind: 'intent', requestId: 'r', agent: 'a', action: 'x' });
+      await log.close();
+      const checkpoint = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n').at(-1);
+      expect(checkpoint).toContain('"kind":"checkpoint"');
+      expect(chunks.join('')).toBe(`${checkpoint}\n`);
+      expect(await readFile(join(dir, 'w.jsonl'), 'utf8')).toBe(`${checkpoint}\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

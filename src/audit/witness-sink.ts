@@ -20,14 +20,20 @@ export interface WitnessSink {
   close(): Promise<void>;
 }
 
-/** The witnesses of `audit.witnesses`. */
-export function createWitnesses(configs: readonly AuditWitnessConfig[]): WitnessSink[] {
+/**
+ * The witnesses of `audit.witnesses`. `stdout` is where a `stdout` witness writes (default `process.stdout`): pass
+ * `process.stderr` where stdout is a protocol channel (`cofre mcp`) or a command's output (`--json`).
+ */
+export function createWitnesses(
+  configs: readonly AuditWitnessConfig[],
+  options: { readonly stdout?: NodeJS.WritableStream } = {},
+): WitnessSink[] {
   return configs.map((c) => {
     switch (c.type) {
       case 'file':
         return new FileWitness(c.path);
       case 'stdout':
-        return new StdoutWitness();
+        return new StdoutWitness(options.stdout);
       case 'http':
         return new HttpWitness(c.url, { timeoutMs: c.timeout });
     }
