@@ -7,6 +7,7 @@
  * never both extend the same record (which would fork the chain). Not a defence against a hostile local user who
  * can write the folder (mode 700): such a user can rewrite the log anyway; checkpoints and witnesses cover that.
  */
+import { unlinkSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 
 import { CofreError } from '../errors.js';
@@ -142,6 +143,7 @@ export class AuditLock {
     try {
       const file = await open(path, 'wx', 0o600);
       createdHere.add(path);
+      removeAtExit();
       try {
         await file.writeFile(`${process.pid}\n`);
       } finally {
@@ -190,6 +192,23 @@ async function readPid(path: string): Promise<number | undefined> {
  * finds its own pid in the lock and would otherwise wait for itself.
  */
 const createdHere = new Set<string>();
+
+let exitHook = false;
+
+/** A process that exits (normally, or by `process.exit`) while it holds a lock leaves none behind. */
+function removeAtExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const path of createdHere) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // gone already; a crash leaves a lock of a dead pid, removed by the next process
+      }
+    }
+  });
+}
 
 function isStale(path: string, pid: number): boolean {
   return pid === process.pid ? !createdHere.has(path) : !isAlive(pid);

@@ -431,6 +431,25 @@ describe('ChainedAuditLog lock', () => {
     expect(ids(await checkChain([path]))).toEqual(['b']);
   });
 
+  it('leaves no lock behind when a process exits without closing the log', async () => {
+    const script = fileURLToPath(new URL('./testdata/chain-writer.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        script,
+        JSON.stringify({ path, prefix: 'x', count: 3, concurrency: 1, skipClose: true }),
+      ],
+      { cwd: fileURLToPath(new URL('../../', import.meta.url)), stdio: ['pipe', 'ignore', 'inherit'] },
+    );
+    child.stdin.write('go\n');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(0);
+    await expect(stat(`${path}.lock`)).rejects.toThrow(/ENOENT/);
+    expect(ids(await checkChain([path]))).toEqual(['x-0', 'x-1', 'x-2']);
+  }, 30_000);
+
   it('keeps one valid chain when two processes append at once', async () => {
     const script = fileURLToPath(new URL('./testdata/chain-writer.ts', import.meta.url));
     const root = fileURLToPath(new URL('../../', import.meta.url));
