@@ -5,6 +5,7 @@
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
 import { auditVerifyBench } from './audit-verify.js';
+import { auditLogBench } from './audit-log.js';
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { limitLedgerBench } from './limit-ledger.js';
@@ -24,6 +25,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   policy: policyDecisionBench,
   'log-redaction': logRedactionBench,
   'audit-verify': auditVerifyBench,
+  audit: auditLogBench,
 };
 
 const asked = process.argv.slice(2);
