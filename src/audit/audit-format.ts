@@ -19,7 +19,8 @@
  * - `genesis` (seq 0 only): `logId` (random, 128-bit hex) names the log; `publicKey` the checkpoint key's public key
  *   (SPKI PEM), when the log has one.
  * - `continue`: the first record of each new file after a rotation: `file` (the number the previous file was rotated
- *   to), `prevFileSize` (its size in bytes).
+ *   to), `prevFileSize` (its size in bytes), and `logId` again, so a log whose oldest files retention removed still
+ *   names itself (checkpoints sign it).
  * - `checkpoint`: signs the chain up to and including the record before it: `head` (= its own `prev`), `count`
  *   (= its own seq, the number of records before it), `keyId` (see {@link keyIdOf}) and `signature` (Ed25519 over
  *   {@link checkpointMessage}, base64), or `unsigned: true` when no signing key is configured. Written every

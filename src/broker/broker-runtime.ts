@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 
 import { AuditHasher } from '../audit/audit-hasher.js';
 import { loadAuditKeys } from '../audit/audit-keys.js';
-import { type AuditSink, JsonlAuditLog } from '../audit/audit-log.js';
+import type { AuditSink } from '../audit/audit-log.js';
 import { processLogRedactor } from '../audit/create-logger.js';
+import { openAuditLog } from '../audit/open-audit-log.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import type { LogRedactor } from '../secrets/log-redactor.js';
@@ -63,6 +64,11 @@ export async function openBrokerRuntime(
     now?: () => Date;
     /** Fed every secret value the resolver loads, to scrub them from log lines; default the process's own. */
     logRedactor?: LogRedactor;
+    /**
+     * Where a `stdout` audit witness writes; default the process's stdout. `cofre mcp` passes stderr: its stdout is
+     * the MCP protocol.
+     */
+    witnessStdout?: NodeJS.WritableStream;
   },
 ): Promise<BrokerRuntime> {
   const now = options.now ?? (() => new Date());
@@ -88,7 +94,13 @@ export async function openBrokerRuntime(
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
   const state = new SqliteStateStore(config.state.path, { onModeFixed });
-  const audit = new JsonlAuditLog(config.audit.path, { onModeFixed });
+  // The hash-chained log (audit/chained-audit-log.ts): group commit, signed checkpoints, witnesses, rotation.
+  const audit = openAuditLog(config.audit, {
+    ...(keys.signingKey === undefined ? {} : { signingKey: keys.signingKey }),
+    reporter: options.logger.child({ part: 'audit' }),
+    onModeFixed,
+    ...(options.witnessStdout === undefined ? {} : { stdout: options.witnessStdout }),
+  });
   // Every secret read from here on is recorded (secret-access), the audit keys' own reads first.
   const secrets = new AuditedSecrets({ resolver, audit, hasher });
   await Promise.all(keys.reads.map((read) => secrets.record(read))).catch(async (err: unknown) => {

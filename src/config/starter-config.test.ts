@@ -53,9 +53,9 @@ describe('renderStarterConfig', () => {
     for (const action of ['get_limits', 'cancel_all_orders', 'withdraw', 'get_request']) {
       expect(text).not.toMatch(new RegExp(`- ${action}$`, 'm'));
     }
-    expect(text).not.toMatch(/# hash-chained/);
     expect(text).not.toMatch(/limits and approvals/);
-    expect(text).toMatch(/not yet hash-chained/);
+    // Issue 10: the audit log is hash-chained now, and says where its format is documented.
+    expect(text).toMatch(/# hash-chained JSON lines \(docs\/audit\.md\)/);
   });
 
   it('quotes paths safely', async () => {

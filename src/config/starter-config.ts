@@ -72,7 +72,7 @@ policies:
       - cancel_order
 
 audit:
-  path: ./cofre-audit.jsonl # append-only JSON lines: every request, decision and outcome (not yet hash-chained)
+  path: ./cofre-audit.jsonl # hash-chained JSON lines (docs/audit.md): every request, decision, secret read and outcome
   # Created by \`cofre init\` in the store above: the Ed25519 key that signs checkpoints (\`cofre audit public-key\`
   # prints its public key to pin) and the key that HMACs secret references in audit records.
   signingKey: local:audit/signing-key

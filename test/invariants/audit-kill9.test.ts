@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { verifyAuditLog } from '../../src/audit/verify-chain.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { tempDir } from '../cli/cli-harness.js';
@@ -98,6 +99,13 @@ describe('kill -9 during a burst of orders', () => {
       expect(received.length).toBeGreaterThan(0);
       expect(check.brokenLines).toEqual([]);
       expect(check.missingIntents, `run ${run}, audit file:\n${text}`).toEqual([]);
+      // The hash chain verifies up to the last whole record (a torn tail is a warning, never an error).
+      const verified = await verifyAuditLog({ path: join(root.dir, 'audit.jsonl') });
+      expect(
+        verified.findings.filter((f) => f.severity === 'error'),
+        `run ${run}`,
+      ).toEqual([]);
+      expect(verified.verdict).toBe('verified');
       if (check.tornTail !== undefined) torn.push(run);
       total += received.length;
     }

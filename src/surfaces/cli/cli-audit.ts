@@ -1,22 +1,55 @@
+import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 
-import { type AuditSink, JsonlAuditLog } from '../../audit/audit-log.js';
+import { loadAuditKeys } from '../../audit/audit-keys.js';
+import type { AuditSink } from '../../audit/audit-log.js';
+import { openAuditLog } from '../../audit/open-audit-log.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
+import { openResolver } from '../../secrets/open-backend.js';
 
 /**
  * The audit log of `config` for a CLI command that records what an operator did, opened on the first append only
- * (a command that records nothing creates no file). The one place CLI commands open the log.
+ * (a command that records nothing creates no file and reads no key). The one place CLI commands open the log: the
+ * same hash chain `cofre serve` writes (the two take turns on its lock), with the same checkpoint key, read through
+ * the config's backends, so a log this command starts carries the key in its genesis record.
  */
-export function openCliAudit(config: CofreConfig): AuditSink {
-  let log: JsonlAuditLog | undefined;
+export function openCliAudit(
+  config: CofreConfig,
+  options: { readonly promptPassphrase?: (question: string) => Promise<Buffer> } = {},
+): AuditSink {
+  let log: Promise<AuditSink> | undefined;
+  const opened = (): Promise<AuditSink> =>
+    (log ??= (async () => {
+      const signingKey = await cliSigningKey(config, options.promptPassphrase);
+      // SECURITY: a stdout witness writes to stderr here, so it cannot mix into a command's --json output.
+      return openAuditLog(config.audit, {
+        ...(signingKey === undefined ? {} : { signingKey }),
+        stdout: process.stderr,
+      });
+    })());
   return {
-    append: (event) => (log ??= new JsonlAuditLog(config.audit.path)).append(event),
+    append: async (event) => (await opened()).append(event),
     close: async () => {
-      await log?.close();
+      if (log !== undefined) await (await log).close();
     },
   };
+}
+
+/** The checkpoint signing key at `audit.signingKey`, if configured, read through the config's backends. */
+async function cliSigningKey(
+  config: CofreConfig,
+  promptPassphrase: ((question: string) => Promise<Buffer>) | undefined,
+): Promise<KeyObject | undefined> {
+  if (config.audit.signingKey === undefined) return undefined;
+  const resolver = await openResolver(config, promptPassphrase === undefined ? {} : { promptPassphrase });
+  try {
+    const keys = await loadAuditKeys({ audit: { ...config.audit, hmacKey: undefined } }, resolver);
+    return keys.signingKey;
+  } finally {
+    await resolver.close();
+  }
 }
 
 /** The operator a CLI command acts as: `local:<os user>` (whoever can write the state file is an operator). */

@@ -20,7 +20,8 @@ export async function mcpStdio(
   const config = await loadCliConfig(io, global);
   const token = await readTokenFile(io, options.tokenFile);
   const logger = createLogger();
-  const runtime = await openBrokerRuntime(config, { logger });
+  // Its stdout is the MCP protocol: a stdout audit witness writes to stderr instead.
+  const runtime = await openBrokerRuntime(config, { logger, witnessStdout: process.stderr });
   try {
     // Checked now (a bad token fails at start) and again on every call (revocation and expiry apply at once).
     const agent = (): AuthenticatedAgent => authenticateAgent(runtime.state, token, new Date());
