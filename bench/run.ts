@@ -4,8 +4,8 @@
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
-import { auditVerifyBench } from './audit-verify.js';
 import { auditLogBench } from './audit-log.js';
+import { auditVerifyBench } from './audit-verify.js';
 import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { limitLedgerBench } from './limit-ledger.js';
