@@ -94,6 +94,19 @@ state:
 `;
 
 describe('loadConfig', () => {
+  // Regression: a relative file witness was opened against the working directory, not the config's folder.
+  it('resolves a relative audit witness file against the config file, like the log itself', () => {
+    const config = parseConfig(
+      'audit: { path: logs/audit.jsonl, witnesses: [{ type: file, path: ../witness/cp.jsonl }, { type: stdout }] }',
+      { sourcePath: '/etc/cofre/cofre.yaml' },
+    );
+    expect(config.audit.path).toBe('/etc/cofre/logs/audit.jsonl');
+    expect(config.audit.witnesses).toEqual([
+      { type: 'file', path: '/etc/witness/cp.jsonl' },
+      { type: 'stdout' },
+    ]);
+  });
+
   it('loads a full config, parses durations and sizes, and resolves relative paths against the file', async () => {
     const path = join(dir, 'full.yaml');
     await writeFile(path, FULL);

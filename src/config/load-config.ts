@@ -152,7 +152,14 @@ function validate(
         resolveBackendPaths(backend, toAbsolute),
       ]),
     ),
-    audit: { ...config.audit, path: toAbsolute(config.audit.path) },
+    audit: {
+      ...config.audit,
+      path: toAbsolute(config.audit.path),
+      // A file witness is a path like the log's own: relative to the config file, not to the working directory.
+      witnesses: config.audit.witnesses.map((w) =>
+        w.type === 'file' ? { ...w, path: toAbsolute(w.path) } : w,
+      ),
+    },
     state: { ...config.state, path: toAbsolute(config.state.path) },
   });
 }

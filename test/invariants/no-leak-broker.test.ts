@@ -122,6 +122,7 @@ beforeAll(async () => {
       actions: ALL_ACTIONS,
       agentId: 'canary-agent',
       auditPath: 'audit/audit.jsonl',
+      witnessPath: 'witness/checkpoints.jsonl',
     },
     logLines,
   );
@@ -305,7 +306,10 @@ describe('with canary exchange keys', () => {
     const audit = await auditEvidence();
     // Not vacuous: the lines of the first actions survived the test that breaks the log.
     expect(audit).toContain('"clientOrderId":"canary-1"');
-    const files = [await readFile(join(dir, 'state.db')), await readFile(join(dir, 'cofre.store'))];
+    // The audit witness holds copies of checkpoint lines only; searched like the log itself.
+    const witness = await readFile(join(dir, 'witness/checkpoints.jsonl'), 'utf8');
+    expect(witness).toContain('"kind":"checkpoint"');
+    const files = [await readFile(join(dir, 'state.db')), await readFile(join(dir, 'cofre.store')), witness];
     const wal = await readFile(join(dir, 'state.db-wal')).catch(() => Buffer.alloc(0));
     for (const text of [...seen, ...logLines, audit, ...files, wal]) {
       expect(leaks(text, keyEncodings)).toEqual([]);

@@ -37,6 +37,8 @@ export interface TestBrokerSetup {
   readonly agentId: string;
   /** The audit log's path relative to the folder; default `audit.jsonl`. */
   readonly auditPath?: string;
+  /** A file witness of the audit log's checkpoints, relative to the folder, with a checkpoint every 5 records. */
+  readonly witnessPath?: string;
 }
 
 /**
@@ -69,7 +71,11 @@ export async function serveBrokerForTest(
     ),
     'policies:',
     `  all: { accounts: [${Object.keys(setup.accounts).join(', ')}], actions: [${setup.actions.join(', ')}] }`,
-    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'}, signingKey: "local:audit/signing-key", hmacKey: "local:audit/hmac-key" }`,
+    `audit: { path: ${setup.auditPath ?? 'audit.jsonl'}, signingKey: "local:audit/signing-key", hmacKey: "local:audit/hmac-key"${
+      setup.witnessPath === undefined
+        ? ''
+        : `, checkpoint: { every: 5 }, witnesses: [{ type: file, path: ${setup.witnessPath} }]`
+    } }`,
     'state: { path: state.db }',
   ];
   const config = parseConfig(configLines.join('\n'), { sourcePath: join(dir, 'cofre.yaml') });
