@@ -89,6 +89,8 @@ export interface PaperExchangeOptions {
   /**
    * Fault mode "slow venue": called for each request before it is processed; a returned promise holds the request
    * (unprocessed, unrecorded) until it settles. Lets a test make reads slow or stall the venue deterministically.
+   * A held request is judged at its arrival (its timestamp against `recvWindow`, its server time), as a venue that
+   * accepted it in time and is slow to answer would, so a test on a loaded machine is not failed by the hold itself.
    */
   readonly holdRequest?: (request: {
     readonly method: string;
@@ -254,7 +256,10 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
 
   const server = createServer((req, res) => {
     readBody(req, maxBodyBytes, (body, tooLarge) => {
-      const ctx = { routes, secrets, now, echo, onError: options.onError };
+      // A held request is judged as Binance judges one: at its arrival (the recvWindow check), however long the
+      // test then keeps it waiting, as a venue that accepted it and is slow to answer would.
+      const arrived = now();
+      const ctx = { routes, secrets, now: () => arrived, echo, onError: options.onError };
       whenReleased(req, options.holdRequest, () => {
         const entry = handleRequest(req, body, tooLarge, ctx);
         received.push({ ...entry.record, seq: received.length + 1 });
