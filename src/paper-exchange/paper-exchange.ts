@@ -256,11 +256,8 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
 
   const server = createServer((req, res) => {
     readBody(req, maxBodyBytes, (body, tooLarge) => {
-      // A held request is judged as Binance judges one: at its arrival (the recvWindow check), however long the
-      // test then keeps it waiting, as a venue that accepted it and is slow to answer would.
-      const arrived = now();
-      const ctx = { routes, secrets, now: () => arrived, echo, onError: options.onError };
-      whenReleased(req, options.holdRequest, () => {
+      whenReleased(req, options.holdRequest, now, (arrived) => {
+        const ctx = { routes, secrets, now: () => arrived, echo, onError: options.onError };
         const entry = handleRequest(req, body, tooLarge, ctx);
         received.push({ ...entry.record, seq: received.length + 1 });
         res.writeHead(entry.status, { 'content-type': 'application/json;charset=UTF-8' });
@@ -396,16 +393,25 @@ interface HandlerContext {
   readonly onError: ((error: unknown) => void) | undefined;
 }
 
-/** Runs `answer` now, or once the test's `holdRequest` releases the request (a slow or stalled venue). */
+/**
+ * Runs `answer` now, or once the test's `holdRequest` releases the request (a slow or stalled venue), with the time
+ * the request arrived: a held request is judged as Binance judges one, at its arrival (the recvWindow check),
+ * however long the test then keeps it waiting, as a venue that accepted it and is slow to answer would.
+ */
 function whenReleased(
   req: IncomingMessage,
   hold: PaperExchangeOptions['holdRequest'],
-  answer: () => void,
+  now: () => number,
+  answer: (arrived: number) => void,
 ): void {
+  const arrived = now();
   const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
   const held = hold?.({ method: req.method ?? 'GET', path });
-  if (held === undefined) answer();
-  else held.then(answer, answer);
+  const release = (): void => {
+    answer(arrived);
+  };
+  if (held === undefined) release();
+  else held.then(release, release);
 }
 
 /** Answers one request: route, parse, authenticate and verify a SIGNED one, run the handler, map errors. */
