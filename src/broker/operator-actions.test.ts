@@ -1,20 +1,17 @@
 // Operator actions over the real SQLite store. The broker side (BrokerControl) is the lead's and not wired in this
 // branch yet, so these tests use a small in-test BrokerControl that records what it was asked to do; the end-to-end
 // tests through the real Broker come with the wiring.
-import { createHash } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
-import type { ApprovalRecord, HaltState } from '../state/control-store.js';
+import type { HaltState } from '../state/control-store.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
+import { pendingApproval, TEST_PAYLOAD_HASH } from '../state/sqlite/testdata/pending-approval.js';
 import { issueAgentToken } from './agent-tokens.js';
 import type { ActionResponse } from './broker.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
 import { OperatorActions } from './operator-actions.js';
-
-const PAYLOAD = '{"order":{"amount":"0.1","symbol":"BTC/USDT"}}';
-const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 
 /** Records every call; executes an approved request by claiming it in the store, as the broker will. */
 class RecordingControl implements BrokerControl {
@@ -59,28 +56,6 @@ function setup(now = new Date(1_500)) {
   return { store, broker, audit, actions };
 }
 
-function approval(id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  return {
-    requestId: id,
-    agentId: 'bot-1',
-    action: 'place_order',
-    account: 'paper',
-    payload: PAYLOAD,
-    payloadHash: HASH,
-    rule: 'policies.trader.rules[1]',
-    required: 1,
-    approvers: [],
-    status: 'pending',
-    approvals: [],
-    decidedBy: undefined,
-    comment: undefined,
-    createdAt: new Date(1_000),
-    expiresAt: new Date(60_000),
-    decidedAt: undefined,
-    ...overrides,
-  };
-}
-
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
@@ -93,13 +68,13 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 describe('OperatorActions approvals', () => {
   it('shows the bound payload parsed, and lists by status', () => {
     const { store, actions } = setup();
-    store.createApproval(approval('r1'));
+    store.createApproval(pendingApproval('r1'));
     expect(actions.show('r1')).toMatchObject({
       requestId: 'r1',
       agent: 'bot-1',
       status: 'pending',
       payload: { order: { amount: '0.1', symbol: 'BTC/USDT' } },
-      payloadHash: HASH,
+      payloadHash: TEST_PAYLOAD_HASH,
       expiresAt: new Date(60_000).toISOString(),
     });
     expect(actions.list('pending').map((a) => a.requestId)).toEqual(['r1']);
@@ -109,11 +84,11 @@ describe('OperatorActions approvals', () => {
 
   it('executes once the quorum is reached, and audits each vote before', async () => {
     const { store, broker, audit, actions } = setup();
-    store.createApproval(approval('r1', { required: 2 }));
-    const first = await actions.approve('r1', 'alice', HASH, 'looks fine');
+    store.createApproval(pendingApproval('r1', { required: 2 }));
+    const first = await actions.approve('r1', 'alice', TEST_PAYLOAD_HASH, 'looks fine');
     expect(first).toMatchObject({ outcome: 'recorded', remaining: 1 });
     expect(broker.calls).toEqual([]);
-    const second = await actions.approve('r1', 'bob', HASH, undefined);
+    const second = await actions.approve('r1', 'bob', TEST_PAYLOAD_HASH, undefined);
     expect(second).toMatchObject({
       outcome: 'executed',
       response: { requestId: 'r1', status: 'executed' },
@@ -130,28 +105,32 @@ describe('OperatorActions approvals', () => {
 
   it('refuses with a code for each reason, executing nothing', async () => {
     const { store, broker, actions } = setup();
-    store.createApproval(approval('named', { approvers: ['alice'], required: 1 }));
-    expect(await codeOf(actions.approve('named', 'bob', HASH, undefined))).toBe(
+    store.createApproval(pendingApproval('named', { approvers: ['alice'], required: 1 }));
+    expect(await codeOf(actions.approve('named', 'bob', TEST_PAYLOAD_HASH, undefined))).toBe(
       'COFRE_APPROVAL_NOT_APPROVER',
     );
     expect(await codeOf(actions.approve('named', 'alice', 'd'.repeat(64), undefined))).toBe(
       'COFRE_APPROVAL_HASH_MISMATCH',
     );
-    store.createApproval(approval('two', { required: 2 }));
-    await actions.approve('two', 'alice', HASH, undefined);
-    expect(await codeOf(actions.approve('two', 'alice', HASH, undefined))).toBe(
+    store.createApproval(pendingApproval('two', { required: 2 }));
+    await actions.approve('two', 'alice', TEST_PAYLOAD_HASH, undefined);
+    expect(await codeOf(actions.approve('two', 'alice', TEST_PAYLOAD_HASH, undefined))).toBe(
       'COFRE_APPROVAL_ALREADY_VOTED',
     );
-    expect(await codeOf(actions.approve('none', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_FOUND');
-    store.createApproval(approval('old', { expiresAt: new Date(1_200) }));
-    expect(await codeOf(actions.approve('old', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
+    expect(await codeOf(actions.approve('none', 'alice', TEST_PAYLOAD_HASH, undefined))).toBe(
+      'COFRE_APPROVAL_NOT_FOUND',
+    );
+    store.createApproval(pendingApproval('old', { expiresAt: new Date(1_200) }));
+    expect(await codeOf(actions.approve('old', 'alice', TEST_PAYLOAD_HASH, undefined))).toBe(
+      'COFRE_APPROVAL_NOT_PENDING',
+    );
     expect(actions.show('old').status).toBe('expired');
     expect(broker.calls).toEqual([]);
   });
 
   it('audits a refused approval with its reason', async () => {
     const { store, audit, actions } = setup();
-    store.createApproval(approval('r1'));
+    store.createApproval(pendingApproval('r1'));
     await codeOf(actions.approve('r1', 'alice', 'd'.repeat(64), undefined));
     expect(audit.events).toEqual([
       {
@@ -167,14 +146,16 @@ describe('OperatorActions approvals', () => {
 
   it('denies a pending approval once; a denied one cannot be approved', async () => {
     const { store, broker, audit, actions } = setup();
-    store.createApproval(approval('r1'));
+    store.createApproval(pendingApproval('r1'));
     expect(await actions.deny('r1', 'carol', 'not today')).toMatchObject({
       status: 'denied',
       decidedBy: 'carol',
       comment: 'not today',
     });
     expect(await codeOf(actions.deny('r1', 'carol', undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
-    expect(await codeOf(actions.approve('r1', 'alice', HASH, undefined))).toBe('COFRE_APPROVAL_NOT_PENDING');
+    expect(await codeOf(actions.approve('r1', 'alice', TEST_PAYLOAD_HASH, undefined))).toBe(
+      'COFRE_APPROVAL_NOT_PENDING',
+    );
     expect(await codeOf(actions.deny('none', 'carol', undefined))).toBe('COFRE_APPROVAL_NOT_FOUND');
     expect(broker.calls).toEqual([]);
     expect(audit.events.map((e) => [e.action, (e.detail as { outcome?: string }).outcome])).toEqual([
@@ -185,13 +166,15 @@ describe('OperatorActions approvals', () => {
 
   it('executes nothing when the vote cannot be audited, and executes on the next approve once it can', async () => {
     const { store, broker, audit, actions } = setup();
-    store.createApproval(approval('r1'));
+    store.createApproval(pendingApproval('r1'));
     audit.failing = true;
-    await expect(actions.approve('r1', 'alice', HASH, undefined)).rejects.toThrow('disk full');
+    await expect(actions.approve('r1', 'alice', TEST_PAYLOAD_HASH, undefined)).rejects.toThrow('disk full');
     expect(broker.calls).toEqual([]);
     audit.failing = false;
     // The vote stands (quorum reached); approving again with the same hash executes it, once.
-    expect(await actions.approve('r1', 'alice', HASH, undefined)).toMatchObject({ outcome: 'executed' });
+    expect(await actions.approve('r1', 'alice', TEST_PAYLOAD_HASH, undefined)).toMatchObject({
+      outcome: 'executed',
+    });
     expect(await codeOf(actions.approve('r1', 'alice', 'e'.repeat(64), undefined))).toBe(
       'COFRE_APPROVAL_NOT_PENDING',
     );

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
-import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
+import {
+  errorCodeOf,
+  type HttpAnswer,
+  type ServedFixture,
+  startServedBroker,
+  TRADER_POLICY,
+} from './served-broker.js';
 
 /** `approvals.expiry`: the schema's minimum. */
 const EXPIRY_MS = 10_000;
@@ -23,17 +29,7 @@ beforeAll(async () => {
     `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
     'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
     'policies:',
-    '  trader:',
-    '    rules:',
-    '      - name: small',
-    '        allow: [place_order]',
-    '        accounts: [paper]',
-    '        maxNotional: 500',
-    '      - name: large',
-    '        approve: [place_order]',
-    '        accounts: [paper]',
-    '        minNotional: 500',
-    '        maxNotional: 5000',
+    ...TRADER_POLICY,
     '  board:',
     '    rules:',
     '      - name: two-of-three',

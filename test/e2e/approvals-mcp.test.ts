@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createMcpServer } from '../../src/surfaces/mcp/mcp-server.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
-import { type ServedFixture, startServedBroker } from './served-broker.js';
+import { type ServedFixture, startServedBroker, TRADER_POLICY } from './served-broker.js';
 
 let fx: ServedFixture;
 let operator: string;
@@ -25,17 +25,7 @@ beforeAll(async () => {
     'accounts:',
     `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
     'policies:',
-    '  trader:',
-    '    rules:',
-    '      - name: small',
-    '        allow: [place_order]',
-    '        accounts: [paper]',
-    '        maxNotional: 500',
-    '      - name: large',
-    '        approve: [place_order]',
-    '        accounts: [paper]',
-    '        minNotional: 500',
-    '        maxNotional: 5000',
+    ...TRADER_POLICY,
     '  careful:',
     '    rules:',
     '      - name: ask-the-human',

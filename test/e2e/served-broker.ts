@@ -27,6 +27,24 @@ const API_KEY = `E2eKey${randomBytes(16).toString('hex')}`;
 const API_SECRET = randomBytes(32).toString('hex');
 
 /** What an HTTP call answered. */
+/**
+ * The approval tests' `trader` policy, as config lines under `policies:`: orders up to 500 USDT are allowed, from 500
+ * to 5,000 USDT they wait for an operator.
+ */
+export const TRADER_POLICY: readonly string[] = [
+  '  trader:',
+  '    rules:',
+  '      - name: small',
+  '        allow: [place_order]',
+  '        accounts: [paper]',
+  '        maxNotional: 500',
+  '      - name: large',
+  '        approve: [place_order]',
+  '        accounts: [paper]',
+  '        minNotional: 500',
+  '        maxNotional: 5000',
+];
+
 export interface HttpAnswer {
   readonly status: number;
   readonly body: Record<string, unknown>;

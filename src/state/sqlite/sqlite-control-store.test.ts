@@ -1,6 +1,5 @@
 // The control store (operators, approvals, the halt) on real SQLite files: every refusal of `approve`, the quorum,
 // denial, expiry, exactly-once claims, and two processes racing on one file.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,8 @@ import {
   waitForExit,
   waitForLine,
 } from '../../secrets/embedded/testdata/spawn-tsx.js';
-import type { ApprovalRecord } from '../control-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
+import { pendingApproval, TEST_PAYLOAD_HASH } from './testdata/pending-approval.js';
 
 let dir: string;
 let path: string;
@@ -32,31 +31,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const PAYLOAD = '{"order":{"symbol":"BTC/USDT"}}';
-const HASH = createHash('sha256').update(PAYLOAD).digest('hex');
 const at = (ms: number): Date => new Date(ms);
-
-function pending(id: string, overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  return {
-    requestId: id,
-    agentId: 'bot-1',
-    action: 'place_order',
-    account: 'paper',
-    payload: PAYLOAD,
-    payloadHash: HASH,
-    rule: 'policies.trader.rules[1]',
-    required: 1,
-    approvers: [],
-    status: 'pending',
-    approvals: [],
-    decidedBy: undefined,
-    comment: undefined,
-    createdAt: at(1_000),
-    expiresAt: at(60_000),
-    decidedAt: undefined,
-    ...overrides,
-  };
-}
 
 describe('SqliteControlStore operators', () => {
   it('keeps operators in their own table, refuses a duplicate id and revokes once', () => {
@@ -83,7 +58,7 @@ describe('SqliteControlStore operators', () => {
 
 describe('SqliteControlStore approvals', () => {
   it('reads an approval back as created', () => {
-    const record = pending('r1', { approvers: ['alice', 'bob'], required: 2 });
+    const record = pendingApproval('r1', { approvers: ['alice', 'bob'], required: 2 });
     store.createApproval(record);
     expect(store.approval('r1')).toEqual(record);
     expect(store.approval('nope')).toBeUndefined();
@@ -91,14 +66,14 @@ describe('SqliteControlStore approvals', () => {
 
   it("refuses to store an approval whose hash is not its payload's", () => {
     expect(() => {
-      store.createApproval(pending('r1', { payload: '{"order":{"symbol":"ETH/USDT"}}' }));
+      store.createApproval(pendingApproval('r1', { payload: '{"order":{"symbol":"ETH/USDT"}}' }));
     }).toThrow(expect.objectContaining({ code: 'COFRE_INTERNAL' }));
     expect(store.approval('r1')).toBeUndefined();
   });
 
   it('approves with one vote when one is required, and then only once', () => {
-    store.createApproval(pending('r1'));
-    expect(store.approve('r1', 'alice', HASH, 'ok', at(2_000))).toEqual({ outcome: 'approved' });
+    store.createApproval(pendingApproval('r1'));
+    expect(store.approve('r1', 'alice', TEST_PAYLOAD_HASH, 'ok', at(2_000))).toEqual({ outcome: 'approved' });
     expect(store.approval('r1')).toMatchObject({
       status: 'approved',
       decidedBy: 'alice',
@@ -106,33 +81,35 @@ describe('SqliteControlStore approvals', () => {
       decidedAt: at(2_000),
       approvals: [{ operator: 'alice', at: at(2_000), comment: 'ok' }],
     });
-    expect(store.approve('r1', 'bob', HASH, undefined, at(2_001))).toEqual({
+    expect(store.approve('r1', 'bob', TEST_PAYLOAD_HASH, undefined, at(2_001))).toEqual({
       outcome: 'refused',
       reason: 'approved',
     });
   });
 
   it('needs the quorum of distinct named approvers', () => {
-    store.createApproval(pending('r1', { required: 2, approvers: ['alice', 'bob', 'carol'] }));
-    expect(store.approve('r1', 'mallory', HASH, undefined, at(2_000))).toEqual({
+    store.createApproval(pendingApproval('r1', { required: 2, approvers: ['alice', 'bob', 'carol'] }));
+    expect(store.approve('r1', 'mallory', TEST_PAYLOAD_HASH, undefined, at(2_000))).toEqual({
       outcome: 'refused',
       reason: 'not-an-approver',
     });
-    expect(store.approve('r1', 'alice', HASH, undefined, at(2_000))).toEqual({
+    expect(store.approve('r1', 'alice', TEST_PAYLOAD_HASH, undefined, at(2_000))).toEqual({
       outcome: 'recorded',
       remaining: 1,
     });
-    expect(store.approve('r1', 'alice', HASH, undefined, at(2_001))).toEqual({
+    expect(store.approve('r1', 'alice', TEST_PAYLOAD_HASH, undefined, at(2_001))).toEqual({
       outcome: 'refused',
       reason: 'already-approved-by-you',
     });
     expect(store.approval('r1')?.status).toBe('pending');
-    expect(store.approve('r1', 'carol', HASH, 'second', at(2_002))).toEqual({ outcome: 'approved' });
+    expect(store.approve('r1', 'carol', TEST_PAYLOAD_HASH, 'second', at(2_002))).toEqual({
+      outcome: 'approved',
+    });
     expect(store.approval('r1')?.approvals.map((a) => a.operator)).toEqual(['alice', 'carol']);
   });
 
   it('refuses a payload hash other than the stored one, and counts no vote for it', () => {
-    store.createApproval(pending('r1'));
+    store.createApproval(pendingApproval('r1'));
     expect(store.approve('r1', 'alice', 'b'.repeat(64), undefined, at(2_000))).toEqual({
       outcome: 'refused',
       reason: 'hash-mismatch',
@@ -141,53 +118,53 @@ describe('SqliteControlStore approvals', () => {
   });
 
   it('refuses an unknown, expired, denied or executed approval', () => {
-    expect(store.approve('none', 'alice', HASH, undefined, at(2_000))).toEqual({
+    expect(store.approve('none', 'alice', TEST_PAYLOAD_HASH, undefined, at(2_000))).toEqual({
       outcome: 'refused',
       reason: 'not-found',
     });
-    store.createApproval(pending('late'));
-    expect(store.approve('late', 'alice', HASH, undefined, at(60_000))).toEqual({
+    store.createApproval(pendingApproval('late'));
+    expect(store.approve('late', 'alice', TEST_PAYLOAD_HASH, undefined, at(60_000))).toEqual({
       outcome: 'refused',
       reason: 'expired',
     });
     expect(store.approval('late')?.status).toBe('expired');
     expect(store.deny('late', 'alice', undefined, at(60_001))).toBe(false);
 
-    store.createApproval(pending('no'));
+    store.createApproval(pendingApproval('no'));
     expect(store.deny('no', 'bob', 'too big', at(2_000))).toBe(true);
     expect(store.approval('no')).toMatchObject({ status: 'denied', decidedBy: 'bob', comment: 'too big' });
     expect(store.deny('no', 'bob', undefined, at(2_001))).toBe(false);
-    expect(store.approve('no', 'alice', HASH, undefined, at(2_001))).toEqual({
+    expect(store.approve('no', 'alice', TEST_PAYLOAD_HASH, undefined, at(2_001))).toEqual({
       outcome: 'refused',
       reason: 'denied',
     });
     expect(store.claimApprovedForExecution('no', at(2_002))).toBe(false);
 
-    store.createApproval(pending('done'));
-    store.approve('done', 'alice', HASH, undefined, at(2_000));
+    store.createApproval(pendingApproval('done'));
+    store.approve('done', 'alice', TEST_PAYLOAD_HASH, undefined, at(2_000));
     expect(store.claimApprovedForExecution('done', at(2_001))).toBe(true);
     expect(store.claimApprovedForExecution('done', at(2_001))).toBe(false);
     expect(store.approval('done')?.status).toBe('executed');
-    expect(store.approve('done', 'bob', HASH, undefined, at(2_002))).toEqual({
+    expect(store.approve('done', 'bob', TEST_PAYLOAD_HASH, undefined, at(2_002))).toEqual({
       outcome: 'refused',
       reason: 'executed',
     });
   });
 
   it('claims only an approved request, and not after its expiry', () => {
-    store.createApproval(pending('waiting'));
+    store.createApproval(pendingApproval('waiting'));
     expect(store.claimApprovedForExecution('waiting', at(2_000))).toBe(false);
-    store.createApproval(pending('stale'));
-    store.approve('stale', 'alice', HASH, undefined, at(2_000));
+    store.createApproval(pendingApproval('stale'));
+    store.approve('stale', 'alice', TEST_PAYLOAD_HASH, undefined, at(2_000));
     expect(store.claimApprovedForExecution('stale', at(60_000))).toBe(false);
     expect(store.approval('stale')?.status).toBe('approved');
   });
 
   it('lists pending first, newest first, reporting expired ones as expired, and filters', () => {
-    store.createApproval(pending('old', { createdAt: at(1_000) }));
-    store.createApproval(pending('new', { createdAt: at(3_000) }));
-    store.createApproval(pending('gone', { createdAt: at(4_000), expiresAt: at(5_000) }));
-    store.createApproval(pending('denied', { createdAt: at(5_000) }));
+    store.createApproval(pendingApproval('old', { createdAt: at(1_000) }));
+    store.createApproval(pendingApproval('new', { createdAt: at(3_000) }));
+    store.createApproval(pendingApproval('gone', { createdAt: at(4_000), expiresAt: at(5_000) }));
+    store.createApproval(pendingApproval('denied', { createdAt: at(5_000) }));
     store.deny('denied', 'bob', undefined, at(5_500));
     const now = at(6_000);
     expect(store.listApprovals(now).map((a) => [a.requestId, a.status])).toEqual([
@@ -218,10 +195,10 @@ describe('SqliteControlStore halt', () => {
 describe('SqliteControlStore across processes', () => {
   it('of two operators approving at once, one reaches the quorum; of two claims, one wins', async () => {
     const ids = Array.from({ length: 200 }, (_, i) => `r${i}`);
-    for (const id of ids) store.createApproval(pending(id, { required: 2 }));
+    for (const id of ids) store.createApproval(pendingApproval(id, { required: 2 }));
     const script = testdataScript('../../../state/sqlite/testdata/control-racer.ts');
     const racers = ['alice', 'bob'].map((operator) =>
-      spawnTsx(script, [JSON.stringify({ path, operator, requestIds: ids, payloadHash: HASH })]),
+      spawnTsx(script, [JSON.stringify({ path, operator, requestIds: ids, payloadHash: TEST_PAYLOAD_HASH })]),
     );
     const outputs = racers.map((child) => {
       let text = '';

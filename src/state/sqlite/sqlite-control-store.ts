@@ -11,6 +11,7 @@ import type {
   HaltState,
   OperatorRecord,
 } from '../control-store.js';
+import { insertUnique } from './insert-unique.js';
 
 interface OperatorRow {
   id: string;
@@ -162,23 +163,21 @@ export class SqliteControlStore implements ControlStore {
   }
 
   addOperator(operator: OperatorRecord): void {
-    try {
-      this.#sql.addOperator.run(
-        operator.id,
-        operator.tokenId,
-        operator.tokenHash,
-        operator.createdAt.getTime(),
-        operator.expiresAt.getTime(),
-      );
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new CofreError(
+    insertUnique(
+      () =>
+        this.#sql.addOperator.run(
+          operator.id,
+          operator.tokenId,
+          operator.tokenHash,
+          operator.createdAt.getTime(),
+          operator.expiresAt.getTime(),
+        ),
+      () =>
+        new CofreError(
           'COFRE_OPERATOR_EXISTS',
           `operator "${operator.id}" already exists; revoke it or pick another id`,
-        );
-      }
-      throw err;
-    }
+        ),
+    );
   }
 
   operatorByTokenId(tokenId: string): OperatorRecord | undefined {

@@ -19,6 +19,7 @@ import type {
   RequestStatus,
   StateStore,
 } from '../state-store.js';
+import { insertUnique } from './insert-unique.js';
 import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
 import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
 
@@ -172,24 +173,22 @@ export class SqliteStateStore implements StateStore {
   }
 
   addAgent(agent: AgentRecord): void {
-    try {
-      this.#sql.addAgent.run(
-        agent.id,
-        agent.policy,
-        agent.tokenId,
-        agent.tokenHash,
-        agent.createdAt.getTime(),
-        agent.expiresAt.getTime(),
-      );
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new CofreError(
+    insertUnique(
+      () =>
+        this.#sql.addAgent.run(
+          agent.id,
+          agent.policy,
+          agent.tokenId,
+          agent.tokenHash,
+          agent.createdAt.getTime(),
+          agent.expiresAt.getTime(),
+        ),
+      () =>
+        new CofreError(
           'COFRE_AGENT_EXISTS',
           `agent "${agent.id}" already exists; revoke it or pick another id`,
-        );
-      }
-      throw err;
-    }
+        ),
+    );
   }
 
   agentByTokenId(tokenId: string): AgentRecord | undefined {
