@@ -27,6 +27,7 @@ import { writeDemoSetup } from '../src/surfaces/cli/paper-provisioning.js';
 import { openVenueAccount } from '../src/venues/ccxt-venue-account.js';
 import type { VenueAccount } from '../src/venues/venue-account.js';
 import { firstLine, spawnTracked, stopChild } from './child-process.js';
+import { claimAndFinish } from './claim-finish.js';
 import { keepAliveAgent, post } from './http-post.js';
 import { compareLoad, type LoadResult, type LoadShape, measure, type Sample } from './measure.js';
 import { findNginx, type NginxProxy, startNginx } from './nginx-proxy.js';
@@ -388,29 +389,9 @@ async function breakdown(
     await measure('audit append: write + fdatasync (the broker does 2 per order)', 300, () =>
       audit.append(event),
     ),
-    await measure('SQLite: claim + finish a request (2 WAL commits)', 300, () => {
-      const requestId = `req_${n++}`;
-      const now = new Date();
-      state.claimRequest({
-        requestId,
-        agentId: 'bench-agent',
-        action: 'place_order',
-        account: 'paper',
-        idempotencyKey: `bench-agent:paper:${requestId}`,
-        input: '{}',
-        status: 'executing',
-        response: undefined,
-        createdAt: now,
-        updatedAt: now,
-      });
-      state.finishRequest(requestId, {
-        status: 'executed',
-        response: JSON.stringify({ requestId, status: 'executed' }),
-        at: now,
-        releaseKey: false,
-      });
-      return Promise.resolve();
-    }),
+    await measure('SQLite: claim + finish a request (2 WAL commits)', 300, () =>
+      claimAndFinish(state, `req_${n++}`),
+    ),
   ];
   await audit.close();
   state.close();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import type { LimitCheck } from '../src/policy/policy-types.js';
 import { SqliteStateStore } from '../src/state/sqlite/sqlite-state-store.js';
+import { claimAndFinish } from './claim-finish.js';
 import { measure, report, type Sample } from './measure.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 
@@ -62,24 +63,7 @@ export async function limitLedgerBench(): Promise<void> {
   const store = new SqliteStateStore(join(dir, 'state.db'));
   try {
     let n = 0;
-    const claimFinish = (): Promise<void> => {
-      const requestId = `req_${n++}`;
-      const now = new Date();
-      store.claimRequest({
-        requestId,
-        agentId: 'bench-agent',
-        action: 'place_order',
-        account: 'paper',
-        idempotencyKey: `bench-agent:paper:${requestId}`,
-        input: '{}',
-        status: 'executing',
-        response: undefined,
-        createdAt: now,
-        updatedAt: now,
-      });
-      store.finishRequest(requestId, { status: 'executed', response: '{}', at: now, releaseKey: false });
-      return Promise.resolve();
-    };
+    const claimFinish = (): Promise<void> => claimAndFinish(store, `req_${n++}`);
     const fresh = checksFor('fresh:');
     const busy = checksFor('busy:');
     const fill = orderOp(store, busy, 'fill');
