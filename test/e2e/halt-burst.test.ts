@@ -38,6 +38,10 @@ beforeAll(async () => {
       'accounts:',
       `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials}, queue: { maxQueued: 1000 } }`,
       'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
+      // The reference price stays cached for the whole test: on a loaded machine a ticker refetch in the middle of a
+      // burst would wait in the account queue behind the orders the test holds at the exchange, and the burst would
+      // never reach the state the test halts in.
+      'orders: { referencePriceMaxAge: 60s }',
       'policies:',
       '  trader:',
       '    rules:',
