@@ -41,12 +41,23 @@ export interface AuditEvent {
 }
 
 /**
- * Where the broker records what it is about to do and what happened. `append` resolves only once the line is
- * durable; a failure is `COFRE_AUDIT_UNAVAILABLE`, and the broker then refuses the action (fail closed).
- * The tamper-evident hash-chained log replaces this sink behind the same interface.
+ * How long an append waits. `durable` (the default): until the line is `fdatasync`ed. `written`: until it is
+ * written to the file (visible to readers, in the page cache), while the sync runs on without the caller — for
+ * records whose loss on power failure is repaired from what is already durable (an outcome, after its intent:
+ * see `broker/broker-reconcile.ts`). A sink may always wait longer than asked (treat `written` as `durable`).
+ */
+export interface AppendOptions {
+  readonly wait?: 'durable' | 'written';
+}
+
+/**
+ * Where the broker records what it is about to do and what happened. `append` resolves once the line is durable
+ * (or written, when {@link AppendOptions.wait} says so); a failure is `COFRE_AUDIT_UNAVAILABLE`, and the broker
+ * then refuses the action (fail closed). The tamper-evident hash-chained log replaces this sink behind the same
+ * interface.
  */
 export interface AuditSink {
-  append(event: AuditEvent): Promise<void>;
+  append(event: AuditEvent, options?: AppendOptions): Promise<void>;
   close(): Promise<void>;
 }
 
