@@ -183,6 +183,68 @@ describe('ChainedAuditLog group commit', () => {
     ]);
   });
 
+  it("settles a `wait: 'written'` append once its line is in the file, and syncs it with the next durable batch", async () => {
+    let syncs = 0;
+    const log = open(config(), {
+      fileOps: {
+        write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
+        sync: async (file: FileHandle) => {
+          syncs += 1;
+          await file.datasync();
+        },
+      },
+    });
+    await log.append(event('first')); // the genesis batch: synced
+    expect(syncs).toBe(1);
+    await log.append(event('outcome'), { wait: 'written' });
+    expect(syncs).toBe(1); // not waited for, and not synced on its own yet
+    expect(await readFile(path, 'utf8')).toContain('"requestId":"outcome"');
+    await log.append(event('intent'));
+    expect(syncs).toBe(2); // one sync made both durable
+    await log.close();
+    expect(ids(await checkChain([path]))).toEqual(['first', 'outcome', 'intent']);
+  });
+
+  it('syncs written-only records by itself soon when no durable record follows', async () => {
+    let syncs = 0;
+    const log = open(config(), {
+      fileOps: {
+        write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
+        sync: async (file: FileHandle) => {
+          syncs += 1;
+          await file.datasync();
+        },
+      },
+    });
+    await log.append(event('first'));
+    await log.append(event('w1'), { wait: 'written' });
+    await log.append(event('w2'), { wait: 'written' });
+    expect(syncs).toBe(1);
+    await vi.waitFor(() => {
+      expect(syncs).toBe(2); // the flush: one sync for both
+    });
+    await log.close();
+    expect(syncs).toBe(3); // the final checkpoint
+  });
+
+  it('syncs a written-only batch at once when it holds a checkpoint (a witness never gets one the log could lose)', async () => {
+    let syncs = 0;
+    const log = open(config({ every: 2 }), {
+      fileOps: {
+        write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
+        sync: async (file: FileHandle) => {
+          syncs += 1;
+          await file.datasync();
+        },
+      },
+    });
+    await log.append(event('first'));
+    expect(syncs).toBe(1);
+    await log.append(event('w1'), { wait: 'written' }); // the second record since genesis: a checkpoint follows
+    expect(syncs).toBe(2);
+    await log.close();
+  });
+
   it('rejects every append of a batch whose sync failed, keeps none of it, and continues the chain', async () => {
     let fail = false;
     const log = open(config(), {

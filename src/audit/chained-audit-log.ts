@@ -19,7 +19,7 @@ import {
   rotatedPath,
 } from './audit-format.js';
 import { AuditLock } from './audit-lock.js';
-import type { AuditEvent, AuditSink } from './audit-log.js';
+import type { AppendOptions, AuditEvent, AuditSink } from './audit-log.js';
 import { listRotated, pruneRotated } from './audit-rotation.js';
 import { type ChainCursor, type ChainLead, locateChainEnd } from './chain-position.js';
 import { CheckpointSigner, unsignedCheckpoint } from './checkpoint-signer.js';
@@ -50,7 +50,11 @@ export interface ChainedAuditLogOptions {
 export type ChainedAuditLogConfig = Pick<AuditConfig, 'path' | 'checkpoint' | 'rotate'>;
 
 interface Pending {
-  readonly event: AuditEvent | undefined; // undefined: a checkpoint asked for (timer, close)
+  readonly event: AuditEvent | undefined; // undefined: a checkpoint asked for (timer, close), or a flush
+  /** Settle once written, before the sync (`AppendOptions.wait: 'written'`). */
+  readonly written: boolean;
+  /** A deferred sync of earlier written-only batches, asked for by the flush timer; writes no record. */
+  readonly flush: boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -62,10 +66,21 @@ interface Head extends ChainCursor {
 const CHAIN_KINDS: ReadonlySet<string> = new Set(['genesis', 'continue', 'checkpoint']);
 
 /**
+ * How long written-only records may wait for their sync when no durable record comes along. They are already in
+ * the file (a killed process loses nothing); only a power failure within this window can lose them, and what they
+ * record is repaired from the durable intent before them (`broker/broker-reconcile.ts`).
+ */
+const FLUSH_DELAY_MS = 10;
+
+/**
  * An {@link AuditSink} writing the hash-chained log.
  *
  * - `append` resolves once the record is durable (written and fdatasync'ed); concurrent appends share one write and
- *   one sync (a batch is everything queued while the previous batch was written). Records take seq numbers in the
+ *   one sync (a batch is everything queued while the previous batch was written). An append with
+ *   `{ wait: 'written' }` resolves once written; a batch of such appends alone is not synced at once but by the
+ *   next batch that is, or by a flush at most {@link FLUSH_DELAY_MS} later, so a request path that needs one
+ *   durable record (its intent) pays one fdatasync, not one per record. A batch holding a checkpoint is always
+ *   synced (witnesses must never hold a checkpoint the log could lose). Records take seq numbers in the
  *   order `append` was called. A failed write or sync rejects every append of its batch with
  *   `COFRE_AUDIT_UNAVAILABLE`; the batch's bytes are truncated away, and if that too fails the next batch cuts a torn
  *   line (whole records of a failed batch may then stay in the chain, unacknowledged: the broker refused their
@@ -95,6 +110,9 @@ export class ChainedAuditLog implements AuditSink {
   #logId: string | undefined;
   /** Records this process wrote since its last checkpoint. */
   #since = 0;
+  /** Written-only batches not yet synced, and the timer that will sync them. */
+  #dirty = false;
+  #flushTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(config: ChainedAuditLogConfig, options: ChainedAuditLogOptions = {}) {
@@ -123,12 +141,12 @@ export class ChainedAuditLog implements AuditSink {
     this.#timer.unref();
   }
 
-  append(event: AuditEvent): Promise<void> {
+  append(event: AuditEvent, options?: AppendOptions): Promise<void> {
     // SECURITY: records of the chain's own kinds come only from the writer, never from a caller.
     if (CHAIN_KINDS.has(event.kind)) {
       return Promise.reject(new Error(`an audit event cannot be of the chain's own kind ${event.kind}`));
     }
-    return this.#enqueue(event);
+    return this.#enqueue(event, { written: options?.wait === 'written' });
   }
 
   /** Writes a checkpoint now if records were written since the last one; resolves once it is durable. */
@@ -144,12 +162,13 @@ export class ChainedAuditLog implements AuditSink {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#flushTimer);
     let failure: Error | undefined;
     // A final checkpoint only when this process wrote since its last one: closing a log it never wrote to (a CLI
     // command that had nothing to record) leaves the file untouched.
     await this.#settled();
-    if (this.#since > 0) {
-      await this.#enqueue(undefined, true).catch(
+    if (this.#since > 0 || this.#dirty) {
+      await this.#enqueue(undefined, { closing: true }).catch(
         (err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))),
       );
       await this.#settled();
@@ -167,16 +186,30 @@ export class ChainedAuditLog implements AuditSink {
     while (this.#running !== undefined) await this.#running;
   }
 
-  #enqueue(event: AuditEvent | undefined, closing = false): Promise<void> {
-    if (this.#closed !== undefined && !closing) {
+  #enqueue(
+    event: AuditEvent | undefined,
+    how: { readonly closing?: boolean; readonly written?: boolean; readonly flush?: boolean } = {},
+  ): Promise<void> {
+    if (this.#closed !== undefined && how.closing !== true) {
       return Promise.reject(
         new CofreError('COFRE_AUDIT_UNAVAILABLE', `the audit log ${this.#path} is closed`),
       );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
+      this.#queue.push({ event, written: how.written === true, flush: how.flush === true, resolve, reject });
       this.#running ??= this.#drain();
     });
+  }
+
+  /** Syncs written-only batches within {@link FLUSH_DELAY_MS}, unless a durable batch does it first. */
+  #armFlush(): void {
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      if (this.#dirty && this.#closed === undefined) {
+        this.#enqueue(undefined, { flush: true }).catch(() => undefined); // reported by #commit
+      }
+    }, FLUSH_DELAY_MS);
+    this.#flushTimer.unref();
   }
 
   async #drain(): Promise<void> {
@@ -197,12 +230,28 @@ export class ChainedAuditLog implements AuditSink {
     try {
       // The folder may be new or gone; the lock file lives in it. Once the chain is known, it is there.
       if (this.#head === undefined) ensurePrivateFolder(this.#path);
-      await this.#lock.hold();
-      const { file, start, lead, ino } = await this.#prepare();
+      const kept = await this.#lock.hold();
+      const { file, start, lead, ino } = await this.#prepare(kept);
       const out = this.#render(start, lead, batch);
+      const rotating = out.cursor.end >= this.#config.rotate.maxSize;
+      const sync =
+        lead !== undefined ||
+        rotating ||
+        out.checkpoints.length > 0 ||
+        batch.some((item) => (item.flush ? this.#dirty : !item.written));
       try {
         await this.#ops.write(file, out.data);
-        await this.#ops.sync(file);
+        if (sync) {
+          // Written-only items need not wait for the sync: settle them now.
+          for (const item of batch) if (item.written && !out.unwritable.has(item)) item.resolve();
+          await this.#ops.sync(file);
+          this.#dirty = false;
+          clearTimeout(this.#flushTimer);
+          this.#flushTimer = undefined;
+        } else {
+          this.#dirty = true;
+          this.#armFlush();
+        }
         // A new file: its name in the folder must be as durable as its first records.
         if (lead !== undefined) await syncFolder(dirname(this.#path));
       } catch (err) {
@@ -222,7 +271,7 @@ export class ChainedAuditLog implements AuditSink {
       }
       ok = true;
       this.#toWitnesses(out.checkpoints);
-      if (out.cursor.end >= this.#config.rotate.maxSize) await this.#rotate();
+      if (rotating) await this.#rotate();
     } catch (err) {
       await this.#dropHandle();
       const failure = new CofreError(
@@ -239,13 +288,21 @@ export class ChainedAuditLog implements AuditSink {
     }
   }
 
-  /** The file and the chain's end in it, re-read when another process (or a failure) changed the file. */
-  async #prepare(): Promise<{
+  /**
+   * The file and the chain's end in it, re-read when another process (or a failure) changed the file. With the
+   * lock `kept` since this process's last good batch no other writer can have run, so the head is used as it is:
+   * two `stat`s per batch cost more than its write.
+   */
+  async #prepare(kept = false): Promise<{
     file: FileHandle;
     start: ChainCursor;
     lead: ChainLead | undefined;
     ino: number;
   }> {
+    const known = this.#head;
+    if (kept && known !== undefined && this.#file !== undefined) {
+      return { file: await this.#file, start: known, lead: undefined, ino: known.ino };
+    }
     const { file, ino, size } = await this.#current();
     const head = this.#head;
     if (head !== undefined && head.ino === ino && head.end === size)
@@ -304,6 +361,7 @@ export class ChainedAuditLog implements AuditSink {
     if (lead !== undefined) add(lead.kind, lead.fields);
     for (const item of batch) {
       const { event } = item;
+      if (item.flush) continue;
       if (event === undefined) {
         if (since > 0) checkpoint();
         continue;
