@@ -9,7 +9,13 @@ import {
   QueuedVenueAccount,
   type RateWindow,
 } from './account-queue.js';
-import { runInRequestContext, type VenuePriority } from './request-context.js';
+import {
+  currentRequestContext,
+  currentRequestIdentity,
+  runInRequestContext,
+  runWithRequestId,
+  type VenuePriority,
+} from './request-context.js';
 import type {
   Order,
   OrderRequest,
@@ -134,6 +140,39 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('QueuedVenueAccount', () => {
+  it('starts a waiting call in its own request context, not in that of the call that freed its slot', async () => {
+    const script = scriptedAccount();
+    const seen: { label: string; requestId: string | undefined; deadline: number | undefined }[] = [];
+    const inner = script.account;
+    const account: VenueAccount = {
+      ...inner,
+      placeOrder: (o, record) => {
+        seen.push({
+          label: o.clientOrderId,
+          requestId: currentRequestIdentity()?.requestId,
+          deadline: currentRequestContext()?.deadline,
+        });
+        return inner.placeOrder(o, record);
+      },
+    };
+    const queue = new QueuedVenueAccount(account, limits({ concurrency: 1, readConcurrency: 1 }));
+    const inRequest = (id: string, deadline: number) =>
+      asRequest('write', () => runWithRequestId(id, 'agent', () => queue.placeOrder(request(id))), deadline);
+    const now = Date.now();
+    const a = inRequest('req-a', now + 60_000);
+    await tick();
+    const b = inRequest('req-b', now + 70_000);
+    await tick();
+    script.finish('place req-a'); // frees the slot: req-b starts from req-a's continuation
+    await tick();
+    script.finish('place req-b');
+    await Promise.all([a, b]);
+    expect(seen).toEqual([
+      { label: 'req-a', requestId: 'req-a', deadline: now + 60_000 },
+      { label: 'req-b', requestId: 'req-b', deadline: now + 70_000 },
+    ]);
+  });
+
   it('has the config schema defaults', () => {
     const queue = cofreConfigSchema.shape.accounts.parse({
       a: { venue: 'binance', mode: 'live', credentials: { apiKey: 'l:k', secret: 'l:s' }, queue: {} },

@@ -22,6 +22,8 @@
  * Every refusal here happens before the call reaches ccxt, so nothing was sent; the errors carry `details.sent =
  * false`. Safe to call concurrently (single-threaded bookkeeping, no awaits between a check and its update).
  */
+import { AsyncResource } from 'node:async_hooks';
+
 import { CofreError } from '../errors.js';
 import { currentRequestContext, priorityRank, type VenuePriority } from './request-context.js';
 import type {
@@ -192,9 +194,12 @@ export class QueuedVenueAccount implements VenueAccount {
         seq: this.#seq++,
         read,
         operation,
-        start: () => {
+        // SECURITY: bound to the caller's async context. A waiting call is started by whichever call frees its
+        // slot; unbound, it ran in THAT call's context: its deadline, and the request its credential reads were
+        // recorded under (and, with credentials read ahead of the intent, the credentials themselves).
+        start: AsyncResource.bind(() => {
           this.#started(read, call).then(resolve, reject);
-        },
+        }),
         refuse: reject,
         timer: undefined,
       };
