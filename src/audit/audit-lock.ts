@@ -8,7 +8,7 @@
  * can write the folder (mode 700): such a user can rewrite the log anyway; checkpoints and witnesses cover that.
  */
 import { existsSync, unlinkSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 
 import { CofreError } from '../errors.js';
 
@@ -91,17 +91,13 @@ export class AuditLock {
    * the lock file per batch costs a journal commit on the next fdatasync (ext4 commits the folder's changes with
    * it): holding the lock across the batches of a busy process keeps one durable record at a time as cheap as
    * before. See {@link afterBatch} for when it is let go.
-   *
-   * Returns true when the lock was kept from this process's previous batch: no other process can have written
-   * since, so the writer may skip re-reading the file's state.
    */
-  async hold(): Promise<boolean> {
+  async hold(): Promise<void> {
     clearTimeout(this.#idleTimer);
-    if (this.#held) return true;
+    if (this.#held) return;
     await this.acquire();
     this.#held = true;
     this.#heldSince = Date.now();
-    return false;
   }
 
   /**
@@ -148,20 +144,26 @@ export class AuditLock {
     await removeOwn(this.path);
   }
 
+  /**
+   * Creates `path` holding this process's pid, or returns false if it exists. The pid is written to a file of this
+   * process's own first and linked into place (`link` fails if the name exists), so the lock never exists without
+   * its pid: a process killed between creating the lock and writing it left an empty lock that no one could tell
+   * from one being written, and every later writer waited for it until its timeout.
+   */
   async #tryCreate(path: string): Promise<boolean> {
+    const own = `${path}.${process.pid}`;
+    await writeFile(own, `${process.pid}\n`, { mode: 0o600 });
     try {
-      const file = await open(path, 'wx', 0o600);
-      createdHere.add(path);
       removeAtExit();
-      try {
-        await file.writeFile(`${process.pid}\n`);
-      } finally {
-        await file.close();
-      }
+      createdHere.add(path);
+      await link(own, path);
       return true;
     } catch (err) {
+      createdHere.delete(path);
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
+    } finally {
+      await unlink(own).catch(() => undefined);
     }
   }
 

@@ -4,7 +4,8 @@
  * docs/audit.md describes the guarantees for operators and auditors.
  */
 import type { KeyObject } from 'node:crypto';
-import { type FileHandle, open, rename, stat } from 'node:fs/promises';
+import { fstatSync, statSync } from 'node:fs';
+import { type FileHandle, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import type { AuditConfig } from '../config/config-schema.js';
@@ -230,8 +231,8 @@ export class ChainedAuditLog implements AuditSink {
     try {
       // The folder may be new or gone; the lock file lives in it. Once the chain is known, it is there.
       if (this.#head === undefined) ensurePrivateFolder(this.#path);
-      const kept = await this.#lock.hold();
-      const { file, start, lead, ino } = await this.#prepare(kept);
+      await this.#lock.hold();
+      const { file, start, lead, ino } = await this.#prepare();
       const out = this.#render(start, lead, batch);
       const rotating = out.cursor.end >= this.#config.rotate.maxSize;
       const sync =
@@ -288,21 +289,13 @@ export class ChainedAuditLog implements AuditSink {
     }
   }
 
-  /**
-   * The file and the chain's end in it, re-read when another process (or a failure) changed the file. With the
-   * lock `kept` since this process's last good batch no other writer can have run, so the head is used as it is:
-   * two `stat`s per batch cost more than its write.
-   */
-  async #prepare(kept = false): Promise<{
+  /** The file and the chain's end in it, re-read when another process (or a failure) changed the file. */
+  async #prepare(): Promise<{
     file: FileHandle;
     start: ChainCursor;
     lead: ChainLead | undefined;
     ino: number;
   }> {
-    const known = this.#head;
-    if (kept && known !== undefined && this.#file !== undefined) {
-      return { file: await this.#file, start: known, lead: undefined, ino: known.ino };
-    }
     const { file, ino, size } = await this.#current();
     const head = this.#head;
     if (head !== undefined && head.ino === ino && head.end === size)
@@ -440,7 +433,10 @@ export class ChainedAuditLog implements AuditSink {
   async #current(): Promise<{ file: FileHandle; ino: number; size: number }> {
     for (let attempt = 0; ; attempt++) {
       const file = await this.#open();
-      const [held, named] = await Promise.all([file.stat(), stat(this.#path).catch(() => undefined)]);
+      // Synchronous on purpose: two stats of cached metadata take 3 µs this way, against 30 µs of CPU through the
+      // thread pool, on every batch.
+      const held = fstatSync(file.fd);
+      const named = statSync(this.#path, { throwIfNoEntry: false });
       if ((named?.ino === held.ino && named.dev === held.dev) || attempt > 0) {
         return { file, ino: held.ino, size: held.size };
       }

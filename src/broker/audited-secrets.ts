@@ -1,9 +1,9 @@
 import type { AuditHasher } from '../audit/audit-hasher.js';
-import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
+import type { AppendOptions, AuditEvent, AuditSink } from '../audit/audit-log.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import type { SecretValue } from '../secrets/secret-value.js';
-import { currentRequestIdentity } from '../venues/request-context.js';
+import { currentRequestIdentity, type RequestIdentity } from '../venues/request-context.js';
 import type { VenueCredentials } from '../venues/venue-account.js';
 
 /** Why cofre read a secret, as written in the `purpose` of its `secret-access` record. */
@@ -57,7 +57,15 @@ export class AuditedSecrets {
 
   /** Appends the `secret-access` record of a read made elsewhere (the audit keys' own, read before the log opened). */
   record(access: SecretAccess): Promise<void> {
-    const request = currentRequestIdentity();
+    return this.recordFor(access, currentRequestIdentity());
+  }
+
+  /** The `secret-access` record of a read made for `request` (`-` for none), appended with `options`. */
+  recordFor(
+    access: SecretAccess,
+    request: Pick<RequestIdentity, 'requestId' | 'agent'> | undefined,
+    options?: AppendOptions,
+  ): Promise<void> {
     const event: AuditEvent = {
       kind: 'secret-access',
       requestId: request?.requestId ?? '-',
@@ -68,22 +76,53 @@ export class AuditedSecrets {
       ...(access.version === undefined ? {} : { version: access.version }),
       purpose: access.purpose,
     };
-    return this.#audit.append(event);
+    return this.#audit.append(event, options);
   }
 
   /**
    * The venue credentials of `accountId`, each reference read and recorded (`purpose: venue-credentials`). All or
    * nothing: if any read or record fails, the values already read are zeroed and the first error is thrown.
+   *
+   * Inside a request whose broker already read them ({@link RequestIdentity.credentials}, recorded in its intent's
+   * batch), copies of those are returned and nothing is read or recorded again.
    */
   async venueCredentials(
     accountId: string,
     config: Pick<CofreConfig, 'accounts'>,
   ): Promise<VenueCredentials> {
+    const held = currentRequestIdentity()?.credentials;
+    if (held?.account === accountId) return copyCredentials(held.values);
+    return this.#venueCredentials(accountId, config, (ref, access) => this.read(ref, access));
+  }
+
+  /**
+   * Reads the venue credentials of `accountId` for one request WITHOUT recording the reads: the caller appends
+   * `accesses` (with {@link recordFor}) in the batch of the request's intent and uses the values only once that is
+   * on record, or zeroes them. All or nothing, as {@link venueCredentials}.
+   */
+  async readVenueCredentials(
+    accountId: string,
+    config: Pick<CofreConfig, 'accounts'>,
+  ): Promise<{ readonly values: VenueCredentials; readonly accesses: readonly SecretAccess[] }> {
+    const accesses: SecretAccess[] = [];
+    const values = await this.#venueCredentials(accountId, config, async (reference, access) => {
+      const record = await this.#resolver.resolveRecord(reference);
+      accesses.push({ ...access, reference, version: record.version });
+      return record.value;
+    });
+    return { values, accesses };
+  }
+
+  async #venueCredentials(
+    accountId: string,
+    config: Pick<CofreConfig, 'accounts'>,
+    readOne: (ref: string, access: Omit<SecretAccess, 'reference' | 'version'>) => Promise<SecretValue>,
+  ): Promise<VenueCredentials> {
     const refs = config.accounts[accountId]?.credentials;
     if (refs === undefined) throw new Error(`account ${accountId} has no credentials`);
     const access = { purpose: 'venue-credentials', account: accountId } as const;
     const read = (ref: string | undefined): Promise<SecretValue | undefined> =>
-      ref === undefined ? Promise.resolve(undefined) : this.read(ref, access);
+      ref === undefined ? Promise.resolve(undefined) : readOne(ref, access);
     const settled = await Promise.allSettled([
       read(refs.apiKey),
       read(refs.secret),
@@ -106,4 +145,22 @@ export class AuditedSecrets {
       ...(uid === undefined ? {} : { uid }),
     };
   }
+}
+
+/** Fresh copies of `held`: a venue call zeroes the credentials it is given when it ends. */
+function copyCredentials(held: VenueCredentials): VenueCredentials {
+  return {
+    apiKey: held.apiKey.clone(),
+    secret: held.secret.clone(),
+    ...(held.password === undefined ? {} : { password: held.password.clone() }),
+    ...(held.uid === undefined ? {} : { uid: held.uid.clone() }),
+  };
+}
+
+/** Zeroes every value of `credentials`. */
+export function zeroCredentials(credentials: VenueCredentials): void {
+  credentials.apiKey.zero();
+  credentials.secret.zero();
+  credentials.password?.zero();
+  credentials.uid?.zero();
 }

@@ -1,7 +1,73 @@
+import type { AppendOptions } from '../audit/audit-log.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
+import type { VenueCredentials } from '../venues/venue-account.js';
+import { type ActionName, WRITE_ACTIONS } from './actions.js';
+import { type SecretAccess, zeroCredentials } from './audited-secrets.js';
 import type { BrokerContext, Claimed } from './broker-types.js';
 import type { ResolvedAction } from './resolve-action.js';
 
+/** Actions whose venue calls are signed with the account's credentials. */
+const SIGNED_ACTIONS: ReadonlySet<ActionName> = new Set<ActionName>([
+  'get_balance',
+  'get_open_orders',
+  'get_order',
+  'place_order',
+  'cancel_order',
+  'cancel_all_orders',
+  'withdraw',
+]);
+
+/**
+ * Puts an allowed request on record just before it is sent: its intent and the reads of the credentials it will be
+ * signed with, appended together so they share one batch (one fdatasync) of the audit log. Returns those
+ * credentials — the request's venue calls use copies of them (see `RequestIdentity.credentials`); the caller
+ * zeroes them — or undefined when the action signs nothing, or when they could not be read here (the venue call
+ * then reads them itself and fails as it always did).
+ *
+ * SECURITY: a write (an order, a cancel, a withdrawal) waits until the batch is durable: nothing that changes
+ * anything at a venue leaves the process before its intent is on disk, and no credential is used before its read
+ * is. A read waits until the batch is written (in the file, synced within milliseconds): a power failure in
+ * between can lose the record of a balance read, never of a write. If the batch fails, the credentials are zeroed
+ * and the error thrown (fail closed).
+ */
+export async function recordIntent(
+  ctx: BrokerContext,
+  request: Claimed,
+  resolved: ResolvedAction,
+  decision: PolicyDecision,
+  input: unknown,
+  approvedBy?: string,
+): Promise<VenueCredentials | undefined> {
+  const wait = WRITE_ACTIONS.has(request.action) ? 'durable' : 'written';
+  const read = await readCredentials(ctx, request);
+  const identity = { requestId: request.requestId, agent: request.agent.id };
+  const secrets = ctx.deps.secrets;
+  try {
+    await Promise.all([
+      auditIntent(ctx, request, resolved, decision, input, approvedBy, { wait }),
+      ...(read === undefined || secrets === undefined
+        ? []
+        : read.accesses.map((access) => secrets.recordFor(access, identity, { wait }))),
+    ]);
+  } catch (err) {
+    if (read !== undefined) zeroCredentials(read.values);
+    throw err;
+  }
+  return read?.values;
+}
+
+async function readCredentials(
+  ctx: BrokerContext,
+  request: Claimed,
+): Promise<{ readonly values: VenueCredentials; readonly accesses: readonly SecretAccess[] } | undefined> {
+  const { secrets, accounts } = ctx.deps;
+  if (secrets === undefined || request.account === undefined || !SIGNED_ACTIONS.has(request.action)) {
+    return undefined;
+  }
+  return secrets.readVenueCredentials(request.account, { accounts }).catch(() => undefined);
+}
+
+/** Appends the intent of a request: what is about to be done (or was decided), before anything is sent. */
 export function auditIntent(
   ctx: BrokerContext,
   request: Claimed,
@@ -9,24 +75,28 @@ export function auditIntent(
   decision: PolicyDecision,
   input: unknown,
   approvedBy?: string,
+  options?: AppendOptions,
 ): Promise<void> {
-  return ctx.deps.audit.append({
-    kind: 'intent',
-    requestId: request.requestId,
-    agent: request.agent.id,
-    action: request.action,
-    account: request.account,
-    decision: decision.decision,
-    rule: decision.rule,
-    policyHash: decision.policyHash,
-    ...(decision.shadow.length === 0 ? {} : { shadow: decision.shadow }),
-    ...(approvedBy === undefined ? {} : { approvedBy }),
-    // The venue knows an order by its clientOrderId: naming it in the intent matches every order that reached the
-    // venue to its intent, even when the process died before the outcome (test/invariants/audit-kill9.test.ts).
-    ...clientOrderIdOf(input),
-    // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
-    detail: resolved.question.order ?? resolved.question.withdrawal ?? input,
-  });
+  return ctx.deps.audit.append(
+    {
+      kind: 'intent',
+      requestId: request.requestId,
+      agent: request.agent.id,
+      action: request.action,
+      account: request.account,
+      decision: decision.decision,
+      rule: decision.rule,
+      policyHash: decision.policyHash,
+      ...(decision.shadow.length === 0 ? {} : { shadow: decision.shadow }),
+      ...(approvedBy === undefined ? {} : { approvedBy }),
+      // The venue knows an order by its clientOrderId: naming it in the intent matches every order that reached the
+      // venue to its intent, even when the process died before the outcome (test/invariants/audit-kill9.test.ts).
+      ...clientOrderIdOf(input),
+      // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
+      detail: resolved.question.order ?? resolved.question.withdrawal ?? input,
+    },
+    options,
+  );
 }
 
 function clientOrderIdOf(input: unknown): { clientOrderId?: string } {

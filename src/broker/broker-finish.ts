@@ -36,16 +36,21 @@ export async function finish(
     );
   }
   if (answer.status !== 'denied' && answer.status !== 'pending_approval') {
+    // Written, not waited for to be durable: the intent before it is. Should a power failure lose it, the request
+    // is settled from the intent at the next start (broker-reconcile.ts), so the agent is not kept waiting a sync.
     await ctx.deps.audit
-      .append({
-        kind: 'outcome',
-        requestId,
-        agent: request.agent.id,
-        action: request.action,
-        account: request.account,
-        status: answer.status,
-        detail: outcomeDetail(answer, record),
-      })
+      .append(
+        {
+          kind: 'outcome',
+          requestId,
+          agent: request.agent.id,
+          action: request.action,
+          account: request.account,
+          status: answer.status,
+          detail: outcomeDetail(answer, record),
+        },
+        { wait: 'written' },
+      )
       .catch((err: unknown) => {
         // The action already happened; the intent is on record. Losing the outcome line is logged loudly.
         ctx.deps.logger.error({ err, requestId }, 'audit append of an outcome failed');

@@ -158,6 +158,7 @@ export async function openBrokerRuntime(
     addressBook: config.addressBook,
     referencePrice: async (_account, venue, symbol) => (await referencePrices.get(venue, symbol)).price,
     approvalTtlMs: config.approvals.expiry,
+    secrets,
     ...(webhook === undefined
       ? {}
       : {

@@ -1,8 +1,9 @@
 import { CofreError } from '../errors.js';
 import type { LimitCheck, PolicyDecision } from '../policy/policy-types.js';
 import { runWithRequestId } from '../venues/request-context.js';
-import type { Order, VenueCallRecord } from '../venues/venue-account.js';
+import type { Order, VenueCallRecord, VenueCredentials } from '../venues/venue-account.js';
 import type { ActionName } from './actions.js';
+import { zeroCredentials } from './audited-secrets.js';
 import { finish, publicError } from './broker-finish.js';
 import { type ActionResponse, type BrokerContext, type Claimed } from './broker-types.js';
 import { keepsKey } from './idempotency.js';
@@ -14,13 +15,17 @@ import { runAction } from './run-action.js';
 /** Actions that spend limit budgets: they reserve before they are sent and settle after. */
 export const SPENDING_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'withdraw']);
 
-/** Runs an allowed request at its venue and finishes it, whatever happens; the held credentials are zeroed. */
+/**
+ * Runs an allowed request at its venue and finishes it, whatever happens; the held credentials are zeroed, and so
+ * are `credentials` (read and recorded with the intent, see `recordIntent`), which its venue calls use copies of.
+ */
 export async function send(
   ctx: BrokerContext,
   request: Claimed,
   input: unknown,
   resolved: ResolvedAction,
   decision: PolicyDecision,
+  credentials?: VenueCredentials,
 ): Promise<ActionResponse> {
   const { requestId } = request;
   const record: VenueCallRecord = { held: [], writeSent: false };
@@ -29,8 +34,13 @@ export async function send(
     let response: ActionResponse;
     try {
       // The request's id goes with its venue calls, so the credentials read for them are audited under it.
-      const value = await runWithRequestId(requestId, request.agent.id, () =>
-        resultOf(ctx, request, input, resolved, record),
+      const value = await runWithRequestId(
+        requestId,
+        request.agent.id,
+        () => resultOf(ctx, request, input, resolved, record),
+        credentials === undefined || request.account === undefined
+          ? undefined
+          : { account: request.account, values: credentials },
       );
       response = { requestId, status: 'executed', result: value, rule };
     } catch (err) {
@@ -41,6 +51,7 @@ export async function send(
     return await finish(ctx, request, response, record);
   } finally {
     for (const value of record.held) value.zero();
+    if (credentials !== undefined) zeroCredentials(credentials);
   }
 }
 

@@ -10,6 +10,7 @@ import type { Decimal, VenueAccount, VenueCallRecord } from '../venues/venue-acc
 import type { ActionName } from './actions.js';
 import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { AuditedSecrets } from './audited-secrets.js';
 import type { HaltGate } from './halt-gate.js';
 import type { AddressBookEntry } from './resolve-action.js';
 
@@ -64,6 +65,11 @@ export interface BrokerDependencies {
   readonly approvalTtlMs?: number;
   /** Told of each new pending approval (the webhook); must not throw or block. */
   readonly onPendingApproval?: (approval: ApprovalRecord) => void;
+  /**
+   * The audited secret reads (`audited-secrets.ts`): with them, a request's credentials are read before its intent
+   * and recorded in the intent's batch, one fdatasync for both. Without (unit tests), venue calls read their own.
+   */
+  readonly secrets?: Pick<AuditedSecrets, 'readVenueCredentials' | 'recordFor'>;
 }
 
 /** What a surface can add to one request. */

@@ -7,7 +7,7 @@ import { ACTION_NAMES, type ActionInput, actionInputSchemas, type ActionName } f
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { agentOf, boundActionOf, questionOf } from './approval-binding.js';
 import { awaitApproval, confirmAtClient } from './broker-approval.js';
-import { auditIntent } from './broker-audit.js';
+import { auditIntent, recordIntent } from './broker-audit.js';
 import { claim, settledPending, stored } from './broker-claim.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
 import { denied, finish, publicError } from './broker-finish.js';
@@ -174,15 +174,16 @@ export class Broker implements BrokerControl {
     const checks = SPENDING_ACTIONS.has(request.action) ? decision.limits : [];
     const refusal = await reserve(ctx, request, resolved, checks);
     if (refusal !== undefined) return finish(ctx, request, refusal, emptyRecord());
+    let credentials;
     try {
-      await auditIntent(ctx, request, resolved, decision, input, approvedBy);
+      credentials = await recordIntent(ctx, request, resolved, decision, input, approvedBy);
     } catch (err) {
       // Fail closed: nothing was sent, so the reservation and the claim are given back.
       ctx.deps.state.settleReservation(request.requestId, { kind: 'release' });
       ctx.deps.state.releaseRequest(request.requestId);
       throw err;
     }
-    return send(ctx, request, input, resolved, decision);
+    return send(ctx, request, input, resolved, decision, credentials);
   }
 
   /** A denial is recorded too; if even that cannot be written, the agent still gets the denial. */
@@ -193,12 +194,15 @@ export class Broker implements BrokerControl {
     input: unknown,
   ): Promise<ActionResponse> {
     const ctx = this.#ctx;
-    await auditIntent(ctx, request, resolved, decision, input).catch((err: unknown) => {
-      ctx.deps.logger.error(
-        { err, requestId: request.requestId },
-        'audit append failed for a denied request',
-      );
-    });
+    // Written, not waited for to be durable: nothing is sent for a denial.
+    await auditIntent(ctx, request, resolved, decision, input, undefined, { wait: 'written' }).catch(
+      (err: unknown) => {
+        ctx.deps.logger.error(
+          { err, requestId: request.requestId },
+          'audit append failed for a denied request',
+        );
+      },
+    );
     return finish(ctx, request, denied(request.requestId, decision), emptyRecord());
   }
 

@@ -8,6 +8,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+import type { VenueCredentials } from './venue-account.js';
+
 /**
  * How urgent a venue call is; lower goes first. A cancel reduces risk and must never wait behind reads; a new order
  * goes ahead of reads too.
@@ -38,6 +40,12 @@ export function currentRequestContext(): VenueRequestContext | undefined {
 export interface RequestIdentity {
   readonly requestId: string;
   readonly agent: string;
+  /**
+   * The credentials of `account` the broker read for this request before its intent, their reads already on record
+   * in the intent's batch: venue calls of the request use copies of them instead of reading (and recording) again.
+   * Owned by the broker, which zeroes them when the request ends.
+   */
+  readonly credentials?: { readonly account: string; readonly values: VenueCredentials } | undefined;
 }
 
 // Apart from the deadline and priority: a request run outside admission (an approved request run by an operator, a
@@ -48,8 +56,13 @@ const identity = new AsyncLocalStorage<RequestIdentity>();
  * Runs `fn` as part of request `requestId` of `agent` (set by the broker's send step): secret reads made for it are
  * audited under that id. The deadline and priority context, if any, is unchanged.
  */
-export function runWithRequestId<T>(requestId: string, agent: string, fn: () => T): T {
-  return identity.run({ requestId, agent }, fn);
+export function runWithRequestId<T>(
+  requestId: string,
+  agent: string,
+  fn: () => T,
+  credentials?: RequestIdentity['credentials'],
+): T {
+  return identity.run({ requestId, agent, credentials }, fn);
 }
 
 /** The request a call is made for, if made inside {@link runWithRequestId}. */

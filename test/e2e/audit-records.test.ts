@@ -150,10 +150,20 @@ describe('secret-access records', () => {
       ),
     );
     expect(reads).toHaveLength(2);
-    // After the intent (nothing is read for a request not on record), before the outcome.
+    // Right after the intent, in its batch (one timestamp, one sync), before the outcome: a credential is used
+    // only once its read is on record with the intent of the request it is read for.
     const kinds = records.map((l) => l['kind']);
-    expect(kinds.indexOf('intent')).toBeLessThan(kinds.indexOf('secret-access'));
+    expect(kinds.slice(0, 3)).toEqual(['intent', 'secret-access', 'secret-access']);
+    expect(new Set(records.slice(0, 3).map((l) => l['ts'])).size).toBe(1);
     expect(kinds.lastIndexOf('secret-access')).toBeLessThan(kinds.indexOf('outcome'));
+  });
+
+  it('reads an order’s credentials once, in the batch of its intent, for all of its venue calls', async () => {
+    const placed = await respond('place_order', { ...ORDER, clientOrderId: 'once-1' });
+    expect(placed.status).toBe('executed');
+    const records = recordsOf(placed.requestId);
+    expect(records.map((l) => l['kind'])).toEqual(['intent', 'secret-access', 'secret-access', 'outcome']);
+    expect(new Set(records.slice(0, 3).map((l) => l['ts'])).size).toBe(1);
   });
 
   it("records the webhook key's reads under the request awaiting approval", async () => {
