@@ -1,12 +1,15 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { leaks, makeCanary } from '../../test/invariants/canary.js';
 import { CofreError } from '../errors.js';
 import { LogRedactor } from '../secrets/log-redactor.js';
 import { SecretValue } from '../secrets/secret-value.js';
-import { createLogger, LOG_LEVEL_ENV } from './create-logger.js';
+import { bufferedDestination, createLogger, LOG_FLUSH_MS, LOG_LEVEL_ENV } from './create-logger.js';
 
 function capturingLogger(redactor: LogRedactor): {
   logger: ReturnType<typeof createLogger>;
@@ -71,5 +74,47 @@ describe('createLogger: level', () => {
     expect(createLogger({ level: 'warn', env: { [LOG_LEVEL_ENV]: 'trace' } }).level).toBe('trace');
     expect(createLogger({ level: 'warn', env: {} }).level).toBe('warn');
     expect(() => createLogger({ env: { [LOG_LEVEL_ENV]: 'verbose' } })).toThrow(/COFRE_LOG_LEVEL="verbose"/);
+  });
+});
+
+describe('bufferedDestination', () => {
+  it('holds info lines for the flush timer and writes an error line, with them, at once', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    const dir = await mkdtemp(join(tmpdir(), 'cofre-log-'));
+    try {
+      const file = join(dir, 'serve.log');
+      const logger = createLogger({ destination: bufferedDestination(file) });
+      logger.info({ route: '/v1/actions/get_balance' }, 'request');
+      // Give the stream every chance to write (it opens the file, then waits for a flush or 4 KiB).
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(await readFile(file, 'utf8').catch(() => '')).toBe('');
+      logger.error('venue unreachable');
+      await vi.waitFor(async () => {
+        const lines = (await readFile(file, 'utf8')).trim().split('\n');
+        expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+          'request',
+          'venue unreachable',
+        ]);
+      });
+      vi.advanceTimersByTime(LOG_FLUSH_MS);
+    } finally {
+      vi.useRealTimers();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes info lines by the flush timer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cofre-log-'));
+    try {
+      const file = join(dir, 'serve.log');
+      const logger = createLogger({ destination: bufferedDestination(file) });
+      logger.info('first');
+      logger.info('second');
+      await vi.waitFor(async () => {
+        expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(2);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

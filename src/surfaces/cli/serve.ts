@@ -1,4 +1,4 @@
-import { createLogger } from '../../audit/create-logger.js';
+import { bufferedDestination, createLogger } from '../../audit/create-logger.js';
 import { CofreError } from '../../errors.js';
 import { startBrokerServer } from './broker-server.js';
 import { type CliIo, println } from './cli-io.js';
@@ -24,7 +24,7 @@ export interface ServeOptions {
  */
 export async function serve(io: CliIo, global: GlobalOptions, options: ServeOptions = {}): Promise<void> {
   const config = await loadCliConfig(io, global);
-  const logger = createLogger();
+  const logger = createLogger({ destination: bufferedDestination() });
   const server = await startBrokerServer(config, {
     logger,
     verify: options.verify !== false,
