@@ -40,6 +40,7 @@ const policy = new RulePolicy({
   policies: config.policies,
   accounts: config.accounts,
   addressBook: config.addressBook,
+  now: () => new Date(),
 });
 const NOTIONAL_KEY = () => policy.limitsFor('bot-1', 'trader').find((l) => l.measure === 'notional')!;
 
@@ -202,17 +203,16 @@ describe('restoreFromAudit', () => {
   });
 
   it('restores a withdrawal by its clientWithdrawId, and names those it cannot rebuild', async () => {
-    const withdrawal = (requestId: string, clientWithdrawId?: string): AuditEvent =>
-      ({
-        kind: 'intent',
-        requestId,
-        agent: 'bot-1',
-        action: 'withdraw',
-        account: 'paper',
-        decision: 'allow',
-        ...(clientWithdrawId === undefined ? {} : { clientWithdrawId }),
-        detail: { asset: 'USDT', amount: '25', destination: 'cold-usdt', network: 'TRX' },
-      }) as AuditEvent;
+    const withdrawal = (requestId: string, clientWithdrawId?: string): AuditEvent => ({
+      kind: 'intent',
+      requestId,
+      agent: 'bot-1',
+      action: 'withdraw',
+      account: 'paper',
+      decision: 'allow',
+      ...(clientWithdrawId === undefined ? {} : { clientWithdrawId }),
+      detail: { asset: 'USDT', amount: '25', destination: 'cold-usdt', network: 'TRX' },
+    });
     await log.append(withdrawal('w1', 'w-1'));
     await log.append(withdrawal('w2'));
     const report = await restore();

@@ -255,10 +255,8 @@ export class SqliteStateStore implements StateStore {
   #restoreIn(record: RequestRecord, checks: readonly LimitCheck[], at: Date): RestoreResult {
     const row = this.#sql.request.get(record.requestId) as RequestRow | undefined;
     if (row !== undefined) {
-      // Left executing with its reservation lost (the loss fell between the claim and the reservation): it counts
-      // again. If instead the loss fell after its settlement, it counts twice until its window passes: limits err
-      // on the strict side, never the loose one.
-      if (row.status === 'executing') this.#limits.restoreReservationIn(record.requestId, checks, at);
+      // A row still there keeps the reservation it has: one `executing` may be running in another process right
+      // now, between its settlement and its finish, and must not be counted twice.
       if (row.status !== 'pending_approval') return { outcome: 'exists' };
       // SECURITY: its approved run was sent; neither the approval nor the request may run it again.
       this.#sql.approvalExecuted.run(record.requestId);
