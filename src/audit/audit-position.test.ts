@@ -1,6 +1,6 @@
 // Issue 11: reading the audit log from a position (the state's horizon) on, across rotation, with the whole log read
 // instead whenever that position no longer names the same record (a log cut back and written on, a moved file).
-import { appendFile, mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, truncate, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -97,5 +97,27 @@ describe('auditEnd and readAuditAfter', () => {
     expect(await auditEnd(path)).toEqual(end);
     expect((await intentsAfter(undefined)).seen).toEqual(['r1']);
     expect(await auditEnd(join(dir, 'missing.jsonl'))).toBeUndefined();
+  });
+
+  it('skips rotated files written before notBefore, and records of other kinds unparsed', async () => {
+    await write(['r1', 'r2', 'r3', 'r4'], 600);
+    const rotated = await listRotated(path);
+    expect(rotated.length).toBeGreaterThan(1);
+    const old = new Date(Date.now() - 86_400_000);
+    for (const file of rotated.slice(0, -1)) await utimes(file.path, old, old);
+    const all = await intentsAfter(undefined);
+    const kept: string[] = [];
+    const report = await readAuditAfter(
+      path,
+      undefined,
+      (record) => kept.push(`${String(record['kind'])}:${String(record['requestId'])}`),
+      { kinds: ['intent'], notBefore: new Date(Date.now() - 3_600_000) },
+    );
+    // The newest rotated file and the current one are read; of them, only intents are handed over.
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.every((k) => k.startsWith('intent:'))).toBe(true);
+    expect(kept.length).toBeLessThan(all.seen.length);
+    expect(report.read).toBe(kept.length);
+    expect(all.seen.slice(-kept.length)).toEqual(kept.map((k) => k.slice('intent:'.length)));
   });
 });

@@ -1,6 +1,6 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 
-import { auditFileLabel, listAuditFiles } from './audit-files.js';
+import { type AuditFile, auditFileLabel, listAuditFiles } from './audit-files.js';
 import { recordHash } from './audit-format.js';
 import { MAX_AUDIT_LINE_BYTES, readAuditLines } from './audit-line-reader.js';
 
@@ -58,8 +58,18 @@ export async function readAuditAfter(
   path: string,
   after: AuditPosition | undefined,
   onRecord: (record: Readonly<Record<string, unknown>>, file: string) => void,
+  options: {
+    /** Only records of these kinds are parsed and handed over (the others are skipped unparsed: faster). */
+    readonly kinds?: readonly string[];
+    /**
+     * Rotated files last written before this are skipped: every record in them is older. The current file, and the
+     * file holding `after`, are always read.
+     */
+    readonly notBefore?: Date;
+  } = {},
 ): Promise<AuditReadReport> {
   const files = (await listAuditFiles(path)).filter((f) => f.size !== undefined);
+  const wanted = options.kinds?.map((kind) => Buffer.from(`"kind":${JSON.stringify(kind)}`));
   let first = -1;
   if (after !== undefined) {
     for (let i = files.length - 1; i >= 0 && first === -1; i--) {
@@ -69,13 +79,14 @@ export async function readAuditAfter(
   let read = 0;
   for (let i = Math.max(first, 0); i < files.length; i++) {
     const file = files[i];
-    if (file === undefined) continue;
+    if (file === undefined || (i !== first && (await writtenBefore(file, options.notBefore)))) continue;
     const label = auditFileLabel(file);
     await readAuditLines(
       file.path,
       {
         line: (bytes, _line, complete) => {
           if (!complete) return;
+          if (wanted !== undefined && !wanted.some((w) => bytes.includes(w))) return;
           const record = parseRecord(bytes);
           if (record === undefined) return;
           read += 1;
@@ -87,6 +98,13 @@ export async function readAuditAfter(
     );
   }
   return { from: first === -1 ? 'start' : 'position', read };
+}
+
+/** Whether `file` is a rotated file last written before `notBefore` (so is every record in it). */
+async function writtenBefore(file: AuditFile, notBefore: Date | undefined): Promise<boolean> {
+  if (notBefore === undefined || file.number === undefined) return false;
+  const info = await stat(file.path).catch(() => undefined);
+  return info !== undefined && info.mtimeMs < notBefore.getTime();
 }
 
 /** Whether the file at `path` is the one `position` names and still holds that record, ending where it said. */

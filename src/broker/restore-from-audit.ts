@@ -56,14 +56,23 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
   // Taken before reading: every record up to it is read below, so the horizon never passes an unread intent.
   const end = await auditEnd(deps.auditPath);
   const sent = new Map<string, Readonly<Record<string, unknown>>>();
-  const { from, read } = await readAuditAfter(deps.auditPath, horizon, (record) => {
-    if (isSentWrite(record)) sent.set(String(record['requestId']), record);
-  });
+  const oldest = deps.now().getTime() - deps.retentionMs;
+  const { from, read } = await readAuditAfter(
+    deps.auditPath,
+    horizon,
+    (record) => {
+      if (isSentWrite(record)) sent.set(String(record['requestId']), record);
+    },
+    // Rotated files older than the retention hold only intents that are skipped below anyway.
+    { kinds: ['intent'], notBefore: new Date(oldest) },
+  );
   const restored: { requestId: string; outcome: 'restored' | 'resumed' }[] = [];
   const skipped: { requestId: string; reason: string }[] = [];
   const policies = new Map(state.listAgents().map((a) => [a.id, a.policy]));
-  const oldest = deps.now().getTime() - deps.retentionMs;
   for (const [requestId, intent] of sent) {
+    // The common case, read-only: the state has it (restoreRequest checks again under the write lock).
+    const status = state.request(requestId)?.status;
+    if (status !== undefined && status !== 'pending_approval') continue;
     const at = new Date(String(intent['ts']));
     if (!(at.getTime() >= oldest)) {
       skipped.push({
