@@ -122,7 +122,11 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
  */
 export async function advanceAuditHorizon(state: StateStore, auditPath: string, now: Date): Promise<void> {
   const end = await auditEnd(auditPath);
-  if (end !== undefined) state.setAuditHorizon({ ...end, at: now });
+  if (end === undefined) return;
+  const held = state.auditHorizon();
+  // An idle log: no write to the state file every interval.
+  if (held?.seq === end.seq && held.hash === end.hash && held.ino === end.ino) return;
+  state.setAuditHorizon({ ...end, at: now });
 }
 
 /** An `intent` of an order or withdrawal that went on to be sent (not a denial, not one awaiting approval). */

@@ -36,13 +36,17 @@ async function start(): Promise<{ fx: AttackFixture; trader: AuthenticatedAgent 
   const started = await startAttackFixture((url, credentials) => [
     'accounts:',
     `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
+    'addressBook:',
+    '  cold-usdt: { asset: USDT, network: TRX, address: "TColdWalletAddressForPowerLossTests01" }',
     'policies:',
     '  trader:',
     '    rules:',
     '      - { allow: [place_order], accounts: [paper], maxNotional: 10000 }',
+    '      - { allow: [withdraw], accounts: [paper], destinations: [cold-usdt] }',
     '      - { allow: [get_limits] }',
     '    limits:',
     '      - { per: agent, window: 1d, notional: 1000, quote: USDT }',
+    '      - { per: agent, window: 1d, withdrawals: 100, asset: USDT }',
   ]);
   return { fx: started, trader: started.agent('trader-1', 'trader') };
 }
@@ -89,9 +93,26 @@ function cutAfterIntent(auditPath: string, requestId: string): void {
   throw new Error(`no intent of ${requestId} in the audit log`);
 }
 
-function notionalUsed(limits: ActionResponse): string | undefined {
+function used(limits: ActionResponse, measure = 'notional'): string | undefined {
   const views = (limits.result as { limits: { measure: string; used: string }[] }).limits;
-  return views.find((v) => v.measure === 'notional')?.used;
+  return views.find((v) => v.measure === measure)?.used;
+}
+
+/** Stops cofre and keeps a consistent copy of its state file: the last state the disk will hold. */
+async function snapshot(f: AttackFixture): Promise<void> {
+  await f.runtime.close();
+  copyState(join(f.auditPath, '..'), 'state.db', 'state.snapshot');
+  await f.restart();
+}
+
+/** Power loss: cofre stops, its state goes back to the snapshot; the audit log keeps what was synced. */
+async function powerLoss(f: AttackFixture, requestId: string, outcomeLost: boolean): Promise<void> {
+  await f.runtime.close();
+  copyState(join(f.auditPath, '..'), 'state.snapshot', 'state.db');
+  if (outcomeLost) cutAfterIntent(f.auditPath, requestId);
+  const outcomes = f.audit().filter((r) => r['kind'] === 'outcome' && r['requestId'] === requestId);
+  expect(outcomes).toHaveLength(outcomeLost ? 0 : 1);
+  await f.restart();
 }
 
 describe.each([
@@ -102,25 +123,14 @@ describe.each([
     const started = await start();
     fx = started.fx;
     const { trader } = started;
-    const dir = join(fx.auditPath, '..');
-    // The last state the disk holds: taken while cofre is stopped, so the copy is consistent.
-    await fx.runtime.close();
-    copyState(dir, 'state.db', 'state.snapshot');
-    await fx.restart();
+    await snapshot(fx);
 
     const placed = await respond(fx, trader, 'place_order', ORDER);
     expect(placed.status).toBe('executed');
     expect(ordersReceived(fx, ORDER.clientOrderId)).toBe(1);
-    expect(notionalUsed(await respond(fx, trader, 'get_limits', {}))).toBe('50');
+    expect(used(await respond(fx, trader, 'get_limits', {}))).toBe('50');
 
-    // Power loss: the state goes back to the copy; the audit log keeps what was synced.
-    await fx.runtime.close();
-    copyState(dir, 'state.snapshot', 'state.db');
-    if (outcomeLost) cutAfterIntent(fx.auditPath, placed.requestId);
-    const outcomes = fx.audit().filter((r) => r['kind'] === 'outcome' && r['requestId'] === placed.requestId);
-    expect(outcomes).toHaveLength(outcomeLost ? 0 : 1);
-
-    await fx.restart();
+    await powerLoss(fx, placed.requestId, outcomeLost);
     // Reconciliation ran before the runtime was handed over: the request is back, executing, with its key.
     expect(fx.runtime.restoredFromAudit).toMatchObject({
       from: 'position',
@@ -133,7 +143,7 @@ describe.each([
     expect(early.error?.code).toBe('COFRE_REQUEST_IN_PROGRESS');
     expect(ordersReceived(fx, ORDER.clientOrderId)).toBe(1);
     // The reservation is back: the budget counts the order while its outcome is unknown.
-    expect(notionalUsed(await respond(fx, trader, 'get_limits', {}))).toBe('50');
+    expect(used(await respond(fx, trader, 'get_limits', {}))).toBe('50');
 
     // The signed-request window passed (as runtime.reconcileInterrupted's second pass sees it): settle at the venue.
     const report = await fx.runtime.broker.reconcileInterrupted(new Date(Date.now() + 1_000));
@@ -145,12 +155,45 @@ describe.each([
       ORDER.clientOrderId,
     );
     expect(ordersReceived(fx, ORDER.clientOrderId)).toBe(1);
-    expect(notionalUsed(await respond(fx, trader, 'get_limits', {}))).toBe('50');
+    expect(used(await respond(fx, trader, 'get_limits', {}))).toBe('50');
 
     // Another start finds nothing to restore: the row is there, and the horizon moved past the intent.
     await fx.restart();
     expect(fx.runtime.restoredFromAudit?.restored).toEqual([]);
     expect((await respond(fx, trader, 'place_order', ORDER)).replayed).toBe(true);
     expect(ordersReceived(fx, ORDER.clientOrderId)).toBe(1);
+  });
+});
+
+describe('after a power loss that took back a withdrawal and its outcome line', () => {
+  it('restores it by its clientWithdrawId and never withdraws twice', async () => {
+    const started = await start();
+    fx = started.fx;
+    const { trader } = started;
+    const WITHDRAWAL = {
+      account: 'paper',
+      asset: 'USDT',
+      amount: '25',
+      destination: 'cold-usdt',
+      clientWithdrawId: 'power-w1',
+    };
+    await snapshot(fx);
+    const sent = await respond(fx, trader, 'withdraw', WITHDRAWAL);
+    expect(sent.status).toBe('executed');
+    expect(fx.paper.withdrawals()).toHaveLength(1);
+
+    await powerLoss(fx, sent.requestId, true);
+    expect(fx.runtime.restoredFromAudit?.restored).toEqual([
+      { requestId: sent.requestId, outcome: 'restored' },
+    ]);
+    expect((await respond(fx, trader, 'withdraw', WITHDRAWAL)).error?.code).toBe('COFRE_REQUEST_IN_PROGRESS');
+    expect(used(await respond(fx, trader, 'get_limits', {}), 'withdrawals')).toBe('25');
+
+    const report = await fx.runtime.broker.reconcileInterrupted(new Date(Date.now() + 1_000));
+    expect(report.resolved).toEqual([{ requestId: sent.requestId, status: 'executed' }]);
+    const retried = await respond(fx, trader, 'withdraw', WITHDRAWAL);
+    expect(retried).toMatchObject({ requestId: sent.requestId, status: 'executed', replayed: true });
+    expect(fx.paper.withdrawals()).toHaveLength(1);
+    expect(used(await respond(fx, trader, 'get_limits', {}), 'withdrawals')).toBe('25');
   });
 });
