@@ -215,6 +215,7 @@ export async function openBrokerRuntime(
     return report;
   };
   let later: NodeJS.Timeout | undefined;
+  // The horizon moves only once the restore below is done: never past an intent whose row is not back yet.
   let horizon: NodeJS.Timeout | undefined = undefined;
 
   let closed: Promise<void> | undefined;
@@ -245,9 +246,11 @@ export async function openBrokerRuntime(
         await webhook?.close();
         await audit.close();
         // After the last record: a clean start then reads nothing of the log (issue 11).
-        await advanceAuditHorizon(state, config.audit.path, new Date()).catch((err: unknown) => {
-          options.logger.warn({ err }, 'could not record the audit horizon at close');
-        });
+        if (horizon !== undefined) {
+          await advanceAuditHorizon(state, config.audit.path, new Date()).catch((err: unknown) => {
+            options.logger.warn({ err }, 'could not record the audit horizon at close');
+          });
+        }
         hasher.zero();
         await resolver.close();
         unfollowRedactor();
@@ -268,7 +271,6 @@ export async function openBrokerRuntime(
       throw err;
     });
   }
-  // Only after the restore: the horizon must not pass an intent whose row is not back yet.
   horizon = startAuditHorizon(state, config.audit.path, options.logger);
   return runtime;
 }
