@@ -23,7 +23,14 @@ export interface AuditLineHandler {
  * chunk plus one line of at most {@link MAX_AUDIT_LINE_BYTES}. Lines are split on the byte `\n` (never inside a
  * UTF-8 sequence, which has no byte below 0x80), so each line's bytes are exactly those the writer hashed.
  */
-export async function readAuditLines(path: string, handler: AuditLineHandler): Promise<void> {
+export async function readAuditLines(
+  path: string,
+  handler: AuditLineHandler,
+  options: {
+    /** Byte offset to start at, which must be the start of a line (line numbers then count from it); default 0. */
+    readonly from?: number;
+  } = {},
+): Promise<void> {
   const file = await open(path, 'r');
   try {
     const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -31,8 +38,10 @@ export async function readAuditLines(path: string, handler: AuditLineHandler): P
     let skipping = false; // inside a line that is too long
     let lineNumber = 1;
     let bytesRead = 0;
+    let position = options.from ?? 0;
     for (;;) {
-      const { bytesRead: n } = await file.read(chunk, 0, CHUNK_BYTES, null);
+      const { bytesRead: n } = await file.read(chunk, 0, CHUNK_BYTES, position);
+      position += n;
       if (n === 0) break;
       bytesRead += n;
       let start = 0;

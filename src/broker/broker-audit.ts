@@ -92,6 +92,8 @@ export function auditIntent(
       // The venue knows an order by its clientOrderId: naming it in the intent matches every order that reached the
       // venue to its intent, even when the process died before the outcome (test/invariants/audit-kill9.test.ts).
       ...clientOrderIdOf(input),
+      // Issue 11: a withdrawal's own id too, so reconciliation can rebuild its key and ask the venue for it.
+      ...clientWithdrawIdOf(input),
       // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
       detail: resolved.question.order ?? resolved.question.withdrawal ?? input,
     },
@@ -105,4 +107,12 @@ function clientOrderIdOf(input: unknown): { clientOrderId?: string } {
       ? (input as { clientOrderId?: unknown }).clientOrderId
       : undefined;
   return typeof id === 'string' ? { clientOrderId: id } : {};
+}
+
+function clientWithdrawIdOf(input: unknown): { clientWithdrawId?: string } {
+  const id =
+    typeof input === 'object' && input !== null
+      ? (input as { clientWithdrawId?: unknown }).clientWithdrawId
+      : undefined;
+  return typeof id === 'string' ? { clientWithdrawId: id } : {};
 }

@@ -21,6 +21,7 @@ import { approvalWebhookFor } from './approval-webhook.js';
 import { AuditedSecrets } from './audited-secrets.js';
 import { Broker, type ReconcileReport } from './broker.js';
 import { startRequestRetention } from './request-retention.js';
+import { advanceAuditHorizon, type AuditRestoreReport, restoreFromAudit } from './restore-from-audit.js';
 
 /**
  * How long a signed venue request can still be accepted after it was made: Binance's largest `recvWindow` (60 s).
@@ -28,6 +29,12 @@ import { startRequestRetention } from './request-retention.js';
  * after cofre has decided it was never placed.
  */
 export const SIGNED_REQUEST_WINDOW_MS = 60_000;
+
+/**
+ * How often the state's audit horizon moves to the end of the log (and at a clean close): after a power loss, start
+ * reads at most about this much of the log (issue 11).
+ */
+export const AUDIT_HORIZON_INTERVAL_MS = 10_000;
 
 /** A broker wired from a config, with everything it opened, for `cofre serve`, `cofre mcp` and `cofre demo`. */
 export interface BrokerRuntime {
@@ -47,6 +54,11 @@ export interface BrokerRuntime {
    * pass's report; results are logged.
    */
   reconcileInterrupted(): Promise<ReconcileReport>;
+  /**
+   * What the start's reconciliation from the audit log did (see `restore-from-audit.ts`), or undefined when it was
+   * not run here (`reconcileFromAudit: false`).
+   */
+  readonly restoredFromAudit: AuditRestoreReport | undefined;
   /** Closes venues, backends (revoking leases and tokens), the audit log and the state store. Idempotent. */
   close(): Promise<void>;
 }
@@ -69,6 +81,12 @@ export async function openBrokerRuntime(
      * the MCP protocol.
      */
     witnessStdout?: NodeJS.WritableStream;
+    /**
+     * Issue 11: put back, before anything is served, the sent requests the state lost and the audit log recorded
+     * (default true). Run it in exactly one process before any other serves: `serve --workers N` passes false to
+     * the workers once the first runtime has opened.
+     */
+    reconcileFromAudit?: boolean;
   },
 ): Promise<BrokerRuntime> {
   const now = options.now ?? (() => new Date());
@@ -152,6 +170,12 @@ export async function openBrokerRuntime(
     { resolve: (reference) => secrets.read(reference, { purpose: 'approval-webhook' }) },
     options.logger.child({ part: 'webhook' }),
   );
+  const policy = new RulePolicy({
+    policies: config.policies,
+    accounts: config.accounts,
+    addressBook: config.addressBook,
+    now,
+  });
   const broker = new Broker({
     admission: quotas,
     accounts: config.accounts,
@@ -169,12 +193,7 @@ export async function openBrokerRuntime(
             });
           },
         }),
-    policy: new RulePolicy({
-      policies: config.policies,
-      accounts: config.accounts,
-      addressBook: config.addressBook,
-      now,
-    }),
+    policy,
     audit,
     state,
     venue,
@@ -197,14 +216,17 @@ export async function openBrokerRuntime(
     return report;
   };
   let later: NodeJS.Timeout | undefined;
+  // The horizon moves only once the restore below is done: never past an intent whose row is not back yet.
+  let horizon: NodeJS.Timeout | undefined = undefined;
 
   let closed: Promise<void> | undefined;
-  return {
+  const runtime = {
     broker,
     state,
     audit,
     resolver,
     secrets,
+    restoredFromAudit: undefined as AuditRestoreReport | undefined,
     reconcileInterrupted: () => {
       const openedAt = Date.now();
       later ??= setTimeout(() => {
@@ -217,16 +239,48 @@ export async function openBrokerRuntime(
     close: () =>
       (closed ??= (async () => {
         clearTimeout(later);
+        clearInterval(horizon);
         retention.stop();
         const opened = await Promise.allSettled(venues.values());
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await quotas.close();
         await webhook?.close();
         await audit.close();
+        // After the last record: a clean start then reads nothing of the log (issue 11).
+        if (horizon !== undefined) {
+          await advanceAuditHorizon(state, config.audit.path, new Date()).catch((err: unknown) => {
+            options.logger.warn({ err }, 'could not record the audit horizon at close');
+          });
+        }
         hasher.zero();
         await resolver.close();
         unfollowRedactor();
         state.close();
       })()),
   };
+  if (options.reconcileFromAudit !== false) {
+    // SECURITY: before anything is served, so no retry of a request the state lost can be sent a second time.
+    runtime.restoredFromAudit = await restoreFromAudit({
+      state,
+      policy,
+      auditPath: config.audit.path,
+      logger: options.logger.child({ part: 'reconcile' }),
+      now,
+      retentionMs: config.state.retention.requests,
+    }).catch(async (err: unknown) => {
+      await runtime.close();
+      throw err;
+    });
+  }
+  horizon = startAuditHorizon(state, config.audit.path, options.logger);
+  return runtime;
+}
+
+/** Moves the state's audit horizon every {@link AUDIT_HORIZON_INTERVAL_MS}; a failure is logged and retried. */
+function startAuditHorizon(state: StateStore, auditPath: string, logger: Logger): NodeJS.Timeout {
+  return setInterval(() => {
+    advanceAuditHorizon(state, auditPath, new Date()).catch((err: unknown) => {
+      logger.warn({ err }, 'could not record the audit horizon');
+    });
+  }, AUDIT_HORIZON_INTERVAL_MS).unref();
 }

@@ -1,3 +1,4 @@
+import type { LimitCheck } from '../policy/policy-types.js';
 import type { ControlStore } from './control-store.js';
 import type { LimitLedger } from './limit-ledger.js';
 
@@ -45,6 +46,35 @@ export interface RequestOutcome {
 }
 
 /**
+ * A point in the audit log up to which every `intent` record is known to have its request row in this state file
+ * (issue 11): reconciliation at start reads only the records after it. Names the record by its chain position and
+ * hash, and where it ended on disk (the file's inode, which a rotation's rename keeps, and the byte offset after its
+ * line), so the reader can seek there and check it is the same record.
+ */
+export interface AuditHorizon {
+  /** `seq` of the last record covered. */
+  readonly seq: number;
+  /** SHA-256 (hex) of that record's line, without its `\n`. */
+  readonly hash: string;
+  /** Inode of the file that held it, as a decimal string. */
+  readonly ino: string;
+  /** Byte offset just after that record's `\n` in that file. */
+  readonly offset: number;
+  /** When the horizon was taken. */
+  readonly at: Date;
+}
+
+/** What {@link StateStore.restoreRequest} did. */
+export type RestoreResult =
+  | { readonly outcome: 'restored' }
+  /** The request was pending approval: it is `executing` again and its approval is `executed`. */
+  | { readonly outcome: 'resumed' }
+  /** The row is there (executing, finished, …): nothing changed. */
+  | { readonly outcome: 'exists' }
+  /** Another request holds the idempotency key: nothing changed. */
+  | { readonly outcome: 'key-held'; readonly by: string };
+
+/**
  * Durable broker state: agents, requests, limit budgets ({@link LimitLedger}) and operators, approvals and the
  * halt ({@link ControlStore}). SQLite for a single host (better-sqlite3); PostgreSQL for many
  * replicas arrives later behind the same interface.
@@ -86,5 +116,20 @@ export interface StateStore extends LimitLedger, ControlStore {
    * call again while it returns `limit`.
    */
   pruneRequests(before: Date, limit: number): number;
+  /**
+   * Puts back a request the audit log proves was sent (an `intent`) but this state lost (a power loss rolled it
+   * back), as `executing`, with its key and its reservation of `checks` taken at `at` whatever the caps say (it was
+   * spent): reconciliation then settles it at the venue. A request still `pending_approval` whose approved run was
+   * recorded is moved to `executing` and its approval to `executed`, so it cannot run twice. Atomic
+   * (`BEGIN IMMEDIATE`): two processes restoring at once restore once.
+   */
+  restoreRequest(record: RequestRecord, checks: readonly LimitCheck[], at: Date): RestoreResult;
+  /** The audit horizon this file holds, if any (see {@link AuditHorizon}). */
+  auditHorizon(): AuditHorizon | undefined;
+  /**
+   * Moves the audit horizon. SECURITY: only to a record whose every earlier `intent` had its request claimed in this
+   * file before the call (claims commit before their intent is appended, so any record already in the log qualifies).
+   */
+  setAuditHorizon(horizon: AuditHorizon): void;
   close(): void;
 }

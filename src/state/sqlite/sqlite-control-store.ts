@@ -153,13 +153,34 @@ function prepareStatements(db: Database.Database) {
  * execution" hold across processes. Synchronous; safe to call from concurrent requests of one process.
  */
 export class SqliteControlStore implements ControlStore {
-  readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepareStatements>;
+  // Built once, like the statements: a transaction function per call costs an allocation and a closure each time.
+  readonly #create: Database.Transaction<(approval: ApprovalRecord) => void>;
+  readonly #approve: Database.Transaction<
+    (
+      requestId: string,
+      operator: string,
+      payloadHash: string,
+      comment: string | undefined,
+      now: Date,
+    ) => ApproveResult
+  >;
+  readonly #deny: Database.Transaction<
+    (requestId: string, operator: string, comment: string | undefined, now: Date) => boolean
+  >;
 
   /** `db` must have been migrated to version 3 ({@link migrateTo3}). The caller owns and closes it. */
   constructor(db: Database.Database) {
-    this.#db = db;
     this.#sql = prepareStatements(db);
+    this.#create = db.transaction((approval) => {
+      this.#createIn(approval);
+    });
+    this.#approve = db.transaction((requestId, operator, payloadHash, comment, now) =>
+      this.#approveIn(requestId, operator, payloadHash, comment, now),
+    );
+    this.#deny = db.transaction((requestId, operator, comment, now) =>
+      this.#denyIn(requestId, operator, comment, now),
+    );
   }
 
   addOperator(operator: OperatorRecord): void {
@@ -201,35 +222,30 @@ export class SqliteControlStore implements ControlStore {
         `approval ${approval.requestId}: payloadHash is not the payload's SHA-256`,
       );
     }
-    this.#db
-      .transaction(() => {
-        this.#sql.insertApproval.run({
-          requestId: approval.requestId,
-          agentId: approval.agentId,
-          action: approval.action,
-          account: approval.account ?? null,
-          payload: approval.payload,
-          payloadHash: approval.payloadHash,
-          rule: approval.rule,
-          required: approval.required,
-          approvers: JSON.stringify(approval.approvers),
-          status: approval.status,
-          decidedBy: approval.decidedBy ?? null,
-          comment: approval.comment ?? null,
-          createdAt: approval.createdAt.getTime(),
-          expiresAt: approval.expiresAt.getTime(),
-          decidedAt: approval.decidedAt?.getTime() ?? null,
-        });
-        for (const vote of approval.approvals) {
-          this.#sql.insertVote.run(
-            approval.requestId,
-            vote.operator,
-            vote.at.getTime(),
-            vote.comment ?? null,
-          );
-        }
-      })
-      .immediate();
+    this.#create.immediate(approval);
+  }
+
+  #createIn(approval: ApprovalRecord): void {
+    this.#sql.insertApproval.run({
+      requestId: approval.requestId,
+      agentId: approval.agentId,
+      action: approval.action,
+      account: approval.account ?? null,
+      payload: approval.payload,
+      payloadHash: approval.payloadHash,
+      rule: approval.rule,
+      required: approval.required,
+      approvers: JSON.stringify(approval.approvers),
+      status: approval.status,
+      decidedBy: approval.decidedBy ?? null,
+      comment: approval.comment ?? null,
+      createdAt: approval.createdAt.getTime(),
+      expiresAt: approval.expiresAt.getTime(),
+      decidedAt: approval.decidedAt?.getTime() ?? null,
+    });
+    for (const vote of approval.approvals) {
+      this.#sql.insertVote.run(approval.requestId, vote.operator, vote.at.getTime(), vote.comment ?? null);
+    }
   }
 
   approval(requestId: string): ApprovalRecord | undefined {
@@ -249,36 +265,42 @@ export class SqliteControlStore implements ControlStore {
     comment: string | undefined,
     now: Date,
   ): ApproveResult {
-    return this.#db
-      .transaction((): ApproveResult => {
-        const row = this.#sql.approval.get(requestId) as ApprovalRow | undefined;
-        if (row === undefined) return refused('not-found');
-        const closed = this.#closedReason(row, now);
-        if (closed !== undefined) return refused(closed);
-        const approvers = JSON.parse(row.approvers) as string[];
-        if (approvers.length > 0 && !approvers.includes(operator)) return refused('not-an-approver');
-        // SECURITY: the operator approves what they saw; a payload that changed since cannot be approved.
-        if (payloadHash !== row.payload_hash) return refused('hash-mismatch');
-        const voted = (this.#sql.votes.all(requestId) as VoteRow[]).some((v) => v.operator === operator);
-        if (voted) return refused('already-approved-by-you');
-        this.#sql.insertVote.run(requestId, operator, now.getTime(), comment ?? null);
-        const { n } = this.#sql.countVotes.get(requestId) as { n: number };
-        if (n < row.required) return { outcome: 'recorded', remaining: row.required - n };
-        this.#sql.decide.run('approved', operator, comment ?? null, now.getTime(), requestId);
-        return { outcome: 'approved' };
-      })
-      .immediate();
+    return this.#approve.immediate(requestId, operator, payloadHash, comment, now);
+  }
+
+  #approveIn(
+    requestId: string,
+    operator: string,
+    payloadHash: string,
+    comment: string | undefined,
+    now: Date,
+  ): ApproveResult {
+    const row = this.#sql.approval.get(requestId) as ApprovalRow | undefined;
+    if (row === undefined) return refused('not-found');
+    const closed = this.#closedReason(row, now);
+    if (closed !== undefined) return refused(closed);
+    const approvers = JSON.parse(row.approvers) as string[];
+    if (approvers.length > 0 && !approvers.includes(operator)) return refused('not-an-approver');
+    // SECURITY: the operator approves what they saw; a payload that changed since cannot be approved.
+    if (payloadHash !== row.payload_hash) return refused('hash-mismatch');
+    const voted = (this.#sql.votes.all(requestId) as VoteRow[]).some((v) => v.operator === operator);
+    if (voted) return refused('already-approved-by-you');
+    this.#sql.insertVote.run(requestId, operator, now.getTime(), comment ?? null);
+    const { n } = this.#sql.countVotes.get(requestId) as { n: number };
+    if (n < row.required) return { outcome: 'recorded', remaining: row.required - n };
+    this.#sql.decide.run('approved', operator, comment ?? null, now.getTime(), requestId);
+    return { outcome: 'approved' };
   }
 
   deny(requestId: string, operator: string, comment: string | undefined, now: Date): boolean {
-    return this.#db
-      .transaction((): boolean => {
-        const row = this.#sql.approval.get(requestId) as ApprovalRow | undefined;
-        if (row === undefined || this.#closedReason(row, now) !== undefined) return false;
-        this.#sql.decide.run('denied', operator, comment ?? null, now.getTime(), requestId);
-        return true;
-      })
-      .immediate();
+    return this.#deny.immediate(requestId, operator, comment, now);
+  }
+
+  #denyIn(requestId: string, operator: string, comment: string | undefined, now: Date): boolean {
+    const row = this.#sql.approval.get(requestId) as ApprovalRow | undefined;
+    if (row === undefined || this.#closedReason(row, now) !== undefined) return false;
+    this.#sql.decide.run('denied', operator, comment ?? null, now.getTime(), requestId);
+    return true;
   }
 
   claimApprovedForExecution(requestId: string, now: Date): boolean {

@@ -238,7 +238,22 @@ export class SqliteLimitLedger implements LimitLedger {
         };
       }
     }
-    // Two checks on one key (two limits sharing a counter) draw on it once: the larger amount is held.
+    this.#hold(requestId, checks, at);
+    return { ok: true };
+  }
+
+  /**
+   * Records the reservation of a request the audit log proves was sent but the state lost (issue 11), whatever the
+   * caps say: the budget was spent. Does nothing when the request holds one already. Runs in the caller's
+   * transaction (the state store's `restoreRequest`).
+   */
+  restoreReservationIn(requestId: string, checks: readonly LimitCheck[], at: Date): void {
+    if (checks.length === 0 || this.#sql.heldBy.get(requestId) !== undefined) return;
+    this.#hold(requestId, checks.map(parseCheck), at.getTime());
+  }
+
+  /** Inserts the reservation rows; two checks on one key (two limits sharing a counter) hold the larger amount. */
+  #hold(requestId: string, checks: readonly ParsedCheck[], at: number): void {
     const held = new Map<string, ParsedCheck>();
     for (const c of checks) {
       const other = held.get(c.check.key);
@@ -248,7 +263,6 @@ export class SqliteLimitLedger implements LimitLedger {
       const windowMs = level ? null : (check.windowMs ?? null);
       this.#sql.insertReservation.run(requestId, check.key, check.measure, windowMs, amount, at);
     }
-    return { ok: true };
   }
 
   /** Reserved, plus committed within (at − windowMs, …] for a flow, or open orders for a level (no window). */

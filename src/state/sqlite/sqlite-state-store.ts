@@ -14,12 +14,15 @@ import type {
 import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   AgentRecord,
+  AuditHorizon,
   RequestOutcome,
   RequestRecord,
   RequestStatus,
+  RestoreResult,
   StateStore,
 } from '../state-store.js';
 import { insertUnique } from './insert-unique.js';
+import { migrateTo4, SqliteAuditHorizon } from './sqlite-audit-horizon.js';
 import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
 import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
 
@@ -73,7 +76,7 @@ CREATE INDEX IF NOT EXISTS requests_updated ON requests (updated_at);
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}, one step after another, in one transaction. */
 function migrate(db: Database.Database): void {
@@ -89,6 +92,8 @@ function migrate(db: Database.Database): void {
     if (version < 2) migrateTo2(db);
     // 2 → 3: operators, approvals and the halt (issue 9).
     if (version < 3) migrateTo3(db);
+    // 3 → 4: the audit horizon (issue 11).
+    if (version < 4) migrateTo4(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // IMMEDIATE: two processes opening a new file at once take turns instead of failing with SQLITE_BUSY.
   }).immediate();
@@ -126,6 +131,9 @@ function prepareStatements(db: Database.Database) {
     executingRequests: db.prepare(
       "SELECT * FROM requests WHERE status = 'executing' AND created_at < ? ORDER BY created_at",
     ),
+    approvalExecuted: db.prepare(
+      "UPDATE approvals SET status = 'executed' WHERE request_id = ? AND status IN ('pending', 'approved')",
+    ),
     // SECURITY: never a request that may still act or settle: executing, awaiting approval, or holding a reservation.
     pruneRequests: db.prepare(
       `DELETE FROM requests WHERE request_id IN (
@@ -147,6 +155,14 @@ export class SqliteStateStore implements StateStore {
   readonly #sql: ReturnType<typeof prepareStatements>;
   readonly #limits: SqliteLimitLedger;
   readonly #control: SqliteControlStore;
+  readonly #horizon: SqliteAuditHorizon;
+  // Transactions built once, like the statements (no allocation per call on the request path).
+  readonly #claim: Database.Transaction<
+    (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
+  >;
+  readonly #restore: Database.Transaction<
+    (record: RequestRecord, checks: readonly LimitCheck[], at: Date) => RestoreResult
+  >;
 
   /**
    * Opens (or creates) the database at `path`. SECURITY: the file is created with mode 600 in a folder created 700,
@@ -170,6 +186,9 @@ export class SqliteStateStore implements StateStore {
     this.#sql = prepareStatements(this.#db);
     this.#limits = new SqliteLimitLedger(this.#db);
     this.#control = new SqliteControlStore(this.#db);
+    this.#horizon = new SqliteAuditHorizon(this.#db);
+    this.#claim = this.#db.transaction((request) => this.#claimIn(request));
+    this.#restore = this.#db.transaction((record, checks, at) => this.#restoreIn(record, checks, at));
   }
 
   addAgent(agent: AgentRecord): void {
@@ -205,27 +224,58 @@ export class SqliteStateStore implements StateStore {
   }
 
   claimRequest(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord } {
-    const insert = this.#db.transaction(() => {
-      if (request.idempotencyKey !== undefined) {
-        const existing = this.#sql.requestByKey.get(request.idempotencyKey) as RequestRow | undefined;
-        if (existing !== undefined) return { claimed: false as const, existing: toRequest(existing) };
-      }
-      this.#sql.insertRequest.run(
-        request.requestId,
-        request.agentId,
-        request.action,
-        request.account ?? null,
-        request.idempotencyKey ?? null,
-        request.input ?? null,
-        request.status,
-        request.response ?? null,
-        request.createdAt.getTime(),
-        request.updatedAt.getTime(),
-      );
-      return { claimed: true as const };
-    });
     // IMMEDIATE: take the write lock before the SELECT, so two processes cannot both see the key as free.
-    return insert.immediate();
+    return this.#claim.immediate(request);
+  }
+
+  #claimIn(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord } {
+    if (request.idempotencyKey !== undefined) {
+      const existing = this.#sql.requestByKey.get(request.idempotencyKey) as RequestRow | undefined;
+      if (existing !== undefined) return { claimed: false as const, existing: toRequest(existing) };
+    }
+    this.#sql.insertRequest.run(
+      request.requestId,
+      request.agentId,
+      request.action,
+      request.account ?? null,
+      request.idempotencyKey ?? null,
+      request.input ?? null,
+      request.status,
+      request.response ?? null,
+      request.createdAt.getTime(),
+      request.updatedAt.getTime(),
+    );
+    return { claimed: true as const };
+  }
+
+  restoreRequest(record: RequestRecord, checks: readonly LimitCheck[], at: Date): RestoreResult {
+    return this.#restore.immediate(record, checks, at);
+  }
+
+  #restoreIn(record: RequestRecord, checks: readonly LimitCheck[], at: Date): RestoreResult {
+    const row = this.#sql.request.get(record.requestId) as RequestRow | undefined;
+    if (row !== undefined) {
+      // A row still there keeps the reservation it has: one `executing` may be running in another process right
+      // now, between its settlement and its finish, and must not be counted twice.
+      if (row.status !== 'pending_approval') return { outcome: 'exists' };
+      // SECURITY: its approved run was sent; neither the approval nor the request may run it again.
+      this.#sql.approvalExecuted.run(record.requestId);
+      this.#sql.resumeRequest.run(record.updatedAt.getTime(), record.requestId);
+      this.#limits.restoreReservationIn(record.requestId, checks, at);
+      return { outcome: 'resumed' };
+    }
+    const claimed = this.#claimIn(record);
+    if (!claimed.claimed) return { outcome: 'key-held', by: claimed.existing.requestId };
+    this.#limits.restoreReservationIn(record.requestId, checks, at);
+    return { outcome: 'restored' };
+  }
+
+  auditHorizon(): AuditHorizon | undefined {
+    return this.#horizon.get();
+  }
+
+  setAuditHorizon(horizon: AuditHorizon): void {
+    this.#horizon.set(horizon);
   }
 
   finishRequest(requestId: string, outcome: RequestOutcome): void {
