@@ -53,7 +53,7 @@ export async function openBackend(
   }
 }
 
-/** The resolver over every configured backend, each with its configured cache policy. */
+/** The resolver over every configured backend, each with its configured cache policy; it logs to `options.log`. */
 export async function openResolver(
   config: CofreConfig,
   options: OpenBackendOptions = {},
@@ -62,9 +62,13 @@ export async function openResolver(
   const backends = await Promise.all(entries.map(([name, backend]) => openBackend(name, backend, options)));
   const cache: Record<string, CachePolicy> = {};
   for (const [name, backend] of entries) {
-    cache[name] = { ttlMs: backend.cache.ttl, staleIfErrorMs: backend.cache.staleIfError };
+    cache[name] = {
+      ttlMs: backend.cache.ttl,
+      staleIfErrorMs: backend.cache.staleIfError,
+      ...(backend.cache.refreshAhead === undefined ? {} : { refreshAheadMs: backend.cache.refreshAhead }),
+    };
   }
-  return new SecretResolver({ backends, cache });
+  return new SecretResolver({ backends, cache, ...(options.log === undefined ? {} : { log: options.log }) });
 }
 
 /** The key source an embedded backend's config names (the schema guarantees exactly one is set). */
