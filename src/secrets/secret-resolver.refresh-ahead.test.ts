@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { isCofreError } from '../errors.js';
@@ -34,6 +35,7 @@ class HeldBackend extends MemoryBackend {
   }
 
   hold(): void {
+    if (this.#gate !== undefined) return; // already held: one gate, opened by the next release
     this.#gate = new Promise((resolve) => (this.#open = resolve));
   }
 
@@ -276,5 +278,97 @@ describe('SecretResolver refresh-ahead', () => {
     clock.now = 500;
     await expect(resolver.resolve('db:creds')).resolves.toBeDefined(); // expired: a blocking read, as before
     expect(backend.started).toBe(3);
+  });
+});
+
+type Step =
+  | { readonly kind: 'advance'; readonly ms: number }
+  | { readonly kind: 'read' | 'write' | 'write+invalidate' | 'hold' | 'release' | 'outage' | 'tick' };
+
+const STEP = fc.oneof(
+  // Steps of time that land before, in and past the refresh window and the TTL (plain integers bias towards 0).
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(0, 1, 50, 150, 300, 600, 1_000) }),
+  fc.constantFrom<Step>(
+    { kind: 'read' },
+    { kind: 'read' },
+    { kind: 'write' },
+    { kind: 'write+invalidate' },
+    { kind: 'hold' },
+    { kind: 'release' },
+    { kind: 'outage' },
+    { kind: 'tick' },
+  ),
+);
+
+describe('SecretResolver refresh-ahead under any interleaving (property)', () => {
+  it('never serves a value older than the last invalidation, never hands out a zeroed value, leaks no copy', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(STEP, { maxLength: 40, size: 'medium' }), async (steps) => {
+        const backend = new HeldBackend('local');
+        await backend.write('k', SecretValue.fromText('v1'));
+        let version = 1;
+        let floor = 0; // the version every read started from now on must see, at least
+        const clock = { now: 0 };
+        const resolver = new SecretResolver({
+          backends: [backend],
+          cache: { local: { ttlMs: TTL, staleIfErrorMs: 500 } },
+          now: () => clock.now,
+        });
+        const outcomes: Promise<void>[] = [];
+        for (const step of steps) {
+          switch (step.kind) {
+            case 'advance':
+              // Time passes: what is not held at the backend finishes first. Reads between two advances overlap.
+              await macrotask();
+              clock.now += step.ms;
+              break;
+            case 'read': {
+              const atLeast = floor;
+              outcomes.push(
+                resolver.resolve('local:k').then(
+                  (value) => {
+                    // A zeroed value would throw here: the caller's copy must be live.
+                    expect(Number(value.text().slice(1))).toBeGreaterThanOrEqual(atLeast);
+                    value.zero();
+                  },
+                  (err: unknown) => {
+                    expect(isCofreError(err, 'COFRE_BACKEND_UNAVAILABLE')).toBe(true);
+                  },
+                ),
+              );
+              break;
+            }
+            case 'write':
+            case 'write+invalidate':
+              if (backend.unavailable) break;
+              await backend.write('k', SecretValue.fromText(`v${++version}`));
+              if (step.kind === 'write+invalidate') {
+                resolver.invalidate('local:k');
+                floor = version;
+              }
+              break;
+            case 'hold':
+              backend.hold();
+              break;
+            case 'release':
+              await backend.release();
+              break;
+            case 'outage':
+              backend.unavailable = !backend.unavailable;
+              break;
+            case 'tick':
+              await macrotask();
+              break;
+          }
+        }
+        await backend.release();
+        await Promise.all(outcomes);
+        await resolver.close();
+        await macrotask();
+        // SECURITY: every copy the resolver took from the backend (cached, replaced, cancelled) is zeroed by now.
+        expect(backend.handedOut.filter((v) => !v.zeroed)).toHaveLength(0);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
