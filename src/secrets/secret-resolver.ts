@@ -151,6 +151,10 @@ export class SecretResolver {
   /**
    * Drops cached values so the next read asks the backend: one reference (any field/version form of it), every
    * reference of one backend (`{ backend }`), or everything (no argument). Listeners hear about each dropped entry.
+   *
+   * SECURITY: backend reads of those references already in flight (a refresh-ahead, a cold read) are abandoned:
+   * their callers still get what they asked for before the invalidation, but the value never enters the cache, and
+   * reads from now on start a new backend read.
    */
   invalidate(target?: string | SecretReference | { readonly backend: string }): void {
     let matches: (key: string) => boolean;
