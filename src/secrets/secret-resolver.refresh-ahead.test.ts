@@ -26,30 +26,37 @@ const V2 = '{"apiKey":"k-2","secret":"s-2"}';
 class HeldBackend extends MemoryBackend {
   readonly paths: string[] = [];
   readonly handedOut: SecretValue[] = [];
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
+  #holding = false;
+  /** Openers of the reads held now, oldest first. */
+  #held: (() => void)[] = [];
   #pending: Promise<unknown>[] = [];
 
   get started(): number {
     return this.paths.length;
   }
 
+  /** Holds every read that starts from now on, until released. */
   hold(): void {
-    if (this.#gate !== undefined) return; // already held: one gate, opened by the next release
-    this.#gate = new Promise((resolve) => (this.#open = resolve));
+    this.#holding = true;
   }
 
   /** Lets held reads return, and waits until every read started so far has settled and its caller has run. */
   async release(): Promise<void> {
-    this.#open?.();
-    this.#gate = undefined;
+    this.#holding = false;
+    for (const open of this.#held.splice(0)) open();
     await Promise.allSettled(this.#pending);
+    await macrotask();
+  }
+
+  /** Lets only the newest or the oldest held read return (responses need not arrive in order), and waits a turn. */
+  async releaseOne(which: 'newest' | 'oldest'): Promise<void> {
+    (which === 'newest' ? this.#held.pop() : this.#held.shift())?.();
     await macrotask();
   }
 
   override async read(path: string, selector: VersionSelector): Promise<SecretRecord> {
     this.paths.push(path);
-    const gate = this.#gate;
+    const gate = this.#holding ? new Promise<void>((resolve) => this.#held.push(resolve)) : undefined;
     const read = (async () => {
       const record = await super.read(path, selector);
       this.handedOut.push(record.value);
@@ -214,6 +221,34 @@ describe('SecretResolver refresh-ahead', () => {
     expect(backend.started).toBe(3);
   });
 
+  it('keeps single-flight across an invalidation: the abandoned read returning does not unseat the new one', async () => {
+    const { backend, resolver, clock, start } = await setup();
+    clock.now = start + TTL - WINDOW;
+    backend.hold();
+    (await resolver.resolve(REF)).zero(); // refresh A in flight
+    resolver.invalidate();
+    const first = resolver.resolve(REF); // read B in flight, A abandoned
+    await backend.releaseOne('oldest'); // A returns while B is still out
+    const second = resolver.resolve(REF); // must share B
+    await backend.release();
+    expect((await first).text()).toBe('s-1');
+    expect((await second).text()).toBe('s-1');
+    expect(backend.started).toBe(3); // warm, A, B
+  });
+
+  it('close wins over a refresh in flight: its value is zeroed, not cached', async () => {
+    const { backend, resolver, clock, start } = await setup();
+    clock.now = start + TTL - WINDOW;
+    backend.hold();
+    (await resolver.resolve(REF)).zero(); // the refresh is in flight
+    await resolver.close();
+    await backend.release();
+    // SECURITY: nothing the closed resolver received stays in memory unzeroed.
+    expect(backend.handedOut.map((v) => v.zeroed)).toEqual([true, true]);
+    (await resolver.resolve(REF)).zero(); // the cache was left empty: a new backend read
+    expect(backend.started).toBe(3);
+  });
+
   it('refreshes only entries that are read: an unused secret is not polled', async () => {
     const { backend, resolver, clock, start } = await setup();
     await backend.write('exchanges/kraken', SecretValue.fromText('{"secret":"kr-1"}'));
@@ -283,7 +318,10 @@ describe('SecretResolver refresh-ahead', () => {
 
 type Step =
   | { readonly kind: 'advance'; readonly ms: number }
-  | { readonly kind: 'read' | 'write' | 'write+invalidate' | 'hold' | 'release' | 'outage' | 'tick' };
+  | {
+      readonly kind:
+        'read' | 'write' | 'write+invalidate' | 'hold' | 'release' | 'release-newest' | 'outage' | 'tick';
+    };
 
 const STEP = fc.oneof(
   // Steps of time that land before, in and past the refresh window and the TTL (plain integers bias towards 0).
@@ -295,6 +333,7 @@ const STEP = fc.oneof(
     { kind: 'write+invalidate' },
     { kind: 'hold' },
     { kind: 'release' },
+    { kind: 'release-newest' },
     { kind: 'outage' },
     { kind: 'tick' },
   ),
@@ -352,6 +391,9 @@ describe('SecretResolver refresh-ahead under any interleaving (property)', () =>
               break;
             case 'release':
               await backend.release();
+              break;
+            case 'release-newest':
+              await backend.releaseOne('newest');
               break;
             case 'outage':
               backend.unavailable = !backend.unavailable;
