@@ -1,5 +1,6 @@
 // Secret layer benchmarks: a cached read through the resolver (what the request path pays) against reads, writes
-// and opens of the embedded store.
+// and opens of the embedded store; and what callers wait when a cached value expires, with and without
+// refresh-ahead (issue 11).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -7,7 +8,8 @@ import { EmbeddedBackend } from '../src/secrets/embedded/embedded-backend.js';
 import type { KeySource } from '../src/secrets/embedded/key-source.js';
 import { SecretResolver } from '../src/secrets/secret-resolver.js';
 import { SecretValue } from '../src/secrets/secret-value.js';
-import { measure, report } from './measure.js';
+import { MemoryBackend } from '../src/testing/memory-backend.js';
+import { measure, quantile, report } from './measure.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 
 async function storeWith(
@@ -24,6 +26,78 @@ async function storeWith(
     );
   }
   return store;
+}
+
+// The refresh-ahead case uses the default window (a fifth of the TTL); the traffic read falls inside it.
+const EXPIRY = {
+  backendMs: 50,
+  ttlMs: 500,
+  refreshAheadMs: 100,
+  trafficBeforeExpiryMs: 80,
+  callers: 100,
+  rounds: 8,
+} as const;
+
+function sleepUntil(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+}
+
+/**
+ * Each round: a value is fetched (the backend takes 50 ms), read once by ordinary traffic 80 ms before it expires,
+ * then 100 callers ask for it together 1 ms after its TTL ends. Returns every caller's wait (ms) and the backend
+ * reads per round. `refreshAheadMs: 0` is the behaviour before issue 11.
+ */
+async function expiryBurst(refreshAheadMs: number): Promise<{ waits: number[]; readsPerRound: number }> {
+  const backend = new MemoryBackend('slow');
+  await backend.write('exchanges/venue', SecretValue.fromText('{"secret":"s"}'));
+  backend.readDelayMs = EXPIRY.backendMs;
+  const resolver = new SecretResolver({
+    backends: [backend],
+    defaultCache: { ttlMs: EXPIRY.ttlMs, staleIfErrorMs: 0, refreshAheadMs },
+    now: () => performance.now(),
+  });
+  const ref = 'slow:exchanges/venue#secret';
+  const waits: number[] = [];
+  for (let round = 0; round < EXPIRY.rounds; round++) {
+    resolver.invalidate();
+    (await resolver.resolve(ref)).zero();
+    const fetchedAt = performance.now();
+    await sleepUntil(fetchedAt + EXPIRY.ttlMs - EXPIRY.trafficBeforeExpiryMs);
+    (await resolver.resolve(ref)).zero();
+    await sleepUntil(fetchedAt + EXPIRY.ttlMs + 1);
+    await Promise.all(
+      Array.from({ length: EXPIRY.callers }, async () => {
+        const t0 = performance.now();
+        const value = await resolver.resolve(ref);
+        waits.push(performance.now() - t0);
+        value.zero();
+      }),
+    );
+  }
+  await resolver.close();
+  return { waits: waits.sort((a, b) => a - b), readsPerRound: backend.reads / EXPIRY.rounds };
+}
+
+/** Prints the refresh-ahead side-by-side table. */
+async function refreshAheadBench(): Promise<void> {
+  const cases = [
+    { label: 'refresh-ahead off (before issue 11)', refreshAheadMs: 0 },
+    {
+      label: `refresh-ahead ${EXPIRY.refreshAheadMs} ms (default: last fifth of the TTL)`,
+      refreshAheadMs: EXPIRY.refreshAheadMs,
+    },
+  ];
+  console.log(
+    `\n## Secret refresh-ahead: ${EXPIRY.callers} callers at the moment a cached value expires ` +
+      `(backend read ${EXPIRY.backendMs} ms, TTL ${EXPIRY.ttlMs} ms, ${EXPIRY.rounds} rounds)\n`,
+  );
+  console.log('| case | backend reads per round | p50 wait ms | p99 wait ms | max wait ms |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const c of cases) {
+    const { waits, readsPerRound } = await expiryBurst(c.refreshAheadMs);
+    const ms = (q: number): string => quantile(waits, q).toFixed(2);
+    console.log(`| ${c.label} | ${readsPerRound} | ${ms(0.5)} | ${ms(0.99)} | ${ms(1)} |`);
+  }
 }
 
 /** Prints the secret-layer tables. */
@@ -95,6 +169,7 @@ export async function secretStoreBench(): Promise<void> {
     );
     for (const v of values) v.zero();
     await Promise.all([small.close(), large.close(), resolver.close()]);
+    await refreshAheadBench();
   } finally {
     await removeTempDir(dir);
   }

@@ -25,6 +25,21 @@ export const backendCacheSchema = z
       .describe(
         'How long past `ttl` a cached value may still be served while the backend is failing; after that, requests fail closed. Parsed to milliseconds.',
       ),
+    refreshAhead: durationSchema()
+      .optional()
+      .describe(
+        'Refresh-ahead window: a cached value read less than this long before it expires is served at once while one background read replaces it; unused values are not refreshed. Default: the last fifth of `ttl` (`1m` for `5m`); `0` turns it off. Must be shorter than `ttl`. Parsed to milliseconds.',
+      ),
+  })
+  .superRefine((cache, ctx) => {
+    // A window as long as the TTL would start a backend read on every read of a fresh value.
+    if (cache.refreshAhead === undefined || cache.refreshAhead === 0 || cache.refreshAhead < cache.ttl)
+      return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['refreshAhead'],
+      message: 'refreshAhead must be shorter than ttl; lower it, or set 0 to turn refresh-ahead off',
+    });
   })
   .describe('Value cache in front of this backend.');
 

@@ -199,6 +199,18 @@ describe('parseConfig defaults', () => {
     expect(config.backends['local']?.cache).toEqual({ ttl: 300_000, staleIfError: 60_000 });
   });
 
+  it('takes a refresh-ahead window shorter than the TTL, or 0, and refuses one as long as the TTL', () => {
+    const parse = (cache: string) =>
+      parseConfig(`backends:\n  local: { type: embedded, path: s.enc, keyFile: k, cache: ${cache} }\n`, {
+        sourcePath: '/x/cofre.yaml',
+      });
+    expect(parse('{ ttl: 5m, refreshAhead: 30s }').backends['local']?.cache.refreshAhead).toBe(30_000);
+    expect(parse('{ ttl: 5m, refreshAhead: 0 }').backends['local']?.cache.refreshAhead).toBe(0);
+    expect(() => parse('{ ttl: 1m, refreshAhead: 60s }')).toThrow(
+      /backends\.local\.cache\.refreshAhead: refreshAhead must be shorter than ttl; lower it, or set 0/,
+    );
+  });
+
   it('takes a reference-price age up to 60s, and refuses a longer one with its path', () => {
     const config = parseConfig('orders: { referencePriceMaxAge: 250ms }\n', { sourcePath: '/x/cofre.yaml' });
     expect(config.orders.referencePriceMaxAge).toBe(250);
@@ -280,7 +292,7 @@ describe('parseConfig problems', () => {
   });
 
   it('gives hints and codes', () => {
-    expect(find('backends.local.cache.stale').hint).toBe('allowed keys: ttl, staleIfError');
+    expect(find('backends.local.cache.stale').hint).toBe('allowed keys: ttl, staleIfError, refreshAhead');
     expect(find('accounts.main.credentials.password')).toMatchObject({
       code: 'COFRE_BACKEND_UNKNOWN',
       hint: 'configured backends: local',

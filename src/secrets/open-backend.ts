@@ -1,4 +1,4 @@
-import type { BackendConfig, EmbeddedBackendConfig } from '../config/backend-config.js';
+import type { BackendCacheConfig, BackendConfig, EmbeddedBackendConfig } from '../config/backend-config.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import type { DeepReadonly } from '../config/deep-freeze.js';
 import { CofreError } from '../errors.js';
@@ -53,7 +53,7 @@ export async function openBackend(
   }
 }
 
-/** The resolver over every configured backend, each with its configured cache policy. */
+/** The resolver over every configured backend, each with its configured cache policy; it logs to `options.log`. */
 export async function openResolver(
   config: CofreConfig,
   options: OpenBackendOptions = {},
@@ -61,10 +61,17 @@ export async function openResolver(
   const entries = Object.entries(config.backends);
   const backends = await Promise.all(entries.map(([name, backend]) => openBackend(name, backend, options)));
   const cache: Record<string, CachePolicy> = {};
-  for (const [name, backend] of entries) {
-    cache[name] = { ttlMs: backend.cache.ttl, staleIfErrorMs: backend.cache.staleIfError };
-  }
-  return new SecretResolver({ backends, cache });
+  for (const [name, backend] of entries) cache[name] = cachePolicyOf(backend.cache);
+  return new SecretResolver({ backends, cache, ...(options.log === undefined ? {} : { log: options.log }) });
+}
+
+/** The resolver's cache policy for a backend's `cache` block (an unset `refreshAhead` leaves the resolver's default). */
+export function cachePolicyOf(cache: DeepReadonly<BackendCacheConfig>): CachePolicy {
+  return {
+    ttlMs: cache.ttl,
+    staleIfErrorMs: cache.staleIfError,
+    ...(cache.refreshAhead === undefined ? {} : { refreshAheadMs: cache.refreshAhead }),
+  };
 }
 
 /** The key source an embedded backend's config names (the schema guarantees exactly one is set). */

@@ -1,7 +1,9 @@
 import { CofreError, isCofreError } from '../errors.js';
+import { type BackendLog, silentLog } from './backend-log.js';
 import type { SecretBackend, SecretRecord } from './secret-backend.js';
+import { selectSecretField } from './secret-field.js';
 import { formatSecretReference, parseSecretReference, type SecretReference } from './secret-reference.js';
-import { SecretValue } from './secret-value.js';
+import type { SecretValue } from './secret-value.js';
 
 /** Cache policy of one backend. */
 export interface CachePolicy {
@@ -12,6 +14,18 @@ export interface CachePolicy {
    * the resolver fails closed. Only `unavailable` errors qualify: a denied or missing secret is never served stale.
    */
   readonly staleIfErrorMs: number;
+  /**
+   * Refresh-ahead window (ms): a read of a cached value less than this long before it expires (its TTL, or the
+   * record's own `expiresAt` when sooner) is served from cache at once and starts one background read of the
+   * backend, so callers do not wait for the value's replacement. Undefined: one fifth of `ttlMs`
+   * ({@link defaultRefreshAheadMs}); 0 disables it. Should be shorter than `ttlMs`.
+   */
+  readonly refreshAheadMs?: number;
+}
+
+/** The refresh-ahead window used when a policy sets none: the last fifth of the TTL. */
+export function defaultRefreshAheadMs(ttlMs: number): number {
+  return Math.floor(ttlMs / 5);
 }
 
 /** Emitted when the resolver sees a different version than the one it had, or on explicit invalidation. */
@@ -39,11 +53,22 @@ export interface SecretResolverOptions {
   readonly defaultCache?: CachePolicy;
   /** Injected clock (ms since epoch) for tests. */
   readonly now?: () => number;
+  /** Where a failed background refresh is reported (reference and error code only); nothing is logged without it. */
+  readonly log?: BackendLog;
 }
 
 interface CacheEntry {
   readonly record: SecretRecord;
   readonly fetchedAt: number;
+  /** Set once this entry has started its refresh-ahead read (or needs none): one background read per entry. */
+  refreshStarted: boolean;
+}
+
+/** One backend read of one cache key, shared by every caller that wants it (single-flight). */
+interface Flight {
+  readonly promise: Promise<SecretRecord>;
+  /** Set by an invalidation or close after the read started: its result must not enter the cache. */
+  cancelled: boolean;
 }
 
 const DEFAULT_CACHE: CachePolicy = { ttlMs: 5 * 60_000, staleIfErrorMs: 60_000 };
@@ -54,10 +79,16 @@ const DEFAULT_CACHE: CachePolicy = { ttlMs: 5 * 60_000, staleIfErrorMs: 60_000 }
  * - single-flight: concurrent reads of one cold secret share one backend read;
  * - bounded stale-if-error: when the backend is unavailable, the last value is served until TTL + staleIfError,
  *   never past a record's own `expiresAt`, then the error surfaces (fail closed);
- * - explicit invalidation and a change hook for hot reload.
+ * - refresh-ahead: a value read in the last `refreshAheadMs` before it expires is served at once while one
+ *   background read replaces it, so no caller waits while a valid value exists. A refresh that finds the backend
+ *   unavailable leaves the value in use until it expires (then the rules above apply); one that finds the secret
+ *   missing or denied evicts it. Each entry starts at most one refresh, and only when read: unused secrets are
+ *   never polled. Refreshes read through the backend, so its retries and circuit breaker apply;
+ * - explicit invalidation and a change hook for hot reload. An invalidation wins over reads in flight: a read
+ *   that started before it never puts its value in the cache.
  *
  * Every value returned is a fresh copy the caller owns and should `zero()` when done; the cached copy is zeroed
- * when evicted. Safe to call concurrently.
+ * when evicted or replaced. Safe to call concurrently.
  */
 export class SecretResolver {
   readonly #backends = new Map<string, SecretBackend>();
@@ -65,7 +96,8 @@ export class SecretResolver {
   readonly #defaultPolicy: CachePolicy;
   readonly #now: () => number;
   readonly #cache = new Map<string, CacheEntry>();
-  readonly #inflight = new Map<string, Promise<SecretRecord>>();
+  readonly #inflight = new Map<string, Flight>();
+  readonly #log: BackendLog;
   readonly #listeners = new Set<SecretChangeListener>();
   readonly #valueListeners = new Set<SecretValueListener>();
 
@@ -79,6 +111,7 @@ export class SecretResolver {
     this.#policies = options.cache ?? {};
     this.#defaultPolicy = options.defaultCache ?? DEFAULT_CACHE;
     this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? silentLog;
   }
 
   /** The backend a name refers to, or `COFRE_BACKEND_UNKNOWN`. */
@@ -101,7 +134,7 @@ export class SecretResolver {
   async resolve(reference: string | SecretReference): Promise<SecretValue> {
     const ref = typeof reference === 'string' ? parseSecretReference(reference) : reference;
     const record = await this.#record(ref);
-    const value = ref.field === undefined ? record.value.clone() : selectField(record.value, ref);
+    const value = ref.field === undefined ? record.value.clone() : selectSecretField(record.value, ref);
     this.#emitValue(ref, value);
     return value;
   }
@@ -110,7 +143,7 @@ export class SecretResolver {
   async resolveRecord(reference: string | SecretReference): Promise<SecretRecord> {
     const ref = typeof reference === 'string' ? parseSecretReference(reference) : reference;
     const record = await this.#record(ref);
-    const value = ref.field === undefined ? record.value.clone() : selectField(record.value, ref);
+    const value = ref.field === undefined ? record.value.clone() : selectSecretField(record.value, ref);
     this.#emitValue(ref, value);
     return { ...record, value };
   }
@@ -118,6 +151,10 @@ export class SecretResolver {
   /**
    * Drops cached values so the next read asks the backend: one reference (any field/version form of it), every
    * reference of one backend (`{ backend }`), or everything (no argument). Listeners hear about each dropped entry.
+   *
+   * SECURITY: backend reads of those references already in flight (a refresh-ahead, a cold read) are abandoned:
+   * their callers still get what they asked for before the invalidation, but the value never enters the cache, and
+   * reads from now on start a new backend read.
    */
   invalidate(target?: string | SecretReference | { readonly backend: string }): void {
     let matches: (key: string) => boolean;
@@ -131,6 +168,9 @@ export class SecretResolver {
       const base = wanted.replace(/@[^@]*$/, '');
       // Any selector of the same path: a new `current` also changes what `@stage=previous` means.
       matches = (key) => key === wanted || key === base || key.startsWith(`${base}@`);
+    }
+    for (const key of [...this.#inflight.keys()]) {
+      if (matches(key)) this.#cancelFlight(key);
     }
     for (const key of [...this.#cache.keys()]) {
       if (matches(key)) this.#evict(key);
@@ -152,8 +192,9 @@ export class SecretResolver {
     return () => this.#valueListeners.delete(listener);
   }
 
-  /** Zeroes every cached value and closes every backend. */
+  /** Zeroes every cached value and closes every backend; reads still in flight are not cached. */
   async close(): Promise<void> {
+    for (const key of [...this.#inflight.keys()]) this.#cancelFlight(key);
     for (const entry of this.#cache.values()) entry.record.value.zero();
     this.#cache.clear();
     await Promise.all([...this.#backends.values()].map((b) => b.close()));
@@ -165,17 +206,17 @@ export class SecretResolver {
     const key = cacheKey(ref);
     const now = this.#now();
     const cached = this.#cache.get(key);
-    if (cached !== undefined && now < cached.fetchedAt + policy.ttlMs && !expired(cached.record, now)) {
+    if (cached !== undefined && now < validUntil(cached, policy)) {
+      if (!cached.refreshStarted && now >= validUntil(cached, policy) - refreshAheadOf(policy)) {
+        this.#refreshAhead(backend, ref, key, cached, policy);
+      }
       return cached.record;
     }
 
-    let flight = this.#inflight.get(key);
-    if (flight === undefined) {
-      flight = this.#fetch(backend, ref, key).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, flight);
-    }
+    // Joins a refresh-ahead read already in flight: the value it replaces has just expired.
+    const flight = this.#inflight.get(key) ?? this.#startFlight(backend, ref, key, policy);
     try {
-      return await flight;
+      return await flight.promise;
     } catch (err) {
       const stale = this.#cache.get(key);
       const staleUntil = stale === undefined ? 0 : stale.fetchedAt + policy.ttlMs + policy.staleIfErrorMs;
@@ -192,18 +233,82 @@ export class SecretResolver {
     }
   }
 
-  async #fetch(backend: SecretBackend, ref: SecretReference, key: string): Promise<SecretRecord> {
+  /**
+   * Starts the one background read that replaces `entry` (the caller is served `entry` meanwhile). Its failure is
+   * logged, never thrown: the entry stays in use until it expires, and the next read after that asks again.
+   */
+  #refreshAhead(
+    backend: SecretBackend,
+    ref: SecretReference,
+    key: string,
+    entry: CacheEntry,
+    policy: CachePolicy,
+  ): void {
+    // One attempt per entry: a failing backend (or an open circuit) is not asked again on every read.
+    entry.refreshStarted = true;
+    if (this.#inflight.has(key)) return;
+    this.#startFlight(backend, ref, key, policy).promise.catch((err: unknown) => {
+      // SECURITY: the reference and the error's code only; an error's message is not trusted to be value-free.
+      this.#log(
+        'warn',
+        'background refresh of a cached secret failed; the cached value is used until it expires',
+        {
+          reference: key,
+          code: isCofreError(err) ? err.code : 'unknown',
+        },
+      );
+    });
+  }
+
+  #startFlight(backend: SecretBackend, ref: SecretReference, key: string, policy: CachePolicy): Flight {
+    const token = { cancelled: false };
+    const flight: Flight = Object.assign(token, {
+      promise: this.#fetch(backend, ref, key, policy, token).finally(() => {
+        // A cancelled flight may already have been replaced by a newer one under the same key.
+        if (this.#inflight.get(key) === flight) this.#inflight.delete(key);
+      }),
+    });
+    this.#inflight.set(key, flight);
+    return flight;
+  }
+
+  #cancelFlight(key: string): void {
+    const flight = this.#inflight.get(key);
+    if (flight === undefined) return;
+    flight.cancelled = true;
+    this.#inflight.delete(key);
+  }
+
+  async #fetch(
+    backend: SecretBackend,
+    ref: SecretReference,
+    key: string,
+    policy: CachePolicy,
+    flight: Pick<Flight, 'cancelled'>,
+  ): Promise<SecretRecord> {
     let record: SecretRecord;
     try {
       record = await backend.read(ref.path, ref.selector);
     } catch (err) {
       // Only `unavailable` keeps the cached entry for stale-if-error; a missing or denied secret evicts it, so it
       // can never be served again once the backend has said no.
-      if (isCofreError(err) && err.category !== 'unavailable') this.#evict(key);
+      if (!flight.cancelled && isCofreError(err) && err.category !== 'unavailable') this.#evict(key);
       throw err;
     }
+    if (flight.cancelled) {
+      // SECURITY: invalidated (or closed) while in flight: the value may be the one the invalidation replaced, so it
+      // never enters the cache. The callers that shared this read copy it in the microtasks that follow; then it is
+      // zeroed.
+      zeroLater(record.value);
+      return record;
+    }
     const previous = this.#cache.get(key);
-    this.#cache.set(key, { record, fetchedAt: this.#now() });
+    const entry: CacheEntry = { record, fetchedAt: this.#now(), refreshStarted: false };
+    // A record whose own expiry did not move (a lease near its end) would otherwise be refreshed on every read.
+    if (previous !== undefined && validUntil(entry, policy) <= validUntil(previous, policy)) {
+      entry.refreshStarted = true;
+    }
+    this.#cache.set(key, entry);
     if (previous !== undefined) {
       const changed =
         previous.record.version !== record.version || !previous.record.value.equals(record.value);
@@ -248,58 +353,17 @@ function cacheKey(ref: SecretReference): string {
   return formatSecretReference({ ...ref, field: undefined });
 }
 
-function expired(record: SecretRecord, now: number): boolean {
-  return record.expiresAt !== undefined && now >= record.expiresAt.getTime();
+/** When an entry stops being served from cache: its TTL, or the record's own expiry when sooner. */
+function validUntil(entry: CacheEntry, policy: CachePolicy): number {
+  const ttlEnd = entry.fetchedAt + policy.ttlMs;
+  const recordEnd = entry.record.expiresAt?.getTime();
+  return recordEnd === undefined ? ttlEnd : Math.min(ttlEnd, recordEnd);
 }
 
-/**
- * Extracts `#field` from a JSON-object value. The parsed object holds the other fields as JS strings only for the
- * duration of this call.
- */
-function selectField(value: SecretValue, ref: SecretReference): SecretValue {
-  const where = formatSecretReference(ref);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.text());
-  } catch {
-    // SECURITY: the JSON parser's message quotes the input; drop it.
-    throw new CofreError(
-      'COFRE_SECRET_FIELD_INVALID',
-      `${where}: the stored value is not a JSON object, so it has no fields`,
-      {
-        details: { reference: where },
-      },
-    );
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new CofreError(
-      'COFRE_SECRET_FIELD_INVALID',
-      `${where}: the stored value is not a JSON object, so it has no fields`,
-      {
-        details: { reference: where },
-      },
-    );
-  }
-  const fields = parsed as Record<string, unknown>;
-  const field = ref.field ?? '';
-  if (!Object.hasOwn(fields, field)) {
-    throw new CofreError(
-      'COFRE_SECRET_NOT_FOUND',
-      `${where}: the secret has no field "${field}" (fields: ${Object.keys(fields).join(', ')})`,
-      {
-        details: { reference: where },
-      },
-    );
-  }
-  const selected = fields[field];
-  if (typeof selected !== 'string') {
-    throw new CofreError(
-      'COFRE_SECRET_FIELD_INVALID',
-      `${where}: field "${field}" is a ${typeof selected}, not a string`,
-      {
-        details: { reference: where },
-      },
-    );
-  }
-  return SecretValue.fromText(selected);
+function refreshAheadOf(policy: CachePolicy): number {
+  return policy.refreshAheadMs ?? defaultRefreshAheadMs(policy.ttlMs);
+}
+
+function expired(record: SecretRecord, now: number): boolean {
+  return record.expiresAt !== undefined && now >= record.expiresAt.getTime();
 }
