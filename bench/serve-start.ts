@@ -30,6 +30,8 @@ interface ServeSample {
   readonly listeningMs: number;
   /** Spawn to the first answered get_balance (sent as soon as the server listens). */
   readonly answerMs: number;
+  /** CPU time (user + system) the server used up to that answer: less sensitive than wall time to a busy machine. */
+  readonly answerCpuMs: number;
   /** VmRSS in MiB when the server starts listening. */
   readonly idleMiB: number;
   /** VmRSS in MiB {@link SETTLE_MS} after the first get_balance. */
@@ -89,13 +91,13 @@ export async function serveStartBench(): Promise<void> {
   const med = (values: readonly number[], digits = 0): string => median(values).toFixed(digits);
   console.log(`\n## Memory and start-up of \`cofre serve\` (${RUNS} runs each, interleaved; medians)\n`);
   console.log(
-    '| case | spawn to listening ms | spawn to first get_balance ms | RSS idle MiB | RSS after first get_balance MiB | peak RSS MiB |',
+    '| case | spawn to listening ms | spawn to first get_balance ms | CPU ms to it | RSS idle MiB | RSS after first get_balance MiB | peak RSS MiB |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const c of cases) {
     const s = samples.get(c.label) ?? [];
     console.log(
-      `| ${c.label} | ${med(s.map((x) => x.listeningMs))} | ${med(s.map((x) => x.answerMs))} | ` +
+      `| ${c.label} | ${med(s.map((x) => x.listeningMs))} | ${med(s.map((x) => x.answerMs))} | ${med(s.map((x) => x.answerCpuMs))} | ` +
         `${med(
           s.map((x) => x.idleMiB),
           1,
@@ -148,6 +150,7 @@ async function timeServe(
         JSON.stringify({ account: 'paper' }),
       );
       const answerMs = performance.now() - start;
+      const answerCpuMs = await cpuMs(pid);
       const parsed = JSON.parse(answer.body) as { status?: string };
       if (answer.status !== 200 || parsed.status !== 'executed') {
         throw new Error(`get_balance failed: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
@@ -155,7 +158,7 @@ async function timeServe(
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const afterCallMiB = await statusMiB(pid, 'VmRSS');
       const peakMiB = await statusMiB(pid, 'VmHWM');
-      return { listeningMs, answerMs, idleMiB, afterCallMiB, peakMiB };
+      return { listeningMs, answerMs, answerCpuMs, idleMiB, afterCallMiB, peakMiB };
     } finally {
       await stopChild(child, { signal: 'SIGINT', timeoutMs: 5000 });
     }
@@ -216,4 +219,15 @@ async function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number>
   const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
   if (kb === undefined) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(kb) / 1024;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`: 100 on Linux x86-64 and arm64). */
+const CLOCK_TICKS = 100;
+
+/** User + system CPU time of a process so far, in ms (10 ms resolution), from /proc/<pid>/stat. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, in parentheses): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
