@@ -1,7 +1,7 @@
 // Cold start to first answer: `node bin/cofre.js demo --port 0` spawned in a fresh temp dir, timed from spawn to the
 // first successful get_balance over HTTP (which loads ccxt, the markets and the balance), against `cofre --help`
 // and a bare `node -e ''`. Needs dist/ (`npm run bench` builds it first).
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -82,7 +82,7 @@ async function timeDemo(): Promise<DemoTiming> {
     const url = /broker (http:\/\/[^\s,]+)/.exec(line)?.[1];
     if (url === undefined) throw new Error(`cannot find the broker URL in cofre demo's output: ${line}`);
     child.stdout?.resume();
-    const token = (await readFile(join(cwd, '.cofre-demo', 'agent.token'), 'utf8')).trim();
+    const token = (await readFile(await demoTokenFile(cwd), 'utf8')).trim();
     const getBalance = async (): Promise<void> => {
       const answer = await post(
         agent,
@@ -107,4 +107,12 @@ async function timeDemo(): Promise<DemoTiming> {
     await stopChild(child, { signal: 'SIGINT', timeoutMs: 5000 });
     await removeTempDir(cwd);
   }
+}
+
+/** The demo agent's token file: `cofre demo` makes one folder per run under `.cofre-demo/`, the only one here. */
+async function demoTokenFile(cwd: string): Promise<string> {
+  const root = join(cwd, '.cofre-demo');
+  const runs = (await readdir(root, { withFileTypes: true })).filter((entry) => entry.isDirectory());
+  if (runs.length !== 1) throw new Error(`expected one demo run folder in ${root}, found ${runs.length}`);
+  return join(root, runs[0]!.name, 'agent.token');
 }

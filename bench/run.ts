@@ -1,5 +1,5 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start, limits, policy, log-redaction, audit-verify, audit).
+// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -14,6 +14,7 @@ import { policyDecisionBench } from './policy-decision.js';
 import { resolvedOrderBench } from './resolved-order.js';
 import { scrubBench } from './scrub.js';
 import { secretStoreBench } from './secret-store.js';
+import { serveStartBench } from './serve-start.js';
 
 const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   secrets: secretStoreBench,
@@ -21,6 +22,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   orders: brokerLatencyBench,
   'resolved-order': resolvedOrderBench,
   'cold-start': coldStartBench,
+  'serve-start': serveStartBench,
   limits: limitLedgerBench,
   policy: policyDecisionBench,
   'log-redaction': logRedactionBench,

@@ -18,6 +18,8 @@
  *   forgets a failure and reloads (`loadMarkets(true)`) on the next call.
  * - `setLastRequest()` (:2223) keeps the last request's URL (with `signature`), headers (with the API key) and body on the
  *   instance; `fetchHistoryCacheSize > 0` keeps whole requests (`addFetchCache`, :567). Both are disabled here.
+ * - The package layout (`js/ccxt.js` re-exports `js/src/base/errors.js`, `js/src/base/functions.js` and one
+ *   `js/src/<id>.js` per exchange): only the modules an account needs are loaded, see `ccxt-modules.ts`.
  * - binance (js/src/binance.js): `createOrderRequest` sends the unified `clientOrderId` param as `newClientOrderId`
  *   (:7177, :7314) and would turn a market order's `price` into `quoteOrderQty` (:7427; so no price is passed for
  *   market orders); `fetchMarkets` (:3425) loads spot, linear and inverse markets unless `options.fetchMarkets.types`
@@ -52,6 +54,14 @@ import { CofreError, isCofreError } from '../errors.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { RateWindow, RateWindowSource } from './account-queue.js';
 import {
+  type CcxtBase,
+  type CcxtErrors,
+  type CcxtExchangeClass,
+  ccxtExchangeIds,
+  loadCcxtBase,
+  loadExchangeClass,
+} from './ccxt-modules.js';
+import {
   type NumberFormat,
   toBalance,
   toMarketRules,
@@ -79,7 +89,6 @@ import { type CcxtErrorClasses, type FailedCall, lostAnswerAdvice, toVenueError 
 import { applyAccountMode } from './venue-hosts.js';
 import { checkExactAmount, checkWithdrawalLookup, checkWithdrawalRequest } from './withdrawal-request.js';
 
-type CcxtModule = typeof Ccxt;
 type CcxtExchange = Ccxt.Exchange;
 
 /** A request about to leave, as {@link VenueAccountOptions.onRequest} sees it. Holds nothing secret. */
@@ -188,17 +197,6 @@ interface CallState {
   readonly writesSent: Set<string>;
 }
 
-let ccxtLoading: Promise<CcxtModule> | undefined;
-
-/** ccxt, imported on first use (it takes about a second) so that commands that trade nothing start fast. */
-function loadCcxt(): Promise<CcxtModule> {
-  ccxtLoading ??= import('ccxt').catch((err: unknown) => {
-    ccxtLoading = undefined;
-    throw err;
-  });
-  return ccxtLoading;
-}
-
 const instances = new WeakMap<VenueAccount, CcxtExchange>();
 
 /**
@@ -212,8 +210,9 @@ export function ccxtExchangeOf(account: VenueAccount): CcxtExchange | undefined 
 }
 
 /**
- * Opens a trading account: loads ccxt on first use, creates the account's ccxt instance and checks the hosts its
- * mode allows. Sends nothing (markets load on the first call).
+ * Opens a trading account: loads ccxt's base and the venue's exchange class on first use (no other venue's: see
+ * `ccxt-modules.ts`), creates the account's ccxt instance and checks the hosts its mode allows. Sends nothing
+ * (markets load on the first call).
  *
  * `credentials` is called once per private call; the account zeroes what it returns when the call ends, so it must
  * return values the account owns (the secret resolver hands out fresh copies).
@@ -227,8 +226,28 @@ export async function openVenueAccount(
   credentials: () => Promise<VenueCredentials>,
   options: VenueAccountOptions = {},
 ): Promise<VenueAccount> {
-  const ccxt = await loadCcxt();
-  return new CcxtVenueAccount(ccxt, id, account, credentials, options);
+  // Both refusals come before any venue code is loaded: an unreviewed venue's module is never imported.
+  if (!(await ccxtExchangeIds()).has(account.venue)) throw unknownVenue(id, account.venue);
+  if (!isReviewedVenue(account.venue)) throw unreviewedVenue(id, account.venue);
+  const [base, ExchangeClass] = await Promise.all([loadCcxtBase(), loadExchangeClass(account.venue)]);
+  if (ExchangeClass === undefined) throw unknownVenue(id, account.venue);
+  return new CcxtVenueAccount({ ...base, ExchangeClass }, id, account, credentials, options);
+}
+
+function unknownVenue(id: string, venue: string): CofreError {
+  const message = `account "${id}": venue "${venue}" is not a ccxt exchange id`;
+  return new CofreError('COFRE_VENUE_UNKNOWN', message, { details: { account: id, venue } });
+}
+
+function unreviewedVenue(id: string, venue: string): CofreError {
+  return new CofreError('COFRE_VENUE_UNREVIEWED', `account "${id}": ${unreviewedVenueMessage(venue)}`, {
+    details: { account: id, venue },
+  });
+}
+
+/** What an account uses of ccxt: the base and its venue's exchange class. */
+export interface CcxtParts extends CcxtBase {
+  readonly ExchangeClass: CcxtExchangeClass;
 }
 
 /** See the module comment. Create with {@link openVenueAccount}. */
@@ -237,7 +256,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   readonly venue: string;
   readonly mode: AccountMode;
   readonly #ccxt: CcxtErrorClasses;
-  readonly #orderNotFound: CcxtModule['OrderNotFound'];
+  readonly #orderNotFound: CcxtErrors['OrderNotFound'];
   readonly #exchange: CcxtExchange;
   readonly #credentials: () => Promise<VenueCredentials>;
   readonly #allowedOrigins: ReadonlySet<string>;
@@ -248,9 +267,9 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   #marketsFailed = false;
   #closed = false;
 
-  /** Use {@link openVenueAccount}, which loads ccxt first. */
+  /** Use {@link openVenueAccount}, which loads ccxt's parts first. */
   constructor(
-    ccxt: CcxtModule,
+    ccxt: CcxtParts,
     id: string,
     account: AccountConfig,
     credentials: () => Promise<VenueCredentials>,
@@ -259,8 +278,8 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     this.id = id;
     this.venue = account.venue;
     this.mode = account.mode;
-    this.#ccxt = ccxt;
-    this.#orderNotFound = ccxt.OrderNotFound;
+    this.#ccxt = ccxt.errors;
+    this.#orderNotFound = ccxt.errors.OrderNotFound;
     this.#credentials = credentials;
     this.#onRequest = options.onRequest;
     const timeout = options.timeoutMs ?? 10_000;
@@ -268,27 +287,10 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       throw new CofreError('COFRE_INPUT_INVALID', `account "${id}": timeoutMs must be a positive integer`);
     }
 
-    const classes = ccxt.exchanges as unknown as Record<string, new (config: object) => CcxtExchange>;
-    const ExchangeClass = Object.hasOwn(classes, account.venue) ? classes[account.venue] : undefined;
-    if (ExchangeClass === undefined) {
-      throw new CofreError(
-        'COFRE_VENUE_UNKNOWN',
-        `account "${id}": venue "${account.venue}" is not a ccxt exchange id`,
-        { details: { account: id, venue: account.venue } },
-      );
-    }
     // SECURITY: the per-call credential design holds only for venues that keep no session on the instance; the
     // config schema refuses the others too, this is for callers that bypass it.
-    if (!isReviewedVenue(account.venue)) {
-      throw new CofreError(
-        'COFRE_VENUE_UNREVIEWED',
-        `account "${id}": ${unreviewedVenueMessage(account.venue)}`,
-        {
-          details: { account: id, venue: account.venue },
-        },
-      );
-    }
-    const exchange = new ExchangeClass({
+    if (!isReviewedVenue(account.venue)) throw unreviewedVenue(id, account.venue);
+    const exchange = new ccxt.ExchangeClass({
       enableRateLimit: true,
       // ccxt's default leaky bucket makes every request wait its full cost even after an idle minute (its bucket
       // holds one token), which added ~200 ms to each balance read (bench/README.md). A rolling window keeps the

@@ -1,12 +1,12 @@
 import { editDistance } from '../config/closest-word.js';
+import { ccxtExchangeIds } from './ccxt-modules.js';
 
 /**
- * The exchange ids ccxt knows, the same table `openVenueAccount` looks a venue up in, so a check that passes here
- * passes there. ccxt is imported only when this is called (it takes about a second to load).
+ * The exchange ids ccxt knows, the same list `openVenueAccount` looks a venue up in, so a check that passes here
+ * passes there. Loads no exchange class (see `ccxt-modules.ts`): only ccxt's directory is read.
  */
-export async function knownVenueIds(): Promise<ReadonlySet<string>> {
-  const ccxt = await import('ccxt');
-  return new Set(Object.keys(ccxt.exchanges as unknown as Record<string, unknown>));
+export function knownVenueIds(): Promise<ReadonlySet<string>> {
+  return ccxtExchangeIds();
 }
 
 /** Up to three known ids closest to a misspelt one (edit distance at most 3), best first, for a "did you mean". */

@@ -18,6 +18,7 @@ import {
 } from './connection-guard.js';
 import { checkHostAndOrigin, type HostGuardOptions } from './host-guard.js';
 import { httpErrorReply, httpStatusForResponse } from './http-error.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { actionBodySchema, buildOpenApiDocument } from './openapi-document.js';
 import { createOperatorAuth } from './operator-auth.js';
@@ -116,6 +117,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // Never taken from a request header: a caller must not choose the id that appears in the logs.
     genReqId: () => `http_${randomBytes(9).toString('base64url')}`,
     return503OnClosing: true,
+    // Start-up and memory (issue 11): ajv and fast-json-stringify load only if a route ever needs them.
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   });
   guardConnections(app.server, limits, logger);
   const auth = createAgentAuth(options.state, now);

@@ -1,10 +1,10 @@
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type * as McpTransportModule from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 
 import type { Broker } from '../../broker/broker.js';
 import { CofreError } from '../../errors.js';
-import { createMcpServer } from '../mcp/mcp-server.js';
+import type * as McpServerModule from '../mcp/mcp-server.js';
 import type { AgentAuth } from './agent-auth.js';
 import { httpErrorReply } from './http-error.js';
 
@@ -25,12 +25,16 @@ export interface McpRouteOptions {
  *   server without them to.
  * - The body is parsed by fastify, so the body limit, the JSON checks and the error shapes are the API's own; the
  *   `Host`/`Origin` check (DNS rebinding) runs before this route like before every other.
+ * - The MCP SDK (and the zod-to-JSON-Schema work of building a server's tool list) is loaded on the first request to
+ *   `/mcp`, not at start: it is ~25 MiB of RSS and ~100 ms of start-up that a broker used only over `/v1` never needs
+ *   (bench/README.md, "Memory and start-up").
  */
 export function registerMcpRoute(app: FastifyInstance, options: McpRouteOptions): void {
   const { broker, auth, logger } = options;
 
   app.post('/mcp', { onRequest: auth.authenticate }, async (request, reply) => {
     const agent = auth.agentOf(request);
+    const { createMcpServer, StreamableHTTPServerTransport } = await loadMcp();
     const server = createMcpServer({ broker, agent, logger });
     // No sessionIdGenerator: stateless mode, one transport per request.
     const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
@@ -64,4 +68,23 @@ export function registerMcpRoute(app: FastifyInstance, options: McpRouteOptions)
   };
   app.get('/mcp', { onRequest: auth.authenticate }, notAllowed);
   app.delete('/mcp', { onRequest: auth.authenticate }, notAllowed);
+}
+
+let mcpLoading: Promise<McpModules> | undefined;
+
+type McpModules = typeof McpServerModule & typeof McpTransportModule;
+
+/** The MCP SDK's HTTP transport and cofre's MCP server, imported on first use; a failed import is retried. */
+function loadMcp(): Promise<McpModules> {
+  mcpLoading ??= Promise.all([
+    import('../mcp/mcp-server.js'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+  ]).then(
+    ([server, transport]) => ({ ...server, ...transport }),
+    (err: unknown) => {
+      mcpLoading = undefined;
+      throw err;
+    },
+  );
+  return mcpLoading;
 }
