@@ -68,6 +68,7 @@ export async function runServeWorker(channel: IpcChannel): Promise<boolean> {
     });
   });
   unfollow();
+  logger.info('worker stopping: finishing the requests in flight');
   await server.close();
   return true;
 }

@@ -134,6 +134,7 @@ export class WorkerPool {
   async stop(): Promise<void> {
     this.#stopping = true;
     const members = [...this.#members];
+    this.#options.logger.info({ workers: members.length }, 'stopping the workers');
     for (const m of members) this.#send(m.worker, { type: 'cofre-worker-stop' });
     const killer = setTimeout(() => {
       for (const m of members) m.worker.process.kill('SIGKILL');
