@@ -72,8 +72,14 @@ describe('audit over IPC (serve --workers)', () => {
       rotate: { maxSize: 1024 ** 3, keep: 10 },
     });
     const { child: forked, lines } = await startChild(log);
+    let messages = 0;
+    forked.on('message', (m: { type?: string }) => {
+      if (m.type === 'cofre-audit-append') messages++;
+    });
     forked.send({ do: 'append', count: 20 });
     expect(await lines()).toEqual(Array(20).fill('ok'));
+    // Appended in one turn of the child's event loop: one message carried them all.
+    expect(messages).toBe(1);
     await log.close();
     const ids = (await checkChain([path])).flatMap((r) =>
       r.record.kind === 'intent' ? [r.record['requestId']] : [],
@@ -95,7 +101,11 @@ describe('audit over IPC (serve --workers)', () => {
     sink.hold = new Promise(() => undefined); // the primary never answers
     const { child: forked, lines } = await startChild(sink);
     forked.send({ do: 'append-then-lose-the-channel' });
-    await new Promise((sent) => forked.once('message', sent));
+    await new Promise<void>((sent) => {
+      forked.on('message', (m: { sent?: boolean }) => {
+        if (m.sent === true) sent();
+      });
+    });
     forked.disconnect();
     expect(await lines()).toEqual(['COFRE_AUDIT_UNAVAILABLE', 'COFRE_AUDIT_UNAVAILABLE']);
     expect(sink.calls.map((c) => c.event.requestId)).toEqual(['req_pending']);

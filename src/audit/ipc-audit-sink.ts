@@ -9,21 +9,34 @@
 import { CofreError } from '../errors.js';
 import type { AppendOptions, AuditEvent, AuditSink } from './audit-log.js';
 
-/** A worker asks the primary to append one event. */
-export interface AuditAppendMessage {
-  readonly type: 'cofre-audit-append';
+/** One event a worker asks the primary to append. */
+export interface AuditAppendRequest {
   readonly id: number;
   readonly event: AuditEvent;
   readonly options?: AppendOptions;
 }
 
-/** The primary's answer to one {@link AuditAppendMessage}. */
+/**
+ * A worker asks the primary to append events: those its process appended within one turn of its event loop, sent
+ * as one message (fewer IPC writes and reads than one message an event).
+ */
+export interface AuditAppendMessage {
+  readonly type: 'cofre-audit-append';
+  readonly appends: readonly AuditAppendRequest[];
+}
+
+/** The primary's answer to one {@link AuditAppendRequest}. */
 export interface AuditAppendResult {
-  readonly type: 'cofre-audit-result';
   readonly id: number;
   readonly ok: boolean;
   /** Why the append failed (a cofre error message: it names paths, never a secret). */
   readonly message?: string;
+}
+
+/** The primary's answers ready within one turn of its event loop, as one message. */
+export interface AuditResultMessage {
+  readonly type: 'cofre-audit-result';
+  readonly results: readonly AuditAppendResult[];
 }
 
 /**
@@ -46,7 +59,8 @@ interface Waiting {
 
 /**
  * A worker's {@link AuditSink}: each append goes to the primary, which writes it to the one log and answers; the
- * append resolves when the primary says the line is durable (or written, as {@link AppendOptions.wait} asks).
+ * append resolves when the primary says the line is durable (or written, as {@link AppendOptions.wait} asks). The
+ * appends of one turn of the event loop travel as one message, and the primary answers a group commit's at once.
  *
  * SECURITY: fails closed. An append the primary could not write, one that cannot be sent, and every append waiting
  * when the channel closes reject with `COFRE_AUDIT_UNAVAILABLE`, so the broker refuses the action: nothing reaches a
@@ -56,6 +70,7 @@ export class IpcAuditSink implements AuditSink {
   readonly #channel: IpcChannel;
   readonly #waiting = new Map<number, Waiting>();
   readonly #pending = new Set<Promise<void>>();
+  #outbox: AuditAppendRequest[] = [];
   #next = 1;
   #closed = false;
 
@@ -70,22 +85,12 @@ export class IpcAuditSink implements AuditSink {
       return Promise.reject(unavailable('the channel to the audit writer (the primary process) is closed'));
     }
     const id = this.#next++;
-    const message: AuditAppendMessage = {
-      type: 'cofre-audit-append',
-      id,
-      event,
-      ...(options === undefined ? {} : { options }),
-    };
     const sent = new Promise<void>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      try {
-        this.#channel.send(message, (error) => {
-          if (error !== null) this.#settle(id, unavailable('cannot reach the audit writer', error));
-        });
-      } catch (err) {
-        this.#settle(id, unavailable('cannot reach the audit writer', err));
-      }
     });
+    this.#outbox.push({ id, event, ...(options === undefined ? {} : { options }) });
+    // Sent once this turn's other appends have joined it: one IPC message for all of them.
+    if (this.#outbox.length === 1) setImmediate(this.#flush);
     this.#pending.add(sent);
     const done = (): void => {
       this.#pending.delete(sent);
@@ -101,12 +106,34 @@ export class IpcAuditSink implements AuditSink {
     this.#stop();
   }
 
+  readonly #flush = (): void => {
+    const appends = this.#outbox;
+    this.#outbox = [];
+    const failed = (err: unknown): void => {
+      for (const { id } of appends) this.#settle(id, unavailable('cannot reach the audit writer', err));
+    };
+    if (!this.#channel.connected) {
+      failed(undefined);
+      return;
+    }
+    const message: AuditAppendMessage = { type: 'cofre-audit-append', appends };
+    try {
+      this.#channel.send(message, (error) => {
+        if (error !== null) failed(error);
+      });
+    } catch (err) {
+      failed(err);
+    }
+  };
+
   readonly #onMessage = (message: unknown): void => {
-    if (!isResult(message)) return;
-    this.#settle(
-      message.id,
-      message.ok ? undefined : unavailable(message.message ?? 'the audit writer could not append'),
-    );
+    if (!isResults(message)) return;
+    for (const result of message.results) {
+      this.#settle(
+        result.id,
+        result.ok ? undefined : unavailable(result.message ?? 'the audit writer could not append'),
+      );
+    }
   };
 
   readonly #onDisconnect = (): void => {
@@ -136,32 +163,41 @@ export class IpcAuditSink implements AuditSink {
  * chain's own kinds.
  */
 export function serveAuditOverIpc(log: AuditSink, worker: IpcChannel): () => void {
+  let outbox: AuditAppendResult[] = [];
+  const flush = (): void => {
+    const results = outbox;
+    outbox = [];
+    if (!worker.connected) return; // a worker gone (crashed, stopped) has no one waiting for the answers
+    const message: AuditResultMessage = { type: 'cofre-audit-result', results };
+    try {
+      worker.send(message, () => undefined);
+    } catch {
+      // the channel closed between the check and the send
+    }
+  };
+  const answer = (result: AuditAppendResult): void => {
+    outbox.push(result);
+    // The answers of one group commit resolve together: sent as one message.
+    if (outbox.length === 1) setImmediate(flush);
+  };
   const listener = (message: unknown): void => {
     if (!isAppend(message)) return;
-    log.append(message.event, message.options).then(
-      () => {
-        answer(worker, { type: 'cofre-audit-result', id: message.id, ok: true });
-      },
-      (err: unknown) => {
-        const text = err instanceof CofreError ? err.message : 'the audit writer could not append';
-        answer(worker, { type: 'cofre-audit-result', id: message.id, ok: false, message: text });
-      },
-    );
+    for (const { id, event, options } of message.appends) {
+      log.append(event, options).then(
+        () => {
+          answer({ id, ok: true });
+        },
+        (err: unknown) => {
+          const text = err instanceof CofreError ? err.message : 'the audit writer could not append';
+          answer({ id, ok: false, message: text });
+        },
+      );
+    }
   };
   worker.on('message', listener);
   return () => {
     worker.off('message', listener);
   };
-}
-
-/** A worker gone (crashed, stopped) has no one waiting for the answer. */
-function answer(worker: IpcChannel, result: AuditAppendResult): void {
-  if (!worker.connected) return;
-  try {
-    worker.send(result, () => undefined);
-  } catch {
-    // the channel closed between the check and the send
-  }
 }
 
 function unavailable(message: string, cause?: unknown): CofreError {
@@ -170,22 +206,10 @@ function unavailable(message: string, cause?: unknown): CofreError {
 
 function isAppend(message: unknown): message is AuditAppendMessage {
   const m = message as Partial<AuditAppendMessage> | null;
-  return (
-    typeof m === 'object' &&
-    m !== null &&
-    m.type === 'cofre-audit-append' &&
-    typeof m.id === 'number' &&
-    typeof m.event === 'object'
-  );
+  return typeof m === 'object' && m !== null && m.type === 'cofre-audit-append' && Array.isArray(m.appends);
 }
 
-function isResult(message: unknown): message is AuditAppendResult {
-  const m = message as Partial<AuditAppendResult> | null;
-  return (
-    typeof m === 'object' &&
-    m !== null &&
-    m.type === 'cofre-audit-result' &&
-    typeof m.id === 'number' &&
-    typeof m.ok === 'boolean'
-  );
+function isResults(message: unknown): message is AuditResultMessage {
+  const m = message as Partial<AuditResultMessage> | null;
+  return typeof m === 'object' && m !== null && m.type === 'cofre-audit-result' && Array.isArray(m.results);
 }

@@ -27,7 +27,8 @@ process.on('message', (message: { do: string; count?: number }) => {
     void Promise.all(appends).then(print);
   } else if (message.do === 'append-then-lose-the-channel') {
     const pending = outcome(sink.append(event('req_pending')));
-    process.send?.({ sent: true });
+    // After the sink's own flush (immediates run in order): the parent gets the append first.
+    setImmediate(() => process.send?.({ sent: true }));
     void pending.then(async (first) => {
       print([first, await outcome(sink.append(event('req_after')))]);
       await sink.close();
