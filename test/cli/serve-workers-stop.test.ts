@@ -107,6 +107,17 @@ afterAll(async () => {
   remove();
 });
 
+/** The live children of process `pid` (Linux). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 describe('cofre serve --workers 2, stopped', () => {
   it('lets every worker finish the orders it has in flight, then exits with a verifiable audit log', async () => {
     const port = await freePort();
@@ -117,8 +128,9 @@ describe('cofre serve --workers 2, stopped', () => {
     await until(() => venue.held === IN_FLIGHT);
 
     const stopped = server.stop(); // SIGTERM to the primary
-    const output = await server.waitFor(/(worker stopping[\s\S]*){2}/);
-    expect(output).toMatch(/stopping the workers/);
+    const pids = /workers: 2 \(pids (\d+), (\d+)\)/.exec(await server.waitFor(/./))?.slice(1) ?? [];
+    for (const pid of pids) await server.waitFor(new RegExp(`"worker":${pid},"msg":"worker stopping`));
+    await server.waitFor(/stopping the workers/);
     venue.release();
 
     expect((await answers).map((a) => a['status'])).toEqual(Array(IN_FLIGHT).fill('executed'));
@@ -130,5 +142,29 @@ describe('cofre serve --workers 2, stopped', () => {
     expect(outcomes).toHaveLength(IN_FLIGHT);
     const verify = await cli(dir, ['audit', 'verify']);
     expect(verify.stdout + verify.stderr).toMatch(/VERIFIED/);
+  });
+
+  it('gives up, exiting non-zero, when workers keep crashing', async () => {
+    const port = await freePort();
+    const server = startCliProcess(dir, ['serve', '--workers', '2', '--port', String(port)]);
+    const started = await server.waitFor(/workers: 2 \(pids (\d+), \d+\)/);
+    const primary = parentOf(Number(/workers: 2 \(pids (\d+)/.exec(started)?.[1]));
+    for (let crash = 1; crash < 5; crash++) {
+      const [victim, other] = childrenOf(primary);
+      process.kill(victim ?? 0, 'SIGKILL');
+      await server.waitFor(
+        new RegExp(`"pid":${victim},"code":null,"signal":"SIGKILL","msg":"a worker exited`),
+      );
+      let replacement: number | undefined;
+      while (replacement === undefined) {
+        replacement = childrenOf(primary).find((pid) => pid !== other && pid !== victim);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await server.waitFor(new RegExp(`"worker":${replacement},"component":"http","msg":"Server listening`));
+    }
+    process.kill(childrenOf(primary)[0] ?? 0, 'SIGKILL');
+    const output = await server.waitFor(/COFRE_WORKERS_FAILED: 5 workers crashed within 60 s/);
+    expect(output).toMatch(/too many crashes, stopping/);
+    await server.stop();
   });
 });
