@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parse, stringify } from 'yaml';
 
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
@@ -122,6 +122,7 @@ describe('cofre serve --workers 2, stopped', () => {
   it('lets every worker finish the orders it has in flight, then exits with a verifiable audit log', async () => {
     const port = await freePort();
     const server = startCliProcess(dir, ['serve', '--workers', '2', '--port', String(port)]);
+    onTestFinished(() => server.stop()); // also when the test fails: no cofre left running
     await server.waitFor(/workers: 2 \(pids \d+, \d+\)/);
     const token = readFileSync(join(dir, 'bot.token'), 'utf8').trim();
     const answers = Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => place(port, token, `stop-${i}`)));
@@ -147,6 +148,7 @@ describe('cofre serve --workers 2, stopped', () => {
   it('gives up, exiting non-zero, when workers keep crashing', async () => {
     const port = await freePort();
     const server = startCliProcess(dir, ['serve', '--workers', '2', '--port', String(port)]);
+    onTestFinished(() => server.stop()); // also when the test fails: no cofre left running
     const started = await server.waitFor(/workers: 2 \(pids (\d+), \d+\)/);
     const primary = parentOf(Number(/workers: 2 \(pids (\d+)/.exec(started)?.[1]));
     for (let crash = 1; crash < 5; crash++) {
@@ -165,6 +167,5 @@ describe('cofre serve --workers 2, stopped', () => {
     process.kill(childrenOf(primary)[0] ?? 0, 'SIGKILL');
     const output = await server.waitFor(/COFRE_WORKERS_FAILED: 5 workers crashed within 60 s/);
     expect(output).toMatch(/too many crashes, stopping/);
-    await server.stop();
   });
 });
