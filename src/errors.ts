@@ -252,6 +252,11 @@ export const errorCatalogue = {
     false,
     'The address cofre should listen on is taken by another process. Stop it, or choose another port with `--port` (or `server.port`).',
   ),
+  COFRE_WORKERS_FAILED: spec(
+    'unavailable',
+    false,
+    'A worker of `cofre serve --workers N` could not start, or workers kept crashing (5 within 60 s), so cofre stopped. The log says why each one exited; fix that and start again.',
+  ),
   COFRE_PREFLIGHT_FAILED: spec(
     'invalid',
     false,

@@ -87,6 +87,17 @@ export async function openBrokerRuntime(
      * the workers once the first runtime has opened.
      */
     reconcileFromAudit?: boolean;
+    /**
+     * Where the broker records, instead of opening `audit.path`: a worker of `cofre serve --workers N` passes a sink
+     * that sends each event to the primary, the log's one writer (audit/ipc-audit-sink.ts). The runtime then never
+     * reads `audit.signingKey` (the writer signs) and closes the sink it was given.
+     */
+    audit?: AuditSink;
+    /**
+     * The share (0 < share ≤ 1) of each venue's request rate this process may use: `1/N` in each of N workers, so
+     * together they stay within the venue's limit. Default 1.
+     */
+    venueRateShare?: number;
   },
 ): Promise<BrokerRuntime> {
   const now = options.now ?? (() => new Date());
@@ -100,7 +111,10 @@ export async function openBrokerRuntime(
   // SECURITY: every value the resolver loads is scrubbed from the logs by value (secrets/log-redactor.ts).
   const unfollowRedactor = (options.logRedactor ?? processLogRedactor).follow(resolver);
   // Issue 10: the checkpoint signing key (keys.signingKey) and the HMAC key, read once, before anything is recorded.
-  const keys = await loadAuditKeys(config, resolver).catch(async (err: unknown) => {
+  const keys = await loadAuditKeys(
+    options.audit === undefined ? config : { audit: withoutSigningKey(config.audit) },
+    resolver,
+  ).catch(async (err: unknown) => {
     unfollowRedactor();
     await resolver.close();
     throw err;
@@ -113,12 +127,14 @@ export async function openBrokerRuntime(
   };
   const state = new SqliteStateStore(config.state.path, { onModeFixed });
   // The hash-chained log (audit/chained-audit-log.ts): group commit, signed checkpoints, witnesses, rotation.
-  const audit = openAuditLog(config.audit, {
-    ...(keys.signingKey === undefined ? {} : { signingKey: keys.signingKey }),
-    reporter: options.logger.child({ part: 'audit' }),
-    onModeFixed,
-    ...(options.witnessStdout === undefined ? {} : { stdout: options.witnessStdout }),
-  });
+  const audit =
+    options.audit ??
+    openAuditLog(config.audit, {
+      ...(keys.signingKey === undefined ? {} : { signingKey: keys.signingKey }),
+      reporter: options.logger.child({ part: 'audit' }),
+      onModeFixed,
+      ...(options.witnessStdout === undefined ? {} : { stdout: options.witnessStdout }),
+    });
   // Every secret read from here on is recorded (secret-access), the audit keys' own reads first.
   const secrets = new AuditedSecrets({ resolver, audit, hasher });
   await Promise.all(keys.reads.map((read) => secrets.record(read))).catch(async (err: unknown) => {
@@ -147,7 +163,12 @@ export async function openBrokerRuntime(
         async ({ openVenueAccount }) =>
           // Every account sits behind its bounded priority queue (issue 8, item 17).
           new QueuedVenueAccount(
-            await openVenueAccount(accountId, account, () => credentials(accountId)),
+            await openVenueAccount(
+              accountId,
+              account,
+              () => credentials(accountId),
+              options.venueRateShare === undefined ? {} : { rateShare: options.venueRateShare },
+            ),
             account.queue ?? DEFAULT_ACCOUNT_QUEUE_LIMITS,
           ),
       );
@@ -283,4 +304,11 @@ function startAuditHorizon(state: StateStore, auditPath: string, logger: Logger)
       logger.warn({ err }, 'could not record the audit horizon');
     });
   }, AUDIT_HORIZON_INTERVAL_MS).unref();
+}
+
+/** The audit section without its signing key: a worker's runtime records through the primary, which signs. */
+function withoutSigningKey(audit: CofreConfig['audit']): CofreConfig['audit'] {
+  const copy = { ...audit };
+  delete copy.signingKey;
+  return copy;
 }

@@ -332,6 +332,9 @@ const connectionsSchema = z
   })
   .describe('Connection limits and timeouts of the HTTP server.');
 
+/** Most workers `server.workers` accepts; `cofre serve` also refuses more than 4 per CPU core. */
+export const MAX_SERVE_WORKERS = 256;
+
 const serverSchema = z
   .strictObject({
     host: z
@@ -350,6 +353,12 @@ const serverSchema = z
       .prefault(65_536)
       .describe('Largest accepted request body: bytes, or a size like "64kb". Parsed to bytes.'),
     connections: connectionsSchema.prefault({}),
+    workers: z
+      .union([z.int().min(1).max(MAX_SERVE_WORKERS), z.literal('auto')])
+      .default(1)
+      .describe(
+        'Processes serving the port (`cofre serve --workers`): 1 is one process; `auto` is one per CPU core. Limits, idempotency, approvals and the halt are exact across workers (shared state file), the audit log has one writer; agent quotas apply per worker. At most 256.',
+      ),
   })
   .describe('HTTP server (`cofre serve`).');
 

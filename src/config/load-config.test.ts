@@ -89,6 +89,7 @@ server:
   host: 0.0.0.0
   port: 9000
   bodyLimit: 1mb
+  workers: auto
 state:
   path: /var/lib/cofre/state.db
 `;
@@ -138,6 +139,7 @@ describe('loadConfig', () => {
       port: 9000,
       bodyLimit: 1024 * 1024,
       connections: DEFAULT_CONNECTIONS,
+      workers: 'auto',
     });
     expect(config.state.path).toBe('/var/lib/cofre/state.db');
   });
@@ -186,7 +188,13 @@ describe('parseConfig defaults', () => {
         witnesses: [],
         rotate: { maxSize: 64 * 1024 ** 2, keep: 100 },
       },
-      server: { host: '127.0.0.1', port: 8787, bodyLimit: 65_536, connections: DEFAULT_CONNECTIONS },
+      server: {
+        host: '127.0.0.1',
+        port: 8787,
+        bodyLimit: 65_536,
+        connections: DEFAULT_CONNECTIONS,
+        workers: 1,
+      },
       state: { path: '/etc/cofre/cofre-state.db', retention: { requests: 30 * 24 * 3_600_000 } },
       approvals: { expiry: 900_000 },
     });
@@ -486,5 +494,13 @@ describe('validateConfig', () => {
     const err = configError(() => validateConfig({ server: { port: 70_000 } }));
     expect(issuesOf(err)).toEqual([{ path: ['server', 'port'], message: expect.any(String) }]);
     expect(err.message).toContain('<config> server.port: ');
+  });
+
+  it('takes server.workers as a count of at least 1 or auto', () => {
+    expect(validateConfig({ server: { workers: 4 } }).server.workers).toBe(4);
+    for (const workers of [0, 1.5, 257, 'all']) {
+      const err = configError(() => validateConfig({ server: { workers } }));
+      expect(issuesOf(err).map((i) => i.path)).toEqual([['server', 'workers']]);
+    }
   });
 });

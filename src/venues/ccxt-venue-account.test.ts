@@ -763,6 +763,27 @@ describe('the request deadline and the rate window (issue 8, item 17)', () => {
   });
 });
 
+describe('a share of the venue rate (serve --workers N)', () => {
+  it("gives each of N processes 1/N of the rolling window's weight, and refuses a share out of (0, 1]", async () => {
+    const half = (await openPaper(paper.url, credentialSource(), { rateShare: 0.5 })) as VenueAccount &
+      RateWindowSource;
+    const whole = (await openPaper()) as VenueAccount & RateWindowSource;
+    try {
+      await Promise.all([half.market('BTC/USDT'), whole.market('BTC/USDT')]);
+      // binance: rateLimit 50 ms over a 60 s window, 1200 weight; half of it for each of two workers.
+      expect(whole.rateWindow()?.limit).toBe(1200);
+      expect(half.rateWindow()?.limit).toBe(600);
+    } finally {
+      await Promise.all([half.close(), whole.close()]);
+    }
+    for (const rateShare of [0, 1.5, Number.NaN]) {
+      await expect(openPaper(paper.url, credentialSource(), { rateShare })).rejects.toMatchObject({
+        code: 'COFRE_INPUT_INVALID',
+      });
+    }
+  });
+});
+
 describe('withdrawals and cancel-all (issue 9)', () => {
   const ADDRESS = 'TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE';
   const SHORT_ADDRESS = 'rDsbeomae4FXwgQTJp9Rs'; // under the 24 characters the generic cleaning hides

@@ -110,6 +110,13 @@ export interface VenueAccountOptions {
    * and tests. Must not throw (an exception stops the request).
    */
   readonly onRequest?: (request: VenueRequestInfo) => void;
+  /**
+   * The share (0 < share ≤ 1) of the venue's request rate this account may use; default 1. Each of N processes
+   * trading the same account (`cofre serve --workers N`) gets `1/N`, so together they keep the venue's published
+   * rate: ccxt's `rateLimit` (ms per unit of weight) is divided by the share, which shrinks the weight the rolling
+   * window lets through (`maxWeight = windowSize / rateLimit`) by the same factor.
+   */
+  readonly rateShare?: number;
 }
 
 /** Options every account's ccxt instance gets. */
@@ -301,6 +308,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       timeout,
       options: { ...COMMON_OPTIONS, ...VENUE_OPTIONS[account.venue] },
     });
+    shareRate(exchange, id, options.rateShare ?? 1);
     this.#exchange = exchange;
     this.#format = {
       numberToString: (value) => ccxt.functions.numberToString(value),
@@ -966,4 +974,22 @@ function withoutDestination(err: unknown, request: WithdrawalRequest): unknown {
   if (!quoted) return err;
   const details = Object.fromEntries(Object.entries(err.details).filter(([key]) => key !== 'venueText'));
   return new CofreError(err.code, err.message, { details });
+}
+
+/** Scales the instance's rate limiter to `share` of the venue's rate (see {@link VenueAccountOptions.rateShare}). */
+function shareRate(exchange: CcxtExchange, id: string, share: number): void {
+  if (!(share > 0 && share <= 1)) {
+    throw new CofreError('COFRE_INPUT_INVALID', `account "${id}": rateShare must be above 0 and at most 1`);
+  }
+  if (share === 1) return;
+  const limiter = exchange as unknown as {
+    rateLimit: number;
+    tokenBucket: unknown;
+    initRestRateLimiter(): void;
+  };
+  limiter.rateLimit = limiter.rateLimit / share;
+  // The bucket ccxt built keeps the old rateLimit and wins over the default when rebuilt; no venue cofre reviewed
+  // configures its own (checked by the venue account's rate-share test).
+  limiter.tokenBucket = undefined;
+  limiter.initRestRateLimiter();
 }

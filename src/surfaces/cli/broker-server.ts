@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 
+import type { AuditSink } from '../../audit/audit-log.js';
+import type { BrokerControl } from '../../broker/broker-control.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
@@ -20,6 +22,20 @@ export interface BrokerServerOptions {
   readonly promptPassphrase?: (question: string) => Promise<Buffer>;
   /** The clock of the broker, its policy and the operator API (approval expiry); default the system clock. */
   readonly now?: () => Date;
+  /** A worker of `serve --workers N`: the sink to the primary's audit log (see `openBrokerRuntime`). */
+  readonly audit?: AuditSink;
+  /** A worker of `serve --workers N`: its share of each venue's rate, `1/N`. */
+  readonly venueRateShare?: number;
+  /**
+   * Settle the requests a stopped cofre left `executing` once listening (default true). False in every worker of
+   * `serve --workers N` but the first: a replacement worker would settle requests other workers are executing.
+   */
+  readonly reconcile?: boolean;
+  /**
+   * What the operator API halts and resumes; default this process's broker. A worker passes one that also halts
+   * (and waits for) every other worker.
+   */
+  readonly operatorBroker?: (broker: BrokerControl) => BrokerControl;
 }
 
 /** A broker serving HTTP and MCP, as `cofre serve` and `cofre demo` run it. */
@@ -44,6 +60,9 @@ export async function startBrokerServer(
     logger: options.logger,
     ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
     ...(options.now === undefined ? {} : { now: options.now }),
+    // A worker does not restore from the audit log: the primary, its one writer, did before forking any worker.
+    ...(options.audit === undefined ? {} : { audit: options.audit, reconcileFromAudit: false }),
+    ...(options.venueRateShare === undefined ? {} : { venueRateShare: options.venueRateShare }),
   });
   const server = createHttpServer({
     broker: runtime.broker,
@@ -51,7 +70,7 @@ export async function startBrokerServer(
     // The operator API runs in the broker's own process, so a halt through it waits for this broker's writes.
     operator: new OperatorActions({
       store: runtime.state,
-      broker: runtime.broker,
+      broker: options.operatorBroker?.(runtime.broker) ?? runtime.broker,
       audit: runtime.audit,
       logger: options.logger,
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -85,9 +104,11 @@ export async function startBrokerServer(
     const port = options.port ?? config.server.port;
     const url = await listen(server, host, port, options.anyPortIfTaken === true);
     // In the background: an unreachable venue must not keep the broker from serving.
-    runtime.reconcileInterrupted().catch((err: unknown) => {
-      options.logger.error({ err }, 'settling interrupted requests failed');
-    });
+    if (options.reconcile !== false) {
+      runtime.reconcileInterrupted().catch((err: unknown) => {
+        options.logger.error({ err }, 'settling interrupted requests failed');
+      });
+    }
     return { url, runtime, preflight, close };
   } catch (err) {
     await close();

@@ -70,7 +70,7 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       await (await import('./paper.js')).paper(io, global, options);
     },
   }),
-  command<{ host?: string; port?: string; verify?: boolean }>({
+  command<{ host?: string; port?: string; verify?: boolean; workers?: string }>({
     path: ['serve'],
     description:
       'serve the HTTP API and MCP (Streamable HTTP at /mcp) for the configuration, until SIGINT/SIGTERM',
@@ -80,6 +80,11 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       {
         flags: '--no-verify',
         description: 'start without first resolving every credential reference and checking venue ids',
+      },
+      {
+        flags: '--workers <n>',
+        description:
+          'processes serving the port: a number, or auto for one per CPU core (default: server.workers, 1)',
       },
     ],
     run: async ({ io, global }, _args, options) => (await import('./serve.js')).serve(io, global, options),

@@ -1,4 +1,7 @@
+import { availableParallelism } from 'node:os';
+
 import { bufferedDestination, createLogger } from '../../audit/create-logger.js';
+import { MAX_SERVE_WORKERS } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { startBrokerServer } from './broker-server.js';
 import { type CliIo, println } from './cli-io.js';
@@ -7,6 +10,7 @@ import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 import { describeBackends } from './preflight.js';
 import { promptHidden } from './read-secret-input.js';
+import type { WorkersServer } from './serve-workers.js';
 import { untilSignal } from './until-signal.js';
 
 /** Options of `cofre serve`. */
@@ -15,6 +19,8 @@ export interface ServeOptions {
   readonly port?: string;
   /** False with `--no-verify`: start without resolving the credential references first. */
   readonly verify?: boolean;
+  /** `--workers`: a count, or `auto` (or 0) for one per CPU core; default `server.workers`. */
+  readonly workers?: string;
 }
 
 /**
@@ -24,14 +30,24 @@ export interface ServeOptions {
  */
 export async function serve(io: CliIo, global: GlobalOptions, options: ServeOptions = {}): Promise<void> {
   const config = await loadCliConfig(io, global);
+  const workers = workerCount(options.workers ?? config.server.workers);
   const logger = createLogger({ destination: bufferedDestination() });
-  const server = await startBrokerServer(config, {
-    logger,
-    verify: options.verify !== false,
+  const listen = {
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: parsePort(options.port) }),
-    promptPassphrase: (q) => promptHidden(io, q),
-  });
+  };
+  // One worker is today's single process, unchanged; more run under node:cluster (serve-workers.ts).
+  const server =
+    workers === 1
+      ? await startBrokerServer(config, {
+          logger,
+          verify: options.verify !== false,
+          ...listen,
+          promptPassphrase: (q) => promptHidden(io, q),
+        })
+      : await (
+          await import('./serve-workers.js')
+        ).startServeWorkers(config, { logger, verify: options.verify !== false, workers, ...listen });
   try {
     const agents = server.runtime.state.listAgents();
     const now = Date.now();
@@ -49,11 +65,30 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
       io.stderr,
       `  agents: ${active} active${active === 0 ? ' (add one with `cofre agent add <id> --token-file <file>`)' : ''}`,
     );
-    logger.info({ address: server.url }, 'cofre is serving');
-    await untilSignal();
+    const pool = 'pids' in server ? (server as WorkersServer) : undefined;
+    if (pool !== undefined) println(io.stderr, `  workers: ${workers} (pids ${pool.pids().join(', ')})`);
+    logger.info({ address: server.url, workers }, 'cofre is serving');
+    await (pool === undefined ? untilSignal() : Promise.race([untilSignal(), pool.failed]));
   } finally {
     await server.close();
   }
+}
+
+/**
+ * The number of workers `--workers` or `server.workers` asks for: a count from 1 to 4 per CPU core (at most
+ * {@link MAX_SERVE_WORKERS}), or `auto` / `0` for one per core.
+ */
+export function workerCount(value: string | number, cores = availableParallelism()): number {
+  if (value === 'auto' || value === 0 || value === '0') return cores;
+  const count = Number(value);
+  const most = Math.min(MAX_SERVE_WORKERS, Math.max(4, cores * 4));
+  if ((typeof value === 'string' && !/^\d+$/.test(value)) || !Number.isInteger(count) || count > most) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      `invalid number of workers "${value}"; use a number from 1 to ${most} (4 per CPU core), or auto for one per core (${cores})`,
+    );
+  }
+  return count;
 }
 
 /** A TCP port from the command line: an integer from 0 to 65535. */

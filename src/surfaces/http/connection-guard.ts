@@ -23,7 +23,7 @@ export interface ConnectionOptions {
  * The connection options for a server config. The per-IP cap applies only when the server binds a non-loopback
  * address: on loopback every client comes from the same address, so a per-IP cap would be a global one.
  */
-export function connectionOptionsFor(server: ServerConfig): ConnectionOptions {
+export function connectionOptionsFor(server: Pick<ServerConfig, 'host' | 'connections'>): ConnectionOptions {
   const c = server.connections;
   return {
     max: c.max,
