@@ -67,13 +67,14 @@ export function selfTimes(profile: CpuProfile): SelfTimes {
   return { totalMs, byFunction, byFile };
 }
 
-/** A file URL made readable: relative to node_modules' package, or to the working directory. */
+/** A file URL made readable: from node_modules' package on, or relative to the working directory when inside it. */
 function shortFile(url: string): string {
   if (url === '') return '';
   const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
   const inModules = path.lastIndexOf('/node_modules/');
   if (inModules !== -1) return path.slice(inModules + '/node_modules/'.length);
-  return path.startsWith('/') ? relative(process.cwd(), path) : path;
+  const inCwd = relative(process.cwd(), path);
+  return path.startsWith('/') && !inCwd.startsWith('..') ? inCwd : path;
 }
 
 /** Prints the `top` entries by self time, by function and by file, as markdown tables. */
