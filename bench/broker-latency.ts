@@ -203,13 +203,16 @@ function checkCofreOrder(status: number, body: string, clientOrderId: string): v
 }
 
 /** The paper exchange's process; `restart` replaces it with a fresh one on the same port. */
-interface ExchangeProcess {
+export interface ExchangeProcess {
   readonly url: string;
+  /** The current process's id (a restart changes it). */
+  readonly pid: number;
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function startExchangeProcess(apiKey: string, secret: string): Promise<ExchangeProcess> {
+/** Starts bench/paper-exchange-process.ts (one account with `apiKey`/`secret` and large balances) on a free port. */
+export async function startExchangeProcess(apiKey: string, secret: string): Promise<ExchangeProcess> {
   const script = fileURLToPath(new URL('./paper-exchange-process.ts', import.meta.url));
   const launch = async (
     port: number | undefined,
@@ -233,6 +236,9 @@ async function startExchangeProcess(apiKey: string, secret: string): Promise<Exc
   let current = await launch(undefined);
   return {
     url: current.url,
+    get pid() {
+      return current.child.pid ?? 0;
+    },
     restart: async () => {
       await stopChild(current.child);
       current = await launch(current.port);

@@ -6,7 +6,9 @@ import { once } from 'node:events';
 
 const live = new Set<ChildProcess>();
 
-process.once('exit', () => {
+// First among the exit handlers, whatever the import order: children stop writing before temp-dir.ts removes the
+// directories they write in.
+process.prependOnceListener('exit', () => {
   for (const child of live) killGroup(child, 'SIGKILL');
 });
 

@@ -20,19 +20,30 @@ export function post(
   headers: Readonly<Record<string, string>>,
   body: string,
 ): Promise<PostAnswer> {
+  return send(agent, 'POST', url, headers, body);
+}
+
+/**
+ * Sends one request with `method` (a body only when given) and reads the whole answer. Rejects on transport errors
+ * only, never on a status.
+ */
+export function send(
+  agent: Agent,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  body?: string,
+): Promise<PostAnswer> {
+  const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-        });
-        res.on('error', reject);
-      },
-    );
+    const req = request(url, { method, agent, headers: { ...headers, ...length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end(body);
   });

@@ -83,13 +83,21 @@ export interface LoadCase {
   readonly label: string;
   /** Overrides {@link LoadShape.count} for this case (cheap cases can afford more samples). */
   readonly count?: number | undefined;
-  readonly op: (i: number) => Promise<void>;
+  readonly op: (i: number) => Promise<unknown>;
+  /**
+   * Set when `op` makes several requests (place, then cancel) and resolves with each one's latency in milliseconds:
+   * those are recorded instead of the operation's own time, so the case reports requests, not operations.
+   */
+  readonly timesRequests?: boolean | undefined;
+  /** Called just before and just after each measured burst (not the warm-ups): to read a process's CPU time. */
+  readonly onMeasure?: ((phase: 'start' | 'end') => void) | undefined;
 }
 
 /** What one case measured; latencies in milliseconds. */
 export interface LoadResult {
   readonly label: string;
   readonly concurrency: number;
+  /** Latencies recorded: operations, or requests when the case {@link LoadCase.timesRequests}. */
   readonly done: number;
   /** True when `maxSeconds` cut a round short. */
   readonly capped: boolean;
@@ -118,10 +126,12 @@ export async function compareLoad(
       const s = state[k]!;
       const warmup = round === 0 ? shape.warmup : shape.roundWarmup;
       await burst(c, shape.concurrency, warmup, Infinity, s, undefined);
+      c.onMeasure?.('start');
       const start = performance.now();
       const wanted = perRound(c);
       const done = await burst(c, shape.concurrency, wanted, start + shape.maxSeconds * 1000, s, s.times);
       s.seconds += (performance.now() - start) / 1000;
+      c.onMeasure?.('end');
       if (done < wanted) s.capped = true;
     }
   }
@@ -158,13 +168,15 @@ async function burst(
       issued++;
       const i = counter.next++;
       const t0 = performance.now();
+      let answer: unknown;
       try {
-        await c.op(i);
+        answer = await c.op(i);
       } catch (error) {
         failure ??= { error, at: i };
         return;
       }
-      times?.push(performance.now() - t0);
+      if (c.timesRequests === true) times?.push(...(answer as readonly number[]));
+      else times?.push(performance.now() - t0);
       completed++;
     }
   };

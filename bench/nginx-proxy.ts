@@ -11,6 +11,8 @@ export interface NginxProxy {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
   readonly version: string;
+  /** The master's process id (its worker is a child of it). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -92,7 +94,7 @@ http {
     const log = await readFile(errorLog, 'utf8').catch(() => '');
     throw new Error(`nginx did not start: ${log.trim()}`, { cause: err });
   }
-  return { url: `http://127.0.0.1:${port}`, version, stop };
+  return { url: `http://127.0.0.1:${port}`, version, pid: child.pid ?? 0, stop };
 }
 
 async function nginxVersion(binary: string): Promise<string> {
@@ -108,7 +110,8 @@ async function nginxVersion(binary: string): Promise<string> {
   return line.replace(/^nginx version: /, '');
 }
 
-function freeLoopbackPort(): Promise<number> {
+/** A loopback TCP port that was free a moment ago (bound and released). */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -122,10 +125,16 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, gaveUp: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
+/** Resolves once 127.0.0.1:`port` accepts a connection; rejects when `gaveUp()` (`what` exited) or at the timeout. */
+export async function waitForPort(
+  port: number,
+  gaveUp: () => boolean,
+  options: { what?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gaveUp()) throw new Error('nginx exited');
+    if (gaveUp()) throw new Error(`${options.what ?? 'nginx'} exited`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port }, () => {
         socket.destroy();
@@ -138,5 +147,5 @@ async function waitForPort(port: number, gaveUp: () => boolean): Promise<void> {
     if (open) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after 5 s`);
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }

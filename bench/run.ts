@@ -1,5 +1,5 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit).
+// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit, overhead).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { brokerLatencyBench } from './broker-latency.js';
 import { coldStartBench } from './cold-start.js';
 import { limitLedgerBench } from './limit-ledger.js';
 import { logRedactionBench } from './log-redaction.js';
+import { overheadBench } from './overhead.js';
 import { policyDecisionBench } from './policy-decision.js';
 import { resolvedOrderBench } from './resolved-order.js';
 import { scrubBench } from './scrub.js';
@@ -28,6 +29,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   'log-redaction': logRedactionBench,
   'audit-verify': auditVerifyBench,
   audit: auditLogBench,
+  overhead: overheadBench,
 };
 
 const asked = process.argv.slice(2);

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 const live = new Set<string>();
 
 process.once('exit', () => {
-  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  for (const dir of live) {
+    try {
+      // A child killed a moment ago may still be writing: retry briefly rather than fail on ENOTEMPTY.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch (err) {
+      // Never throw from an exit handler: the handlers after this one (and the other directories) still run.
+      console.error(`could not remove ${dir}: ${(err as Error).message}`);
+    }
+  }
 });
 
 /** A fresh directory under the system temp dir (mode 700), removed at exit unless removed before. */
