@@ -1,16 +1,16 @@
-import { randomBytes } from 'node:crypto';
-
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { RequestRecord } from '../state/state-store.js';
-import type { ActionName } from './actions.js';
+import { type ActionName, WRITE_ACTIONS } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
 import { canonicalInput, checkReplay, idempotencyKeyFor } from './idempotency.js';
+import { randomId } from './random-id.js';
 import { plainQuestion } from './resolve-action.js';
 
 /**
  * Records the request as `executing`, claiming its idempotency key if it has one; or, when this agent already used
- * that key, the answer to give instead (see {@link replay}).
+ * that key, the answer to give instead (see {@link replay}). A read allowed outright is recorded only when it
+ * finishes (`Claimed.unstored`): until then `get_request` does not know it.
  */
 export function claim(
   ctx: BrokerContext,
@@ -38,6 +38,9 @@ export function claim(
     createdAt: now,
     updatedAt: now,
   };
+  if (idempotencyKey === undefined && decision.decision === 'allow' && !WRITE_ACTIONS.has(action)) {
+    return { request: { ...request, unstored: record } };
+  }
   const first = ctx.deps.state.claimRequest(record);
   if (first.claimed) return { request };
   const existing = settledPending(ctx, first.existing);
@@ -120,5 +123,5 @@ export function stored(record: RequestRecord): ActionResponse {
 }
 
 function newRequestId(): string {
-  return `req_${randomBytes(12).toString('base64url')}`;
+  return `req_${randomId(12)}`;
 }

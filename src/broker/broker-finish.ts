@@ -1,6 +1,7 @@
 import { isCofreError } from '../errors.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { SecretValue } from '../secrets/secret-value.js';
+import type { ReservationSettlement } from '../state/limit-ledger.js';
 import type { VenueCallRecord } from '../venues/venue-account.js';
 import { venueTextOf } from '../venues/venue-error.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
@@ -9,7 +10,7 @@ import { scrubValue } from './scrub.js';
 
 /**
  * The last steps of every claimed request: scrub, record the outcome (giving the key back when nothing was
- * placed), and audit it. Never throws: the agent gets its answer even when the state store or the audit log fails
+ * placed; ending the limit reservation with `settlement` in the same transaction), and audit it. Never throws: the agent gets its answer even when the state store or the audit log fails
  * at this point (logged loudly; a request whose outcome could not be recorded stays `executing` until
  * {@link Broker.reconcileInterrupted} settles it).
  */
@@ -18,17 +19,30 @@ export async function finish(
   request: Claimed,
   response: ActionResponse,
   record: VenueCallRecord,
+  settlement?: ReservationSettlement,
 ): Promise<ActionResponse> {
   const { requestId } = request;
   const { answer, text } = scrubbed(ctx, response, record.held);
   const releaseKey = answer.status === 'denied' || !keepsKey(answer.error?.code, record.writeSent);
   try {
-    ctx.deps.state.finishRequest(requestId, {
-      status: answer.status,
-      response: text,
-      at: ctx.now(),
-      releaseKey: request.idempotencyKey !== undefined && releaseKey,
-    });
+    const at = ctx.now();
+    if (request.unstored !== undefined) {
+      // Its one row, finished: a read has no key, so this insert cannot meet another claim.
+      ctx.deps.state.claimRequest({
+        ...request.unstored,
+        status: answer.status,
+        response: text,
+        updatedAt: at,
+      });
+    } else {
+      ctx.deps.state.finishRequest(requestId, {
+        status: answer.status,
+        response: text,
+        at,
+        releaseKey: request.idempotencyKey !== undefined && releaseKey,
+        settlement,
+      });
+    }
   } catch (err) {
     ctx.deps.logger.error(
       { err, requestId },

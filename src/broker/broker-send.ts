@@ -1,5 +1,6 @@
 import { CofreError } from '../errors.js';
 import type { LimitCheck, PolicyDecision } from '../policy/policy-types.js';
+import type { ReservationSettlement } from '../state/limit-ledger.js';
 import { runWithRequestId } from '../venues/request-context.js';
 import type { Order, VenueCallRecord, VenueCredentials } from '../venues/venue-account.js';
 import type { ActionName } from './actions.js';
@@ -46,9 +47,12 @@ export async function send(
     } catch (err) {
       response = { requestId, status: 'failed', rule, error: publicError(ctx, err, requestId) };
     }
-    if (SPENDING_ACTIONS.has(request.action)) settleLimits(ctx, request, decision.limits, response, record);
-    else closeSeenOrders(ctx, request, response);
-    return await finish(ctx, request, response, record);
+    // The reservation ends in the same transaction as the outcome is recorded (one commit per order).
+    const settlement = SPENDING_ACTIONS.has(request.action)
+      ? limitSettlement(ctx, request, decision.limits, response, record)
+      : undefined;
+    if (!SPENDING_ACTIONS.has(request.action)) closeSeenOrders(ctx, request, response);
+    return await finish(ctx, request, response, record, settlement);
   } finally {
     for (const value of record.held) value.zero();
     if (credentials !== undefined) zeroCredentials(credentials);
@@ -109,6 +113,28 @@ export function settleLimits(
   response: ActionResponse,
   record: VenueCallRecord,
 ): void {
+  const settlement = limitSettlement(ctx, request, checks, response, record);
+  try {
+    if (settlement !== undefined) ctx.deps.state.settleReservation(request.requestId, settlement);
+  } catch (err) {
+    ctx.deps.logger.error(
+      { err, requestId: request.requestId },
+      'could not settle the limits of a request; its reservation stays until reconciled',
+    );
+  }
+}
+
+/**
+ * How the request's reservation ends, from its outcome (see limit-settlement.ts); undefined when there is nothing
+ * to settle, or when it cannot be worked out (logged: the reservation then stays, counted, until reconciled).
+ */
+function limitSettlement(
+  ctx: BrokerContext,
+  request: Claimed,
+  checks: readonly LimitCheck[],
+  response: ActionResponse,
+  record: VenueCallRecord,
+): ReservationSettlement | undefined {
   const account = request.account ?? '';
   try {
     const order = (response.result as { order?: Order } | undefined)?.order;
@@ -120,13 +146,13 @@ export function settleLimits(
         : keepsKey(response.error?.code, record.writeSent)
           ? ({ kind: 'unknown' } as const)
           : ({ kind: 'nothing-happened' } as const);
-    const settlement = settlementFor(checks, outcome, ctx.now());
-    if (settlement !== undefined) ctx.deps.state.settleReservation(request.requestId, settlement);
+    return settlementFor(checks, outcome, ctx.now());
   } catch (err) {
     ctx.deps.logger.error(
       { err, requestId: request.requestId },
       'could not settle the limits of a request; its reservation stays until reconciled',
     );
+    return undefined;
   }
 }
 

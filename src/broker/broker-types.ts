@@ -5,7 +5,7 @@ import type { AccountConfig } from '../config/config-schema.js';
 import type { ErrorCode } from '../errors.js';
 import type { PolicyEngine } from '../policy/policy-types.js';
 import type { ApprovalRecord } from '../state/control-store.js';
-import type { RequestStatus, StateStore } from '../state/state-store.js';
+import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
 import type { Decimal, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import type { ActionName } from './actions.js';
 import type { RequestAdmission } from './agent-quotas.js';
@@ -95,6 +95,11 @@ export interface Claimed {
   readonly action: ActionName;
   readonly account: string | undefined;
   readonly idempotencyKey: string | undefined;
+  /**
+   * A read allowed outright is not stored while it runs: it has no key to claim and nothing to settle if cofre
+   * stops, so its row is written once, finished (one commit instead of two). This is the row to write then.
+   */
+  readonly unstored?: RequestRecord | undefined;
 }
 
 /** What `Broker.reconcileInterrupted` did with each request left `executing`. */

@@ -304,6 +304,19 @@ describe('scrubbing fails closed', () => {
 });
 
 describe('requests left executing (item 3)', () => {
+  it('stores a read allowed outright once, finished: while it runs there is no row to leave executing', async () => {
+    let during: readonly unknown[] | undefined;
+    const inner = venue.fetchBalance.bind(venue);
+    venue.fetchBalance = (record) => {
+      during = state.executingRequests(new Date(Date.now() + 3_600_000));
+      return inner(record);
+    };
+    const read = await broker.execute(alice, 'get_balance', { account: 'paper' });
+    expect(during).toEqual([]);
+    expect(state.request(read.requestId)).toMatchObject({ status: read.status, agentId: 'alice' });
+    expect(JSON.parse(state.request(read.requestId)?.response ?? '{}')).toEqual(read);
+  });
+
   // Regression: a failure after the venue call left the row executing, and its clientOrderId answered
   // COFRE_REQUEST_IN_PROGRESS for ever.
   it('still answers the agent, and reconciliation settles the row from the venue', async () => {

@@ -1,6 +1,6 @@
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { ControlStore } from './control-store.js';
-import type { LimitLedger } from './limit-ledger.js';
+import type { LimitLedger, ReservationSettlement } from './limit-ledger.js';
 
 /** An agent as the state store keeps it. The token itself is never stored: only its SHA-256. */
 export interface AgentRecord {
@@ -43,6 +43,11 @@ export interface RequestOutcome {
   readonly response: string;
   readonly at: Date;
   readonly releaseKey: boolean;
+  /**
+   * How the request's limit reservation ends (`settleReservation`), in the same transaction as the outcome: one
+   * commit instead of two on every order (issue 11).
+   */
+  readonly settlement?: ReservationSettlement | undefined;
 }
 
 /**

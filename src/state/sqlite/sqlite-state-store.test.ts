@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import type { LimitCheck } from '../../policy/policy-types.js';
 import type { RequestRecord } from '../state-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 
@@ -137,5 +138,51 @@ describe('SqliteStateStore migration', () => {
     expect(check.pragma('user_version', { simple: true })).toBe(4);
     check.close();
     await rm(oldPath, { force: true });
+  });
+});
+
+describe('SqliteStateStore finishing with a settlement', () => {
+  const check = (amount: string): LimitCheck => ({
+    limit: 'policies.p.limits[0] (daily)',
+    key: 'agent:alice:daily',
+    measure: 'notional',
+    windowMs: 3_600_000,
+    cap: '100',
+    amount,
+  });
+  const used = (at: Date): string | undefined =>
+    store.usage([{ key: 'agent:alice:daily', windowMs: 3_600_000 }], at).get('agent:alice:daily');
+
+  it('records the outcome and ends the reservation together: committed spend counts, the reservation is gone', () => {
+    const at = new Date(10_000);
+    store.claimRequest(request('r1', 'alice:paper:c1'));
+    expect(store.reserve('r1', [check('40')], at)).toEqual({ ok: true });
+    store.finishRequest('r1', {
+      status: 'executed',
+      response: '{}',
+      at,
+      releaseKey: false,
+      settlement: { kind: 'commit', at, actual: new Map([['agent:alice:daily', '30']]) },
+    });
+    expect(store.request('r1')?.status).toBe('executed');
+    expect(store.reservedRequests()).toEqual([]);
+    expect(used(at)).toBe('30');
+  });
+
+  it('changes nothing when the settlement cannot be made: the request stays executing, its reservation held', () => {
+    const at = new Date(10_000);
+    store.claimRequest(request('r1', 'alice:paper:c1'));
+    store.reserve('r1', [check('40')], at);
+    expect(() =>
+      store.finishRequest('r1', {
+        status: 'executed',
+        response: '{}',
+        at,
+        releaseKey: false,
+        settlement: { kind: 'commit', at, actual: new Map([['agent:alice:daily', 'not a number']]) },
+      }),
+    ).toThrow();
+    expect(store.request('r1')?.status).toBe('executing');
+    expect(store.reservedRequests()).toEqual(['r1']);
   });
 });

@@ -160,6 +160,7 @@ export class SqliteStateStore implements StateStore {
   readonly #claim: Database.Transaction<
     (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
   >;
+  readonly #finishSettling: Database.Transaction<(requestId: string, outcome: RequestOutcome) => void>;
   readonly #restore: Database.Transaction<
     (record: RequestRecord, checks: readonly LimitCheck[], at: Date) => RestoreResult
   >;
@@ -188,6 +189,11 @@ export class SqliteStateStore implements StateStore {
     this.#control = new SqliteControlStore(this.#db);
     this.#horizon = new SqliteAuditHorizon(this.#db);
     this.#claim = this.#db.transaction((request) => this.#claimIn(request));
+    this.#finishSettling = this.#db.transaction((requestId, outcome) => {
+      // The ledger's own transaction nests (a savepoint): settlement and outcome commit together or not at all.
+      if (outcome.settlement !== undefined) this.#limits.settleReservation(requestId, outcome.settlement);
+      this.#finishIn(requestId, outcome);
+    });
     this.#restore = this.#db.transaction((record, checks, at) => this.#restoreIn(record, checks, at));
   }
 
@@ -279,6 +285,12 @@ export class SqliteStateStore implements StateStore {
   }
 
   finishRequest(requestId: string, outcome: RequestOutcome): void {
+    if (outcome.settlement === undefined) this.#finishIn(requestId, outcome);
+    // IMMEDIATE, as a settlement alone: the ledger's write lock before its reads.
+    else this.#finishSettling.immediate(requestId, outcome);
+  }
+
+  #finishIn(requestId: string, outcome: RequestOutcome): void {
     const statement = outcome.releaseKey ? this.#sql.finishRequestReleasingKey : this.#sql.finishRequest;
     statement.run(outcome.status, outcome.response, outcome.at.getTime(), requestId);
   }

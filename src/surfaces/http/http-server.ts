@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -7,6 +5,7 @@ import type { z } from 'zod';
 import { ACTION_NAMES, actionInputSchemas, type ActionName } from '../../broker/actions.js';
 import type { Broker } from '../../broker/broker.js';
 import type { OperatorActions } from '../../broker/operator-actions.js';
+import { randomId } from '../../broker/random-id.js';
 import { CofreError } from '../../errors.js';
 import type { StateStore } from '../../state/state-store.js';
 import { createAgentAuth } from './agent-auth.js';
@@ -115,7 +114,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     connectionTimeout: limits.idleTimeoutMs,
     maxRequestsPerSocket: limits.maxRequestsPerSocket,
     // Never taken from a request header: a caller must not choose the id that appears in the logs.
-    genReqId: () => `http_${randomBytes(9).toString('base64url')}`,
+    genReqId: () => `http_${randomId(9)}`,
     return503OnClosing: true,
     // Start-up and memory (issue 11): ajv and fast-json-stringify load only if a route ever needs them.
     schemaController: { compilersFactory: lazySchemaCompilers() },
