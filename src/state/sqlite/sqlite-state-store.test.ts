@@ -173,15 +173,15 @@ describe('SqliteStateStore finishing with a settlement', () => {
     const at = new Date(10_000);
     store.claimRequest(request('r1', 'alice:paper:c1'));
     store.reserve('r1', [check('40')], at);
-    expect(() =>
+    expect(() => {
       store.finishRequest('r1', {
         status: 'executed',
         response: '{}',
         at,
         releaseKey: false,
         settlement: { kind: 'commit', at, actual: new Map([['agent:alice:daily', 'not a number']]) },
-      }),
-    ).toThrow();
+      });
+    }).toThrow();
     expect(store.request('r1')?.status).toBe('executing');
     expect(store.reservedRequests()).toEqual(['r1']);
   });
