@@ -1,5 +1,8 @@
 import { auditHmac } from './audit-hmac.js';
 
+/** References whose HMAC is kept at most. */
+const MAX_CACHED_REFERENCES = 1024;
+
 /** What an audit record holds in place of an identifier when cofre has no HMAC key (`audit.hmacKey` unset). */
 export const HMAC_UNAVAILABLE = '[unavailable]';
 
@@ -12,6 +15,11 @@ export const HMAC_UNAVAILABLE = '[unavailable]';
  */
 export class AuditHasher {
   #key: Buffer | undefined;
+  /**
+   * HMACs of references already computed: the same few references (the accounts' credentials) are recorded on
+   * every request, and an HMAC cost more than the rest of the record. References are configuration, not secrets.
+   */
+  readonly #references = new Map<string, string>();
 
   /** Copies `key`; the caller may zero its own. */
   constructor(key: Buffer | undefined) {
@@ -25,7 +33,15 @@ export class AuditHasher {
 
   /** The HMAC of a secret reference, as written in `secret-access` records. */
   reference(reference: string): string {
-    return this.#key === undefined ? HMAC_UNAVAILABLE : auditHmac(this.#key, 'reference', reference);
+    if (this.#key === undefined) return HMAC_UNAVAILABLE;
+    let hmac = this.#references.get(reference);
+    if (hmac === undefined) {
+      hmac = auditHmac(this.#key, 'reference', reference);
+      // Bounded: references come from the configuration, but a cache must never grow without end.
+      if (this.#references.size >= MAX_CACHED_REFERENCES) this.#references.clear();
+      this.#references.set(reference, hmac);
+    }
+    return hmac;
   }
 
   /** The HMAC of value-derived data. */
@@ -37,5 +53,6 @@ export class AuditHasher {
   zero(): void {
     this.#key?.fill(0);
     this.#key = undefined;
+    this.#references.clear();
   }
 }

@@ -1,6 +1,6 @@
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { RequestRecord } from '../state/state-store.js';
-import { type ActionName, WRITE_ACTIONS } from './actions.js';
+import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
 import { canonicalInput, checkReplay, idempotencyKeyFor } from './idempotency.js';
@@ -9,8 +9,9 @@ import { plainQuestion } from './resolve-action.js';
 
 /**
  * Records the request as `executing`, claiming its idempotency key if it has one; or, when this agent already used
- * that key, the answer to give instead (see {@link replay}). A read allowed outright is recorded only when it
- * finishes (`Claimed.unstored`): until then `get_request` does not know it.
+ * that key, the answer to give instead (see {@link replay}). A request with no key allowed outright (a read, a
+ * cancel: safe to send again) is recorded only when it finishes (`Claimed.unstored`): until then `get_request`
+ * does not know it, and a stop in the middle leaves nothing to settle.
  */
 export function claim(
   ctx: BrokerContext,
@@ -38,7 +39,7 @@ export function claim(
     createdAt: now,
     updatedAt: now,
   };
-  if (idempotencyKey === undefined && decision.decision === 'allow' && !WRITE_ACTIONS.has(action)) {
+  if (idempotencyKey === undefined && decision.decision === 'allow') {
     return { request: { ...request, unstored: record } };
   }
   const first = ctx.deps.state.claimRequest(record);

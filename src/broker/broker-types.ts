@@ -96,8 +96,9 @@ export interface Claimed {
   readonly account: string | undefined;
   readonly idempotencyKey: string | undefined;
   /**
-   * A read allowed outright is not stored while it runs: it has no key to claim and nothing to settle if cofre
-   * stops, so its row is written once, finished (one commit instead of two). This is the row to write then.
+   * A request with no key allowed outright (a read, a cancel) is not stored while it runs: it has nothing to claim
+   * and nothing to settle if cofre stops, so its row is written once, finished (one commit instead of two). This
+   * is the row to write then.
    */
   readonly unstored?: RequestRecord | undefined;
 }
