@@ -7,7 +7,7 @@ import { encodedVariants, fragmentsOf, leaks } from '../../test/invariants/canar
 import { isCofreError } from '../errors.js';
 import { SecretMatcher, VENUE_TEXT_RULES } from '../secrets/secret-matcher.js';
 import { SecretValue } from '../secrets/secret-value.js';
-import { scrubSecrets, scrubValue } from './scrub.js';
+import { MatcherCache, scrubSecrets, scrubValue } from './scrub.js';
 
 /** A Binance-style API key: 64 letters and digits. */
 function apiKey(): string {
@@ -240,5 +240,32 @@ describe('scrubValue', () => {
     const out = scrubValue(parsed, [SecretValue.fromText(apiKey())]);
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(JSON.stringify(out)).toBe('{"__proto__":{"x":"y"}}');
+  });
+});
+
+describe('MatcherCache', () => {
+  const value = (): SecretValue => SecretValue.fromText(apiKey());
+
+  it('builds one matcher per set of values and hands it out again for equal values', () => {
+    const cache = new MatcherCache();
+    const key = apiKey();
+    const first = cache.get([SecretValue.fromText(key)], 0);
+    expect(cache.get([SecretValue.fromText(key)], 1)).toBe(first);
+    expect(cache.get([value()], 2)).not.toBe(first);
+  });
+
+  it('disposes (zeroes) the least recently used matcher past 32, and any unused for ten minutes', () => {
+    const cache = new MatcherCache();
+    const kept = [value()];
+    const old = cache.get(kept, 0);
+    const idle = cache.get([value()], 0);
+    for (let i = 1; i <= 31; i++) {
+      cache.get([value()], i);
+      cache.get(kept, i); // used again: stays
+    }
+    expect(() => idle.find('text')).toThrow(); // the least recently used, evicted
+    expect(cache.get(kept, 100)).toBe(old);
+    cache.get([value()], 100 + 10 * 60_000);
+    expect(() => old.find('text')).toThrow(); // unused for ten minutes
   });
 });

@@ -1,7 +1,66 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
 import { RESPONSE_RULES, SecretMatcher } from '../secrets/secret-matcher.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 
 const REDACTED = '[REDACTED]';
+
+/** Matchers kept at most, and for how long one unused is kept. */
+const CACHED_MATCHERS = 32;
+const MATCHER_IDLE_MS = 10 * 60_000;
+
+/**
+ * Response matchers by the set of secrets they find (issue 11). Every request of an account is scrubbed of the same
+ * credentials, and building a matcher (every encoding of every key, and their window tables) cost more than the
+ * scrub itself: a matcher is built once per set of values and reused.
+ *
+ * SECURITY: keyed by an HMAC of the values under a key that lives only in this process and is never written
+ * anywhere — no JavaScript string of a secret, and no hash anyone outside could test a guess against. A matcher
+ * holds encoded copies of its secrets (as the log redactor does for every loaded secret): it is disposed (zeroed)
+ * when evicted — the least recently used past {@link CACHED_MATCHERS}, or one unused for {@link MATCHER_IDLE_MS}.
+ */
+export class MatcherCache {
+  readonly #key = randomBytes(32);
+  readonly #entries = new Map<string, { readonly matcher: SecretMatcher; used: number }>();
+
+  /** A matcher for `secrets` (the caller must not dispose it). Throws as `SecretMatcher.of` for a zeroed value. */
+  get(secrets: readonly SecretValue[], now = Date.now()): SecretMatcher {
+    const hmac = createHmac('sha256', this.#key);
+    for (const secret of secrets) {
+      const bytes = secret.bytes();
+      hmac.update(lengthPrefix(bytes.length)).update(bytes);
+    }
+    const id = hmac.digest('base64');
+    const hit = this.#entries.get(id);
+    if (hit !== undefined) {
+      // Re-inserted last: the map's order is the order of use.
+      this.#entries.delete(id);
+      hit.used = now;
+      this.#entries.set(id, hit);
+      return hit.matcher;
+    }
+    const matcher = SecretMatcher.of(secrets, RESPONSE_RULES);
+    this.#entries.set(id, { matcher, used: now });
+    this.#evict(now);
+    return matcher;
+  }
+
+  #evict(now: number): void {
+    for (const [id, entry] of this.#entries) {
+      if (this.#entries.size <= CACHED_MATCHERS && now - entry.used < MATCHER_IDLE_MS) break;
+      this.#entries.delete(id);
+      entry.matcher.dispose();
+    }
+  }
+}
+
+function lengthPrefix(length: number): Buffer {
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32BE(length);
+  return prefix;
+}
+
+const matchers = new MatcherCache();
 
 /**
  * `text` with every trace of `secrets` replaced by `[REDACTED]`: the last line of defence behind venues that never
@@ -19,12 +78,7 @@ const REDACTED = '[REDACTED]';
  */
 export function scrubSecrets(text: string, secrets: readonly SecretValue[]): string {
   if (secrets.length === 0) return text;
-  const matcher = SecretMatcher.of(secrets, RESPONSE_RULES);
-  try {
-    return matcher.redact(text, REDACTED);
-  } finally {
-    matcher.dispose();
-  }
+  return matchers.get(secrets).redact(text, REDACTED);
 }
 
 /**
@@ -38,12 +92,7 @@ export function scrubSecrets(text: string, secrets: readonly SecretValue[]): str
  */
 export function scrubValue<T>(value: T, secrets: readonly SecretValue[]): T {
   if (secrets.length === 0) return value;
-  const matcher = SecretMatcher.of(secrets, RESPONSE_RULES);
-  try {
-    return scrubWith(value, matcher) as T;
-  } finally {
-    matcher.dispose();
-  }
+  return scrubWith(value, matchers.get(secrets)) as T;
 }
 
 function scrubWith(value: unknown, matcher: SecretMatcher): unknown {
