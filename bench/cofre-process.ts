@@ -28,6 +28,8 @@ export interface CofreProcessOptions {
   readonly bypassLimiter: boolean;
   /** `--cpu-prof --cpu-prof-dir=<dir>`: each process (workers too) writes a .cpuprofile there when it exits. */
   readonly cpuProfDir?: string | undefined;
+  /** Another build's `bin/cofre.js` (a baseline to compare against); default this tree's. */
+  readonly cli?: string | undefined;
 }
 
 /** A running `cofre serve`. */
@@ -71,7 +73,11 @@ export async function startCofreProcess(options: CofreProcessOptions): Promise<C
   });
   await writeFile(config, benchConfig(await readFile(config, 'utf8')));
   const tokenFile = join(dir, 'bench-agent.token');
-  await runCli(['-c', config, 'agent', 'add', 'bench-agent', '--policy', 'demo', '--token-file', tokenFile]);
+  const cli = options.cli ?? CLI;
+  await runCli(
+    ['-c', config, 'agent', 'add', 'bench-agent', '--policy', 'demo', '--token-file', tokenFile],
+    cli,
+  );
   const token = (await readFile(tokenFile, 'utf8')).trim();
 
   const nodeArgs = [
@@ -86,7 +92,7 @@ export async function startCofreProcess(options: CofreProcessOptions): Promise<C
   ];
   const log = await open(join(dir, 'cofre.log'), 'a');
   const started = performance.now();
-  const child = spawnTracked(process.execPath, [...nodeArgs, CLI, ...serveArgs], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, cli, ...serveArgs], {
     stdio: ['ignore', log.fd, 'pipe'],
   });
   await log.close(); // the child holds its own descriptor
@@ -131,8 +137,8 @@ function benchConfig(demo: string): string {
 }
 
 /** Runs `cofre <args>` to completion; rejects with its stderr when it fails. */
-async function runCli(args: readonly string[]): Promise<void> {
-  const child = spawnTracked(process.execPath, [CLI, ...args]);
+async function runCli(args: readonly string[], cli = CLI): Promise<void> {
+  const child = spawnTracked(process.execPath, [cli, ...args]);
   let stderr = '';
   child.stdout?.resume();
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

@@ -156,7 +156,19 @@ async function startCofres(
   stops: (() => Promise<unknown>)[],
 ): Promise<CofreUnderTest[]> {
   const profileRoot = process.env['BENCH_CPU_PROF'];
-  const wanted: { label: string; key: string; workers: number | undefined }[] = [
+  // BENCH_COFRE_BASELINE=<a built checkout of another commit>: the same cofre row for that build, side by side.
+  const baseline = process.env['BENCH_COFRE_BASELINE'];
+  const wanted: { label: string; key: string; workers: number | undefined; cli?: string }[] = [
+    ...(baseline === undefined
+      ? []
+      : [
+          {
+            label: 'b0. cofre serve, baseline build',
+            key: 'b0',
+            workers: undefined,
+            cli: join(baseline, 'bin', 'cofre.js'),
+          },
+        ]),
     { label: 'b. cofre serve', key: 'b', workers: undefined },
     ...(workersAvailable
       ? WORKER_COUNTS.map((n) => ({ label: `e. cofre serve --workers ${n}`, key: `e${n}`, workers: n }))
@@ -176,6 +188,7 @@ async function startCofres(
       workers: w.workers,
       bypassLimiter: true,
       cpuProfDir: profileDir,
+      cli: w.cli,
     });
     // A profile is written when the process exits: give it time to write before the SIGKILL.
     stops.push(() => process.stop(profileDir === undefined ? 5000 : 30_000));
