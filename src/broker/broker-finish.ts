@@ -27,8 +27,8 @@ export async function finish(
   try {
     const at = ctx.now();
     if (request.unstored !== undefined) {
-      // Its one row, finished: a read has no key, so this insert cannot meet another claim.
-      ctx.deps.state.claimRequest({
+      // Its one row, finished, written with the others that finish in this turn of the event loop.
+      ctx.deps.state.recordFinished({
         ...request.unstored,
         status: answer.status,
         response: text,

@@ -125,7 +125,15 @@ export async function openBrokerRuntime(
   const onModeFixed = (fixed: { path: string; was: string }): void => {
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
-  const state = new SqliteStateStore(config.state.path, { onModeFixed });
+  const state = new SqliteStateStore(config.state.path, {
+    onModeFixed,
+    onBackgroundError: (err) => {
+      options.logger.error(
+        { err },
+        'could not store the rows of finished reads and cancels (the audit log has them)',
+      );
+    },
+  });
   // The hash-chained log (audit/chained-audit-log.ts): group commit, signed checkpoints, witnesses, rotation.
   const audit =
     options.audit ??

@@ -100,6 +100,13 @@ export interface StateStore extends LimitLedger, ControlStore {
    */
   claimRequest(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord };
   /**
+   * Stores the finished row of a request that holds no idempotency key and was not stored while it ran (a read, a
+   * cancel): written with the other rows finished in the same turn of the event loop, in one transaction (one
+   * commit for many, issue 11). {@link request} sees it at once; a process that dies before the turn ends loses
+   * it (the audit log has the request).
+   */
+  recordFinished(request: RequestRecord): void;
+  /**
    * Records the outcome of a claimed request. With `releaseKey`, its idempotency key is freed (the request is kept,
    * for `get_request`): for a write that is known not to have reached the venue, or that the venue refused.
    */

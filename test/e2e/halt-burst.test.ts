@@ -85,13 +85,17 @@ function orderInput(amount = '0.001'): Record<string, string> {
   };
 }
 
-/** Waits, turn by turn of the event loop (no timer), until `done` holds. */
-async function until(done: () => boolean, what = 'a condition'): Promise<void> {
+/**
+ * Waits, turn by turn of the event loop (no timer), until `done` holds; fails, saying what it saw, after 8 s (before
+ * an order held at the exchange meets ccxt's 10 s timeout and the test would fail for that instead).
+ */
+async function until(done: () => boolean, what: string | (() => string) = 'a condition'): Promise<void> {
   const started = Date.now();
   while (!done()) {
-    if (Date.now() - started > 20_000) {
+    if (Date.now() - started > 8_000) {
+      const seen = typeof what === 'string' ? what : what();
       throw new Error(
-        `waited 20 s for ${what}: executing ${executing()}, held ${venue.held}, exchange orders ${fx.paper.orders().length}`,
+        `waited 8 s for ${seen}: executing ${executing()}, held ${venue.held}, exchange orders ${fx.paper.orders().length}`,
       );
     }
     await new Promise((resolve) => setImmediate(resolve));
@@ -312,7 +316,10 @@ describe('halt under a burst of orders', () => {
     // Twice the queue's concurrency: the first four are held at the exchange, the other four past policy, audit and
     // the first halt check, waiting in the account queue for a slot.
     const queued = Array.from({ length: 2 * QUEUE_CONCURRENCY }, () => order(trader));
-    await until(() => intents() - startIntents >= 2 * QUEUE_CONCURRENCY && venue.held >= QUEUE_CONCURRENCY);
+    await until(
+      () => intents() - startIntents >= 2 * QUEUE_CONCURRENCY && venue.held >= QUEUE_CONCURRENCY,
+      () => `${intents() - startIntents} intents and ${venue.held} orders held at the exchange`,
+    );
     const before = fx.paper.orders().length;
     const halting = fx.call('POST', '/v1/operator/halt', operator, { reason: 'queued' });
     while ((await fx.call('GET', '/v1/operator/halt', operator)).body['halted'] !== true) {

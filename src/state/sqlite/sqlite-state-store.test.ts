@@ -186,3 +186,41 @@ describe('SqliteStateStore finishing with a settlement', () => {
     expect(store.reservedRequests()).toEqual(['r1']);
   });
 });
+
+describe('SqliteStateStore rows recorded when finished', () => {
+  const finished = (id: string): RequestRecord => ({
+    ...request(id, undefined),
+    action: 'get_balance',
+    status: 'executed',
+    response: `{"requestId":"${id}"}`,
+  });
+
+  it('writes the rows finished in one turn together, in one transaction, and shows each at once', async () => {
+    // Frames in the WAL, seen from another connection: a commit appends every page it changed (here the same few
+    // pages), so twenty commits of one row each would append at least twenty frames.
+    const other = new Database(path);
+    const walFrames = (): number =>
+      (other.pragma('wal_checkpoint(NOOP)') as { log: number }[])[0]?.log ?? Number.NaN;
+    store.claimRequest(request('warm', undefined)); // the WAL exists
+    const before = walFrames();
+    for (let i = 0; i < 20; i++) store.recordFinished(finished(`r${i}`));
+    expect(store.request('r7')).toMatchObject({ status: 'executed' }); // seen before it is written
+    expect(other.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(other.prepare('SELECT count(*) AS n FROM requests').get()).toEqual({ n: 21 });
+    expect(walFrames() - before).toBeLessThan(20);
+    other.close();
+  });
+
+  it('writes what is pending when closed, and refuses a row that holds an idempotency key', () => {
+    store.recordFinished(finished('r1'));
+    expect(() => {
+      store.recordFinished({ ...finished('r2'), idempotencyKey: 'alice:paper:c1' });
+    }).toThrow(/claimed/);
+    store.close();
+    const reopened = new SqliteStateStore(path);
+    expect(reopened.request('r1')).toMatchObject({ status: 'executed' });
+    reopened.close();
+    store = new SqliteStateStore(path); // afterEach closes it
+  });
+});

@@ -161,6 +161,10 @@ export class SqliteStateStore implements StateStore {
     (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
   >;
   readonly #finishSettling: Database.Transaction<(requestId: string, outcome: RequestOutcome) => void>;
+  readonly #insertFinished: Database.Transaction<(rows: readonly RequestRecord[]) => void>;
+  readonly #onBackgroundError: (err: unknown) => void;
+  /** Rows given to {@link recordFinished} and not yet written. */
+  #finished: RequestRecord[] = [];
   readonly #restore: Database.Transaction<
     (record: RequestRecord, checks: readonly LimitCheck[], at: Date) => RestoreResult
   >;
@@ -171,7 +175,19 @@ export class SqliteStateStore implements StateStore {
    * (reported to `onModeFixed`) or refused when it is another user's; see `config/private-file.ts`. SQLite gives new
    * companions the database file's mode.
    */
-  constructor(path: string, options: { readonly onModeFixed?: (fixed: PrivateFileFixed) => void } = {}) {
+  constructor(
+    path: string,
+    options: {
+      readonly onModeFixed?: (fixed: PrivateFileFixed) => void;
+      /** Told when rows written in the background ({@link recordFinished}) could not be; default a warning. */
+      readonly onBackgroundError?: (err: unknown) => void;
+    } = {},
+  ) {
+    this.#onBackgroundError =
+      options.onBackgroundError ??
+      ((err) => {
+        process.emitWarning(`cofre could not store finished requests: ${String(err)}`);
+      });
     if (path !== ':memory:') secureStateFiles(path, options.onModeFixed);
     try {
       this.#db = new Database(path);
@@ -189,6 +205,9 @@ export class SqliteStateStore implements StateStore {
     this.#control = new SqliteControlStore(this.#db);
     this.#horizon = new SqliteAuditHorizon(this.#db);
     this.#claim = this.#db.transaction((request) => this.#claimIn(request));
+    this.#insertFinished = this.#db.transaction((rows) => {
+      for (const row of rows) this.#insertRow(row);
+    });
     this.#finishSettling = this.#db.transaction((requestId, outcome) => {
       // The ledger's own transaction nests (a savepoint): settlement and outcome commit together or not at all.
       if (outcome.settlement !== undefined) this.#limits.settleReservation(requestId, outcome.settlement);
@@ -239,6 +258,11 @@ export class SqliteStateStore implements StateStore {
       const existing = this.#sql.requestByKey.get(request.idempotencyKey) as RequestRow | undefined;
       if (existing !== undefined) return { claimed: false as const, existing: toRequest(existing) };
     }
+    this.#insertRow(request);
+    return { claimed: true as const };
+  }
+
+  #insertRow(request: RequestRecord): void {
     this.#sql.insertRequest.run(
       request.requestId,
       request.agentId,
@@ -251,7 +275,6 @@ export class SqliteStateStore implements StateStore {
       request.createdAt.getTime(),
       request.updatedAt.getTime(),
     );
-    return { claimed: true as const };
   }
 
   restoreRequest(record: RequestRecord, checks: readonly LimitCheck[], at: Date): RestoreResult {
@@ -305,7 +328,35 @@ export class SqliteStateStore implements StateStore {
 
   request(requestId: string): RequestRecord | undefined {
     const row = this.#sql.request.get(requestId) as RequestRow | undefined;
-    return row === undefined ? undefined : toRequest(row);
+    if (row !== undefined) return toRequest(row);
+    return this.#finished.find((r) => r.requestId === requestId);
+  }
+
+  recordFinished(request: RequestRecord): void {
+    if (request.idempotencyKey !== undefined) {
+      throw new CofreError(
+        'COFRE_INTERNAL',
+        'a request with an idempotency key is claimed, not recorded later',
+      );
+    }
+    this.#finished.push(request);
+    if (this.#finished.length === 1) {
+      setImmediate(() => {
+        this.#flushFinished();
+      });
+    }
+  }
+
+  #flushFinished(): void {
+    const rows = this.#finished;
+    if (rows.length === 0 || !this.#db.open) return;
+    try {
+      this.#insertFinished(rows);
+    } catch (err) {
+      this.#onBackgroundError(err);
+    } finally {
+      this.#finished = [];
+    }
   }
 
   executingRequests(before: Date): readonly RequestRecord[] {
@@ -404,6 +455,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   close(): void {
+    this.#flushFinished();
     if (this.#db.open) this.#db.close();
   }
 }
