@@ -1,5 +1,5 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit, overhead).
+// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit, overhead, ccxt-alone).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -7,6 +7,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { auditLogBench } from './audit-log.js';
 import { auditVerifyBench } from './audit-verify.js';
 import { brokerLatencyBench } from './broker-latency.js';
+import { ccxtAloneBench } from './ccxt-alone.js';
 import { coldStartBench } from './cold-start.js';
 import { limitLedgerBench } from './limit-ledger.js';
 import { logRedactionBench } from './log-redaction.js';
@@ -30,6 +31,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   'audit-verify': auditVerifyBench,
   audit: auditLogBench,
   overhead: overheadBench,
+  'ccxt-alone': ccxtAloneBench,
 };
 
 const asked = process.argv.slice(2);
