@@ -69,7 +69,7 @@ const CHAIN_KINDS: ReadonlySet<string> = new Set(['genesis', 'continue', 'checkp
 /**
  * How long written-only records may wait for their sync when no durable record comes along. They are already in
  * the file (a killed process loses nothing); only a power failure within this window can lose them, and what they
- * record is repaired from the durable intent before them (`broker/broker-reconcile.ts`).
+ * record is repaired from the durable intent before them (`broker/restore-from-audit.ts`, then the reconciliation).
  */
 const FLUSH_DELAY_MS = 10;
 

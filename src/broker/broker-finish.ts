@@ -50,8 +50,9 @@ export async function finish(
     );
   }
   if (answer.status !== 'denied' && answer.status !== 'pending_approval') {
-    // Written, not waited for to be durable: the intent before it is. Should a power failure lose it, the request
-    // is settled from the intent at the next start (broker-reconcile.ts), so the agent is not kept waiting a sync.
+    // Written, not waited for to be durable: the intent before it is. A power failure within the next few
+    // milliseconds can lose this line: the action stays on record by its intent, and if the state lost the outcome
+    // too, the request is settled at the venue at the next start (restore-from-audit.ts, broker-reconcile.ts).
     await ctx.deps.audit
       .append(
         {
