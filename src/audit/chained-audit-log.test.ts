@@ -147,6 +147,21 @@ describe('ChainedAuditLog', () => {
   });
 });
 
+/** Real writes and syncs, the syncs counted. */
+function countingSyncs() {
+  const counted = {
+    syncs: 0,
+    fileOps: {
+      write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
+      sync: async (file: FileHandle) => {
+        counted.syncs += 1;
+        await file.datasync();
+      },
+    },
+  };
+  return counted;
+}
+
 describe('ChainedAuditLog group commit', () => {
   it('writes a burst of concurrent appends with one sync, and what arrives during a sync with the next one', async () => {
     let syncs = 0;
@@ -184,64 +199,40 @@ describe('ChainedAuditLog group commit', () => {
   });
 
   it("settles a `wait: 'written'` append once its line is in the file, and syncs it with the next durable batch", async () => {
-    let syncs = 0;
-    const log = open(config(), {
-      fileOps: {
-        write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
-        sync: async (file: FileHandle) => {
-          syncs += 1;
-          await file.datasync();
-        },
-      },
-    });
+    const counted = countingSyncs();
+    const log = open(config(), { fileOps: counted.fileOps });
     await log.append(event('first')); // the genesis batch: synced
-    expect(syncs).toBe(1);
+    expect(counted.syncs).toBe(1);
     await log.append(event('outcome'), { wait: 'written' });
-    expect(syncs).toBe(1); // not waited for, and not synced on its own yet
+    expect(counted.syncs).toBe(1); // not waited for, and not synced on its own yet
     expect(await readFile(path, 'utf8')).toContain('"requestId":"outcome"');
     await log.append(event('intent'));
-    expect(syncs).toBe(2); // one sync made both durable
+    expect(counted.syncs).toBe(2); // one sync made both durable
     await log.close();
     expect(ids(await checkChain([path]))).toEqual(['first', 'outcome', 'intent']);
   });
 
   it('syncs written-only records by itself soon when no durable record follows', async () => {
-    let syncs = 0;
-    const log = open(config(), {
-      fileOps: {
-        write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
-        sync: async (file: FileHandle) => {
-          syncs += 1;
-          await file.datasync();
-        },
-      },
-    });
+    const counted = countingSyncs();
+    const log = open(config(), { fileOps: counted.fileOps });
     await log.append(event('first'));
     await log.append(event('w1'), { wait: 'written' });
     await log.append(event('w2'), { wait: 'written' });
-    expect(syncs).toBe(1);
+    expect(counted.syncs).toBe(1);
     await vi.waitFor(() => {
-      expect(syncs).toBe(2); // the flush: one sync for both
+      expect(counted.syncs).toBe(2); // the flush: one sync for both
     });
     await log.close();
-    expect(syncs).toBe(3); // the final checkpoint
+    expect(counted.syncs).toBe(3); // the final checkpoint
   });
 
   it('syncs a written-only batch at once when it holds a checkpoint (a witness never gets one the log could lose)', async () => {
-    let syncs = 0;
-    const log = open(config({ every: 2 }), {
-      fileOps: {
-        write: (file: FileHandle, data: Buffer) => nodeFileOps.write(file, data),
-        sync: async (file: FileHandle) => {
-          syncs += 1;
-          await file.datasync();
-        },
-      },
-    });
+    const counted = countingSyncs();
+    const log = open(config({ every: 2 }), { fileOps: counted.fileOps });
     await log.append(event('first'));
-    expect(syncs).toBe(1);
+    expect(counted.syncs).toBe(1);
     await log.append(event('w1'), { wait: 'written' }); // the second record since genesis: a checkpoint follows
-    expect(syncs).toBe(2);
+    expect(counted.syncs).toBe(2);
     await log.close();
   });
 

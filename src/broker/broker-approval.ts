@@ -28,7 +28,7 @@ export async function awaitApproval(
 ): Promise<ActionResponse> {
   const { payload, payloadHash } = bind(request, resolved, decision, input);
   try {
-    await auditIntent(ctx, request, resolved, decision, input);
+    await auditIntent(ctx, { request, resolved, decision, input });
   } catch (err) {
     ctx.deps.state.releaseRequest(request.requestId);
     throw err;

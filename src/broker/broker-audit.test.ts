@@ -7,7 +7,7 @@ import type { PolicyDecision } from '../policy/policy-types.js';
 import { SecretValue } from '../secrets/secret-value.js';
 import type { ActionName } from './actions.js';
 import type { AuditedSecrets, SecretAccess } from './audited-secrets.js';
-import { recordIntent } from './broker-audit.js';
+import { type Intent, recordIntent } from './broker-audit.js';
 import type { BrokerContext, BrokerDependencies, Claimed } from './broker-types.js';
 import type { ResolvedAction } from './resolve-action.js';
 
@@ -90,26 +90,31 @@ function context(audit: AuditSink, withSecrets: BrokerDependencies['secrets']): 
   };
 }
 
-const claimed = (action: ActionName): Claimed => ({
-  requestId: 'req_1',
-  agent: { id: 'a', policy: 'p' },
-  action,
-  account: 'paper',
-  idempotencyKey: undefined,
+const intent = (action: ActionName): Intent => ({
+  request: claimed(action),
+  resolved: RESOLVED,
+  decision: DECISION,
+  input: {},
 });
+
+function claimed(action: ActionName): Claimed {
+  return {
+    requestId: 'req_1',
+    agent: { id: 'a', policy: 'p' },
+    action,
+    account: 'paper',
+    idempotencyKey: undefined,
+  };
+}
 
 describe('recordIntent', () => {
   it('appends a write’s intent and its credential reads in one batch, each waiting until durable', async () => {
     const audit = recordingSink();
     const s = secrets(audit.sink);
     let done = false;
-    const recorded = recordIntent(
-      context(audit.sink, s.fake),
-      claimed('place_order'),
-      RESOLVED,
-      DECISION,
-      {},
-    ).finally(() => (done = true));
+    const recorded = recordIntent(context(audit.sink, s.fake), intent('place_order')).finally(
+      () => (done = true),
+    );
     await new Promise((resolve) => setImmediate(resolve));
     // All three were appended while the first was still being synced: they share its batch.
     expect(audit.appended).toEqual([
@@ -128,7 +133,7 @@ describe('recordIntent', () => {
     const audit = recordingSink();
     const s = secrets(audit.sink);
     audit.release();
-    await recordIntent(context(audit.sink, s.fake), claimed('get_balance'), RESOLVED, DECISION, {});
+    await recordIntent(context(audit.sink, s.fake), intent('get_balance'));
     expect(audit.appended.map((a) => a.wait)).toEqual(['written', 'written', 'written']);
   });
 
@@ -136,13 +141,7 @@ describe('recordIntent', () => {
     const audit = recordingSink();
     const s = secrets(audit.sink);
     audit.release();
-    const credentials = await recordIntent(
-      context(audit.sink, s.fake),
-      claimed('get_ticker'),
-      RESOLVED,
-      DECISION,
-      {},
-    );
+    const credentials = await recordIntent(context(audit.sink, s.fake), intent('get_ticker'));
     expect(credentials).toBeUndefined();
     expect(s.reads.count).toBe(0);
     expect(audit.appended.map((a) => a.kind)).toEqual(['intent']);
@@ -152,13 +151,9 @@ describe('recordIntent', () => {
     const audit = recordingSink();
     audit.fail();
     const s = secrets(audit.sink);
-    const err = await recordIntent(
-      context(audit.sink, s.fake),
-      claimed('place_order'),
-      RESOLVED,
-      DECISION,
-      {},
-    ).catch((e: unknown) => e);
+    const err = await recordIntent(context(audit.sink, s.fake), intent('place_order')).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CofreError);
     expect(s.read).toHaveLength(2);
     expect(s.read.every((v) => v.zeroed)).toBe(true);

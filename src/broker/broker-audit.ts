@@ -32,19 +32,16 @@ const SIGNED_ACTIONS: ReadonlySet<ActionName> = new Set<ActionName>([
  */
 export async function recordIntent(
   ctx: BrokerContext,
-  request: Claimed,
-  resolved: ResolvedAction,
-  decision: PolicyDecision,
-  input: unknown,
-  approvedBy?: string,
+  intent: Intent,
 ): Promise<VenueCredentials | undefined> {
+  const { request } = intent;
   const wait = WRITE_ACTIONS.has(request.action) ? 'durable' : 'written';
   const read = await readCredentials(ctx, request);
   const identity = { requestId: request.requestId, agent: request.agent.id };
   const secrets = ctx.deps.secrets;
   try {
     await Promise.all([
-      auditIntent(ctx, request, resolved, decision, input, approvedBy, { wait }),
+      auditIntent(ctx, intent, { wait }),
       ...(read === undefined || secrets === undefined
         ? []
         : read.accesses.map((access) => secrets.recordFor(access, identity, { wait }))),
@@ -67,16 +64,18 @@ async function readCredentials(
   return secrets.readVenueCredentials(request.account, { accounts }).catch(() => undefined);
 }
 
+/** What an intent record says: the request, what it resolved to, what policy decided, and who approved it. */
+export interface Intent {
+  readonly request: Claimed;
+  readonly resolved: ResolvedAction;
+  readonly decision: PolicyDecision;
+  readonly input: unknown;
+  readonly approvedBy?: string | undefined;
+}
+
 /** Appends the intent of a request: what is about to be done (or was decided), before anything is sent. */
-export function auditIntent(
-  ctx: BrokerContext,
-  request: Claimed,
-  resolved: ResolvedAction,
-  decision: PolicyDecision,
-  input: unknown,
-  approvedBy?: string,
-  options?: AppendOptions,
-): Promise<void> {
+export function auditIntent(ctx: BrokerContext, intent: Intent, options?: AppendOptions): Promise<void> {
+  const { request, resolved, decision, input, approvedBy } = intent;
   return ctx.deps.audit.append(
     {
       kind: 'intent',

@@ -176,7 +176,7 @@ export class Broker implements BrokerControl {
     if (refusal !== undefined) return finish(ctx, request, refusal, emptyRecord());
     let credentials;
     try {
-      credentials = await recordIntent(ctx, request, resolved, decision, input, approvedBy);
+      credentials = await recordIntent(ctx, { request, resolved, decision, input, approvedBy });
     } catch (err) {
       // Fail closed: nothing was sent, so the reservation and the claim are given back.
       ctx.deps.state.settleReservation(request.requestId, { kind: 'release' });
@@ -195,7 +195,7 @@ export class Broker implements BrokerControl {
   ): Promise<ActionResponse> {
     const ctx = this.#ctx;
     // Written, not waited for to be durable: nothing is sent for a denial.
-    await auditIntent(ctx, request, resolved, decision, input, undefined, { wait: 'written' }).catch(
+    await auditIntent(ctx, { request, resolved, decision, input }, { wait: 'written' }).catch(
       (err: unknown) => {
         ctx.deps.logger.error(
           { err, requestId: request.requestId },

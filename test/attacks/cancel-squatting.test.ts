@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { AuthenticatedAgent } from '../../src/broker/agent-tokens.js';
+import { RESTING_BUY } from '../resting-buy.js';
 import { startSurfaceFixture, type SurfaceFixture } from '../surfaces/surface-fixture.js';
 
 let fixture: SurfaceFixture;
@@ -19,14 +20,7 @@ afterAll(async () => {
   await fixture.close();
 });
 
-const ORDER = {
-  account: 'paper',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'limit',
-  amount: '0.001',
-  price: '50000',
-} as const;
+const ORDER = RESTING_BUY;
 
 describe('cancel squatting', () => {
   // Regression: a failing cancel claimed the order's key, after which the owner's cancel was refused as "already

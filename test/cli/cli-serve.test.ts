@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { paper } from '../../src/surfaces/cli/paper.js';
 import { cli, startCliProcess, tempDir } from './cli-harness.js';
+import { freePort } from './serve-test-tools.js';
 
 let dir: string;
 let remove: () => void;
@@ -29,13 +30,6 @@ async function listening(): Promise<Server> {
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   stops.push(() => new Promise((done) => server.close(done)));
   return server;
-}
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 /** `cofre init`, with the paper account's baseUrl moved to a free port. */

@@ -2,8 +2,6 @@
 // requests (answered, with their outcome on record) before the primary closes the audit log and exits.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -12,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { cli, startCliProcess, tempDir } from './cli-harness.js';
+import { freePort, parentOf, postOnOwnConnection } from './serve-test-tools.js';
 
 const API_KEY = `StopKey${randomBytes(12).toString('hex')}`;
 const API_SECRET = randomBytes(32).toString('hex');
@@ -25,17 +24,9 @@ let dir: string;
 let remove: () => void;
 let exchange: PaperExchange;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as { port: number };
-  await new Promise((done) => probe.close(done));
-  return port;
-}
-
 /** One order on a connection of its own. */
 function place(port: number, token: string, clientOrderId: string): Promise<Record<string, unknown>> {
-  const data = JSON.stringify({
+  return postOnOwnConnection(`http://127.0.0.1:${port}/v1/actions/place_order`, token, {
     account: 'paper',
     symbol: 'BTC/USDT',
     side: 'buy',
@@ -43,30 +34,7 @@ function place(port: number, token: string, clientOrderId: string): Promise<Reco
     price: '59000',
     amount: '0.001',
     clientOrderId,
-  });
-  return new Promise((done, fail) => {
-    const req = request(
-      `http://127.0.0.1:${port}/v1/actions/place_order`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => {
-          done(JSON.parse(text) as Record<string, unknown>);
-        });
-      },
-    );
-    req.on('error', fail);
-    req.end(data);
-  });
+  }).then((answer) => answer.body);
 }
 
 /** Waits, turn by turn of the event loop, until `done` holds. */
@@ -111,11 +79,6 @@ afterAll(async () => {
 function childrenOf(pid: number): number[] {
   const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
   return text === '' ? [] : text.split(' ').map(Number);
-}
-
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 describe('cofre serve --workers 2, stopped', () => {

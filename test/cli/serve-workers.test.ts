@@ -11,8 +11,6 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
@@ -24,6 +22,7 @@ import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { paper } from '../../src/surfaces/cli/paper.js';
 import { workerCount } from '../../src/surfaces/cli/serve.js';
 import { cli, type RunningCli, startCliProcess, tempDir } from './cli-harness.js';
+import { freePort, parentOf, type PostAnswer, postOnOwnConnection } from './serve-test-tools.js';
 
 let dir: string;
 let remove: () => void;
@@ -34,48 +33,14 @@ const tokens: Record<string, string> = {};
 /** The workers serving after the replacement test. */
 let serving: number[] = [];
 
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
+type Answer = PostAnswer;
 
 /** One request on a connection of its own (no keep-alive), so each may land on another worker. */
 function post(path: string, token: string, body: unknown): Promise<Answer> {
-  const data = JSON.stringify(body);
-  return new Promise((done, fail) => {
-    const req = request(
-      `${base}${path}`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        res.on('end', () => {
-          done({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
-        });
-      },
-    );
-    req.on('error', fail);
-    req.end(data);
-  });
+  return postOnOwnConnection(`${base}${path}`, token, body);
 }
 
 const code = (a: Answer): unknown => (a.body['error'] as { code?: string } | undefined)?.code;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as { port: number };
-  await new Promise((done) => probe.close(done));
-  return port;
-}
 
 let nextOrder = 0;
 function order(fields: Record<string, string> = {}): Record<string, string> {
@@ -185,11 +150,6 @@ function holdsAuditLog(pid: number): boolean {
       return false; // closed meanwhile
     }
   });
-}
-
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
 /**

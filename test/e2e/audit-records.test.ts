@@ -21,6 +21,7 @@ import type { ReceivedRequest } from '../../src/paper-exchange/paper-exchange.js
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { openVenueAccount } from '../../src/venues/ccxt-venue-account.js';
 import { type AttackFixture, startAttackFixture } from '../attacks/attack-fixture.js';
+import { RESTING_BUY } from '../resting-buy.js';
 
 const API_KEY_REF = 'local:exchanges/paper#apiKey';
 const SECRET_REF = 'local:exchanges/paper#secret';
@@ -107,14 +108,7 @@ async function written(action: string, input: unknown) {
   return { response, writes, sent: detail?.sentSha256 };
 }
 
-const ORDER = {
-  account: 'paper',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'limit',
-  amount: '0.001',
-  price: '50000',
-};
+const ORDER = RESTING_BUY;
 
 describe('secret-access records', () => {
   it("records the audit keys read at start, HMAC'd, under no request", () => {

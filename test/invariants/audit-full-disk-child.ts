@@ -7,20 +7,14 @@ import { createLogger } from '../../src/audit/create-logger.js';
 import { openBrokerRuntime } from '../../src/broker/broker-runtime.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { isCofreError } from '../../src/errors.js';
+import { RESTING_BUY } from '../resting-buy.js';
 
 const config = await loadConfig(process.argv[2] ?? '');
 const runtime = await openBrokerRuntime(config, { logger: createLogger({ level: 'info' }) });
 // The disk fills up (or turns read-only) while the broker runs, after it opened its audit log.
 if (process.argv[3] !== undefined) execSync(process.argv[3], { stdio: 'inherit' });
 const agent = { id: 'disk-agent', policy: 'all' };
-const order = {
-  account: 'paper',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'limit',
-  amount: '0.001',
-  price: '50000',
-};
+const order = RESTING_BUY;
 const actions: [string, unknown][] = [
   ['place_order', { ...order, clientOrderId: 'disk-1' }],
   ['place_order', { ...order, type: 'market', price: undefined, clientOrderId: 'disk-2' }],

@@ -15,6 +15,7 @@ import type { ActionResponse } from '../../src/broker/broker.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { tempDir } from '../cli/cli-harness.js';
+import { RESTING_BUY } from '../resting-buy.js';
 import { ALL_ACTIONS } from '../surfaces/surface-fixture.js';
 import { encodingsOf, fragmentsOf, leaks, makeCanary } from './canary.js';
 import { serveBrokerForTest, type ServedBroker } from './serve-for-test.js';
@@ -138,14 +139,7 @@ afterAll(async () => {
 
 describe('with canary exchange keys', () => {
   it('runs every action over HTTP', async () => {
-    const order = {
-      account: 'paper',
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      amount: '0.001',
-      price: '50000',
-    };
+    const order = RESTING_BUY;
     expect((await call('list_accounts', {})).body.status).toBe('executed');
     expect((await call('get_balance', { account: 'paper' })).body.status).toBe('executed');
     expect((await call('get_ticker', { account: 'paper', symbol: 'BTC/USDT' })).body.status).toBe('executed');

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthenticatedAgent } from '../../src/broker/agent-tokens.js';
 import type { ActionResponse } from '../../src/broker/broker.js';
 import { type AttackFixture, startAttackFixture } from '../attacks/attack-fixture.js';
+import { RESTING_BUY } from '../resting-buy.js';
 
 let fx: AttackFixture | undefined;
 
@@ -22,15 +23,7 @@ afterEach(async () => {
   fx = undefined;
 });
 
-const ORDER = {
-  account: 'paper',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'limit',
-  amount: '0.001',
-  price: '50000',
-  clientOrderId: 'power-1',
-};
+const ORDER = { ...RESTING_BUY, clientOrderId: 'power-1' };
 
 async function start(): Promise<{ fx: AttackFixture; trader: AuthenticatedAgent }> {
   const started = await startAttackFixture((url, credentials) => [

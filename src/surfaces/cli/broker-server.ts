@@ -87,19 +87,7 @@ export async function startBrokerServer(
       await runtime.close();
     })());
   try {
-    let preflight: PreflightReport | undefined;
-    if (options.verify) {
-      // Through the runtime's audited reads: the server's own checks of each credential are on record too.
-      preflight = await runPreflight(config, {
-        resolve: (reference) => runtime.secrets.read(reference, { purpose: 'preflight' }),
-      });
-      if (preflight.problems.length > 0) {
-        throw preflightError(
-          preflight,
-          'Fix them (`cofre doctor` checks again), or start anyway with --no-verify.',
-        );
-      }
-    }
+    const preflight = options.verify ? await startupPreflight(config, runtime) : undefined;
     const host = options.host ?? config.server.host;
     const port = options.port ?? config.server.port;
     const url = await listen(server, host, port, options.anyPortIfTaken === true);
@@ -133,4 +121,25 @@ async function listen(
       { cause: err, details: { host, port } },
     );
   }
+}
+
+/**
+ * The start-up check of `cofre serve` (one process or the primary of workers): every credential reference resolves
+ * and every venue exists, or `COFRE_PREFLIGHT_FAILED` listing what does not.
+ */
+export async function startupPreflight(
+  config: CofreConfig,
+  runtime: BrokerRuntime,
+): Promise<PreflightReport> {
+  // Through the runtime's audited reads: the server's own checks of each credential are on record too.
+  const preflight = await runPreflight(config, {
+    resolve: (reference) => runtime.secrets.read(reference, { purpose: 'preflight' }),
+  });
+  if (preflight.problems.length > 0) {
+    throw preflightError(
+      preflight,
+      'Fix them (`cofre doctor` checks again), or start anyway with --no-verify.',
+    );
+  }
+  return preflight;
 }

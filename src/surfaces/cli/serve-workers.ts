@@ -17,8 +17,7 @@ import type { Logger } from 'pino';
 import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
-import type { BrokerServer } from './broker-server.js';
-import { preflightError, type PreflightReport, runPreflight } from './preflight.js';
+import { type BrokerServer, startupPreflight } from './broker-server.js';
 import { WorkerPool } from './worker-pool.js';
 
 /** Options of {@link startServeWorkers}. */
@@ -59,18 +58,7 @@ export async function startServeWorkers(
       await runtime.close();
     })());
   try {
-    let preflight: PreflightReport | undefined;
-    if (options.verify) {
-      preflight = await runPreflight(config, {
-        resolve: (reference) => runtime.secrets.read(reference, { purpose: 'preflight' }),
-      });
-      if (preflight.problems.length > 0) {
-        throw preflightError(
-          preflight,
-          'Fix them (`cofre doctor` checks again), or start anyway with --no-verify.',
-        );
-      }
-    }
+    const preflight = options.verify ? await startupPreflight(config, runtime) : undefined;
     const running = new WorkerPool({
       audit: runtime.audit,
       logger: options.logger.child({ part: 'workers' }),
