@@ -330,6 +330,22 @@ describe('QueuedVenueAccount', () => {
     expect(await codeOf(read)).toBe('ok');
   });
 
+  it('reads market rules at once, even while every slot is taken by orders at a slow venue', async () => {
+    // Regression: `market` was queued as a read, so during a burst every new order waited for a slot just to read the
+    // loaded markets, behind the orders already held at the venue, before it was even priced.
+    const s = scriptedAccount();
+    const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));
+    const write = q.placeOrder(request('w'));
+    const rules = asRequest('write', () => q.market('BTC/USDT'));
+    expect(s.started).toEqual(['place w', 'market BTC/USDT']);
+    s.finish('market BTC/USDT');
+    await rules;
+    s.finish('place w');
+    await write;
+    await q.close();
+    expect(await codeOf(q.market('BTC/USDT'))).toBe('COFRE_VENUE_CLOSED');
+  });
+
   it('refuses waiting calls when closed', async () => {
     const s = scriptedAccount();
     const q = new QueuedVenueAccount(s.account, limits({ concurrency: 1, readConcurrency: 1 }));

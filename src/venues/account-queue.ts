@@ -119,8 +119,14 @@ export class QueuedVenueAccount implements VenueAccount {
     return { waiting: this.#waiting.length, inFlight: this.#inFlight, readsInFlight: this.#readsInFlight };
   }
 
+  /**
+   * Not queued: a market's rules are read from the markets the account loaded once (one request, single-flight, for
+   * all callers), so there is nothing to pace. Queued, every new order waited for a slot just to read them, behind
+   * the orders already at a slow venue, before it was even priced.
+   */
   market(symbol: string): Promise<MarketRules> {
-    return this.#run('market', 'read', () => this.#inner.market(symbol));
+    if (this.#closed) return Promise.reject(this.#closedError());
+    return this.#inner.market(symbol);
   }
   fetchBalance(record?: VenueCallRecord): Promise<Balance> {
     return this.#run('fetchBalance', 'read', () => this.#inner.fetchBalance(record));
@@ -174,9 +180,7 @@ export class QueuedVenueAccount implements VenueAccount {
   /** Runs `call` now if a slot is free and nothing more urgent waits, else queues it (bounded, with a deadline). */
   #run<T>(operation: string, own: VenuePriority, call: () => Promise<T>): Promise<T> {
     if (this.#closed) {
-      return Promise.reject(
-        new CofreError('COFRE_VENUE_CLOSED', `account "${this.id}" was used after it was closed`),
-      );
+      return Promise.reject(this.#closedError());
     }
     const context = currentRequestContext();
     // The more urgent of the call's own kind and its request's: a cancel is a cancel, a read inside an order is not.
@@ -306,6 +310,10 @@ export class QueuedVenueAccount implements VenueAccount {
       `account "${this.id}" is busy: ${this.#limits.maxQueued} calls already wait for ${this.venue}; ${operation} was refused and nothing was sent; retry shortly`,
       { details: { account: this.id, operation, sent: false } },
     );
+  }
+
+  #closedError(): CofreError {
+    return new CofreError('COFRE_VENUE_CLOSED', `account "${this.id}" was used after it was closed`);
   }
 
   #deadlineError(operation: string): CofreError {
