@@ -5,51 +5,7 @@ import { PaperConfigError } from './paper-config-error.js';
 import { type PaperExchange, type PaperSymbol, startPaperExchange } from './paper-exchange.js';
 import { BTCUSDT } from './spot-markets.js';
 import { WORKED_EXAMPLE as EX } from './testdata/binance-worked-example.js';
-
-interface Reply {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- wire JSON under test; assertions check its shape
-  body: any;
-}
-
-/** A JSON array of objects, or a failed assertion. */
-function list(value: unknown): Record<string, unknown>[] {
-  expect(Array.isArray(value)).toBe(true);
-  return value as Record<string, unknown>[];
-}
-
-async function send(
-  ex: PaperExchange,
-  method: string,
-  pathAndQuery: string,
-  options: { apiKey?: string; body?: string } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (options.apiKey !== undefined) headers['X-MBX-APIKEY'] = options.apiKey;
-  if (options.body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
-  const res = await fetch(`${ex.url}${pathAndQuery}`, {
-    method,
-    headers,
-    ...(options.body === undefined ? {} : { body: options.body }),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-/** A client that signs like Binance's docs say: HMAC-SHA256 hex of query string + body. */
-function client(ex: PaperExchange, apiKey: string, secret: string, clock: () => number) {
-  return async (
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    params: Record<string, string>,
-    where: 'query' | 'body' = method === 'POST' ? 'body' : 'query',
-  ): Promise<Reply> => {
-    const text = new URLSearchParams({ ...params, timestamp: String(clock()) }).toString();
-    const signed = `${text}&signature=${binanceSignature(secret, text)}`;
-    return where === 'query'
-      ? send(ex, method, `${path}?${signed}`, { apiKey })
-      : send(ex, method, path, { apiKey, body: signed });
-  };
-}
+import { client, list, type Reply, send } from './testdata/signed-client.js';
 
 describe("Binance's published worked example against the server", () => {
   const LTCBTC: PaperSymbol = {

@@ -48,21 +48,19 @@ import {
   readSymbol,
 } from './order-params.js';
 import { cancelOrderResponse, myTradeResponse, newOrderResponse, queryOrderResponse } from './order-wire.js';
+import { type PaperApiKey, PaperApiKeys, type PaperKeyRestrictions } from './paper-api-keys.js';
 import { PaperConfigError } from './paper-config-error.js';
 import { type OrderState, PaperEngine, type Trade } from './paper-engine.js';
 import { exchangeInfoSymbol, type PaperSymbol, type SymbolRules, symbolRules } from './paper-symbol.js';
 import { type PaperWithdrawal, PaperWithdrawals } from './paper-withdrawals.js';
 
 export type { EchoKeyMode } from './echo-key-fault.js';
+export type { PaperApiKey, PaperKeyRestrictions } from './paper-api-keys.js';
 export type { PaperSymbol } from './paper-symbol.js';
 export type { PaperWithdrawal } from './paper-withdrawals.js';
 
 /** An account of the paper exchange. */
-export interface PaperAccount {
-  /** Sent by clients in `X-MBX-APIKEY`; 1–128 ASCII letters and digits (Binance's keys are 64). */
-  readonly apiKey: string;
-  /** HMAC key; a string is used as its UTF-8 bytes, as Binance clients do. */
-  readonly secret: Buffer | string;
+export interface PaperAccount extends PaperApiKey {
   /** Starting free balance per asset, as decimal strings (`{ USDT: "10000", BTC: "0.5" }`). */
   readonly balances: Readonly<Record<string, string>>;
 }
@@ -190,6 +188,16 @@ export interface PaperExchange {
   price(symbol: string): string;
   /** Balances of an account by asset. Throws `COFRE_INPUT_INVALID` for an unknown API key. */
   balances(apiKey: string): Record<string, PaperBalance>;
+  /**
+   * Adds an API key to the account that `accountApiKey` (any of its keys) belongs to, as a key rotation on the
+   * exchange's site does: both keys work until the old one is revoked. Throws `PaperConfigError` for an unknown
+   * account or a key already in use.
+   */
+  addApiKey(accountApiKey: string, key: PaperApiKey): void;
+  /** Deletes an API key: requests signed with it are refused from now on with -2015. */
+  revokeApiKey(apiKey: string): void;
+  /** Changes what an API key may do (`GET /sapi/v1/account/apiRestrictions` reports it; trading and withdrawals are enforced). */
+  restrictApiKey(apiKey: string, restrictions: PaperKeyRestrictions): void;
   /** Every order accepted so far, oldest first. */
   orders(): PaperOrder[];
   /** Every withdrawal accepted so far (`POST /sapi/v1/capital/withdraw/apply`), oldest first. */
@@ -212,13 +220,17 @@ const DEPTH_LEVELS = 5;
 
 interface RequestContext {
   readonly params: BinanceParams;
-  /** The verified API key of a SIGNED request; empty for public endpoints. */
+  /** The account of a SIGNED request, named by its first API key; empty for public endpoints. */
   readonly apiKey: string;
+  /** The verified API key the request was signed with (one of the account's keys); empty for public endpoints. */
+  readonly key: string;
   readonly serverTime: number;
 }
 
 interface Route {
   readonly signed: boolean;
+  /** What the signing key must be allowed to do, beyond reading. */
+  readonly permission?: 'trade' | 'withdraw';
   readonly handle: (ctx: RequestContext) => unknown;
 }
 
@@ -237,7 +249,8 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
 
   const { rules, known, prices, feeRate } = readMarkets(options);
 
-  const { secrets, balances } = readAccounts(options.accounts);
+  const keys = new PaperApiKeys(now);
+  const balances = readAccounts(options.accounts, keys);
 
   const engine = new PaperEngine({
     symbols: rules,
@@ -247,17 +260,18 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
     now,
     ...(options.newClientOrderId === undefined ? {} : { newClientOrderId: options.newClientOrderId }),
   });
-  const accountIds = new Map([...secrets.keys()].map((key, index) => [key, index + 1]));
+  const accountIds = new Map(keys.accounts().map((key, index) => [key, index + 1]));
   let priceUpdates = 0;
   const withdrawals = new PaperWithdrawals(engine);
   const bookVersion = () => priceUpdates + engine.everyOrder().length;
   const routes = binanceRoutes(engine, feeRate, accountIds, bookVersion, withdrawals);
+  addApiRestrictionsRoute(routes, keys);
   const received: ReceivedRequest[] = [];
 
   const server = createServer((req, res) => {
     readBody(req, maxBodyBytes, (body, tooLarge) => {
       whenReleased(req, options.holdRequest, now, (arrived) => {
-        const ctx = { routes, secrets, now: () => arrived, echo, onError: options.onError };
+        const ctx = { routes, keys, now: () => arrived, echo, onError: options.onError };
         const entry = handleRequest(req, body, tooLarge, ctx);
         received.push({ ...entry.record, seq: received.length + 1 });
         res.writeHead(entry.status, { 'content-type': 'application/json;charset=UTF-8' });
@@ -285,14 +299,8 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
       if (!known.has(symbol)) throw invalid(`paper exchange has no symbol ${JSON.stringify(symbol)}`);
       return engine.price(symbol).toString();
     },
-    balances(apiKey) {
-      if (!secrets.has(apiKey)) throw invalid('paper exchange has no account with that API key');
-      const result: Record<string, PaperBalance> = {};
-      for (const [asset, b] of engine.balances(apiKey)) {
-        result[asset] = { free: b.free.toString(), locked: b.locked.toString() };
-      }
-      return result;
-    },
+    balances: (apiKey) => balancesOf(engine, keys, apiKey),
+    ...keyControls(keys),
     orders() {
       return engine.everyOrder().map(orderSnapshot);
     },
@@ -311,6 +319,33 @@ export async function startPaperExchange(options: PaperExchangeOptions): Promise
 }
 
 /** The listed symbols, their starting prices and the fee rate, checked. */
+/** {@link PaperExchange.balances}: the balances of the account `apiKey` (any of its keys) belongs to. */
+function balancesOf(engine: PaperEngine, keys: PaperApiKeys, apiKey: string): Record<string, PaperBalance> {
+  if (!keys.has(apiKey)) throw invalid('paper exchange has no account with that API key');
+  const result: Record<string, PaperBalance> = {};
+  for (const [asset, b] of engine.balances(keys.ownerOf(apiKey))) {
+    result[asset] = { free: b.free.toString(), locked: b.locked.toString() };
+  }
+  return result;
+}
+
+/** The {@link PaperExchange} methods that add, revoke and restrict API keys. */
+function keyControls(
+  keys: PaperApiKeys,
+): Pick<PaperExchange, 'addApiKey' | 'revokeApiKey' | 'restrictApiKey'> {
+  return {
+    addApiKey(accountApiKey, key) {
+      keys.add(keys.ownerOf(accountApiKey), key, 'paper exchange API key');
+    },
+    revokeApiKey(apiKey) {
+      keys.revoke(apiKey);
+    },
+    restrictApiKey(apiKey, restrictions) {
+      keys.restrict(apiKey, restrictions);
+    },
+  };
+}
+
 /** Where to listen: loopback only, a valid port (0 for any free one). */
 function readAddress(options: PaperExchangeOptions): { host: string; requestedPort: number } {
   const host = options.host ?? '127.0.0.1';
@@ -351,24 +386,14 @@ function readMarkets(options: PaperExchangeOptions): {
   return { rules, known, prices, feeRate };
 }
 
-/** Each account's HMAC secret and starting balances by API key, checked. */
-function readAccounts(accounts: readonly PaperAccount[]): {
-  secrets: Map<string, Buffer>;
-  balances: Map<string, Map<string, ExactDecimal>>;
-} {
-  // SECURITY: secrets live only in this map, copied so the caller may zero its buffer.
-  const secrets = new Map<string, Buffer>();
+/** Each account's API key (into `keys`) and starting balances by API key, checked. */
+function readAccounts(
+  accounts: readonly PaperAccount[],
+  keys: PaperApiKeys,
+): Map<string, Map<string, ExactDecimal>> {
   const balances = new Map<string, Map<string, ExactDecimal>>();
   for (const [index, account] of accounts.entries()) {
-    if (!API_KEY.test(account.apiKey)) {
-      throw invalid(`paper exchange account #${index + 1}: apiKey must be 1-128 ASCII letters and digits`);
-    }
-    if (secrets.has(account.apiKey)) {
-      throw invalid(`paper exchange account #${index + 1}: apiKey is listed twice`);
-    }
-    const secret = Buffer.from(account.secret);
-    if (secret.length === 0) throw invalid(`paper exchange account #${index + 1}: secret is empty`);
-    secrets.set(account.apiKey, secret);
+    keys.add(account.apiKey, account, `paper exchange account #${index + 1}`);
     const assets = new Map<string, ExactDecimal>();
     for (const [asset, text] of Object.entries(account.balances)) {
       const amount = ExactDecimal.parse(text);
@@ -379,14 +404,14 @@ function readAccounts(accounts: readonly PaperAccount[]): {
     }
     balances.set(account.apiKey, assets);
   }
-  return { secrets, balances };
+  return balances;
 }
 
 /** What {@link handleRequest} needs from the running exchange. */
 interface HandlerContext {
   readonly routes: ReadonlyMap<string, Route>;
-  /** SECURITY: the accounts' HMAC secrets by API key; used only to verify signatures. */
-  readonly secrets: ReadonlyMap<string, Buffer>;
+  /** SECURITY: the accounts' API keys and HMAC secrets; the secrets are used only to verify signatures. */
+  readonly keys: PaperApiKeys;
   readonly now: () => number;
   /** The echo-the-key fault in force for this request, if any (`echo-key-fault.ts`). */
   readonly echo: EchoKeyMode | undefined;
@@ -421,7 +446,7 @@ function handleRequest(
   tooLarge: boolean,
   ctx: HandlerContext,
 ): { status: number; body: unknown; record: Omit<ReceivedRequest, 'seq'> } {
-  const { routes, secrets, now, echo } = ctx;
+  const { routes, keys, now, echo } = ctx;
   const method = req.method ?? 'GET';
   const target = req.url ?? '/';
   const mark = target.indexOf('?');
@@ -441,14 +466,18 @@ function handleRequest(
     if (tooLarge) throw binanceErrors.tooManyParameters();
     params = BinanceParams.parse(query, body, method);
     let account = '';
+    let key = '';
     if (route.signed) {
-      account = authenticate(secrets, apiKey);
-      checkSignedRequest(secrets.get(account), query, body, params, serverTime);
+      const presented = authenticate(keys, apiKey);
+      checkSignedRequest(keys.secretOf(presented), query, body, params, serverTime);
       verified = true;
-      if (echo !== undefined && isErrorEcho(echo)) throw echoKeyError(echo, account);
+      checkPermission(keys, presented, route.permission);
+      if (echo !== undefined && isErrorEcho(echo)) throw echoKeyError(echo, presented);
+      account = keys.ownerOf(presented);
+      key = presented;
     }
-    response = route.handle({ params, apiKey: account, serverTime });
-    if (route.signed && echo !== undefined) response = echoKeyInResult(echo, account, response);
+    response = route.handle({ params, apiKey: account, key, serverTime });
+    if (route.signed && echo !== undefined) response = echoKeyInResult(echo, key, response);
   } catch (err) {
     if (!(err instanceof BinanceApiError)) ctx.onError?.(err);
     const error = err instanceof BinanceApiError ? err : binanceErrors.unknown();
@@ -475,10 +504,46 @@ function handleRequest(
   };
 }
 
-function authenticate(secrets: ReadonlyMap<string, Buffer>, apiKey: string | undefined): string {
+function authenticate(keys: PaperApiKeys, apiKey: string | undefined): string {
   if (apiKey === undefined || !API_KEY.test(apiKey)) throw binanceErrors.apiKeyFormat();
-  if (!secrets.has(apiKey)) throw binanceErrors.rejectedApiKey();
+  if (!keys.has(apiKey)) throw binanceErrors.rejectedApiKey();
   return apiKey;
+}
+
+/** A key without the permission a route needs is refused as Binance refuses it: -2015, HTTP 401. */
+function checkPermission(keys: PaperApiKeys, apiKey: string, permission: Route['permission']): void {
+  if (permission === undefined) return;
+  const r = keys.describe(apiKey);
+  const allowed = permission === 'trade' ? r.enableSpotAndMarginTrading : r.enableWithdrawals;
+  if (!allowed) throw binanceErrors.rejectedApiKey();
+}
+
+/**
+ * `GET /sapi/v1/account/apiRestrictions` (USER_DATA, SIGNED): what the calling key may do, in the fields Binance
+ * documents ("Get API Key Permission"); those the paper exchange has no notion of are false.
+ */
+function addApiRestrictionsRoute(routes: Map<string, Route>, keys: PaperApiKeys): void {
+  routes.set('GET /sapi/v1/account/apiRestrictions', {
+    signed: true,
+    handle: ({ key }) => {
+      const r = keys.describe(key);
+      return {
+        ipRestrict: r.ipRestrict,
+        createTime: r.createTime,
+        enableReading: r.enableReading,
+        enableWithdrawals: r.enableWithdrawals,
+        enableInternalTransfer: false,
+        enableMargin: false,
+        enableFutures: false,
+        permitsUniversalTransfer: false,
+        enableVanillaOptions: false,
+        enableFixApiTrade: false,
+        enableFixReadOnly: false,
+        enableSpotAndMarginTrading: r.enableSpotAndMarginTrading,
+        enablePortfolioMarginTrading: false,
+      };
+    },
+  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -530,7 +595,13 @@ function binanceRoutes(
 ): Map<string, Route> {
   const routes = new Map<string, Route>();
   const add: AddRoute = (method, path, signed, handle) => {
-    routes.set(`${method} ${path}`, { signed, handle });
+    // Every SIGNED write under /api/v3 places or cancels orders; the one under /sapi withdraws.
+    const permission =
+      !signed || method === 'GET' ? undefined : path.startsWith('/sapi/') ? 'withdraw' : 'trade';
+    routes.set(
+      `${method} ${path}`,
+      permission === undefined ? { signed, handle } : { signed, permission, handle },
+    );
   };
   addMarketDataRoutes(add, engine, bookVersion);
   addAccountRoute(add, engine, feeRate, accountIds);
