@@ -110,6 +110,12 @@ const accountSchema = z
       .optional()
       .describe('Endpoint of a paper exchange. Only allowed when `mode` is `paper`.'),
     credentials: credentialsSchema,
+    requireLeastPrivilege: z
+      .boolean()
+      .optional()
+      .describe(
+        'Refuse to serve this account when its key can do more than the policies need: it can withdraw while no policy allows `withdraw` on the account, or (live) it has no IP restriction. Checked at start and by `cofre doctor` where the venue reports key permissions (binance). Default: true for `live`, false (a warning only) otherwise.',
+      ),
     queue: accountQueueSchema
       .optional()
       .describe(
@@ -184,6 +190,22 @@ const agentsSchema = z
   .describe(
     'Agent settings; agents themselves are added with `cofre agent add` and kept in the state store.',
   );
+
+// Issue 12: rotation of the keys behind accounts and of any versioned secret.
+const rotationSchema = z
+  .strictObject({
+    maxAge: durationSchema()
+      .prefault('90d')
+      .describe(
+        '`cofre doctor` flags a secret whose current version is older than this (credential age). Parsed to milliseconds.',
+      ),
+    pollInterval: durationSchema()
+      .prefault('30s')
+      .describe(
+        "How often a running broker asks each backend which version of an account's credentials is current, to pick up a promotion done elsewhere (another host, the cloud console) without a restart. 0 turns polling off; a promotion by `cofre rotate` on this host reaches a running `cofre serve` through the state file within this interval as well. Parsed to milliseconds.",
+      ),
+  })
+  .describe('Rotation of credentials: `cofre rotate`, hot reload of promoted versions, and credential age.');
 
 /** Longest `orders.referencePriceMaxAge`: beyond a minute a price band would judge orders against history. */
 const REFERENCE_PRICE_MAX_AGE_CAP_MS = 60_000;
@@ -457,12 +479,13 @@ export const cofreConfigSchema = z
     server: serverSchema.prefault({}),
     state: stateSchema.prefault({}),
     approvals: approvalsSchema.prefault({}),
+    rotation: rotationSchema.prefault({}),
   })
   .superRefine(checkCrossReferences, { when: () => true })
   .meta({
     title: 'cofre configuration',
     description:
-      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state and approvals.',
+      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state, approvals and rotation.',
   });
 
 /** The validated config as the loader returns it: defaults applied, paths absolute, deeply frozen. */
@@ -473,6 +496,7 @@ export type AccountConfig = DeepReadonly<z.output<typeof accountSchema>>;
 export type AccountCredentials = DeepReadonly<z.output<typeof credentialsSchema>>;
 export type AgentsConfig = DeepReadonly<z.output<typeof agentsSchema>>;
 export type OrdersConfig = DeepReadonly<z.output<typeof ordersSchema>>;
+export type RotationConfig = DeepReadonly<z.output<typeof rotationSchema>>;
 export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
 export type AddressBookConfig = DeepReadonly<z.output<typeof addressBookSchema>>;
 export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;

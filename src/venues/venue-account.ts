@@ -184,5 +184,24 @@ export interface VenueAccount {
     ref: { readonly asset: string; readonly clientWithdrawId: string },
     record?: VenueCallRecord,
   ): Promise<Withdrawal | undefined>;
+  /**
+   * Optional (issue 12): what the account's key may do, as the venue reports it (binance: `GET
+   * /sapi/v1/account/apiRestrictions`); undefined where the venue has no such endpoint. An authenticated read.
+   */
+  keyScope?(record?: VenueCallRecord): Promise<KeyScope | undefined>;
+  /** Optional (issue 12): the venue's clock (ms since the epoch), for `cofre doctor`'s clock-skew check. */
+  serverTime?(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What an API key may do, as its venue reports it (issue 12); `undefined` fields the venue does not say. */
+export interface KeyScope {
+  /** The key may place and cancel orders. */
+  readonly canTrade: boolean | undefined;
+  /** The key may withdraw funds. */
+  readonly canWithdraw: boolean | undefined;
+  /** The key works only from listed IP addresses. */
+  readonly ipRestricted: boolean | undefined;
+  /** When the key was created at the venue, if it says. */
+  readonly createdAt: Date | undefined;
 }
