@@ -84,6 +84,12 @@ export interface SecretBackend {
    * when it pointed at `version` — the AWS Secrets Manager rotation model.
    */
   moveStage(path: string, stage: Stage, version: string): Promise<void>;
+  /**
+   * Takes `stage` (`pending` or `previous`, never `current`) off whatever version holds it; the version itself is
+   * kept, unstaged. Does nothing when no version holds it. A rotation whose new version fails its test clears
+   * `pending` this way (issue 12). `COFRE_BACKEND_UNSUPPORTED` where the backend has no stages.
+   */
+  clearStage(path: string, stage: 'pending' | 'previous'): Promise<void>;
   /** Deletes the secret and all its versions. */
   remove(path: string): Promise<void>;
   /**

@@ -116,6 +116,16 @@ export class MemoryBackend implements SecretBackend {
     return version;
   }
 
+  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
+  clearStage(path: string): Promise<void> {
+    return Promise.reject(
+      new CofreError(
+        'COFRE_BACKEND_UNSUPPORTED',
+        `clearing a stage of "${path}" is not built yet for this backend`,
+      ),
+    );
+  }
+
   // eslint-disable-next-line @typescript-eslint/require-await
   async moveStage(path: string, stage: Stage, version: string): Promise<void> {
     const secret = this.#get(path);

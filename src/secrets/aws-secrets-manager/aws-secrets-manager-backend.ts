@@ -351,6 +351,16 @@ export class AwsSecretsManagerBackend implements SecretBackend {
     }
   }
 
+  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
+  clearStage(path: string): Promise<void> {
+    return Promise.reject(
+      new CofreError(
+        'COFRE_BACKEND_UNSUPPORTED',
+        `clearing a stage of "${path}" is not built yet for this backend`,
+      ),
+    );
+  }
+
   /**
    * Moves the staging label of `stage` to `version` (`UpdateSecretVersionStage`, removing it from its holder).
    * Moving `current` lets AWS move `AWSPREVIOUS` to the old current, then clears `AWSPENDING` when it pointed at

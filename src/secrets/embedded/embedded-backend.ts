@@ -264,6 +264,16 @@ export class EmbeddedBackend implements SecretBackend {
     }
   }
 
+  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
+  clearStage(path: string): Promise<void> {
+    return Promise.reject(
+      new CofreError(
+        'COFRE_BACKEND_UNSUPPORTED',
+        `clearing a stage of "${path}" is not built yet for this backend`,
+      ),
+    );
+  }
+
   /**
    * Points `stage` at `version`. Moving `current` moves the old current to `previous` and clears `pending` when it
    * pointed at `version`; moving `previous` or `pending` just repoints that stage.

@@ -403,6 +403,16 @@ export class VaultBackend implements SecretBackend {
     });
   }
 
+  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
+  clearStage(path: string): Promise<void> {
+    return Promise.reject(
+      new CofreError(
+        'COFRE_BACKEND_UNSUPPORTED',
+        `clearing a stage of "${path}" is not built yet for this backend`,
+      ),
+    );
+  }
+
   async moveStage(path: string, stage: Stage, version: string): Promise<void> {
     await this.#ready(path);
     if (this.kvVersion === 1) throw this.#unsupported('stages (KV version 1 keeps one value per path)');

@@ -334,6 +334,10 @@ export class VaultLeaseManager implements SecretBackend {
     return Promise.reject(this.#unsupported(path, 'stages'));
   }
 
+  clearStage(path: string): Promise<void> {
+    return Promise.reject(this.#unsupported(path, 'stages'));
+  }
+
   remove(path: string): Promise<void> {
     return Promise.reject(this.#unsupported(path, 'remove'));
   }
