@@ -1,4 +1,5 @@
 import { CofreError } from '../errors.js';
+import { assertClearableStage, type ClearableStage } from '../secrets/clearable-stage.js';
 import type {
   BackendCapabilities,
   SecretBackend,
@@ -116,14 +117,13 @@ export class MemoryBackend implements SecretBackend {
     return version;
   }
 
-  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
-  clearStage(path: string): Promise<void> {
-    return Promise.reject(
-      new CofreError(
-        'COFRE_BACKEND_UNSUPPORTED',
-        `clearing a stage of "${path}" is not built yet for this backend`,
-      ),
-    );
+  /** Takes `pending` or `previous` off the version holding it; the version stays readable by id. */
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async clearStage(path: string, stage: ClearableStage): Promise<void> {
+    assertClearableStage(stage);
+    const stages = this.#get(path).stages;
+    if (stage === 'pending') delete stages.pending;
+    else delete stages.previous;
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await
