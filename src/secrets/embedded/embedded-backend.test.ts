@@ -119,6 +119,50 @@ describe('EmbeddedBackend', () => {
     expect((await s.backend.describe('k')).stages).toEqual({ current: '3', previous: '1' });
   });
 
+  it('clears a stage in the store file itself, and leaves the file untouched when there is nothing to clear', async () => {
+    const s = await newStore();
+    await s.backend.write('k', text('one'));
+    const untouched = await readFile(s.store);
+    await s.backend.clearStage('k', 'pending');
+    await s.backend.clearStage('k', 'previous');
+    // Every write re-encrypts under a fresh nonce, so equal bytes mean the no-op did not rewrite the file.
+    expect((await readFile(s.store)).equals(untouched)).toBe(true);
+
+    await s.backend.write('k', text('two'), { stage: 'pending' });
+    await s.backend.clearStage('k', 'pending');
+    const reopened = await reopen(s);
+    expect((await reopened.describe('k')).stages).toEqual({ current: '1' });
+    expect((await reopened.read('k', { kind: 'version', version: '2' })).value.text()).toBe('two');
+  });
+
+  it('keeps a cleared version until pruning drops it like any unstaged version', async () => {
+    const s = await newStore({ maxVersions: 2 });
+    await s.backend.write('k', text('v1'));
+    await s.backend.write('k', text('v2'), { stage: 'pending' });
+    await s.backend.clearStage('k', 'pending');
+    expect((await s.backend.describe('k')).versions.map((v) => v.version)).toEqual(['1', '2']);
+    await s.backend.write('k', text('v3'));
+    const meta = await s.backend.describe('k');
+    expect(meta.versions.map((v) => v.version)).toEqual(['1', '3']);
+    expect(meta.stages).toEqual({ current: '3', previous: '1' });
+  });
+
+  it('clears under the store lock: a second instance writing at the same time loses nothing', async () => {
+    // Two instances share only the file lock (each has its own in-process queue), like two processes.
+    const s = await newStore({ maxVersions: 100 });
+    const other = await reopen(s);
+    await s.backend.write('k', text('one'));
+    await s.backend.write('k', text('two'));
+    for (let round = 0; round < 6; round++) {
+      const [, pending] = await Promise.all([
+        s.backend.clearStage('k', 'previous'),
+        other.write('k', text(`pending-${round}`), { stage: 'pending' }),
+      ]);
+      expect((await s.backend.describe('k')).stages).toEqual({ current: '2', pending });
+      await other.moveStage('k', 'previous', pending);
+    }
+  });
+
   it('a first write staged pending has no current version yet', async () => {
     const s = await newStore();
     await s.backend.write('k', text('draft'), { stage: 'pending' });

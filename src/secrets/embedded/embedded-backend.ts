@@ -3,6 +3,7 @@ import { lstat, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import { CofreError } from '../../errors.js';
+import { assertClearableStage, type ClearableStage } from '../clearable-stage.js';
 import type {
   BackendCapabilities,
   SecretBackend,
@@ -264,14 +265,26 @@ export class EmbeddedBackend implements SecretBackend {
     }
   }
 
-  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
-  clearStage(path: string): Promise<void> {
-    return Promise.reject(
-      new CofreError(
-        'COFRE_BACKEND_UNSUPPORTED',
-        `clearing a stage of "${path}" is not built yet for this backend`,
-      ),
-    );
+  /**
+   * Takes `pending` or `previous` off the version holding it (see {@link SecretBackend.clearStage}); the version
+   * stays readable by id. `COFRE_INPUT_INVALID` for `current`, `COFRE_SECRET_NOT_FOUND` for a missing secret.
+   *
+   * Concurrency: a no-op (no version holds the stage) is answered from one read of the file, without the lock or a
+   * rewrite; a clear is a read-modify-write under the lock like every other write, re-checked on contents read
+   * under it, so it never undoes a concurrent writer's versions or stages other than this one.
+   */
+  async clearStage(path: string, stage: ClearableStage): Promise<void> {
+    assertValidSecretPath(path);
+    assertClearableStage(stage);
+    const contents = await this.#load(this.#open());
+    try {
+      if (this.#secret(contents, path).stages[stage] === undefined) return;
+    } finally {
+      contents.dispose();
+    }
+    await this.#mutate((fresh) => {
+      fresh.clearStage(this.#secret(fresh, path), stage);
+    });
   }
 
   /**

@@ -177,6 +177,17 @@ export class StoreContents {
     secret.stages[stage] = version;
   }
 
+  /**
+   * Takes `stage` off whatever version holds it; the version itself is kept, unstaged (and from then on may be
+   * pruned like any unstaged version). Returns false when no version held it. The caller refuses `current`.
+   */
+  clearStage(secret: StoredSecret, stage: Exclude<Stage, 'current'>): boolean {
+    if (secret.stages[stage] === undefined) return false;
+    if (stage === 'pending') delete secret.stages.pending;
+    else delete secret.stages.previous;
+    return true;
+  }
+
   /** Removes a secret with all its versions; false when there was none. */
   remove(path: string): boolean {
     return this.#secrets.delete(path);
