@@ -81,6 +81,8 @@ describe.skipIf(bao === undefined)('vault backend leaks no secret (canary)', () 
     await capture(backend.write('canary/bad', SecretValue.fromText(`not json ${value}`)));
     await capture(backend.write('private/x', SecretValue.fromText(JSON.stringify({ secret: value })))); // denied write
     await capture(backend.moveStage('canary/app', 'current', '999'));
+    await capture(backend.clearStage('canary/app', 'pending'));
+    await capture(backend.clearStage('private/x', 'previous')); // denied metadata read
     await capture(backend.session.renewNow());
     secrets.push(await backend.session.token());
     rendered.push(inspect(backend, { depth: 10, showHidden: true }));

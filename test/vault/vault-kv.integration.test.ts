@@ -98,6 +98,32 @@ describe.skipIf(bao === undefined)('vault backend on OpenBao', () => {
       expect(after).toEqual({ owner: 'ops', [STAGE_METADATA_KEYS.previous]: '1' });
     });
 
+    it('clears a stage by dropping its custom_metadata key, keeping other keys and the current pointer', async () => {
+      const p = unique('stages/clear');
+      await backend.write(p, json({ k: 'one' }));
+      await baoApi(bao!, 'POST', `secret/metadata/${p}`, { custom_metadata: { owner: 'ops' } });
+      await backend.write(p, json({ k: 'two' }), { stage: 'pending' });
+      await backend.clearStage(p, 'pending');
+      const meta = (await baoApi(bao!, 'GET', `secret/metadata/${p}`)).data;
+      // Version 2 is still Vault's newest, so the pointer to 1 must stay or `latest` would serve the failed key.
+      expect(meta.custom_metadata).toEqual({ owner: 'ops', [STAGE_METADATA_KEYS.current]: '1' });
+      expect(meta.current_version).toBe(2);
+      expect((await backend.read(p, { kind: 'latest' })).version).toBe('1');
+      const kept = (await baoApi(bao!, 'GET', `secret/data/${p}?version=2`)).data;
+      expect(kept.data).toEqual({ k: 'two' });
+    });
+
+    it('answers COFRE_BACKEND_UNSUPPORTED to clearStage on a dynamic mount, sending nothing to Vault', async () => {
+      const urls: string[] = [];
+      const dynamic = await open({ mount: 'secret', dynamicMounts: ['database'] }, rootTokenFile, (url) => {
+        urls.push(url);
+      });
+      const err = await rejection(dynamic.clearStage('database/creds/app', 'pending'));
+      expect(isCofreError(err, 'COFRE_BACKEND_UNSUPPORTED')).toBe(true);
+      expect(urls.filter((u) => u.includes('database'))).toEqual([]);
+      await dynamic.close();
+    });
+
     it('treats a write by another tool as the new current when no pointer pins an older one', async () => {
       const p = unique('stages/external');
       await backend.write(p, json({ k: 'cofre' }));

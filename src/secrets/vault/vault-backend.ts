@@ -16,6 +16,7 @@ import { plainHttpRefusal, vaultEnvironmentDefaults } from '../../config/vault-c
 import { CofreError, isCofreError } from '../../errors.js';
 import { type BackendLog, silentLog } from '../backend-log.js';
 import { CircuitBreaker } from '../circuit-breaker.js';
+import { assertClearableStage, type ClearableStage } from '../clearable-stage.js';
 import type {
   BackendCapabilities,
   SecretBackend,
@@ -403,14 +404,34 @@ export class VaultBackend implements SecretBackend {
     });
   }
 
-  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
-  clearStage(path: string): Promise<void> {
-    return Promise.reject(
-      new CofreError(
-        'COFRE_BACKEND_UNSUPPORTED',
-        `clearing a stage of "${path}" is not built yet for this backend`,
-      ),
-    );
+  /**
+   * Takes `pending` or `previous` off the version holding it (see {@link SecretBackend.clearStage}) by dropping
+   * that stage's key from `custom_metadata`; the KV version itself is untouched and stays readable by id. Other
+   * keys, and a `current` pointer, are written back as they were. No request beyond the metadata read when no
+   * version holds the stage. Serialised with this process's other writes to the path; like `moveStage`, it may
+   * race a second cofre process (KV v2 has no compare-and-set on metadata).
+   *
+   * KV v1 and dynamic mounts have no stages: `COFRE_BACKEND_UNSUPPORTED`.
+   */
+  async clearStage(path: string, stage: ClearableStage): Promise<void> {
+    assertClearableStage(stage);
+    const leases = this.#leasesFor(path);
+    if (leases !== undefined) return leases.clearStage(path);
+    await this.#ready(path);
+    if (this.kvVersion === 1) {
+      throw this.#unsupported(
+        `clearing the ${stage} stage (KV version 1 keeps one value per path, with no stages)`,
+      );
+    }
+    await this.#locked(path, async () => {
+      const meta = await this.#metadata(path);
+      if (meta === undefined) throw this.#notFound(path, 'does not exist');
+      const pointers = { ...stagePointers(meta) };
+      if (pointers[stage] === undefined) return;
+      if (stage === 'pending') delete pointers.pending;
+      else delete pointers.previous;
+      await this.#saveStages(path, meta, pointers, String(meta.current_version));
+    });
   }
 
   async moveStage(path: string, stage: Stage, version: string): Promise<void> {
