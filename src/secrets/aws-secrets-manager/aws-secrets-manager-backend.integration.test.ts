@@ -105,6 +105,35 @@ describe.skipIf(moto === undefined)('AwsSecretsManagerBackend against moto', () 
     expect((await backend.describe(p)).stages).toEqual({ current: v3, previous: v1, pending: v2 });
   });
 
+  it('clears a stage by removing its staging label only: other labels and the version stay', async () => {
+    const p = path('clear-labels');
+    const v1 = await backend.write(p, json({ secret: 'one' }));
+    const v2 = await backend.write(p, json({ secret: 'two' }));
+    const v3 = await backend.write(p, json({ secret: 'three' }), { stage: 'pending' });
+    await backend.moveStage(p, 'pending', v2);
+    let raw = await sdk.send(new DescribeSecretCommand({ SecretId: p }));
+    expect(raw.VersionIdsToStages?.[v2]?.slice().sort()).toEqual(['AWSCURRENT', 'AWSPENDING']);
+
+    await backend.clearStage(p, 'pending');
+    await backend.clearStage(p, 'previous');
+    raw = await sdk.send(new DescribeSecretCommand({ SecretId: p }));
+    expect(raw.VersionIdsToStages?.[v2]).toEqual(['AWSCURRENT']);
+    expect(raw.VersionIdsToStages?.[v1] ?? []).toEqual([]);
+    expect(raw.VersionIdsToStages?.[v3] ?? []).toEqual([]);
+    // Unlabelled ("deprecated" to AWS) but kept: still readable by VersionId.
+    const old = await sdk.send(new GetSecretValueCommand({ SecretId: p, VersionId: v1 }));
+    expect(old.SecretString).toBe('{"secret":"one"}');
+    expect((await backend.describe(p)).versions.map((v) => v.version).sort()).toEqual([v1, v2, v3].sort());
+  });
+
+  it('clears AWSPENDING off a first version that AWS also made current, leaving it current', async () => {
+    const p = path('clear-first-pending');
+    const v1 = await backend.write(p, json({ secret: 'first' }), { stage: 'pending' });
+    await backend.clearStage(p, 'pending');
+    expect((await backend.describe(p)).stages).toEqual({ current: v1 });
+    expect((await backend.read(p, { kind: 'latest' })).version).toBe(v1);
+  });
+
   it('stores text as SecretString and other bytes as SecretBinary, and round-trips both exactly', async () => {
     const text = path('text');
     const binary = path('binary');
@@ -190,6 +219,8 @@ describe.skipIf(moto === undefined)('AwsSecretsManagerBackend against moto', () 
         await scheduled.read(p, { kind: 'latest' }).catch((e: unknown) => e),
         await scheduled.describe(p).catch((e: unknown) => e),
         await scheduled.remove(p).catch((e: unknown) => e),
+        // Even with nothing to clear: a secret AWS will delete has no stages to report as cleared.
+        await scheduled.clearStage(p, 'pending').catch((e: unknown) => e),
       ]) {
         expect(isCofreError(err, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
         expect((err as Error).message).toContain(`aws:${p}`);

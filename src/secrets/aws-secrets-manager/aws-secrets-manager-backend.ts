@@ -20,6 +20,7 @@ import {
 import { CofreError, isCofreError } from '../../errors.js';
 import { type BackendLog, silentLog } from '../backend-log.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../bounded-body.js';
+import { assertClearableStage, type ClearableStage } from '../clearable-stage.js';
 import type {
   BackendCapabilities,
   SecretBackend,
@@ -41,6 +42,8 @@ export const DEFAULT_AWS_MAX_ATTEMPTS = 3;
 /** Per-attempt HTTP timeout unless configured. */
 export const DEFAULT_AWS_REQUEST_TIMEOUT_MS = 10_000;
 const CONNECTION_TIMEOUT_MS = 3_000;
+/** Lookups `clearStage` makes when concurrent writers keep moving the label it clears. */
+const CLEAR_STAGE_ATTEMPTS = 3;
 
 /** cofre stage ↔ AWS staging label. */
 const AWS_STAGE: Readonly<Record<Stage, string>> = {
@@ -351,14 +354,48 @@ export class AwsSecretsManagerBackend implements SecretBackend {
     }
   }
 
-  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
-  clearStage(path: string): Promise<void> {
-    return Promise.reject(
-      new CofreError(
-        'COFRE_BACKEND_UNSUPPORTED',
-        `clearing a stage of "${path}" is not built yet for this backend`,
-      ),
-    );
+  /**
+   * Takes `AWSPENDING` or `AWSPREVIOUS` off the version holding it (`UpdateSecretVersionStage` with
+   * `RemoveFromVersionId` only; see {@link SecretBackend.clearStage}). The version stays readable by id; with no
+   * label left AWS calls it deprecated and may delete it once the secret holds about 100 versions. `DescribeSecret`
+   * finds the holder, so a missing secret, or one scheduled for deletion, is `COFRE_SECRET_NOT_FOUND` even when
+   * there is nothing to clear.
+   *
+   * Concurrency: AWS refuses to remove a label from a version that no longer holds it. When another writer moved
+   * or cleared the label between the lookup and the removal, the lookup is repeated (a few times at most), so the
+   * call ends with no version holding the stage, or fails, never with a stage cleared off the wrong version.
+   */
+  async clearStage(path: string, stage: ClearableStage): Promise<void> {
+    assertClearableStage(stage);
+    const { secretId } = awsSecretId(path, this.#settings.prefix);
+    const reference = this.#ref(path);
+    const label = AWS_STAGE[stage];
+    for (let attempt = 1; ; attempt++) {
+      const described = await this.#call('DescribeSecret', reference, (client) =>
+        client.send(new DescribeSecretCommand({ SecretId: secretId })),
+      );
+      if (described.DeletedDate !== undefined) throw scheduledForDeletion(reference);
+      const holder = Object.entries(described.VersionIdsToStages ?? {}).find(([, labels]) =>
+        labels.includes(label),
+      )?.[0];
+      if (holder === undefined) return;
+      try {
+        await this.#call('UpdateSecretVersionStage', reference, (client) =>
+          client.send(
+            new UpdateSecretVersionStageCommand({
+              SecretId: secretId,
+              VersionStage: label,
+              RemoveFromVersionId: holder,
+            }),
+          ),
+        );
+        return;
+      } catch (err) {
+        // Only an invalid-parameter answer can mean "that version no longer holds the label"; anything else
+        // (denied, unavailable after the SDK's retries) is the caller's to see.
+        if (attempt >= CLEAR_STAGE_ATTEMPTS || !isCofreError(err, 'COFRE_INPUT_INVALID')) throw err;
+      }
+    }
   }
 
   /**

@@ -11,7 +11,12 @@ import { SecretResolver } from '../secret-resolver.js';
 import { SecretValue } from '../secret-value.js';
 import { AwsCallFailure } from './map-aws-error.js';
 import { openTestBackend } from './testdata/moto-backend.js';
-import { type ScriptedReply, type ScriptedServer, startScriptedServer } from './testdata/scripted-server.js';
+import {
+  type RecordedRequest,
+  type ScriptedReply,
+  type ScriptedServer,
+  startScriptedServer,
+} from './testdata/scripted-server.js';
 
 const moto = await peerOrSkip('moto', startMoto);
 
@@ -20,7 +25,9 @@ afterAll(async () => {
 });
 
 const servers: ScriptedServer[] = [];
-async function scripted(script: (n: number) => ScriptedReply): Promise<ScriptedServer> {
+async function scripted(
+  script: (n: number, request: RecordedRequest) => ScriptedReply,
+): Promise<ScriptedServer> {
   const server = await startScriptedServer(script);
   servers.push(server);
   return server;
@@ -81,6 +88,37 @@ describe.skipIf(moto === undefined)('AWS Secrets Manager failures', () => {
       await backend.close();
     }
   });
+
+  it.each([
+    ['InvalidParameterException', 'COFRE_INPUT_INVALID', 3],
+    ['AccessDeniedException', 'COFRE_BACKEND_DENIED', 1],
+  ] as const)(
+    'clearStage retries a refused label removal (%s) only as a lost race, and at most 3 times',
+    async (awsError, code, updates) => {
+      // AWS answers InvalidParameterException when the version no longer holds the label (another writer moved
+      // it): clearStage looks again. A refusal that persists, or any other error, is the caller's to see.
+      const seed = await openTestBackend(moto!.endpoint);
+      await seed.write('failures/clear', SecretValue.fromText('{"secret":"one"}'));
+      await seed.write('failures/clear', SecretValue.fromText('{"secret":"two"}'), { stage: 'pending' });
+      await seed.close();
+      const server = await scripted((_, request) =>
+        request.operation === 'UpdateSecretVersionStage'
+          ? { status: 400, awsError }
+          : { proxyTo: moto!.endpoint },
+      );
+      const backend = await openTestBackend(server.endpoint, { maxAttempts: 1 });
+      try {
+        const err = await failure(backend.clearStage('failures/clear', 'pending'));
+        expect(err.code).toBe(code);
+        expect(err.message).toContain('aws:failures/clear');
+        const operations = server.requests.map((r) => r.operation);
+        expect(operations.filter((o) => o === 'UpdateSecretVersionStage')).toHaveLength(updates);
+        expect(operations.filter((o) => o === 'DescribeSecret')).toHaveLength(updates);
+      } finally {
+        await backend.close();
+      }
+    },
+  );
 
   it.each([3, 5])(
     'gives up on a backend that answers 500 after maxAttempts=%i: COFRE_BACKEND_UNAVAILABLE, retryable',
@@ -253,6 +291,7 @@ describe.skipIf(moto === undefined)('AWS Secrets Manager failures', () => {
         );
         expect((await resolver.resolve('aws:flow#secret')).text()).toBe(canary.value);
         await backend.moveStage('flow', 'current', v2);
+        await backend.clearStage('flow', 'previous');
         await backend.describe('flow');
         await backend.read('flow-binary', { kind: 'latest' });
         await catching(backend.read('flow', { kind: 'version', version: `${v1.slice(0, -4)}0000` }));
@@ -279,6 +318,7 @@ describe.skipIf(moto === undefined)('AWS Secrets Manager failures', () => {
           await catching(broken.read('flow', { kind: 'latest' }));
           await catching(broken.describe('flow'));
           await catching(broken.write('flow', SecretValue.fromText(canary.value)));
+          await catching(broken.clearStage('flow', 'pending'));
           await broken.close();
         }
       } finally {
