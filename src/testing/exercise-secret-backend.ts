@@ -204,6 +204,30 @@ export function exerciseSecretBackend(name: string, setup: () => Promise<Backend
         expect(isCofreError(err, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
       });
 
+      it('promotes idempotently: a resumed rotation promoting again keeps the old current as previous', async () => {
+        const p = path('promote-twice');
+        const v1 = await backend.write(p, json({ secret: 'old' }));
+        const v2 = await backend.write(p, json({ secret: 'new' }), { stage: 'pending' });
+        await backend.moveStage(p, 'current', v2);
+        await backend.moveStage(p, 'current', v2);
+        expect((await backend.describe(p)).stages).toEqual({ current: v2, previous: v1 });
+        await backend.clearStage(p, 'pending');
+        expect((await backend.describe(p)).stages).toEqual({ current: v2, previous: v1 });
+      });
+
+      it('stages a second pending version in place of the first, which is kept unstaged', async () => {
+        const p = path('pending-twice');
+        const v1 = await backend.write(p, json({ secret: 'old' }));
+        const v2 = await backend.write(p, json({ secret: 'first try' }), { stage: 'pending' });
+        const v3 = await backend.write(p, json({ secret: 'second try' }), { stage: 'pending' });
+        const meta = await backend.describe(p);
+        expect(meta.stages).toEqual({ current: v1, pending: v3 });
+        expect(meta.versions.find((v) => v.version === v2)?.stages).toEqual([]);
+        expect((await backend.read(p, { kind: 'latest' })).version).toBe(v1);
+        await backend.moveStage(p, 'current', v3);
+        expect((await backend.describe(p)).stages).toEqual({ current: v3, previous: v1 });
+      });
+
       it('rolls back by moving current to the previous version', async () => {
         const p = path('rollback');
         const v1 = await backend.write(p, json({ secret: 'one' }));
@@ -215,11 +239,159 @@ export function exerciseSecretBackend(name: string, setup: () => Promise<Backend
         expect(parsed((await backend.read(p, { kind: 'latest' })).value)).toEqual({ secret: 'one' });
       });
 
+      it('clears pending: the version stays readable by id, unstaged, and current is untouched', async () => {
+        const p = path('clear-pending');
+        const v1 = await backend.write(p, json({ secret: 'old' }));
+        const v2 = await backend.write(p, json({ secret: 'new' }), { stage: 'pending' });
+        expect((await backend.describe(p)).stages.pending).toBe(v2);
+
+        await backend.clearStage(p, 'pending');
+        const meta = await backend.describe(p);
+        expect(meta.stages.pending).toBeUndefined();
+        expect(meta.stages.current).toBe(v1);
+        expect(meta.versions.find((v) => v.version === v2)?.stages).toEqual([]);
+        expect(meta.versions.find((v) => v.version === v1)?.stages).toContain('current');
+        expect(parsed((await backend.read(p, { kind: 'version', version: v2 })).value)).toEqual({
+          secret: 'new',
+        });
+        const current = await backend.read(p, { kind: 'latest' });
+        expect(current.version).toBe(v1);
+        expect(parsed(current.value)).toEqual({ secret: 'old' });
+        expect((await backend.read(p, { kind: 'stage', stage: 'current' })).version).toBe(v1);
+        const err = await backend.read(p, { kind: 'stage', stage: 'pending' }).catch((e: unknown) => e);
+        expect(isCofreError(err, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
+      });
+
+      it('clears previous after a promotion, keeping the old version readable by id', async () => {
+        const p = path('clear-previous');
+        const v1 = await backend.write(p, json({ secret: 'old' }));
+        const v2 = await backend.write(p, json({ secret: 'new' }), { stage: 'pending' });
+        await backend.moveStage(p, 'current', v2);
+        expect((await backend.describe(p)).stages).toEqual({ current: v2, previous: v1 });
+
+        await backend.clearStage(p, 'previous');
+        const meta = await backend.describe(p);
+        expect(meta.stages).toEqual({ current: v2 });
+        expect(meta.versions.find((v) => v.version === v1)?.stages).toEqual([]);
+        expect(parsed((await backend.read(p, { kind: 'version', version: v1 })).value)).toEqual({
+          secret: 'old',
+        });
+        expect((await backend.read(p, { kind: 'latest' })).version).toBe(v2);
+        const err = await backend.read(p, { kind: 'stage', stage: 'previous' }).catch((e: unknown) => e);
+        expect(isCofreError(err, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
+      });
+
+      it('does nothing when no version holds the stage, however often it is asked', async () => {
+        const p = path('clear-nothing');
+        const v1 = await backend.write(p, json({ secret: 'only' }));
+        await backend.clearStage(p, 'pending');
+        await backend.clearStage(p, 'previous');
+        await backend.clearStage(p, 'pending');
+        const meta = await backend.describe(p);
+        expect(meta.stages).toEqual({ current: v1 });
+        expect(parsed((await backend.read(p, { kind: 'latest' })).value)).toEqual({ secret: 'only' });
+      });
+
+      it('clears only the stage asked for', async () => {
+        const p = path('clear-one');
+        const v1 = await backend.write(p, json({ secret: 'one' }));
+        const v2 = await backend.write(p, json({ secret: 'two' }));
+        const v3 = await backend.write(p, json({ secret: 'three' }), { stage: 'pending' });
+        expect((await backend.describe(p)).stages).toEqual({ current: v2, previous: v1, pending: v3 });
+        await backend.clearStage(p, 'pending');
+        expect((await backend.describe(p)).stages).toEqual({ current: v2, previous: v1 });
+        const v4 = await backend.write(p, json({ secret: 'four' }), { stage: 'pending' });
+        await backend.clearStage(p, 'previous');
+        expect((await backend.describe(p)).stages).toEqual({ current: v2, pending: v4 });
+      });
+
+      it('refuses to clear current, at run time too, and leaves the secret as it was', async () => {
+        const p = path('clear-current');
+        const v1 = await backend.write(p, json({ secret: 'live' }));
+        for (const stage of ['current', 'bogus']) {
+          // The type forbids both; JavaScript callers and stages parsed from argv or JSON are not held to it.
+          const err = await backend.clearStage(p, stage as 'pending').catch((e: unknown) => e);
+          expect(isCofreError(err, 'COFRE_INPUT_INVALID')).toBe(true);
+        }
+        expect((await backend.describe(p)).stages).toEqual({ current: v1 });
+        expect((await backend.read(p, { kind: 'latest' })).version).toBe(v1);
+      });
+
+      it('reports clearing a stage of a missing secret as COFRE_SECRET_NOT_FOUND', async () => {
+        const p = path('clear-missing');
+        for (const stage of ['pending', 'previous'] as const) {
+          const err = await backend.clearStage(p, stage).catch((e: unknown) => e);
+          expect(isCofreError(err, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
+        }
+      });
+
+      it('lets concurrent clears of one stage all succeed, leaving it cleared', async () => {
+        const p = path('clear-concurrent');
+        const v1 = await backend.write(p, json({ secret: 'old' }));
+        await backend.write(p, json({ secret: 'new' }), { stage: 'pending' });
+        await Promise.all(Array.from({ length: 4 }, () => backend.clearStage(p, 'pending')));
+        expect((await backend.describe(p)).stages).toEqual({ current: v1 });
+      });
+
+      it('clearing one stage never loses a concurrent write to another stage', async () => {
+        // Both are read-modify-writes of the stage pointers in the embedded store and Vault: without the store's
+        // lock (or Vault's per-path queue) the clear could write back stages read before the pending write.
+        const p = path('clear-racing-write');
+        await backend.write(p, json({ secret: 'one' }));
+        const v2 = await backend.write(p, json({ secret: 'two' }));
+        for (let round = 0; round < 4; round++) {
+          const [, pending] = await Promise.all([
+            backend.clearStage(p, 'previous'),
+            backend.write(p, json({ secret: `pending-${round}` }), { stage: 'pending' }),
+          ]);
+          expect((await backend.describe(p)).stages).toEqual({ current: v2, pending });
+          await backend.moveStage(p, 'previous', pending);
+        }
+      });
+
+      it('rotates again after a cleared pending: the retry is promoted, the old current becomes previous', async () => {
+        // The rotation engine's path when a new key fails its test: clear pending, stage another, promote it.
+        const p = path('clear-then-rotate');
+        const v1 = await backend.write(p, json({ secret: 'old' }));
+        await backend.write(p, json({ secret: 'bad' }), { stage: 'pending' });
+        await backend.clearStage(p, 'pending');
+        const v3 = await backend.write(p, json({ secret: 'good' }), { stage: 'pending' });
+        expect((await backend.describe(p)).stages).toEqual({ current: v1, pending: v3 });
+        expect((await backend.read(p, { kind: 'latest' })).version).toBe(v1);
+        await backend.moveStage(p, 'current', v3);
+        const meta = await backend.describe(p);
+        expect(meta.stages).toEqual({ current: v3, previous: v1 });
+        expect(meta.versions.find((v) => v.version === v3)?.stages).toEqual(['current']);
+        expect(parsed((await backend.read(p, { kind: 'latest' })).value)).toEqual({ secret: 'good' });
+        expect(parsed((await backend.read(p, { kind: 'stage', stage: 'previous' })).value)).toEqual({
+          secret: 'old',
+        });
+      });
+
       it('refuses to move a stage to a version that does not exist', async () => {
         const p = path('bad-move');
         await backend.write(p, json({ secret: 'one' }));
         const err = await backend.moveStage(p, 'current', '999999').catch((e: unknown) => e);
         expect(isCofreError(err, 'COFRE_SECRET_NOT_FOUND')).toBe(true);
+      });
+    });
+
+    describe('without stages', () => {
+      lacks('stages');
+      it('answers COFRE_BACKEND_UNSUPPORTED to every stage operation, clearStage included', async () => {
+        const p = path('no-stages');
+        const v1 = await backend.write(p, json({ secret: 'one' }));
+        const attempts = [
+          backend.clearStage(p, 'pending'),
+          backend.clearStage(p, 'previous'),
+          backend.moveStage(p, 'previous', v1),
+          backend.write(p, json({ secret: 'two' }), { stage: 'pending' }),
+        ];
+        for (const attempt of attempts) {
+          const err = await attempt.catch((e: unknown) => e);
+          expect(isCofreError(err, 'COFRE_BACKEND_UNSUPPORTED')).toBe(true);
+        }
+        expect(parsed((await backend.read(p, { kind: 'latest' })).value)).toEqual({ secret: 'one' });
       });
     });
 
@@ -230,6 +402,13 @@ export function exerciseSecretBackend(name: string, setup: () => Promise<Backend
     function requires(key: keyof SecretBackend['capabilities']): void {
       beforeEach((ctx) => {
         if (!backend.capabilities[key]) ctx.skip(`backend does not support ${key}`);
+      });
+    }
+
+    /** The opposite of {@link requires}: runs the enclosing block's tests only when the backend lacks `key`. */
+    function lacks(key: keyof SecretBackend['capabilities']): void {
+      beforeEach((ctx) => {
+        if (backend.capabilities[key]) ctx.skip(`backend supports ${key}`);
       });
     }
   });
