@@ -228,7 +228,7 @@ describe('CurrentVersionWatcher', () => {
     expect(await apiKey(resolver)).toBe('key-2');
   });
 
-  it('polls every intervalMs once started, the first poll at once; stops on close; 0 never polls', async () => {
+  it('polls every intervalMs once started, the first one interval after start; stops on close; 0 never polls', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const backend = new MemoryBackend('local');
     await backend.write('exchanges/binance', bundle(1));
@@ -236,7 +236,9 @@ describe('CurrentVersionWatcher', () => {
     expect(await apiKey(resolver)).toBe('key-1');
     watcher.start();
     watcher.start();
-    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(counting.describes).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
     expect(counting.describes).toBe(1);
     await promote(backend, 2);
     await vi.advanceTimersByTimeAsync(29_999);

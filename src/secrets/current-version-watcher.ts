@@ -89,14 +89,15 @@ export class CurrentVersionWatcher {
   }
 
   /**
-   * Starts polling every `intervalMs` (nothing when it is 0 or nothing is followed). The first poll runs at once,
-   * so the versions in use are known before anything is promoted. Idempotent.
+   * Starts polling every `intervalMs` (nothing when it is 0 or nothing is followed), the first poll one interval
+   * from now: a short-lived process (a CLI command) never polls, and none is needed to learn the versions in use,
+   * since each poll compares with what the resolver has cached. Idempotent.
    */
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
     if (this.#intervalMs <= 0 || this.#paths.length === 0) return;
-    this.#tick();
+    this.#scheduleNext();
   }
 
   /**
@@ -123,15 +124,15 @@ export class CurrentVersionWatcher {
     await this.#running;
   }
 
-  #tick(): void {
-    const scheduleNext = (): void => {
-      if (this.#closed) return;
-      // Unref'd: polling alone never keeps the process alive.
-      this.#timer = setTimeout(() => {
-        this.#tick();
-      }, this.#intervalMs).unref();
-    };
-    void this.checkNow().then(scheduleNext);
+  /** Polls one interval from now, then again one interval after that poll ends. */
+  #scheduleNext(): void {
+    if (this.#closed) return;
+    // Unref'd: polling alone never keeps the process alive.
+    this.#timer = setTimeout(() => {
+      void this.checkNow().then(() => {
+        this.#scheduleNext();
+      });
+    }, this.#intervalMs).unref();
   }
 
   #run(): Promise<readonly CurrentVersionChange[]> {
