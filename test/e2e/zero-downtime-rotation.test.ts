@@ -37,11 +37,12 @@ beforeAll(async () => {
       '  trader:',
       '    rules:',
       '      - { name: small, allow: [place_order], accounts: [paper], maxNotional: 500 }',
-      // A short poll and TTL, so the broker picks up the promotion within about a second.
+      // A short poll, so the broker picks up the promotion within a fraction of a second.
       'rotation: { pollInterval: 250ms }',
     ],
     {},
-    { localBackend: 'cache: { ttl: 1s, staleIfError: 0 }' },
+    // A TTL the stream never reaches: only the poll of the running `cofre serve` can bring the new key in.
+    { localBackend: 'cache: { ttl: 1h, staleIfError: 0 }' },
   );
   agent = fx.agentToken('trader-1', 'trader');
 });
