@@ -7,6 +7,8 @@ import { processLogRedactor } from '../audit/create-logger.js';
 import { openAuditLog } from '../audit/open-audit-log.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import { RulePolicy } from '../policy/rule-policy.js';
+import type { BackendLog } from '../secrets/backend-log.js';
+import { accountCredentialReferences, CurrentVersionWatcher } from '../secrets/current-version-watcher.js';
 import type { LogRedactor } from '../secrets/log-redactor.js';
 import { openResolver } from '../secrets/open-backend.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
@@ -48,6 +50,12 @@ export interface BrokerRuntime {
    * for its own use should go through it rather than {@link BrokerRuntime.resolver}.
    */
   readonly secrets: AuditedSecrets;
+  /**
+   * Issue 12, hot reload: polls the backends every `rotation.pollInterval` for the version of each account's
+   * credentials that is `current` and drops the resolver's cached values when it moved. A promotion made in this
+   * process calls `checkNow()` so it takes effect at once.
+   */
+  readonly credentialVersions: CurrentVersionWatcher;
   /**
    * Settles the requests a stopped process left `executing` (see {@link Broker.reconcileInterrupted}): at once those
    * older than {@link SIGNED_REQUEST_WINDOW_MS}, the rest once that window has passed. Resolves with the first
@@ -102,10 +110,11 @@ export async function openBrokerRuntime(
 ): Promise<BrokerRuntime> {
   const now = options.now ?? (() => new Date());
   const backendLogger = options.logger.child({ part: 'secrets' });
+  const backendLog: BackendLog = (level, message, fields) => {
+    backendLogger[level](fields ?? {}, message);
+  };
   const resolver = await openResolver(config, {
-    log: (level, message, fields) => {
-      backendLogger[level](fields ?? {}, message);
-    },
+    log: backendLog,
     ...(options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase }),
   });
   // SECURITY: every value the resolver loads is scrubbed from the logs by value (secrets/log-redactor.ts).
@@ -248,6 +257,13 @@ export async function openBrokerRuntime(
   // The horizon moves only once the restore below is done: never past an intent whose row is not back yet.
   let horizon: NodeJS.Timeout | undefined = undefined;
 
+  const credentialVersions = new CurrentVersionWatcher({
+    resolver,
+    references: accountCredentialReferences(config),
+    intervalMs: config.rotation.pollInterval,
+    log: backendLog,
+  });
+
   let closed: Promise<void> | undefined;
   const runtime = {
     broker,
@@ -255,6 +271,7 @@ export async function openBrokerRuntime(
     audit,
     resolver,
     secrets,
+    credentialVersions,
     restoredFromAudit: undefined as AuditRestoreReport | undefined,
     reconcileInterrupted: () => {
       const openedAt = Date.now();
@@ -270,6 +287,7 @@ export async function openBrokerRuntime(
         clearTimeout(later);
         clearInterval(horizon);
         retention.stop();
+        await credentialVersions.close();
         const opened = await Promise.allSettled(venues.values());
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await quotas.close();
@@ -302,6 +320,7 @@ export async function openBrokerRuntime(
     });
   }
   horizon = startAuditHorizon(state, config.audit.path, options.logger);
+  credentialVersions.start();
   return runtime;
 }
 

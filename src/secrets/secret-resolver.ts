@@ -59,6 +59,7 @@ export interface SecretResolverOptions {
 
 interface CacheEntry {
   readonly record: SecretRecord;
+  /** When the backend was asked for it (not when it answered). */
   readonly fetchedAt: number;
   /** Set once this entry has started its refresh-ahead read (or needs none): one background read per entry. */
   refreshStarted: boolean;
@@ -177,6 +178,16 @@ export class SecretResolver {
     }
   }
 
+  /**
+   * The version of the value cached for `reference` (any `#field` of it; the selector counts), or undefined when
+   * nothing is cached. Tells a watcher of the backend's `current` pointer (`current-version-watcher.ts`) whether
+   * the value in use is still the current one. Holds no value.
+   */
+  cachedVersion(reference: string | SecretReference): string | undefined {
+    const ref = typeof reference === 'string' ? parseSecretReference(reference) : reference;
+    return this.#cache.get(cacheKey(ref))?.record.version;
+  }
+
   /** Registers a change listener; returns a function that removes it. Listeners must not throw. */
   onChange(listener: SecretChangeListener): () => void {
     this.#listeners.add(listener);
@@ -286,6 +297,10 @@ export class SecretResolver {
     policy: CachePolicy,
     flight: Pick<Flight, 'cancelled'>,
   ): Promise<SecretRecord> {
+    // SECURITY: the TTL counts from when the backend was asked, not from when it answered: a value read just before
+    // a promotion is never served longer than the TTL after it, however slow the read (the overlap window,
+    // rotation/overlap-window.ts, relies on it).
+    const askedAt = this.#now();
     let record: SecretRecord;
     try {
       record = await backend.read(ref.path, ref.selector);
@@ -303,7 +318,7 @@ export class SecretResolver {
       return record;
     }
     const previous = this.#cache.get(key);
-    const entry: CacheEntry = { record, fetchedAt: this.#now(), refreshStarted: false };
+    const entry: CacheEntry = { record, fetchedAt: askedAt, refreshStarted: false };
     // A record whose own expiry did not move (a lease near its end) would otherwise be refreshed on every read.
     if (previous !== undefined && validUntil(entry, policy) <= validUntil(previous, policy)) {
       entry.refreshStarted = true;

@@ -52,6 +52,8 @@ export interface HttpAnswer {
 
 export interface ServedFixture {
   readonly dir: string;
+  /** The paper account's first API key and secret, stored at `local:exchanges/paper` (rotation tests replace it). */
+  readonly apiKey: { readonly apiKey: string; readonly secret: string };
   readonly paper: PaperExchange;
   /** The running server; replaced by {@link ServedFixture.restart}. */
   readonly server: BrokerServer;
@@ -79,6 +81,10 @@ export interface ServedFixture {
 export async function startServedBroker(
   configLines: (url: string, credentials: string) => string[],
   paperOptions: Partial<PaperExchangeOptions> = {},
+  options: {
+    /** More settings of the `local` backend, e.g. `cache: { ttl: 1s, staleIfError: 0 }`. */
+    readonly localBackend?: string;
+  } = {},
 ): Promise<ServedFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'cofre-e2e-'));
   const paper = await startPaperExchange({
@@ -102,7 +108,7 @@ export async function startServedBroker(
   writeFileSync(
     configPath,
     [
-      'backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key } }',
+      `backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key${options.localBackend === undefined ? '' : `, ${options.localBackend}`} } }`,
       ...configLines(paper.url, credentials),
       'audit: { path: audit.jsonl }',
       'state: { path: cofre-state.db }',
@@ -129,6 +135,7 @@ export async function startServedBroker(
 
   const fixture: ServedFixture = {
     dir,
+    apiKey: { apiKey: API_KEY, secret: API_SECRET },
     paper,
     logLines,
     get server() {

@@ -317,6 +317,19 @@ describe('EmbeddedBackend', () => {
     expect((await s.backend.read('k', { kind: 'latest' })).value.text()).toBe('two');
   });
 
+  it("sees another instance's promotion at once in describe and in reads (hot reload polls describe)", async () => {
+    const s = await newStore();
+    const other = await reopen(s);
+    await s.backend.write('k', text('old'));
+    expect((await s.backend.describe('k')).stages).toEqual({ current: '1' });
+    const pending = await other.write('k', text('new'), { stage: 'pending' });
+    expect((await s.backend.describe('k')).stages).toEqual({ current: '1', pending });
+    expect((await s.backend.read('k', { kind: 'latest' })).value.text()).toBe('old');
+    await other.moveStage('k', 'current', pending);
+    expect((await s.backend.describe('k')).stages).toEqual({ current: pending, previous: '1' });
+    expect((await s.backend.read('k', { kind: 'latest' })).value.text()).toBe('new');
+  });
+
   it('keeps every concurrent write in one process, across instances too', async () => {
     const s = await newStore({ maxVersions: 100 });
     const other = await reopen(s);
