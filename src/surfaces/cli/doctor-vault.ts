@@ -121,10 +121,10 @@ function leaseFindings(
   });
 }
 
-/** `90s`, `45m`, `12h`, `30d`. */
+/** `45s`, `60m`, `2h`, `30d`: the unit that gives a short, readable number. */
 export function formatSeconds(seconds: number): string {
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172_800) return `${Math.round(seconds / 3600)}h`;
+  if (seconds < 90) return `${seconds}s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)}h`;
   return `${Math.round(seconds / 86_400)}d`;
 }
