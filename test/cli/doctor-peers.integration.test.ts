@@ -197,6 +197,23 @@ describe.skipIf(bao === undefined || pg === undefined || moto === undefined)(
       }
     });
 
+    it('flags a Vault backend with insecureHttp set, as its config documentation promises', async () => {
+      const path = join(dir, 'cofre.yaml');
+      const config = readFileSync(path, 'utf8');
+      writeFileSync(path, config.replace('    kvVersion: 2\n', '    kvVersion: 2\n    insecureHttp: true\n'));
+      try {
+        const { report } = await doctorJson();
+        const flagged = report.findings.filter(
+          (f) => f.subject === 'vault' && /insecureHttp: true/.test(f.message),
+        );
+        expect(flagged.map((f) => f.status)).toEqual(['warn']);
+      } finally {
+        writeFileSync(path, config);
+      }
+      const { report } = await doctorJson();
+      expect(report.findings.filter((f) => /insecureHttp/.test(f.message))).toEqual([]);
+    });
+
     it('never prints a secret value or the Vault token', async () => {
       const { text } = await doctorJson();
       expect(leaks(text, canary.encodings)).toEqual([]);

@@ -116,7 +116,9 @@ describe('cofre doctor references', () => {
     expect(result.stderr).toMatch(
       /COFRE_PREFLIGHT_FAILED: 1 problem found:\n {2}audit\.hmacKey: COFRE_SECRET_NOT_FOUND/,
     );
-    const { report } = await doctorJson();
+    const json = await cli(dir, ['doctor', '--json']);
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as DoctorJson;
     expect(report.summary).toMatchObject({ fail: 1, status: 'fail' });
     expect(finding(report, 'references', 'audit.hmacKey').details).toMatchObject({
       code: 'COFRE_SECRET_NOT_FOUND',
