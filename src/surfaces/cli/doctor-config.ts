@@ -6,13 +6,14 @@ import type { DoctorCheck } from './doctor-checks.js';
  */
 export const configDoctorCheck: DoctorCheck = (ctx) => {
   const count = (o: object): number => Object.keys(o).length;
+  const n = (o: object, one: string, many: string): string => `${count(o)} ${count(o) === 1 ? one : many}`;
   const { backends, accounts, policies } = ctx.config;
   return Promise.resolve([
     {
       check: 'config',
       subject: ctx.configPath,
       status: 'ok',
-      message: `valid: ${count(backends)} backend(s), ${count(accounts)} account(s), ${count(policies)} polic(ies)`,
+      message: `valid: ${n(backends, 'backend', 'backends')}, ${n(accounts, 'account', 'accounts')}, ${n(policies, 'policy', 'policies')}`,
       details: { backends: count(backends), accounts: count(accounts), policies: count(policies) },
     },
   ]);
