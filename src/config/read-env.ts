@@ -12,3 +12,11 @@ export function readEnv(name: string, env: Environment = process.env): string | 
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
 }
+
+/**
+ * The names of the variables set, not empty, in the environment (never their values), for `cofre doctor`'s check that no
+ * secret sits in the environment, where `/proc/<pid>/environ`, crash reports and child processes can read it.
+ */
+export function environmentNames(env: Environment = process.env): string[] {
+  return Object.keys(env).filter((name) => (env[name] ?? '') !== '');
+}

@@ -475,6 +475,33 @@ export class AwsSecretsManagerBackend implements SecretBackend {
     return Promise.resolve();
   }
 
+  /**
+   * Where the SDK's credential chain found credentials, and when they expire, for `cofre doctor` (issue 12). Asks
+   * the chain once (it may call STS, SSO or the instance metadata service); throws `COFRE_BACKEND_DENIED` when no
+   * provider yields credentials.
+   *
+   * SECURITY: returns the provider's name and the expiry only; the keys themselves never leave this method.
+   */
+  async credentialSource(): Promise<AwsCredentialSource> {
+    const client = this.#client;
+    if (client === undefined)
+      throw new CofreError('COFRE_BACKEND_CLOSED', `backend "${this.name}" is closed`);
+    let identity: { readonly expiration?: Date; readonly $source?: Readonly<Record<string, string>> };
+    try {
+      identity = await client.config.credentials();
+    } catch (err) {
+      throw new CofreError(
+        'COFRE_BACKEND_DENIED',
+        `backend "${this.name}": the AWS credential chain found no credentials (${err instanceof Error ? err.name : 'error'}); set AWS_PROFILE, a role, or environment credentials`,
+      );
+    }
+    const features = Object.keys(identity.$source ?? {}).filter((k) => k.startsWith('CREDENTIALS_'));
+    return {
+      source: features.length === 0 ? 'unknown' : features.map(credentialFeatureName).join(' + '),
+      ...(identity.expiration === undefined ? {} : { expiresAt: identity.expiration }),
+    };
+  }
+
   /** Every version AWS keeps, deprecated ones included, in listing order (all pages). */
   async #versions(secretId: string, reference: string): Promise<SecretVersionsListEntry[]> {
     const entries: SecretVersionsListEntry[] = [];
@@ -595,5 +622,38 @@ function scheduledForDeletion(reference: string): CofreError {
   return notFound(
     reference,
     `secret ${reference} is scheduled for deletion; restore it with \`aws secretsmanager restore-secret\` or wait for the deletion to finish`,
+  );
+}
+
+/** What {@link AwsSecretsManagerBackend.credentialSource} tells: the provider, and the expiry when temporary. */
+export interface AwsCredentialSource {
+  /** `environment`, `profile`, `sso`, `web identity`, `instance metadata`, … (`unknown` when the SDK does not say). */
+  readonly source: string;
+  readonly expiresAt?: Date;
+}
+
+// The SDK's credential feature ids (`@aws-sdk/types` CredentialFeatures) in words.
+function credentialFeatureName(feature: string): string {
+  const words: Readonly<Record<string, string>> = {
+    CREDENTIALS_CODE: 'static credentials in code',
+    CREDENTIALS_ENV_VARS: 'environment variables',
+    CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN: 'web identity token (environment)',
+    CREDENTIALS_STS_ASSUME_ROLE: 'assumed role',
+    CREDENTIALS_STS_ASSUME_ROLE_WEB_ID: 'assumed role with web identity',
+    CREDENTIALS_PROFILE: 'shared profile',
+    CREDENTIALS_PROFILE_SOURCE_PROFILE: 'profile source_profile',
+    CREDENTIALS_PROFILE_SSO: 'profile SSO',
+    CREDENTIALS_SSO: 'SSO',
+    CREDENTIALS_PROFILE_PROCESS: 'profile credential_process',
+    CREDENTIALS_PROCESS: 'credential_process',
+    CREDENTIALS_HTTP: 'container credentials endpoint',
+    CREDENTIALS_IMDS: 'instance metadata',
+  };
+  return (
+    words[feature] ??
+    feature
+      .replace(/^CREDENTIALS_/, '')
+      .toLowerCase()
+      .replaceAll('_', ' ')
   );
 }

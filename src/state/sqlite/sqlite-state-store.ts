@@ -500,3 +500,6 @@ function secureStateFiles(path: string, onFixed: ((fixed: PrivateFileFixed) => v
     throw new CofreError('COFRE_STATE_UNAVAILABLE', `cannot open the state database ${path}`, { cause: err });
   }
 }
+
+/** The schema version this cofre writes (`PRAGMA user_version`), for `cofre doctor`'s state check. */
+export const STATE_SCHEMA_VERSION: number = SCHEMA_VERSION;

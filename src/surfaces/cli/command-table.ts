@@ -103,11 +103,17 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       (await import('./mcp-stdio.js')).mcpStdio(io, global, options),
   }),
 
-  command({
+  command<{ json?: boolean }>({
     path: ['doctor'],
     description:
-      'check that cofre can serve: every secret reference resolves, every backend answers, every venue exists',
-    run: async ({ io, global }) => (await import('./doctor.js')).doctor(io, global),
+      'check before going live: config, secret references, backends and token expiry, key scope, credential age, audit log, state, clocks, process hardening',
+    options: [
+      {
+        flags: '--json',
+        description: 'print one JSON object (findings, summary) for monitoring; the exit code is the same',
+      },
+    ],
+    run: async ({ io, global }, _args, options) => (await import('./doctor.js')).doctor(io, global, options),
   }),
 
   command<{ resolve?: boolean }>({
