@@ -259,7 +259,8 @@ describe('with canary exchange keys', () => {
       expect(JSON.stringify(refused.body)).toContain('COFRE_AUDIT_UNAVAILABLE');
       expect(exchange.requests().length).toBe(requestsBefore);
     } finally {
-      await rm(auditDir, { recursive: true, force: true });
+      // The server may still be making its lock file in there when the refusal is answered: retry on ENOTEMPTY.
+      await rm(auditDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     }
     // Nothing was sent, so the same clientOrderId may be used once the log works again.
     const retried = await call('place_order', {
