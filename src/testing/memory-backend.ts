@@ -116,14 +116,12 @@ export class MemoryBackend implements SecretBackend {
     return version;
   }
 
-  /** NOT BUILT YET (issue 12, being written in parallel): see {@link SecretBackend.clearStage}. */
-  clearStage(path: string): Promise<void> {
-    return Promise.reject(
-      new CofreError(
-        'COFRE_BACKEND_UNSUPPORTED',
-        `clearing a stage of "${path}" is not built yet for this backend`,
-      ),
-    );
+  /** See {@link SecretBackend.clearStage}: the version stays, unstaged. */
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async clearStage(path: string, stage: 'pending' | 'previous'): Promise<void> {
+    const secret = this.#get(path);
+    if (stage === 'pending') delete secret.stages.pending;
+    else delete secret.stages.previous;
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await
