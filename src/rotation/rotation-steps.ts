@@ -138,11 +138,15 @@ export async function failRotation(
     () => ' (the audit log could not record this failure)',
   );
   const record = save(context, start, { status: 'failed', error: reason });
-  await clearPending(context, record);
+  const cleared = await clearPending(context, record).then(
+    () => 'the pending version was removed',
+    (err: unknown) =>
+      `the pending version could not be removed yet (${isCofreError(err) ? err.code : 'error'}; it is never made current: cofre rotate --resume ${record.id} removes it)`,
+  );
   await context.onStep({ rotation: record.id, step: 'failed', message: undefined });
   throw new CofreError(
     code,
-    `rotation ${record.id} of ${targetName(record)} failed: ${reason}; nothing was promoted, the pending version was removed and the old one stays current${unrecorded}`,
+    `rotation ${record.id} of ${targetName(record)} failed: ${reason}; nothing was promoted, ${cleared}, and the old version stays current${unrecorded}`,
     { details: { rotation: record.id } },
   );
 }
