@@ -1,3 +1,4 @@
+import type { CofreConfig } from '../../config/config-schema.js';
 import { formatDuration } from '../../config/duration.js';
 import { CofreError } from '../../errors.js';
 import { overlapWindowMs } from '../../rotation/overlap-window.js';
@@ -61,29 +62,16 @@ export async function rotate(
     options.resume === undefined && options.rollback !== true && target?.kind === 'account'
       ? await readNewCredentials(io, accountCredentialFields({ config }, target.account), options.fromFile)
       : undefined;
-  const resolver = await openResolver(config, { promptPassphrase });
-  const state = new SqliteStateStore(config.state.path);
-  const audit = openCliAudit(config, { promptPassphrase });
-  const context: RotationContext = {
-    config,
-    backend: (name) => resolver.backend(name),
-    invalidate: (backend, path) => {
-      resolver.invalidate({ backend, path, field: undefined, selector: { kind: 'latest' } });
-    },
-    store: state,
-    audit,
-    openVenue: async (id, accountConfig, read) =>
-      (await import('../../venues/ccxt-venue-account.js')).openVenueAccount(id, accountConfig, read),
-    checkKeyScope,
-    by: localOperator(),
-    now: () => new Date(),
+  const opened = await openRotationContext(config, {
+    promptPassphrase,
     onStep: (progress) => {
       if (progress.message !== undefined) println(io.stderr, progress.message);
     },
     onWarning: (message) => {
       println(io.stderr, `warning: ${message}`);
     },
-  };
+  });
+  const { context } = opened;
   try {
     const engine = new RotationEngine(context);
     let record: RotationRecord;
@@ -98,10 +86,50 @@ export async function rotate(
     report(io, context, record);
   } finally {
     for (const value of credentials?.values() ?? []) value.zero();
-    await audit.close();
-    state.close();
-    await resolver.close();
+    await opened.close();
   }
+}
+
+/**
+ * The rotation context of a config as the CLI runs it: its backends (one resolver, invalidated on promotion), its
+ * state file, its audit log (opened on first append), the broker's venue accounts and the key-scope check.
+ * Exported for the crash test's child, which runs exactly this with its own `onStep`.
+ */
+export async function openRotationContext(
+  config: CofreConfig,
+  options: Pick<RotationContext, 'onStep' | 'onWarning'> & {
+    readonly promptPassphrase?: (question: string) => Promise<Buffer>;
+  },
+): Promise<{ readonly context: RotationContext; close(): Promise<void> }> {
+  const backendOptions =
+    options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase };
+  const resolver = await openResolver(config, backendOptions);
+  const state = new SqliteStateStore(config.state.path);
+  const audit = openCliAudit(config, backendOptions);
+  const context: RotationContext = {
+    config,
+    backend: (name) => resolver.backend(name),
+    invalidate: (backend, path) => {
+      resolver.invalidate({ backend, path, field: undefined, selector: { kind: 'latest' } });
+    },
+    store: state,
+    audit,
+    openVenue: async (id, accountConfig, read) =>
+      (await import('../../venues/ccxt-venue-account.js')).openVenueAccount(id, accountConfig, read),
+    checkKeyScope,
+    by: localOperator(),
+    now: () => new Date(),
+    onStep: options.onStep,
+    onWarning: options.onWarning,
+  };
+  return {
+    context,
+    close: async () => {
+      await audit.close();
+      state.close();
+      await resolver.close();
+    },
+  };
 }
 
 /** What the command line names, checked before anything is opened. */
