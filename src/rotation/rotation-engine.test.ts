@@ -280,6 +280,43 @@ describe('RotationEngine.resume after a crash at any step', () => {
       }
     }
   });
+
+  // Two secrets (one per credential): a crash can fall between their writes and between their promotions.
+  for (const accepted of [true, false]) {
+    it(`ends valid across two secrets, the key ${accepted ? 'accepted' : 'refused'}, whatever point the crash hits`, async () => {
+      const whole = config({ credentials: { apiKey: 'mem:keys/api', secret: 'mem:keys/secret' } });
+      if (!accepted) venue.accepted.delete('newkey');
+      for (let crashAfter = 1; crashAfter <= 12; crashAfter++) {
+        backend = new MemoryBackend('mem');
+        await backend.write('keys/api', SecretValue.fromText('oldkey'));
+        await backend.write('keys/secret', SecretValue.fromText('old-secret'));
+        store = new SqliteStateStore(':memory:');
+        let seen = 0;
+        await engine(whole, () => {
+          if (++seen === crashAfter) throw new Crash();
+        })
+          .rotateAccount('main', credentials())
+          .catch(() => undefined);
+        const [interrupted] = store.rotations();
+        const ended = await engine(whole)
+          .resume(interrupted?.id ?? '')
+          .catch(() => store.rotation(interrupted?.id ?? ''));
+        const api = (await backend.describe('keys/api')).stages;
+        const secret = (await backend.describe('keys/secret')).stages;
+        const where = `crash after point ${crashAfter}`;
+        if (ended?.status === 'promoted') {
+          expect(accepted, where).toBe(true);
+          expect([api, secret], where).toEqual([
+            { current: '2', previous: '1' },
+            { current: '2', previous: '1' },
+          ]);
+        } else {
+          expect(ended?.status, where).toBe('failed');
+          expect([api, secret], where).toEqual([{ current: '1' }, { current: '1' }]);
+        }
+      }
+    });
+  }
 });
 
 describe('RotationEngine.rotateGenerated', () => {
