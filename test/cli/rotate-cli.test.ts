@@ -1,6 +1,6 @@
 // `cofre rotate` end to end (issue 12): the real CLI over an embedded store, the paper exchange standing in for
 // Binance (ccxt talks to it over loopback), the state file and the audit log on disk.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { CRASH_KEYS, writeBrokerDir } from '../invariants/audit-crash-fixture.js';
+import { encodingsOf, makeCanary } from '../invariants/canary.js';
 import { cli, tempDir } from './cli-harness.js';
 
 const NEW_KEYS = { apiKey: 'rotatedapikey0123456789', secret: 'rotated-secret-0123456789' };
@@ -122,6 +123,31 @@ describe('cofre rotate against the paper exchange', () => {
     ]);
     for (const value of [...Object.values(NEW_KEYS), ...Object.values(REFUSED_KEYS), CRASH_KEYS.secret]) {
       expect(log).not.toContain(value);
+    }
+  });
+
+  it('leaks no new credential, in any encoding, to output, the audit log or the state file (canary)', async () => {
+    const canarySecret = makeCanary();
+    const canaryKey = `canary${canarySecret.value.slice(7)}`;
+    for (const keys of [
+      { apiKey: canaryKey, secret: canarySecret.value },
+      { apiKey: 'x', secret: canarySecret.value },
+      { apiKey: canaryKey, secret: canarySecret.value, extra: 'y' },
+    ]) {
+      const result = await cli(root.dir, ['rotate', 'paper'], JSON.stringify(keys));
+      expect(result.code).not.toBe(0);
+      const status = await cli(root.dir, ['rotate', '--status', '--json']);
+      const texts = [result.stdout, result.stderr, status.stdout];
+      for (const file of ['audit.jsonl', 'state.db', 'state.db-wal']) {
+        // SQLite folds the WAL back into the file when the last connection closes.
+        if (existsSync(join(root.dir, file)))
+          texts.push(readFileSync(join(root.dir, file)).toString('latin1'));
+      }
+      for (const text of texts) {
+        for (const encoded of [...canarySecret.encodings, ...encodingsOf(canaryKey)]) {
+          expect(text).not.toContain(encoded);
+        }
+      }
     }
   });
 
