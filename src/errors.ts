@@ -437,6 +437,31 @@ export const errorCatalogue = {
     false,
     'This operator is not among the approvers the policy rule names for this request (its `approvers.of`).',
   ),
+  COFRE_ROTATION_IN_PROGRESS: spec(
+    'invalid',
+    false,
+    'Another rotation of the same account or secret has not ended. Finish it with `cofre rotate --resume <id>` (the message names it), or see `cofre rotate --status`.',
+  ),
+  COFRE_ROTATION_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No rotation with that id in the state file; `cofre rotate --status` lists them.',
+  ),
+  COFRE_ROTATION_INVALID: spec(
+    'invalid',
+    false,
+    'The rotation cannot run as asked: a credential reference is pinned to a version or stage (rotation moves `current`), the backend has no stages, the new credentials miss or add a field, or there is nothing to roll back. The message says which.',
+  ),
+  COFRE_ROTATION_TEST_FAILED: spec(
+    'invalid',
+    false,
+    'The new version failed its test (the venue refused it, or its key can do more than the policies need): it was not promoted, the pending version was removed and the old one stays current. Fix the key at the venue and run `cofre rotate` again.',
+  ),
+  COFRE_ROTATION_INTERRUPTED: spec(
+    'invalid',
+    false,
+    'A rotation was interrupted before every new version was written; cofre never keeps the new key outside the backend, so it was ended as failed (pending removed, the old version stays current). Run `cofre rotate` again.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

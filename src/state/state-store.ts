@@ -1,4 +1,5 @@
 import type { LimitCheck } from '../policy/policy-types.js';
+import type { RotationStore } from '../rotation/rotation-types.js';
 import type { ControlStore } from './control-store.js';
 import type { LimitLedger, ReservationSettlement } from './limit-ledger.js';
 
@@ -81,13 +82,13 @@ export type RestoreResult =
 
 /**
  * Durable broker state: agents, requests, limit budgets ({@link LimitLedger}) and operators, approvals and the
- * halt ({@link ControlStore}). SQLite for a single host (better-sqlite3); PostgreSQL for many
+ * halt ({@link ControlStore}), key rotations ({@link RotationStore}, issue 12). SQLite for a single host (better-sqlite3); PostgreSQL for many
  * replicas arrives later behind the same interface.
  *
  * Implementations must make {@link StateStore.claimRequest} atomic: of two concurrent claims with the same
  * idempotency key exactly one wins, the other gets the winner's record.
  */
-export interface StateStore extends LimitLedger, ControlStore {
+export interface StateStore extends LimitLedger, ControlStore, RotationStore {
   addAgent(agent: AgentRecord): void;
   agentByTokenId(tokenId: string): AgentRecord | undefined;
   listAgents(): readonly AgentRecord[];

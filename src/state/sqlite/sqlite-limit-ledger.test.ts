@@ -438,7 +438,7 @@ describe('storage', () => {
       migrated.close();
     }
     const db = new Database(oldPath, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(4);
+    expect(db.pragma('user_version', { simple: true })).toBe(5);
     db.close();
     await rm(oldPath, { force: true });
   });

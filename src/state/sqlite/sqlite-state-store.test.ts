@@ -135,7 +135,7 @@ describe('SqliteStateStore migration', () => {
     const again = new SqliteStateStore(oldPath);
     again.close();
     const check = new Database(oldPath);
-    expect(check.pragma('user_version', { simple: true })).toBe(4);
+    expect(check.pragma('user_version', { simple: true })).toBe(5);
     check.close();
     await rm(oldPath, { force: true });
   });

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { ensurePrivateFolder, type PrivateFileFixed, securePrivateFile } from '../../config/private-file.js';
 import { CofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
+import type { RotationRecord } from '../../rotation/rotation-types.js';
 import type { Decimal } from '../../venues/venue-account.js';
 import type {
   ApprovalRecord,
@@ -25,6 +26,7 @@ import { insertUnique } from './insert-unique.js';
 import { migrateTo4, SqliteAuditHorizon } from './sqlite-audit-horizon.js';
 import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
 import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
+import { migrateTo5, SqliteRotationStore } from './sqlite-rotation-store.js';
 
 interface AgentRow {
   id: string;
@@ -76,7 +78,7 @@ CREATE INDEX IF NOT EXISTS requests_updated ON requests (updated_at);
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 /** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}, one step after another, in one transaction. */
 function migrate(db: Database.Database): void {
@@ -94,6 +96,8 @@ function migrate(db: Database.Database): void {
     if (version < 3) migrateTo3(db);
     // 3 → 4: the audit horizon (issue 11).
     if (version < 4) migrateTo4(db);
+    // 4 → 5: key rotations (issue 12).
+    if (version < 5) migrateTo5(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // IMMEDIATE: two processes opening a new file at once take turns instead of failing with SQLITE_BUSY.
   }).immediate();
@@ -156,6 +160,7 @@ export class SqliteStateStore implements StateStore {
   readonly #limits: SqliteLimitLedger;
   readonly #control: SqliteControlStore;
   readonly #horizon: SqliteAuditHorizon;
+  readonly #rotations: SqliteRotationStore;
   // Transactions built once, like the statements (no allocation per call on the request path).
   readonly #claim: Database.Transaction<
     (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
@@ -204,6 +209,7 @@ export class SqliteStateStore implements StateStore {
     this.#limits = new SqliteLimitLedger(this.#db);
     this.#control = new SqliteControlStore(this.#db);
     this.#horizon = new SqliteAuditHorizon(this.#db);
+    this.#rotations = new SqliteRotationStore(this.#db);
     this.#claim = this.#db.transaction((request) => this.#claimIn(request));
     this.#insertFinished = this.#db.transaction((rows) => {
       for (const row of rows) this.#insertRow(row);
@@ -452,6 +458,24 @@ export class SqliteStateStore implements StateStore {
 
   clearHalt(): boolean {
     return this.#control.clearHalt();
+  }
+
+  // Key rotations (issue 12): see SqliteRotationStore.
+
+  createRotation(record: RotationRecord): void {
+    this.#rotations.createRotation(record);
+  }
+
+  updateRotation(record: RotationRecord): void {
+    this.#rotations.updateRotation(record);
+  }
+
+  rotation(id: string): RotationRecord | undefined {
+    return this.#rotations.rotation(id);
+  }
+
+  rotations(options?: { readonly active?: boolean }): readonly RotationRecord[] {
+    return this.#rotations.rotations(options);
   }
 
   close(): void {

@@ -201,6 +201,44 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     run: async ({ io, global }, [name], options) =>
       (await import('./secret-fingerprint.js')).secretFingerprint(io, global, name ?? '', options),
   }),
+  command<{
+    fromFile?: string;
+    secret?: string;
+    generate?: boolean;
+    bytes?: string;
+    resume?: string;
+    rollback?: boolean;
+    status?: string | boolean;
+    json?: boolean;
+  }>({
+    path: ['rotate'],
+    description:
+      "rotate an account's keys without downtime (pending, test at the venue, promote), or generate a secret",
+    args: [
+      [
+        '[account]',
+        'account whose credentials to rotate; the new ones come from --from-file, stdin or a prompt',
+      ],
+    ],
+    options: [
+      {
+        flags: '--from-file <file>',
+        description: 'read the new credentials, a JSON object of ccxt fields, from a file (mode 600)',
+      },
+      {
+        flags: '--secret <reference>',
+        description: 'rotate this secret instead of an account (with --generate or --rollback)',
+      },
+      { flags: '--generate', description: 'make the new value: random bytes, base64url' },
+      { flags: '--bytes <n>', description: 'random bytes to generate (default 32)' },
+      { flags: '--resume <id>', description: 'carry an interrupted rotation to its end' },
+      { flags: '--rollback', description: 'move current back to the version before the last rotation' },
+      { flags: '--status [id]', description: 'list rotations (unfinished first), or show one' },
+      { flags: '--json', description: 'with --status: print the records as JSON' },
+    ],
+    run: async ({ io, global }, [account], options) =>
+      (await import('./rotate.js')).rotate(io, global, account, options),
+  }),
 
   command<{ policy?: string; ttl?: string; tokenFile?: string }>({
     path: ['agent', 'add'],
