@@ -90,6 +90,24 @@ describe('toVenueError', () => {
     expect(skewed.message).toContain('-1021');
   });
 
+  it('an answer of HTTP 401 is COFRE_VENUE_AUTH_FAILED even when ccxt calls it a ban (binance -2015 after a rotation)', () => {
+    for (const write of [true, false]) {
+      const mapped = toVenueError(
+        new ccxt.DDoSProtection(LEAKY),
+        call({
+          write,
+          httpStatus: 401,
+          venueCode: '-2015',
+          venueMessage: 'Invalid API-key, IP, or permissions for action.',
+        }),
+        ccxt,
+      );
+      expect([mapped.code, mapped.retryable]).toEqual(['COFRE_VENUE_AUTH_FAILED', false]);
+      expect(mapped.message).toContain('-2015');
+      expect(mapped.message).not.toContain(KEY);
+    }
+  });
+
   it('a write that failed before sending is COFRE_VENUE_UNAVAILABLE, not unknown', () => {
     expect(toVenueError(new ccxt.NetworkError(LEAKY), call({ sent: false }), ccxt).code).toBe(
       'COFRE_VENUE_UNAVAILABLE',

@@ -14,7 +14,8 @@
  * as a leak channel). {@link venueTextOf} reads it back.
  *
  * Mapping:
- * - `AuthenticationError` (and `PermissionDenied`, `AccountSuspended`, ...) → `COFRE_VENUE_AUTH_FAILED`;
+ * - `AuthenticationError` (and `PermissionDenied`, `AccountSuspended`, ...) → `COFRE_VENUE_AUTH_FAILED`; so is any
+ *   `OperationFailed` answered with HTTP 401 (ccxt's binance calls a -2015 a temporary ban once it has authenticated);
  * - `NotSupported`, `ArgumentsRequired` → `COFRE_VENUE_UNSUPPORTED`;
  * - every other `ExchangeError` (`InsufficientFunds`, `InvalidOrder`, `OrderNotFound`, `BadSymbol`, `BadRequest`,
  *   `OperationRejected`, and the plain `ExchangeError` ccxt raises for codes it does not know) →
@@ -124,6 +125,15 @@ export function toVenueError(err: unknown, call: FailedCall, classes: CcxtErrorC
     return make(
       'COFRE_VENUE_AUTH_FAILED',
       `${what}: the venue refused the credentials (${kind}${venueSays})`,
+    );
+  }
+  // HTTP 401 is the venue refusing the credentials, whatever class ccxt gave it. ccxt's binance raises -2015 ("Invalid
+  // API-key, IP, or permissions for action", 401) as DDoSProtection once the instance has authenticated once, taking
+  // it for a temporary ban (Binance bans with 418/429); after a key rotation that is a revoked old key, not a ban.
+  if (call.httpStatus === 401 && err instanceof classes.OperationFailed) {
+    return make(
+      'COFRE_VENUE_AUTH_FAILED',
+      `${what}: the venue refused the credentials (HTTP 401, ${kind}${venueSays})`,
     );
   }
   if (err instanceof classes.NotSupported || err instanceof classes.ArgumentsRequired) {
