@@ -1,13 +1,12 @@
-// Issue 12, the rotation tests' one promotion step, done as another process would: a second instance of the
-// embedded store on the same file writes the new venue key as `pending`, then promotes it to `current`. The running
-// broker learns of it only by polling (`secrets/current-version-watcher.ts`).
-// TODO(lead): once `cofre rotate` is merged, replace the body with `cofre rotate paper --from-file <file>` run on
-// the fixture's config (the CLI harness), keeping this signature.
+// Issue 12, the rotation tests' one promotion step, done as an operator does it: `cofre rotate paper` in a process of
+// its own, the new key piped on stdin, against the fixture's config (its test step signs a balance read with the new
+// key at the paper exchange, then promotes). The running broker learns of it only by polling
+// (`secrets/current-version-watcher.ts`).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
-import { SecretValue } from '../../src/secrets/secret-value.js';
+import { cliProcess } from '../cli/cli-harness.js';
 import type { ServedFixture } from './served-broker.js';
 
 /** A venue API key and its secret, as a person creates them on the venue's site. */
@@ -22,20 +21,20 @@ export function newVenueKey(): VenueKey {
 }
 
 /**
- * Makes `key` the current credentials of the fixture's `paper` account (`local:exchanges/paper`), from outside
- * the served broker's process state; returns the version promoted.
+ * Makes `key` the current credentials of the fixture's `paper` account (`local:exchanges/paper`) with `cofre rotate`,
+ * from outside the served broker's process; returns the version promoted.
  */
 export async function promoteElsewhere(fx: ServedFixture, key: VenueKey): Promise<string> {
+  const rotated = await cliProcess(fx.dir, ['rotate', 'paper'], JSON.stringify(key));
+  if (rotated.code !== 0) throw new Error(`cofre rotate paper failed: ${rotated.stderr}`);
   const store = await EmbeddedBackend.open(join(fx.dir, 'cofre.store'), {
     kind: 'key-file',
     path: join(fx.dir, 'cofre.key'),
   });
   try {
-    const value = SecretValue.fromText(JSON.stringify(key));
-    const version = await store.write('exchanges/paper', value, { stage: 'pending' });
-    value.zero();
-    await store.moveStage('exchanges/paper', 'current', version);
-    return version;
+    const current = (await store.describe('exchanges/paper')).stages.current;
+    if (current === undefined) throw new Error('cofre rotate left exchanges/paper without a current version');
+    return current;
   } finally {
     await store.close();
   }
