@@ -1,0 +1,113 @@
+// Issue 12, must show: a withdraw-enabled key on a trade-only account is refused when least privilege is required.
+// `cofre serve` as a user runs it (startBrokerServer from YAML) in front of the paper exchange, whose key can
+// withdraw (its default, as GET /sapi/v1/account/apiRestrictions reports) while no policy allows withdraw.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { errorCodeOf, type ServedFixture, startServedBroker } from './served-broker.js';
+
+let fx: ServedFixture;
+let agent: string;
+
+beforeAll(async () => {
+  // Both accounts trade through the same paper key; only `strict` requires least privilege.
+  fx = await startServedBroker((url, credentials) => [
+    'accounts:',
+    `  strict: { venue: binance, mode: paper, baseUrl: "${url}", requireLeastPrivilege: true, ${credentials} }`,
+    `  loose: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
+    'policies:',
+    '  trader:',
+    '    rules:',
+    '      - allow: [list_accounts, get_balance, place_order, cancel_order, cancel_all_orders]',
+    '        accounts: [strict, loose]',
+  ]);
+  agent = fx.agentToken('trader-1', 'trader');
+});
+
+afterAll(async () => {
+  await fx.close();
+});
+
+const order = (account: string, clientOrderId: string) =>
+  fx.call('POST', '/v1/actions/place_order', agent, {
+    account,
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: '0.001',
+    clientOrderId,
+  });
+
+describe('least privilege at start', () => {
+  it('judges every account at start: the one that requires it is refused, the other only warned about', () => {
+    const byAccount = Object.fromEntries((fx.server.keyScope ?? []).map((s) => [s.account, s]));
+    const problem = (id: string) => `the key can withdraw, but no policy allows withdraw on account "${id}"`;
+    expect(byAccount['strict']).toMatchObject({
+      state: 'refused',
+      required: true,
+      problems: [problem('strict')],
+    });
+    expect(byAccount['loose']).toMatchObject({
+      state: 'allowed',
+      required: false,
+      problems: [problem('loose')],
+    });
+    expect(byAccount['strict']?.scope).toMatchObject({
+      canWithdraw: true,
+      canTrade: true,
+      ipRestricted: false,
+    });
+    const messages = fx.logLines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(messages).toContain(`least privilege: ${problem('strict')}`);
+    expect(messages).toContain(`least privilege: ${problem('loose')}`);
+    expect(messages.filter((m) => m.startsWith('refusing to serve account'))).toEqual([
+      expect.stringContaining('refusing to serve account "strict": narrow the key at the venue'),
+    ]);
+  });
+
+  it('refuses every action on the refused account with COFRE_ACCOUNT_REFUSED, sending nothing', async () => {
+    const requestsBefore = fx.paper.requests().length;
+    const placed = await order('strict', 'ks-strict-1');
+    expect(errorCodeOf(placed)).toBe('COFRE_ACCOUNT_REFUSED');
+    expect(placed.status).toBe(403);
+    expect(placed.body).toMatchObject({ status: 'failed', error: { retryable: false } });
+    const message = (placed.body['error'] as { message: string }).message;
+    expect(message).toContain('the key can withdraw, but no policy allows withdraw on account "strict"');
+    expect(message).toContain('requireLeastPrivilege: false');
+    for (const [action, input] of [
+      ['get_balance', { account: 'strict' }],
+      ['cancel_all_orders', { account: 'strict' }],
+    ] as const) {
+      expect(errorCodeOf(await fx.call('POST', `/v1/actions/${action}`, agent, input)), action).toBe(
+        'COFRE_ACCOUNT_REFUSED',
+      );
+    }
+    // Nothing of it reached the exchange: no order, no request at all.
+    expect(fx.paper.orders().some((o) => o.clientOrderId === 'ks-strict-1')).toBe(false);
+    expect(fx.paper.requests().length).toBe(requestsBefore);
+  });
+
+  it('still trades on the other account', async () => {
+    const placed = await order('loose', 'ks-loose-1');
+    expect(placed.body).toMatchObject({ status: 'executed', result: { order: { status: 'closed' } } });
+    expect(fx.paper.orders().some((o) => o.clientOrderId === 'ks-loose-1')).toBe(true);
+  });
+
+  it('shows the refusal in list_accounts', async () => {
+    const listed = await fx.call('POST', '/v1/actions/list_accounts', agent, {});
+    expect(listed.body).toMatchObject({
+      status: 'executed',
+      result: {
+        accounts: [
+          {
+            account: 'strict',
+            refused: true,
+            problems: ['the key can withdraw, but no policy allows withdraw on account "strict"'],
+          },
+          { account: 'loose' },
+        ],
+      },
+    });
+    const loose = (listed.body['result'] as { accounts: Record<string, unknown>[] }).accounts[1];
+    expect(loose).not.toHaveProperty('refused');
+  });
+});
