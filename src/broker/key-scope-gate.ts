@@ -41,7 +41,7 @@ interface Entry {
  * - {@link admit} runs before every action on an account (broker-resolve.ts, and the runtime's venue opener for the
  *   paths that skip resolution). It refuses (`COFRE_ACCOUNT_REFUSED`) an account whose judgement refuses. An account
  *   that requires least privilege and was never judged is judged first (the action waits for it). An account that
- *   does not require it is never held up: its problems are warnings only.
+ *   does not require it is never held up nor asked about on use: its problems are warnings, logged at start.
  * - A venue that cannot be asked is no refusal: a warning, the account is served, and the read is tried again on the
  *   next use after {@link KEY_SCOPE_RECHECK_MS} (one request per minute at most, not one per action, during an
  *   outage). A judgement older than that is refreshed in the background on use while the old one stands, so a key
@@ -101,18 +101,20 @@ export class KeyScopeGate {
   }
 
   /**
-   * Throws `COFRE_ACCOUNT_REFUSED` unless the account may be served; judges it first when it requires least
-   * privilege and was never judged; refreshes a stale judgement in the background. Unconfigured accounts pass (the
-   * caller reports those).
+   * Throws `COFRE_ACCOUNT_REFUSED` unless the account may be served. For an account that requires least privilege:
+   * judges it first when it was never judged (or a failed read is a minute old), and refreshes a judgement older
+   * than a minute in the background. Other accounts, and unconfigured ones (the caller reports those), pass at once
+   * and ask the venue nothing.
    */
   async admit(accountId: string): Promise<void> {
-    if (this.#config.accounts[accountId] === undefined) return;
+    // Unconfigured accounts are the caller's to report; an account that does not require least privilege is never
+    // refused, so it is not asked about on use either (its warnings come from the start's check).
+    if (!leastPrivilegeRequired(this.#config, accountId)) return;
     const entry = this.#entry(accountId);
     const now = this.#now();
     if (entry.judged === undefined) {
-      const retry = entry.failed === undefined || now - entry.failed.at >= this.#recheckMs;
-      if (retry && leastPrivilegeRequired(this.#config, accountId)) await this.#refresh(accountId);
-      else if (retry) void this.#refresh(accountId);
+      if (entry.failed === undefined || now - entry.failed.at >= this.#recheckMs)
+        await this.#refresh(accountId);
     } else if (now - entry.judged.at >= this.#recheckMs) {
       void this.#refresh(accountId);
     }

@@ -67,7 +67,11 @@ describe('withdrawNeeded', () => {
   });
 
   it('a rule without account conditions covers every account', () => {
-    expect(Object.values(needed('  t:\n    rules:\n      - allow: [withdraw]\n'))).toEqual([true, true, true]);
+    expect(Object.values(needed('  t:\n    rules:\n      - allow: [withdraw]\n'))).toEqual([
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('applies the venues and modes conditions', () => {
@@ -81,7 +85,8 @@ describe('withdrawNeeded', () => {
       main: true,
       kr: true,
     });
-    const both = '  t:\n    rules:\n      - allow: [withdraw]\n        venues: [binance]\n        modes: [live]\n';
+    const both =
+      '  t:\n    rules:\n      - allow: [withdraw]\n        venues: [binance]\n        modes: [live]\n';
     expect(needed(both)).toEqual({ paper: false, main: true, kr: false });
   });
 
