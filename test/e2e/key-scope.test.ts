@@ -1,6 +1,9 @@
 // Issue 12, must show: a withdraw-enabled key on a trade-only account is refused when least privilege is required.
 // `cofre serve` as a user runs it (startBrokerServer from YAML) in front of the paper exchange, whose key can
 // withdraw (its default, as GET /sapi/v1/account/apiRestrictions reports) while no policy allows withdraw.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { errorCodeOf, type ServedFixture, startServedBroker } from './served-broker.js';
@@ -26,6 +29,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx.close();
 });
+
+/** The audit log's records so far. */
+const audit = (): Record<string, unknown>[] =>
+  readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const order = (account: string, clientOrderId: string) =>
   fx.call('POST', '/v1/actions/place_order', agent, {
@@ -73,17 +83,34 @@ describe('least privilege at start', () => {
     const message = (placed.body['error'] as { message: string }).message;
     expect(message).toContain('the key can withdraw, but no policy allows withdraw on account "strict"');
     expect(message).toContain('requireLeastPrivilege: false');
+    const refusedIds = [placed.body['requestId']];
     for (const [action, input] of [
       ['get_balance', { account: 'strict' }],
       ['cancel_all_orders', { account: 'strict' }],
     ] as const) {
-      expect(errorCodeOf(await fx.call('POST', `/v1/actions/${action}`, agent, input)), action).toBe(
-        'COFRE_ACCOUNT_REFUSED',
-      );
+      const answer = await fx.call('POST', `/v1/actions/${action}`, agent, input);
+      expect(errorCodeOf(answer), action).toBe('COFRE_ACCOUNT_REFUSED');
+      refusedIds.push(answer.body['requestId']);
     }
     // Nothing of it reached the exchange: no order, no request at all.
     expect(fx.paper.orders().some((o) => o.clientOrderId === 'ks-strict-1')).toBe(false);
     expect(fx.paper.requests().length).toBe(requestsBefore);
+    // Refused before its intent: the failure is on record, and no credential of the account was read for it.
+    for (const id of refusedIds) {
+      const records = audit().filter((r) => r['requestId'] === id);
+      expect(records.map((r) => r['kind'])).not.toContain('secret-access');
+      expect(records.some((r) => JSON.stringify(r).includes('COFRE_ACCOUNT_REFUSED'))).toBe(true);
+    }
+  });
+
+  it("records the start check's credential reads as key-scope reads under no request", () => {
+    const reads = audit().filter((r) => r['kind'] === 'secret-access' && r['purpose'] === 'key-scope');
+    expect(reads.map((r) => [r['account'], r['requestId']]).sort()).toEqual([
+      ['loose', '-'],
+      ['loose', '-'],
+      ['strict', '-'],
+      ['strict', '-'],
+    ]);
   });
 
   it('still trades on the other account', async () => {
