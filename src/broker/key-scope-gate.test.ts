@@ -72,16 +72,24 @@ async function gateFor(config: CofreConfig, baseUrl = paper.url) {
       },
     }),
   );
-  const state = { now: 1_000_000, checks: 0 };
+  /** `hold`: a check's answer, once read, is handed to the gate only when it settles (a slow venue). */
+  const state: { now: number; checks: number; hold: Promise<void> | undefined } = {
+    now: 1_000_000,
+    checks: 0,
+    hold: undefined,
+  };
   const gate = new KeyScopeGate({
     config,
     logger,
     now: () => state.now,
-    check: (id) => {
+    check: async (id) => {
       state.checks++;
+      const hold = state.hold;
       const venue = venues.get(id);
       if (venue === undefined) throw new Error(`no venue ${id}`);
-      return checkKeyScope(config, id, venue);
+      const result = await checkKeyScope(config, id, venue);
+      await hold;
+      return result;
     },
   });
   return {
@@ -178,6 +186,49 @@ describe('KeyScopeGate', () => {
         expect.stringMatching(/^could not read the key permissions of account "strict"/),
       ]);
     } finally {
+      await t.close();
+    }
+  });
+
+  it('judges again before the next action once told the key changed (a rotation)', async () => {
+    const config = configFor(
+      `  strict: { venue: binance, mode: paper, requireLeastPrivilege: true, ${CREDS} }`,
+    );
+    const t = await gateFor(config);
+    try {
+      expect(await codeOf(t.gate.admit('strict'))).toBe('COFRE_ACCOUNT_REFUSED');
+      paper.restrictApiKey(API_KEY, { enableWithdrawals: false });
+      t.gate.invalidate('strict');
+      expect(t.gate.status('strict').state).toBe('unchecked');
+      expect(await codeOf(t.gate.admit('strict'))).toBe('ok');
+      expect(t.state.checks).toBe(2);
+      // A check running when the key changes read the old one: its answer is dropped, a new check runs.
+      paper.restrictApiKey(API_KEY, { enableWithdrawals: true });
+      t.state.now += KEY_SCOPE_RECHECK_MS;
+      let release = (): void => undefined;
+      t.state.hold = new Promise((resolve) => {
+        release = resolve;
+      });
+      const before = paper.requests().at(-1)?.seq ?? 0;
+      await t.gate.admit('strict'); // a background refresh starts: it reads a key that can withdraw
+      t.state.hold = undefined;
+      for (
+        let i = 0;
+        i < 400 && !paper.requests().some((r) => r.path.endsWith('apiRestrictions') && r.seq > before);
+        i++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      t.gate.invalidate('strict');
+      paper.restrictApiKey(API_KEY, { enableWithdrawals: false });
+      expect(await codeOf(t.gate.admit('strict'))).toBe('ok');
+      release();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(t.state.checks).toBe(4);
+      expect(t.gate.status('strict').state).toBe('allowed');
+      expect(await codeOf(t.gate.admit('strict'))).toBe('ok');
+    } finally {
+      paper.restrictApiKey(API_KEY, { enableWithdrawals: true });
       await t.close();
     }
   });

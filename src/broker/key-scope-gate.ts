@@ -30,7 +30,10 @@ export interface KeyScopeStatus {
 interface Entry {
   judged: { readonly check: KeyScopeCheck; readonly at: number } | undefined;
   failed: { readonly code: string; readonly at: number } | undefined;
-  inflight: Promise<void> | undefined;
+  /** The check running now, and the key generation it reads. */
+  inflight: { readonly generation: number; readonly done: Promise<void> } | undefined;
+  /** Bumped by `invalidate`: a check started before it reads the old key, and its result is dropped. */
+  generation: number;
 }
 
 /**
@@ -122,10 +125,23 @@ export class KeyScopeGate {
     if (refused !== undefined) throw refused;
   }
 
+  /**
+   * Forgets what is known of the account's key (after a rotation promoted another key): an account that requires
+   * least privilege is judged again before its next action. A check already running may have read the old key:
+   * its result is dropped.
+   */
+  invalidate(accountId: string): void {
+    const entry = this.#entries.get(accountId);
+    if (entry === undefined) return;
+    entry.generation++;
+    entry.judged = undefined;
+    entry.failed = undefined;
+  }
+
   #entry(accountId: string): Entry {
     let entry = this.#entries.get(accountId);
     if (entry === undefined) {
-      entry = { judged: undefined, failed: undefined, inflight: undefined };
+      entry = { judged: undefined, failed: undefined, inflight: undefined, generation: 0 };
       this.#entries.set(accountId, entry);
     }
     return entry;
@@ -134,14 +150,19 @@ export class KeyScopeGate {
   /** One read and judgement of the account's key scope at a time; never rejects (failures are logged). */
   #refresh(accountId: string): Promise<void> {
     const entry = this.#entry(accountId);
-    entry.inflight ??= this.#check(accountId)
+    const generation = entry.generation;
+    if (entry.inflight?.generation === generation) return entry.inflight.done;
+    const current = (): boolean => entry.generation === generation;
+    const done: Promise<void> = this.#check(accountId)
       .then(
         (check) => {
+          if (!current()) return;
           this.#report(accountId, entry.judged?.check, check);
           entry.judged = { check, at: this.#now() };
           entry.failed = undefined;
         },
         (err: unknown) => {
+          if (!current()) return;
           const code = isCofreError(err) ? err.code : 'COFRE_INTERNAL';
           entry.failed = { code, at: this.#now() };
           this.#logger.warn(
@@ -151,9 +172,10 @@ export class KeyScopeGate {
         },
       )
       .finally(() => {
-        entry.inflight = undefined;
+        if (entry.inflight?.done === done) entry.inflight = undefined;
       });
-    return entry.inflight;
+    entry.inflight = { generation, done };
+    return done;
   }
 
   /** Logs a judgement when it differs from the last one: a warning per problem, and the refusal. */
