@@ -169,7 +169,7 @@ export async function openBrokerRuntime(
   const venues = new Map<string, Promise<VenueAccount>>();
   const credentials = (accountId: string) => secrets.venueCredentials(accountId, config);
 
-  const openedVenue = (accountId: string): Promise<VenueAccount> => {
+  const venue = (accountId: string): Promise<VenueAccount> => {
     let opened = venues.get(accountId);
     if (opened === undefined) {
       const account = config.accounts[accountId];
@@ -198,13 +198,8 @@ export async function openBrokerRuntime(
   const keyScope = new KeyScopeGate({
     config,
     logger: options.logger.child({ part: 'key-scope' }),
-    check: (accountId) => keyScopeOf(accountId, config, secrets, openedVenue),
+    check: (accountId) => keyScopeOf(accountId, config, secrets, venue),
   });
-  // Every path to a venue passes the gate: resolution checks it first, this covers approved requests and halts.
-  const venue = async (accountId: string): Promise<VenueAccount> => {
-    await keyScope.admit(accountId);
-    return openedVenue(accountId);
-  };
 
   const quotas = new AgentQuotas(
     { ...config.agents.quotas, requestDeadlineMs: config.agents.requestDeadline },
@@ -243,6 +238,8 @@ export async function openBrokerRuntime(
     audit,
     state,
     venue,
+    // Refuses actions on accounts whose key can do too much (in resolution and in run-action.ts); reconciliation
+    // of what was already sent still reads them.
     keyScope,
     logger: options.logger,
     now,

@@ -41,8 +41,9 @@ interface Entry {
  * policies need. Holds one judgement per account, from `check` (`checkKeyScope` through the runtime's venue).
  *
  * - At start, {@link checkAll} reads every account's key scope and logs a warning per problem.
- * - {@link admit} runs before every action on an account (broker-resolve.ts, and the runtime's venue opener for the
- *   paths that skip resolution). It refuses (`COFRE_ACCOUNT_REFUSED`) an account whose judgement refuses. An account
+ * - {@link admit} runs before every action on an account (broker-resolve.ts, and run-action.ts for the paths that
+ *   skip resolution: approved requests, a halt's cancels; not reconciliation, which settles what was already sent
+ *   and must go on reading the venue for it). It refuses (`COFRE_ACCOUNT_REFUSED`) an account whose judgement refuses. An account
  *   that requires least privilege and was never judged is judged first (the action waits for it). An account that
  *   does not require it is never held up nor asked about on use: its problems are warnings, logged at start.
  * - A venue that cannot be asked is no refusal: a warning, the account is served, and the read is tried again on the

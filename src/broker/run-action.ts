@@ -15,8 +15,12 @@ export interface ActionDependencies {
   readonly accounts: Readonly<Record<string, AccountConfig>>;
   readonly policy: PolicyEngine;
   readonly venue: (accountId: string) => Promise<VenueAccount>;
-  /** Least privilege (issue 12): `list_accounts` marks accounts refused for their key's scope. */
-  readonly keyScope?: Pick<KeyScopeGate, 'status'>;
+  /**
+   * Least privilege (issue 12): every action on an account refused for its key's scope fails with
+   * `COFRE_ACCOUNT_REFUSED`, and `list_accounts` marks such accounts. (Reconciliation opens accounts with
+   * {@link openAccount} directly: settling what was already sent is not refused.)
+   */
+  readonly keyScope?: Pick<KeyScopeGate, 'admit' | 'status'>;
 }
 
 /**
@@ -37,7 +41,11 @@ export async function runAction(
   },
 ): Promise<unknown> {
   const { record, write } = call;
-  const open = (accountId: string): Promise<VenueAccount> => openAccount(deps, accountId);
+  const open = async (accountId: string): Promise<VenueAccount> => {
+    // Least privilege (issue 12): also on the paths that skip resolution (an approved request, a halt's cancels).
+    await deps.keyScope?.admit(accountId);
+    return openAccount(deps, accountId);
+  };
   switch (name) {
     case 'list_accounts':
       return {

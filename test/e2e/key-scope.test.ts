@@ -137,4 +137,27 @@ describe('least privilege at start', () => {
     const loose = (listed.body['result'] as { accounts: Record<string, unknown>[] }).accounts[1];
     expect(loose).not.toHaveProperty('refused');
   });
+
+  // Last: it halts the broker. The paths that skip resolution (a halt's cancels, approved requests) are refused too.
+  it("refuses a halt's cancel-all on the refused account and cancels on the other", async () => {
+    const resting = await fx.call('POST', '/v1/actions/place_order', agent, {
+      account: 'loose',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: '30000',
+      amount: '0.001',
+      clientOrderId: 'ks-resting-1',
+    });
+    expect(resting.body).toMatchObject({ status: 'executed', result: { order: { status: 'open' } } });
+    const halted = await fx.call('POST', '/v1/operator/halt', fx.operatorToken('op-1'), {
+      reason: 'key scope drill',
+      cancelOpenOrders: true,
+    });
+    expect(halted.status).toBe(200);
+    const reports = halted.body['cancelled'] as { account: string; cancelled: number; error?: string }[];
+    expect(reports.find((r) => r.account === 'strict')?.error).toMatch(/^COFRE_ACCOUNT_REFUSED: /);
+    expect(reports.find((r) => r.account === 'loose')).toMatchObject({ cancelled: 1 });
+    expect(fx.paper.orders().find((o) => o.clientOrderId === 'ks-resting-1')?.status).toBe('CANCELED');
+  });
 });
