@@ -190,6 +190,11 @@ export const errorCatalogue = {
     false,
     'No account with that id is configured (answered only to agents allowed every account); list_accounts shows yours.',
   ),
+  COFRE_ACCOUNT_REFUSED: spec(
+    'denied',
+    false,
+    "cofre refuses to serve this account: its venue reports that the account's key can do more than cofre's policies need (it can withdraw while no policy allows `withdraw` on the account, or, live, it works from any IP address) and least privilege is required (`accounts.<id>.requireLeastPrivilege`, default true for `live`). Nothing was sent. Narrow the key at the venue (disable withdrawals, restrict it to the server's IP addresses): cofre reads its permissions again within a minute and serves the account once they fit; or set `requireLeastPrivilege: false` on the account and restart. `cofre doctor` shows the problems.",
+  ),
   COFRE_REQUEST_IN_PROGRESS: spec(
     'unavailable',
     true,

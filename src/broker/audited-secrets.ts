@@ -8,7 +8,13 @@ import type { VenueCredentials } from '../venues/venue-account.js';
 
 /** Why cofre read a secret, as written in the `purpose` of its `secret-access` record. */
 export type SecretPurpose =
-  'venue-credentials' | 'approval-webhook' | 'audit-signing-key' | 'audit-hmac-key' | 'preflight';
+  | 'venue-credentials'
+  | 'approval-webhook'
+  | 'audit-signing-key'
+  | 'audit-hmac-key'
+  | 'preflight'
+  /** Issue 12: an account's venue credentials, read to ask the venue what the key may do (key-scope-gate.ts). */
+  | 'key-scope';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {

@@ -10,7 +10,7 @@ import { openAccount } from './run-action.js';
  * that account is not resolved at all: policy denies it from its plain question, without the venue being asked
  * anything, so a denied agent cannot make cofre call a venue.
  */
-export function resolveStep(
+export async function resolveStep(
   ctx: BrokerContext,
   agent: AuthenticatedAgent,
   name: ActionName,
@@ -23,7 +23,13 @@ export function resolveStep(
     (plain.account === undefined ||
       policy.accountsFor(agent.policy).includes(plain.account) ||
       accounts[plain.account] === undefined);
-  if (!reachable) return Promise.resolve({ question: plain, payload: undefined });
+  if (!reachable) return { question: plain, payload: undefined };
+  // Least privilege (issue 12): an account whose key can do too much is refused here, before the venue is asked,
+  // anything is recorded or its credentials are read. After the reachability check, so an agent without access to
+  // the account learns nothing of its key.
+  if (plain.account !== undefined && accounts[plain.account] !== undefined) {
+    await ctx.deps.keyScope?.admit(plain.account);
+  }
   return resolveAction(
     {
       venue: (id) => openAccount(ctx.deps, id),

@@ -15,6 +15,7 @@ import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
+import { checkKeyScope } from '../venues/check-key-scope.js';
 import { ReferencePrices } from '../venues/reference-prices.js';
 import { runWithRequestId } from '../venues/request-context.js';
 import type { VenueAccount } from '../venues/venue-account.js';
@@ -22,6 +23,7 @@ import { AgentQuotas } from './agent-quotas.js';
 import { approvalWebhookFor } from './approval-webhook.js';
 import { AuditedSecrets } from './audited-secrets.js';
 import { Broker, type ReconcileReport } from './broker.js';
+import { KeyScopeGate } from './key-scope-gate.js';
 import { startRequestRetention } from './request-retention.js';
 import { advanceAuditHorizon, type AuditRestoreReport, restoreFromAudit } from './restore-from-audit.js';
 
@@ -67,6 +69,11 @@ export interface BrokerRuntime {
    * not run here (`reconcileFromAudit: false`).
    */
   readonly restoredFromAudit: AuditRestoreReport | undefined;
+  /**
+   * Least privilege (issue 12): each account's key scope as judged, and the refusals. `cofre serve` runs
+   * {@link KeyScopeGate.checkAll} at start; every action on an account passes {@link KeyScopeGate.admit}.
+   */
+  readonly keyScope: KeyScopeGate;
   /** Closes venues, backends (revoking leases and tokens), the audit log and the state store. Idempotent. */
   close(): Promise<void>;
 }
@@ -197,6 +204,11 @@ export async function openBrokerRuntime(
     }
     return opened;
   };
+  const keyScope = new KeyScopeGate({
+    config,
+    logger: options.logger.child({ part: 'key-scope' }),
+    check: (accountId) => keyScopeOf(accountId, config, secrets, venue),
+  });
 
   const quotas = new AgentQuotas(
     { ...config.agents.quotas, requestDeadlineMs: config.agents.requestDeadline },
@@ -235,6 +247,9 @@ export async function openBrokerRuntime(
     audit,
     state,
     venue,
+    // Refuses actions on accounts whose key can do too much (in resolution and in run-action.ts); reconciliation
+    // of what was already sent still reads them.
+    keyScope,
     logger: options.logger,
     now,
   });
@@ -273,6 +288,7 @@ export async function openBrokerRuntime(
     secrets,
     credentialVersions,
     restoredFromAudit: undefined as AuditRestoreReport | undefined,
+    keyScope,
     reconcileInterrupted: () => {
       const openedAt = Date.now();
       later ??= setTimeout(() => {
@@ -322,6 +338,31 @@ export async function openBrokerRuntime(
   horizon = startAuditHorizon(state, config.audit.path, options.logger);
   credentialVersions.start();
   return runtime;
+}
+
+/**
+ * Reads and judges the key scope of `accountId` (issue 12) through the account's own queued venue. Its credentials
+ * are read here, recorded as `key-scope` reads under no request (fail closed: not used unless on record), handed to
+ * the venue call as the current identity's held credentials, and zeroed after.
+ */
+async function keyScopeOf(
+  accountId: string,
+  config: CofreConfig,
+  secrets: AuditedSecrets,
+  openedVenue: (accountId: string) => Promise<VenueAccount>,
+): ReturnType<typeof checkKeyScope> {
+  const venue = await openedVenue(accountId);
+  if (venue.keyScope === undefined) return checkKeyScope(config, accountId, venue);
+  const { values, accesses } = await secrets.readVenueCredentials(accountId, config);
+  try {
+    await Promise.all(accesses.map((a) => secrets.recordFor({ ...a, purpose: 'key-scope' }, undefined)));
+    return await runWithRequestId('-', '-', () => checkKeyScope(config, accountId, venue), {
+      account: accountId,
+      values,
+    });
+  } finally {
+    for (const value of [values.apiKey, values.secret, values.password, values.uid]) value?.zero();
+  }
 }
 
 /** Moves the state's audit horizon every {@link AUDIT_HORIZON_INTERVAL_MS}; a failure is logged and retried. */

@@ -12,6 +12,7 @@ import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import type { AuditedSecrets } from './audited-secrets.js';
 import type { HaltGate } from './halt-gate.js';
+import type { KeyScopeGate } from './key-scope-gate.js';
 import type { AddressBookEntry } from './resolve-action.js';
 
 /** What every action answers (the HTTP body and the MCP tool result). Holds no secret. */
@@ -70,6 +71,12 @@ export interface BrokerDependencies {
    * and recorded in the intent's batch, one fdatasync for both. Without (unit tests), venue calls read their own.
    */
   readonly secrets?: Pick<AuditedSecrets, 'readVenueCredentials' | 'recordFor'>;
+  /**
+   * Least privilege (issue 12, key-scope-gate.ts): refuses every action on an account whose key can do more than the
+   * policies need, before anything is recorded or sent; `list_accounts` shows such accounts as refused. Optional so
+   * that unit tests may leave it out; `openBrokerRuntime` always sets it.
+   */
+  readonly keyScope?: Pick<KeyScopeGate, 'admit' | 'status'>;
 }
 
 /** What a surface can add to one request. */

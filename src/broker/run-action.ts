@@ -4,6 +4,7 @@ import type { PolicyEngine } from '../policy/policy-types.js';
 import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import type { KeyScopeGate } from './key-scope-gate.js';
 import type { SendPayload } from './resolve-action.js';
 
 /** The actions that run at a venue or read config, as opposed to those answered from cofre's own state. */
@@ -14,6 +15,12 @@ export interface ActionDependencies {
   readonly accounts: Readonly<Record<string, AccountConfig>>;
   readonly policy: PolicyEngine;
   readonly venue: (accountId: string) => Promise<VenueAccount>;
+  /**
+   * Least privilege (issue 12): every action on an account refused for its key's scope fails with
+   * `COFRE_ACCOUNT_REFUSED`, and `list_accounts` marks such accounts. (Reconciliation opens accounts with
+   * {@link openAccount} directly: settling what was already sent is not refused.)
+   */
+  readonly keyScope?: Pick<KeyScopeGate, 'admit' | 'status'>;
 }
 
 /**
@@ -34,7 +41,11 @@ export async function runAction(
   },
 ): Promise<unknown> {
   const { record, write } = call;
-  const open = (accountId: string): Promise<VenueAccount> => openAccount(deps, accountId);
+  const open = async (accountId: string): Promise<VenueAccount> => {
+    // Least privilege (issue 12): also on the paths that skip resolution (an approved request, a halt's cancels).
+    await deps.keyScope?.admit(accountId);
+    return openAccount(deps, accountId);
+  };
   switch (name) {
     case 'list_accounts':
       return {
@@ -45,6 +56,7 @@ export async function runAction(
             account: id,
             venue: deps.accounts[id]?.venue,
             mode: deps.accounts[id]?.mode,
+            ...refusedFields(deps, id),
           })),
       };
     case 'get_balance': {
@@ -131,6 +143,15 @@ function payloadOf<K extends SendPayload['kind']>(
 ): Extract<SendPayload, { kind: K }> {
   if (payload?.kind !== kind) throw new CofreError('COFRE_INTERNAL', `no resolved ${kind} to send`);
   return payload as Extract<SendPayload, { kind: K }>;
+}
+
+/** `refused: true` and why, for an account least privilege refuses (every action on it fails); else nothing. */
+function refusedFields(
+  deps: ActionDependencies,
+  accountId: string,
+): { refused?: true; problems?: readonly string[] } {
+  const status = deps.keyScope?.status(accountId);
+  return status?.state === 'refused' ? { refused: true, problems: status.problems } : {};
 }
 
 /** The venue account behind an account id the policy allowed. */

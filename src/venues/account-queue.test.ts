@@ -355,4 +355,51 @@ describe('QueuedVenueAccount', () => {
     expect(await codeOf(waiting)).toBe('COFRE_VENUE_CLOSED');
     expect(await codeOf(q.fetchTicker('B'))).toBe('COFRE_VENUE_CLOSED');
   });
+
+  it('queues keyScope and serverTime as reads, behind orders and cancels, passing the record on', async () => {
+    const s = scriptedAccount();
+    const scope = { canTrade: true, canWithdraw: false, ipRestricted: true, createdAt: undefined };
+    const seenRecords: (VenueCallRecord | undefined)[] = [];
+    const hold = new Map<string, () => void>();
+    const held = <T>(label: string, value: T) =>
+      new Promise<T>((resolve) => {
+        s.started.push(label);
+        hold.set(label, () => {
+          resolve(value);
+        });
+      });
+    const inner: VenueAccount = {
+      ...s.account,
+      keyScope: (record) => {
+        seenRecords.push(record);
+        return held('keyScope', scope);
+      },
+      serverTime: () => held('serverTime', 1_700_000_000_000),
+    };
+    const q = new QueuedVenueAccount(inner, limits({ concurrency: 1, readConcurrency: 1 }));
+    const first = q.fetchBalance();
+    const record: VenueCallRecord = { held: [], writeSent: false };
+    const scopeRead = q.keyScope?.(record);
+    const timeRead = q.serverTime?.();
+    const write = q.placeOrder(request('w'));
+    s.finish('balance');
+    await first;
+    await tick();
+    s.finish('place w');
+    await write;
+    await tick();
+    hold.get('keyScope')?.();
+    expect(await scopeRead).toEqual(scope);
+    await tick();
+    hold.get('serverTime')?.();
+    expect(await timeRead).toBe(1_700_000_000_000);
+    expect(s.started).toEqual(['balance', 'place w', 'keyScope', 'serverTime']);
+    expect(seenRecords).toEqual([record]);
+  });
+
+  it('has no keyScope or serverTime when the account behind it has none (its venue cannot tell)', () => {
+    const q = new QueuedVenueAccount(scriptedAccount().account, DEFAULT_ACCOUNT_QUEUE_LIMITS);
+    expect(q.keyScope).toBeUndefined();
+    expect(q.serverTime).toBeUndefined();
+  });
 });

@@ -28,6 +28,7 @@ import { CofreError } from '../errors.js';
 import { currentRequestContext, priorityRank, type VenuePriority } from './request-context.js';
 import type {
   Balance,
+  KeyScope,
   MarketRules,
   Order,
   OrderRef,
@@ -94,6 +95,10 @@ export class QueuedVenueAccount implements VenueAccount {
   readonly id: string;
   readonly venue: string;
   readonly mode: VenueAccount['mode'];
+  /** The inner account's, queued as a read; absent when the inner account has none (its venue cannot tell). */
+  readonly keyScope?: (record?: VenueCallRecord) => Promise<KeyScope | undefined>;
+  /** The inner account's, queued as a read (a public one); absent when the inner account has none. */
+  readonly serverTime?: () => Promise<number>;
   readonly #inner: VenueAccount;
   readonly #limits: AccountQueueLimits;
   readonly #now: () => number;
@@ -112,6 +117,15 @@ export class QueuedVenueAccount implements VenueAccount {
     this.#inner = inner;
     this.#limits = limits;
     this.#now = options.now ?? Date.now;
+    // Issue 12: passed through only where the inner account has them, so a caller can still tell "cannot tell".
+    if (inner.keyScope !== undefined) {
+      const keyScope = inner.keyScope.bind(inner);
+      this.keyScope = (record) => this.#run('keyScope', 'read', () => keyScope(record));
+    }
+    if (inner.serverTime !== undefined) {
+      const serverTime = inner.serverTime.bind(inner);
+      this.serverTime = () => this.#run('serverTime', 'read', serverTime);
+    }
   }
 
   /** Calls waiting and running now; for logs and tests. */

@@ -53,6 +53,7 @@ import { isReviewedVenue, unreviewedVenueMessage } from '../config/reviewed-venu
 import { CofreError, isCofreError } from '../errors.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { RateWindow, RateWindowSource } from './account-queue.js';
+import { keyScopeFromApiRestrictions } from './binance-api-restrictions.js';
 import {
   type CcxtBase,
   type CcxtErrors,
@@ -85,6 +86,7 @@ import type {
   Withdrawal,
   WithdrawalRequest,
 } from './venue-account.js';
+import type { KeyScope } from './venue-account.js';
 import { type CcxtErrorClasses, type FailedCall, lostAnswerAdvice, toVenueError } from './venue-error.js';
 import { applyAccountMode } from './venue-hosts.js';
 import { checkExactAmount, checkWithdrawalLookup, checkWithdrawalRequest } from './withdrawal-request.js';
@@ -161,6 +163,17 @@ const WITHDRAW_ID_PARAM: Readonly<Record<string, string>> = {
  * none.
  */
 const SYMBOL_CANCEL_ALL: ReadonlySet<string> = new Set(['binance', 'binanceus']);
+
+/**
+ * Venues whose key permissions can be read, with the ccxt implicit method that reads them and the parser of its
+ * answer (issue 12). binance: `GET /sapi/v1/account/apiRestrictions` (USER_DATA, weight 1). Other venues (binanceus
+ * included: its API documents no such endpoint) report nothing, and `keyScope()` answers undefined.
+ */
+const KEY_SCOPE_READERS: Readonly<
+  Record<string, { readonly method: string; readonly parse: (answer: unknown) => KeyScope }>
+> = {
+  binance: { method: 'sapiGetAccountApiRestrictions', parse: keyScopeFromApiRestrictions },
+};
 
 /** ccxt properties that would send requests through a proxy; the host guard refuses if any is set. */
 const PROXY_PROPERTIES = [
@@ -319,6 +332,8 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     this.#harden(exchange);
     this.#allowedOrigins = applyAccountMode(exchange, { id, mode: account.mode, baseUrl: account.baseUrl });
     instances.set(this, exchange);
+    const reader = KEY_SCOPE_READERS[account.venue];
+    if (reader !== undefined) this.keyScope = (record) => this.#keyScope(reader, record);
   }
 
   async market(symbol: string): Promise<MarketRules> {
@@ -530,6 +545,53 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   }
 
   /**
+   * What the account's key may do, as the venue reports it (see {@link KEY_SCOPE_READERS}); absent where the
+   * venue cannot tell (so a caller knows without asking). An authenticated read through the same path as every private call: credentials resolved for
+   * this call only and zeroed after it, the host guard, errors mapped without credentials. Markets are not needed,
+   * so none are loaded.
+   */
+  readonly keyScope?: (record?: VenueCallRecord) => Promise<KeyScope | undefined>;
+
+  async #keyScope(
+    reader: (typeof KEY_SCOPE_READERS)[string],
+    record: VenueCallRecord | undefined,
+  ): Promise<KeyScope> {
+    return this.#call('keyScope', { write: false, auth: true, record, markets: false }, async (exchange) => {
+      const method = (exchange as unknown as Record<string, unknown>)[reader.method];
+      if (typeof method !== 'function') {
+        throw new CofreError(
+          'COFRE_VENUE_UNSUPPORTED',
+          `account "${this.id}": this ccxt has no ${reader.method} for ${this.venue}`,
+          { details: { account: this.id, venue: this.venue, operation: 'keyScope' } },
+        );
+      }
+      return reader.parse(await (method as () => Promise<unknown>).call(exchange));
+    });
+  }
+
+  /**
+   * The venue's clock in ms since the epoch (ccxt `fetchTime`, public: binance `GET /api/v3/time`), for the clock
+   * skew check of `cofre doctor`. `COFRE_VENUE_UNSUPPORTED` where ccxt cannot fetch it.
+   */
+  async serverTime(): Promise<number> {
+    return this.#call(
+      'serverTime',
+      { write: false, auth: false, record: undefined, markets: false },
+      async (exchange) => {
+        const time = exchange.has['fetchTime'] === true ? await exchange.fetchTime() : undefined;
+        if (typeof time !== 'number' || !Number.isFinite(time)) {
+          throw new CofreError(
+            'COFRE_VENUE_UNSUPPORTED',
+            `account "${this.id}": ${this.venue} does not report its server time through ccxt`,
+            { details: { account: this.id, venue: this.venue, operation: 'serverTime' } },
+          );
+        }
+        return time;
+      },
+    );
+  }
+
+  /**
    * How full ccxt's rolling rate-limit window is, for the account queue (`account-queue.ts`) to keep reads from
    * using it all up. Reads ccxt 4.5.84's `Throttler` (js/src/base/functions/throttle.js): `config.algorithm`,
    * `config.windowSize`, `config.maxWeight`, `timestamps` ({timestamp, cost} of the requests let through) and the
@@ -595,6 +657,8 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       readonly write: boolean;
       readonly auth: boolean;
       readonly record: VenueCallRecord | undefined;
+      /** False for calls that need no market (key scope, server time); default true. */
+      readonly markets?: boolean;
     },
     run: (exchange: CcxtExchange) => Promise<T>,
   ): Promise<T> {
@@ -613,7 +677,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       writesSent: new Set(),
     };
     try {
-      await this.#marketsLoaded();
+      if (kind.markets !== false) await this.#marketsLoaded();
       if (kind.auth) {
         call.credentials = await this.#resolveCredentials();
         // The caller scrubs its answer with these very values after this call has zeroed its own.

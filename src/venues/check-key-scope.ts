@@ -1,24 +1,43 @@
 import type { CofreConfig } from '../config/config-schema.js';
+import { CofreError } from '../errors.js';
 import { withdrawNeeded } from '../policy/withdraw-needed.js';
 import { judgeKeyScope, type KeyScopeJudgement } from './key-scope.js';
-import type { KeyScope, VenueAccount } from './venue-account.js';
+import type { KeyScope, VenueAccount, VenueCallRecord } from './venue-account.js';
+
+/** What {@link checkKeyScope} found. */
+export interface KeyScopeCheck {
+  /** What the key may do, as the venue reported it; undefined where the venue cannot tell (nothing was judged). */
+  readonly scope: KeyScope | undefined;
+  /** No problems and no refusal when the venue cannot tell. */
+  readonly judgement: KeyScopeJudgement;
+}
+
+const NOT_TOLD: KeyScopeJudgement = { problems: [], refuse: false };
 
 /**
- * Issue 12, least privilege: reads what `venue`'s key may do (an authenticated read) and judges it against what the
- * policies of `config` need from `accountId`. A venue that cannot tell (no `keyScope`, or it answers undefined) gives
- * no problems: there is nothing to judge.
+ * Issue 12, least privilege for one account: reads its key's scope from `venue` (an authenticated read; the key
+ * `venue` signs with is the one judged, so the rotation engine can pass an account opened on a pending key) and
+ * judges it with `judgeKeyScope` against what the config's policies need (`withdrawNeeded`) and
+ * `accounts.<id>.requireLeastPrivilege`.
  *
- * Placeholder by h-rotate until h-scope's version lands (same signature); the rotation's test step calls it.
+ * Throws `COFRE_ACCOUNT_NOT_FOUND` for an account the config lacks, and the venue's errors as they are
+ * (`COFRE_VENUE_UNAVAILABLE`, `COFRE_CREDENTIALS_UNAVAILABLE`, ...): whether an unreadable scope refuses the account
+ * is the caller's choice.
  */
 export async function checkKeyScope(
-  config: CofreConfig,
+  config: Pick<CofreConfig, 'accounts' | 'policies'>,
   accountId: string,
   venue: VenueAccount,
-): Promise<{ scope: KeyScope | undefined; judgement: KeyScopeJudgement }> {
-  const scope = await venue.keyScope?.();
+  record?: VenueCallRecord,
+): Promise<KeyScopeCheck> {
   const account = config.accounts[accountId];
-  if (scope === undefined || account === undefined)
-    return { scope, judgement: { problems: [], refuse: false } };
+  if (account === undefined) {
+    throw new CofreError('COFRE_ACCOUNT_NOT_FOUND', `no account "${accountId}" is configured`, {
+      details: { account: accountId },
+    });
+  }
+  const scope = venue.keyScope === undefined ? undefined : await venue.keyScope(record);
+  if (scope === undefined) return { scope, judgement: NOT_TOLD };
   const judgement = judgeKeyScope({
     account: accountId,
     mode: account.mode,
@@ -27,4 +46,10 @@ export async function checkKeyScope(
     scope,
   });
   return { scope, judgement };
+}
+
+/** Whether `accounts.<id>.requireLeastPrivilege` (default: true for `live`) makes problems refuse the account. */
+export function leastPrivilegeRequired(config: Pick<CofreConfig, 'accounts'>, accountId: string): boolean {
+  const account = config.accounts[accountId];
+  return account !== undefined && (account.requireLeastPrivilege ?? account.mode === 'live');
 }

@@ -156,6 +156,33 @@ describe('cofre serve', () => {
     expect(purposes.filter((p) => p === 'preflight')).toHaveLength(2);
     expect(purposes.filter((p) => p === 'venue-credentials')).toHaveLength(2);
   });
+
+  // Issue 12: the paper key can withdraw (as the paper exchange reports it) and no policy allows withdraw.
+  it('starts, names the account refused for its key scope, and refuses actions on it', async () => {
+    await initialised();
+    await startPaper(true);
+    const path = join(dir, 'cofre.yaml');
+    writeFileSync(
+      path,
+      readFileSync(path, 'utf8').replace(
+        '    mode: paper\n',
+        '    mode: paper\n    requireLeastPrivilege: true\n',
+      ),
+    );
+    expect((await cli(dir, ['agent', 'add', 'trader-1', '--token-file', 'trader.token'])).code).toBe(0);
+    const port = await freePort();
+    const server = startCliProcess(dir, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
+    stops.push(() => server.stop());
+    const output = await server.waitFor(/agents: \d+ active/);
+    expect(output).toMatch(/accounts: paper \(binance, paper, REFUSED: its key can do too much\)/);
+    const token = readFileSync(join(dir, 'trader.token'), 'utf8').trim();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/actions/get_balance`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ account: 'paper' }),
+    });
+    expect(((await res.json()) as { error?: { code: string } }).error?.code).toBe('COFRE_ACCOUNT_REFUSED');
+  });
 });
 
 describe('agent token files', () => {

@@ -26,7 +26,7 @@ const allowed: Record<string, readonly string[]> = {
   // Exact decimal arithmetic is a pure module of venues/ that policy compares amounts with.
   policy: ['secrets', 'state', 'config', 'errors', 'venues/decimal'],
   audit: ['secrets', 'config', 'errors'],
-  // Least privilege (issue 12) judges a key against whether any policy needs withdraw.
+  // Least privilege (check-key-scope.ts) asks a pure function of the config whether any policy needs withdraw.
   venues: ['secrets', 'config', 'errors', 'policy/withdraw-needed'],
   state: ['config', 'errors'],
   secrets: ['config', 'errors'],

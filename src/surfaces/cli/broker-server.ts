@@ -3,11 +3,13 @@ import type { Logger } from 'pino';
 import type { AuditSink } from '../../audit/audit-log.js';
 import type { BrokerControl } from '../../broker/broker-control.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../broker/broker-runtime.js';
+import type { KeyScopeStatus } from '../../broker/key-scope-gate.js';
 import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { connectionOptionsFor } from '../http/connection-guard.js';
 import { createHttpServer } from '../http/http-server.js';
+import { checkKeyScopesAtStart } from './key-scope-at-start.js';
 import { preflightError, type PreflightReport, runPreflight } from './preflight.js';
 
 /** Options of {@link startBrokerServer}; host and port default to `server.host` and `server.port`. */
@@ -44,6 +46,11 @@ export interface BrokerServer {
   readonly runtime: BrokerRuntime;
   /** What the start-up check found; undefined when it was skipped. */
   readonly preflight: PreflightReport | undefined;
+  /**
+   * Least privilege (issue 12): each account's key scope as judged at start (a refused account is not served).
+   * Undefined in the primary of `serve --workers N`, which serves nothing: each worker judges for itself.
+   */
+  readonly keyScope?: readonly KeyScopeStatus[] | undefined;
   /** Stops listening, then closes the runtime. Idempotent. */
   close(): Promise<void>;
 }
@@ -88,6 +95,12 @@ export async function startBrokerServer(
     })());
   try {
     const preflight = options.verify ? await startupPreflight(config, runtime) : undefined;
+    // With or without --no-verify: it never fails the start, it only keeps over-privileged accounts from being served.
+    const keyScope = await checkKeyScopesAtStart(
+      runtime.keyScope,
+      Object.keys(config.accounts),
+      options.logger,
+    );
     const host = options.host ?? config.server.host;
     const port = options.port ?? config.server.port;
     const url = await listen(server, host, port, options.anyPortIfTaken === true);
@@ -97,7 +110,7 @@ export async function startBrokerServer(
         options.logger.error({ err }, 'settling interrupted requests failed');
       });
     }
-    return { url, runtime, preflight, close };
+    return { url, runtime, preflight, keyScope, close };
   } catch (err) {
     await close();
     throw err;

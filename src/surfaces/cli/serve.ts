@@ -52,7 +52,12 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
     const agents = server.runtime.state.listAgents();
     const now = Date.now();
     const active = agents.filter((a) => a.revokedAt === undefined && a.expiresAt.getTime() > now).length;
-    const accounts = Object.entries(config.accounts).map(([id, a]) => `${id} (${a.venue}, ${a.mode})`);
+    // Issue 12: an account refused for its key's scope is named as such (the log says why, `cofre doctor` too).
+    const refused = new Set(server.keyScope?.filter((k) => k.state === 'refused').map((k) => k.account));
+    const accounts = Object.entries(config.accounts).map(
+      ([id, a]) =>
+        `${id} (${a.venue}, ${a.mode}${refused.has(id) ? ', REFUSED: its key can do too much' : ''})`,
+    );
     println(io.stderr, `cofre ${cofreVersion()} serving ${server.url} (HTTP API at /v1, MCP at /mcp)`);
     println(io.stderr, `  accounts: ${accounts.join(', ') || 'none'}`);
     println(
