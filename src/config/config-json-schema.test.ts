@@ -35,6 +35,7 @@ describe('configJsonSchema', () => {
       'server',
       'state',
       'approvals',
+      'rotation',
     ]);
     expect(schema['additionalProperties']).toBe(false);
   });
