@@ -11,6 +11,7 @@ import type { BackendLog } from '../secrets/backend-log.js';
 import { accountCredentialReferences, CurrentVersionWatcher } from '../secrets/current-version-watcher.js';
 import type { LogRedactor } from '../secrets/log-redactor.js';
 import { openResolver } from '../secrets/open-backend.js';
+import { parseSecretReference } from '../secrets/secret-reference.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
@@ -277,6 +278,10 @@ export async function openBrokerRuntime(
     references: accountCredentialReferences(config),
     intervalMs: config.rotation.pollInterval,
     log: backendLog,
+    // The key-scope judgement of the old key does not hold for the new one: judge the accounts on it again.
+    onChange: (change) => {
+      for (const id of accountsReading(config, change.reference)) keyScope.invalidate(id);
+    },
   });
 
   let closed: Promise<void> | undefined;
@@ -379,4 +384,17 @@ function withoutSigningKey(audit: CofreConfig['audit']): CofreConfig['audit'] {
   const copy = { ...audit };
   delete copy.signingKey;
   return copy;
+}
+
+/** The accounts whose credentials read the secret `<backend>:<path>`. */
+function accountsReading(config: CofreConfig, secret: string): string[] {
+  return Object.entries(config.accounts)
+    .filter(([, account]) =>
+      Object.values(account.credentials).some((reference) => {
+        if (typeof reference !== 'string') return false;
+        const ref = parseSecretReference(reference);
+        return `${ref.backend}:${ref.path}` === secret;
+      }),
+    )
+    .map(([id]) => id);
 }

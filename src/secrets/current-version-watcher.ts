@@ -28,6 +28,11 @@ export interface CurrentVersionWatcherOptions {
   readonly intervalMs: number;
   /** Where promotions seen and failed polls are reported (references, versions and error codes only). */
   readonly log?: BackendLog;
+  /**
+   * Hears each change once the resolver's values are dropped (the broker judges the account's key scope again:
+   * a new key may be allowed more than the old one). Must not throw.
+   */
+  readonly onChange?: (change: CurrentVersionChange) => void;
 }
 
 /** One secret path the watcher asks about, with the references that read it. */
@@ -64,6 +69,7 @@ export class CurrentVersionWatcher {
   readonly #paths: readonly WatchedPath[];
   readonly #intervalMs: number;
   readonly #log: BackendLog;
+  readonly #onChange: ((change: CurrentVersionChange) => void) | undefined;
   /** The version last seen holding `current`, per path key. */
   readonly #seen = new Map<string, string>();
   /** Paths whose backend cannot describe them: not asked again. */
@@ -81,6 +87,7 @@ export class CurrentVersionWatcher {
     this.#paths = watchedPaths(options.references);
     this.#intervalMs = options.intervalMs;
     this.#log = options.log ?? silentLog;
+    this.#onChange = options.onChange;
   }
 
   /** The distinct `<backend>:<path>` this watcher asks about, sorted. */
@@ -180,6 +187,7 @@ export class CurrentVersionWatcher {
       previousVersion: change.previousVersion,
       version: change.version,
     });
+    this.#onChange?.(change);
     return change;
   }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { newVenueKey, promoteElsewhere } from './promote-elsewhere.js';
 import { errorCodeOf, type ServedFixture, startServedBroker } from './served-broker.js';
 
 let fx: ServedFixture;
@@ -22,6 +23,8 @@ beforeAll(async () => {
     '    rules:',
     '      - allow: [list_accounts, get_balance, place_order, cancel_order, cancel_all_orders]',
     '        accounts: [strict, loose]',
+    // Polled by hand below (checkNow), so the test does not depend on when a timer fires.
+    'rotation: { pollInterval: 1h }',
   ]);
   agent = fx.agentToken('trader-1', 'trader');
 });
@@ -138,7 +141,7 @@ describe('least privilege at start', () => {
     expect(loose).not.toHaveProperty('refused');
   });
 
-  // Last: it halts the broker. The paths that skip resolution (a halt's cancels, approved requests) are refused too.
+  // Next to last: it halts the broker. The paths that skip resolution (a halt's cancels, approved requests) are refused too.
   it("refuses a halt's cancel-all on the refused account and cancels on the other", async () => {
     const resting = await fx.call('POST', '/v1/actions/place_order', agent, {
       account: 'loose',
@@ -159,5 +162,20 @@ describe('least privilege at start', () => {
     expect(reports.find((r) => r.account === 'strict')?.error).toMatch(/^COFRE_ACCOUNT_REFUSED: /);
     expect(reports.find((r) => r.account === 'loose')).toMatchObject({ cancelled: 1 });
     expect(fx.paper.orders().find((o) => o.clientOrderId === 'ks-resting-1')?.status).toBe('CANCELED');
+  });
+
+  it('serves the refused account again once a rotation makes a narrower key current, at the next poll', async () => {
+    expect((await fx.call('POST', '/v1/operator/resume', fx.operatorToken('op-2'), {})).status).toBe(200);
+    expect(errorCodeOf(await order('strict', 'ks-before-rotation'))).toBe('COFRE_ACCOUNT_REFUSED');
+    // The person makes a key without withdrawals at the venue; `cofre rotate` tests it there and promotes it.
+    const narrow = newVenueKey();
+    fx.paper.addApiKey(fx.apiKey.apiKey, { ...narrow, restrictions: { enableWithdrawals: false } });
+    await promoteElsewhere(fx, narrow, 'strict');
+    // The running broker's poll sees the promotion and judges the account on the new key (without waiting for the
+    // minute after which a judgement is asked again).
+    expect(await fx.server.runtime.credentialVersions.checkNow()).toHaveLength(1);
+    expect((await order('strict', 'ks-after-rotation')).body).toMatchObject({ status: 'executed' });
+    const sent = fx.paper.requests().filter((r) => r.params['newClientOrderId'] === 'ks-after-rotation');
+    expect(sent.map((r) => r.apiKey)).toEqual([narrow.apiKey]);
   });
 });

@@ -21,12 +21,12 @@ export function newVenueKey(): VenueKey {
 }
 
 /**
- * Makes `key` the current credentials of the fixture's `paper` account (`local:exchanges/paper`) with `cofre rotate`,
- * from outside the served broker's process; returns the version promoted.
+ * Makes `key` the current credentials of the fixture's `account` (all of them read `local:exchanges/paper`) with
+ * `cofre rotate`, from outside the served broker's process; returns the version promoted.
  */
-export async function promoteElsewhere(fx: ServedFixture, key: VenueKey): Promise<string> {
-  const rotated = await cliProcess(fx.dir, ['rotate', 'paper'], JSON.stringify(key));
-  if (rotated.code !== 0) throw new Error(`cofre rotate paper failed: ${rotated.stderr}`);
+export async function promoteElsewhere(fx: ServedFixture, key: VenueKey, account = 'paper'): Promise<string> {
+  const rotated = await cliProcess(fx.dir, ['rotate', account], JSON.stringify(key));
+  if (rotated.code !== 0) throw new Error(`cofre rotate ${account} failed: ${rotated.stderr}`);
   const store = await EmbeddedBackend.open(join(fx.dir, 'cofre.store'), {
     kind: 'key-file',
     path: join(fx.dir, 'cofre.key'),
