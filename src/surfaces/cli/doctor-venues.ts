@@ -41,7 +41,7 @@ export interface VenueDoctorOptions {
 /**
  * `cofre doctor`'s venue checks (issue 12), for every account at once: `key-scope` (what the key may do, judged by
  * `judgeKeyScope` as `cofre serve` judges it at start: ok, warn for problems that only warn, fail when serve would
- * refuse the account or the venue cannot be asked) and `clock` (skew against the venue's server time, see
+ * refuse the account or the venue refuses the key; warn when the venue cannot be reached now) and `clock` (skew against the venue's server time, see
  * {@link CLOCK_SKEW}). Venues that report no key permissions get an `ok` finding that says so.
  *
  * SECURITY: findings carry account ids, error codes and the permissions the venue reported; never a credential
@@ -59,8 +59,8 @@ export function venueDoctorChecksWith(options: VenueDoctorOptions = {}): DoctorC
         } catch (err) {
           const why = failure(err);
           return [
-            finding('key-scope', id, 'fail', `could not open the account: ${why.text}`, why.details),
-            finding('clock', id, 'fail', `could not open the account: ${why.text}`, why.details),
+            finding('key-scope', id, why.status, `could not open the account: ${why.text}`, why.details),
+            finding('clock', id, why.status, `could not open the account: ${why.text}`, why.details),
           ];
         }
         try {
@@ -89,7 +89,13 @@ async function keyScopeFinding(ctx: DoctorContext, id: string, venue: VenueAccou
     checked = await checkKeyScope(ctx.config, id, venue);
   } catch (err) {
     const why = failure(err);
-    return finding('key-scope', id, 'fail', `could not read the key's permissions: ${why.text}`, why.details);
+    return finding(
+      'key-scope',
+      id,
+      why.status,
+      `could not read the key's permissions: ${why.text}`,
+      why.details,
+    );
   }
   const { scope, judgement } = checked;
   const required = leastPrivilegeRequired(ctx.config, id);
@@ -136,7 +142,7 @@ async function clockFinding(id: string, venue: VenueAccount, clock: () => number
     return finding(
       'clock',
       id,
-      'fail',
+      why.status,
       `could not read ${venue.venue}'s server time: ${why.text}`,
       why.details,
     );
@@ -183,10 +189,24 @@ function optional<K extends string>(key: K, value: SecretValue | undefined): Par
   return value === undefined ? {} : ({ [key]: value } as Record<K, SecretValue>);
 }
 
+/**
+ * Failures that do not fail these checks: a venue that cannot be reached now (`cofre serve` too serves such an
+ * account and judges it once the venue answers), and credentials that cannot be read (the `references` check fails
+ * for them already). A venue that refuses the key, or anything else, fails.
+ */
+const WARN_ONLY: ReadonlySet<string> = new Set(['COFRE_VENUE_UNAVAILABLE', 'COFRE_CREDENTIALS_UNAVAILABLE']);
+
 /** A failure as a finding tells it: the error code and cofre's own message (which names no credential). */
-function failure(err: unknown): { text: string; details: Record<string, string> } {
-  if (isCofreError(err)) return { text: `${err.code}: ${err.message}`, details: { code: err.code } };
-  return { text: 'unexpected error (see the log)', details: { code: 'COFRE_INTERNAL' } };
+function failure(err: unknown): {
+  text: string;
+  status: DoctorFinding['status'];
+  details: Record<string, string>;
+} {
+  if (!isCofreError(err)) {
+    return { text: 'unexpected error (see the log)', status: 'fail', details: { code: 'COFRE_INTERNAL' } };
+  }
+  const status = WARN_ONLY.has(err.code) ? 'warn' : 'fail';
+  return { text: `${err.code}: ${err.message}`, status, details: { code: err.code } };
 }
 
 function finding(
