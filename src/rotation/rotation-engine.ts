@@ -224,10 +224,14 @@ export class RotationEngine {
   }
 
   async #set(record: RotationRecord): Promise<void> {
+    const why =
+      record.target.kind === 'account'
+        ? 'a venue key is made at the venue by the operator'
+        : 'the secret is read where it is stored';
     await this.#context.onStep({
       rotation: record.id,
       step: 'set',
-      message: `2/${STEP_COUNT} set: nothing for cofre to set (a venue key is made at the venue by the operator)`,
+      message: `2/${STEP_COUNT} set: nothing for cofre to set (${why})`,
     });
   }
 
