@@ -4,10 +4,13 @@
 // by polling, and once the broker signs with the new key and every order that could hold the old one has been
 // answered, the old key is revoked at the venue. The stream goes on. Not one authentication failure; every order
 // executed; every order after the revocation signed with the new key. Counts, never durations.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { cli } from '../cli/cli-harness.js';
 import { newVenueKey, promoteElsewhere, type VenueKey } from './promote-elsewhere.js';
 import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
@@ -182,6 +185,16 @@ describe('zero-downtime key rotation', () => {
       headers: { 'X-MBX-APIKEY': old },
     });
     expect(((await probe.json()) as { code: number }).code).toBe(-2015);
+
+    // One audit chain, written by the server and by `cofre rotate` in its own process meanwhile, verifies and holds
+    // the rotation's steps.
+    const verified = await cli(fx.dir, ['audit', 'verify']);
+    expect(verified.code, verified.stderr).toBe(0);
+    const actions = readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"rotate-'))
+      .map((line) => (JSON.parse(line) as { action: string }).action);
+    expect(actions).toEqual(['rotate-create', 'rotate-test', 'rotate-promote']);
 
     // For the report, not asserted: how fast the stream actually ran on this machine.
     console.info(
