@@ -1,7 +1,7 @@
 // Issue 12, must show: zero downtime through a key rotation. A steady stream of signed orders (about 200/s for
 // 10 s) through `cofre serve`'s HTTP API to the paper exchange; during it the person adds the new key at the venue,
-// the new key is written as `pending` and promoted to `current` by another process, the running broker picks it up
-// by polling, and once the broker signs with the new key and every order that could hold the old one has been
+// `cofre rotate` in a process of its own writes the new key as `pending`, tests it at the venue and promotes it to
+// `current`, the running broker picks it up by polling, and once the broker signs with the new key and every order that could hold the old one has been
 // answered, the old key is revoked at the venue. The stream goes on. Not one authentication failure; every order
 // executed; every order after the revocation signed with the new key. Counts, never durations.
 import { readFileSync } from 'node:fs';
