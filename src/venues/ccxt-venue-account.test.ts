@@ -19,6 +19,7 @@ import {
 import { runInRequestContext } from './request-context.js';
 import { startDroppingProxy } from './testdata/dropping-proxy.js';
 import type {
+  OrderRef,
   OrderRequest,
   VenueAccount,
   VenueCallRecord,
@@ -283,6 +284,27 @@ describe('CcxtVenueAccount against the paper exchange', () => {
     });
     const canceled = await account.cancelOrder('BTC/USDT', { orderId: placed.id });
     expect(canceled).toMatchObject({ id: placed.id, clientOrderId, status: 'canceled' });
+  });
+
+  it('reads an order reference by value: orderId undefined names the clientOrderId, and one naming neither sends nothing', async () => {
+    const clientOrderId = `cofre-ref-${randomBytes(4).toString('hex')}`;
+    const placed = await account.placeOrder({
+      symbol: 'BTC/USDT',
+      side: 'sell',
+      type: 'limit',
+      amount: '0.001',
+      price: '70000',
+      clientOrderId,
+    });
+    // What a caller building the reference from optional fields hands over.
+    const ref = { orderId: undefined, clientOrderId } as unknown as OrderRef;
+    expect(await account.fetchOrder('BTC/USDT', ref)).toMatchObject({ id: placed.id });
+    const canceled = await account.cancelOrder('BTC/USDT', ref);
+    expect(canceled).toMatchObject({ id: placed.id, clientOrderId, status: 'canceled' });
+    const sent = paper.requests().length;
+    const err = await failure(account.cancelOrder('BTC/USDT', { orderId: '' } as OrderRef));
+    expect(err.code).toBe('COFRE_INPUT_INVALID');
+    expect(paper.requests().length).toBe(sent);
   });
 
   it('maps a venue refusal to COFRE_VENUE_REJECTED with the venue code and no secrets', async () => {

@@ -366,9 +366,11 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   async fetchOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
     return this.#call('fetchOrder', { write: false, auth: true, record }, async (exchange) => {
       const unified = this.#spotMarket(exchange, symbol).symbol;
-      if ('orderId' in ref) return toOrder(await exchange.fetchOrder(ref.orderId, unified), this.#format);
-      const order = await exchange.fetchOrderWithClientOrderId(ref.clientOrderId, unified);
-      return toOrder(order, this.#format, ref.clientOrderId);
+      const id = orderRefId(ref);
+      if (id.orderId !== undefined)
+        return toOrder(await exchange.fetchOrder(id.orderId, unified), this.#format);
+      const order = await exchange.fetchOrderWithClientOrderId(id.clientOrderId, unified);
+      return toOrder(order, this.#format, id.clientOrderId);
     });
   }
 
@@ -389,17 +391,18 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
   }
 
   async cancelOrder(symbol: string, ref: OrderRef, record?: VenueCallRecord): Promise<Order> {
+    const id = orderRefId(ref);
     const canceled = await this.#call(
       'cancelOrder',
       { write: true, auth: true, record },
       async (exchange) => {
         const unified = this.#spotMarket(exchange, symbol).symbol;
-        return 'orderId' in ref
-          ? exchange.cancelOrder(ref.orderId, unified)
-          : exchange.cancelOrderWithClientOrderId(ref.clientOrderId, unified);
+        return id.orderId !== undefined
+          ? exchange.cancelOrder(id.orderId, unified)
+          : exchange.cancelOrderWithClientOrderId(id.clientOrderId, unified);
       },
     );
-    const known = 'clientOrderId' in ref ? ref.clientOrderId : originalClientOrderId(canceled);
+    const known = id.orderId === undefined ? id.clientOrderId : originalClientOrderId(canceled);
     return this.#settledOrder(
       known === undefined ? canceled : { ...canceled, clientOrderId: known },
       symbol,
@@ -1056,4 +1059,18 @@ function shareRate(exchange: CcxtExchange, id: string, share: number): void {
   // configures its own (checked by the venue account's rate-share test).
   limiter.tokenBucket = undefined;
   limiter.initRestRateLimiter();
+}
+
+/**
+ * The id an {@link OrderRef} names: its `orderId` when that is a string, else its `clientOrderId`. Read by value,
+ * not by key: a reference built from optional fields (`{ orderId: undefined, clientOrderId }`) has the key `orderId`,
+ * and testing `'orderId' in ref` sent neither id. One with neither is refused before anything is sent.
+ */
+function orderRefId(
+  ref: OrderRef,
+): { orderId: string; clientOrderId?: undefined } | { orderId?: undefined; clientOrderId: string } {
+  const { orderId, clientOrderId } = ref as { orderId?: unknown; clientOrderId?: unknown };
+  if (typeof orderId === 'string' && orderId !== '') return { orderId };
+  if (typeof clientOrderId === 'string' && clientOrderId !== '') return { clientOrderId };
+  throw new CofreError('COFRE_INPUT_INVALID', 'an order reference needs an orderId or a clientOrderId');
 }
