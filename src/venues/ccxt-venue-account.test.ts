@@ -302,7 +302,7 @@ describe('CcxtVenueAccount against the paper exchange', () => {
     const canceled = await account.cancelOrder('BTC/USDT', ref);
     expect(canceled).toMatchObject({ id: placed.id, clientOrderId, status: 'canceled' });
     const sent = paper.requests().length;
-    const err = await failure(account.cancelOrder('BTC/USDT', { orderId: '' } as OrderRef));
+    const err = await failure(account.cancelOrder('BTC/USDT', { orderId: '' }));
     expect(err.code).toBe('COFRE_INPUT_INVALID');
     expect(paper.requests().length).toBe(sent);
   });
