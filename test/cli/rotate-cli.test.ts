@@ -5,10 +5,9 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
-import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
+import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
-import { CRASH_KEYS, writeBrokerDir } from '../invariants/audit-crash-fixture.js';
+import { CRASH_KEYS, startCrashExchange, writeBrokerDir } from '../invariants/audit-crash-fixture.js';
 import { encodingsOf, makeCanary } from '../invariants/canary.js';
 import { cli, tempDir } from './cli-harness.js';
 
@@ -20,11 +19,7 @@ let root: { dir: string; remove: () => void };
 
 beforeAll(async () => {
   root = tempDir();
-  exchange = await startPaperExchange({
-    accounts: [{ ...CRASH_KEYS, balances: { USDT: '1000', BTC: '0' } }],
-    symbols: [BTCUSDT],
-    prices: { BTCUSDT: '60000' },
-  });
+  exchange = await startCrashExchange();
   await writeBrokerDir(root.dir, exchange.url, 'audit.jsonl');
 });
 

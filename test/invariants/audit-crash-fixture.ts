@@ -4,7 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { ReceivedRequest } from '../../src/paper-exchange/paper-exchange.js';
+import {
+  type PaperExchange,
+  type ReceivedRequest,
+  startPaperExchange,
+} from '../../src/paper-exchange/paper-exchange.js';
+import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 
@@ -13,6 +18,15 @@ export const CRASH_KEYS = {
   apiKey: 'crashtestapikey0123456789',
   secret: 'crash-test-secret-0123456789',
 } as const;
+
+/** A paper exchange with one BTC/USDT account under {@link CRASH_KEYS}, holding `usdt` USDT. */
+export function startCrashExchange(usdt = '1000'): Promise<PaperExchange> {
+  return startPaperExchange({
+    accounts: [{ ...CRASH_KEYS, balances: { USDT: usdt, BTC: '0' } }],
+    symbols: [BTCUSDT],
+    prices: { BTCUSDT: '60000' },
+  });
+}
 
 /**
  * Writes into `dir` an embedded store holding {@link CRASH_KEYS} and `cofre.yaml`: one paper account `paper` at

@@ -14,10 +14,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
-import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
+import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { tempDir } from '../cli/cli-harness.js';
-import { CRASH_KEYS, writeBrokerDir } from './audit-crash-fixture.js';
+import { startCrashExchange, writeBrokerDir } from './audit-crash-fixture.js';
 
 const CHILD = fileURLToPath(new URL('./audit-full-disk-child.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -28,11 +27,7 @@ let root: { dir: string; remove: () => void };
 
 beforeAll(async () => {
   root = tempDir();
-  exchange = await startPaperExchange({
-    accounts: [{ ...CRASH_KEYS, balances: { USDT: '1000000', BTC: '0' } }],
-    symbols: [BTCUSDT],
-    prices: { BTCUSDT: '60000' },
-  });
+  exchange = await startCrashExchange('1000000');
 });
 
 afterAll(async () => {

@@ -14,15 +14,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../src/config/load-config.js';
-import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
-import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
+import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { RotationEngine } from '../../src/rotation/rotation-engine.js';
 import type { RotationRecord } from '../../src/rotation/rotation-types.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { openRotationContext } from '../../src/surfaces/cli/rotate.js';
 import { tempDir } from '../cli/cli-harness.js';
-import { CRASH_KEYS, writeBrokerDir } from './audit-crash-fixture.js';
+import { CRASH_KEYS, startCrashExchange, writeBrokerDir } from './audit-crash-fixture.js';
 
 const CHILD = fileURLToPath(new URL('./rotation-kill9-child.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -34,11 +33,7 @@ let root: { dir: string; remove: () => void };
 
 beforeAll(async () => {
   root = tempDir();
-  exchange = await startPaperExchange({
-    accounts: [{ ...CRASH_KEYS, balances: { USDT: '1000', BTC: '0' } }],
-    symbols: [BTCUSDT],
-    prices: { BTCUSDT: '60000' },
-  });
+  exchange = await startCrashExchange();
   exchange.addApiKey(CRASH_KEYS.apiKey, NEW_KEYS);
 });
 
