@@ -16,6 +16,7 @@ import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startMoto, startOpenBao, startPostgres } from '../peers/peers.js';
 import { baoApi, policy, tokenWith } from '../vault/vault-fixture.js';
 import { cli, tempDir } from './cli-harness.js';
+import { freePort } from './serve-test-tools.js';
 
 const bao = await peerOrSkip('OpenBao', startOpenBao);
 const pg = await peerOrSkip('PostgreSQL', startPostgres);
@@ -91,6 +92,8 @@ describe.skipIf(bao === undefined || pg === undefined || moto === undefined)(
 
       expect((await cli(dir, ['init'])).code).toBe(0);
       const path = join(dir, 'cofre.yaml');
+      // Where no venue answers: the venue checks only warn, whatever else runs on this host.
+      const nowhere = `127.0.0.1:${await freePort()}`;
       const config = readFileSync(path, 'utf8')
         .replace(
           /^backends:\n/m,
@@ -109,6 +112,7 @@ describe.skipIf(bao === undefined || pg === undefined || moto === undefined)(
             '',
           ].join('\n'),
         )
+        .replace('127.0.0.1:8788', nowhere)
         .replace('local:exchanges/paper#apiKey', 'vault:exchanges/paper#apiKey')
         .replace('local:exchanges/paper#secret', 'vault:exchanges/paper#secret')
         .replace(
@@ -117,14 +121,14 @@ describe.skipIf(bao === undefined || pg === undefined || moto === undefined)(
             '  db:',
             '    venue: binance',
             '    mode: paper',
-            '    baseUrl: http://127.0.0.1:8789',
+            `    baseUrl: http://${nowhere}`,
             '    credentials:',
             '      apiKey: vault:database/creds/long#username',
             '      secret: vault:database/creds/long#password',
             '  aws-paper:',
             '    venue: binance',
             '    mode: paper',
-            '    baseUrl: http://127.0.0.1:8790',
+            `    baseUrl: http://${nowhere}`,
             '    credentials:',
             '      apiKey: aws:exchanges/aws-paper#apiKey',
             '      secret: aws:exchanges/aws-paper#secret',

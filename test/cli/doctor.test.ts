@@ -13,6 +13,7 @@ import { doctor, type DoctorOptions } from '../../src/surfaces/cli/doctor.js';
 import type { DoctorJson } from '../../src/surfaces/cli/doctor-report.js';
 import { leaks, makeCanary } from '../invariants/canary.js';
 import { cli, cliProcess, tempDir } from './cli-harness.js';
+import { freePort } from './serve-test-tools.js';
 
 const DAY = 86_400_000;
 
@@ -22,6 +23,10 @@ let remove: () => void;
 beforeEach(async () => {
   ({ dir, remove } = tempDir());
   expect((await cli(dir, ['init'])).code).toBe(0);
+  // No venue answers there (not `cofre init`'s 8788, where a `cofre paper` of another test or of the user may run):
+  // the venue checks only warn, and nothing outside this test changes the report.
+  const nowhere = `127.0.0.1:${await freePort()}`;
+  editConfig((text) => text.replace('127.0.0.1:8788', nowhere));
   const put = await cli(
     dir,
     ['secret', 'put', 'exchanges/paper', '--field', 'apiKey', '--field', 'secret'],
