@@ -74,6 +74,11 @@ function credentialSource(pair: { apiKey: string; secret: string } = { apiKey: A
   };
 }
 
+/** A limit sell well above the market: it rests on the book. */
+function restingSell(clientOrderId: string): OrderRequest {
+  return { symbol: 'BTC/USDT', side: 'sell', type: 'limit', amount: '0.001', price: '70000', clientOrderId };
+}
+
 /** A market buy of BTC/USDT, the order most tests place. */
 function marketBuy(clientOrderId: string, amount = '0.001'): OrderRequest {
   return { symbol: 'BTC/USDT', side: 'buy', type: 'market', amount, price: undefined, clientOrderId };
@@ -274,28 +279,14 @@ describe('CcxtVenueAccount against the paper exchange', () => {
 
   it("reports the order's own client id when canceling by venue id", async () => {
     const clientOrderId = `cofre-cxl-${randomBytes(4).toString('hex')}`;
-    const placed = await account.placeOrder({
-      symbol: 'BTC/USDT',
-      side: 'sell',
-      type: 'limit',
-      amount: '0.001',
-      price: '70000',
-      clientOrderId,
-    });
+    const placed = await account.placeOrder(restingSell(clientOrderId));
     const canceled = await account.cancelOrder('BTC/USDT', { orderId: placed.id });
     expect(canceled).toMatchObject({ id: placed.id, clientOrderId, status: 'canceled' });
   });
 
   it('reads an order reference by value: orderId undefined names the clientOrderId, and one naming neither sends nothing', async () => {
     const clientOrderId = `cofre-ref-${randomBytes(4).toString('hex')}`;
-    const placed = await account.placeOrder({
-      symbol: 'BTC/USDT',
-      side: 'sell',
-      type: 'limit',
-      amount: '0.001',
-      price: '70000',
-      clientOrderId,
-    });
+    const placed = await account.placeOrder(restingSell(clientOrderId));
     // What a caller building the reference from optional fields hands over.
     const ref = { orderId: undefined, clientOrderId } as unknown as OrderRef;
     expect(await account.fetchOrder('BTC/USDT', ref)).toMatchObject({ id: placed.id });
