@@ -14,7 +14,7 @@ import type { DoctorJson } from '../../src/surfaces/cli/doctor-report.js';
 import { leaks, makeCanary } from '../invariants/canary.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startMoto, startOpenBao, startPostgres } from '../peers/peers.js';
-import { baoApi, policy, tokenWith } from '../vault/vault-fixture.js';
+import { baoApi, mountPostgresDatabase, policy, tokenWith } from '../vault/vault-fixture.js';
 import { cli, tempDir } from './cli-harness.js';
 import { freePort } from './serve-test-tools.js';
 
@@ -70,22 +70,7 @@ describe.skipIf(bao === undefined || pg === undefined || moto === undefined)(
       await baoApi(bao!, 'POST', 'secret/data/exchanges/paper', {
         data: { apiKey: 'doctorKey', secret: canary.value },
       });
-      await baoApi(bao!, 'POST', 'sys/mounts/database', { type: 'database' });
-      await baoApi(bao!, 'POST', 'database/config/pg', {
-        plugin_name: 'postgresql-database-plugin',
-        connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pg!.port}/postgres?sslmode=disable`,
-        username: pg!.user,
-        password: pg!.password,
-        allowed_roles: '*',
-      });
-      await baoApi(bao!, 'POST', 'database/roles/long', {
-        db_name: 'pg',
-        creation_statements: [
-          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-        ],
-        default_ttl: '1h',
-        max_ttl: '2h',
-      });
+      await mountPostgresDatabase(bao!, pg!, { long: { defaultTtl: '1h', maxTtl: '2h' } });
       await policy(bao!, 'cofre-doctor', POLICY);
       token = await tokenWith(bao!, ['cofre-doctor'], '2h');
       writeFileSync(join(dir, 'vault.token'), token, { mode: 0o600 });

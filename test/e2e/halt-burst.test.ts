@@ -1,32 +1,20 @@
 // Issue 9, the kill switch end to end: `POST /v1/operator/halt` on the served broker while 200 orders are in flight,
 // counted at the paper exchange; the halt persists across a restart; resume lets orders through again; the halt's
 // options cancel resting orders at the exchange and revoke agents' tokens.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
+import { HeldOrders, intentCount, until } from './held-orders.js';
 import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
 const BURST = 200;
 
-/**
- * While `holding`, order POSTs (up to `limit` of them) wait at the exchange (unprocessed) until released: orders in
- * flight at the venue.
- */
-const venue = {
-  holding: false,
-  held: 0,
-  limit: Infinity,
-  release: (): void => undefined,
-  released: Promise.resolve(),
-};
-
 /** Calls of the account in flight to the venue at once (the queue's default). */
 const QUEUE_CONCURRENCY = 4;
+
+const venue = new HeldOrders();
 
 let fx: ServedFixture;
 let agent: string;
@@ -50,14 +38,7 @@ beforeAll(async () => {
       '      - { name: small, allow: [place_order], accounts: [paper], maxNotional: 500 }',
       '      - { name: large, approve: [place_order], accounts: [paper], minNotional: 500 }',
     ],
-    {
-      holdRequest: (request) => {
-        if (!venue.holding || venue.held >= venue.limit) return undefined;
-        if (request.method !== 'POST' || request.path !== '/api/v3/order') return undefined;
-        venue.held++;
-        return venue.released;
-      },
-    },
+    { holdRequest: venue.holdRequest },
   );
   agent = fx.agentToken('trader-1', 'trader');
   operator = fx.operatorToken('alice');
@@ -85,29 +66,16 @@ function orderInput(amount = '0.001'): Record<string, string> {
   };
 }
 
-/**
- * Waits, turn by turn of the event loop (no timer), until `done` holds; fails, saying what it saw, after 8 s (before
- * an order held at the exchange meets ccxt's 10 s timeout and the test would fail for that instead).
- */
-async function until(done: () => boolean, what: string | (() => string) = 'a condition'): Promise<void> {
-  const started = Date.now();
-  while (!done()) {
-    if (Date.now() - started > 8_000) {
-      const seen = typeof what === 'string' ? what : what();
-      throw new Error(
-        `waited 8 s for ${seen}: executing ${executing()}, held ${venue.held}, exchange orders ${fx.paper.orders().length}`,
-      );
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+/** Waits until `done` holds (see held-orders.ts), saying what cofre and the exchange hold if it never does. */
+function waitFor(done: () => boolean, what: () => string): Promise<void> {
+  return until(
+    done,
+    () =>
+      `${what()}: executing ${executing()}, held ${venue.held}, exchange orders ${fx.paper.orders().length}`,
+  );
 }
 
-/** Intent lines in the audit log: requests past policy and audit, at the halt gate or beyond it. */
-function intents(): number {
-  return readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"kind":"intent"')).length;
-}
+const intents = (): number => intentCount(fx.dir);
 
 /** Requests claimed and not yet finished. */
 function executing(): number {
@@ -129,21 +97,17 @@ describe('halt under a burst of orders', () => {
     // fast or loaded this machine is. (Halting "once a quarter of the burst is inside cofre" without holding raced
     // the burst: a fast enough broker finished it first.)
     venue.limit = QUEUE_CONCURRENCY;
-    venue.released = new Promise((resolve) => {
-      venue.release = resolve;
-    });
-    venue.holding = true;
+    venue.hold();
     const burst = Array.from({ length: BURST }, () => order());
     // Whatever fails below, release the held orders so the burst settles and later tests run.
     onTestFinished(() => {
-      venue.holding = false;
       venue.limit = Infinity;
       venue.release();
     });
     // Not longer than needed: a held order answered after ccxt's timeout (10 s) would count as not executed.
-    await until(
+    await waitFor(
       () => venue.held === QUEUE_CONCURRENCY && executing() >= 2 * QUEUE_CONCURRENCY,
-      'every queue slot held at the exchange and as many orders again waiting in cofre',
+      () => 'every queue slot held at the exchange and as many orders again waiting in cofre',
     );
     let haltAnswered = false;
     const halting = fx.call('POST', '/v1/operator/halt', operator, { reason: 'burst drill' }).finally(() => {
@@ -156,7 +120,6 @@ describe('halt under a burst of orders', () => {
     // still has not.
     for (let i = 0; i < 3; i++) await fx.call('GET', '/v1/operator/halt', operator);
     expect(haltAnswered).toBe(false);
-    venue.holding = false;
     venue.release();
     // The halt answers only once the writes in flight have finished; the orders waiting in cofre's queue are refused
     // as they leave it.
@@ -304,19 +267,14 @@ describe('halt under a burst of orders', () => {
     // at the venue were still sent after the halt was in force (the halt waited for them, then acknowledged).
     const trader = fx.agentToken('trader-queued', 'trader');
     const startIntents = intents();
-    venue.released = new Promise((resolve) => {
-      venue.release = resolve;
-    });
-    venue.holding = true;
-    venue.held = 0;
+    venue.hold();
     onTestFinished(() => {
-      venue.holding = false;
       venue.release();
     });
     // Twice the queue's concurrency: the first four are held at the exchange, the other four past policy, audit and
     // the first halt check, waiting in the account queue for a slot.
     const queued = Array.from({ length: 2 * QUEUE_CONCURRENCY }, () => order(trader));
-    await until(
+    await waitFor(
       () => intents() - startIntents >= 2 * QUEUE_CONCURRENCY && venue.held >= QUEUE_CONCURRENCY,
       () => `${intents() - startIntents} intents and ${venue.held} orders held at the exchange`,
     );
@@ -325,7 +283,6 @@ describe('halt under a burst of orders', () => {
     while ((await fx.call('GET', '/v1/operator/halt', operator)).body['halted'] !== true) {
       // The halt is in force from the moment it shows.
     }
-    venue.holding = false;
     venue.release();
     expect((await halting).status).toBe(200);
     const answers = await Promise.all(queued);

@@ -2,25 +2,16 @@
 // and the requests already in flight finish with the key they started with (they read their credentials once,
 // before their intent): orders held at the exchange, and an order already past its intent and waiting in cofre's
 // account queue, are all signed with the old key; the next order is signed with the new one.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
+import { HeldOrders, intentCount, until } from './held-orders.js';
 import { newVenueKey, promoteElsewhere } from './promote-elsewhere.js';
 import { type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
 /** Calls of the account in flight to the venue at once (the queue's default). */
 const QUEUE_CONCURRENCY = 4;
 
-/** While `holding`, up to `limit` order POSTs wait at the exchange (unprocessed) until released. */
-const venue = {
-  holding: false,
-  held: 0,
-  limit: QUEUE_CONCURRENCY,
-  release: (): void => undefined,
-  released: Promise.resolve(),
-};
+const venue = new HeldOrders(QUEUE_CONCURRENCY);
 
 let fx: ServedFixture;
 let agent: string;
@@ -40,14 +31,7 @@ beforeAll(async () => {
       // Polling off: the test says when the broker looks (checkNow), so nothing races the order it holds.
       'rotation: { pollInterval: 0 }',
     ],
-    {
-      holdRequest: (request) => {
-        if (!venue.holding || venue.held >= venue.limit) return undefined;
-        if (request.method !== 'POST' || request.path !== '/api/v3/order') return undefined;
-        venue.held++;
-        return venue.released;
-      },
-    },
+    { holdRequest: venue.holdRequest },
     // A TTL the test never reaches: only the watcher makes the broker read the store again.
     { localBackend: 'cache: { ttl: 1h, staleIfError: 0 }' },
   );
@@ -80,20 +64,11 @@ function keyOf(id: string): string | undefined {
     ?.apiKey;
 }
 
-function intents(): number {
-  return readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"kind":"intent"')).length;
-}
+const intents = (): number => intentCount(fx.dir);
 
-/** Waits, turn by turn of the event loop, until `done` holds; fails after 8 s (before ccxt's 10 s timeout). */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const started = Date.now();
-  while (!done()) {
-    if (Date.now() - started > 8_000) throw new Error(`waited 8 s for ${what}; held ${venue.held}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+/** Waits until `done` holds (see held-orders.ts), saying how many orders the exchange holds if it never does. */
+const waitFor = (done: () => boolean, what: string): Promise<void> =>
+  until(done, () => `${what}; held ${venue.held}`);
 
 describe('a promotion while orders are in flight', () => {
   it('finishes the orders in flight with the old key and signs the next one with the new key', async () => {
@@ -104,19 +79,15 @@ describe('a promotion while orders are in flight', () => {
 
     // Every slot of the account queue held at the exchange (signed, unanswered), and one more order past its intent
     // (credentials read and recorded), waiting in cofre's queue for a slot.
-    venue.released = new Promise((resolve) => {
-      venue.release = resolve;
-    });
-    venue.holding = true;
+    venue.hold();
     onTestFinished(() => {
-      venue.holding = false;
       venue.release();
     });
     const before = intents();
     const atVenue = Array.from({ length: QUEUE_CONCURRENCY }, () => order());
-    await until(() => venue.held === QUEUE_CONCURRENCY, 'every queue slot held at the exchange');
+    await waitFor(() => venue.held === QUEUE_CONCURRENCY, 'every queue slot held at the exchange');
     const queued = order();
-    await until(() => intents() === before + QUEUE_CONCURRENCY + 1, 'the queued order past its intent');
+    await waitFor(() => intents() === before + QUEUE_CONCURRENCY + 1, 'the queued order past its intent');
 
     // The person created the new key at the venue; the rotation promotes it elsewhere; the broker looks.
     const fresh = newVenueKey();
@@ -128,7 +99,6 @@ describe('a promotion while orders are in flight', () => {
 
     // A new order now reads the new key and is signed with it (it waits for a slot behind the queued one).
     const after = order();
-    venue.holding = false;
     venue.release();
     const inFlight = await Promise.all([...atVenue, queued]);
     expect(inFlight.map((o) => o.answer.body['status'])).toEqual(

@@ -17,7 +17,7 @@ import type { VaultBackendConfig } from '../../src/config/backend-config.js';
 import type { DeepReadonly } from '../../src/config/deep-freeze.js';
 import { validateConfig } from '../../src/config/load-config.js';
 import type { BackendLog, BackendLogFields, BackendLogLevel } from '../../src/secrets/backend-log.js';
-import type { OpenBaoPeer } from '../peers/peers.js';
+import type { OpenBaoPeer, PostgresPeer } from '../peers/peers.js';
 
 /** Calls the OpenBao API as root (or with `token`); throws on a status other than 2xx. Returns parsed JSON. */
 export async function baoApi(
@@ -40,6 +40,36 @@ export async function baoApi(
   const text = await res.text();
   if (!res.ok) throw new Error(`OpenBao ${method} ${path}: HTTP ${res.status} ${text}`);
   return text === '' ? undefined : JSON.parse(text);
+}
+
+/**
+ * Mounts the database secrets engine at `database/` on the PostgreSQL peer (connection `pg`) and one role per entry
+ * of `roles`: a login valid until its lease ends, able to read the public schema, with the lease's TTLs (`'1h'`).
+ */
+export async function mountPostgresDatabase(
+  bao: Pick<OpenBaoPeer, 'addr' | 'rootToken'>,
+  pg: Pick<PostgresPeer, 'port' | 'user' | 'password'>,
+  roles: Readonly<Record<string, { readonly defaultTtl: string; readonly maxTtl: string }>>,
+): Promise<void> {
+  await baoApi(bao, 'POST', 'sys/mounts/database', { type: 'database' });
+  await baoApi(bao, 'POST', 'database/config/pg', {
+    plugin_name: 'postgresql-database-plugin',
+    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pg.port}/postgres?sslmode=disable`,
+    username: pg.user,
+    password: pg.password,
+    allowed_roles: '*',
+  });
+  for (const [name, ttl] of Object.entries(roles)) {
+    await baoApi(bao, 'POST', `database/roles/${name}`, {
+      db_name: 'pg',
+      creation_statements: [
+        `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+        'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";',
+      ],
+      default_ttl: ttl.defaultTtl,
+      max_ttl: ttl.maxTtl,
+    });
+  }
 }
 
 /** A private temp dir for credential files; `remove()` deletes it. */

@@ -13,6 +13,7 @@ import { startOpenBao, startPostgres } from '../../../test/peers/peers.js';
 import {
   baoApi,
   credentialDir,
+  mountPostgresDatabase,
   policy,
   recordingLog,
   renderError,
@@ -55,26 +56,11 @@ path "sys/leases/revoke" { capabilities = ["update"] }
 
 describe.skipIf(bao === undefined || pg === undefined)('Vault dynamic PostgreSQL credentials', () => {
   beforeAll(async () => {
-    await baoApi(bao!, 'POST', 'sys/mounts/database', { type: 'database' });
-    await baoApi(bao!, 'POST', 'database/config/pg', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pg!.port}/postgres?sslmode=disable`,
-      username: pg!.user,
-      password: pg!.password,
-      allowed_roles: '*',
+    await mountPostgresDatabase(bao!, pg!, {
+      app: { defaultTtl: '4s', maxTtl: '10s' },
+      fast: { defaultTtl: '3s', maxTtl: '6s' },
+      long: { defaultTtl: '1h', maxTtl: '2h' },
     });
-    const role = (defaultTtl: string, maxTtl: string) => ({
-      db_name: 'pg',
-      creation_statements: [
-        `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-        'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";',
-      ],
-      default_ttl: defaultTtl,
-      max_ttl: maxTtl,
-    });
-    await baoApi(bao!, 'POST', 'database/roles/app', role('4s', '10s'));
-    await baoApi(bao!, 'POST', 'database/roles/fast', role('3s', '6s'));
-    await baoApi(bao!, 'POST', 'database/roles/long', role('1h', '2h'));
     await policy(bao!, 'cofre-db', POLICY);
   });
 
