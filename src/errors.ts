@@ -77,6 +77,11 @@ export const errorCatalogue = {
     false,
     'The secret backend refused access to the reference. Check the policy or role cofre uses for that backend.',
   ),
+  COFRE_SECRET_DISABLED: spec(
+    'denied',
+    false,
+    'The backend holds the secret version but will not serve it: disabled, expired, or not valid yet (Azure Key Vault `enabled`, `expires`, `notBefore`). cofre never uses such a value; enable the version or move the reference to another.',
+  ),
   COFRE_BACKEND_UNSUPPORTED: spec(
     'invalid',
     false,

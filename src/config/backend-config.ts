@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { awsSecretsManagerBackendShape } from './aws-secrets-manager-config.js';
+import { AZURE_CREDENTIAL_FILE_FIELDS, azureKeyVaultBackendShape } from './azure-key-vault-config.js';
 import { durationSchema } from './duration.js';
 import { refineVaultTransport, VAULT_AUTH_FILE_FIELDS, vaultBackendShape } from './vault-config.js';
 
@@ -152,11 +153,19 @@ export const awsSecretsManagerBackendSchema = backendObject(
   awsSecretsManagerBackendShape,
 );
 
+/** Azure Key Vault (fields in `azure-key-vault-config.ts`). */
+export const azureKeyVaultBackendSchema = backendObject(
+  'azure-key-vault',
+  'Azure Key Vault. Reference paths are secret names (letters, digits and dashes): `azure:binance-api#apiKey`. Credentials come from managed identity, workload identity, a service principal whose secret or certificate is in a file, or the SDK default chain; there is no field for a secret.',
+  azureKeyVaultBackendShape,
+);
+
 /** Every backend kind; add new kinds to this list. */
 export const backendConfigSchema = z.discriminatedUnion('type', [
   embeddedBackendSchema,
   vaultBackendSchema,
   awsSecretsManagerBackendSchema,
+  azureKeyVaultBackendSchema,
 ]);
 
 /** Backend kinds cofre knows, in the order they are documented. */
@@ -167,6 +176,7 @@ export type ScryptParams = z.output<typeof scryptParamsSchema>;
 export type EmbeddedBackendConfig = z.output<typeof embeddedBackendSchema>;
 export type VaultBackendConfig = z.output<typeof vaultBackendSchema>;
 export type AwsSecretsManagerBackendConfig = z.output<typeof awsSecretsManagerBackendSchema>;
+export type AzureKeyVaultBackendConfig = z.output<typeof azureKeyVaultBackendSchema>;
 export type BackendConfig = z.output<typeof backendConfigSchema>;
 export type BackendType = BackendConfig['type'];
 
@@ -179,6 +189,7 @@ const fileFields: {
   embedded: ['path', 'keyFile', 'passphraseFile'],
   vault: ['caFile'],
   'aws-secrets-manager': [],
+  'azure-key-vault': [],
 };
 
 /**
@@ -194,7 +205,7 @@ export function resolveBackendPaths(
     const value = copy[field];
     if (typeof value === 'string') copy[field] = resolve(value);
   }
-  // Nested file fields: the credential files of the vault backend's `auth` block.
+  // Nested file fields: the credential files of the vault backend's `auth` block and the azure `credential`.
   if (backend.type === 'vault') {
     const auth: Record<string, unknown> = { ...backend.auth };
     for (const field of VAULT_AUTH_FILE_FIELDS) {
@@ -202,6 +213,14 @@ export function resolveBackendPaths(
       if (typeof value === 'string') auth[field] = resolve(value);
     }
     copy['auth'] = auth;
+  }
+  if (backend.type === 'azure-key-vault') {
+    const credential: Record<string, unknown> = { ...backend.credential };
+    for (const field of AZURE_CREDENTIAL_FILE_FIELDS) {
+      const value = credential[field];
+      if (typeof value === 'string') credential[field] = resolve(value);
+    }
+    copy['credential'] = credential;
   }
   return copy as BackendConfig;
 }

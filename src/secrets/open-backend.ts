@@ -50,6 +50,10 @@ export async function openBackend(
         ...(options.log === undefined ? {} : { log: options.log }),
       });
     }
+    case 'azure-key-vault': {
+      const { AzureKeyVaultBackend } = await import('./azure-key-vault/azure-key-vault-backend.js');
+      return AzureKeyVaultBackend.open(name, config, options.log === undefined ? {} : { log: options.log });
+    }
   }
 }
 

@@ -46,6 +46,19 @@ export const backendsDoctorCheck: DoctorCheck = async (ctx) => {
       case 'aws-secrets-manager':
         findings.push(await awsFinding(name, config, backend, reachability));
         break;
+      case 'azure-key-vault':
+        findings.push({
+          check: 'backends',
+          subject: name,
+          status: reachability.reachable ? 'ok' : 'fail',
+          message: `azure-key-vault ${config.vaultUrl}, credential ${config.credential.type}; ${reachability.line}`,
+          details: {
+            type: 'azure-key-vault',
+            reachable: reachability.reachable,
+            credential: config.credential.type,
+          },
+        });
+        break;
     }
   }
   return findings;
