@@ -86,11 +86,15 @@ export interface RunningCli {
   stop(): Promise<void>;
 }
 
-/** Starts the real `cofre` process (through tsx) and leaves it running. */
-export function startCliProcess(cwd: string, args: readonly string[]): RunningCli {
+/** Starts the real `cofre` process (through tsx) and leaves it running; `env` adds environment variables. */
+export function startCliProcess(
+  cwd: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): RunningCli {
   const child = spawn(process.execPath, ['--import', tsx, entry, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: cwd },
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
