@@ -38,6 +38,11 @@ const entry = resolve(import.meta.dirname, '../../src/surfaces/cli/entry.ts');
 // Absolute, so the child resolves tsx from this repo whatever its working directory.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+/** The argv of the real `cofre` process (through tsx), for tests that drive its pipes themselves. */
+export function cofreArgv(args: readonly string[]): string[] {
+  return ['--import', tsx, entry, ...args];
+}
+
 /** Runs the real `cofre` process (through tsx), as a user would; `env` adds environment variables. */
 export function cliProcess(
   cwd: string,
