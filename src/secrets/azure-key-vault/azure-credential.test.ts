@@ -53,7 +53,9 @@ beforeAll(() => {
     ], { stdio: 'ignore' }); // prettier-ignore
   }
 });
-afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
 afterEach(() => vi.unstubAllEnvs());
 
 const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
