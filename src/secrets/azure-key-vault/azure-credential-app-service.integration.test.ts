@@ -29,6 +29,8 @@ function useAppService(): void {
 }
 
 const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
+const tokenRequestsOf = (clientId: string) =>
+  standIn.tokenRequests.filter((r) => r.clientId === clientId).map((r) => `${r.endpoint} ${r.status}`);
 
 beforeAll(async () => {
   standIn = await startKeyVaultStandIn();
@@ -59,6 +61,7 @@ describe('managed identity over the App Service endpoint', () => {
       'value-for-app-service',
     );
     expect(requestsOf(clientId).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 200']);
+    expect(tokenRequestsOf(clientId)).toEqual(['app-service 200']);
   });
 
   it('refuses an identity the app does not have as COFRE_BACKEND_DENIED', async () => {
@@ -72,6 +75,7 @@ describe('managed identity over the App Service endpoint', () => {
       /^backend "azure" \(managed-identity credential\): Entra ID refused the sign-in \(HTTP 400\)/,
     );
     expect(err?.message).not.toContain('Identity not found');
+    expect(tokenRequestsOf(unknown)).toEqual(['app-service 400']);
   });
 
   it('is refused by the vault without retry when the identity has no role', async () => {

@@ -44,6 +44,11 @@ function certificatePair(name: string): { cert: string; key: string } {
 }
 
 const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
+/** Entra token requests of `clientId`, as `<status> secret|assertion`. */
+const signInsOf = (clientId: string) =>
+  standIn.tokenRequests
+    .filter((r) => r.endpoint === 'entra' && r.clientId === clientId)
+    .map((r) => `${r.status} ${r.assertion === true ? 'assertion' : 'secret'}`);
 const context = { backend: 'azure', credential: 'service-principal', reference: 'azure:okx-api' } as const;
 
 /** Every text an error exposes: message, stack, cause chain and enumerable fields. */
@@ -81,7 +86,9 @@ afterAll(async () => {
   await standIn.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => { isolateAzureIdentity(tools); });
+beforeEach(() => {
+  isolateAzureIdentity(tools);
+});
 afterEach(() => vi.unstubAllEnvs());
 
 describe('service principal with clientSecretFile', () => {
@@ -99,6 +106,7 @@ describe('service principal with clientSecretFile', () => {
       'value-for-service-principal',
     );
     expect(requestsOf(clientId).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 200']);
+    expect(signInsOf(clientId)).toEqual(['200 secret']);
   });
 
   it('refuses a wrong secret as COFRE_BACKEND_DENIED naming backend and kind, never the secret nor Entra’s text', async () => {
@@ -114,6 +122,7 @@ describe('service principal with clientSecretFile', () => {
     const text = everything(err);
     for (const leak of [...wrong.encodings, 'AADSTS', 'Trace ID']) expect(text).not.toContain(leak);
     expect(requestsOf(clientId)).toEqual([]);
+    expect(signInsOf(clientId)).toEqual(['401 secret']); // once: a refused sign-in is not retried
   });
 
   it('never uses AZURE_CLIENT_SECRET from the environment', async () => {
@@ -156,6 +165,7 @@ describe('service principal with certificateFile', () => {
     const path = file('sp-cert.pem', pair.cert + pair.key);
     expect(await readWith(standIn, sp(clientId, path), 'okx-api')).toBe('value-for-service-principal');
     expect(requestsOf(clientId).map((r) => r.status)).toEqual([200]);
+    expect(signInsOf(clientId)).toEqual(['200 assertion']);
   });
 
   it('is refused when the app has another certificate registered', async () => {
@@ -167,6 +177,7 @@ describe('service principal with certificateFile', () => {
     expect(isCofreError(err, 'COFRE_BACKEND_DENIED')).toBe(true);
     expect(everything(err)).not.toContain('PRIVATE KEY');
     expect(requestsOf(clientId)).toEqual([]);
+    expect(signInsOf(clientId)).toEqual(['401 assertion']);
   });
 });
 
@@ -186,6 +197,7 @@ describe('DefaultAzureCredential with the environment credential', () => {
       'value-for-service-principal',
     );
     expect(requestsOf(clientId).map((r) => r.status)).toEqual([200]);
+    expect(signInsOf(clientId)).toEqual(['200 secret']);
     expect(lines).toEqual([expect.stringMatching(/^warn backend "azure": AZURE_CLIENT_SECRET is set/)]);
     for (const encoding of secret.encodings) expect(lines.join('\n')).not.toContain(encoding);
   });

@@ -22,6 +22,10 @@ let standIn: KeyVaultStandIn;
 let dir: string;
 
 const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
+const signInsOf = (clientId: string) =>
+  standIn.tokenRequests
+    .filter((r) => r.endpoint === 'entra' && r.clientId === clientId)
+    .map((r) => `${r.status} ${r.assertion === true ? 'assertion' : 'secret'}`);
 
 beforeAll(async () => {
   standIn = await startKeyVaultStandIn();
@@ -42,7 +46,9 @@ afterAll(async () => {
   await standIn.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => { isolateAzureIdentity(dir); });
+beforeEach(() => {
+  isolateAzureIdentity(dir);
+});
 afterEach(() => vi.unstubAllEnvs());
 
 describe('workload identity', () => {
@@ -51,6 +57,7 @@ describe('workload identity', () => {
     const credential = { type: 'workload-identity', tenantId: standIn.tenantId, clientId, tokenFile };
     expect(await readWith(standIn, credential, 'bybit-api')).toBe('value-for-aks');
     expect(requestsOf(clientId).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 200']);
+    expect(signInsOf(clientId)).toEqual(['200 assertion']);
   });
 
   it('takes what the config leaves out from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE', async () => {
@@ -91,5 +98,6 @@ describe('workload identity', () => {
     );
     expect(err?.message).not.toContain('AADSTS');
     expect(requestsOf(clientId)).toEqual([]);
+    expect(signInsOf(clientId)).toEqual([expect.stringMatching(/^40\d assertion$/)]);
   });
 });
