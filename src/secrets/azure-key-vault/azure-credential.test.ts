@@ -215,3 +215,17 @@ describe('AZURE_CLIENT_SECRET in cofre’s environment', () => {
     expect(log.lines).toEqual([]);
   });
 });
+
+describe('an environment the SDK refuses while building the credential', () => {
+  // (A user-assigned managed identity under Cloud Shell is refused the same way, but msal-node fixes the managed-
+  // identity source for the process at the first credential built, so this file cannot show it after others.)
+  it('default with an unknown AZURE_TOKEN_CREDENTIALS is COFRE_CONFIG_INVALID, without the SDK’s text', async () => {
+    vi.stubEnv('AZURE_TOKEN_CREDENTIALS', 'bogus-value');
+    const err = await failure(azureCredential('azure', config({ type: 'default' })));
+    expect(isCofreError(err, 'COFRE_CONFIG_INVALID')).toBe(true);
+    expect(err.message).toMatch(
+      /^backend "azure": the default credential cannot be used in this environment \(Error\); .*AZURE_TOKEN_CREDENTIALS, if set, must be/,
+    );
+    expect(err.message).not.toContain('bogus-value');
+  });
+});

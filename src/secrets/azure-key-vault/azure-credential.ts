@@ -44,6 +44,20 @@ export async function azureCredential(
 ): Promise<TokenCredential> {
   const identity = await import('@azure/identity');
   warnAboutEnvironmentSecret(name, config.credential.type, options.log ?? silentLog);
+  try {
+    return await build(identity, name, config);
+  } catch (err) {
+    if (err instanceof CofreError) throw err;
+    // The SDK refuses some environments while constructing (a user-assigned id where Cloud Shell or Service Fabric
+    // provides the identity, an unknown AZURE_TOKEN_CREDENTIALS). Its text quotes the environment: not copied.
+    throw new CofreError(
+      'COFRE_CONFIG_INVALID',
+      `backend "${name}": the ${config.credential.type} credential cannot be used in this environment (${err instanceof Error ? err.name : 'error'}); check the credential block and the AZURE_*, IDENTITY_* and MSI_* variables cofre runs with${config.credential.type === 'default' ? ' (AZURE_TOKEN_CREDENTIALS, if set, must be prod, dev or a credential name)' : ''}`,
+    );
+  }
+}
+
+function build(identity: Identity, name: string, config: Config): TokenCredential | Promise<TokenCredential> {
   const credential = config.credential;
   switch (credential.type) {
     case 'default':
