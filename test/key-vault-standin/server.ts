@@ -25,7 +25,7 @@ import { handleAuthority } from './entra-authority.js';
 import { FaultQueue } from './faults.js';
 import { sendJson } from './http-io.js';
 import { IdentityRegistry } from './identities.js';
-import type { KeyVaultStandIn, StandInRequest, StandInTokenRequest } from './index.js';
+import type { KeyVaultStandIn, StandInOptions, StandInRequest, StandInTokenRequest } from './index.js';
 import {
   APP_SERVICE_TOKEN_PATH,
   handleAppService,
@@ -67,10 +67,10 @@ function noteTokenRequest(
   return note;
 }
 
-async function listen(server: Server, host: string): Promise<number> {
+async function listen(server: Server, host: string, port = 0): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -87,15 +87,15 @@ async function close(server: Server): Promise<void> {
   );
 }
 
-export async function startStandIn(): Promise<KeyVaultStandIn> {
+export async function startStandIn(options: StandInOptions): Promise<KeyVaultStandIn> {
   const tls = ensureStandInTls();
   const tlsOptions = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
   const vaultServer = createHttpsServer(tlsOptions);
   const authorityServer = createHttpsServer(tlsOptions);
   const identityServer = createHttpServer();
-  const vaultUrl = `https://localhost:${await listen(vaultServer, '127.0.0.1')}`;
-  const authorityHost = `https://localhost:${await listen(authorityServer, '127.0.0.1')}`;
-  const imdsHost = `http://127.0.0.1:${await listen(identityServer, '127.0.0.1')}`;
+  const vaultUrl = `https://localhost:${await listen(vaultServer, '127.0.0.1', options.ports?.vault)}`;
+  const authorityHost = `https://localhost:${await listen(authorityServer, '127.0.0.1', options.ports?.authority)}`;
+  const imdsHost = `http://127.0.0.1:${await listen(identityServer, '127.0.0.1', options.ports?.identity)}`;
   const tenantId = randomUUID();
   const nowSeconds = () => Math.floor(Date.now() / 1000);
   const issuer = new TokenIssuer(
