@@ -135,6 +135,27 @@ describe('managed identity over IMDS', () => {
   });
 });
 
+describe('verifyChallengeResource (the default)', () => {
+  it('gets no token at all for a vault whose challenge names a resource the vault URL does not belong to', async () => {
+    // The stand-in's vault is https://localhost and its challenge names https://vault.azure.net, as a host that is
+    // not the vault would to phish a Key Vault token: with the check on, the SDK asks for no token.
+    const clientId = standIn.addUserAssignedIdentity('secrets-user');
+    const config = standInConfig(
+      standIn,
+      { type: 'managed-identity', clientId },
+      { verifyChallengeResource: true },
+    );
+    const credential = await recordingCredential(config);
+    const sdk = await rejection(secretClient(standIn, credential, config).getSecret('binance-api'));
+    expect(sdk.message).toMatch(/challenge resource/);
+    expect(credential.tokens).toEqual([]);
+    expect(tokenRequestsOf(clientId)).toEqual([]);
+    expect(
+      mapAzureCredentialError(sdk, { backend: 'azure', credential: 'managed-identity' }),
+    ).toBeUndefined();
+  });
+});
+
 describe('DefaultAzureCredential', () => {
   it('reaches the system-assigned managed identity when the environment holds no credential', async () => {
     const before = requestsOf(standIn.systemAssignedClientId).length;

@@ -143,6 +143,22 @@ describe('service principal with clientSecretFile', () => {
     );
   });
 
+  it('does not sign in to the tenant a challenge names when it is not the configured one', async () => {
+    // The app is registered in the stand-in's tenant and its secret is right; the config pins another tenant, so
+    // the vault's challenge (naming the stand-in's) is refused by the SDK before the secret is sent anywhere.
+    const secret = makeCanary();
+    const clientId = standIn.addServicePrincipal({ secret: secret.value }, 'secrets-user');
+    const credential = {
+      ...sp(clientId, file('sp-tenant', secret.value)),
+      tenantId: '0badc0de-0000-4000-8000-00000000beef',
+    };
+    const sdk = await rejection(readWith(standIn, credential, 'okx-api'));
+    const err = mapAzureCredentialError(sdk, context);
+    expect(isCofreError(err, 'COFRE_BACKEND_DENIED')).toBe(true);
+    expect(signInsOf(clientId)).toEqual([]);
+    for (const encoding of secret.encodings) expect(everything(err)).not.toContain(encoding);
+  });
+
   it('reaches the vault and is refused there, once, when the principal has no role', async () => {
     const secret = makeCanary().value;
     const clientId = standIn.addServicePrincipal({ secret }, 'none');
