@@ -34,8 +34,10 @@ export interface AzureCredentialOptions {
  * read for `service-principal`, `managed-identity` or `workload-identity`; only `default` uses it, because
  * `DefaultAzureCredential`'s first link is the environment, and cofre warns when it is set.
  *
- * Throws `COFRE_CONFIG_INVALID` for a credential file that is missing, empty or malformed, or a workload identity
- * missing its tenant, client or token file; `COFRE_KEY_FILE_INSECURE` for a credential file others can read.
+ * Throws `COFRE_CONFIG_INVALID` for a credential file that is missing, empty or malformed, a workload identity
+ * missing its tenant, client or token file, or an environment the SDK refuses to build the credential in;
+ * `COFRE_KEY_FILE_INSECURE` for a credential file others can read. Sign-in failures come later, from the calls
+ * that need a token: map them with `mapAzureCredentialError`.
  */
 export async function azureCredential(
   name: string,
