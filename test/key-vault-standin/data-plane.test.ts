@@ -78,6 +78,15 @@ describe('key-vault stand-in tokens', () => {
           lifetimeSeconds: -1,
         }),
     ],
+    [
+      'a token of another tenant',
+      () =>
+        standIn.mintAccessToken({
+          clientId: standIn.systemAssignedClientId,
+          audience: RESOURCE,
+          tenantId: '22222222-2222-2222-2222-222222222222',
+        }),
+    ],
     ['no JWT at all', () => 'not-a-jwt'],
   ])('refuses %s with 401 Unauthorized and the challenge', async (_, token) => {
     const answer = await call('GET', '/secrets/token-ok', undefined, token());
@@ -174,6 +183,7 @@ describe('key-vault stand-in input checks', () => {
     ['a name of 128 characters', `/secrets/${'a'.repeat(128)}`, { value: 'v' }],
     ['a value over 25 KiB', '/secrets/big', { value: 'x'.repeat(25 * 1024 + 1) }],
     ['no value', '/secrets/novalue', { contentType: 'text/plain' }],
+    ['a contentType over 255 characters', '/secrets/ct', { value: 'v', contentType: 'x'.repeat(256) }],
   ])('refuses %s with 400 BadParameter', async (_, path, body) => {
     const answer = await call('PUT', path, body);
     expect(answer.status).toBe(400);

@@ -109,6 +109,8 @@ export interface KeyVaultStandIn {
     readonly clientId: string;
     readonly audience: string;
     readonly lifetimeSeconds?: number;
+    /** Default: the stand-in's tenant. */
+    readonly tenantId?: string;
   }): string;
 
   stop(): Promise<void>;
