@@ -115,7 +115,7 @@ export const errorCatalogue = {
   COFRE_KEY_FILE_INSECURE: spec(
     'denied',
     false,
-    'A key or passphrase file can be read by other users. Restrict it with `chmod 600`.',
+    'A key or passphrase file, or an Azure service principal’s secret or certificate file, can be read by other users. Restrict it with `chmod 600` (on Kubernetes, the secret volume’s `defaultMode: 0400`).',
   ),
   COFRE_PRIVATE_FILE_INSECURE: spec(
     'denied',

@@ -5,10 +5,22 @@
  * SDK (`@azure/keyvault-secrets`, `@azure/identity`) — apart from its own fixture tests, which quote the
  * reference's examples.
  *
- * CONTRACT (issue 13): the backend's tests are written against these types. PLACEHOLDER until built.
+ * CONTRACT (issue 13): the backend's tests are written against these types.
+ *
+ * Files, one concept each: `certificate.ts` (TLS pair, NODE_EXTRA_CA_CERTS), `jwt.ts` (JWS by hand),
+ * `token-issuer.ts` (signs and verifies tokens), `identities.ts` (who exists, which role),
+ * `entra-authority.ts` + `client-assertion.ts` (Entra v2), `managed-identity-endpoints.ts` (IMDS, App Service),
+ * `secret-store.ts` + `secret-operations.ts` + `secret-request.ts` + `secret-wire.ts` + `key-vault-errors.ts`
+ * (the data plane's state, operations, input checks, JSON shapes, errors), `data-plane.ts` (auth, RBAC, faults,
+ * log), `faults.ts`, `server.ts` (listeners), `main.ts` (CLI).
  */
+import { ensureStandInTls } from './certificate.js';
+import { startStandIn } from './server.js';
 
-/** A fault the stand-in injects into the next matching data-plane requests. */
+/**
+ * A fault the stand-in injects into the next matching data-plane requests. Only requests that carry an
+ * `Authorization` header match: the SDK's first, unauthenticated challenge request is never the one that fails.
+ */
 export type StandInFault =
   /** 429 `Throttled` with `Retry-After: <seconds>`. */
   | { readonly kind: 'throttle'; readonly retryAfterSeconds: number }
@@ -39,6 +51,18 @@ export interface StandInRequest {
   readonly status: number;
   /** Client id the bearer token was issued to; absent when the request carried no valid token. */
   readonly clientId?: string;
+}
+
+/** One request to a token endpoint (IMDS, App Service, Entra), for counting token fetches and refusals. */
+export interface StandInTokenRequest {
+  readonly endpoint: 'imds' | 'app-service' | 'entra';
+  /** The identity asked for (managed identity) or presented (Entra `client_id`); absent when none was named. */
+  readonly clientId?: string;
+  /** Entra only: the `grant_type` sent. */
+  readonly grantType?: string;
+  /** Entra only: true when the client authenticated with `client_assertion`, false with `client_secret`. */
+  readonly assertion?: boolean;
+  readonly status: number;
 }
 
 export interface KeyVaultStandIn {
@@ -73,8 +97,21 @@ export interface KeyVaultStandIn {
   clearFaults(): void;
   /** Every data-plane request so far. */
   readonly requests: readonly StandInRequest[];
-  /** Token lifetime in seconds for tokens issued from now on (tests of expiry). */
+  /** Every token-endpoint request so far. */
+  readonly tokenRequests: readonly StandInTokenRequest[];
+  /** Token lifetime in seconds for tokens issued from now on (tests of expiry); negative issues expired tokens. */
   setTokenLifetime(seconds: number): void;
+  /**
+   * An access token signed by the stand-in, for plain-fetch tests of the vault's token checks (another audience,
+   * an expired token). `audience` is the resource, e.g. `https://vault.azure.net`.
+   */
+  mintAccessToken(options: {
+    readonly clientId: string;
+    readonly audience: string;
+    readonly lifetimeSeconds?: number;
+    /** Default: the stand-in's tenant. */
+    readonly tenantId?: string;
+  }): string;
 
   stop(): Promise<void>;
 }
@@ -84,11 +121,19 @@ export interface KeyVaultStandIn {
  * set `NODE_EXTRA_CA_CERTS` before any test process starts. Returns the PEM file's path.
  */
 export function ensureStandInCertificate(): string {
-  throw new Error('key-vault stand-in not built yet');
+  return ensureStandInTls().certFile;
 }
 
-/** Starts a stand-in on free loopback ports. */
-// eslint-disable-next-line @typescript-eslint/require-await
-export async function startKeyVaultStandIn(): Promise<KeyVaultStandIn> {
-  throw new Error('key-vault stand-in not built yet');
+/** Fixed ports instead of free ones (the CLI's `--vault-port` etc.), for a stand-in started by hand. */
+export interface StandInOptions {
+  readonly ports?: { readonly vault?: number; readonly authority?: number; readonly identity?: number };
+}
+
+/**
+ * Starts a stand-in on free loopback ports (or `options.ports`), with an empty vault, a fresh tenant, and a system-assigned managed
+ * identity holding `secrets-officer`. The calling process must trust {@link ensureStandInCertificate} through
+ * `NODE_EXTRA_CA_CERTS` (vitest.config.ts sets it for test processes). Independent instances may run side by side.
+ */
+export async function startKeyVaultStandIn(options: StandInOptions = {}): Promise<KeyVaultStandIn> {
+  return startStandIn(options);
 }
