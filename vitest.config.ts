@@ -1,5 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+import { standInCaFileFor } from './test/key-vault-standin/certificate.js';
+
+// Node reads NODE_EXTRA_CA_CERTS once, at start: set it here, before the worker processes fork, so tests (and the
+// `cofre serve` children they spawn with the inherited environment) trust the Key Vault stand-in's certificate.
+// A file the user already named there is kept, in a bundle with the stand-in's certificate.
+process.env['NODE_EXTRA_CA_CERTS'] = standInCaFileFor(process.env['NODE_EXTRA_CA_CERTS']);
+
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -5,10 +5,22 @@
  * SDK (`@azure/keyvault-secrets`, `@azure/identity`) — apart from its own fixture tests, which quote the
  * reference's examples.
  *
- * CONTRACT (issue 13): the backend's tests are written against these types. PLACEHOLDER until built.
+ * CONTRACT (issue 13): the backend's tests are written against these types.
+ *
+ * Files, one concept each: `certificate.ts` (TLS pair, NODE_EXTRA_CA_CERTS), `jwt.ts` (JWS by hand),
+ * `token-issuer.ts` (signs and verifies tokens), `identities.ts` (who exists, which role),
+ * `entra-authority.ts` + `client-assertion.ts` (Entra v2), `managed-identity-endpoints.ts` (IMDS, App Service),
+ * `secret-store.ts` + `secret-operations.ts` + `secret-request.ts` + `secret-wire.ts` + `key-vault-errors.ts`
+ * (the data plane's state, operations, input checks, JSON shapes, errors), `data-plane.ts` (auth, RBAC, faults,
+ * log), `faults.ts`, `server.ts` (listeners), `main.ts` (CLI).
  */
+import { ensureStandInTls } from './certificate.js';
+import { startStandIn } from './server.js';
 
-/** A fault the stand-in injects into the next matching data-plane requests. */
+/**
+ * A fault the stand-in injects into the next matching data-plane requests. Only requests that carry an
+ * `Authorization` header match: the SDK's first, unauthenticated challenge request is never the one that fails.
+ */
 export type StandInFault =
   /** 429 `Throttled` with `Retry-After: <seconds>`. */
   | { readonly kind: 'throttle'; readonly retryAfterSeconds: number }
@@ -73,8 +85,17 @@ export interface KeyVaultStandIn {
   clearFaults(): void;
   /** Every data-plane request so far. */
   readonly requests: readonly StandInRequest[];
-  /** Token lifetime in seconds for tokens issued from now on (tests of expiry). */
+  /** Token lifetime in seconds for tokens issued from now on (tests of expiry); negative issues expired tokens. */
   setTokenLifetime(seconds: number): void;
+  /**
+   * An access token signed by the stand-in, for plain-fetch tests of the vault's token checks (another audience,
+   * an expired token). `audience` is the resource, e.g. `https://vault.azure.net`.
+   */
+  mintAccessToken(options: {
+    readonly clientId: string;
+    readonly audience: string;
+    readonly lifetimeSeconds?: number;
+  }): string;
 
   stop(): Promise<void>;
 }
@@ -84,11 +105,14 @@ export interface KeyVaultStandIn {
  * set `NODE_EXTRA_CA_CERTS` before any test process starts. Returns the PEM file's path.
  */
 export function ensureStandInCertificate(): string {
-  throw new Error('key-vault stand-in not built yet');
+  return ensureStandInTls().certFile;
 }
 
-/** Starts a stand-in on free loopback ports. */
-// eslint-disable-next-line @typescript-eslint/require-await
+/**
+ * Starts a stand-in on free loopback ports, with an empty vault, a fresh tenant, and a system-assigned managed
+ * identity holding `secrets-officer`. The calling process must trust {@link ensureStandInCertificate} through
+ * `NODE_EXTRA_CA_CERTS` (vitest.config.ts sets it for test processes). Independent instances may run side by side.
+ */
 export async function startKeyVaultStandIn(): Promise<KeyVaultStandIn> {
-  throw new Error('key-vault stand-in not built yet');
+  return startStandIn();
 }
