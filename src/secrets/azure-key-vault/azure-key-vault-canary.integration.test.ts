@@ -12,12 +12,13 @@ import { setLogLevel as setRuntimeLogLevel, TypeSpecRuntimeLogger } from '@types
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { encodingsOf, leaks } from '../../../test/invariants/canary.js';
+import { startKeyVaultStandIn } from '../../../test/key-vault-standin/index.js';
 import type { SecretBackend } from '../secret-backend.js';
 import { SecretValue } from '../secret-value.js';
-import { openOnPeer, standInPeer } from './testdata/key-vault-peers.js';
+import { openOnPeer } from './testdata/key-vault-peers.js';
 
-const peer = await standInPeer();
-const standIn = peer.standIn!;
+const standIn = await startKeyVaultStandIn();
+const peer = { label: 'stand-in', ...standIn };
 const sdkLines: string[] = [];
 const backendLines: string[] = [];
 const errors: unknown[] = [];
@@ -37,7 +38,7 @@ afterAll(async () => {
   AzureLogger.log = originalAzureLog;
   TypeSpecRuntimeLogger.log = originalRuntimeLog;
   vi.unstubAllEnvs();
-  await peer.stop();
+  await standIn.stop();
 });
 
 async function open(overrides: Record<string, unknown> = {}): Promise<SecretBackend> {

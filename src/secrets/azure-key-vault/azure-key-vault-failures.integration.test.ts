@@ -10,18 +10,19 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
+import { startKeyVaultStandIn } from '../../../test/key-vault-standin/index.js';
 import { CofreError } from '../../errors.js';
 import type { BackendLogFields, BackendLogLevel } from '../backend-log.js';
 import type { SecretBackend } from '../secret-backend.js';
 import { SecretResolver } from '../secret-resolver.js';
 import { SecretValue } from '../secret-value.js';
-import { openOnPeer, standInPeer } from './testdata/key-vault-peers.js';
+import { openOnPeer } from './testdata/key-vault-peers.js';
 
-const peer = await standInPeer();
-const standIn = peer.standIn!;
+const standIn = await startKeyVaultStandIn();
+const peer = { label: 'stand-in', ...standIn };
 
 afterAll(async () => {
-  await peer.stop();
+  await standIn.stop();
 });
 const opened: SecretBackend[] = [];
 afterEach(async () => {
@@ -299,18 +300,26 @@ describe('401 and 403 are never retried', () => {
 
   it('401 (a token this vault does not accept): the handshake, one request with the token, no resend', async () => {
     // Tokens from this stand-in's identity endpoint, sent to another stand-in that signs with another key.
-    const other = await standInPeer();
+    const other = await startKeyVaultStandIn();
     try {
-      const backend = await openOnPeer({ ...other, imdsHost: standIn.imdsHost }, { maxRetries: 3 });
+      const backend = await openOnPeer(
+        {
+          label: 'other',
+          vaultUrl: other.vaultUrl,
+          authorityHost: other.authorityHost,
+          imdsHost: standIn.imdsHost,
+        },
+        { maxRetries: 3 },
+      );
       opened.push(backend);
       // First call: the challenge (no token), then the request with the token, refused.
       const first = await failure(backend.read('who-am-i', { kind: 'latest' }));
       expect(first.code).toBe('COFRE_BACKEND_DENIED');
-      expect(other.standIn!.requests.map((r) => r.status)).toEqual([401, 401]);
+      expect(other.requests.map((r) => r.status)).toEqual([401, 401]);
       // Later calls send the cached token at once; the SDK's challenge policy would resend it on the 401.
       const second = await failure(backend.read('who-am-i', { kind: 'latest' }));
       expect(second.code).toBe('COFRE_BACKEND_DENIED');
-      expect(other.standIn!.requests.map((r) => r.status)).toEqual([401, 401, 401]);
+      expect(other.requests.map((r) => r.status)).toEqual([401, 401, 401]);
     } finally {
       await other.stop();
     }

@@ -1,12 +1,10 @@
 /**
- * The Key Vaults the backend's integration tests run against, opened the same way: the project's stand-in (always;
- * it runs in the test process) and lowkey-vault where `LOWKEY_VAULT_JAR` names its jar. Both are reached with
- * managed identity over the IMDS route (`AZURE_POD_IDENTITY_AUTHORITY_HOST`), through the official SDK.
+ * Opens the backend on the Key Vaults its integration tests run against, the same way: the project's stand-in
+ * (always; it runs in the test process) and lowkey-vault where `LOWKEY_VAULT_JAR` names its jar. Both are reached
+ * with managed identity over the IMDS route (`AZURE_POD_IDENTITY_AUTHORITY_HOST`), through the official SDK.
  */
 import { vi } from 'vitest';
 
-import { type KeyVaultStandIn, startKeyVaultStandIn } from '../../../../test/key-vault-standin/index.js';
-import { startLowkeyVault } from '../../../../test/peers/peers.js';
 import {
   type AzureKeyVaultBackendConfig,
   azureKeyVaultBackendSchema,
@@ -14,42 +12,21 @@ import {
 import type { SecretBackend } from '../../secret-backend.js';
 import { AzureKeyVaultBackend, type AzureKeyVaultOpenOptions } from '../azure-key-vault-backend.js';
 
-/** One vault to test against. */
+/**
+ * One vault to test against; the test files start it (`startKeyVaultStandIn()`, `startLowkeyVault()` from test/,
+ * which src/ code may not import).
+ */
 export interface KeyVaultPeer {
   readonly label: string;
   readonly vaultUrl: string;
   /** Set as `AZURE_POD_IDENTITY_AUTHORITY_HOST`. */
   readonly imdsHost: string;
-  /** Present for the stand-in: faults, request log, roles. */
-  readonly standIn?: KeyVaultStandIn;
-  stop(): Promise<void>;
-}
-
-/** Starts the stand-in. */
-export async function standInPeer(): Promise<KeyVaultPeer> {
-  const standIn = await startKeyVaultStandIn();
-  return {
-    label: 'stand-in',
-    vaultUrl: standIn.vaultUrl,
-    imdsHost: standIn.imdsHost,
-    standIn,
-    stop: () => standIn.stop(),
-  };
+  /** The stand-in's Entra authority; absent for lowkey-vault (managed identity needs none). */
+  readonly authorityHost?: string;
 }
 
 /** True where lowkey-vault's jar is named, so its tests run (elsewhere they are skipped, as in peers.integration). */
 export const LOWKEY_ENABLED = (process.env['LOWKEY_VAULT_JAR'] ?? '') !== '';
-
-/** Starts lowkey-vault (its certificate must be trusted through NODE_EXTRA_CA_CERTS before Node starts). */
-export async function lowkeyPeer(): Promise<KeyVaultPeer> {
-  const lowkey = await startLowkeyVault();
-  return {
-    label: 'lowkey-vault',
-    vaultUrl: lowkey.vaultUrl,
-    imdsHost: lowkey.tokenBaseUrl,
-    stop: () => lowkey.stop(),
-  };
-}
 
 /** The parsed config block for `peer`, with managed identity; `overrides` set any other field. */
 export function peerConfig(
@@ -62,7 +39,7 @@ export function peerConfig(
     credential: { type: 'managed-identity' },
     verifyChallengeResource: false,
     instanceDiscovery: false,
-    ...(peer.standIn === undefined ? {} : { authorityHost: peer.standIn.authorityHost }),
+    ...(peer.authorityHost === undefined ? {} : { authorityHost: peer.authorityHost }),
     ...overrides,
   });
 }
