@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyClientAssertion } from './client-assertion.js';
 import { readBody, sendJson } from './http-io.js';
 import type { Identity, IdentityRegistry } from './identities.js';
+import type { TokenRequestNote } from './managed-identity-endpoints.js';
 import { resourceOfScope, type TokenIssuer } from './token-issuer.js';
 
 interface AuthorityContext {
@@ -69,6 +70,7 @@ export async function handleAuthority(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  note: TokenRequestNote,
 ): Promise<boolean> {
   const [tenant, ...rest] = url.pathname.split('/').filter((s) => s !== '');
   const path = rest.join('/');
@@ -90,7 +92,7 @@ export async function handleAuthority(
   if (path === 'v2.0/.well-known/openid-configuration') sendJson(res, 200, openIdConfiguration(ctx));
   else if (path === 'discovery/v2.0/keys') sendJson(res, 200, ctx.issuer.jwks());
   else if (req.method !== 'POST') sendJson(res, 405, { error: 'invalid_request' });
-  else await handleTokenRequest(ctx, req, res);
+  else await handleTokenRequest(ctx, req, res, note);
   return true;
 }
 
@@ -107,8 +109,15 @@ async function handleTokenRequest(
   ctx: AuthorityContext,
   req: IncomingMessage,
   res: ServerResponse,
+  note: TokenRequestNote,
 ): Promise<void> {
   const form = new URLSearchParams(await readBody(req));
+  const clientId = form.get('client_id');
+  const grantType = form.get('grant_type');
+  if (clientId !== null) note.clientId = clientId;
+  if (grantType !== null) note.grantType = grantType;
+  if (form.has('client_assertion') || form.has('client_secret'))
+    note.assertion = form.has('client_assertion');
   const outcome = authenticateClient(ctx, form);
   if ('error' in outcome) {
     sendEntraError(res, outcome);

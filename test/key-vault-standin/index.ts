@@ -53,6 +53,18 @@ export interface StandInRequest {
   readonly clientId?: string;
 }
 
+/** One request to a token endpoint (IMDS, App Service, Entra), for counting token fetches and refusals. */
+export interface StandInTokenRequest {
+  readonly endpoint: 'imds' | 'app-service' | 'entra';
+  /** The identity asked for (managed identity) or presented (Entra `client_id`); absent when none was named. */
+  readonly clientId?: string;
+  /** Entra only: the `grant_type` sent. */
+  readonly grantType?: string;
+  /** Entra only: true when the client authenticated with `client_assertion`, false with `client_secret`. */
+  readonly assertion?: boolean;
+  readonly status: number;
+}
+
 export interface KeyVaultStandIn {
   /** `https://localhost:<port>`: the vault's data plane (the SDK's `vaultUrl`). */
   readonly vaultUrl: string;
@@ -85,6 +97,8 @@ export interface KeyVaultStandIn {
   clearFaults(): void;
   /** Every data-plane request so far. */
   readonly requests: readonly StandInRequest[];
+  /** Every token-endpoint request so far. */
+  readonly tokenRequests: readonly StandInTokenRequest[];
   /** Token lifetime in seconds for tokens issued from now on (tests of expiry); negative issues expired tokens. */
   setTokenLifetime(seconds: number): void;
   /**

@@ -67,15 +67,15 @@ export function signatureVerifies(jwt: DecodedJwt, publicKey: KeyObject): boolea
 }
 
 /**
- * Why a token's time claims refuse it now, or `undefined` when they accept it. No clock skew (Entra allows some):
- * stand-in and clients share one clock, and tests of expiry should not have to wait it out.
+ * Why a token's time claims refuse it now, or `undefined` when they accept it. `exp` is strict (Entra allows some
+ * skew; stand-in and clients share one clock, and tests of expiry should not have to wait it out); `nbf` gets a
+ * minute, since clients round the current second (msal-node's `nowSeconds` uses `Math.round`).
  */
 export function timeClaimsProblem(claims: JwtClaims, nowSeconds: number): string | undefined {
-  const skew = 0;
   const exp = claims['exp'];
   const nbf = claims['nbf'];
   if (typeof exp !== 'number') return 'no exp claim';
-  if (exp + skew <= nowSeconds) return 'expired';
-  if (typeof nbf === 'number' && nbf - skew > nowSeconds) return 'not yet valid';
+  if (exp <= nowSeconds) return 'expired';
+  if (typeof nbf === 'number' && nbf - 60 > nowSeconds) return 'not yet valid';
   return undefined;
 }

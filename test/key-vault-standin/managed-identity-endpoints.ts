@@ -25,8 +25,20 @@ interface ManagedIdentityContext {
 
 type Lookup = { identity: Identity } | { error: string };
 
+/** What the server records about a token request (`tokenRequests`); handlers fill it in. */
+export interface TokenRequestNote {
+  clientId?: string;
+  grantType?: string;
+  assertion?: boolean;
+}
+
 /** Which managed identity a request asks for: the system-assigned one, or a user-assigned one by `client_id`. */
-function managedIdentityFor(ctx: ManagedIdentityContext, query: URLSearchParams): Lookup {
+function managedIdentityFor(
+  ctx: ManagedIdentityContext,
+  query: URLSearchParams,
+  note: TokenRequestNote,
+): Lookup {
+  note.clientId = query.get('client_id') ?? ctx.identities.systemAssigned.clientId;
   if (
     query.has('object_id') ||
     query.has('msi_res_id') ||
@@ -50,6 +62,7 @@ export function handleImds(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  note: TokenRequestNote,
 ): void {
   const query = url.searchParams;
   // IMDS refuses requests without the header (SSRF protection); @azure/identity's probe relies on this answer.
@@ -75,7 +88,7 @@ export function handleImds(
     });
     return;
   }
-  const lookup = managedIdentityFor(ctx, query);
+  const lookup = managedIdentityFor(ctx, query, note);
   if ('error' in lookup) {
     sendJson(res, 400, { error: 'invalid_request', error_description: lookup.error });
     return;
@@ -99,6 +112,7 @@ export function handleAppService(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  note: TokenRequestNote,
 ): void {
   const query = url.searchParams;
   // SECURITY: the header is the endpoint's only proof that the caller runs inside the app.
@@ -111,7 +125,7 @@ export function handleAppService(
     return;
   }
   const resource = query.get('resource');
-  const lookup = managedIdentityFor(ctx, query);
+  const lookup = managedIdentityFor(ctx, query, note);
   if (resource === null || resource === '' || 'error' in lookup) {
     const message = resource ? (lookup as { error: string }).error : 'resource is required';
     sendJson(res, 400, { statusCode: 400, message });

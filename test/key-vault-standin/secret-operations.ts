@@ -15,9 +15,11 @@
  * | Purge Deleted Secret | DELETE /deletedsecrets/{name}             | deletedSecrets/delete       |
  * | Recover Deleted      | POST /deletedsecrets/{name}/recover       | deletedSecrets/recover/action |
  *
- * Expired and not-yet-valid versions are returned like any other: the reference calls `exp` and `nbf`
- * informational for secrets ("This field is for informational purposes only"); only `enabled: false` makes Get
- * Secret refuse (403 Forbidden). Deciding about validity is the client's job.
+ * Expired and not-yet-valid versions are returned like any other. About Azure Key Vault secrets, "Date-time
+ * controlled operations" (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets): "A secret's get
+ * operation will work for not-yet-valid and expired secrets, outside the nbf / exp window"; `exp` and `nbf` are
+ * "for informational purposes only". Only `enabled: false` makes Get Secret refuse (403 Forbidden). Deciding about
+ * validity is the client's job (cofre's backend refuses such versions itself).
  */
 import { type KeyVaultErrorAnswer, kvErrors } from './key-vault-errors.js';
 import { nameProblem, parsePageSize, parseSetBody, parseUpdateBody } from './secret-request.js';

@@ -25,12 +25,13 @@ import { handleAuthority } from './entra-authority.js';
 import { FaultQueue } from './faults.js';
 import { sendJson } from './http-io.js';
 import { IdentityRegistry } from './identities.js';
-import type { KeyVaultStandIn, StandInRequest } from './index.js';
+import type { KeyVaultStandIn, StandInRequest, StandInTokenRequest } from './index.js';
 import {
   APP_SERVICE_TOKEN_PATH,
   handleAppService,
   handleImds,
   IMDS_TOKEN_PATH,
+  type TokenRequestNote,
 } from './managed-identity-endpoints.js';
 import { SecretStore } from './secret-store.js';
 import { TokenIssuer } from './token-issuer.js';
@@ -53,6 +54,17 @@ function guarded(handler: Handler): (req: IncomingMessage, res: ServerResponse) 
   return (req, res) => {
     void run(req, res);
   };
+}
+
+/** A note that lands in `log` when the answer is sent (or the connection closes). */
+function noteTokenRequest(
+  log: StandInTokenRequest[],
+  endpoint: StandInTokenRequest['endpoint'],
+  res: ServerResponse,
+): TokenRequestNote {
+  const note: TokenRequestNote = {};
+  res.on('close', () => log.push({ endpoint, ...note, status: res.headersSent ? res.statusCode : 0 }));
+  return note;
 }
 
 async function listen(server: Server, host: string): Promise<number> {
@@ -95,6 +107,7 @@ export async function startStandIn(): Promise<KeyVaultStandIn> {
   const identities = new IdentityRegistry();
   const faults = new FaultQueue();
   const requests: StandInRequest[] = [];
+  const tokenRequests: StandInTokenRequest[] = [];
   const appServiceHeader = randomBytes(16).toString('hex');
   const store = new SecretStore(nowSeconds);
   const tokenDir = await mkdtemp(join(tmpdir(), 'kv-standin-'));
@@ -109,7 +122,11 @@ export async function startStandIn(): Promise<KeyVaultStandIn> {
     'request',
     guarded(async (req, res) => {
       const url = new URL(req.url ?? '/', authorityHost);
-      if (!(await handleAuthority(authority, req, res, url))) sendJson(res, 404, { error: 'not_found' });
+      const note = url.pathname.endsWith('/oauth2/v2.0/token')
+        ? noteTokenRequest(tokenRequests, 'entra', res)
+        : {};
+      if (!(await handleAuthority(authority, req, res, url, note)))
+        sendJson(res, 404, { error: 'not_found' });
     }),
   );
   const mi = { identities, issuer, appServiceHeader };
@@ -119,9 +136,11 @@ export async function startStandIn(): Promise<KeyVaultStandIn> {
       const url = new URL(req.url ?? '/', imdsHost);
       // msal-node's URL builder appends a slash to the endpoint path before the query.
       const path = url.pathname.replace(/\/$/, '');
-      if (path === IMDS_TOKEN_PATH) handleImds(mi, req, res, url);
-      else if (path === APP_SERVICE_TOKEN_PATH) handleAppService(mi, req, res, url);
-      else sendJson(res, 404, { error: 'not_found' });
+      if (path === IMDS_TOKEN_PATH)
+        handleImds(mi, req, res, url, noteTokenRequest(tokenRequests, 'imds', res));
+      else if (path === APP_SERVICE_TOKEN_PATH) {
+        handleAppService(mi, req, res, url, noteTokenRequest(tokenRequests, 'app-service', res));
+      } else sendJson(res, 404, { error: 'not_found' });
     }),
   );
 
@@ -152,6 +171,7 @@ export async function startStandIn(): Promise<KeyVaultStandIn> {
       faults.clear();
     },
     requests,
+    tokenRequests,
     setTokenLifetime: (seconds) => {
       issuer.lifetimeSeconds = seconds;
     },
