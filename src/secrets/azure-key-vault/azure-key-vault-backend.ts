@@ -36,6 +36,8 @@ export const MAX_KEY_VAULT_VALUE_BYTES = 25 * 1024;
 /** How often a deletion is polled, and how long cofre waits for it. */
 const DELETE_POLL_MS = 1_000;
 const DELETE_WAIT_MS = 60_000;
+/** Longest wait for a throttled call's `Retry-After`. */
+const MAX_RETRY_AFTER_MS = 30_000;
 
 /** What opening the backend may need besides its config block. */
 export interface AzureKeyVaultOpenOptions {
@@ -49,6 +51,8 @@ export interface AzureKeyVaultOpenOptions {
    */
   readonly retryDelayMs?: number;
   readonly deletePollMs?: number;
+  /** Test-only: longest `Retry-After` honoured (default 30 s). */
+  readonly maxRetryAfterMs?: number;
 }
 
 interface Settings {
@@ -74,8 +78,8 @@ interface Settings {
  *   `COFRE_SECRET_DISABLED`, checked from the properties the SDK returns even where Key Vault served the value.
  * - `remove` deletes (soft delete: the name stays taken while the vault keeps it recoverable) and waits for the
  *   deletion; with `purgeOnDelete` it then purges.
- * Errors are mapped by {@link mapAzureError}, after the SDK's retries (429 with `Retry-After`, 5xx, network errors
- * and attempts over `requestTimeout`, at most `maxRetries` times; 401 and 403 never).
+ * Errors are mapped by {@link mapAzureError}, after the SDK's retries (429 with `Retry-After`, cut to 30 s; 5xx,
+ * network errors and attempts over `requestTimeout`; at most `maxRetries` times; 401 and 403 never).
  *
  * SECURITY: an SDK error is never attached or logged as is (see `AzureCallFailure`). The SDK logs through
  * `@azure/logger` only when `AZURE_LOG_LEVEL` is set, and then only sanitized URLs, allow-listed headers, statuses
@@ -120,6 +124,7 @@ export class AzureKeyVaultBackend implements SecretBackend {
     const policy = cofrePipelinePolicy({
       timeoutMs: config.requestTimeout,
       maxResponseBytes: config.maxResponseSize,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS,
       source: `Azure Key Vault backend "${name}"`,
     });
     const client = new SecretClient(config.vaultUrl, credential, {

@@ -16,6 +16,7 @@ import type { BackendLogFields, BackendLogLevel } from '../backend-log.js';
 import type { SecretBackend } from '../secret-backend.js';
 import { SecretResolver } from '../secret-resolver.js';
 import { SecretValue } from '../secret-value.js';
+import type { AzureKeyVaultOpenOptions } from './azure-key-vault-backend.js';
 import { openOnPeer } from './testdata/key-vault-peers.js';
 
 const standIn = await startKeyVaultStandIn();
@@ -34,9 +35,14 @@ afterEach(async () => {
 
 type LogLine = [BackendLogLevel, string, BackendLogFields | undefined];
 
-async function open(overrides: Record<string, unknown> = {}, log: LogLine[] = []): Promise<SecretBackend> {
+async function open(
+  overrides: Record<string, unknown> = {},
+  log: LogLine[] = [],
+  options: AzureKeyVaultOpenOptions = {},
+): Promise<SecretBackend> {
   const backend = await openOnPeer(peer, overrides, {
     log: (level, message, fields) => log.push([level, message, fields]),
+    ...options,
   });
   opened.push(backend);
   return backend;
@@ -203,8 +209,12 @@ describe('stages are tags other clients see', () => {
 });
 
 describe('retries within bounds', () => {
-  async function seeded(overrides: Record<string, unknown> = {}, log: LogLine[] = []) {
-    const backend = await open(overrides, log);
+  async function seeded(
+    overrides: Record<string, unknown> = {},
+    log: LogLine[] = [],
+    options: AzureKeyVaultOpenOptions = {},
+  ) {
+    const backend = await open(overrides, log, options);
     const name = fresh('retry');
     const version = await backend.write(name, json({ secret: 'kept' }));
     // The challenge handshake is done: every request from here carries a token, so faults apply to it.
@@ -232,6 +242,16 @@ describe('retries within bounds', () => {
         throttled: 2,
       }),
     ]);
+  });
+
+  it('cuts a Retry-After of an hour to its ceiling: the call is retried, not parked', async () => {
+    const { backend, name, version, from } = await seeded({ maxRetries: 1 }, [], { maxRetryAfterMs: 500 });
+    standIn.injectFault({
+      fault: { kind: 'throttle', retryAfterSeconds: 3600 },
+      pathPrefix: `/secrets/${name}`,
+    });
+    expect((await backend.read(name, { kind: 'version', version })).version).toBe(version);
+    expect(requestsFor(name, from).map((r) => r.status)).toEqual([429, 200]);
   });
 
   it('gives up on a persistent 5xx after exactly 1 + maxRetries attempts: COFRE_BACKEND_UNAVAILABLE', async () => {
@@ -323,6 +343,28 @@ describe('401 and 403 are never retried', () => {
     } finally {
       await other.stop();
     }
+  });
+});
+
+describe('paging', () => {
+  it('lists every version and every secret across pages (Key Vault pages hold at most 25)', async () => {
+    const backend = await open();
+    const name = fresh('paged');
+    const first = await backend.write(name, SecretValue.fromText('v-0'));
+    const written = [first];
+    for (let i = 1; i < 28; i++) written.push(await backend.write(name, SecretValue.fromText(`v-${i}`)));
+    const from = standIn.requests.length;
+    const meta = await backend.describe(name);
+    expect(meta.versions.map((v) => v.version)).toEqual(written);
+    expect(requestsFor(name, from).length).toBeGreaterThan(1);
+    expect(meta.stages).toEqual({ current: written[27], previous: written[26] });
+    await backend.moveStage(name, 'current', first);
+    expect((await backend.read(name, { kind: 'latest' })).value.text()).toBe('v-0');
+
+    const names = Array.from({ length: 27 }, (_, i) => fresh(`listed-${i}`));
+    for (const n of names) await backend.write(n, SecretValue.fromText('x'));
+    const listed = await backend.list();
+    for (const n of names) expect(listed).toContain(n);
   });
 });
 

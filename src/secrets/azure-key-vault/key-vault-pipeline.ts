@@ -14,6 +14,8 @@
  * - Size: the SDK's Node HTTP client reads a whole body into a string with no limit. Here the body is asked for as a
  *   stream and read with {@link readBounded}; an answer over `maxResponseSize` is `COFRE_BACKEND_RESPONSE_TOO_LARGE`,
  *   which no retry strategy retries.
+ * - Retry-After: the SDK waits as long as a 429 or 503 asks, with no ceiling; a broken or hostile endpoint could
+ *   park a call for hours. Waits over `maxRetryAfterMs` are cut to it (Key Vault's own are seconds).
  * - 401: the challenge policy answers every 401 that carries `WWW-Authenticate` by sending the request again with
  *   a token, the one it holds in its cache when the first request already carried it. Resending a token Key
  *   Vault has refused cannot succeed and doubles the load on an identity that is being refused, so the same token
@@ -89,6 +91,8 @@ export async function traced<T>(
 export interface PipelineLimits {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
+  /** Longest wait a `Retry-After` (or `retry-after-ms`, `x-ms-retry-after-ms`) may ask for. */
+  readonly maxRetryAfterMs: number;
   /** Names the backend in the too-large message (`Azure Key Vault backend "azure"`). */
   readonly source: string;
 }
@@ -125,6 +129,7 @@ export function cofrePipelinePolicy(limits: PipelineLimits): PipelinePolicy {
         throw attemptError(err, request, trace);
       }
       await bufferBody(response, limits, request);
+      capRetryAfter(response, limits.maxRetryAfterMs);
       record(response, trace);
       if (response.status === 401 && token !== undefined) refused.set(request, { token, response });
       if (response.status === 401 && token === undefined) sent.set(request, 'challenged');
@@ -165,6 +170,22 @@ async function bufferBody(
   );
   response.bodyAsText = body.toString('utf8');
   body.fill(0);
+}
+
+/** Cuts the waits a 429 or 503 asks for to `maxMs`, in the headers the SDK's throttling strategy reads. */
+function capRetryAfter(response: PipelineResponse, maxMs: number): void {
+  if (response.status !== 429 && response.status !== 503) return;
+  for (const header of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const ms = Number(response.headers.get(header));
+    if (response.headers.has(header) && !(ms <= maxMs)) response.headers.set(header, String(maxMs));
+  }
+  const retryAfter = response.headers.get('retry-after');
+  if (retryAfter === undefined) return;
+  const waitMs = /^\d+$/.test(retryAfter.trim())
+    ? Number(retryAfter) * 1000
+    : Date.parse(retryAfter) - Date.now();
+  // Whole seconds only in the header: a cap under one second becomes an immediate retry.
+  if (!(waitMs <= maxMs)) response.headers.set('retry-after', String(Math.floor(maxMs / 1000)));
 }
 
 /** Status, request id and Key Vault's inner error code of an answer; only codes that look like codes. */
