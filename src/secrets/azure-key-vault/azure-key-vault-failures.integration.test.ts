@@ -346,6 +346,28 @@ describe('401 and 403 are never retried', () => {
   });
 });
 
+describe('least privilege', () => {
+  it('reads with "Key Vault Secrets User" only (latest, stages, versions, list); writing is denied, naming the role', async () => {
+    const officer = await open();
+    const name = fresh('reader');
+    const v1 = await officer.write(name, SecretValue.fromText('old'));
+    const v2 = await officer.write(name, SecretValue.fromText('new'), { stage: 'pending' });
+    const clientId = standIn.addUserAssignedIdentity('secrets-user');
+    const reader = await open({ credential: { type: 'managed-identity', clientId } });
+    expect((await reader.read(name, { kind: 'latest' })).version).toBe(v1);
+    expect((await reader.read(name, { kind: 'stage', stage: 'pending' })).value.text()).toBe('new');
+    const meta = await reader.describe(name);
+    expect(meta.stages).toEqual({ current: v1, pending: v2 });
+    for (const v of meta.versions) expect(v.updatedAt).toBeInstanceOf(Date);
+    expect(await reader.list()).toContain(name);
+    const denied = await failure(reader.moveStage(name, 'current', v2));
+    expect(denied.code).toBe('COFRE_BACKEND_DENIED');
+    expect(denied.message).toContain('Key Vault Secrets Officer');
+    expect((await failure(reader.write(name, SecretValue.fromText('x')))).code).toBe('COFRE_BACKEND_DENIED');
+    expect((await officer.describe(name)).stages).toEqual({ current: v1, pending: v2 });
+  });
+});
+
 describe('paging', () => {
   it('lists every version and every secret across pages (Key Vault pages hold at most 25)', async () => {
     const backend = await open();
