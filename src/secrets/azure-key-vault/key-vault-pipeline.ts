@@ -9,8 +9,9 @@
  *
  * Why each part:
  * - Timeout: the SDK's own `request.timeout` aborts the attempt with an `AbortError`, which the retry policy does
- *   not retry. Here a timed-out attempt becomes a `RestError` with code `ETIMEDOUT`, which the SDK's exponential
- *   strategy retries like any network error, so `requestTimeout` is per attempt and `maxRetries` bounds them.
+ *   not retry, and it stops at the headers. Here a timed-out attempt becomes a `RestError` with code `ETIMEDOUT`,
+ *   which the SDK's exponential strategy retries like any network error, so `requestTimeout` is per attempt and
+ *   `maxRetries` bounds them; reading the body gets its own `requestTimeout`.
  * - Size: the SDK's Node HTTP client reads a whole body into a string with no limit. Here the body is asked for as a
  *   stream and read with {@link readBounded}; an answer over `maxResponseSize` is `COFRE_BACKEND_RESPONSE_TOO_LARGE`,
  *   which no retry strategy retries.
@@ -128,7 +129,7 @@ export function cofrePipelinePolicy(limits: PipelineLimits): PipelinePolicy {
       } catch (err) {
         throw attemptError(err, request, trace);
       }
-      await bufferBody(response, limits, request);
+      await bufferBody(response, limits, request, trace);
       capRetryAfter(response, limits.maxRetryAfterMs);
       record(response, trace);
       if (response.status === 401 && token !== undefined) refused.set(request, { token, response });
@@ -149,25 +150,46 @@ function attemptError(err: unknown, request: PipelineRequest, trace: CallTrace |
   return err;
 }
 
-/** Reads the streamed body with the size ceiling into `bodyAsText`, as the SDK's HTTP client would have. */
+/**
+ * Reads the streamed body with the size ceiling into `bodyAsText`, as the SDK's HTTP client would have. The SDK's
+ * timeout ends when the headers arrive; reading the body gets `timeoutMs` of its own, and a body that does not
+ * finish in time ends the attempt as a timeout (retried like one).
+ */
 async function bufferBody(
   response: PipelineResponse,
   limits: PipelineLimits,
   request: PipelineRequest,
+  trace: CallTrace | undefined,
 ): Promise<void> {
   const stream = response.readableStreamBody;
   if (stream === undefined) return;
   delete response.readableStreamBody;
-  const body = await readBounded(
-    stream as AsyncIterable<Uint8Array>,
-    limits.maxResponseBytes,
-    {
-      source: limits.source,
-      subject: `${request.method} ${pathOf(request.url)}`,
-      setting: 'maxResponseSize',
-    },
-    response.headers.get('content-length'),
-  );
+  const deadline = { passed: false };
+  const timer = setTimeout(() => {
+    deadline.passed = true;
+    (stream as { destroy?: (err?: Error) => void }).destroy?.(
+      new AttemptTimedOut('reading the answer timed out'),
+    );
+  }, limits.timeoutMs);
+  let body: Buffer;
+  try {
+    body = await readBounded(
+      stream as AsyncIterable<Uint8Array>,
+      limits.maxResponseBytes,
+      {
+        source: limits.source,
+        subject: `${request.method} ${pathOf(request.url)}`,
+        setting: 'maxResponseSize',
+      },
+      response.headers.get('content-length'),
+    );
+  } catch (err) {
+    if (!deadline.passed) throw err;
+    if (trace !== undefined) trace.timedOut++;
+    throw new AttemptTimedOut('reading the answer timed out');
+  } finally {
+    clearTimeout(timer);
+  }
   response.bodyAsText = body.toString('utf8');
   body.fill(0);
 }
