@@ -20,7 +20,6 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** `<repo>/.tools/key-vault-standin`: everything the stand-in keeps between runs. */
 export const STANDIN_TOOLS_DIR = join(REPO_ROOT, '.tools', 'key-vault-standin');
-const TLS_DIR = join(STANDIN_TOOLS_DIR, 'tls');
 
 /** Where the certificate (PEM) and its private key live. */
 export interface StandInTlsFiles {
@@ -28,33 +27,34 @@ export interface StandInTlsFiles {
   readonly keyFile: string;
 }
 
-/** Paths of the pair, without creating it. */
-export function standInTlsFiles(): StandInTlsFiles {
-  return { certFile: join(TLS_DIR, 'cert.pem'), keyFile: join(TLS_DIR, 'key.pem') };
+/** Paths of the pair under `dir`, without creating it. */
+export function standInTlsFiles(dir = STANDIN_TOOLS_DIR): StandInTlsFiles {
+  return { certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') };
 }
 
 /**
  * Creates the certificate and key if missing or expiring within a day, and returns their paths. Idempotent and
- * safe to call concurrently from several processes.
+ * safe to call concurrently from several processes. `dir` is for tests of exactly that.
  */
-export function ensureStandInTls(): StandInTlsFiles {
-  const files = standInTlsFiles();
+export function ensureStandInTls(dir = STANDIN_TOOLS_DIR): StandInTlsFiles {
+  const files = standInTlsFiles(dir);
   if (pairIsUsable(files)) return files;
-  mkdirSync(STANDIN_TOOLS_DIR, { recursive: true });
-  const temp = join(STANDIN_TOOLS_DIR, `tls.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tlsDir = join(dir, 'tls');
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `tls.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(temp);
   try {
     runOpenssl(temp);
-    if (existsSync(TLS_DIR)) rmSync(TLS_DIR, { recursive: true, force: true }); // only reached when expired
+    if (existsSync(tlsDir)) rmSync(tlsDir, { recursive: true, force: true }); // only reached when expired
     try {
-      renameSync(temp, TLS_DIR);
+      renameSync(temp, tlsDir);
     } catch {
       // Another process renamed its pair into place first: use that one.
     }
   } finally {
     rmSync(temp, { recursive: true, force: true });
   }
-  if (!pairIsUsable(files)) throw new Error(`key-vault stand-in: no usable certificate in ${TLS_DIR}`);
+  if (!pairIsUsable(files)) throw new Error(`key-vault stand-in: no usable certificate in ${tlsDir}`);
   return files;
 }
 
@@ -106,20 +106,16 @@ function runOpenssl(dir: string): void {
  * named a file there (`existing`), that file's certificates too: then a bundle of both is written (temp file and
  * rename) and its path returned.
  */
-export function standInCaFileFor(existing: string | undefined): string {
-  const { certFile } = ensureStandInTls();
-  if (
-    existing === undefined ||
-    existing === '' ||
-    existing === certFile ||
-    existing.startsWith(STANDIN_TOOLS_DIR)
-  ) {
+export function standInCaFileFor(existing: string | undefined, dir = STANDIN_TOOLS_DIR): string {
+  const { certFile } = ensureStandInTls(dir);
+  // Already ours (a nested vitest run inherits what the outer one set): keep it rather than bundle it again.
+  if (existing === undefined || existing === '' || existing === certFile || existing.startsWith(dir)) {
     return certFile;
   }
   const userPem = existsSync(existing) ? readFileSync(existing, 'utf8') : '';
   const bundle = `${userPem.trimEnd()}\n${readFileSync(certFile, 'utf8')}`;
   const digest = createHash('sha256').update(bundle).digest('hex').slice(0, 16);
-  const bundleFile = join(STANDIN_TOOLS_DIR, `ca-bundle-${digest}.pem`);
+  const bundleFile = join(dir, `ca-bundle-${digest}.pem`);
   if (!existsSync(bundleFile)) {
     const temp = `${bundleFile}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     writeFileSync(temp, bundle);

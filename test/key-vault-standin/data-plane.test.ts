@@ -78,6 +78,15 @@ describe('key-vault stand-in tokens', () => {
           lifetimeSeconds: -1,
         }),
     ],
+    [
+      'a token of another tenant',
+      () =>
+        standIn.mintAccessToken({
+          clientId: standIn.systemAssignedClientId,
+          audience: RESOURCE,
+          tenantId: '22222222-2222-2222-2222-222222222222',
+        }),
+    ],
     ['no JWT at all', () => 'not-a-jwt'],
   ])('refuses %s with 401 Unauthorized and the challenge', async (_, token) => {
     const answer = await call('GET', '/secrets/token-ok', undefined, token());
@@ -149,6 +158,23 @@ describe('key-vault stand-in secret properties', () => {
   });
 });
 
+describe('key-vault stand-in listing', () => {
+  it('lists versions in version-id order, not creation order, as Key Vault does', async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 8; i += 1)
+      created.push(versionOf(await call('PUT', '/secrets/ordered', { value: `v${i}` })));
+    const listed = (await call('GET', '/secrets/ordered/versions')).body['value'] as { id: string }[];
+    const ids = listed.map((item) => item.id.split('/').at(-1) ?? '');
+    expect(ids).toEqual([...created].sort());
+    expect(listed.every((item) => !('value' in item))).toBe(true);
+  });
+
+  it('an unknown name has no versions (an empty page, not 404)', async () => {
+    const answer = await call('GET', '/secrets/never-there/versions');
+    expect(answer).toMatchObject({ status: 200, body: { value: [], nextLink: null } });
+  });
+});
+
 describe('key-vault stand-in soft delete', () => {
   it('a deleted name refuses a new value with 409 Conflict until purged; recover brings every version back', async () => {
     const v1 = versionOf(await call('PUT', '/secrets/doomed', { value: 'one' }));
@@ -174,6 +200,7 @@ describe('key-vault stand-in input checks', () => {
     ['a name of 128 characters', `/secrets/${'a'.repeat(128)}`, { value: 'v' }],
     ['a value over 25 KiB', '/secrets/big', { value: 'x'.repeat(25 * 1024 + 1) }],
     ['no value', '/secrets/novalue', { contentType: 'text/plain' }],
+    ['a contentType over 255 characters', '/secrets/ct', { value: 'v', contentType: 'x'.repeat(256) }],
   ])('refuses %s with 400 BadParameter', async (_, path, body) => {
     const answer = await call('PUT', path, body);
     expect(answer.status).toBe(400);

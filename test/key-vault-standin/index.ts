@@ -109,6 +109,8 @@ export interface KeyVaultStandIn {
     readonly clientId: string;
     readonly audience: string;
     readonly lifetimeSeconds?: number;
+    /** Default: the stand-in's tenant. */
+    readonly tenantId?: string;
   }): string;
 
   stop(): Promise<void>;
@@ -122,11 +124,16 @@ export function ensureStandInCertificate(): string {
   return ensureStandInTls().certFile;
 }
 
+/** Fixed ports instead of free ones (the CLI's `--vault-port` etc.), for a stand-in started by hand. */
+export interface StandInOptions {
+  readonly ports?: { readonly vault?: number; readonly authority?: number; readonly identity?: number };
+}
+
 /**
- * Starts a stand-in on free loopback ports, with an empty vault, a fresh tenant, and a system-assigned managed
+ * Starts a stand-in on free loopback ports (or `options.ports`), with an empty vault, a fresh tenant, and a system-assigned managed
  * identity holding `secrets-officer`. The calling process must trust {@link ensureStandInCertificate} through
  * `NODE_EXTRA_CA_CERTS` (vitest.config.ts sets it for test processes). Independent instances may run side by side.
  */
-export async function startKeyVaultStandIn(): Promise<KeyVaultStandIn> {
-  return startStandIn();
+export async function startKeyVaultStandIn(options: StandInOptions = {}): Promise<KeyVaultStandIn> {
+  return startStandIn(options);
 }

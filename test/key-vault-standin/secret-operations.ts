@@ -185,8 +185,12 @@ async function listSecrets(c: OperationContext): Promise<Answer> {
 // eslint-disable-next-line @typescript-eslint/require-await
 async function listVersions(c: OperationContext, name: string): Promise<Answer> {
   const secret = c.store.get(name);
-  // Key Vault answers an unknown name with an empty list, not 404.
-  const items = secret === undefined ? [] : secret.versions.map((v) => versionItem(c.vaultUrl, secret, v));
+  // Choice: an unknown name lists as empty (the reference documents no 404 for this operation).
+  // Order: Key Vault lists versions by version id, not by creation (lowkey-vault issue #428/#467 records this), so
+  // clients must sort by `created` themselves; the stand-in does the same to catch those that do not.
+  const versions =
+    secret === undefined ? [] : [...secret.versions].sort((a, b) => a.version.localeCompare(b.version));
+  const items = secret === undefined ? [] : versions.map((v) => versionItem(c.vaultUrl, secret, v));
   return page(c, items);
 }
 

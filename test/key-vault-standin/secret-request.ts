@@ -68,6 +68,10 @@ export function parseProperties(body: Record<string, unknown>): Parsed<SecretPro
   if (contentType !== undefined && contentType !== null && typeof contentType !== 'string') {
     return { ok: false, message: 'Property contentType must be a string.' };
   }
+  // About Azure Key Vault secrets: "The maximum length of this field is 255 characters."
+  if (typeof contentType === 'string' && contentType.length > 255) {
+    return { ok: false, message: 'Property contentType is longer than 255 characters.' };
+  }
   const tags = parseTags(body['tags']);
   if (!tags.ok) return tags;
   const attributes = parseAttributes(body['attributes']);

@@ -45,10 +45,11 @@ export class TokenIssuer {
     /** `iss` of federated tokens (the "Kubernetes OIDC issuer"). */
     readonly federationIssuer: string,
     private readonly nowSeconds: () => number,
+    /** The signing key; injected by unit tests that forge tokens with it. */
+    privateKey: KeyObject = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
   ) {
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.privateKey = pair.privateKey;
-    this.publicKey = createPublicKey(pair.privateKey);
+    this.privateKey = privateKey;
+    this.publicKey = createPublicKey(privateKey);
   }
 
   /** An access token for `clientId` and `audience` (the resource, without `/.default`). */
