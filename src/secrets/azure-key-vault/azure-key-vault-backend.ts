@@ -158,12 +158,10 @@ export class AzureKeyVaultBackend implements SecretBackend {
         );
       }
       version = selector.version;
+    } else if (selector.kind === 'latest') {
+      return this.#readCurrent(name, reference);
     } else {
-      if (selector.kind === 'latest') {
-        const fast = await this.#newestIfCurrent(name, reference);
-        if (fast !== undefined) return fast;
-      }
-      version = await this.#holder(name, selector.kind === 'latest' ? 'current' : selector.stage, reference);
+      version = await this.#holder(name, selector.stage, reference);
     }
     const secret = await this.#call('GetSecret', reference, (client) => client.getSecret(name, { version }));
     return this.#record(secret, reference);
@@ -173,9 +171,9 @@ export class AzureKeyVaultBackend implements SecretBackend {
   async describe(path: string): Promise<SecretMetadata> {
     const name = this.#secretName(path);
     const reference = this.#ref(path);
-    const versions = await this.#existingVersions(name, reference);
-    const view = effectiveStages(versions.map(facts));
-    const byId = new Map(versions.map((p) => [p.version, p]));
+    const listed = await this.#listed(name, reference, true);
+    const view = effectiveStages(versionFacts(listed));
+    const byId = new Map(listed.versions.map((p) => [p.version, p]));
     const now = this.#settings.now();
     return {
       path,
@@ -223,9 +221,9 @@ export class AzureKeyVaultBackend implements SecretBackend {
     const text = textOf(value, reference);
     const contentType = isJsonObject(text) ? 'application/json' : undefined;
     return this.#serialized(name, async () => {
-      const before = await this.#versions(name, reference);
+      const before = await this.#listed(name, reference, false);
       await this.#makeCurrentExplicit(name, before, reference);
-      const view = effectiveStages(before.map(facts));
+      const view = effectiveStages(versionFacts(before));
       const tags = { [STAGE_TAG]: stage, [WRITTEN_TAG]: String(Date.now()) };
       const written = await this.#call('SetSecret', reference, (client) =>
         client.setSecret(name, text, { tags, ...(contentType === undefined ? {} : { contentType }) }),
@@ -234,7 +232,7 @@ export class AzureKeyVaultBackend implements SecretBackend {
       if (version === undefined) {
         throw new CofreError('COFRE_INTERNAL', `Azure Key Vault returned no version id for ${reference}`);
       }
-      const after = [...before, written.properties];
+      const after: Listed = { versions: [...before.versions, written.properties], latest: version };
       const target: Partial<Record<Stage, string>> = { ...view.stages };
       if (stage === 'pending') target.pending = version;
       else {
@@ -258,20 +256,20 @@ export class AzureKeyVaultBackend implements SecretBackend {
     const name = this.#secretName(path);
     const reference = this.#ref(path);
     await this.#serialized(name, async () => {
-      const versions = await this.#existingVersions(name, reference);
-      if (!isKeyVaultVersion(version) || !versions.some((v) => v.version === version)) {
+      const listed = await this.#listed(name, reference, true);
+      if (!isKeyVaultVersion(version) || !listed.versions.some((v) => v.version === version)) {
         throw notFound(
           this.#ref(path, { kind: 'version', version }),
           `secret ${reference} has no version "${version}"`,
         );
       }
-      const stages = { ...effectiveStages(versions.map(facts)).stages };
+      const stages = { ...effectiveStages(versionFacts(listed)).stages };
       if (stage === 'current') {
         if (stages.current !== undefined && stages.current !== version) stages.previous = stages.current;
         if (stages.pending === version) delete stages.pending;
       }
       stages[stage] = version;
-      await this.#retag(name, versions, stages, reference);
+      await this.#retag(name, listed, stages, reference);
     });
   }
 
@@ -281,15 +279,15 @@ export class AzureKeyVaultBackend implements SecretBackend {
     const name = this.#secretName(path);
     const reference = this.#ref(path);
     await this.#serialized(name, async () => {
-      const versions = await this.#existingVersions(name, reference);
-      const now = effectiveStages(versions.map(facts)).stages;
+      const listed = await this.#listed(name, reference, true);
+      const now = effectiveStages(versionFacts(listed)).stages;
       if (now[stage] === undefined) return;
       const target: Partial<Record<Stage, string>> = {};
       for (const s of STAGES) {
         const holder = now[s];
         if (s !== stage && holder !== undefined) target[s] = holder;
       }
-      await this.#retag(name, versions, target, reference);
+      await this.#retag(name, listed, target, reference);
     });
   }
 
@@ -319,30 +317,38 @@ export class AzureKeyVaultBackend implements SecretBackend {
   }
 
   /**
-   * Key Vault's newest version (Get Secret without a version), when its tag says it is current — it then is, being
-   * the newest holder — or `undefined` when the versions must be listed to find current. One request for a secret
-   * cofre keeps; a pending or foreign newest version costs a listing.
+   * Reads the version holding `current`. Asks Key Vault for its newest version first (Get Secret without a
+   * version): when its tag says current, it is — being the newest holder — and one request was enough. Otherwise
+   * the versions are listed (Key Vault's newest marked, for a secret cofre never staged) and the holder read, or
+   * the newest served when it is the holder.
    */
-  async #newestIfCurrent(name: string, reference: string): Promise<SecretRecord | undefined> {
-    let secret: KeyVaultSecret;
+  async #readCurrent(name: string, reference: string): Promise<SecretRecord> {
+    let newest: KeyVaultSecret | undefined;
     try {
-      secret = await this.#call('GetSecret', reference, (client) => client.getSecret(name));
+      newest = await this.#call('GetSecret', reference, (client) => client.getSecret(name));
     } catch (err) {
       // A disabled newest version may not be the current one (a pending version someone disabled).
-      if (err instanceof CofreError && err.code === 'COFRE_SECRET_DISABLED') return undefined;
-      throw err;
+      if (!(err instanceof CofreError && err.code === 'COFRE_SECRET_DISABLED')) throw err;
     }
-    if (taggedStages(secret.properties.tags)?.includes('current') === true) {
-      return this.#record(secret, reference);
+    if (newest !== undefined && taggedStages(newest.properties.tags)?.includes('current') === true) {
+      return this.#record(newest, reference);
     }
-    delete secret.value;
-    return undefined;
+    const versions = await this.#existingVersions(name, reference);
+    const latest = newest?.properties.version;
+    const holder = effectiveStages(versionFacts({ versions, latest })).stages.current;
+    if (newest !== undefined && holder === newest.properties.version) return this.#record(newest, reference);
+    if (newest !== undefined) delete newest.value;
+    if (holder === undefined)
+      throw notFound(reference, `secret ${reference}: no version holds the current stage`);
+    const secret = await this.#call('GetSecret', reference, (client) =>
+      client.getSecret(name, { version: holder }),
+    );
+    return this.#record(secret, reference);
   }
 
   /** The version holding `stage`, or `COFRE_SECRET_NOT_FOUND`. */
   async #holder(name: string, stage: Stage, reference: string): Promise<string> {
-    const versions = await this.#existingVersions(name, reference);
-    const holder = effectiveStages(versions.map(facts)).stages[stage];
+    const holder = effectiveStages(versionFacts(await this.#listed(name, reference, true))).stages[stage];
     if (holder === undefined) {
       throw notFound(reference, `secret ${reference}: no version holds the ${stage} stage`);
     }
@@ -391,28 +397,51 @@ export class AzureKeyVaultBackend implements SecretBackend {
   }
 
   /**
+   * Every version's properties, and, for a secret cofre never staged whose newest versions share Key Vault's
+   * one-second created time, the id of the one Key Vault serves as latest (one more Get Secret, its value dropped).
+   */
+  async #listed(name: string, reference: string, mustExist: boolean): Promise<Listed> {
+    const versions = mustExist
+      ? await this.#existingVersions(name, reference)
+      : await this.#versions(name, reference);
+    const top = Math.max(...versions.map((p) => p.createdOn?.getTime() ?? 0));
+    const managed = versions.some((p) => taggedStages(p.tags) !== undefined);
+    if (managed || versions.filter((p) => (p.createdOn?.getTime() ?? 0) === top).length < 2)
+      return { versions };
+    try {
+      const newest = await this.#call('GetSecret', reference, (client) => client.getSecret(name));
+      delete newest.value;
+      return {
+        versions,
+        ...(newest.properties.version === undefined ? {} : { latest: newest.properties.version }),
+      };
+    } catch (err) {
+      // A disabled newest version has no readable properties here; the listing order decides then.
+      if (err instanceof CofreError && err.code === 'COFRE_SECRET_DISABLED') return { versions };
+      throw err;
+    }
+  }
+
+  /**
    * Tags the newest version of a secret cofre never staged as current, before anything else is tagged: a pending
    * version would otherwise make the secret cofre-staged with no current.
    */
-  async #makeCurrentExplicit(name: string, versions: SecretProperties[], reference: string): Promise<void> {
-    const all = versions.map(facts);
-    if (all.some((v) => taggedStages(v.tags) !== undefined)) return;
-    const current = effectiveStages(all).stages.current;
-    const props = versions.find((v) => v.version === current);
-    if (props === undefined) return;
-    await this.#setStages(name, props, ['current'], reference);
-    props.tags = { ...props.tags, [STAGE_TAG]: 'current' };
+  async #makeCurrentExplicit(name: string, listed: Listed, reference: string): Promise<void> {
+    if (listed.versions.some((v) => taggedStages(v.tags) !== undefined)) return;
+    const current = effectiveStages(versionFacts(listed)).stages.current;
+    const props = listed.versions.find((v) => v.version === current);
+    if (props !== undefined) await this.#setStages(name, props, ['current'], reference);
   }
 
   /** Applies `target` with the Update Secret calls `planStageUpdates` orders. */
   async #retag(
     name: string,
-    versions: readonly SecretProperties[],
+    listed: Listed,
     target: Partial<Record<Stage, string>>,
     reference: string,
   ): Promise<void> {
-    const byId = new Map(versions.map((p) => [p.version, p]));
-    for (const update of planStageUpdates(versions.map(facts), target)) {
+    const byId = new Map(listed.versions.map((p) => [p.version, p]));
+    for (const update of planStageUpdates(versionFacts(listed), target)) {
       const props = byId.get(update.version);
       if (props !== undefined) await this.#setStages(name, props, update.stages, reference);
     }
@@ -522,8 +551,19 @@ export function unusableReason(
   return undefined;
 }
 
-function facts(props: SecretProperties): VersionFacts {
-  return { version: props.version ?? '', createdAt: props.createdOn ?? new Date(0), tags: props.tags };
+/** A secret's versions as listed, with Key Vault's latest where it was asked for. */
+interface Listed {
+  readonly versions: SecretProperties[];
+  readonly latest?: string | undefined;
+}
+
+function versionFacts(listed: Listed): VersionFacts[] {
+  return listed.versions.map((props) => ({
+    version: props.version ?? '',
+    createdAt: props.createdOn ?? new Date(0),
+    tags: props.tags,
+    ...(listed.latest !== undefined && props.version === listed.latest ? { latest: true } : {}),
+  }));
 }
 
 /** The value as text for Set Secret, or `COFRE_SECRET_VALUE_INVALID` (empty, not UTF-8, over 25 KiB). */

@@ -61,6 +61,12 @@ describe('stage tags', () => {
     expect(view.stages).toEqual({ current: 'b' });
   });
 
+  it('orders versions of one second without cofre-written by Key Vault latest, where the caller knows it', () => {
+    const latestFirst = [{ ...v('b', 5), latest: true }, v('a', 5)];
+    expect(effectiveStages(latestFirst).stages).toEqual({ current: 'b' });
+    expect(effectiveStages(latestFirst).ordered.map((x) => x.version)).toEqual(['a', 'b']);
+  });
+
   it('a version written outside cofre after cofre staged the secret holds nothing', () => {
     expect(effectiveStages([v('a', 1, 'current'), v('b', 2)]).stages).toEqual({ current: 'a' });
   });

@@ -11,7 +11,8 @@
  *
  * Which version holds a stage (pure function {@link effectiveStages}):
  * - a secret none of whose versions has a `cofre-stage` tag (written with the portal or `az`, never staged by
- *   cofre) has one stage: its newest version is `current`, as Key Vault itself serves it;
+ *   cofre) has one stage: its newest version is `current`, as Key Vault itself serves it (when two were created
+ *   in the same second, the caller marks Key Vault's latest);
  * - otherwise the newest version whose tag names a stage holds it. Versions without the tag hold none; a version
  *   written with `az keyvault secret set` after cofre staged the secret becomes current only when moved there
  *   (`cofre secret promote`).
@@ -34,12 +35,17 @@ export interface VersionFacts {
   /** Key Vault's created time (whole seconds). */
   readonly createdAt: Date;
   readonly tags: Readonly<Record<string, string>> | undefined;
+  /**
+   * True for the version Key Vault itself serves as latest, where the caller knows it: versions written within one
+   * second by other tools (no `cofre-written`) are otherwise in no known order.
+   */
+  readonly latest?: boolean;
 }
 
 /** Stages per stage name, and the versions oldest first. */
 export interface StageView {
   readonly stages: Partial<Record<Stage, string>>;
-  /** Oldest first: Key Vault's created time, then `cofre-written`, then the listing order. */
+  /** Oldest first: Key Vault's created time, then `cofre-written`, then Key Vault's latest last, then listing order. */
   readonly ordered: readonly VersionFacts[];
 }
 
@@ -73,7 +79,10 @@ export function orderVersions(versions: readonly VersionFacts[]): VersionFacts[]
     .map((v, index) => ({ v, index }))
     .sort(
       (a, b) =>
-        a.v.createdAt.getTime() - b.v.createdAt.getTime() || written(a.v) - written(b.v) || a.index - b.index,
+        a.v.createdAt.getTime() - b.v.createdAt.getTime() ||
+        written(a.v) - written(b.v) ||
+        Number(a.v.latest === true) - Number(b.v.latest === true) ||
+        a.index - b.index,
     )
     .map(({ v }) => v);
 }
