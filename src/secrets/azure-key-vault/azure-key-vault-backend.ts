@@ -53,6 +53,11 @@ export interface AzureKeyVaultOpenOptions {
   readonly deletePollMs?: number;
   /** Test-only: longest `Retry-After` honoured (default 30 s). */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Test-only: the only CA trusted for the vault's certificate (PEM), for an emulator whose certificate is fetched
+   * after Node started (lowkey-vault). Production trusts the system store and `NODE_EXTRA_CA_CERTS`.
+   */
+  readonly tlsCa?: string;
 }
 
 interface Settings {
@@ -135,6 +140,7 @@ export class AzureKeyVaultBackend implements SecretBackend {
       },
       additionalPolicies: [{ policy, position: 'perRetry' }],
       userAgentOptions: { userAgentPrefix: 'cofre' },
+      ...(options.tlsCa === undefined ? {} : { tlsOptions: { ca: options.tlsCa } }),
     });
     return new AzureKeyVaultBackend(client, {
       name,

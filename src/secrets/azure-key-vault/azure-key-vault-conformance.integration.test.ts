@@ -16,9 +16,12 @@ afterAll(async () => {
   await lowkey?.stop();
 });
 
-function harness(peer: KeyVaultPeer) {
+function harness(peer: KeyVaultPeer, tlsCa?: string) {
   // Key Vault names hold no "/": the suite joins its run folder and leaf names with "-".
-  return async () => ({ backend: await openOnPeer(peer), separator: '-' });
+  return async () => ({
+    backend: await openOnPeer(peer, {}, tlsCa === undefined ? {} : { tlsCa }),
+    separator: '-',
+  });
 }
 
 describe('azure-key-vault against the Key Vault stand-in (through the SDK)', () => {

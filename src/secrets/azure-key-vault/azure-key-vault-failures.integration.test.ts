@@ -5,6 +5,8 @@
  * Requests are counted in the stand-in's log; nothing here asserts a duration.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
@@ -365,6 +367,28 @@ describe('least privilege', () => {
     expect(denied.message).toContain('Key Vault Secrets Officer');
     expect((await failure(reader.write(name, SecretValue.fromText('x')))).code).toBe('COFRE_BACKEND_DENIED');
     expect((await officer.describe(name)).stages).toEqual({ current: v1, pending: v2 });
+  });
+});
+
+describe('TLS', () => {
+  it('trusts the CA it is given for the vault, and names an untrusted certificate without retrying', async () => {
+    const name = fresh('tls');
+    await (await open()).write(name, SecretValue.fromText('x'));
+    const trusting = await open({}, [], { tlsCa: readFileSync(standIn.caFile, 'utf8') });
+    expect((await trusting.read(name, { kind: 'latest' })).value.text()).toBe('x');
+
+    const from = standIn.requests.length;
+    const log: LogLine[] = [];
+    const other = await open({ maxRetries: 3 }, log, { tlsCa: rootCertificates[0] ?? '' });
+    const err = await failure(other.read(name, { kind: 'latest' }));
+    expect(err.code).toBe('COFRE_BACKEND_UNAVAILABLE');
+    expect(err.message).toContain('TLS certificate is not trusted');
+    expect(standIn.requests.length).toBe(from); // no TLS session, no request
+    expect(log).toContainEqual([
+      'warn',
+      'Azure Key Vault call failed',
+      expect.objectContaining({ attempts: 1 }),
+    ]);
   });
 });
 

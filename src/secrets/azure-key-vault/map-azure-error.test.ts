@@ -51,6 +51,7 @@ describe('mapAzureError', () => {
     [undefined, 'ETIMEDOUT', undefined, 'GetSecret', 'COFRE_BACKEND_UNAVAILABLE'],
     [undefined, 'REQUEST_SEND_ERROR', undefined, 'GetSecret', 'COFRE_BACKEND_UNAVAILABLE'],
     [400, 'BadParameter', undefined, 'SetSecret', 'COFRE_INPUT_INVALID'],
+    [undefined, 'DEPTH_ZERO_SELF_SIGNED_CERT', undefined, 'GetSecret', 'COFRE_BACKEND_UNAVAILABLE'],
     [undefined, undefined, undefined, 'GetSecret', 'COFRE_INTERNAL'],
   ] as const)(
     'maps HTTP %s %s (%s) on %s to %s, naming the reference and never the server text',

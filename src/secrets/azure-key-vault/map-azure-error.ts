@@ -25,6 +25,17 @@ const NETWORK_CODES = new Set([
   'REQUEST_SEND_ERROR',
   'UND_ERR_SOCKET',
 ]);
+// Node's TLS verification failures: the vault's certificate is not one this process trusts.
+const TLS_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 // @azure/identity's error classes (by name: the package is loaded lazily and may be another copy).
 const CREDENTIAL_UNAVAILABLE = 'CredentialUnavailableError';
 const AUTHENTICATION_FAILED = new Set(['AuthenticationError', 'AggregateAuthenticationError']);
@@ -77,7 +88,8 @@ export interface MappedAzureError {
  *   (`AuthenticationError` with a 4xx), no usable credential (`CredentialUnavailableError`) and a challenge for a
  *   resource outside the vault's domain → `COFRE_BACKEND_DENIED`;
  * - 409 on Set Secret (a soft-deleted name) → `COFRE_INPUT_INVALID` saying to recover or purge it;
- * - 429, 5xx, network errors, timeouts, a sign-in the identity endpoint could not answer → `COFRE_BACKEND_UNAVAILABLE`;
+ * - 429, 5xx, network errors, timeouts, a sign-in the identity endpoint could not answer, a vault certificate this
+ *   process does not trust (not retried by the SDK) → `COFRE_BACKEND_UNAVAILABLE`;
  * - other 4xx → `COFRE_INPUT_INVALID`; anything else → `COFRE_INTERNAL`.
  * A `CofreError` (the response size limit) passes through. Pure; safe to call concurrently.
  */
@@ -130,6 +142,12 @@ export function mapAzureError(
     return make(
       'COFRE_INPUT_INVALID',
       `the name of ${reference} belongs to a deleted secret that Azure Key Vault keeps recoverable (soft delete); recover it (\`az keyvault secret recover\`), purge it (\`az keyvault secret purge\`), or use another name`,
+    );
+  }
+  if (facts.azureError !== undefined && TLS_CODES.has(facts.azureError)) {
+    return make(
+      'COFRE_BACKEND_UNAVAILABLE',
+      `the vault's TLS certificate is not trusted for ${reference}; check vaultUrl, or trust the CA that signed it (NODE_EXTRA_CA_CERTS)`,
     );
   }
   if (isUnavailable(facts, err)) {
