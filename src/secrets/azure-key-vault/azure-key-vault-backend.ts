@@ -403,17 +403,16 @@ export class AzureKeyVaultBackend implements SecretBackend {
   }
 
   /**
-   * Every version's properties, and, for a secret cofre never staged whose newest versions share Key Vault's
-   * one-second created time, the id of the one Key Vault serves as latest (one more Get Secret, its value dropped).
+   * Every version's properties, and, when the newest versions share Key Vault's one-second created time, the id of
+   * the one Key Vault serves as latest (one more Get Secret, its value dropped), so that the listing orders them as
+   * Key Vault does and agrees with `#readCurrent`'s one-request path.
    */
   async #listed(name: string, reference: string, mustExist: boolean): Promise<Listed> {
     const versions = mustExist
       ? await this.#existingVersions(name, reference)
       : await this.#versions(name, reference);
     const top = Math.max(...versions.map((p) => p.createdOn?.getTime() ?? 0));
-    const managed = versions.some((p) => taggedStages(p.tags) !== undefined);
-    if (managed || versions.filter((p) => (p.createdOn?.getTime() ?? 0) === top).length < 2)
-      return { versions };
+    if (versions.filter((p) => (p.createdOn?.getTime() ?? 0) === top).length < 2) return { versions };
     try {
       const newest = await this.#call('GetSecret', reference, (client) => client.getSecret(name));
       delete newest.value;

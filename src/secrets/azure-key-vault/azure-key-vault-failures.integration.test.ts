@@ -210,6 +210,34 @@ describe('stages are tags other clients see', () => {
   });
 });
 
+describe('two cofre processes on one secret', () => {
+  it('concurrent writes leave the newest version current; the next write cleans the stale tags', async () => {
+    // Two backends stand for two processes: nothing serializes them but Key Vault.
+    const [a, b] = [await open(), await open()];
+    const name = fresh('two-writers');
+    await a.write(name, SecretValue.fromText('v0'));
+    for (let round = 0; round < 3; round++) {
+      const written = await Promise.all([
+        a.write(name, SecretValue.fromText(`a${round}`)),
+        b.write(name, SecretValue.fromText(`b${round}`)),
+      ]);
+      const meta = await a.describe(name);
+      const newest = meta.versions.at(-1)?.version;
+      expect(written).toContain(newest);
+      expect(meta.stages.current).toBe(newest);
+      expect((await b.read(name, { kind: 'latest' })).version).toBe(newest);
+    }
+    const last = await b.write(name, SecretValue.fromText('alone'));
+    const tags: string[] = [];
+    for await (const p of rawClient().listPropertiesOfSecretVersions(name))
+      tags.push(p.tags?.['cofre-stage'] ?? '');
+    expect(tags.filter((t) => t === 'current')).toHaveLength(1);
+    expect(tags.filter((t) => t === 'previous')).toHaveLength(1);
+    expect(tags.filter((t) => t === 'none')).toHaveLength(tags.length - 2);
+    expect((await a.describe(name)).stages.current).toBe(last);
+  });
+});
+
 describe('retries within bounds', () => {
   async function seeded(
     overrides: Record<string, unknown> = {},

@@ -65,6 +65,9 @@ describe('stage tags', () => {
     const latestFirst = [{ ...v('b', 5), latest: true }, v('a', 5)];
     expect(effectiveStages(latestFirst).stages).toEqual({ current: 'b' });
     expect(effectiveStages(latestFirst).ordered.map((x) => x.version)).toEqual(['a', 'b']);
+    // Concurrent writers: the writer's clock says a is newer, Key Vault served b last; Key Vault decides.
+    const raced = [{ ...v('b', 5, 'current', 1000), latest: true }, v('a', 5, 'current', 2000)];
+    expect(effectiveStages(raced).stages).toEqual({ current: 'b' });
   });
 
   it('a version written outside cofre after cofre staged the secret holds nothing', () => {

@@ -7,7 +7,8 @@
  *   (`current`, `previous`, `pending`, rarely `current,pending`), or `none` for a version cofre wrote or staged
  *   that holds no stage now;
  * - `cofre-written`: milliseconds since the epoch when cofre wrote the version. Key Vault's `created` time has
- *   whole seconds only, so this orders versions written within one second.
+ *   whole seconds only, so this orders versions written within one second (Key Vault's own latest, where known,
+ *   comes last in its second: it is what Get Secret without a version serves).
  *
  * Which version holds a stage (pure function {@link effectiveStages}):
  * - a secret none of whose versions has a `cofre-stage` tag (written with the portal or `az`, never staged by
@@ -36,8 +37,9 @@ export interface VersionFacts {
   readonly createdAt: Date;
   readonly tags: Readonly<Record<string, string>> | undefined;
   /**
-   * True for the version Key Vault itself serves as latest, where the caller knows it: versions written within one
-   * second by other tools (no `cofre-written`) are otherwise in no known order.
+   * True for the version Key Vault itself serves as latest, where the caller knows it. Within one second it is the
+   * newest: `cofre-written` is the writer's clock, and concurrent writers may reach Key Vault in another order;
+   * versions written by other tools carry no `cofre-written` at all.
    */
   readonly latest?: boolean;
 }
@@ -45,7 +47,10 @@ export interface VersionFacts {
 /** Stages per stage name, and the versions oldest first. */
 export interface StageView {
   readonly stages: Partial<Record<Stage, string>>;
-  /** Oldest first: Key Vault's created time, then `cofre-written`, then Key Vault's latest last, then listing order. */
+  /**
+   * Oldest first: Key Vault's created time; within one second Key Vault's latest last (where the caller knows it),
+   * then `cofre-written`, then the listing order.
+   */
   readonly ordered: readonly VersionFacts[];
 }
 
@@ -80,8 +85,8 @@ export function orderVersions(versions: readonly VersionFacts[]): VersionFacts[]
     .sort(
       (a, b) =>
         a.v.createdAt.getTime() - b.v.createdAt.getTime() ||
-        written(a.v) - written(b.v) ||
         Number(a.v.latest === true) - Number(b.v.latest === true) ||
+        written(a.v) - written(b.v) ||
         a.index - b.index,
     )
     .map(({ v }) => v);
