@@ -1,6 +1,7 @@
 /**
  * The stand-in is a peer written from the reference, not a mirror of cofre's code: its modules import nothing from
- * `src/` and no Azure SDK (only its SDK tests drive it through the SDK), and nothing in `src/` imports it.
+ * `src/` and no Azure SDK (only its SDK tests drive it through the SDK), and no code in `src/` imports it (tests
+ * there may, as the AWS tests drive test/peers).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
