@@ -46,10 +46,10 @@ describe('key-vault stand-in independence', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('is imported by nothing in src/', () => {
-    const offenders = tsFiles(src).filter((f) =>
-      importsOf(f).some((spec) => spec.includes('key-vault-standin')),
-    );
+  it('is imported by no code in src/ (tests there may drive it, as the AWS tests drive test/peers)', () => {
+    const offenders = tsFiles(src)
+      .filter((f) => !f.endsWith('.test.ts'))
+      .filter((f) => importsOf(f).some((spec) => spec.includes('key-vault-standin')));
     expect(offenders).toEqual([]);
   });
 });
