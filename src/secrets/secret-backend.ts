@@ -6,6 +6,8 @@ export interface SecretVersionInfo {
   /** Backend-native version id (`"3"` in Vault KV v2 and the embedded store, a UUID in AWS, 32 hex in Azure). */
   readonly version: string;
   readonly createdAt: Date;
+  /** When the version's properties last changed, where the backend says (Azure Key Vault's `updated`). */
+  readonly updatedAt?: Date;
   /** cofre stages this version holds (a version may hold none). */
   readonly stages: readonly Stage[];
   /** True when the backend keeps the version but it cannot be read (deleted, destroyed, disabled). */

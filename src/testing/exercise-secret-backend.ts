@@ -12,6 +12,11 @@ export interface BackendHarness {
   readonly backend: SecretBackend;
   /** Prepended to every path the suite writes, so runs against a shared server do not collide. */
   readonly prefix?: string;
+  /**
+   * Joins the suite's run folder and each test's leaf name; default `/`. Backends whose names cannot hold `/`
+   * (Azure Key Vault: letters, digits and dashes) pass `-`.
+   */
+  readonly separator?: string;
   /** Called once after the suite; close servers, delete temp dirs. The suite closes the backend itself. */
   readonly cleanup?: () => Promise<void>;
 }
@@ -29,7 +34,8 @@ export function exerciseSecretBackend(name: string, setup: () => Promise<Backend
     let harness: BackendHarness;
     let backend: SecretBackend;
     const run = randomBytes(4).toString('hex');
-    const path = (leaf: string): string => `${harness.prefix ?? ''}conformance-${run}/${leaf}`;
+    const path = (leaf: string): string =>
+      `${harness.prefix ?? ''}conformance-${run}${harness.separator ?? '/'}${leaf}`;
     const json = (o: Record<string, string>): SecretValue => SecretValue.fromText(JSON.stringify(o));
     const parsed = (v: SecretValue): unknown => JSON.parse(v.text());
     const canary = `canary-${randomBytes(12).toString('hex')}`;

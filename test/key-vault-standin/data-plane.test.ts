@@ -158,6 +158,23 @@ describe('key-vault stand-in secret properties', () => {
   });
 });
 
+describe('key-vault stand-in listing', () => {
+  it('lists versions in version-id order, not creation order, as Key Vault does', async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 8; i += 1)
+      created.push(versionOf(await call('PUT', '/secrets/ordered', { value: `v${i}` })));
+    const listed = (await call('GET', '/secrets/ordered/versions')).body['value'] as { id: string }[];
+    const ids = listed.map((item) => item.id.split('/').at(-1) ?? '');
+    expect(ids).toEqual([...created].sort());
+    expect(listed.every((item) => !('value' in item))).toBe(true);
+  });
+
+  it('an unknown name has no versions (an empty page, not 404)', async () => {
+    const answer = await call('GET', '/secrets/never-there/versions');
+    expect(answer).toMatchObject({ status: 200, body: { value: [], nextLink: null } });
+  });
+});
+
 describe('key-vault stand-in soft delete', () => {
   it('a deleted name refuses a new value with 409 Conflict until purged; recover brings every version back', async () => {
     const v1 = versionOf(await call('PUT', '/secrets/doomed', { value: 'one' }));

@@ -53,8 +53,8 @@ const ROLE_ACTIONS: Record<Role, readonly DataAction[]> = {
     'secrets/update/action',
     'secrets/delete',
     'deletedSecrets/read',
-    'deletedSecrets/delete',
-    'deletedSecrets/recover/action',
+    'secrets/purge/action',
+    'secrets/recover/action',
   ],
   none: [],
 };
@@ -86,19 +86,14 @@ export async function handleDataPlane(
   }
   const identity = authenticate(ctx, req);
   if ('status' in identity) {
-    send(ctx, res, identity, { 'www-authenticate': challengeHeader(ctx) });
+    send(res, identity, { 'www-authenticate': challengeHeader(ctx) });
     return;
   }
   caller.clientId = identity.clientId;
-  send(ctx, res, await serve(ctx, req, url, identity));
+  send(res, await serve(ctx, req, url, identity));
 }
 
-function send(
-  ctx: DataPlaneContext,
-  res: ServerResponse,
-  answer: Answer,
-  extra: Record<string, string> = {},
-): void {
+function send(res: ServerResponse, answer: Answer, extra: Record<string, string> = {}): void {
   const headers = {
     'x-ms-request-id': randomUUID(),
     ...('headers' in answer ? answer.headers : {}),

@@ -32,13 +32,19 @@ export interface EntraError {
 }
 
 function sendEntraError(res: ServerResponse, e: EntraError): void {
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  // Entra's timestamp form: "2016-01-09 02:02:12Z".
+  const timestamp = `${new Date().toISOString().slice(0, 19).replace('T', ' ')}Z`;
   sendJson(res, e.status, {
     error: e.error,
-    error_description: `AADSTS${e.code}: ${e.description}\r\nTrace ID: ${randomUUID()}\r\nTimestamp: ${new Date().toISOString()}`,
+    error_description:
+      `AADSTS${e.code}: ${e.description}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}` +
+      `\r\nTimestamp: ${timestamp}`,
     error_codes: [e.code],
-    timestamp: new Date().toISOString().replace('T', ' ').replace('Z', 'Z'),
-    trace_id: randomUUID(),
-    correlation_id: randomUUID(),
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
     error_uri: `https://login.microsoftonline.com/error?code=${e.code}`,
   });
 }

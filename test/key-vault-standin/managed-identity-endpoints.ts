@@ -13,7 +13,7 @@ import type { Identity, IdentityRegistry } from './identities.js';
 import type { TokenIssuer } from './token-issuer.js';
 
 export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
-export const APP_SERVICE_TOKEN_PATH = '/msi/token';
+export const APP_SERVICE_TOKEN_PATH = '/MSI/token';
 const APP_SERVICE_API_VERSION = '2019-08-01';
 
 interface ManagedIdentityContext {
@@ -68,7 +68,7 @@ export function handleImds(
   // IMDS refuses requests without the header (SSRF protection); @azure/identity's probe relies on this answer.
   if (req.headers['metadata'] !== 'true') {
     sendJson(res, 400, {
-      error: 'invalid_request',
+      error: 'bad_request_102',
       error_description: 'Required metadata header not specified',
     });
     return;
@@ -96,6 +96,7 @@ export function handleImds(
   const token = ctx.issuer.mint({ clientId: lookup.identity.clientId, audience: resource });
   sendJson(res, 200, {
     access_token: token.accessToken,
+    refresh_token: '',
     client_id: lookup.identity.clientId,
     expires_in: String(token.lifetimeSeconds),
     expires_on: String(token.expiresOn),

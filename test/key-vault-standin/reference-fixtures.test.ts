@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type KeyVaultStandIn, startKeyVaultStandIn } from './index.js';
+import { shapeOf, unknownFields } from './json-shape.js';
 
 interface Fixture {
   readonly source: string;
@@ -56,33 +57,9 @@ const DOCUMENTED_FIELDS = new Set([
   'recoverableDays',
 ]);
 
-type Shape = string | Shape[] | { [key: string]: Shape };
-
-/** The JSON types of a value, field by field (arrays by their first element). */
-function shapeOf(value: unknown): Shape {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf(value[0])];
-  if (typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, shapeOf(v)]),
-    );
-  }
-  return typeof value;
-}
-
-function undocumentedFields(value: unknown, path = ''): string[] {
-  if (Array.isArray(value)) return value.flatMap((v) => undocumentedFields(v, path));
-  if (typeof value !== 'object' || value === null) return [];
-  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
-    k === 'tags'
-      ? []
-      : [...(DOCUMENTED_FIELDS.has(k) ? [] : [`${path}${k}`]), ...undocumentedFields(v, `${path}${k}.`)],
-  );
-}
-
 function expectSameShape(actual: unknown, documented: unknown): void {
   expect(shapeOf(actual)).toMatchObject(shapeOf(documented) as object);
-  expect(undocumentedFields(actual)).toEqual([]);
+  expect(unknownFields(actual, DOCUMENTED_FIELDS)).toEqual([]);
 }
 
 let standIn: KeyVaultStandIn;

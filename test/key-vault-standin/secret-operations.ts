@@ -12,8 +12,11 @@
  * | Delete Secret        | DELETE /secrets/{name}                    | secrets/delete              |
  * | Get Deleted Secret   | GET /deletedsecrets/{name}                | deletedSecrets/read         |
  * | Get Deleted Secrets  | GET /deletedsecrets                       | deletedSecrets/read         |
- * | Purge Deleted Secret | DELETE /deletedsecrets/{name}             | deletedSecrets/delete       |
- * | Recover Deleted      | POST /deletedsecrets/{name}/recover       | deletedSecrets/recover/action |
+ * | Purge Deleted Secret | DELETE /deletedsecrets/{name}             | secrets/purge/action        |
+ * | Recover Deleted      | POST /deletedsecrets/{name}/recover       | secrets/recover/action      |
+ *
+ * `secrets-user` (Key Vault Secrets User) has getSecret and readMetadata; `secrets-officer` all of them. The name
+ * of the deleted-secret read action is the stand-in's own (only the officer may read the deleted set).
  *
  * Expired and not-yet-valid versions are returned like any other. About Azure Key Vault secrets, "Date-time
  * controlled operations" (https://learn.microsoft.com/azure/key-vault/secrets/about-secrets): "A secret's get
@@ -39,8 +42,8 @@ export type DataAction =
   | 'secrets/update/action'
   | 'secrets/delete'
   | 'deletedSecrets/read'
-  | 'deletedSecrets/delete'
-  | 'deletedSecrets/recover/action';
+  | 'secrets/purge/action'
+  | 'secrets/recover/action';
 
 export interface OperationContext {
   readonly vaultUrl: string;
@@ -100,12 +103,12 @@ function deletedRoute(
     return method === 'GET' ? { action: 'deletedSecrets/read', run: listDeleted } : undefined;
   if (third === 'recover') {
     return method === 'POST'
-      ? { action: 'deletedSecrets/recover/action', name, run: (c) => recover(c, name) }
+      ? { action: 'secrets/recover/action', name, run: (c) => recover(c, name) }
       : undefined;
   }
   if (third !== undefined) return undefined;
   if (method === 'GET') return { action: 'deletedSecrets/read', name, run: (c) => getDeleted(c, name) };
-  if (method === 'DELETE') return { action: 'deletedSecrets/delete', name, run: (c) => purge(c, name) };
+  if (method === 'DELETE') return { action: 'secrets/purge/action', name, run: (c) => purge(c, name) };
   return undefined;
 }
 
@@ -185,8 +188,12 @@ async function listSecrets(c: OperationContext): Promise<Answer> {
 // eslint-disable-next-line @typescript-eslint/require-await
 async function listVersions(c: OperationContext, name: string): Promise<Answer> {
   const secret = c.store.get(name);
-  // Key Vault answers an unknown name with an empty list, not 404.
-  const items = secret === undefined ? [] : secret.versions.map((v) => versionItem(c.vaultUrl, secret, v));
+  // Choice: an unknown name lists as empty (the reference documents no 404 for this operation).
+  // Order: Key Vault lists versions by version id, not by creation (lowkey-vault issue #428/#467 records this), so
+  // clients must sort by `created` themselves; the stand-in does the same to catch those that do not.
+  const versions =
+    secret === undefined ? [] : [...secret.versions].sort((a, b) => a.version.localeCompare(b.version));
+  const items = secret === undefined ? [] : versions.map((v) => versionItem(c.vaultUrl, secret, v));
   return page(c, items);
 }
 

@@ -87,77 +87,108 @@ async function close(server: Server): Promise<void> {
   );
 }
 
+/** Everything one running stand-in holds. */
+interface StandInState {
+  readonly vaultUrl: string;
+  readonly authorityHost: string;
+  readonly imdsHost: string;
+  readonly tenantId: string;
+  readonly caFile: string;
+  readonly issuer: TokenIssuer;
+  readonly identities: IdentityRegistry;
+  readonly faults: FaultQueue;
+  readonly store: SecretStore;
+  readonly requests: StandInRequest[];
+  readonly tokenRequests: StandInTokenRequest[];
+  readonly appServiceHeader: string;
+  /** Where workload-identity token files go; removed on stop. */
+  readonly tokenDir: string;
+}
+
+function authorityHandler(state: StandInState): Handler {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', state.authorityHost);
+    const isToken = url.pathname.endsWith('/oauth2/v2.0/token');
+    const note = isToken ? noteTokenRequest(state.tokenRequests, 'entra', res) : {};
+    if (!(await handleAuthority(state, req, res, url, note))) sendJson(res, 404, { error: 'not_found' });
+  };
+}
+
+function identityHandler(state: StandInState): Handler {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', state.imdsHost);
+    // msal-node's URL builder appends a slash to the endpoint path before the query.
+    const path = url.pathname.replace(/\/$/, '');
+    if (path === IMDS_TOKEN_PATH) {
+      handleImds(state, req, res, url, noteTokenRequest(state.tokenRequests, 'imds', res));
+    } else if (path === APP_SERVICE_TOKEN_PATH) {
+      handleAppService(state, req, res, url, noteTokenRequest(state.tokenRequests, 'app-service', res));
+    } else sendJson(res, 404, { error: 'not_found' });
+  };
+}
+
+/** Starts the three listeners; see the file comment. */
 export async function startStandIn(options: StandInOptions): Promise<KeyVaultStandIn> {
   const tls = ensureStandInTls();
   const tlsOptions = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
-  const vaultServer = createHttpsServer(tlsOptions);
-  const authorityServer = createHttpsServer(tlsOptions);
-  const identityServer = createHttpServer();
-  const vaultUrl = `https://localhost:${await listen(vaultServer, '127.0.0.1', options.ports?.vault)}`;
-  const authorityHost = `https://localhost:${await listen(authorityServer, '127.0.0.1', options.ports?.authority)}`;
-  const imdsHost = `http://127.0.0.1:${await listen(identityServer, '127.0.0.1', options.ports?.identity)}`;
+  const servers = [createHttpsServer(tlsOptions), createHttpsServer(tlsOptions), createHttpServer()] as const;
+  const [vaultPort, authorityPort, identityPort] = [
+    await listen(servers[0], '127.0.0.1', options.ports?.vault),
+    await listen(servers[1], '127.0.0.1', options.ports?.authority),
+    await listen(servers[2], '127.0.0.1', options.ports?.identity),
+  ];
+  const authorityHost = `https://localhost:${authorityPort}`;
   const tenantId = randomUUID();
   const nowSeconds = () => Math.floor(Date.now() / 1000);
-  const issuer = new TokenIssuer(
-    `${authorityHost}/${tenantId}/v2.0`,
-    tenantId,
-    `${authorityHost}/federation`,
-    nowSeconds,
-  );
-  const identities = new IdentityRegistry();
-  const faults = new FaultQueue();
-  const requests: StandInRequest[] = [];
-  const tokenRequests: StandInTokenRequest[] = [];
-  const appServiceHeader = randomBytes(16).toString('hex');
-  const store = new SecretStore(nowSeconds);
-  const tokenDir = await mkdtemp(join(tmpdir(), 'kv-standin-'));
-
-  const dataPlane = { vaultUrl, authorityHost, tenantId, store, issuer, identities, faults, requests };
-  vaultServer.on(
-    'request',
-    guarded((req, res) => handleDataPlane(dataPlane, req, res)),
-  );
-  const authority = { authorityHost, tenantId, identities, issuer };
-  authorityServer.on(
-    'request',
-    guarded(async (req, res) => {
-      const url = new URL(req.url ?? '/', authorityHost);
-      const note = url.pathname.endsWith('/oauth2/v2.0/token')
-        ? noteTokenRequest(tokenRequests, 'entra', res)
-        : {};
-      if (!(await handleAuthority(authority, req, res, url, note)))
-        sendJson(res, 404, { error: 'not_found' });
-    }),
-  );
-  const mi = { identities, issuer, appServiceHeader };
-  identityServer.on(
-    'request',
-    guarded((req, res) => {
-      const url = new URL(req.url ?? '/', imdsHost);
-      // msal-node's URL builder appends a slash to the endpoint path before the query.
-      const path = url.pathname.replace(/\/$/, '');
-      if (path === IMDS_TOKEN_PATH)
-        handleImds(mi, req, res, url, noteTokenRequest(tokenRequests, 'imds', res));
-      else if (path === APP_SERVICE_TOKEN_PATH) {
-        handleAppService(mi, req, res, url, noteTokenRequest(tokenRequests, 'app-service', res));
-      } else sendJson(res, 404, { error: 'not_found' });
-    }),
-  );
-
-  return {
-    vaultUrl,
+  const state: StandInState = {
+    vaultUrl: `https://localhost:${vaultPort}`,
     authorityHost,
+    imdsHost: `http://127.0.0.1:${identityPort}`,
     tenantId,
-    imdsHost,
-    appService: { endpoint: `${imdsHost}${APP_SERVICE_TOKEN_PATH}`, header: appServiceHeader },
-    systemAssignedClientId: identities.systemAssigned.clientId,
     caFile: tls.certFile,
+    issuer: new TokenIssuer(
+      `${authorityHost}/${tenantId}/v2.0`,
+      tenantId,
+      `${authorityHost}/federation`,
+      nowSeconds,
+    ),
+    identities: new IdentityRegistry(),
+    faults: new FaultQueue(),
+    store: new SecretStore(nowSeconds),
+    requests: [],
+    tokenRequests: [],
+    appServiceHeader: randomBytes(16).toString('hex'),
+    tokenDir: await mkdtemp(join(tmpdir(), 'kv-standin-')),
+  };
+  servers[0].on(
+    'request',
+    guarded((req, res) => handleDataPlane(state, req, res)),
+  );
+  servers[1].on('request', guarded(authorityHandler(state)));
+  servers[2].on('request', guarded(identityHandler(state)));
+  return standInHandle(state, async () => {
+    await Promise.all(servers.map(close));
+    await rm(state.tokenDir, { recursive: true, force: true });
+  });
+}
+
+/** The test-facing interface over a running stand-in's state. */
+function standInHandle(state: StandInState, stop: () => Promise<void>): KeyVaultStandIn {
+  const { identities, issuer, faults } = state;
+  return {
+    vaultUrl: state.vaultUrl,
+    authorityHost: state.authorityHost,
+    tenantId: state.tenantId,
+    imdsHost: state.imdsHost,
+    appService: { endpoint: `${state.imdsHost}${APP_SERVICE_TOKEN_PATH}`, header: state.appServiceHeader },
+    systemAssignedClientId: identities.systemAssigned.clientId,
+    caFile: state.caFile,
     addUserAssignedIdentity: (role = 'secrets-officer') => identities.addUserAssigned(role).clientId,
     addServicePrincipal: (credential, role = 'secrets-officer') =>
       identities.addServicePrincipal(credential, role).clientId,
     addWorkloadIdentity: async (role = 'secrets-officer') => {
       const identity = identities.addWorkload(role);
-      const tokenFile = join(tokenDir, `${identity.clientId}.jwt`);
+      const tokenFile = join(state.tokenDir, `${identity.clientId}.jwt`);
       await writeFile(tokenFile, issuer.mintFederated(identity.federatedSubject ?? ''), { mode: 0o600 });
       return { clientId: identity.clientId, tokenFile };
     },
@@ -170,15 +201,12 @@ export async function startStandIn(options: StandInOptions): Promise<KeyVaultSta
     clearFaults: () => {
       faults.clear();
     },
-    requests,
-    tokenRequests,
+    requests: state.requests,
+    tokenRequests: state.tokenRequests,
     setTokenLifetime: (seconds) => {
       issuer.lifetimeSeconds = seconds;
     },
     mintAccessToken: (options) => issuer.mint(options).accessToken,
-    stop: async () => {
-      await Promise.all([close(vaultServer), close(authorityServer), close(identityServer)]);
-      await rm(tokenDir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -1,12 +1,31 @@
 /**
- * The stand-in's token endpoints by plain fetch: what IMDS, App Service and Entra answer to requests the SDK would
- * not send (missing headers, unknown identities, wrong secrets), in their documented error shapes.
+ * The stand-in's token endpoints by plain fetch: their answers against the documented examples
+ * (testdata/imds-token.json, app-service-token.json, entra-token.json: same fields, same JSON types), and what they
+ * answer to requests the SDK would not send (missing headers, unknown identities, wrong secrets).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type KeyVaultStandIn, startKeyVaultStandIn } from './index.js';
+import { shapeOf } from './json-shape.js';
+
+interface TokenFixture {
+  readonly source: string;
+  readonly response: { readonly status: number; readonly body: object };
+  readonly error?: { readonly status: number; readonly body: object };
+  readonly missingMetadataHeader?: { readonly status: number; readonly body: object };
+}
+
+function fixture(name: string): TokenFixture {
+  return JSON.parse(readFileSync(new URL(`testdata/${name}.json`, import.meta.url), 'utf8')) as TokenFixture;
+}
+
+/** Every documented field is there with the documented JSON type (the stand-in may add fields Azure also sends). */
+function expectDocumentedShape(actual: unknown, documented: object): void {
+  expect(shapeOf(actual)).toMatchObject(shapeOf(documented) as object);
+}
 
 let standIn: KeyVaultStandIn;
 
@@ -43,7 +62,9 @@ async function vaultAccepts(token: unknown): Promise<boolean> {
 describe('key-vault stand-in IMDS endpoint', () => {
   it('issues a token the vault accepts, with IMDS fields', async () => {
     const answer = await imds(`api-version=2018-02-01&resource=${encodeURIComponent(RESOURCE)}`);
-    expect(answer.status).toBe(200);
+    const documented = fixture('imds-token').response;
+    expect(answer.status).toBe(documented.status);
+    expectDocumentedShape(answer.body, documented.body);
     expect(answer.body).toMatchObject({
       token_type: 'Bearer',
       resource: RESOURCE,
@@ -53,9 +74,9 @@ describe('key-vault stand-in IMDS endpoint', () => {
     expect(await vaultAccepts(answer.body['access_token'])).toBe(true);
   });
 
-  it('refuses a request without the Metadata header (400 invalid_request)', async () => {
+  it('refuses a request without the Metadata header (400 bad_request_102)', async () => {
     const answer = await imds(`api-version=2018-02-01&resource=${RESOURCE}`, {});
-    expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(answer).toMatchObject(fixture('imds-token').missingMetadataHeader ?? {});
   });
 
   it('refuses an unknown user-assigned client id ("Identity not found")', async () => {
@@ -80,7 +101,9 @@ describe('key-vault stand-in App Service endpoint', () => {
     expect(wrong.status).toBe(401);
     const right = await fetch(url, { headers: { 'X-IDENTITY-HEADER': standIn.appService.header } });
     const body = (await right.json()) as Record<string, unknown>;
-    expect(right.status).toBe(200);
+    const documented = fixture('app-service-token').response;
+    expect(right.status).toBe(documented.status);
+    expectDocumentedShape(body, documented.body);
     expect(await vaultAccepts(body['access_token'])).toBe(true);
   });
 });
@@ -105,7 +128,9 @@ describe('key-vault stand-in Entra authority', () => {
       client_secret: 'right',
       scope: `${RESOURCE}/.default`,
     });
-    expect(answer.status).toBe(200);
+    const documented = fixture('entra-token').response;
+    expect(answer.status).toBe(documented.status);
+    expectDocumentedShape(answer.body, documented.body);
     expect(answer.body['token_type']).toBe('Bearer');
     expect(await vaultAccepts(answer.body['access_token'])).toBe(true);
   });
@@ -155,6 +180,12 @@ describe('key-vault stand-in Entra authority', () => {
       scope: RESOURCE,
     });
     expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
+    const documented = fixture('entra-token').error;
+    expectDocumentedShape(answer.body, documented?.body ?? {});
+    expect(String(answer.body['error_description'])).toMatch(
+      /^AADSTS\d+: .+\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/s,
+    );
+    expect(answer.body['timestamp']).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
   });
 
   it('a workload identity accepts only a federated token for its own subject', async () => {
