@@ -19,6 +19,7 @@ import { SecretValue } from '../secret-value.js';
 import { azureCredential } from './azure-credential.js';
 import { isKeyVaultVersion, keyVaultSecretName } from './key-vault-name.js';
 import { cofrePipelinePolicy, traced } from './key-vault-pipeline.js';
+import type { AzureCredentialKind } from './map-azure-credential-error.js';
 import { type AzureOperation, mapAzureError } from './map-azure-error.js';
 import {
   effectiveStages,
@@ -66,6 +67,8 @@ interface Settings {
   readonly now: () => Date;
   readonly purgeOnDelete: boolean;
   readonly deletePollMs: number;
+  /** Names the backend and its credential kind in sign-in errors. */
+  readonly signIn: { readonly backend: string; readonly credential: AzureCredentialKind };
 }
 
 /**
@@ -125,7 +128,11 @@ export class AzureKeyVaultBackend implements SecretBackend {
     options: AzureKeyVaultOpenOptions = {},
   ): Promise<SecretBackend> {
     const { SecretClient } = await import('@azure/keyvault-secrets');
-    const credential = await azureCredential(name, config);
+    const credential = await azureCredential(
+      name,
+      config,
+      options.log === undefined ? {} : { log: options.log },
+    );
     const policy = cofrePipelinePolicy({
       timeoutMs: config.requestTimeout,
       maxResponseBytes: config.maxResponseSize,
@@ -147,6 +154,7 @@ export class AzureKeyVaultBackend implements SecretBackend {
       log: options.log ?? silentLog,
       now: options.now ?? (() => new Date()),
       purgeOnDelete: config.purgeOnDelete,
+      signIn: { backend: name, credential: config.credential.type },
       deletePollMs: options.deletePollMs ?? DELETE_POLL_MS,
     });
   }
@@ -507,7 +515,7 @@ export class AzureKeyVaultBackend implements SecretBackend {
       }
       return result.value;
     }
-    const { error, facts } = mapAzureError(result.reason, operation, reference, trace);
+    const { error, facts } = mapAzureError(result.reason, operation, reference, this.#settings.signIn, trace);
     const serious = error.category === 'unavailable' || error.category === 'denied';
     this.#settings.log(serious ? 'warn' : 'debug', 'Azure Key Vault call failed', {
       backend: this.name,

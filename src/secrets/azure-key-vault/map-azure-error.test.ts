@@ -8,6 +8,7 @@ import { CofreError } from '../../errors.js';
 import type { CallTrace } from './key-vault-pipeline.js';
 import { AzureCallFailure, mapAzureError } from './map-azure-error.js';
 
+const SIGN_IN = { backend: 'azure', credential: 'managed-identity' } as const;
 const canary = `canary-${randomBytes(12).toString('hex')}`;
 
 /** An error shaped like the SDK's RestError, its message and request carrying the canary. */
@@ -60,6 +61,7 @@ describe('mapAzureError', () => {
         restError(status, code),
         op,
         'azure:binance',
+        SIGN_IN,
         trace({ innerError: inner }),
       );
       expect(error.code).toBe(expected);
@@ -72,7 +74,7 @@ describe('mapAzureError', () => {
   );
 
   it('says how to get out of a soft-deleted name', () => {
-    const { error } = mapAzureError(restError(409, 'Conflict'), 'SetSecret', 'azure:binance');
+    const { error } = mapAzureError(restError(409, 'Conflict'), 'SetSecret', 'azure:binance', SIGN_IN);
     expect(error.message).toMatch(/soft delete/);
     expect(error.message).toMatch(/az keyvault secret recover/);
     expect(error.message).toMatch(/az keyvault secret purge/);
@@ -83,25 +85,34 @@ describe('mapAzureError', () => {
       restError(undefined, undefined, 'CredentialUnavailableError'),
       'GetSecret',
       'azure:x',
+      SIGN_IN,
     );
     expect(unavailable.error.code).toBe('COFRE_BACKEND_DENIED');
-    expect(unavailable.error.message).toMatch(/credential/);
+    // The sign-in mapper's words: the backend, its credential kind and what to check for that kind.
+    expect(unavailable.error.message).toMatch(
+      /backend "azure" \(managed-identity credential\) reading azure:x/,
+    );
     expect(
-      mapAzureError(restError(400, 'invalid_client', 'AuthenticationError'), 'GetSecret', 'azure:x').error
-        .code,
+      mapAzureError(restError(400, 'invalid_client', 'AuthenticationError'), 'GetSecret', 'azure:x', SIGN_IN)
+        .error.code,
     ).toBe('COFRE_BACKEND_DENIED');
     expect(
-      mapAzureError(restError(503, undefined, 'AuthenticationError'), 'GetSecret', 'azure:x').error.code,
+      mapAzureError(restError(503, undefined, 'AuthenticationError'), 'GetSecret', 'azure:x', SIGN_IN).error
+        .code,
     ).toBe('COFRE_BACKEND_UNAVAILABLE');
     expect(
-      mapAzureError(restError(undefined, undefined, 'AggregateAuthenticationError'), 'GetSecret', 'azure:x')
-        .error.code,
+      mapAzureError(
+        restError(undefined, undefined, 'AggregateAuthenticationError'),
+        'GetSecret',
+        'azure:x',
+        SIGN_IN,
+      ).error.code,
     ).toBe('COFRE_BACKEND_DENIED');
   });
 
   it('maps the SDK refusing a challenge for another domain to denied, pointing at vaultUrl', () => {
     const err = new Error("The challenge resource 'evil.example' does not match the requested domain. Set …");
-    const { error } = mapAzureError(err, 'GetSecret', 'azure:x');
+    const { error } = mapAzureError(err, 'GetSecret', 'azure:x', SIGN_IN);
     expect(error.code).toBe('COFRE_BACKEND_DENIED');
     expect(error.message).toContain('vaultUrl');
     expect(error.message).not.toContain('evil.example');
@@ -113,12 +124,13 @@ describe('mapAzureError', () => {
       odd,
       'GetSecret',
       'azure:x',
+      SIGN_IN,
       trace({ requestId: 'req-9', innerError: 'X' }),
     );
     expect(facts.azureError).toBeUndefined();
     expect(facts).toMatchObject({ httpStatus: 500, requestId: 'req-9', attempts: 3, innerError: 'X' });
     expect(error.message).toContain('request id req-9');
     const own = new CofreError('COFRE_BACKEND_RESPONSE_TOO_LARGE', 'too large');
-    expect(mapAzureError(own, 'GetSecret', 'azure:x').error).toBe(own);
+    expect(mapAzureError(own, 'GetSecret', 'azure:x', SIGN_IN).error).toBe(own);
   });
 });

@@ -1,5 +1,6 @@
 import { CofreError, type ErrorCode } from '../../errors.js';
 import type { CallTrace } from './key-vault-pipeline.js';
+import { type AzureCredentialErrorContext, mapAzureCredentialError } from './map-azure-credential-error.js';
 
 /** The Key Vault REST operations cofre calls, named as Microsoft's REST reference names them. */
 export type AzureOperation =
@@ -36,9 +37,6 @@ const TLS_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-// @azure/identity's error classes (by name: the package is loaded lazily and may be another copy).
-const CREDENTIAL_UNAVAILABLE = 'CredentialUnavailableError';
-const AUTHENTICATION_FAILED = new Set(['AuthenticationError', 'AggregateAuthenticationError']);
 const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
@@ -84,11 +82,12 @@ export interface MappedAzureError {
  * {@link AzureCallFailure} as cause. Called after the SDK's own retries, so whatever is still transient here is
  * `COFRE_BACKEND_UNAVAILABLE`:
  * - 404 → `COFRE_SECRET_NOT_FOUND`;
- * - 403 with inner error `SecretDisabled` → `COFRE_SECRET_DISABLED`; other 401/403, a failed sign-in
- *   (`AuthenticationError` with a 4xx), no usable credential (`CredentialUnavailableError`) and a challenge for a
- *   resource outside the vault's domain → `COFRE_BACKEND_DENIED`;
+ * - a sign-in failure (`@azure/identity`'s errors) → what {@link mapAzureCredentialError} says for the backend's
+ *   `signIn` credential: `COFRE_BACKEND_DENIED`, or `COFRE_BACKEND_UNAVAILABLE` when the token endpoint failed;
+ * - 403 with inner error `SecretDisabled` → `COFRE_SECRET_DISABLED`; other 401/403 and a challenge for a resource
+ *   outside the vault's domain → `COFRE_BACKEND_DENIED`;
  * - 409 on Set Secret (a soft-deleted name) → `COFRE_INPUT_INVALID` saying to recover or purge it;
- * - 429, 5xx, network errors, timeouts, a sign-in the identity endpoint could not answer, a vault certificate this
+ * - 429, 5xx, network errors, timeouts, a vault certificate this
  *   process does not trust (not retried by the SDK) → `COFRE_BACKEND_UNAVAILABLE`;
  * - other 4xx → `COFRE_INPUT_INVALID`; anything else → `COFRE_INTERNAL`.
  * A `CofreError` (the response size limit) passes through. Pure; safe to call concurrently.
@@ -97,34 +96,20 @@ export function mapAzureError(
   err: unknown,
   operation: AzureOperation,
   reference: string,
+  signIn: Omit<AzureCredentialErrorContext, 'reference'>,
   trace?: CallTrace,
 ): MappedAzureError {
   const facts = azureErrorFacts(err, trace);
   if (err instanceof CofreError) return { error: err, facts };
+  const signInError = mapAzureCredentialError(err, { ...signIn, reference });
+  if (signInError !== undefined) return { error: signInError, facts };
   const cause = new AzureCallFailure(operation, facts);
   const details = { reference, operation, ...facts };
   const make = (code: ErrorCode, message: string): MappedAzureError => ({
     error: new CofreError(code, `${message} (${describeFacts(operation, facts)})`, { cause, details }),
     facts,
   });
-  const { httpStatus: status, errorName, innerError } = facts;
-  if (errorName === CREDENTIAL_UNAVAILABLE) {
-    return make(
-      'COFRE_BACKEND_DENIED',
-      `no Azure credential for ${reference}: the configured credential cannot sign in from here; check the backend's \`credential\` (managed identity assigned to this host, workload identity environment, or the service principal's file)`,
-    );
-  }
-  if (AUTHENTICATION_FAILED.has(errorName)) {
-    return status !== undefined && (status >= 500 || status === 429)
-      ? make(
-          'COFRE_BACKEND_UNAVAILABLE',
-          `Entra ID could not sign cofre in for ${reference}; try again later`,
-        )
-      : make(
-          'COFRE_BACKEND_DENIED',
-          `Entra ID refused to sign cofre in for ${reference}; check the credential's tenant, client id and secret or certificate`,
-        );
-  }
+  const { httpStatus: status, innerError } = facts;
   if (status === 404) return make('COFRE_SECRET_NOT_FOUND', `secret ${reference} not found`);
   if (status === 403 && innerError === 'SecretDisabled') {
     return make(
