@@ -80,6 +80,15 @@ describe('an order through `cofre serve` with keys read from Azure Key Vault', (
     );
     expect(put.code).toBe(0);
     expect(`${put.stdout}${put.stderr}`).not.toContain(API_SECRET);
+    const versions = await cliProcess(
+      dir,
+      ['secret', 'versions', 'exchanges-paper', '--backend', 'azure'],
+      '',
+      env,
+    );
+    expect(versions.stdout).toMatch(
+      /^VERSION\s+STAGES\s+CREATED\s+UPDATED\n[0-9a-f]{32}\s+current\s+\S+Z\s+\S+Z\n$/,
+    );
 
     const tokenFile = join(dir, 'agent.token');
     expect((await cli(dir, ['agent', 'add', 'bot', '--token-file', tokenFile])).code).toBe(0);
