@@ -26,7 +26,8 @@ export interface AzureCredentialOptions {
  * processes with an Azure backend load it. Files the config names are read and checked here, at open, so a wrong
  * path or mode fails `cofre serve` at start rather than at the first trade.
  *
- * Every credential gets the config's `maxRetries` for its token requests; `default` also bounds each developer-tool
+ * Every credential gets the config's `maxRetries` for its token requests (the backend also bounds each `getToken`:
+ * see {@link tokenRequestBudgetMs}); `default` also bounds each developer-tool
  * process it may start (Azure CLI, Developer CLI, PowerShell) by `requestTimeout`, so a hung tool cannot hang cofre.
  *
  * SECURITY: a service principal's secret comes only from `clientSecretFile`, read here once; it lives on only
@@ -198,4 +199,17 @@ function warnAboutEnvironmentSecret(name: string, kind: Config['credential']['ty
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+// DefaultAzureCredential may start the Azure CLI, the Developer CLI and PowerShell one after the other, each bounded
+// by requestTimeout.
+const DEVELOPER_TOOLS = 3;
+
+/**
+ * How long one `getToken` may take in all: `requestTimeout` for each of the SDK's tries, and for `default` one more
+ * for each developer tool its chain may start. Used with `withTokenTimeout` by the backend.
+ */
+export function tokenRequestBudgetMs(config: Config): number {
+  const tries = config.maxRetries + 1 + (config.credential.type === 'default' ? DEVELOPER_TOOLS : 0);
+  return config.requestTimeout * tries;
 }

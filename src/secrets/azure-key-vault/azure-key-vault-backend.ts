@@ -16,7 +16,7 @@ import type {
 } from '../secret-backend.js';
 import { formatSecretReference, type Stage, STAGES, type VersionSelector } from '../secret-reference.js';
 import { SecretValue } from '../secret-value.js';
-import { azureCredential } from './azure-credential.js';
+import { azureCredential, tokenRequestBudgetMs } from './azure-credential.js';
 import { isKeyVaultVersion, keyVaultSecretName } from './key-vault-name.js';
 import { cofrePipelinePolicy, traced } from './key-vault-pipeline.js';
 import type { AzureCredentialKind } from './map-azure-credential-error.js';
@@ -31,6 +31,7 @@ import {
   type VersionFacts,
   WRITTEN_TAG,
 } from './stage-tags.js';
+import { withTokenTimeout } from './token-request-timeout.js';
 
 /** Largest secret value Azure Key Vault stores (25 KiB). */
 export const MAX_KEY_VAULT_VALUE_BYTES = 25 * 1024;
@@ -128,10 +129,11 @@ export class AzureKeyVaultBackend implements SecretBackend {
     options: AzureKeyVaultOpenOptions = {},
   ): Promise<SecretBackend> {
     const { SecretClient } = await import('@azure/keyvault-secrets');
-    const credential = await azureCredential(
-      name,
-      config,
-      options.log === undefined ? {} : { log: options.log },
+    // Bounded here: msal-node's managed identity ignores the SDK's timeout, and a wedged token endpoint would
+    // otherwise hang every read (token-request-timeout.ts).
+    const credential = withTokenTimeout(
+      await azureCredential(name, config, options.log === undefined ? {} : { log: options.log }),
+      tokenRequestBudgetMs(config),
     );
     const policy = cofrePipelinePolicy({
       timeoutMs: config.requestTimeout,

@@ -41,6 +41,7 @@ const NETWORK_CODES = new Set([
   'network_error',
 ]);
 const IDENTITY_ERRORS = new Set([
+  'TokenRequestTimeoutError',
   'CredentialUnavailableError',
   'AuthenticationError',
   'AuthenticationRequiredError',
@@ -123,7 +124,7 @@ export function mapAzureCredentialError(
   if (isTransient(facts)) {
     return new CofreError(
       'COFRE_BACKEND_UNAVAILABLE',
-      `${where}: the token endpoint ${facts.network ? 'could not be reached' : `failed (${statusText(facts)})`}; cofre retries later`,
+      `${where}: the token endpoint ${tokenEndpointFailure(facts)}; cofre retries later`,
       { cause, details },
     );
   }
@@ -135,6 +136,11 @@ export function mapAzureCredentialError(
       : `${where}: no token could be obtained (${facts.sdkError}); ${HINTS[context.credential]}`,
     { cause, details },
   );
+}
+
+function tokenEndpointFailure(facts: AzureCredentialFacts): string {
+  if (facts.sdkError === 'TokenRequestTimeoutError') return 'did not answer in time';
+  return facts.network ? 'could not be reached' : `failed (${statusText(facts)})`;
 }
 
 function isIdentityError(err: unknown): err is Error {
