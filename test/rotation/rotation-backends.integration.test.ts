@@ -1,12 +1,12 @@
 // Must show (issue 12): rotation against each versioned backend's real peer — the embedded store on disk, OpenBao
-// KV v2 and AWS Secrets Manager (moto) — with the paper exchange as the venue (ccxt over loopback): a key the
+// KV v2, AWS Secrets Manager (moto) and Azure Key Vault (the project's stand-in, stages as tags; issue 13) — with the paper exchange as the venue (ccxt over loopback): a key the
 // exchange accepts is promoted (new current, old previous), a refused one never is (old current, no pending), a
 // rollback puts the old key back, and a generated secret rotates by read-back.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { validateConfig } from '../../src/config/load-config.js';
 import { isCofreError } from '../../src/errors.js';
@@ -16,12 +16,14 @@ import { parseNewCredentials } from '../../src/rotation/new-credentials.js';
 import { RotationEngine } from '../../src/rotation/rotation-engine.js';
 import { rollbackRotation } from '../../src/rotation/rotation-rollback.js';
 import { openTestBackend } from '../../src/secrets/aws-secrets-manager/testdata/moto-backend.js';
+import { openOnPeer } from '../../src/secrets/azure-key-vault/testdata/key-vault-peers.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import type { SecretBackend } from '../../src/secrets/secret-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
 import { VaultBackend } from '../../src/secrets/vault/vault-backend.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { openVenueAccount } from '../../src/venues/ccxt-venue-account.js';
+import { startKeyVaultStandIn } from '../key-vault-standin/index.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startMoto, startOpenBao } from '../peers/peers.js';
 import { credentialDir, unique, vaultConfig } from '../vault/vault-fixture.js';
@@ -33,6 +35,8 @@ const REFUSED_KEYS = { apiKey: 'backendbadkey0123456789', secret: 'backend-bad-s
 
 const bao = await peerOrSkip('OpenBao', startOpenBao);
 const moto = await peerOrSkip('moto', startMoto);
+// Always there: the stand-in runs in this process.
+const keyVault = await startKeyVaultStandIn();
 const files = await credentialDir();
 let exchange: PaperExchange;
 
@@ -49,11 +53,16 @@ afterAll(async () => {
   await exchange.stop();
   await bao?.stop();
   await moto?.stop();
+  await keyVault.stop();
+  vi.unstubAllEnvs();
   await files.remove();
 });
 
-/** Each versioned backend, opened fresh, named `under` in references. */
-const backends: [string, boolean, () => Promise<SecretBackend>][] = [
+/**
+ * Each versioned backend, opened fresh, named `under` in references, and the separator its names may use (Key
+ * Vault names hold letters, digits and dashes only).
+ */
+const backends: [string, boolean, () => Promise<SecretBackend>, string?][] = [
   [
     'embedded',
     true,
@@ -83,9 +92,15 @@ const backends: [string, boolean, () => Promise<SecretBackend>][] = [
     moto !== undefined,
     () => openTestBackend(moto?.endpoint ?? '', { name: 'under' }),
   ],
+  [
+    'Azure Key Vault (stand-in)',
+    true,
+    () => openOnPeer({ label: 'stand-in', ...keyVault }, {}, {}, 'under'),
+    '-',
+  ],
 ];
 
-for (const [name, available, open] of backends) {
+for (const [name, available, open, separator = '/'] of backends) {
   describe.skipIf(!available)(`rotation on ${name}`, () => {
     let backend: SecretBackend;
     let store: SqliteStateStore;
@@ -96,7 +111,7 @@ for (const [name, available, open] of backends) {
       backend = await open();
       store = new SqliteStateStore(':memory:');
       audit = new MemoryAudit();
-      path = `cofre-test/${unique('rotation')}`;
+      path = `cofre-test${separator}${unique('rotation')}`;
       await backend.write(path, SecretValue.fromText(JSON.stringify({ ...OLD_KEYS, note: 'kept' })));
     });
 
@@ -154,7 +169,7 @@ for (const [name, available, open] of backends) {
     });
 
     it('rotates a generated secret by read-back (a #field: Vault holds JSON objects only)', async () => {
-      const dbPath = `cofre-test/${unique('database')}`;
+      const dbPath = `cofre-test${separator}${unique('database')}`;
       const old = { user: 'app', password: 'old-password-value' };
       await backend.write(dbPath, SecretValue.fromText(JSON.stringify(old)));
       const record = await new RotationEngine(context()).rotateGenerated(`under:${dbPath}#password`, 32);
