@@ -1,4 +1,5 @@
 import { CofreError, type ErrorCode } from '../../errors.js';
+import { NETWORK_ERROR_CODES } from '../network-error-codes.js';
 
 /** The Secrets Manager operations cofre calls (AWS API action names, as IAM and CloudTrail show them). */
 export type AwsOperation =
@@ -54,18 +55,6 @@ const INVALID = new Set([
   'PreconditionNotMetException',
   'MalformedPolicyDocumentException',
   'ResourceExistsException',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
 ]);
 
 /**
@@ -224,7 +213,7 @@ function isScheduledForDeletion(err: unknown): boolean {
 function networkCode(err: unknown, depth = 0): string | undefined {
   if (typeof err !== 'object' || err === null || depth > 5) return undefined;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
   // AggregateError (happy eyeballs tries several addresses) and wrapped causes.
   const nested = (err as { errors?: unknown }).errors;
   if (Array.isArray(nested)) {

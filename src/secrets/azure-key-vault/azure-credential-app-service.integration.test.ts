@@ -17,6 +17,8 @@ import {
   rejection,
   secretClient,
   standInConfig,
+  tokenRequestsOf,
+  vaultRequestsOf,
 } from './testdata/stand-in-client.js';
 
 let standIn: KeyVaultStandIn;
@@ -28,9 +30,7 @@ function useAppService(): void {
   vi.stubEnv('IDENTITY_HEADER', standIn.appService.header);
 }
 
-const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
-const tokenRequestsOf = (clientId: string) =>
-  standIn.tokenRequests.filter((r) => r.clientId === clientId).map((r) => `${r.endpoint} ${r.status}`);
+const requestsOf = (clientId: string) => vaultRequestsOf(standIn, clientId);
 
 beforeAll(async () => {
   standIn = await startKeyVaultStandIn();
@@ -61,7 +61,7 @@ describe('managed identity over the App Service endpoint', () => {
       'value-for-app-service',
     );
     expect(requestsOf(clientId).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 200']);
-    expect(tokenRequestsOf(clientId)).toEqual(['app-service 200']);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual(['app-service 200']);
   });
 
   it('refuses an identity the app does not have as COFRE_BACKEND_DENIED', async () => {
@@ -75,7 +75,7 @@ describe('managed identity over the App Service endpoint', () => {
       /^backend "azure" \(managed-identity credential\): Entra ID refused the sign-in \(HTTP 400\)/,
     );
     expect(err?.message).not.toContain('Identity not found');
-    expect(tokenRequestsOf(unknown)).toEqual(['app-service 400']);
+    expect(tokenRequestsOf(standIn, unknown)).toEqual(['app-service 400']);
   });
 
   it('is refused by the vault without retry when the identity has no role', async () => {

@@ -20,6 +20,8 @@ import {
   rejection,
   secretClient,
   standInConfig,
+  tokenRequestsOf,
+  vaultRequestsOf,
 } from './testdata/stand-in-client.js';
 
 let standIn: KeyVaultStandIn;
@@ -30,11 +32,7 @@ function useImds(): void {
   vi.stubEnv('AZURE_POD_IDENTITY_AUTHORITY_HOST', standIn.imdsHost);
 }
 
-/** Data-plane requests that carried a valid token of `clientId`. */
-const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
-/** Token-endpoint requests for `clientId`, as `<endpoint> <status>`. */
-const tokenRequestsOf = (clientId: string) =>
-  standIn.tokenRequests.filter((r) => r.clientId === clientId).map((r) => `${r.endpoint} ${r.status}`);
+const requestsOf = (clientId: string) => vaultRequestsOf(standIn, clientId);
 
 beforeAll(async () => {
   standIn = await startKeyVaultStandIn();
@@ -67,7 +65,7 @@ describe('managed identity over IMDS', () => {
     const credential = { type: 'managed-identity', clientId };
     expect(await readWith(standIn, credential, 'binance-api')).toBe('value-for-imds');
     expect(requestsOf(clientId).map((r) => `${r.method} ${r.status}`)).toEqual(['GET 200']);
-    expect(tokenRequestsOf(clientId)).toEqual(['imds 200']);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual(['imds 200']);
   });
 
   it('refuses a user-assigned identity the platform does not know as COFRE_BACKEND_DENIED, naming backend and kind', async () => {
@@ -86,7 +84,7 @@ describe('managed identity over IMDS', () => {
     );
     expect(err?.message).not.toContain('Identity not found');
     expect(requestsOf(unknown)).toEqual([]);
-    expect(tokenRequestsOf(unknown)).toEqual(['imds 400']); // asked once: a refusal is not retried
+    expect(tokenRequestsOf(standIn, unknown)).toEqual(['imds 400']); // asked once: a refusal is not retried
   });
 
   it('is refused by the vault, once and without retry, when the identity has no role (role none: 403)', async () => {
@@ -112,7 +110,7 @@ describe('managed identity over IMDS', () => {
     const before = standIn.requests.length;
     expect((await client.getSecret('binance-api')).value).toBe('value-for-imds');
     expect(new Set(credential.tokens).size).toBe(2);
-    expect(tokenRequestsOf(clientId)).toEqual(['imds 200', 'imds 200']);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual(['imds 200', 'imds 200']);
     // The second read went out with the new token at once: no 401 for a stale one.
     expect(standIn.requests.slice(before).map((r) => r.status)).toEqual([200]);
   });
@@ -128,10 +126,10 @@ describe('managed identity over IMDS', () => {
     expect(sdk.statusCode).toBe(401);
     // The challenge, then the expired token, refused; not sent again.
     expect(standIn.requests.slice(before).map((r) => r.status)).toEqual([401, 401]);
-    expect(tokenRequestsOf(clientId)).toEqual(['imds 200']);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual(['imds 200']);
     standIn.setTokenLifetime(3600);
     expect((await client.getSecret('binance-api')).value).toBe('value-for-imds');
-    expect(tokenRequestsOf(clientId)).toEqual(['imds 200', 'imds 200']);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual(['imds 200', 'imds 200']);
   });
 });
 
@@ -149,7 +147,7 @@ describe('verifyChallengeResource (the default)', () => {
     const sdk = await rejection(secretClient(standIn, credential, config).getSecret('binance-api'));
     expect(sdk.message).toMatch(/challenge resource/);
     expect(credential.tokens).toEqual([]);
-    expect(tokenRequestsOf(clientId)).toEqual([]);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual([]);
     expect(
       mapAzureCredentialError(sdk, { backend: 'azure', credential: 'managed-identity' }),
     ).toBeUndefined();
@@ -168,6 +166,6 @@ describe('DefaultAzureCredential', () => {
     const credential = { type: 'default', managedIdentityClientId: clientId };
     expect(await readWith(standIn, credential, 'binance-api')).toBe('value-for-imds');
     expect(requestsOf(clientId).map((r) => r.status)).toEqual([200]);
-    expect(tokenRequestsOf(clientId)).toEqual(['imds 200']);
+    expect(tokenRequestsOf(standIn, clientId)).toEqual(['imds 200']);
   });
 });

@@ -19,6 +19,7 @@ import {
   rejection,
   secretClient,
   standInConfig,
+  vaultRequestsOf,
 } from './testdata/stand-in-client.js';
 
 let standIn: KeyVaultStandIn;
@@ -43,7 +44,7 @@ function certificatePair(name: string): { cert: string; key: string } {
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
 
-const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
+const requestsOf = (clientId: string) => vaultRequestsOf(standIn, clientId);
 /** Entra token requests of `clientId`, as `<status> secret|assertion`. */
 const signInsOf = (clientId: string) =>
   standIn.tokenRequests

@@ -16,12 +16,13 @@ import {
   rejection,
   secretClient,
   standInConfig,
+  vaultRequestsOf,
 } from './testdata/stand-in-client.js';
 
 let standIn: KeyVaultStandIn;
 let dir: string;
 
-const requestsOf = (clientId: string) => standIn.requests.filter((r) => r.clientId === clientId);
+const requestsOf = (clientId: string) => vaultRequestsOf(standIn, clientId);
 const signInsOf = (clientId: string) =>
   standIn.tokenRequests
     .filter((r) => r.endpoint === 'entra' && r.clientId === clientId)

@@ -1,4 +1,5 @@
 import { CofreError } from '../../errors.js';
+import { NETWORK_ERROR_CODES } from '../network-error-codes.js';
 
 /** The credential kinds of the `azure-key-vault` config (`credential.type`). */
 export type AzureCredentialKind = 'default' | 'managed-identity' | 'workload-identity' | 'service-principal';
@@ -27,19 +28,6 @@ const OAUTH_ERRORS = new Set([
   'server_error',
 ]);
 const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'REQUEST_SEND_ERROR',
-  'network_error',
-]);
 const IDENTITY_ERRORS = new Set([
   'TokenRequestTimeoutError',
   'CredentialUnavailableError',
@@ -199,7 +187,8 @@ function linkFacts(err: Error): AzureCredentialFacts {
     oauthError ??= knownOauth(
       typeof e['message'] === 'string' ? /^([a-z_]+):/.exec(e['message'])?.[1] : undefined,
     );
-    if (NETWORK_CODES.has(String(e['code'])) || NETWORK_CODES.has(String(e['errorCode']))) network = true;
+    if (NETWORK_ERROR_CODES.has(String(e['code'])) || NETWORK_ERROR_CODES.has(String(e['errorCode'])))
+      network = true;
     current = e['cause'];
   }
   return { sdkError: err.name, httpStatus, oauthError, network };

@@ -1,4 +1,5 @@
 import { CofreError, type ErrorCode } from '../../errors.js';
+import { NETWORK_ERROR_CODES } from '../network-error-codes.js';
 import type { CallTrace } from './key-vault-pipeline.js';
 import { type AzureCredentialErrorContext, mapAzureCredentialError } from './map-azure-credential-error.js';
 
@@ -12,20 +13,6 @@ export type AzureOperation =
   | 'DeleteSecret'
   | 'PurgeDeletedSecret';
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'REQUEST_SEND_ERROR',
-  'UND_ERR_SOCKET',
-]);
 // Node's TLS verification failures: the vault's certificate is not one this process trusts.
 const TLS_CODES = new Set([
   'CERT_HAS_EXPIRED',
@@ -173,7 +160,7 @@ export function azureErrorFacts(err: unknown, trace?: CallTrace): AzureErrorFact
 function isUnavailable(facts: AzureErrorFacts, err: unknown): boolean {
   const status = facts.httpStatus;
   if (status !== undefined) return status === 429 || status === 408 || status >= 500;
-  if (facts.azureError !== undefined && NETWORK_CODES.has(facts.azureError)) return true;
+  if (facts.azureError !== undefined && NETWORK_ERROR_CODES.has(facts.azureError)) return true;
   // A timeout or abort with no answer, or a network error the SDK did not wrap.
   return facts.errorName === 'AbortError' || networkCode(err) !== undefined;
 }
@@ -190,7 +177,7 @@ function isChallengeMismatch(err: unknown): boolean {
 function networkCode(err: unknown, depth = 0): string | undefined {
   if (typeof err !== 'object' || err === null || depth > 5) return undefined;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
   return networkCode((err as { cause?: unknown }).cause, depth + 1);
 }
 

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 
-import type { KeyVaultStandIn } from '../../../../test/key-vault-standin/index.js';
+import type { KeyVaultStandIn, StandInRequest } from '../../../../test/key-vault-standin/index.js';
 import { azureKeyVaultBackendSchema } from '../../../config/backend-config.js';
 import { azureCredential } from '../azure-credential.js';
 
@@ -80,4 +80,14 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & { st
     return err as Error & { statusCode?: number };
   }
   throw new Error('expected the call to fail');
+}
+
+/** Data-plane requests that carried a valid token of `clientId`. */
+export function vaultRequestsOf(standIn: KeyVaultStandIn, clientId: string): readonly StandInRequest[] {
+  return standIn.requests.filter((r) => r.clientId === clientId);
+}
+
+/** Managed-identity token requests for `clientId`, as `<endpoint> <status>`. */
+export function tokenRequestsOf(standIn: KeyVaultStandIn, clientId: string): string[] {
+  return standIn.tokenRequests.filter((r) => r.clientId === clientId).map((r) => `${r.endpoint} ${r.status}`);
 }
