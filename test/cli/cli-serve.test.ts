@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
+import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { paper } from '../../src/surfaces/cli/paper.js';
 import { cli, startCliProcess, tempDir } from './cli-harness.js';
 import { freePort } from './serve-test-tools.js';
@@ -78,6 +79,50 @@ describe('cofre paper', () => {
     expect(failure).toMatchObject({ code: 'COFRE_USAGE' });
     expect(failure?.message).toMatch(/apiKey must be 1-128 ASCII letters and digits/);
     expect(failure?.message).not.toMatch(/not-a-binance-key|s3cr3t-value/);
+  });
+});
+
+describe('cofre paper --spare-key', () => {
+  // Regression (issue 12's note): a newcomer on the Quick start could not finish a rotation, for the paper exchange
+  // knew no key but the one it started with.
+  it('accepts a second key, written to a new mode-600 file, that `cofre rotate --from-file` tests and promotes', async () => {
+    await initialised();
+    const spare = join(dir, 'new-key.json');
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+    let said = '';
+    io.stderr.on('data', (c: Buffer) => (said += c.toString('utf8')));
+    const exchange = await paper(io, {}, { createKeys: true, spareKey: spare, wait: false });
+    stops.push(() => exchange.stop());
+    expect(said).toContain(`cofre rotate paper --from-file ${spare}`);
+    expect(statSync(spare).mode & 0o777).toBe(0o600);
+    const key = JSON.parse(readFileSync(spare, 'utf8')) as { apiKey: string; secret: string };
+    expect(said).not.toContain(key.secret);
+
+    const rotated = await cli(dir, ['rotate', 'paper', '--from-file', spare]);
+    expect(rotated.stderr).toContain('4/4');
+    expect(rotated.code).toBe(0);
+    // The promoted key is the one cofre signs with now: with the old key revoked at the exchange, doctor's signed
+    // reads (key scope, as `cofre serve` makes them) still pass.
+    const store = await EmbeddedBackend.open(join(dir, 'cofre.store'), {
+      kind: 'key-file',
+      path: join(dir, 'cofre.key'),
+    });
+    const old = await store.read('exchanges/paper', { kind: 'stage', stage: 'previous' });
+    await store.close();
+    exchange.revokeApiKey((JSON.parse(old.value.text()) as { apiKey: string }).apiKey);
+    const doctor = await cli(dir, ['doctor']);
+    // Its permissions were read with the key (a signed request); the old key would have failed authentication.
+    expect(doctor.stdout).toMatch(/key-scope\n\s+WARN\s+paper: the key can withdraw/);
+    expect(doctor.code).toBe(0);
+
+    // Never overwritten: a second start with the same file is refused before it listens.
+    await exchange.stop();
+    const again = await paper(io, {}, { spareKey: spare, wait: false }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(again?.message).toMatch(/new-key\.json already exists; not overwriting it/);
+    expect(JSON.parse(readFileSync(spare, 'utf8'))).toEqual(key);
   });
 });
 

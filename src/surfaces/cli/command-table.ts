@@ -54,7 +54,7 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       await (await import('./demo.js')).demo(io, options);
     },
   }),
-  command<{ account?: string; createKeys?: boolean }>({
+  command<{ account?: string; createKeys?: boolean; spareKey?: string }>({
     path: ['paper'],
     description:
       "run the paper exchange for the config's paper accounts, at their baseUrl, with their keys (until Ctrl-C)",
@@ -64,6 +64,11 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
         flags: '--create-keys',
         description:
           'make random keys for accounts that have none and store them at their credential references',
+      },
+      {
+        flags: '--spare-key <file>',
+        description:
+          'also accept a second, random key and write it to this new file (mode 600), to try `cofre rotate --from-file`',
       },
     ],
     run: async ({ io, global }, _args, options) => {

@@ -1,3 +1,5 @@
+import { open } from 'node:fs/promises';
+
 import type { AccountConfig, CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { PaperConfigError } from '../../paper-exchange/paper-config-error.js';
@@ -10,6 +12,7 @@ import {
   PAPER_BALANCES,
   paperKeysFromConfig,
   type ProvisionedPaperKeys,
+  randomPaperKeys,
   startPaperVenue,
 } from './paper-provisioning.js';
 import { promptHidden } from './read-secret-input.js';
@@ -21,6 +24,11 @@ export interface PaperOptions {
   readonly account?: string;
   /** Make random keys for accounts that have none and store them at their credential references. */
   readonly createKeys?: boolean;
+  /**
+   * Also accept a second, random key for the (one) paper account and write it to this new file (mode 600), as
+   * `{"apiKey","secret"}`: the key a user makes on an exchange's site before `cofre rotate --from-file`.
+   */
+  readonly spareKey?: string;
   /** False in tests: return once listening. */
   readonly wait?: boolean;
 }
@@ -40,6 +48,12 @@ export async function paper(
 ): Promise<PaperExchange> {
   const config = await loadCliConfig(io, global);
   const accounts = paperAccounts(config, options.account);
+  if (options.spareKey !== undefined && accounts.length !== 1) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      `--spare-key makes a key for one account; name it with --account (paper accounts: ${accounts.map(([id]) => id).join(', ')})`,
+    );
+  }
   const listen = listenAddress(accounts);
   const resolver = await openResolver(config, { promptPassphrase: (q) => promptHidden(io, q) });
   const keys: ProvisionedPaperKeys[] = [];
@@ -68,12 +82,42 @@ export async function paper(
       { cause: err },
     );
   });
+  if (options.spareKey !== undefined) {
+    const [first] = keys;
+    if (first !== undefined)
+      await addSpareKey(exchange, first, options.spareKey).catch(async (err: unknown) => {
+        await exchange.stop();
+        throw err;
+      });
+  }
+  printListening(io, exchange, accounts, keys, options.spareKey);
+  if (options.wait !== false) {
+    await untilSignal();
+    await exchange.stop();
+  }
+  return exchange;
+}
+
+/** What `cofre paper` prints once listening: the URL on stdout, where each account's keys came from on stderr. */
+function printListening(
+  io: CliIo,
+  exchange: PaperExchange,
+  accounts: readonly [string, AccountConfig][],
+  keys: readonly ProvisionedPaperKeys[],
+  spareKey: string | undefined,
+): void {
   println(io.stdout, exchange.url);
   for (const k of keys) {
     const refs = accounts.find(([id]) => id === k.account)?.[1].credentials;
     println(
       io.stderr,
       `Account "${k.account}": keys ${k.created ? 'created now and stored at' : 'read from'} ${refs?.apiKey} and ${refs?.secret}.`,
+    );
+  }
+  if (spareKey !== undefined) {
+    println(
+      io.stderr,
+      `Account "${keys[0]?.account}" also accepts a spare key, written to ${spareKey} (mode 600): try a rotation with \`cofre rotate ${keys[0]?.account} --from-file ${spareKey}\`.`,
     );
   }
   println(
@@ -84,11 +128,6 @@ export async function paper(
       .map(([asset, amount]) => `${amount} ${asset}`)
       .join(', ')}. Balances and orders live in memory until it stops (Ctrl-C).`,
   );
-  if (options.wait !== false) {
-    await untilSignal();
-    await exchange.stop();
-  }
-  return exchange;
 }
 
 function paperAccounts(config: CofreConfig, only: string | undefined): [string, AccountConfig][] {
@@ -134,4 +173,36 @@ function listenAddress(accounts: readonly [string, AccountConfig][]): { host: st
     );
   }
   return { host, port: url.port === '' ? 80 : Number(url.port) };
+}
+
+/**
+ * `--spare-key <file>`: a second key for `account`, accepted by the running paper exchange and written to a new file
+ * of mode 600 (created exclusively, never overwritten), so a rotation can be tried end to end without an exchange
+ * account: `cofre rotate <account> --from-file <file>` tests it here, promotes it, and `cofre serve` signs with it.
+ *
+ * SECURITY: a paper key moves no money; still it is written only to a file its owner alone can read, and never
+ * printed.
+ */
+async function addSpareKey(
+  exchange: PaperExchange,
+  account: ProvisionedPaperKeys,
+  file: string,
+): Promise<void> {
+  const spare = randomPaperKeys();
+  const handle = await open(file, 'wx', 0o600).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'EEXIST'
+      ? new CofreError(
+          'COFRE_USAGE',
+          `${file} already exists; not overwriting it (remove it, or name another file)`,
+        )
+      : new CofreError('COFRE_INPUT_INVALID', `cannot create ${file}: ${code ?? 'error'}`, { cause: err });
+  });
+  try {
+    await handle.writeFile(`${JSON.stringify(spare)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  exchange.addApiKey(account.apiKey, spare);
 }
