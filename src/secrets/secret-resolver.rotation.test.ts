@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../testing/memory-backend.js';
 import type { SecretRecord } from './secret-backend.js';
 import type { VersionSelector } from './secret-reference.js';
-import { SecretResolver } from './secret-resolver.js';
 import { SecretValue } from './secret-value.js';
+import { resolverWithClock, TEST_CACHE_POLICY } from './testdata/resolver-with-clock.js';
 
-const policy = { ttlMs: 1_000, staleIfErrorMs: 5_000 };
+const policy = TEST_CACHE_POLICY;
 
 /** A backend whose reads answer as it stood when asked, then wait for `slow` (a slow network) if set. */
 class SlowBackend extends MemoryBackend {
@@ -21,16 +21,10 @@ class SlowBackend extends MemoryBackend {
   }
 }
 
-async function setup(): Promise<{ backend: SlowBackend; resolver: SecretResolver; clock: { now: number } }> {
+async function setup(): Promise<ReturnType<typeof resolverWithClock<SlowBackend>>> {
   const backend = new SlowBackend('local');
   await backend.write('k', SecretValue.fromText('old'));
-  const clock = { now: 1_000_000 };
-  const resolver = new SecretResolver({
-    backends: [backend],
-    cache: { local: policy },
-    now: () => clock.now,
-  });
-  return { backend, resolver, clock };
+  return resolverWithClock(backend);
 }
 
 describe('SecretResolver and rotation', () => {

@@ -4,23 +4,14 @@ import { isCofreError } from '../errors.js';
 import { MemoryBackend } from '../testing/memory-backend.js';
 import { type SecretChange, SecretResolver } from './secret-resolver.js';
 import { SecretValue } from './secret-value.js';
+import { resolverWithClock, TEST_CACHE_POLICY } from './testdata/resolver-with-clock.js';
 
-const policy = { ttlMs: 1_000, staleIfErrorMs: 5_000 };
+const policy = TEST_CACHE_POLICY;
 
-async function setup(): Promise<{
-  backend: MemoryBackend;
-  resolver: SecretResolver;
-  clock: { now: number };
-}> {
+async function setup(): Promise<ReturnType<typeof resolverWithClock<MemoryBackend>>> {
   const backend = new MemoryBackend('local');
   await backend.write('exchanges/binance', SecretValue.fromText('{"apiKey":"k-1","secret":"s-1"}'));
-  const clock = { now: 1_000_000 };
-  const resolver = new SecretResolver({
-    backends: [backend],
-    cache: { local: policy },
-    now: () => clock.now,
-  });
-  return { backend, resolver, clock };
+  return resolverWithClock(backend);
 }
 
 describe('SecretResolver', () => {

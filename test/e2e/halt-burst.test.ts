@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 
 import { cli } from '../cli/cli-harness.js';
 import { HeldOrders, intentCount, until } from './held-orders.js';
-import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
+import {
+  burstAccountLines,
+  errorCodeOf,
+  type HttpAnswer,
+  type ServedFixture,
+  startServedBroker,
+} from './served-broker.js';
 
 const BURST = 200;
 
@@ -23,13 +29,7 @@ let operator: string;
 beforeAll(async () => {
   fx = await startServedBroker(
     (url, credentials) => [
-      'accounts:',
-      `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials}, queue: { maxQueued: 1000 } }`,
-      'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
-      // The reference price stays cached for the whole test: on a loaded machine a ticker refetch in the middle of a
-      // burst would wait in the account queue behind the orders the test holds at the exchange, and the burst would
-      // never reach the state the test halts in.
-      'orders: { referencePriceMaxAge: 60s }',
+      ...burstAccountLines(url, credentials),
       'policies:',
       '  trader:',
       '    rules:',

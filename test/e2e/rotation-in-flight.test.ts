@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 
 import { HeldOrders, intentCount, until } from './held-orders.js';
 import { newVenueKey, promoteElsewhere } from './promote-elsewhere.js';
-import { type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
+import {
+  burstAccountLines,
+  type HttpAnswer,
+  type ServedFixture,
+  startServedBroker,
+} from './served-broker.js';
 
 /** Calls of the account in flight to the venue at once (the queue's default). */
 const QUEUE_CONCURRENCY = 4;
@@ -19,11 +24,7 @@ let agent: string;
 beforeAll(async () => {
   fx = await startServedBroker(
     (url, credentials) => [
-      'accounts:',
-      `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
-      'agents: { quotas: { requestsPerSecond: 1000, burst: 1000, concurrency: 100 } }',
-      // The reference price stays cached: a ticker read would wait in the queue behind the held orders.
-      'orders: { referencePriceMaxAge: 60s }',
+      ...burstAccountLines(url, credentials),
       'policies:',
       '  trader:',
       '    rules:',

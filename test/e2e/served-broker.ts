@@ -45,6 +45,21 @@ export const TRADER_POLICY: readonly string[] = [
   '        maxNotional: 5000',
 ];
 
+/**
+ * The `paper` account and agent limits of the tests that keep hundreds of orders in flight (bursts, rotation under
+ * load), as config lines: a deep account queue, quotas no test reaches, and a reference price that stays cached for
+ * the whole test — on a loaded machine a ticker refetch in the middle of a burst would wait in the account queue
+ * behind the orders the test holds at the exchange.
+ */
+export function burstAccountLines(url: string, credentials: string): string[] {
+  return [
+    'accounts:',
+    `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials}, queue: { maxQueued: 1000 } }`,
+    'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
+    'orders: { referencePriceMaxAge: 60s }',
+  ];
+}
+
 export interface HttpAnswer {
   readonly status: number;
   readonly body: Record<string, unknown>;

@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
 import { newVenueKey, promoteElsewhere, type VenueKey } from './promote-elsewhere.js';
-import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
+import {
+  burstAccountLines,
+  errorCodeOf,
+  type HttpAnswer,
+  type ServedFixture,
+  startServedBroker,
+} from './served-broker.js';
 
 /** About 200 orders a second for 10 s. */
 const RATE_PER_SECOND = 200;
@@ -32,10 +38,7 @@ let agent: string;
 beforeAll(async () => {
   fx = await startServedBroker(
     (url, credentials) => [
-      'accounts:',
-      `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials}, queue: { maxQueued: 1000 } }`,
-      'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
-      'orders: { referencePriceMaxAge: 60s }',
+      ...burstAccountLines(url, credentials),
       'policies:',
       '  trader:',
       '    rules:',

@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type KeyVaultStandIn, startKeyVaultStandIn } from './index.js';
+import { type VaultAnswer, vaultFetch } from './vault-fetch.js';
 
 const V = '2025-07-01';
 const RESOURCE = 'https://vault.azure.net';
@@ -22,25 +23,14 @@ afterEach(() => {
   standIn.clearFaults();
 });
 
-interface Answer {
-  status: number;
-  body: { error?: { code?: string; innererror?: { code?: string } }; [k: string]: unknown };
-  headers: Headers;
-}
+type Answer = VaultAnswer<{
+  error?: { code?: string; innererror?: { code?: string } };
+  [k: string]: unknown;
+}>;
 
-async function call(method: string, path: string, body?: unknown, token = officer): Promise<Answer> {
+function call(method: string, path: string, body?: unknown, token = officer): Promise<Answer> {
   const url = `${standIn.vaultUrl}${path}${path.includes('?') ? '&' : '?'}api-version=${V}`;
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    body: text === '' ? {} : (JSON.parse(text) as Answer['body']),
-    headers: res.headers,
-  };
+  return vaultFetch(url, method, token, body);
 }
 
 function versionOf(answer: Answer): string {

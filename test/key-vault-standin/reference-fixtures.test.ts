@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type KeyVaultStandIn, startKeyVaultStandIn } from './index.js';
 import { shapeOf, unknownFields } from './json-shape.js';
+import { type VaultAnswer, vaultFetch } from './vault-fetch.js';
 
 interface Fixture {
   readonly source: string;
@@ -76,25 +77,15 @@ afterAll(async () => {
   await standIn.stop();
 });
 
-async function call(
+function call(
   method: string,
   path: string,
   query: Record<string, string>,
   body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+): Promise<VaultAnswer> {
   const url = new URL(path, standIn.vaultUrl);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
-    headers: res.headers,
-  };
+  return vaultFetch(url, method, token, body);
 }
 
 /** Sends a fixture's request (its path with `{version}` put in) and checks the answer against its response. */

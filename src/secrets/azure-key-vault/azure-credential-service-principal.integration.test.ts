@@ -14,6 +14,7 @@ import { isCofreError } from '../../errors.js';
 import { mapAzureCredentialError } from './map-azure-credential-error.js';
 import { isolateAzureIdentity } from './testdata/identity-environment.js';
 import {
+  entraSignInsOf,
   readWith,
   recordingCredential,
   rejection,
@@ -45,11 +46,7 @@ function certificatePair(name: string): { cert: string; key: string } {
 }
 
 const requestsOf = (clientId: string) => vaultRequestsOf(standIn, clientId);
-/** Entra token requests of `clientId`, as `<status> secret|assertion`. */
-const signInsOf = (clientId: string) =>
-  standIn.tokenRequests
-    .filter((r) => r.endpoint === 'entra' && r.clientId === clientId)
-    .map((r) => `${r.status} ${r.assertion === true ? 'assertion' : 'secret'}`);
+const signInsOf = (clientId: string) => entraSignInsOf(standIn, clientId);
 const context = { backend: 'azure', credential: 'service-principal', reference: 'azure:okx-api' } as const;
 
 /** Every text an error exposes: message, stack, cause chain and enumerable fields. */

@@ -11,6 +11,7 @@ import { isCofreError } from '../../errors.js';
 import { mapAzureCredentialError } from './map-azure-credential-error.js';
 import { isolateAzureIdentity } from './testdata/identity-environment.js';
 import {
+  entraSignInsOf,
   readWith,
   recordingCredential,
   rejection,
@@ -23,10 +24,7 @@ let standIn: KeyVaultStandIn;
 let dir: string;
 
 const requestsOf = (clientId: string) => vaultRequestsOf(standIn, clientId);
-const signInsOf = (clientId: string) =>
-  standIn.tokenRequests
-    .filter((r) => r.endpoint === 'entra' && r.clientId === clientId)
-    .map((r) => `${r.status} ${r.assertion === true ? 'assertion' : 'secret'}`);
+const signInsOf = (clientId: string) => entraSignInsOf(standIn, clientId);
 
 beforeAll(async () => {
   standIn = await startKeyVaultStandIn();

@@ -91,3 +91,10 @@ export function vaultRequestsOf(standIn: KeyVaultStandIn, clientId: string): rea
 export function tokenRequestsOf(standIn: KeyVaultStandIn, clientId: string): string[] {
   return standIn.tokenRequests.filter((r) => r.clientId === clientId).map((r) => `${r.endpoint} ${r.status}`);
 }
+
+/** Entra token requests of `clientId`, as `<status> secret|assertion`. */
+export function entraSignInsOf(standIn: KeyVaultStandIn, clientId: string): string[] {
+  return standIn.tokenRequests
+    .filter((r) => r.endpoint === 'entra' && r.clientId === clientId)
+    .map((r) => `${r.status} ${r.assertion === true ? 'assertion' : 'secret'}`);
+}
