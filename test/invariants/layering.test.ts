@@ -33,6 +33,9 @@ const allowed: Record<string, readonly string[]> = {
   // The reference grammar is a pure parser that config validates with; nothing else of secrets/ is allowed.
   config: ['errors', 'secrets/secret-reference'],
   testing: ['secrets', 'config', 'errors'],
+  // The TypeScript client ships to agents: of the server it may load only the action schemas and descriptions and
+  // the result schemas (what they import is checked below, by closure).
+  client: ['broker/actions', 'broker/action-results'],
   errors: [],
   index: ['broker', 'secrets', 'config', 'errors', 'surfaces'],
   // A test peer (the stand-in for Binance): it shares no code with the broker it stands in front of.
@@ -51,6 +54,9 @@ const confined: readonly [RegExp, readonly string[]][] = [
   [/^@azure\//, ['secrets/azure-key-vault']],
   [/^ccxt$/, ['venues/']],
   [/^node:http$/, ['surfaces/', 'paper-exchange/']],
+  // The client's framework adapters are optional peers: each stays in its own entry point.
+  [/^ai$/, ['client/ai-sdk.ts']],
+  [/^@openai\/agents$/, ['client/openai-agents.ts']],
 ];
 
 function sourceFiles(dir: string): string[] {
@@ -118,5 +124,36 @@ describe('layering', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('keeps the client free of the server: at run time it loads zod, node builtins and the action schemas only', () => {
+    // The closure of run-time imports from src/client, through whatever broker/actions.ts and
+    // broker/action-results.ts import: an agent installing cofre/client must not load fastify, ccxt, a cloud SDK or
+    // the broker.
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const queue = files.filter((f) => part(f) === 'client');
+    expect(queue.length).toBeGreaterThan(3);
+    while (queue.length > 0) {
+      const file = queue.pop() ?? '';
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const { specifier, typeOnly } of imports(file)) {
+        if (typeOnly) continue;
+        if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier).replace(/\.js$/, '.ts'));
+        else packages.add(specifier);
+      }
+    }
+    const server = [...seen]
+      .map((f) => relative(src, f))
+      .filter((f) => !f.startsWith('client/'))
+      .sort();
+    // Whatever the schemas import must stay as small as this; widen the list only for a pure module.
+    for (const f of server)
+      expect(['broker/actions.ts', 'broker/action-results.ts', 'venues/decimal.ts']).toContain(f);
+    const optionalPeers = ['ai', '@openai/agents'];
+    expect(
+      [...packages].filter((p) => !p.startsWith('node:') && p !== 'zod' && !optionalPeers.includes(p)),
+    ).toEqual([]);
   });
 });
