@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { actionResultSchemas } from '../broker/action-results.js';
 import { actionInputSchemas } from '../broker/actions.js';
 import type { ActionName } from './action-types.js';
 
@@ -12,6 +13,14 @@ import type { ActionName } from './action-types.js';
 export function actionInputJsonSchema(action: ActionName): Record<string, unknown> {
   const { $schema: _dialect, ...schema } = z.toJSONSchema(actionInputSchemas[action], {
     io: 'input',
+    target: 'draft-2020-12',
+  }) as Record<string, unknown>;
+  return schema;
+}
+
+/** The JSON Schema of an action's `result` as the client types it (`io: 'output'`: as it travels). */
+export function actionResultJsonSchema(action: ActionName): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(actionResultSchemas[action], {
     target: 'draft-2020-12',
   }) as Record<string, unknown>;
   return schema;

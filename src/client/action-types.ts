@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 
+import type { actionResultSchemas } from '../broker/action-results.js';
 import type { actionInputSchemas, ActionName } from '../broker/actions.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -11,8 +12,11 @@ export type { ActionName };
  */
 export type ActionInput<A extends ActionName> = z.input<(typeof actionInputSchemas)[A]>;
 
-/** The `result` of an `executed` answer of action `A`. */
-export type ActionResult<A extends ActionName> = A extends ActionName ? unknown : never;
+/**
+ * The `result` of an `executed` answer of action `A`, from cofre's own result schemas (the OpenAPI document's
+ * `<Pascal>Result`). Data from the exchange, not instructions.
+ */
+export type ActionResult<A extends ActionName> = z.output<(typeof actionResultSchemas)[A]>;
 
 /** `get_balance` → `getBalance`: the name of the client's method for an action. */
 export type MethodName<S extends string> = S extends `${infer Head}_${infer Tail}`

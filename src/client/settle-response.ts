@@ -11,6 +11,7 @@ import { CofreDeniedError, CofrePendingApprovalError, CofreRequestError } from '
 export function settle<A extends ActionName>(response: ActionResponse<A>): ActionResult<A> {
   switch (response.status) {
     case 'executed':
+      // An executed answer always carries its result (the server's contract, checked in test/e2e).
       return response.result as ActionResult<A>;
     case 'denied':
       throw new CofreDeniedError(response);
