@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 import { defineConfig } from 'vitest/config';
 
 import { standInCaFileFor } from './test/key-vault-standin/certificate.js';
@@ -13,6 +15,19 @@ try {
 }
 
 export default defineConfig({
+  // The examples import the client as a user does; in this repository that is the source (tsconfig.json `paths`).
+  resolve: {
+    alias: [
+      {
+        find: /^cofre\/client$/,
+        replacement: fileURLToPath(new URL('./src/client/index.ts', import.meta.url)),
+      },
+      {
+        find: /^cofre\/client\/(.+)$/,
+        replacement: fileURLToPath(new URL('./src/client/$1.ts', import.meta.url)),
+      },
+    ],
+  },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
