@@ -33,11 +33,14 @@ export type ClientErrorCode =
   /** The server could not be reached, or the connection broke before an answer. */
   | 'COFRE_CLIENT_UNREACHABLE'
   /** The server answered something that is not a cofre answer (a proxy's page, a truncated body). */
-  | 'COFRE_CLIENT_BAD_RESPONSE'
+  | 'COFRE_CLIENT_RESPONSE_INVALID'
   /** The action waits for an operator's approval (thrown as `CofrePendingApprovalError`). */
   | 'COFRE_CLIENT_APPROVAL_PENDING'
-  /** `waitForRequest` gave up: the request was still waiting for approval when the timeout ran out. */
-  | 'COFRE_CLIENT_WAIT_TIMEOUT';
+  /**
+   * `waitForRequest` gave up: the request was still waiting when the timeout ran out (thrown as
+   * `CofreApprovalTimeoutError`). It stays pending; an operator may still approve it.
+   */
+  | 'COFRE_CLIENT_APPROVAL_TIMEOUT';
 
 /** The error object of a `failed` answer and of every HTTP error body. */
 export interface ErrorDetail {

@@ -59,16 +59,29 @@ export class CofrePendingApprovalError extends CofreClientError {
   readonly reason: string | undefined;
   readonly response: ActionResponse;
 
-  constructor(response: ActionResponse) {
+  constructor(response: ActionResponse, code: ClientErrorCode = 'COFRE_CLIENT_APPROVAL_PENDING', note = '') {
     super(
-      'COFRE_CLIENT_APPROVAL_PENDING',
-      `request ${response.requestId} waits for an operator's approval${response.approval === undefined ? '' : ` until ${response.approval.expiresAt}`}; wait for it with waitForRequest, do not send it again`,
+      code,
+      `request ${response.requestId} waits for an operator's approval${response.approval === undefined ? '' : ` until ${response.approval.expiresAt}`}${note}; wait for it with waitForRequest, do not send it again`,
       { requestId: response.requestId, retryable: false },
     );
     this.approval = response.approval;
     this.rule = response.rule;
     this.reason = response.reason;
     this.response = response;
+  }
+}
+
+/**
+ * `waitForRequest` gave up after `timeoutMs` while the request was still waiting (`COFRE_CLIENT_APPROVAL_TIMEOUT`).
+ * A {@link CofrePendingApprovalError}: the request stays pending, an operator may still approve it; wait again with
+ * the same requestId.
+ */
+export class CofreApprovalTimeoutError extends CofrePendingApprovalError {
+  override name = 'CofreApprovalTimeoutError';
+
+  constructor(response: ActionResponse, timeoutMs: number) {
+    super(response, 'COFRE_CLIENT_APPROVAL_TIMEOUT', ` (still waiting after ${timeoutMs} ms)`);
   }
 }
 

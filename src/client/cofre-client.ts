@@ -135,7 +135,7 @@ export class CofreClient implements ActionMethods {
   /**
    * Waits until a request is no longer waiting for approval, polling `GET /v1/requests/<id>`, and returns its final
    * answer (`executed`, `denied` when an operator refused, or `failed`, e.g. the approval expired). A 429 while
-   * polling waits as long as cofre asks. Throws `COFRE_CLIENT_WAIT_TIMEOUT` when `timeoutMs` runs out first.
+   * polling waits as long as cofre asks. Throws `CofreApprovalTimeoutError` (`COFRE_CLIENT_APPROVAL_TIMEOUT`, a `CofrePendingApprovalError`) when `timeoutMs` runs out first.
    */
   async waitForRequest(requestId: string, options: WaitOptions = {}): Promise<ActionResponse> {
     if (this.#validate) checkInput('get_request', { requestId });

@@ -12,7 +12,7 @@ export interface HttpAnswer {
 
 /**
  * One request to cofre with the agent's bearer token. Throws `COFRE_CLIENT_UNREACHABLE` when no answer came back and
- * `COFRE_CLIENT_BAD_RESPONSE` when the answer is not JSON; an aborted `signal` rejects with its reason, unwrapped.
+ * `COFRE_CLIENT_RESPONSE_INVALID` when the answer is not JSON; an aborted `signal` rejects with its reason, unwrapped.
  *
  * SECURITY: the token goes in the Authorization header and nowhere else; no message built here quotes a header.
  */
@@ -88,7 +88,7 @@ function errorOf(body: unknown): ErrorDetail | undefined {
 
 function badResponse(status: number, headers: Headers): CofreRequestError {
   return new CofreRequestError(
-    'COFRE_CLIENT_BAD_RESPONSE',
+    'COFRE_CLIENT_RESPONSE_INVALID',
     `the server answered HTTP ${status} without a cofre answer; is the base URL a cofre server?`,
     { httpStatus: status, requestId: headers.get('x-request-id') ?? undefined, retryable: false },
   );

@@ -15,6 +15,7 @@ export type {
 } from './action-types.js';
 export { methodName } from './action-types.js';
 export {
+  CofreApprovalTimeoutError,
   CofreClientError,
   CofreDeniedError,
   CofrePendingApprovalError,

@@ -1,5 +1,5 @@
 import type { ActionResponse } from './action-types.js';
-import { CofreRequestError } from './client-errors.js';
+import { CofreApprovalTimeoutError, CofreRequestError } from './client-errors.js';
 
 /** How long and how often `waitForRequest` polls. */
 export interface WaitOptions {
@@ -26,23 +26,19 @@ export async function waitUntilDecided(
   const timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
   const intervalMs = positive(options.intervalMs, DEFAULT_INTERVAL_MS, 'intervalMs');
   const deadline = Date.now() + timeoutMs;
+  // What cofre last said; a 429 on the very first poll leaves only the request id to report.
+  let last: ActionResponse = { requestId, status: 'pending_approval' };
   for (;;) {
     let pause = intervalMs;
     try {
-      const response = await get();
-      if (!stillWaiting(response)) return response;
+      last = await get();
+      if (!stillWaiting(last)) return last;
     } catch (err) {
       if (!(err instanceof CofreRequestError) || err.code !== 'COFRE_AGENT_QUOTA_EXCEEDED') throw err;
       pause = Math.max(intervalMs, err.retryAfterMs ?? 0);
     }
     const left = deadline - Date.now();
-    if (left <= 0) {
-      throw new CofreRequestError(
-        'COFRE_CLIENT_WAIT_TIMEOUT',
-        `request ${requestId} was still waiting after ${timeoutMs} ms; wait again, or ask get_request later (do not send it again)`,
-        { requestId, retryable: true },
-      );
-    }
+    if (left <= 0) throw new CofreApprovalTimeoutError(last, timeoutMs);
     await sleep(Math.min(pause, left), options.signal);
   }
 }

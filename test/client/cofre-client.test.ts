@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  CofreApprovalTimeoutError,
   type CofreClient,
   CofreDeniedError,
   CofrePendingApprovalError,
@@ -170,7 +171,7 @@ describe('pending approval', () => {
     expect(sent()).toBe(before + 1);
   });
 
-  it('gives up after timeoutMs with COFRE_CLIENT_WAIT_TIMEOUT, and stops on an aborted signal', async () => {
+  it('gives up after timeoutMs with CofreApprovalTimeoutError, and stops on an aborted signal', async () => {
     const err = await rejection(
       trader.withdraw({
         account: 'paper',
@@ -183,7 +184,14 @@ describe('pending approval', () => {
     expect(err).toBeInstanceOf(CofrePendingApprovalError);
     const { requestId } = err as CofrePendingApprovalError;
     const timeout = await rejection(trader.waitForRequest(requestId, { intervalMs: 10, timeoutMs: 50 }));
-    expect(timeout).toMatchObject({ code: 'COFRE_CLIENT_WAIT_TIMEOUT', requestId, retryable: true });
+    // Still a pending approval (it stays pending at cofre), with a code saying the wait ran out.
+    expect(timeout).toBeInstanceOf(CofreApprovalTimeoutError);
+    expect(timeout).toBeInstanceOf(CofrePendingApprovalError);
+    expect(timeout).toMatchObject({
+      code: 'COFRE_CLIENT_APPROVAL_TIMEOUT',
+      requestId,
+      approval: { payloadHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     const controller = new AbortController();
     const waiting = rejection(
       trader.waitForRequest(requestId, { intervalMs: 10_000, signal: controller.signal }),
@@ -291,7 +299,7 @@ describe('refused requests', () => {
     });
     const paper = await createCofreClient({ baseUrl: fx.paper.url, token: 'cofre_x' });
     expect(await rejection(paper.listAccounts())).toMatchObject({
-      code: 'COFRE_CLIENT_BAD_RESPONSE',
+      code: 'COFRE_CLIENT_RESPONSE_INVALID',
       httpStatus: 404,
     });
   });
