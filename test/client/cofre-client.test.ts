@@ -171,6 +171,23 @@ describe('pending approval', () => {
     expect(sent()).toBe(before + 1);
   });
 
+  it('throws CofreDeniedError from waitForApproval when an operator refuses; nothing is sent', async () => {
+    const waiter = await clientFor(fx, 'refused-waiter', 'trader');
+    const before = sent();
+    const placing = rejection(
+      waiter.placeOrder(order(0.02, 'ts-refused'), { waitForApproval: { intervalMs: 20 } }),
+    );
+    const pending = await untilPending('ts-refused');
+    const denial = await fx.call('POST', `/v1/operator/approvals/${pending.requestId}/deny`, operator, {
+      comment: 'not today',
+    });
+    expect(denial.status).toBe(200);
+    const err = await placing;
+    expect(err).toBeInstanceOf(CofreDeniedError);
+    expect(err).toMatchObject({ requestId: pending.requestId, response: { status: 'denied' } });
+    expect(sent()).toBe(before);
+  });
+
   it('gives up after timeoutMs with CofreApprovalTimeoutError, and stops on an aborted signal', async () => {
     const err = await rejection(
       trader.withdraw({
@@ -265,6 +282,13 @@ describe('refused requests', () => {
       /^invalid input for place_order: symbol: invalid symbol.*amount: .*price: a limit order needs a price/,
     );
     expect(sent()).toBe(before);
+  });
+
+  it('maps a reused clientOrderId for a different order to COFRE_IDEMPOTENCY_CONFLICT (409)', async () => {
+    await trader.placeOrder({ ...order(0.001, 'ts-conflict'), price: 50000 });
+    const err = await rejection(trader.placeOrder({ ...order(0.002, 'ts-conflict'), price: 50000 }));
+    expect(err).toBeInstanceOf(CofreRequestError);
+    expect(err).toMatchObject({ code: 'COFRE_IDEMPOTENCY_CONFLICT', httpStatus: 409, retryable: false });
   });
 
   it('refuses an unknown action by name', async () => {
