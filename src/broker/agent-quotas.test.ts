@@ -114,6 +114,16 @@ describe('AgentQuotas', () => {
     await quotas.close();
   });
 
+  it('does not count reading back a denied request as a denial', async () => {
+    const { quotas } = setup({ deniedBurst: 1, deniedPerMinute: 6 });
+    for (let i = 0; i < 5; i++) {
+      expect(await refusal(quotas.run('a', 'get_request', deny))).toBe('admitted');
+    }
+    await quotas.run('a', 'place_order', deny);
+    expect(await refusal(quotas.run('a', 'get_request', deny))).toMatchObject({ quota: 'denials' });
+    await quotas.close();
+  });
+
   it("runs the request with its deadline and its action's priority", async () => {
     const { quotas } = setup({ requestDeadlineMs: 5_000 });
     const seen: unknown[] = [];

@@ -136,7 +136,9 @@ export class AgentQuotas implements RequestAdmission {
     try {
       const context = { deadline: now + this.#limits.requestDeadlineMs, priority: priorityOf(action) };
       const response = await runInRequestContext(context, next);
-      if (response.status === 'denied') {
+      // Reading back an earlier request decides nothing: its stored answer may be `denied`, but polling it is not a
+      // new denial (an agent waiting on an operator who refused would otherwise lock itself out).
+      if (response.status === 'denied' && action !== 'get_request') {
         agent.denied += 1;
         agent.denials.tokens = Math.max(0, agent.denials.tokens - 1);
       }
