@@ -111,7 +111,7 @@ describe('executed actions return their result', () => {
 });
 
 describe('a denial', () => {
-  // Its own agent: denials draw on a per-agent budget (and so does reading a denied request back).
+  // Its own agent: denials draw on a per-agent budget (the 429 test drains one on purpose).
   let denied: CofreClient;
   beforeAll(async () => {
     denied = await clientFor(fx, 'denied-1', 'trader');
