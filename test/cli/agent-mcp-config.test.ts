@@ -320,11 +320,6 @@ describe('cofre agent mcp-config refuses', () => {
     ],
     ['no token file', ['demo-agent', 'cursor'], /COFRE_USAGE: give the agent's token file with --token-file/],
     [
-      "another agent's token",
-      ['demo-agent', 'cursor', '--token-file', 'trader-2.token'],
-      /COFRE_INPUT_INVALID: the token in .*trader-2\.token is agent "trader-2"'s, not "demo-agent"'s/,
-    ],
-    [
       'an unknown transport',
       ['demo-agent', 'cursor', '--token-file', 'agent.token', '--transport', 'sse'],
       /COFRE_USAGE: unknown transport "sse"; use stdio or http/,
@@ -376,6 +371,30 @@ describe('cofre agent mcp-config refuses', () => {
     const out = await cofre(['agent', 'mcp-config', 'demo-agent', 'cursor', '--token-file', copy]);
     expect(out.stderr).toMatch(/COFRE_TOKEN_FILE_INSECURE: .*mode 644/);
     expect(out.stderr).not.toContain(token);
+  });
+
+  it('cofre agent mcp-headers: a token file others can read, or none', async () => {
+    const copy = join(handle.dir, 'loose-headers.token');
+    execFileSync('cp', [handle.tokenFile, copy]);
+    chmodSync(copy, 0o640);
+    const loose = await cofre(['agent', 'mcp-headers', '--token-file', copy]);
+    expect(loose.stdout).toBe('');
+    expect(loose.stderr).toMatch(/COFRE_TOKEN_FILE_INSECURE: .*mode 640/);
+    const missing = await cofre(['agent', 'mcp-headers', '--token-file', 'nowhere.token']);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/COFRE_INPUT_INVALID: cannot read the token file nowhere\.token: ENOENT/);
+  });
+
+  it("another agent's token", async () => {
+    const tokenFile = join(handle.dir, 'other.token');
+    expect((await cofre(['agent', 'add', 'other', '--policy', 'demo', '--token-file', tokenFile])).code).toBe(
+      0,
+    );
+    const out = await cofre(['agent', 'mcp-config', 'demo-agent', 'cursor', '--token-file', tokenFile]);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toMatch(
+      /COFRE_INPUT_INVALID: the token in .*other\.token is agent "other"'s, not "demo-agent"'s/,
+    );
   });
 
   it('a revoked agent', async () => {
