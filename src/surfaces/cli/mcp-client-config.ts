@@ -160,29 +160,8 @@ function httpConfig(client: McpClient, t: McpServerTarget): McpClientConfig {
           '~/.cursor/mcp.json (every project) or .cursor/mcp.json (this project), merged into its "mcpServers"',
         notes: [fromEnv('Cursor')],
       };
-    case 'vscode': {
-      const input = `cofre-token-${t.agent}`;
-      return {
-        text: json({
-          inputs: [
-            {
-              type: 'promptString',
-              id: input,
-              description: `cofre agent token of ${t.agent} (the contents of ${t.tokenFile})`,
-              password: true,
-            },
-          ],
-          servers: {
-            [t.name]: { type: 'http', url: t.url, headers: { Authorization: `Bearer \${input:${input}}` } },
-          },
-        }),
-        where:
-          '.vscode/mcp.json in the workspace (or the user mcp.json: "MCP: Open User Configuration"), merged into its "inputs" and "servers"',
-        notes: [
-          `VS Code asks for the token once, when the server first starts, and keeps it in its secret storage, not in this file: paste the contents of ${t.tokenFile}.`,
-        ],
-      };
-    }
+    case 'vscode':
+      return vscodeHttp(t);
     case 'windsurf':
       return {
         text: json({
@@ -195,28 +174,58 @@ function httpConfig(client: McpClient, t: McpServerTarget): McpClientConfig {
         notes: [fromEnv('Windsurf')],
       };
     case 'openai-agents':
-      return {
-        text: python([
-          `# cofre's MCP server for agent ${py(t.agent)}, over Streamable HTTP. The token is read from its file when`,
-          '# the agent starts: no source file holds it.',
-          'from pathlib import Path',
-          '',
-          'from agents.mcp import MCPServerStreamableHttp',
-          '',
-          `token = Path(${py(t.tokenFile)}).read_text().strip()`,
-          'cofre = MCPServerStreamableHttp(',
-          `    name=${py(t.name)},`,
-          `    params={"url": ${py(t.url)}, "headers": {"Authorization": f"Bearer {token}"}},`,
-          '    cache_tools_list=True,',
-          ')',
-          '',
-          '# async with cofre:',
-          '#     agent = Agent(name="trader", instructions="...", mcp_servers=[cofre])',
-        ]),
-        where: 'your agent, in Python with the OpenAI Agents SDK (pip install openai-agents)',
-        notes: [`The agent's process must be able to read ${t.tokenFile}.`],
-      };
+      return openAiAgentsHttp(t);
   }
+}
+
+// VS Code asks for the token once and keeps it in its secret storage (an input of type promptString, password).
+function vscodeHttp(t: McpServerTarget): McpClientConfig {
+  const input = `cofre-token-${t.agent}`;
+  return {
+    text: json({
+      inputs: [
+        {
+          type: 'promptString',
+          id: input,
+          description: `cofre agent token of ${t.agent} (the contents of ${t.tokenFile})`,
+          password: true,
+        },
+      ],
+      servers: {
+        [t.name]: { type: 'http', url: t.url, headers: { Authorization: `Bearer \${input:${input}}` } },
+      },
+    }),
+    where:
+      '.vscode/mcp.json in the workspace (or the user mcp.json: "MCP: Open User Configuration"), merged into its "inputs" and "servers"',
+    notes: [
+      `VS Code asks for the token once, when the server first starts, and keeps it in its secret storage, not in this file: paste the contents of ${t.tokenFile}.`,
+    ],
+  };
+}
+
+// The snippet reads the token file when the agent starts.
+function openAiAgentsHttp(t: McpServerTarget): McpClientConfig {
+  return {
+    text: python([
+      `# cofre's MCP server for agent ${py(t.agent)}, over Streamable HTTP. The token is read from its file when`,
+      '# the agent starts: no source file holds it.',
+      'from pathlib import Path',
+      '',
+      'from agents.mcp import MCPServerStreamableHttp',
+      '',
+      `token = Path(${py(t.tokenFile)}).read_text().strip()`,
+      'cofre = MCPServerStreamableHttp(',
+      `    name=${py(t.name)},`,
+      `    params={"url": ${py(t.url)}, "headers": {"Authorization": f"Bearer {token}"}},`,
+      '    cache_tools_list=True,',
+      ')',
+      '',
+      '# async with cofre:',
+      '#     agent = Agent(name="trader", instructions="...", mcp_servers=[cofre])',
+    ]),
+    where: 'your agent, in Python with the OpenAI Agents SDK (pip install openai-agents)',
+    notes: [`The agent's process must be able to read ${t.tokenFile}.`],
+  };
 }
 
 function json(value: unknown): string {
