@@ -6,6 +6,7 @@ import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CofreError } from '../../errors.js';
 import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import type { AgentRecord } from '../../state/state-store.js';
+import { type McpConfigOptions, mcpConfigRequest, printMcpConfig } from './agent-mcp-config.js';
 import { openCliAudit, recordTokenChange } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
@@ -13,17 +14,32 @@ import type { GlobalOptions } from './command-spec.js';
 import { writeAgentTokenFile } from './paper-provisioning.js';
 
 /**
- * `cofre agent add <id> [--policy p] [--ttl d] [--token-file f]`: registers an agent and hands out its token once:
- * written to a new file of mode 600 with `--token-file`, else printed on stdout. Only a hash is stored; a lost token
- * is replaced by revoking the agent and adding it again.
+ * `cofre agent add <id> [--policy p] [--ttl d] [--token-file f] [--mcp-config <client> [--transport t] [--url u]]`:
+ * registers an agent and hands out its token once: written to a new file of mode 600 with `--token-file`, else
+ * printed on stdout. Only a hash is stored; a lost token is replaced by revoking the agent and adding it again. With
+ * `--mcp-config` (which needs `--token-file`), stdout carries that MCP client's configuration instead, pointing to
+ * the token file (as `cofre agent mcp-config` prints it).
  */
 export async function agentAdd(
   io: CliIo,
   global: GlobalOptions,
   id: string,
-  options: { policy?: string; ttl?: string; tokenFile?: string },
+  options: { policy?: string; ttl?: string; tokenFile?: string; mcpConfig?: string } & McpConfigOptions,
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
+  // Checked before the token is issued, so that a typo in the client's name adds no agent.
+  let mcp: ReturnType<typeof mcpConfigRequest> | undefined;
+  if (options.mcpConfig !== undefined) {
+    if (options.tokenFile === undefined) {
+      throw new CofreError(
+        'COFRE_USAGE',
+        '--mcp-config needs --token-file <file>: the configuration points to the token file and never holds the token',
+      );
+    }
+    mcp = mcpConfigRequest(io, global, config, options.mcpConfig, options);
+  } else if (options.transport !== undefined || options.url !== undefined) {
+    throw new CofreError('COFRE_USAGE', '--transport and --url go with --mcp-config <client>');
+  }
   const policies = Object.keys(config.policies);
   const policy = options.policy ?? (policies.length === 1 ? policies[0] : undefined);
   if (policy === undefined || !policies.includes(policy)) {
@@ -70,6 +86,7 @@ export async function agentAdd(
         io.stderr,
         `Agent "${agent.id}" added with policy "${policy}", ${expiry(agent.expiresAt)}. Its token is in ${tokenFile} (mode 600): give the agent that file, never the token in its prompt.`,
       );
+      if (mcp !== undefined) printMcpConfig(io, mcp, agent.id, tokenFile);
     }
   } finally {
     await audit.close();

@@ -1,4 +1,6 @@
 import { command, type CommandSpec } from './command-spec.js';
+// A list of names, no code: the table still loads no command's module until it runs.
+import { MCP_CLIENTS } from './mcp-client-config.js';
 
 // Every cofre command, one row each, in the order `cofre help` lists them. Each row imports its implementation when
 // it runs, so commands that load heavy modules (fastify, the MCP SDK, SQLite, ccxt) cost nothing to the others.
@@ -7,6 +9,19 @@ const backendOption = {
   flags: '-b, --backend <name>',
   description: 'backend to use (default: the first embedded backend in the config)',
 };
+
+const MCP_CLIENT_LIST = MCP_CLIENTS.join(', ');
+
+const mcpConfigOptions = [
+  {
+    flags: '--transport <transport>',
+    description: 'stdio (the client starts cofre mcp; default) or http (the client connects to /mcp)',
+  },
+  {
+    flags: '--url <url>',
+    description: "with --transport http: the broker's URL (default: from server.host and server.port)",
+  },
+];
 
 /** The descriptions of the command groups (`cofre secret`, …), shown by `cofre help`. */
 export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
@@ -245,7 +260,14 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       (await import('./rotate.js')).rotate(io, global, account, options),
   }),
 
-  command<{ policy?: string; ttl?: string; tokenFile?: string }>({
+  command<{
+    policy?: string;
+    ttl?: string;
+    tokenFile?: string;
+    mcpConfig?: string;
+    transport?: string;
+    url?: string;
+  }>({
     path: ['agent', 'add'],
     description: 'register an agent and hand out its token once (printed, or written to --token-file)',
     args: [['<id>', 'agent id: lowercase letters, digits, "-" and "_"']],
@@ -262,9 +284,42 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
         flags: '--token-file <file>',
         description: 'write the token to this new file (mode 600) instead of printing it',
       },
+      {
+        flags: '--mcp-config <client>',
+        description: `also print an MCP configuration for this client (${MCP_CLIENT_LIST}); needs --token-file`,
+      },
+      ...mcpConfigOptions,
     ],
     run: async ({ io, global }, [id], options) =>
       (await import('./agent-add.js')).agentAdd(io, global, id ?? '', options),
+  }),
+  command<{ tokenFile?: string; transport?: string; url?: string }>({
+    path: ['agent', 'mcp-config'],
+    description:
+      "print a ready MCP configuration of a client for an agent, pointing to the agent's token file (never holding the token)",
+    args: [
+      ['<agent>', 'agent id'],
+      ['<client>', MCP_CLIENT_LIST],
+    ],
+    options: [
+      {
+        flags: '--token-file <file>',
+        description: "the agent's token file (mode 600), as agent add wrote it",
+      },
+      ...mcpConfigOptions,
+    ],
+    run: async ({ io, global }, [agent, client], options) =>
+      (await import('./agent-mcp-config.js')).agentMcpConfig(io, global, agent ?? '', client ?? '', options),
+  }),
+  command<{ tokenFile: string }>({
+    path: ['agent', 'mcp-headers'],
+    description:
+      'print {"Authorization":"Bearer …"} for the token in a file, for MCP clients that run a command for their headers',
+    options: [
+      { flags: '--token-file <file>', description: 'the agent token file (mode 600)', required: true },
+    ],
+    run: async ({ io }, _args, options) =>
+      (await import('./agent-mcp-headers.js')).agentMcpHeaders(io, options),
   }),
   command({
     path: ['agent', 'list'],

@@ -1,9 +1,6 @@
-import { fileURLToPath } from 'node:url';
-
 import { type CliIo, println } from './cli-io.js';
-
-// The installed entry point, so the stdio snippet works from any directory.
-const COFRE_BIN = fileURLToPath(new URL('../../../bin/cofre.js', import.meta.url));
+import { cofreCommand, shellLine } from './cofre-command.js';
+import { MCP_CLIENTS } from './mcp-client-config.js';
 
 /**
  * The operator's approval, run in the demo's folder (where its `cofre.yaml` is); the agent cannot run it, having
@@ -11,7 +8,8 @@ const COFRE_BIN = fileURLToPath(new URL('../../../bin/cofre.js', import.meta.url
  */
 function approveCommand(io: CliIo, d: { dir: string }): string {
   const dir = d.dir.startsWith(`${io.cwd}/`) ? d.dir.slice(io.cwd.length + 1) : d.dir;
-  return `(cd ${dir} && ${process.execPath} ${COFRE_BIN} approval approve REQUEST_ID)`;
+  const approve = cofreCommand('cofre.yaml', ['approval', 'approve', 'REQUEST_ID']);
+  return `(cd ${dir} && ${shellLine(approve)})`;
 }
 
 /** Prints what `cofre demo` offers: curl lines for a balance and an order, and MCP client configurations. */
@@ -28,12 +26,7 @@ export function printDemoInstructions(
     },
   };
   const mcpStdio = {
-    mcpServers: {
-      cofre: {
-        command: process.execPath,
-        args: [COFRE_BIN, '--config', d.configFile, 'mcp', '--token-file', d.tokenFile],
-      },
-    },
+    mcpServers: { cofre: cofreCommand(d.configFile, ['mcp', '--token-file', d.tokenFile]) },
   };
   const out = io.stdout;
   println(
@@ -68,5 +61,15 @@ export function printDemoInstructions(
   println(out, `  ${JSON.stringify(mcpHttp)}\n`);
   println(out, 'MCP client over stdio:');
   println(out, `  ${JSON.stringify(mcpStdio)}\n`);
+  const forClient = cofreCommand(d.configFile, [
+    'agent',
+    'mcp-config',
+    'demo-agent',
+    'CLIENT',
+    '--token-file',
+    d.tokenFile,
+  ]);
+  println(out, `A ready configuration for one client (CLIENT: ${MCP_CLIENTS.join(', ')}):`);
+  println(out, `  ${shellLine(forClient)}\n`);
   println(out, 'Stop with Ctrl-C.');
 }

@@ -3,10 +3,11 @@ import {
   CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
+  ListToolsRequestSchema,
   McpError,
+  type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 
 import {
   ACTION_NAMES,
@@ -18,6 +19,7 @@ import {
 import type { AuthenticatedAgent } from '../../broker/agent-tokens.js';
 import type { Broker, ExecuteOptions } from '../../broker/broker.js';
 import { actionToolResult, DATA_NOTICE, errorToolResult } from './mcp-tool-result.js';
+import { toolInputSchema, toolOutputSchema } from './mcp-tool-schemas.js';
 
 /** What an MCP server for one agent needs. */
 export interface McpServerOptions {
@@ -42,9 +44,10 @@ export const MCP_INSTRUCTIONS = [
 ].join(' ');
 
 /**
- * An MCP server with one tool per broker action, bound to one authenticated agent. Tool names, input schemas and
- * descriptions are the broker's own (`ACTION_NAMES`, `actionInputSchemas`, `actionDescriptions`), so MCP, HTTP and
- * the OpenAPI document cannot drift apart.
+ * An MCP server with one tool per broker action, bound to one authenticated agent. Tool names, input schemas,
+ * output schemas and descriptions are the broker's own (`ACTION_NAMES`, `actionInputSchemas`, `actionResultSchemas`,
+ * `actionDescriptions`), so MCP, HTTP and the OpenAPI document cannot drift apart. Every result carries
+ * `structuredContent` that the tool's `outputSchema` accepts, whatever its status.
  *
  * `tools/call` goes straight to the broker, which validates the arguments with the same zod schemas: a rejection
  * is a tool error with cofre's code (`COFRE_INPUT_INVALID`) and message, like every other error, instead of the
@@ -77,19 +80,14 @@ export function buildMcpServer(
   // Issue 9: a tool the agent's policy can never allow is not listed, so a model is not tempted by it (calling it
   // anyway still reaches the broker, which denies it).
   const visible = options.broker.actionsFor(agentOf(options));
-  for (const name of ACTION_NAMES) {
-    if (!visible.has(name)) continue;
-    const inputSchema: z.ZodType = actionInputSchemas[name];
-    server.registerTool(
-      name,
-      { description: actionDescriptions[name], inputSchema, annotations: annotationsFor(name) },
-      (args: unknown) => call(name, args),
-    );
-  }
+  const tools: Tool[] = ACTION_NAMES.filter((name) => visible.has(name)).map(toolDefinition);
 
-  // The registered tools serve tools/list (names, descriptions, JSON Schemas). tools/call is answered here instead
-  // of by the SDK, whose handler validates first and words rejections its own way, without a code or the notice.
-  server.server.removeRequestHandler(CallToolRequestSchema.shape.method.value);
+  // Both tool requests are answered here rather than through the SDK's registerTool:
+  // - tools/list: each tool's outputSchema is a union (executed with its typed result, denied, pending, failed, or
+  //   the refusal), which the SDK would drop, converting object schemas only;
+  // - tools/call: the SDK's handler validates first and words rejections its own way, without a code or the notice.
+  server.server.registerCapabilities({ tools: {} });
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   server.server.setRequestHandler(CallToolRequestSchema, (request) => {
     const name = request.params.name;
     if (!isActionName(name)) throw new McpError(ErrorCode.InvalidParams, 'unknown tool; see tools/list');
@@ -141,6 +139,16 @@ function confirmThrough(server: McpServer): ExecuteOptions {
       });
       return answer.action === 'accept' && answer.content?.['confirm'] === true;
     },
+  };
+}
+
+function toolDefinition(name: ActionName): Tool {
+  return {
+    name,
+    description: actionDescriptions[name],
+    inputSchema: toolInputSchema(name),
+    outputSchema: toolOutputSchema(name),
+    annotations: annotationsFor(name),
   };
 }
 
