@@ -108,3 +108,15 @@ def test_a_revoked_token_is_raised_not_shown_to_the_model(cofre: CofreStack) -> 
         cofre.cli("agent", "revoke", "py-swarm-revoked")
         with pytest.raises(CofreUnauthenticated):
             get_balance(account="paper").run()
+
+
+def test_an_async_client_is_refused_with_what_to_use(cofre: CofreStack) -> None:
+    import anyio
+    from cofre_client import AsyncCofreClient
+
+    aclient = AsyncCofreClient(cofre.url, token_file=cofre.token_file)
+    try:
+        with pytest.raises(TypeError, match="needs a CofreClient.*not AsyncCofreClient"):
+            tools(aclient)  # type: ignore[arg-type]
+    finally:
+        anyio.run(aclient.aclose)

@@ -129,3 +129,13 @@ def mcp_text(output: Any) -> str:
     texts = [block["text"] for block in output if isinstance(block, dict) and block.get("type") == "text"]
     assert len(texts) == 1, output
     return str(texts[0])
+
+
+@pytest.mark.anyio
+async def test_the_wrong_kind_of_client_is_refused_with_what_to_use(
+    client: CofreClient, aclient: AsyncCofreClient
+) -> None:
+    with pytest.raises(TypeError, match=r"needs a CofreClient \(for an AsyncCofreClient, await atools"):
+        tools(aclient)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"needs an AsyncCofreClient \(for a CofreClient, use tools"):
+        await atools(client)  # type: ignore[arg-type]

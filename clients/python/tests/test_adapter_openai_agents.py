@@ -122,3 +122,14 @@ def test_the_mcp_server_does_not_show_the_token(client: CofreClient) -> None:
     token = client.bearer_headers()["Authorization"].split(" ", 1)[1]
     assert server.name == "cofre"
     assert token not in repr(server) and token not in server.name
+
+
+async def test_a_null_for_an_optional_field_is_left_out(aclient: AsyncCofreClient) -> None:
+    # Models often send null for a field they mean to leave out; cofre's fields are never nullable.
+    text = await invoke((await by_name(aclient))["get_open_orders"], {"account": "paper", "symbol": None})
+    assert read_output(text)["status"] == "executed"
+
+
+async def test_a_sync_client_is_refused_with_what_to_use(client: CofreClient) -> None:
+    with pytest.raises(TypeError, match="needs an AsyncCofreClient.*not CofreClient"):
+        await tools(client)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ error. Agency Swarm 0.7 runs tools synchronously, so these take the sync `CofreC
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterable, List, Optional, Type
 
 try:
@@ -24,6 +25,7 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
         "cofre_client.agency_swarm needs Agency Swarm: pip install 'cofre-client[agency-swarm]'"
     ) from err
 
+from ._client import CofreClient
 from ._schema_model import input_model
 from ._tool_call import call_text
 from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
@@ -32,16 +34,17 @@ __all__ = ["tools", "tool_class"]
 
 
 class _ClassProperty:
-    """Agency Swarm reads `openai_schema` on the class; this lets each tool class answer with cofre's schema."""
+    """Agency Swarm reads `openai_schema` on the class; this lets each tool class answer with cofre's schema (a fresh
+    copy each time: Agency Swarm may change the one it gets)."""
 
     def __init__(self, schema: dict) -> None:
         self._schema = schema
 
     def __get__(self, instance: Any, owner: Any) -> dict:
-        return self._schema
+        return copy.deepcopy(self._schema)
 
 
-def tool_class(client: Any, spec: ToolSpec) -> Type[BaseTool]:
+def tool_class(client: CofreClient, spec: ToolSpec) -> Type[BaseTool]:
     """The Agency Swarm tool for one action, calling cofre through `client` (a sync CofreClient)."""
     model = input_model(spec.name, spec.input_schema, base=BaseTool, doc=spec.description)
 
@@ -60,10 +63,15 @@ def tool_class(client: Any, spec: ToolSpec) -> Type[BaseTool]:
     return type(model)(spec.name, (model,), namespace)
 
 
-def tools(client: Any, actions: Optional[Iterable[str]] = None) -> List[Type[BaseTool]]:
+def tools(client: CofreClient, actions: Optional[Iterable[str]] = None) -> List[Type[BaseTool]]:
     """One tool class per action the agent may use (asked of cofre once), or per action named in `actions`.
 
     An unknown action name raises ValueError; with `actions` given, cofre is not asked.
     """
+    if not isinstance(client, CofreClient):
+        raise TypeError(
+            f"cofre_client.agency_swarm.tools needs a CofreClient (Agency Swarm runs tools synchronously), "
+            f"not {type(client).__name__}"
+        )
     allowed = None if actions is not None else actions_in_openapi(client.openapi())
     return [tool_class(client, spec) for spec in select_specs(actions, allowed)]

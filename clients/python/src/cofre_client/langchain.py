@@ -17,13 +17,15 @@ failure is an answer for the model to read, never an exception.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Union
 
 try:
     from langchain_core.tools import StructuredTool
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError("cofre_client.langchain needs LangChain: pip install 'cofre-client[langchain]'") from err
 
+from ._async_client import AsyncCofreClient
+from ._client import CofreClient
 from ._mcp_endpoint import mcp_headers, mcp_url
 from ._schema_model import input_model
 from ._tool_call import acall_text, call_text
@@ -32,7 +34,9 @@ from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
 __all__ = ["tools", "atools", "structured_tool", "mcp_connection", "mcp_client"]
 
 
-def structured_tool(client: Any, spec: ToolSpec, *, is_async: bool = False) -> StructuredTool:
+def structured_tool(
+    client: Union[CofreClient, AsyncCofreClient], spec: ToolSpec, *, is_async: bool = False
+) -> StructuredTool:
     """The StructuredTool for one action, calling cofre through `client` (sync CofreClient, or AsyncCofreClient with
     `is_async=True`)."""
     args_schema = input_model(spec.name, spec.input_schema, doc=spec.description)
@@ -58,18 +62,28 @@ def structured_tool(client: Any, spec: ToolSpec, *, is_async: bool = False) -> S
     )
 
 
-def tools(client: Any, actions: Optional[Iterable[str]] = None) -> List[StructuredTool]:
+def tools(client: CofreClient, actions: Optional[Iterable[str]] = None) -> List[StructuredTool]:
     """One tool per action the agent may use (asked of cofre once), or per action named in `actions`, on a sync
     CofreClient. `ainvoke` works too (LangChain runs the call in a thread).
 
     An unknown action name raises ValueError; with `actions` given, cofre is not asked.
     """
+    if not isinstance(client, CofreClient):
+        raise TypeError(
+            f"cofre_client.langchain.tools needs a CofreClient (for an AsyncCofreClient, await atools(client)), "
+            f"not {type(client).__name__}"
+        )
     allowed = None if actions is not None else actions_in_openapi(client.openapi())
     return [structured_tool(client, spec) for spec in select_specs(actions, allowed)]
 
 
-async def atools(client: Any, actions: Optional[Iterable[str]] = None) -> List[StructuredTool]:
+async def atools(client: AsyncCofreClient, actions: Optional[Iterable[str]] = None) -> List[StructuredTool]:
     """As `tools`, on an AsyncCofreClient: the tools are async (`ainvoke`)."""
+    if not isinstance(client, AsyncCofreClient):
+        raise TypeError(
+            f"cofre_client.langchain.atools needs an AsyncCofreClient (for a CofreClient, use tools(client)), "
+            f"not {type(client).__name__}"
+        )
     allowed = None if actions is not None else actions_in_openapi(await client.openapi())
     return [structured_tool(client, spec, is_async=True) for spec in select_specs(actions, allowed)]
 

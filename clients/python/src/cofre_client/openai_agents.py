@@ -31,6 +31,7 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
         "cofre_client.openai_agents needs the OpenAI Agents SDK: pip install 'cofre-client[openai-agents]'"
     ) from err
 
+from ._async_client import AsyncCofreClient
 from ._mcp_endpoint import mcp_headers, mcp_url
 from ._tool_call import acall_text
 from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
@@ -38,7 +39,7 @@ from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
 __all__ = ["tools", "function_tool_for", "mcp_server"]
 
 
-def function_tool_for(client: Any, spec: ToolSpec) -> FunctionTool:
+def function_tool_for(client: AsyncCofreClient, spec: ToolSpec) -> FunctionTool:
     """The FunctionTool for one action, calling cofre through `client` (an AsyncCofreClient)."""
 
     async def on_invoke_tool(context: ToolContext[Any], arguments: str) -> str:
@@ -48,7 +49,9 @@ def function_tool_for(client: Any, spec: ToolSpec) -> FunctionTool:
             return f"The arguments for {spec.name} are not valid JSON ({err.msg}); nothing was sent to cofre."
         if not isinstance(args, dict):
             return f"The arguments for {spec.name} must be a JSON object; nothing was sent to cofre."
-        return await acall_text(client, spec.name, args)
+        # cofre's fields are optional, never nullable: a null the model sent for a field it meant to leave out is
+        # left out.
+        return await acall_text(client, spec.name, {key: value for key, value in args.items() if value is not None})
 
     return FunctionTool(
         name=spec.name,
@@ -59,11 +62,16 @@ def function_tool_for(client: Any, spec: ToolSpec) -> FunctionTool:
     )
 
 
-async def tools(client: Any, actions: Optional[Iterable[str]] = None) -> List[FunctionTool]:
+async def tools(client: AsyncCofreClient, actions: Optional[Iterable[str]] = None) -> List[FunctionTool]:
     """One FunctionTool per action the agent may use (asked of cofre once), or per action named in `actions`.
 
     An unknown action name raises ValueError; with `actions` given, cofre is not asked.
     """
+    if not isinstance(client, AsyncCofreClient):
+        raise TypeError(
+            f"cofre_client.openai_agents.tools needs an AsyncCofreClient (the SDK awaits its tools), "
+            f"not {type(client).__name__}"
+        )
     allowed = None if actions is not None else actions_in_openapi(await client.openapi())
     return [function_tool_for(client, spec) for spec in select_specs(actions, allowed)]
 
