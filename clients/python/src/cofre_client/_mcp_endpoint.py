@@ -7,14 +7,17 @@ it, never logged or put in an error.
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Dict, Union
+
+from ._async_client import AsyncCofreClient
+from ._client import CofreClient
 
 
-def mcp_url(client: Any) -> str:
+def mcp_url(client: Union[CofreClient, AsyncCofreClient]) -> str:
     """`<base_url>/mcp` of `client`."""
-    return f"{str(client.base_url).rstrip('/')}/mcp"
+    return f"{client.base_url}/mcp"
 
 
-def mcp_headers(client: Any) -> Dict[str, str]:
+def mcp_headers(client: Union[CofreClient, AsyncCofreClient]) -> Dict[str, str]:
     """The Authorization header with `client`'s agent token."""
     return dict(client.bearer_headers())

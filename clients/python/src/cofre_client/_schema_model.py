@@ -9,7 +9,8 @@ The server validates again (with the rules JSON Schema cannot say, e.g. "exactly
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, Union
+import types
+from typing import Any, Dict, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from typing_extensions import Annotated
@@ -17,6 +18,9 @@ from typing_extensions import Annotated
 _OBJECT_KEYS = {"type", "properties", "required", "additionalProperties", "description", "$schema"}
 _STRING_KEYS = {"type", "minLength", "maxLength", "pattern", "enum", "description"}
 _NUMBER_KEYS = {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "description"}
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class UnsupportedSchemaError(ValueError):
@@ -43,26 +47,31 @@ def input_model(
             fields[field_name] = (annotation, Field(..., description=description))
         else:
             fields[field_name] = (Optional[annotation], Field(None, description=description))
-    extra = "forbid" if schema.get("additionalProperties") is False else "ignore"
+    extra: Literal["forbid", "ignore"] = "forbid" if schema.get("additionalProperties") is False else "ignore"
     # create_model takes no config beside a base, so the config rides on an intermediate class; subclass configs
     # are merged with the base's, so Agency Swarm's BaseTool keeps its own.
-    configured = type(base)(name, (base,), {"model_config": ConfigDict(extra=extra), "__module__": __name__})
+    configured = subclass(name, base, {"model_config": ConfigDict(extra=extra), "__module__": __name__})
     model: Type[BaseModel] = create_model(  # type: ignore[call-overload]
         name, __base__=configured, __module__=__name__, __doc__=doc, **fields
     )
     return model
 
 
+def subclass(name: str, base: Type[_Model], namespace: Mapping[str, Any]) -> Type[_Model]:
+    """A subclass of a pydantic model made at run time, through the model's metaclass (as a class statement does)."""
+    return cast(Type[_Model], types.new_class(name, (base,), exec_body=lambda ns: ns.update(namespace)))
+
+
 def _annotation(action: str, field: str, schema: Mapping[str, Any]) -> Any:
     if "anyOf" in schema:
         _check_keys(action, field, schema, {"anyOf", "description"})
         members = tuple(_annotation(action, field, member) for member in schema["anyOf"])
-        return Union[members]  # type: ignore[valid-type]
+        return Union[members]
     kind = schema.get("type")
     if kind == "string":
         _check_keys(action, field, schema, _STRING_KEYS)
         if "enum" in schema:
-            return Literal[tuple(schema["enum"])]  # type: ignore[valid-type]
+            return Literal[tuple(schema["enum"])]
         return Annotated[
             str,
             StringConstraints(
@@ -89,7 +98,7 @@ def _annotation(action: str, field: str, schema: Mapping[str, Any]) -> Any:
     raise UnsupportedSchemaError(f"{action}.{field}: unsupported schema type {kind!r}")
 
 
-def _check_keys(action: str, field: str, schema: Mapping[str, Any], allowed: set) -> None:
+def _check_keys(action: str, field: str, schema: Mapping[str, Any], allowed: Set[str]) -> None:
     unknown = sorted(set(schema) - allowed)
     if unknown:
         where = f"{action}.{field}" if field else action

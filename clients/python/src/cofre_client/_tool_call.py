@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ._async_client import AsyncCofreClient
+from ._client import CofreClient
 from ._errors import CofreApiError, CofreUnauthenticated
 from ._tool_output import error_text, response_text
 
 
-def call_text(client: Any, action: str, args: Mapping[str, Any]) -> str:
+def call_text(client: CofreClient, action: str, args: Mapping[str, Any]) -> str:
     """Run `action` with `args` on a sync CofreClient; the model's text."""
     try:
         response = client.call(action, dict(args))
@@ -25,7 +27,7 @@ def call_text(client: Any, action: str, args: Mapping[str, Any]) -> str:
     return response_text(response)
 
 
-async def acall_text(client: Any, action: str, args: Mapping[str, Any]) -> str:
+async def acall_text(client: AsyncCofreClient, action: str, args: Mapping[str, Any]) -> str:
     """Run `action` with `args` on an AsyncCofreClient; the model's text."""
     try:
         response = await client.call(action, dict(args))

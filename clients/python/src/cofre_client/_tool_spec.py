@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 _ACTION_PATH = "/v1/actions/"
 
@@ -28,7 +28,7 @@ class ToolSpec:
     input_schema: Mapping[str, Any]
     write: bool
 
-    def schema_copy(self) -> dict:
+    def schema_copy(self) -> Dict[str, Any]:
         """A copy of the input schema a framework may keep or change without touching the shared metadata."""
         return copy.deepcopy(dict(self.input_schema))
 

@@ -16,7 +16,7 @@ error. Agency Swarm 0.7 runs tools synchronously, so these take the sync `CofreC
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, List, Optional, Type
+from typing import Any, Dict, Iterable, List, Optional, Type, cast
 
 try:
     from agency_swarm.tools import BaseTool
@@ -26,7 +26,7 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
     ) from err
 
 from ._client import CofreClient
-from ._schema_model import input_model
+from ._schema_model import input_model, subclass
 from ._tool_call import call_text
 from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
 
@@ -37,10 +37,10 @@ class _ClassProperty:
     """Agency Swarm reads `openai_schema` on the class; this lets each tool class answer with cofre's schema (a fresh
     copy each time: Agency Swarm may change the one it gets)."""
 
-    def __init__(self, schema: dict) -> None:
+    def __init__(self, schema: Dict[str, Any]) -> None:
         self._schema = schema
 
-    def __get__(self, instance: Any, owner: Any) -> dict:
+    def __get__(self, instance: Any, owner: Any) -> Dict[str, Any]:
         return copy.deepcopy(self._schema)
 
 
@@ -60,7 +60,7 @@ def tool_class(client: CofreClient, spec: ToolSpec) -> Type[BaseTool]:
         # is better served by cofre's exact schema, the one cofre validates against.
         "openai_schema": _ClassProperty(schema),
     }
-    return type(model)(spec.name, (model,), namespace)
+    return subclass(spec.name, cast(Type[BaseTool], model), namespace)
 
 
 def tools(client: CofreClient, actions: Optional[Iterable[str]] = None) -> List[Type[BaseTool]]:

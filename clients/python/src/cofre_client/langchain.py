@@ -17,7 +17,7 @@ failure is an answer for the model to read, never an exception.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 try:
     from langchain_core.tools import StructuredTool
@@ -34,30 +34,35 @@ from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
 __all__ = ["tools", "atools", "structured_tool", "mcp_connection", "mcp_client"]
 
 
-def structured_tool(
-    client: Union[CofreClient, AsyncCofreClient], spec: ToolSpec, *, is_async: bool = False
-) -> StructuredTool:
-    """The StructuredTool for one action, calling cofre through `client` (sync CofreClient, or AsyncCofreClient with
-    `is_async=True`)."""
-    args_schema = input_model(spec.name, spec.input_schema, doc=spec.description)
+def structured_tool(client: Union[CofreClient, AsyncCofreClient], spec: ToolSpec) -> StructuredTool:
+    """The StructuredTool for one action, calling cofre through `client`: sync (`invoke`, and `ainvoke` in a thread)
+    on a CofreClient, async (`ainvoke`) on an AsyncCofreClient."""
 
-    def arguments(kwargs: Any) -> dict:
-        # StructuredTool passes the validated fields; an optional field the model left out arrives as None, which
+    def arguments(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        # StructuredTool passes the validated fields; an optional field the model left out may arrive as None, which
         # cofre's schemas do not take.
         return {key: value for key, value in kwargs.items() if value is not None}
 
-    def run(**kwargs: Any) -> str:
-        return call_text(client, spec.name, arguments(kwargs))
+    if isinstance(client, AsyncCofreClient):
+        aclient = client
 
-    async def arun(**kwargs: Any) -> str:
-        return await acall_text(client, spec.name, arguments(kwargs))
+        async def arun(**kwargs: Any) -> str:
+            return await acall_text(aclient, spec.name, arguments(kwargs))
 
+        func, coroutine = None, arun
+    else:
+        sclient = client
+
+        def run(**kwargs: Any) -> str:
+            return call_text(sclient, spec.name, arguments(kwargs))
+
+        func, coroutine = run, None
     return StructuredTool.from_function(
-        func=None if is_async else run,
-        coroutine=arun if is_async else None,
+        func=func,
+        coroutine=coroutine,
         name=spec.name,
         description=spec.description,
-        args_schema=args_schema,
+        args_schema=input_model(spec.name, spec.input_schema, doc=spec.description),
         infer_schema=False,
     )
 
@@ -85,15 +90,15 @@ async def atools(client: AsyncCofreClient, actions: Optional[Iterable[str]] = No
             f"not {type(client).__name__}"
         )
     allowed = None if actions is not None else actions_in_openapi(await client.openapi())
-    return [structured_tool(client, spec, is_async=True) for spec in select_specs(actions, allowed)]
+    return [structured_tool(client, spec) for spec in select_specs(actions, allowed)]
 
 
-def mcp_connection(client: Any) -> dict:
+def mcp_connection(client: Union[CofreClient, AsyncCofreClient]) -> Dict[str, Any]:
     """The langchain-mcp-adapters connection to cofre's `/mcp` (Streamable HTTP) with the client's token."""
     return {"transport": "streamable_http", "url": mcp_url(client), "headers": mcp_headers(client)}
 
 
-def mcp_client(client: Any, name: str = "cofre") -> Any:
+def mcp_client(client: Union[CofreClient, AsyncCofreClient], name: str = "cofre") -> Any:
     """A `MultiServerMCPClient` with cofre as its one server, named `name`; `await .get_tools()` lists the agent's
     tools. Needs langchain-mcp-adapters (in the `langchain` extra)."""
     try:

@@ -20,7 +20,7 @@ after cofre's data notice; it never ends the run.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Union
 
 try:
     from agents import FunctionTool
@@ -32,6 +32,7 @@ except ImportError as err:  # pragma: no cover - exercised only without the extr
     ) from err
 
 from ._async_client import AsyncCofreClient
+from ._client import CofreClient
 from ._mcp_endpoint import mcp_headers, mcp_url
 from ._tool_call import acall_text
 from ._tool_spec import ToolSpec, actions_in_openapi, select_specs
@@ -76,7 +77,7 @@ async def tools(client: AsyncCofreClient, actions: Optional[Iterable[str]] = Non
     return [function_tool_for(client, spec) for spec in select_specs(actions, allowed)]
 
 
-def mcp_server(client: Any, **kwargs: Any) -> MCPServerStreamableHttp:
+def mcp_server(client: Union[CofreClient, AsyncCofreClient], **kwargs: Any) -> MCPServerStreamableHttp:
     """The SDK's documented MCP route to cofre: `MCPServerStreamableHttp` on the client's `/mcp` with its token.
 
     Use it as an async context manager (it connects on entry). Extra keyword arguments go to
