@@ -12,14 +12,20 @@ path: the token itself is never in the environment or on the command line).
 from __future__ import annotations
 
 import json
+import sys
 
-from cofre_client import CofreClient
+from cofre_client import CofreClient, CofreError
 
 
-def main() -> None:
-    with CofreClient() as cofre:
-        print(json.dumps(cofre.get_balance(account="paper"), indent=2))
+def main() -> int:
+    try:
+        with CofreClient() as cofre:
+            print(json.dumps(cofre.get_balance(account="paper"), indent=2))
+    except CofreError as err:  # no token file, cofre not running, a denial: one line, with cofre's code
+        print(f"python-get-balance.py: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,7 +19,7 @@ import sys
 from typing import List, Optional
 
 from agency_swarm import Agency, Agent
-from cofre_client import CofreClient
+from cofre_client import CofreClient, CofreError
 from cofre_client.agency_swarm import tools
 
 INSTRUCTIONS = """You trade on the user's behalf through cofre, which holds the exchange keys and applies the
@@ -62,8 +62,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         # Checked first: without a model the agent cannot reason, and Agency Swarm's own error is less clear.
         print("agent.py: set OPENAI_API_KEY: the agent needs a model to reason (cofre needs no key)", file=sys.stderr)
         return 2
-    with CofreClient(args.url, token_file=args.token_file) as client:
-        print(build_agency(client).get_completion(args.task))
+    try:
+        with CofreClient(args.url, token_file=args.token_file) as client:
+            print(build_agency(client).get_completion(args.task))
+    except CofreError as err:  # no token file, cofre not running: one line, with cofre's code
+        print(f"agent.py: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,7 +21,7 @@ import sys
 from typing import List, Optional
 
 from agents import Agent, Runner
-from cofre_client import AsyncCofreClient
+from cofre_client import AsyncCofreClient, CofreError
 from cofre_client.openai_agents import mcp_server, tools
 
 INSTRUCTIONS = """You trade on the user's behalf through cofre, which holds the exchange keys and applies the
@@ -77,7 +77,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         # Checked first: without a model the agent cannot reason, and the SDK's own error comes only after connecting.
         print("agent.py: set OPENAI_API_KEY: the agent needs a model to reason (cofre needs no key)", file=sys.stderr)
         return 2
-    print(asyncio.run(run(args)))
+    try:
+        print(asyncio.run(run(args)))
+    except CofreError as err:  # no token file, cofre not running: one line, with cofre's code
+        print(f"agent.py: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -89,3 +89,30 @@ def test_the_get_balance_example_prints_the_balance(cofre: CofreStack) -> None:
     balance = json.loads(ran.stdout)
     assert set(balance["balance"]["assets"]) >= {"USDT", "BTC"}
     assert cofre.token_file.read_text().strip() not in ran.stdout + ran.stderr
+
+
+@pytest.mark.parametrize("example", ["python-openai-agents/agent.py", "python-agency-swarm/agent.py"])
+def test_an_agent_example_with_a_missing_token_file_says_so_in_one_line(
+    example: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-sent")
+    missing = tmp_path / "agent.token"
+    assert load(example).main(["What is my balance?", "--token-file", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("agent.py: ") and str(missing) in err
+    assert "Traceback" not in err
+
+
+def test_the_get_balance_example_without_a_token_file_says_how_to_give_one(cofre: CofreStack) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "COFRE_TOKEN_FILE"}
+    ran = subprocess.run(
+        [sys.executable, str(EXAMPLES / "python-get-balance.py")],
+        env={**env, "COFRE_URL": cofre.url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert ran.returncode == 1
+    assert "COFRE_TOKEN_FILE" in ran.stderr
+    assert "Traceback" not in ran.stderr
