@@ -134,6 +134,15 @@ describe('public endpoints', () => {
     }
     expect(doc.paths['/v1/requests/{requestId}']?.['get']).toBeDefined();
     expect(doc.paths['/v1/health']?.['get']).toBeDefined();
+    // Each action's executed answer names its result's schema, generated from action-results.ts.
+    const components = (doc.components as unknown as { schemas: Record<string, unknown> }).schemas;
+    const placed = JSON.stringify(doc.paths['/v1/actions/place_order']?.['post']);
+    expect(placed).toContain('"$ref":"#/components/schemas/PlaceOrderResult"');
+    expect(components['PlaceOrderResult']).toMatchObject({
+      required: ['order'],
+      properties: { order: { required: expect.arrayContaining(['id', 'status', 'amount', 'filled']) } },
+    });
+    expect(Object.keys(components).filter((k) => k.endsWith('Result'))).toHaveLength(ACTION_NAMES.length);
     // The place_order body documents the idempotency key as required.
     const place = doc.paths['/v1/actions/place_order']?.['post']?.requestBody?.content['application/json']
       ?.schema as unknown as {

@@ -60,6 +60,8 @@ class Renderer:
         self.components: Schema = document.get("components", {}).get("schemas", {})
         self.blocks: list[str] = []
         self.defined: set[str] = set()
+        # Structure → name, so an object that appears in several places (an order in four results) is one type.
+        self.shapes: dict[str, str] = {}
 
     def ref(self, ref: str, root: Schema) -> tuple[Schema, str | None]:
         if ref.startswith("#/components/schemas/"):
@@ -70,12 +72,16 @@ class Renderer:
             return root[section][name], None
         raise ValueError(f"unsupported $ref {ref}")
 
-    def type_of(self, schema: Schema, name: str, root: Schema) -> str:
+    def type_of(self, schema: Schema, name: str, root: Schema, parent: str = "") -> str:
+        """The Python type of a schema; an object becomes a TypedDict named `name` (or `parent + name` when `name`
+        is taken by something else)."""
         if "$ref" in schema:
             target, component = self.ref(schema["$ref"], root)
+            if component is not None and target.get("properties"):
+                return self.define(target, component, self.components, component=True)
             if component is not None:
-                return self.define(target, component, self.components)
-            return self.type_of(target, name, root)
+                return self.alias(target, component)
+            return self.type_of(target, name, root, parent)
         if "const" in schema:
             return f"Literal[{schema['const']!r}]"
         if "enum" in schema:
@@ -87,13 +93,16 @@ class Renderer:
                 if kinds == {"string", "number"} and len(options) == 2:
                     return "Decimalish"
                 return self.union(
-                    [self.type_of(o, f"{name}{i + 1}" if len(options) > 1 else name, root) for i, o in enumerate(options)]
+                    [
+                        self.type_of(o, f"{name}{i + 1}" if len(options) > 1 else name, root, parent)
+                        for i, o in enumerate(options)
+                    ]
                 )
         if "allOf" in schema and len(schema["allOf"]) == 1:
-            return self.type_of(schema["allOf"][0], name, root)
+            return self.type_of(schema["allOf"][0], name, root, parent)
         kind = schema.get("type")
         if isinstance(kind, list):
-            return self.union([self.type_of({**schema, "type": k}, name, root) for k in kind])
+            return self.union([self.type_of({**schema, "type": k}, name, root, parent) for k in kind])
         if kind == "string":
             return "str"
         if kind == "integer":
@@ -106,13 +115,13 @@ class Renderer:
             return "None"
         if kind == "array":
             items = schema.get("items")
-            return f"list[{self.type_of(items, name + 'Item', root) if isinstance(items, dict) else 'Any'}]"
+            return f"list[{self.type_of(items, singular(name), root, parent) if isinstance(items, dict) else 'Any'}]"
         if kind == "object" or "properties" in schema:
             if schema.get("properties"):
-                return self.define(schema, name, root)
+                return self.define(schema, name, root, parent=parent)
             extra = schema.get("additionalProperties")
             if isinstance(extra, dict) and extra:
-                return f"dict[str, {self.type_of(extra, name + 'Value', root)}]"
+                return f"dict[str, {self.type_of(extra, singular(name), root, parent)}]"
             return "dict[str, Any]"
         return "Any"
 
@@ -126,14 +135,37 @@ class Renderer:
             return "Any"
         return seen[0] if len(seen) == 1 else " | ".join(seen)
 
-    def define(self, schema: Schema, name: str, root: Schema) -> str:
-        """Emits a TypedDict for an object schema (once per name) and returns its name."""
-        if name in self.defined:
-            return name
+    def alias(self, schema: Schema, name: str) -> str:
+        """A component that is not an object (a union of results): a named alias of its type."""
+        if name not in self.defined:
+            self.defined.add(name)
+            kind = self.type_of(schema, name, self.components, parent=name)
+            if " | " in kind:
+                kind = "Union[" + ", ".join(kind.split(" | ")) + "]"
+            doc = f"#: {_docline(schema['description'])}\n" if schema.get("description") else ""
+            self.blocks.append(f"{doc}{name} = {kind}\n")
+        return name
+
+    def define(self, schema: Schema, name: str, root: Schema, parent: str = "", component: bool = False) -> str:
+        """Emits a TypedDict for an object schema (once per name, or per structure for inline objects) and returns
+        its name. Components keep their own names; an inline object takes its property's name (`order` → `Order`)
+        unless a component or another structure has it, then its parent's name before it."""
+        shape = json.dumps(schema, sort_keys=True)
+        if component:
+            if name in self.defined:
+                return name
+        else:
+            if shape in self.shapes:
+                return self.shapes[shape]
+            if name in self.defined or name in self.components:
+                name = parent + name
+            while name in self.defined or name in self.components:
+                name += "_"
         self.defined.add(name)
+        self.shapes.setdefault(shape, name)
         props: Schema = schema.get("properties", {})
         required = set(schema.get("required", []))
-        fields = [(key, self.type_of(sub, name + pascal(key), root), sub) for key, sub in props.items()]
+        fields = [(key, self.type_of(sub, pascal(key), root, parent=name), sub) for key, sub in props.items()]
         self.blocks.append(self.typed_dict(name, schema.get("description"), fields, required))
         return name
 
@@ -195,6 +227,11 @@ def _comment(text: str, indent: int = 4, width: int = 118) -> str:
     return "".join(f"{' ' * indent}#: {part}\n" for part in lines)
 
 
+def singular(name: str) -> str:
+    """`Orders` → `Order`, for the items of an array or the values of a map named in the plural."""
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") and len(name) > 1 else name + "Item"
+
+
 def _docline(text: str) -> str:
     return " ".join(str(text).split()).replace("\\", "\\\\").replace('"""', "'''")
 
@@ -222,11 +259,11 @@ def is_write(name: str, operation: Schema) -> bool:
 def render(document: Schema) -> str:
     """The text of _generated.py for this document. Pure: the same document gives the same bytes."""
     r = Renderer(document)
-    r.define(r.components["ActionResponse"], "ActionResponse", r.components)
+    r.define(r.components["ActionResponse"], "ActionResponse", r.components, component=True)
     actions = []
     for name, op in actions_of(document):
         body = body_schema(op)
-        input_type = r.define(body, pascal(name) + "Input", body) if body.get("properties") else None
+        input_type = r.define(body, pascal(name) + "Input", body, component=True) if body.get("properties") else None
         result_name = pascal(name) + "Result"
         result_schema = r.components.get(result_name)
         result_type = r.type_of({"$ref": f"#/components/schemas/{result_name}"}, result_name, r.components) if result_schema else "Any"
@@ -254,7 +291,7 @@ def render(document: Schema) -> str:
     ]
     out = ["\n".join(out) + "\n"]
     out.append("\n\n".join(block.rstrip("\n") + "\n" for block in r.blocks))
-    out.append("\n")
+    out.append("\n\n")
     out.append(render_specs(actions))
     out.append(render_methods(actions, asynchronous=False))
     out.append(render_methods(actions, asynchronous=True))

@@ -7,7 +7,8 @@ Every child gets PR_SET_PDEATHSIG on Linux, so a killed pytest does not leave a 
 
 Run it alone to get a cofre to poke at, or to regenerate the types from its live document:
 
-    python tests/cofre_stack.py            # prints the URL and the token file, serves until Ctrl-C
+    python tests/cofre_stack.py              # prints the URL and the token file, serves until Ctrl-C
+    python tests/cofre_stack.py --generate   # regenerates src/cofre_client/_generated.py from its live document
 """
 
 from __future__ import annotations
@@ -255,22 +256,26 @@ class CofreStack:
         log.close()
 
 
-def _main() -> int:
+def _main(argv: list[str]) -> int:
     import tempfile
 
     root = Path(tempfile.mkdtemp(prefix="cofre-py-"))
-    stack = CofreStack(root).start()
-    print(f"cofre at {stack.url}; token file {stack.token_file}; folder {root}", flush=True)
+    stack = CofreStack(root)
     try:
+        stack.start()
+        if argv[1:] == ["--generate"]:
+            generator = Path(__file__).resolve().parents[1] / "scripts" / "generate_types.py"
+            return subprocess.call(
+                [sys.executable, str(generator), "--url", stack.url, "--token-file", str(stack.token_file)]
+            )
+        print(f"cofre at {stack.url}; token file {stack.token_file}; folder {root}", flush=True)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
+        return 0
     finally:
         stack.stop_all()
-    return 0
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    sys.exit(_main())
-
+    sys.exit(_main(sys.argv))

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { actionResultSchemas } from '../../broker/action-results.js';
 import {
   ACTION_NAMES,
   actionDescriptions,
@@ -22,6 +23,22 @@ export function actionBodySchema(name: ActionName): JsonSchema {
     target: 'draft-2020-12',
   }) as JsonSchema;
   return schema;
+}
+
+/**
+ * The JSON Schema of an action's `result` when it is executed (`components.schemas.<Pascal>Result`), generated from
+ * the broker's result schemas as they travel (`io: 'output'`).
+ */
+export function actionResultSchema(name: ActionName): JsonSchema {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(actionResultSchemas[name], {
+    target: 'draft-2020-12',
+  }) as JsonSchema;
+  return schema;
+}
+
+/** `place_order` → `PlaceOrder`: the stem of an action's component names (`PlaceOrderResult`). */
+export function pascalName(name: ActionName): string {
+  return name.replace(/(^|_)([a-z])/g, (_match: string, _sep: string, c: string) => c.toUpperCase());
 }
 
 const ERROR_CODES = Object.keys(errorCatalogue);
@@ -69,6 +86,16 @@ const components = {
         },
         rule: { type: 'string', description: 'The policy rule that decided.' },
         reason: { type: 'string', description: 'Why it was denied or is waiting for approval.' },
+        approval: {
+          type: 'object',
+          required: ['expiresAt', 'payloadHash'],
+          description:
+            'For pending_approval: until when operators may approve, and what exactly will be sent.',
+          properties: {
+            expiresAt: { type: 'string', description: 'ISO 8601.' },
+            payloadHash: { type: 'string', description: 'SHA-256 (hex) of exactly what will be sent.' },
+          },
+        },
         error: { ...errorObject, description: 'Why it failed (failed only).' },
         replayed: {
           type: 'boolean',
@@ -81,12 +108,29 @@ const components = {
     Error: { type: 'object', required: ['error'], properties: { error: errorObject } },
     Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } },
     ...operatorSchemas,
+    ...Object.fromEntries(
+      ACTION_NAMES.map((name) => [`${pascalName(name)}Result`, actionResultSchema(name)]),
+    ),
   },
 } as const;
 
 const actionResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/ActionResponse' } } },
+});
+/** An action's answer with its `result` typed: the ActionResponse whose result is `<Pascal>Result`. */
+const typedActionResponse = (name: ActionName, description: string) => ({
+  description,
+  content: {
+    'application/json': {
+      schema: {
+        allOf: [
+          { $ref: '#/components/schemas/ActionResponse' },
+          { properties: { result: { $ref: `#/components/schemas/${pascalName(name)}Result` } } },
+        ],
+      },
+    },
+  },
 });
 const errorResponse = (description: string) => ({
   description,
@@ -119,7 +163,8 @@ function actionOperation(name: ActionName) {
         content: { 'application/json': { schema: actionBodySchema(name) } },
       },
       responses: {
-        '200': actionResponse(
+        '200': typedActionResponse(
+          name,
           name === 'get_request' ? 'The stored answer of that request, whatever its status.' : 'Executed.',
         ),
         '202': actionResponse('Waiting for an operator to approve; poll get_request with the requestId.'),
@@ -176,7 +221,7 @@ export function buildOpenApiDocument(
         },
       ],
       responses: {
-        '200': actionResponse('The stored answer of that request, whatever its status.'),
+        '200': typedActionResponse('get_request', 'The stored answer of that request, whatever its status.'),
         '404': errorResponse('No request of yours with that id (COFRE_REQUEST_NOT_FOUND).'),
         '400': commonErrors['400'],
         '401': commonErrors['401'],

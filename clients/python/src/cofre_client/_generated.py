@@ -15,6 +15,15 @@ from ._action_spec import ActionSpec
 Decimalish = Union[str, float, Decimal]
 
 
+class ActionResponseApproval(TypedDict):
+    """For pending_approval: until when operators may approve, and what exactly will be sent."""
+
+    #: ISO 8601.
+    expiresAt: str
+    #: SHA-256 (hex) of exactly what will be sent.
+    payloadHash: str
+
+
 class _ActionResponseErrorRequired(TypedDict):
     #: A code from docs/errors.md.
     code: str
@@ -45,10 +54,59 @@ class ActionResponse(_ActionResponseRequired, total=False):
     rule: str
     #: Why it was denied or is waiting for approval.
     reason: str
+    #: For pending_approval: until when operators may approve, and what exactly will be sent.
+    approval: ActionResponseApproval
     #: Why it failed (failed only).
     error: ActionResponseError
     #: Present on the stored answer of an earlier order with the same clientOrderId: nothing was sent again.
     replayed: Literal[True]
+
+
+class _AccountRequired(TypedDict):
+    #: Account id to use in other actions.
+    account: str
+    #: The exchange (a ccxt id, e.g. "binance").
+    venue: str
+    #: live = real money, sandbox = test network, paper = simulated.
+    mode: Literal['live', 'sandbox', 'paper']
+
+
+class Account(_AccountRequired, total=False):
+    #: Present when cofre refuses this account (its key is too broad).
+    refused: Literal[True]
+    #: Why the account is refused.
+    problems: list[str]
+
+
+class ListAccountsResult(TypedDict):
+    accounts: list[Account]
+
+
+class _LimitRequired(TypedDict):
+    #: Where the limit is written in the policy, or its name.
+    limit: str
+    #: The counter it draws on; limits with the same key share one budget.
+    key: str
+    measure: Literal['notional', 'orders', 'openOrders', 'withdrawals']
+    #: Whose budget it is: global, an account, or an agent.
+    scope: str
+    #: The cap, in `unit` (a count when absent) (a decimal string, e.g. "0.001")
+    cap: str
+    #: Used now within its window, reservations included (a decimal string, e.g. "0.001")
+    used: str
+    #: What is left (a decimal string, e.g. "0.001")
+    remaining: str
+
+
+class Limit(_LimitRequired, total=False):
+    #: Rolling window in ms; absent for openOrders.
+    windowMs: int
+    #: The quote asset(s) for notional, the asset for withdrawals.
+    unit: str
+
+
+class GetLimitsResult(TypedDict):
+    limits: list[Limit]
 
 
 class GetBalanceInput(TypedDict):
@@ -56,11 +114,48 @@ class GetBalanceInput(TypedDict):
     account: str
 
 
+class Asset(TypedDict):
+    #: Available (a decimal string, e.g. "0.001")
+    free: str
+    #: Locked in open orders (a decimal string, e.g. "0.001")
+    used: str
+    #: free + used (a decimal string, e.g. "0.001")
+    total: str
+
+
+class Balance(TypedDict):
+    #: By asset code; zero balances are left out.
+    assets: dict[str, Asset]
+
+
+class GetBalanceResult(TypedDict):
+    balance: Balance
+
+
 class GetTickerInput(TypedDict):
     #: Account id, as returned by list_accounts.
     account: str
     #: Market symbol in unified form BASE/QUOTE, e.g. "BTC/USDT".
     symbol: str
+
+
+class _TickerRequired(TypedDict):
+    symbol: str
+
+
+class Ticker(_TickerRequired, total=False):
+    #: Best bid in the QUOTE asset (a decimal string, e.g. "0.001")
+    bid: str
+    #: Best ask in the QUOTE asset (a decimal string, e.g. "0.001")
+    ask: str
+    #: Last trade price in the QUOTE asset (a decimal string, e.g. "0.001")
+    last: str
+    #: ISO 8601 time.
+    timestamp: str
+
+
+class GetTickerResult(TypedDict):
+    ticker: Ticker
 
 
 class _GetOpenOrdersInputRequired(TypedDict):
@@ -71,6 +166,37 @@ class _GetOpenOrdersInputRequired(TypedDict):
 class GetOpenOrdersInput(_GetOpenOrdersInputRequired, total=False):
     #: Market symbol in unified form BASE/QUOTE, e.g. "BTC/USDT".
     symbol: str
+
+
+class _OrderRequired(TypedDict):
+    #: The exchange's order id.
+    id: str
+    symbol: str
+    side: Literal['buy', 'sell']
+    #: "other" for venue-specific types cofre does not place itself (stop, take-profit, ...).
+    type: Literal['market', 'limit', 'other']
+    status: Literal['open', 'closed', 'canceled', 'expired', 'rejected']
+    #: Ordered quantity in the BASE asset (a decimal string, e.g. "0.001")
+    amount: str
+    #: Filled quantity in the BASE asset (a decimal string, e.g. "0.001")
+    filled: str
+
+
+class Order(_OrderRequired, total=False):
+    """An order as the exchange reports it."""
+
+    #: The clientOrderId the order was placed with.
+    clientOrderId: str
+    #: Limit price in the QUOTE asset (a decimal string, e.g. "0.001")
+    price: str
+    #: Average fill price in the QUOTE asset (a decimal string, e.g. "0.001")
+    average: str
+    #: ISO 8601 time.
+    timestamp: str
+
+
+class GetOpenOrdersResult(TypedDict):
+    orders: list[Order]
 
 
 class _GetOrderInputRequired(TypedDict):
@@ -85,6 +211,11 @@ class GetOrderInput(_GetOrderInputRequired, total=False):
     orderId: str
     #: The clientOrderId the order was placed with.
     clientOrderId: str
+
+
+class GetOrderResult(TypedDict):
+    #: An order as the exchange reports it.
+    order: Order
 
 
 class _PreviewOrderInputRequired(TypedDict):
@@ -103,6 +234,55 @@ class _PreviewOrderInputRequired(TypedDict):
 class PreviewOrderInput(_PreviewOrderInputRequired, total=False):
     #: Limit price in the QUOTE asset per unit of BASE. Required for limit orders only.
     price: Decimalish
+
+
+class _PreviewOrderResultOrderRequired(TypedDict):
+    symbol: str
+    base: str
+    quote: str
+    side: Literal['buy', 'sell']
+    type: Literal['market', 'limit']
+    #: Quantity in BASE, rounded down to the market's step (a decimal string, e.g. "0.001")
+    amount: str
+    #: amount × (limit price, or the reference price for a market order), in QUOTE (a decimal string, e.g. "0.001")
+    notional: str
+
+
+class PreviewOrderResultOrder(_PreviewOrderResultOrderRequired, total=False):
+    """The order as place_order would send it."""
+
+    #: Limit price in QUOTE (a decimal string, e.g. "0.001")
+    price: str
+    #: The venue's last price in QUOTE (a decimal string, e.g. "0.001")
+    referencePrice: str
+
+
+class DecisionLimit(TypedDict):
+    #: Where the limit is written in the policy, or its name.
+    limit: str
+    #: The cap, in the unit of the limit (a decimal string, e.g. "0.001")
+    cap: str
+    #: Used now within its window, reservations included (a decimal string, e.g. "0.001")
+    used: str
+    #: What this order would use of it (a decimal string, e.g. "0.001")
+    needs: str
+
+
+class Decision(TypedDict):
+    decision: Literal['allow', 'deny', 'approval', 'confirm']
+    #: The policy rule that would decide.
+    rule: str
+    reason: str
+    #: The limits place_order would draw on.
+    limits: list[DecisionLimit]
+
+
+class PreviewOrderResult(TypedDict):
+    #: The order as place_order would send it.
+    order: PreviewOrderResultOrder
+    #: A preview never sends anything.
+    sent: Literal[False]
+    decision: Decision
 
 
 class _PlaceOrderInputRequired(TypedDict):
@@ -126,6 +306,11 @@ class PlaceOrderInput(_PlaceOrderInputRequired, total=False):
     price: Decimalish
 
 
+class PlaceOrderResult(TypedDict):
+    #: An order as the exchange reports it.
+    order: Order
+
+
 class _CancelOrderInputRequired(TypedDict):
     #: Account id, as returned by list_accounts.
     account: str
@@ -140,6 +325,11 @@ class CancelOrderInput(_CancelOrderInputRequired, total=False):
     clientOrderId: str
 
 
+class CancelOrderResult(TypedDict):
+    #: An order as the exchange reports it.
+    order: Order
+
+
 class _CancelAllOrdersInputRequired(TypedDict):
     #: Account id, as returned by list_accounts.
     account: str
@@ -148,6 +338,10 @@ class _CancelAllOrdersInputRequired(TypedDict):
 class CancelAllOrdersInput(_CancelAllOrdersInputRequired, total=False):
     #: Market symbol in unified form BASE/QUOTE, e.g. "BTC/USDT".
     symbol: str
+
+
+class CancelAllOrdersResult(TypedDict):
+    orders: list[Order]
 
 
 class WithdrawInput(TypedDict):
@@ -164,9 +358,35 @@ class WithdrawInput(TypedDict):
     clientWithdrawId: str
 
 
+class _WithdrawalRequired(TypedDict):
+    #: The exchange's id of the withdrawal.
+    id: str
+    asset: str
+    #: The amount sent, exactly as requested (a decimal string, e.g. "0.001")
+    amount: str
+    status: Literal['pending', 'ok', 'failed', 'canceled']
+    #: The address-book label it went to (never the address).
+    destination: str
+
+
+class Withdrawal(_WithdrawalRequired, total=False):
+    network: str
+    #: ISO 8601 time.
+    timestamp: str
+
+
+class WithdrawResult(TypedDict):
+    withdrawal: Withdrawal
+
+
 class GetRequestInput(TypedDict):
     #: The requestId returned by an earlier action.
     requestId: str
+
+
+#: The result of the earlier request, whichever action it was.
+GetRequestResult = Union[ListAccountsResult, GetLimitsResult, GetBalanceResult, GetTickerResult, PreviewOrderResult, GetOrderResult, GetOpenOrdersResult, WithdrawResult]
+
 
 ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
     'list_accounts': ActionSpec(
@@ -177,7 +397,36 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
         write=False,
         params=(),
         input_schema={'type': 'object', 'properties': {}, 'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'accounts': {'type': 'array',
+                                     'items': {'type': 'object',
+                                               'properties': {'account': {'type': 'string',
+                                                                          'description': 'Account id to use '
+                                                                                         'in other actions.'},
+                                                              'venue': {'type': 'string',
+                                                                        'description': 'The exchange (a ccxt '
+                                                                                       'id, e.g. '
+                                                                                       '"binance").'},
+                                                              'mode': {'type': 'string',
+                                                                       'enum': ['live', 'sandbox', 'paper'],
+                                                                       'description': 'live = real money, '
+                                                                                      'sandbox = test '
+                                                                                      'network, paper = '
+                                                                                      'simulated.'},
+                                                              'refused': {'description': 'Present when cofre '
+                                                                                         'refuses this '
+                                                                                         'account (its key '
+                                                                                         'is too broad).',
+                                                                          'type': 'boolean',
+                                                                          'const': True},
+                                                              'problems': {'description': 'Why the account '
+                                                                                          'is refused.',
+                                                                           'type': 'array',
+                                                                           'items': {'type': 'string'}}},
+                                               'required': ['account', 'venue', 'mode'],
+                                               'additionalProperties': False}}},
+         'required': ['accounts'],
+         'additionalProperties': False},
     ),
     'get_limits': ActionSpec(
         name='get_limits',
@@ -187,7 +436,60 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
         write=False,
         params=(),
         input_schema={'type': 'object', 'properties': {}, 'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'limits': {'type': 'array',
+                                   'items': {'type': 'object',
+                                             'properties': {'limit': {'type': 'string',
+                                                                      'description': 'Where the limit is '
+                                                                                     'written in the policy, '
+                                                                                     'or its name.'},
+                                                            'key': {'type': 'string',
+                                                                    'description': 'The counter it draws on; '
+                                                                                   'limits with the same key '
+                                                                                   'share one budget.'},
+                                                            'measure': {'type': 'string',
+                                                                        'enum': ['notional',
+                                                                                 'orders',
+                                                                                 'openOrders',
+                                                                                 'withdrawals']},
+                                                            'scope': {'type': 'string',
+                                                                      'description': 'Whose budget it is: '
+                                                                                     'global, an account, or '
+                                                                                     'an agent.'},
+                                                            'windowMs': {'description': 'Rolling window in '
+                                                                                        'ms; absent for '
+                                                                                        'openOrders.',
+                                                                         'type': 'integer',
+                                                                         'exclusiveMinimum': 0,
+                                                                         'maximum': 9007199254740991},
+                                                            'cap': {'type': 'string',
+                                                                    'description': 'The cap, in `unit` (a '
+                                                                                   'count when absent) (a '
+                                                                                   'decimal string, e.g. '
+                                                                                   '"0.001")'},
+                                                            'unit': {'description': 'The quote asset(s) for '
+                                                                                    'notional, the asset for '
+                                                                                    'withdrawals.',
+                                                                     'type': 'string'},
+                                                            'used': {'type': 'string',
+                                                                     'description': 'Used now within its '
+                                                                                    'window, reservations '
+                                                                                    'included (a decimal '
+                                                                                    'string, e.g. "0.001")'},
+                                                            'remaining': {'type': 'string',
+                                                                          'description': 'What is left (a '
+                                                                                         'decimal string, '
+                                                                                         'e.g. "0.001")'}},
+                                             'required': ['limit',
+                                                          'key',
+                                                          'measure',
+                                                          'scope',
+                                                          'cap',
+                                                          'used',
+                                                          'remaining'],
+                                             'additionalProperties': False}}},
+         'required': ['limits'],
+         'additionalProperties': False},
     ),
     'get_balance': ActionSpec(
         name='get_balance',
@@ -205,7 +507,47 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                     'description': 'Account id, as returned by list_accounts.'}},
          'required': ['account'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'balance': {'type': 'object',
+                                    'properties': {'assets': {'type': 'object',
+                                                              'propertyNames': {'type': 'string'},
+                                                              'additionalProperties': {'type': 'object',
+                                                                                       'properties': {'free': {'type': 'string',
+                                                                                                               'description': 'Available '
+                                                                                                                              '(a '
+                                                                                                                              'decimal '
+                                                                                                                              'string, '
+                                                                                                                              'e.g. '
+                                                                                                                              '"0.001")'},
+                                                                                                      'used': {'type': 'string',
+                                                                                                               'description': 'Locked '
+                                                                                                                              'in '
+                                                                                                                              'open '
+                                                                                                                              'orders '
+                                                                                                                              '(a '
+                                                                                                                              'decimal '
+                                                                                                                              'string, '
+                                                                                                                              'e.g. '
+                                                                                                                              '"0.001")'},
+                                                                                                      'total': {'type': 'string',
+                                                                                                                'description': 'free '
+                                                                                                                               '+ '
+                                                                                                                               'used '
+                                                                                                                               '(a '
+                                                                                                                               'decimal '
+                                                                                                                               'string, '
+                                                                                                                               'e.g. '
+                                                                                                                               '"0.001")'}},
+                                                                                       'required': ['free',
+                                                                                                    'used',
+                                                                                                    'total'],
+                                                                                       'additionalProperties': False},
+                                                              'description': 'By asset code; zero balances '
+                                                                             'are left out.'}},
+                                    'required': ['assets'],
+                                    'additionalProperties': False}},
+         'required': ['balance'],
+         'additionalProperties': False},
     ),
     'get_ticker': ActionSpec(
         name='get_ticker',
@@ -229,7 +571,25 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                   '"BTC/USDT".'}},
          'required': ['account', 'symbol'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'ticker': {'type': 'object',
+                                   'properties': {'symbol': {'type': 'string'},
+                                                  'bid': {'type': 'string',
+                                                          'description': 'Best bid in the QUOTE asset (a '
+                                                                         'decimal string, e.g. "0.001")'},
+                                                  'ask': {'type': 'string',
+                                                          'description': 'Best ask in the QUOTE asset (a '
+                                                                         'decimal string, e.g. "0.001")'},
+                                                  'last': {'type': 'string',
+                                                           'description': 'Last trade price in the QUOTE '
+                                                                          'asset (a decimal string, e.g. '
+                                                                          '"0.001")'},
+                                                  'timestamp': {'type': 'string',
+                                                                'description': 'ISO 8601 time.'}},
+                                   'required': ['symbol'],
+                                   'additionalProperties': False}},
+         'required': ['ticker'],
+         'additionalProperties': False},
     ),
     'get_open_orders': ActionSpec(
         name='get_open_orders',
@@ -253,7 +613,64 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                   '"BTC/USDT".'}},
          'required': ['account'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'orders': {'type': 'array',
+                                   'items': {'type': 'object',
+                                             'properties': {'id': {'type': 'string',
+                                                                   'description': "The exchange's order id."},
+                                                            'clientOrderId': {'description': 'The '
+                                                                                             'clientOrderId '
+                                                                                             'the order was '
+                                                                                             'placed with.',
+                                                                              'type': 'string'},
+                                                            'symbol': {'type': 'string'},
+                                                            'side': {'type': 'string',
+                                                                     'enum': ['buy', 'sell']},
+                                                            'type': {'type': 'string',
+                                                                     'enum': ['market', 'limit', 'other'],
+                                                                     'description': '"other" for '
+                                                                                    'venue-specific types '
+                                                                                    'cofre does not place '
+                                                                                    'itself (stop, '
+                                                                                    'take-profit, ...).'},
+                                                            'status': {'type': 'string',
+                                                                       'enum': ['open',
+                                                                                'closed',
+                                                                                'canceled',
+                                                                                'expired',
+                                                                                'rejected']},
+                                                            'amount': {'type': 'string',
+                                                                       'description': 'Ordered quantity in '
+                                                                                      'the BASE asset (a '
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'filled': {'type': 'string',
+                                                                       'description': 'Filled quantity in '
+                                                                                      'the BASE asset (a '
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'price': {'type': 'string',
+                                                                      'description': 'Limit price in the '
+                                                                                     'QUOTE asset (a decimal '
+                                                                                     'string, e.g. "0.001")'},
+                                                            'average': {'type': 'string',
+                                                                        'description': 'Average fill price '
+                                                                                       'in the QUOTE asset '
+                                                                                       '(a decimal string, '
+                                                                                       'e.g. "0.001")'},
+                                                            'timestamp': {'type': 'string',
+                                                                          'description': 'ISO 8601 time.'}},
+                                             'required': ['id',
+                                                          'symbol',
+                                                          'side',
+                                                          'type',
+                                                          'status',
+                                                          'amount',
+                                                          'filled'],
+                                             'additionalProperties': False,
+                                             'description': 'An order as the exchange reports it.'}}},
+         'required': ['orders'],
+         'additionalProperties': False},
     ),
     'get_order': ActionSpec(
         name='get_order',
@@ -287,7 +704,48 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                           'pattern': '^[A-Za-z0-9_-]+$'}},
          'required': ['account', 'symbol'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'order': {'type': 'object',
+                                  'properties': {'id': {'type': 'string',
+                                                        'description': "The exchange's order id."},
+                                                 'clientOrderId': {'description': 'The clientOrderId the '
+                                                                                  'order was placed with.',
+                                                                   'type': 'string'},
+                                                 'symbol': {'type': 'string'},
+                                                 'side': {'type': 'string', 'enum': ['buy', 'sell']},
+                                                 'type': {'type': 'string',
+                                                          'enum': ['market', 'limit', 'other'],
+                                                          'description': '"other" for venue-specific types '
+                                                                         'cofre does not place itself (stop, '
+                                                                         'take-profit, ...).'},
+                                                 'status': {'type': 'string',
+                                                            'enum': ['open',
+                                                                     'closed',
+                                                                     'canceled',
+                                                                     'expired',
+                                                                     'rejected']},
+                                                 'amount': {'type': 'string',
+                                                            'description': 'Ordered quantity in the BASE '
+                                                                           'asset (a decimal string, e.g. '
+                                                                           '"0.001")'},
+                                                 'filled': {'type': 'string',
+                                                            'description': 'Filled quantity in the BASE '
+                                                                           'asset (a decimal string, e.g. '
+                                                                           '"0.001")'},
+                                                 'price': {'type': 'string',
+                                                           'description': 'Limit price in the QUOTE asset (a '
+                                                                          'decimal string, e.g. "0.001")'},
+                                                 'average': {'type': 'string',
+                                                             'description': 'Average fill price in the QUOTE '
+                                                                            'asset (a decimal string, e.g. '
+                                                                            '"0.001")'},
+                                                 'timestamp': {'type': 'string',
+                                                               'description': 'ISO 8601 time.'}},
+                                  'required': ['id', 'symbol', 'side', 'type', 'status', 'amount', 'filled'],
+                                  'additionalProperties': False,
+                                  'description': 'An order as the exchange reports it.'}},
+         'required': ['order'],
+         'additionalProperties': False},
     ),
     'preview_order': ActionSpec(
         name='preview_order',
@@ -332,7 +790,116 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                              'maximum': 1000000000000}]}},
          'required': ['account', 'symbol', 'side', 'type', 'amount'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'order': {'type': 'object',
+                                  'properties': {'symbol': {'type': 'string'},
+                                                 'base': {'type': 'string'},
+                                                 'quote': {'type': 'string'},
+                                                 'side': {'type': 'string', 'enum': ['buy', 'sell']},
+                                                 'type': {'type': 'string', 'enum': ['market', 'limit']},
+                                                 'amount': {'type': 'string',
+                                                            'description': 'Quantity in BASE, rounded down '
+                                                                           "to the market's step (a decimal "
+                                                                           'string, e.g. "0.001")'},
+                                                 'price': {'type': 'string',
+                                                           'description': 'Limit price in QUOTE (a decimal '
+                                                                          'string, e.g. "0.001")'},
+                                                 'referencePrice': {'type': 'string',
+                                                                    'description': "The venue's last price "
+                                                                                   'in QUOTE (a decimal '
+                                                                                   'string, e.g. "0.001")'},
+                                                 'notional': {'type': 'string',
+                                                              'description': 'amount × (limit price, or the '
+                                                                             'reference price for a market '
+                                                                             'order), in QUOTE (a decimal '
+                                                                             'string, e.g. "0.001")'}},
+                                  'required': ['symbol',
+                                               'base',
+                                               'quote',
+                                               'side',
+                                               'type',
+                                               'amount',
+                                               'notional'],
+                                  'additionalProperties': False,
+                                  'description': 'The order as place_order would send it.'},
+                        'sent': {'type': 'boolean',
+                                 'const': False,
+                                 'description': 'A preview never sends anything.'},
+                        'decision': {'type': 'object',
+                                     'properties': {'decision': {'type': 'string',
+                                                                 'enum': ['allow',
+                                                                          'deny',
+                                                                          'approval',
+                                                                          'confirm']},
+                                                    'rule': {'type': 'string',
+                                                             'description': 'The policy rule that would '
+                                                                            'decide.'},
+                                                    'reason': {'type': 'string'},
+                                                    'limits': {'type': 'array',
+                                                               'items': {'type': 'object',
+                                                                         'properties': {'limit': {'type': 'string',
+                                                                                                  'description': 'Where '
+                                                                                                                 'the '
+                                                                                                                 'limit '
+                                                                                                                 'is '
+                                                                                                                 'written '
+                                                                                                                 'in '
+                                                                                                                 'the '
+                                                                                                                 'policy, '
+                                                                                                                 'or '
+                                                                                                                 'its '
+                                                                                                                 'name.'},
+                                                                                        'cap': {'type': 'string',
+                                                                                                'description': 'The '
+                                                                                                               'cap, '
+                                                                                                               'in '
+                                                                                                               'the '
+                                                                                                               'unit '
+                                                                                                               'of '
+                                                                                                               'the '
+                                                                                                               'limit '
+                                                                                                               '(a '
+                                                                                                               'decimal '
+                                                                                                               'string, '
+                                                                                                               'e.g. '
+                                                                                                               '"0.001")'},
+                                                                                        'used': {'type': 'string',
+                                                                                                 'description': 'Used '
+                                                                                                                'now '
+                                                                                                                'within '
+                                                                                                                'its '
+                                                                                                                'window, '
+                                                                                                                'reservations '
+                                                                                                                'included '
+                                                                                                                '(a '
+                                                                                                                'decimal '
+                                                                                                                'string, '
+                                                                                                                'e.g. '
+                                                                                                                '"0.001")'},
+                                                                                        'needs': {'type': 'string',
+                                                                                                  'description': 'What '
+                                                                                                                 'this '
+                                                                                                                 'order '
+                                                                                                                 'would '
+                                                                                                                 'use '
+                                                                                                                 'of '
+                                                                                                                 'it '
+                                                                                                                 '(a '
+                                                                                                                 'decimal '
+                                                                                                                 'string, '
+                                                                                                                 'e.g. '
+                                                                                                                 '"0.001")'}},
+                                                                         'required': ['limit',
+                                                                                      'cap',
+                                                                                      'used',
+                                                                                      'needs'],
+                                                                         'additionalProperties': False},
+                                                               'description': 'The limits place_order would '
+                                                                              'draw on.'}},
+                                     'required': ['decision', 'rule', 'reason', 'limits'],
+                                     'additionalProperties': False}},
+         'required': ['order', 'sent', 'decision'],
+         'additionalProperties': False},
     ),
     'place_order': ActionSpec(
         name='place_order',
@@ -388,7 +955,48 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                          'order.'}},
          'required': ['account', 'symbol', 'side', 'type', 'amount', 'clientOrderId'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'order': {'type': 'object',
+                                  'properties': {'id': {'type': 'string',
+                                                        'description': "The exchange's order id."},
+                                                 'clientOrderId': {'description': 'The clientOrderId the '
+                                                                                  'order was placed with.',
+                                                                   'type': 'string'},
+                                                 'symbol': {'type': 'string'},
+                                                 'side': {'type': 'string', 'enum': ['buy', 'sell']},
+                                                 'type': {'type': 'string',
+                                                          'enum': ['market', 'limit', 'other'],
+                                                          'description': '"other" for venue-specific types '
+                                                                         'cofre does not place itself (stop, '
+                                                                         'take-profit, ...).'},
+                                                 'status': {'type': 'string',
+                                                            'enum': ['open',
+                                                                     'closed',
+                                                                     'canceled',
+                                                                     'expired',
+                                                                     'rejected']},
+                                                 'amount': {'type': 'string',
+                                                            'description': 'Ordered quantity in the BASE '
+                                                                           'asset (a decimal string, e.g. '
+                                                                           '"0.001")'},
+                                                 'filled': {'type': 'string',
+                                                            'description': 'Filled quantity in the BASE '
+                                                                           'asset (a decimal string, e.g. '
+                                                                           '"0.001")'},
+                                                 'price': {'type': 'string',
+                                                           'description': 'Limit price in the QUOTE asset (a '
+                                                                          'decimal string, e.g. "0.001")'},
+                                                 'average': {'type': 'string',
+                                                             'description': 'Average fill price in the QUOTE '
+                                                                            'asset (a decimal string, e.g. '
+                                                                            '"0.001")'},
+                                                 'timestamp': {'type': 'string',
+                                                               'description': 'ISO 8601 time.'}},
+                                  'required': ['id', 'symbol', 'side', 'type', 'status', 'amount', 'filled'],
+                                  'additionalProperties': False,
+                                  'description': 'An order as the exchange reports it.'}},
+         'required': ['order'],
+         'additionalProperties': False},
     ),
     'cancel_order': ActionSpec(
         name='cancel_order',
@@ -422,7 +1030,48 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                           'pattern': '^[A-Za-z0-9_-]+$'}},
          'required': ['account', 'symbol'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'order': {'type': 'object',
+                                  'properties': {'id': {'type': 'string',
+                                                        'description': "The exchange's order id."},
+                                                 'clientOrderId': {'description': 'The clientOrderId the '
+                                                                                  'order was placed with.',
+                                                                   'type': 'string'},
+                                                 'symbol': {'type': 'string'},
+                                                 'side': {'type': 'string', 'enum': ['buy', 'sell']},
+                                                 'type': {'type': 'string',
+                                                          'enum': ['market', 'limit', 'other'],
+                                                          'description': '"other" for venue-specific types '
+                                                                         'cofre does not place itself (stop, '
+                                                                         'take-profit, ...).'},
+                                                 'status': {'type': 'string',
+                                                            'enum': ['open',
+                                                                     'closed',
+                                                                     'canceled',
+                                                                     'expired',
+                                                                     'rejected']},
+                                                 'amount': {'type': 'string',
+                                                            'description': 'Ordered quantity in the BASE '
+                                                                           'asset (a decimal string, e.g. '
+                                                                           '"0.001")'},
+                                                 'filled': {'type': 'string',
+                                                            'description': 'Filled quantity in the BASE '
+                                                                           'asset (a decimal string, e.g. '
+                                                                           '"0.001")'},
+                                                 'price': {'type': 'string',
+                                                           'description': 'Limit price in the QUOTE asset (a '
+                                                                          'decimal string, e.g. "0.001")'},
+                                                 'average': {'type': 'string',
+                                                             'description': 'Average fill price in the QUOTE '
+                                                                            'asset (a decimal string, e.g. '
+                                                                            '"0.001")'},
+                                                 'timestamp': {'type': 'string',
+                                                               'description': 'ISO 8601 time.'}},
+                                  'required': ['id', 'symbol', 'side', 'type', 'status', 'amount', 'filled'],
+                                  'additionalProperties': False,
+                                  'description': 'An order as the exchange reports it.'}},
+         'required': ['order'],
+         'additionalProperties': False},
     ),
     'cancel_all_orders': ActionSpec(
         name='cancel_all_orders',
@@ -446,7 +1095,64 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                   '"BTC/USDT".'}},
          'required': ['account'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'orders': {'type': 'array',
+                                   'items': {'type': 'object',
+                                             'properties': {'id': {'type': 'string',
+                                                                   'description': "The exchange's order id."},
+                                                            'clientOrderId': {'description': 'The '
+                                                                                             'clientOrderId '
+                                                                                             'the order was '
+                                                                                             'placed with.',
+                                                                              'type': 'string'},
+                                                            'symbol': {'type': 'string'},
+                                                            'side': {'type': 'string',
+                                                                     'enum': ['buy', 'sell']},
+                                                            'type': {'type': 'string',
+                                                                     'enum': ['market', 'limit', 'other'],
+                                                                     'description': '"other" for '
+                                                                                    'venue-specific types '
+                                                                                    'cofre does not place '
+                                                                                    'itself (stop, '
+                                                                                    'take-profit, ...).'},
+                                                            'status': {'type': 'string',
+                                                                       'enum': ['open',
+                                                                                'closed',
+                                                                                'canceled',
+                                                                                'expired',
+                                                                                'rejected']},
+                                                            'amount': {'type': 'string',
+                                                                       'description': 'Ordered quantity in '
+                                                                                      'the BASE asset (a '
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'filled': {'type': 'string',
+                                                                       'description': 'Filled quantity in '
+                                                                                      'the BASE asset (a '
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'price': {'type': 'string',
+                                                                      'description': 'Limit price in the '
+                                                                                     'QUOTE asset (a decimal '
+                                                                                     'string, e.g. "0.001")'},
+                                                            'average': {'type': 'string',
+                                                                        'description': 'Average fill price '
+                                                                                       'in the QUOTE asset '
+                                                                                       '(a decimal string, '
+                                                                                       'e.g. "0.001")'},
+                                                            'timestamp': {'type': 'string',
+                                                                          'description': 'ISO 8601 time.'}},
+                                             'required': ['id',
+                                                          'symbol',
+                                                          'side',
+                                                          'type',
+                                                          'status',
+                                                          'amount',
+                                                          'filled'],
+                                             'additionalProperties': False,
+                                             'description': 'An order as the exchange reports it.'}}},
+         'required': ['orders'],
+         'additionalProperties': False},
     ),
     'withdraw': ActionSpec(
         name='withdraw',
@@ -490,7 +1196,32 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                             'the same request twice withdraws once.'}},
          'required': ['account', 'asset', 'amount', 'destination', 'clientWithdrawId'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'type': 'object',
+         'properties': {'withdrawal': {'type': 'object',
+                                       'properties': {'id': {'type': 'string',
+                                                             'description': "The exchange's id of the "
+                                                                            'withdrawal.'},
+                                                      'asset': {'type': 'string'},
+                                                      'amount': {'type': 'string',
+                                                                 'description': 'The amount sent, exactly as '
+                                                                                'requested (a decimal '
+                                                                                'string, e.g. "0.001")'},
+                                                      'network': {'type': 'string'},
+                                                      'status': {'type': 'string',
+                                                                 'enum': ['pending',
+                                                                          'ok',
+                                                                          'failed',
+                                                                          'canceled']},
+                                                      'timestamp': {'type': 'string',
+                                                                    'description': 'ISO 8601 time.'},
+                                                      'destination': {'type': 'string',
+                                                                      'description': 'The address-book label '
+                                                                                     'it went to (never the '
+                                                                                     'address).'}},
+                                       'required': ['id', 'asset', 'amount', 'status', 'destination'],
+                                       'additionalProperties': False}},
+         'required': ['withdrawal'],
+         'additionalProperties': False},
     ),
     'get_request': ActionSpec(
         name='get_request',
@@ -506,7 +1237,502 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                       'description': 'The requestId returned by an earlier action.'}},
          'required': ['requestId'],
          'additionalProperties': False},
-        result_schema=None,
+        result_schema={'anyOf': [{'type': 'object',
+                    'properties': {'accounts': {'type': 'array',
+                                                'items': {'type': 'object',
+                                                          'properties': {'account': {'type': 'string',
+                                                                                     'description': 'Account '
+                                                                                                    'id to '
+                                                                                                    'use in '
+                                                                                                    'other '
+                                                                                                    'actions.'},
+                                                                         'venue': {'type': 'string',
+                                                                                   'description': 'The '
+                                                                                                  'exchange '
+                                                                                                  '(a ccxt '
+                                                                                                  'id, e.g. '
+                                                                                                  '"binance").'},
+                                                                         'mode': {'type': 'string',
+                                                                                  'enum': ['live',
+                                                                                           'sandbox',
+                                                                                           'paper'],
+                                                                                  'description': 'live = '
+                                                                                                 'real '
+                                                                                                 'money, '
+                                                                                                 'sandbox = '
+                                                                                                 'test '
+                                                                                                 'network, '
+                                                                                                 'paper = '
+                                                                                                 'simulated.'},
+                                                                         'refused': {'description': 'Present '
+                                                                                                    'when '
+                                                                                                    'cofre '
+                                                                                                    'refuses '
+                                                                                                    'this '
+                                                                                                    'account '
+                                                                                                    '(its '
+                                                                                                    'key is '
+                                                                                                    'too '
+                                                                                                    'broad).',
+                                                                                     'type': 'boolean',
+                                                                                     'const': True},
+                                                                         'problems': {'description': 'Why '
+                                                                                                     'the '
+                                                                                                     'account '
+                                                                                                     'is '
+                                                                                                     'refused.',
+                                                                                      'type': 'array',
+                                                                                      'items': {'type': 'string'}}},
+                                                          'required': ['account', 'venue', 'mode'],
+                                                          'additionalProperties': False}}},
+                    'required': ['accounts'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'limits': {'type': 'array',
+                                              'items': {'type': 'object',
+                                                        'properties': {'limit': {'type': 'string',
+                                                                                 'description': 'Where the '
+                                                                                                'limit is '
+                                                                                                'written in '
+                                                                                                'the policy, '
+                                                                                                'or its '
+                                                                                                'name.'},
+                                                                       'key': {'type': 'string',
+                                                                               'description': 'The counter '
+                                                                                              'it draws on; '
+                                                                                              'limits with '
+                                                                                              'the same key '
+                                                                                              'share one '
+                                                                                              'budget.'},
+                                                                       'measure': {'type': 'string',
+                                                                                   'enum': ['notional',
+                                                                                            'orders',
+                                                                                            'openOrders',
+                                                                                            'withdrawals']},
+                                                                       'scope': {'type': 'string',
+                                                                                 'description': 'Whose '
+                                                                                                'budget it '
+                                                                                                'is: global, '
+                                                                                                'an account, '
+                                                                                                'or an '
+                                                                                                'agent.'},
+                                                                       'windowMs': {'description': 'Rolling '
+                                                                                                   'window '
+                                                                                                   'in ms; '
+                                                                                                   'absent '
+                                                                                                   'for '
+                                                                                                   'openOrders.',
+                                                                                    'type': 'integer',
+                                                                                    'exclusiveMinimum': 0,
+                                                                                    'maximum': 9007199254740991},
+                                                                       'cap': {'type': 'string',
+                                                                               'description': 'The cap, in '
+                                                                                              '`unit` (a '
+                                                                                              'count when '
+                                                                                              'absent) (a '
+                                                                                              'decimal '
+                                                                                              'string, e.g. '
+                                                                                              '"0.001")'},
+                                                                       'unit': {'description': 'The quote '
+                                                                                               'asset(s) for '
+                                                                                               'notional, '
+                                                                                               'the asset '
+                                                                                               'for '
+                                                                                               'withdrawals.',
+                                                                                'type': 'string'},
+                                                                       'used': {'type': 'string',
+                                                                                'description': 'Used now '
+                                                                                               'within its '
+                                                                                               'window, '
+                                                                                               'reservations '
+                                                                                               'included (a '
+                                                                                               'decimal '
+                                                                                               'string, e.g. '
+                                                                                               '"0.001")'},
+                                                                       'remaining': {'type': 'string',
+                                                                                     'description': 'What is '
+                                                                                                    'left (a '
+                                                                                                    'decimal '
+                                                                                                    'string, '
+                                                                                                    'e.g. '
+                                                                                                    '"0.001")'}},
+                                                        'required': ['limit',
+                                                                     'key',
+                                                                     'measure',
+                                                                     'scope',
+                                                                     'cap',
+                                                                     'used',
+                                                                     'remaining'],
+                                                        'additionalProperties': False}}},
+                    'required': ['limits'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'balance': {'type': 'object',
+                                               'properties': {'assets': {'type': 'object',
+                                                                         'propertyNames': {'type': 'string'},
+                                                                         'additionalProperties': {'type': 'object',
+                                                                                                  'properties': {'free': {'type': 'string',
+                                                                                                                          'description': 'Available '
+                                                                                                                                         '(a '
+                                                                                                                                         'decimal '
+                                                                                                                                         'string, '
+                                                                                                                                         'e.g. '
+                                                                                                                                         '"0.001")'},
+                                                                                                                 'used': {'type': 'string',
+                                                                                                                          'description': 'Locked '
+                                                                                                                                         'in '
+                                                                                                                                         'open '
+                                                                                                                                         'orders '
+                                                                                                                                         '(a '
+                                                                                                                                         'decimal '
+                                                                                                                                         'string, '
+                                                                                                                                         'e.g. '
+                                                                                                                                         '"0.001")'},
+                                                                                                                 'total': {'type': 'string',
+                                                                                                                           'description': 'free '
+                                                                                                                                          '+ '
+                                                                                                                                          'used '
+                                                                                                                                          '(a '
+                                                                                                                                          'decimal '
+                                                                                                                                          'string, '
+                                                                                                                                          'e.g. '
+                                                                                                                                          '"0.001")'}},
+                                                                                                  'required': ['free',
+                                                                                                               'used',
+                                                                                                               'total'],
+                                                                                                  'additionalProperties': False},
+                                                                         'description': 'By asset code; zero '
+                                                                                        'balances are left '
+                                                                                        'out.'}},
+                                               'required': ['assets'],
+                                               'additionalProperties': False}},
+                    'required': ['balance'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'ticker': {'type': 'object',
+                                              'properties': {'symbol': {'type': 'string'},
+                                                             'bid': {'type': 'string',
+                                                                     'description': 'Best bid in the QUOTE '
+                                                                                    'asset (a decimal '
+                                                                                    'string, e.g. "0.001")'},
+                                                             'ask': {'type': 'string',
+                                                                     'description': 'Best ask in the QUOTE '
+                                                                                    'asset (a decimal '
+                                                                                    'string, e.g. "0.001")'},
+                                                             'last': {'type': 'string',
+                                                                      'description': 'Last trade price in '
+                                                                                     'the QUOTE asset (a '
+                                                                                     'decimal string, e.g. '
+                                                                                     '"0.001")'},
+                                                             'timestamp': {'type': 'string',
+                                                                           'description': 'ISO 8601 time.'}},
+                                              'required': ['symbol'],
+                                              'additionalProperties': False}},
+                    'required': ['ticker'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'order': {'type': 'object',
+                                             'properties': {'symbol': {'type': 'string'},
+                                                            'base': {'type': 'string'},
+                                                            'quote': {'type': 'string'},
+                                                            'side': {'type': 'string',
+                                                                     'enum': ['buy', 'sell']},
+                                                            'type': {'type': 'string',
+                                                                     'enum': ['market', 'limit']},
+                                                            'amount': {'type': 'string',
+                                                                       'description': 'Quantity in BASE, '
+                                                                                      'rounded down to the '
+                                                                                      "market's step (a "
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'price': {'type': 'string',
+                                                                      'description': 'Limit price in QUOTE '
+                                                                                     '(a decimal string, '
+                                                                                     'e.g. "0.001")'},
+                                                            'referencePrice': {'type': 'string',
+                                                                               'description': "The venue's "
+                                                                                              'last price in '
+                                                                                              'QUOTE (a '
+                                                                                              'decimal '
+                                                                                              'string, e.g. '
+                                                                                              '"0.001")'},
+                                                            'notional': {'type': 'string',
+                                                                         'description': 'amount × (limit '
+                                                                                        'price, or the '
+                                                                                        'reference price for '
+                                                                                        'a market order), in '
+                                                                                        'QUOTE (a decimal '
+                                                                                        'string, e.g. '
+                                                                                        '"0.001")'}},
+                                             'required': ['symbol',
+                                                          'base',
+                                                          'quote',
+                                                          'side',
+                                                          'type',
+                                                          'amount',
+                                                          'notional'],
+                                             'additionalProperties': False,
+                                             'description': 'The order as place_order would send it.'},
+                                   'sent': {'type': 'boolean',
+                                            'const': False,
+                                            'description': 'A preview never sends anything.'},
+                                   'decision': {'type': 'object',
+                                                'properties': {'decision': {'type': 'string',
+                                                                            'enum': ['allow',
+                                                                                     'deny',
+                                                                                     'approval',
+                                                                                     'confirm']},
+                                                               'rule': {'type': 'string',
+                                                                        'description': 'The policy rule that '
+                                                                                       'would decide.'},
+                                                               'reason': {'type': 'string'},
+                                                               'limits': {'type': 'array',
+                                                                          'items': {'type': 'object',
+                                                                                    'properties': {'limit': {'type': 'string',
+                                                                                                             'description': 'Where '
+                                                                                                                            'the '
+                                                                                                                            'limit '
+                                                                                                                            'is '
+                                                                                                                            'written '
+                                                                                                                            'in '
+                                                                                                                            'the '
+                                                                                                                            'policy, '
+                                                                                                                            'or '
+                                                                                                                            'its '
+                                                                                                                            'name.'},
+                                                                                                   'cap': {'type': 'string',
+                                                                                                           'description': 'The '
+                                                                                                                          'cap, '
+                                                                                                                          'in '
+                                                                                                                          'the '
+                                                                                                                          'unit '
+                                                                                                                          'of '
+                                                                                                                          'the '
+                                                                                                                          'limit '
+                                                                                                                          '(a '
+                                                                                                                          'decimal '
+                                                                                                                          'string, '
+                                                                                                                          'e.g. '
+                                                                                                                          '"0.001")'},
+                                                                                                   'used': {'type': 'string',
+                                                                                                            'description': 'Used '
+                                                                                                                           'now '
+                                                                                                                           'within '
+                                                                                                                           'its '
+                                                                                                                           'window, '
+                                                                                                                           'reservations '
+                                                                                                                           'included '
+                                                                                                                           '(a '
+                                                                                                                           'decimal '
+                                                                                                                           'string, '
+                                                                                                                           'e.g. '
+                                                                                                                           '"0.001")'},
+                                                                                                   'needs': {'type': 'string',
+                                                                                                             'description': 'What '
+                                                                                                                            'this '
+                                                                                                                            'order '
+                                                                                                                            'would '
+                                                                                                                            'use '
+                                                                                                                            'of '
+                                                                                                                            'it '
+                                                                                                                            '(a '
+                                                                                                                            'decimal '
+                                                                                                                            'string, '
+                                                                                                                            'e.g. '
+                                                                                                                            '"0.001")'}},
+                                                                                    'required': ['limit',
+                                                                                                 'cap',
+                                                                                                 'used',
+                                                                                                 'needs'],
+                                                                                    'additionalProperties': False},
+                                                                          'description': 'The limits '
+                                                                                         'place_order would '
+                                                                                         'draw on.'}},
+                                                'required': ['decision', 'rule', 'reason', 'limits'],
+                                                'additionalProperties': False}},
+                    'required': ['order', 'sent', 'decision'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'order': {'type': 'object',
+                                             'properties': {'id': {'type': 'string',
+                                                                   'description': "The exchange's order id."},
+                                                            'clientOrderId': {'description': 'The '
+                                                                                             'clientOrderId '
+                                                                                             'the order was '
+                                                                                             'placed with.',
+                                                                              'type': 'string'},
+                                                            'symbol': {'type': 'string'},
+                                                            'side': {'type': 'string',
+                                                                     'enum': ['buy', 'sell']},
+                                                            'type': {'type': 'string',
+                                                                     'enum': ['market', 'limit', 'other'],
+                                                                     'description': '"other" for '
+                                                                                    'venue-specific types '
+                                                                                    'cofre does not place '
+                                                                                    'itself (stop, '
+                                                                                    'take-profit, ...).'},
+                                                            'status': {'type': 'string',
+                                                                       'enum': ['open',
+                                                                                'closed',
+                                                                                'canceled',
+                                                                                'expired',
+                                                                                'rejected']},
+                                                            'amount': {'type': 'string',
+                                                                       'description': 'Ordered quantity in '
+                                                                                      'the BASE asset (a '
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'filled': {'type': 'string',
+                                                                       'description': 'Filled quantity in '
+                                                                                      'the BASE asset (a '
+                                                                                      'decimal string, e.g. '
+                                                                                      '"0.001")'},
+                                                            'price': {'type': 'string',
+                                                                      'description': 'Limit price in the '
+                                                                                     'QUOTE asset (a decimal '
+                                                                                     'string, e.g. "0.001")'},
+                                                            'average': {'type': 'string',
+                                                                        'description': 'Average fill price '
+                                                                                       'in the QUOTE asset '
+                                                                                       '(a decimal string, '
+                                                                                       'e.g. "0.001")'},
+                                                            'timestamp': {'type': 'string',
+                                                                          'description': 'ISO 8601 time.'}},
+                                             'required': ['id',
+                                                          'symbol',
+                                                          'side',
+                                                          'type',
+                                                          'status',
+                                                          'amount',
+                                                          'filled'],
+                                             'additionalProperties': False,
+                                             'description': 'An order as the exchange reports it.'}},
+                    'required': ['order'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'orders': {'type': 'array',
+                                              'items': {'type': 'object',
+                                                        'properties': {'id': {'type': 'string',
+                                                                              'description': "The exchange's "
+                                                                                             'order id.'},
+                                                                       'clientOrderId': {'description': 'The '
+                                                                                                        'clientOrderId '
+                                                                                                        'the '
+                                                                                                        'order '
+                                                                                                        'was '
+                                                                                                        'placed '
+                                                                                                        'with.',
+                                                                                         'type': 'string'},
+                                                                       'symbol': {'type': 'string'},
+                                                                       'side': {'type': 'string',
+                                                                                'enum': ['buy', 'sell']},
+                                                                       'type': {'type': 'string',
+                                                                                'enum': ['market',
+                                                                                         'limit',
+                                                                                         'other'],
+                                                                                'description': '"other" for '
+                                                                                               'venue-specific '
+                                                                                               'types cofre '
+                                                                                               'does not '
+                                                                                               'place itself '
+                                                                                               '(stop, '
+                                                                                               'take-profit, '
+                                                                                               '...).'},
+                                                                       'status': {'type': 'string',
+                                                                                  'enum': ['open',
+                                                                                           'closed',
+                                                                                           'canceled',
+                                                                                           'expired',
+                                                                                           'rejected']},
+                                                                       'amount': {'type': 'string',
+                                                                                  'description': 'Ordered '
+                                                                                                 'quantity '
+                                                                                                 'in the '
+                                                                                                 'BASE asset '
+                                                                                                 '(a decimal '
+                                                                                                 'string, '
+                                                                                                 'e.g. '
+                                                                                                 '"0.001")'},
+                                                                       'filled': {'type': 'string',
+                                                                                  'description': 'Filled '
+                                                                                                 'quantity '
+                                                                                                 'in the '
+                                                                                                 'BASE asset '
+                                                                                                 '(a decimal '
+                                                                                                 'string, '
+                                                                                                 'e.g. '
+                                                                                                 '"0.001")'},
+                                                                       'price': {'type': 'string',
+                                                                                 'description': 'Limit price '
+                                                                                                'in the '
+                                                                                                'QUOTE asset '
+                                                                                                '(a decimal '
+                                                                                                'string, '
+                                                                                                'e.g. '
+                                                                                                '"0.001")'},
+                                                                       'average': {'type': 'string',
+                                                                                   'description': 'Average '
+                                                                                                  'fill '
+                                                                                                  'price in '
+                                                                                                  'the QUOTE '
+                                                                                                  'asset (a '
+                                                                                                  'decimal '
+                                                                                                  'string, '
+                                                                                                  'e.g. '
+                                                                                                  '"0.001")'},
+                                                                       'timestamp': {'type': 'string',
+                                                                                     'description': 'ISO '
+                                                                                                    '8601 '
+                                                                                                    'time.'}},
+                                                        'required': ['id',
+                                                                     'symbol',
+                                                                     'side',
+                                                                     'type',
+                                                                     'status',
+                                                                     'amount',
+                                                                     'filled'],
+                                                        'additionalProperties': False,
+                                                        'description': 'An order as the exchange reports '
+                                                                       'it.'}}},
+                    'required': ['orders'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'withdrawal': {'type': 'object',
+                                                  'properties': {'id': {'type': 'string',
+                                                                        'description': "The exchange's id of "
+                                                                                       'the withdrawal.'},
+                                                                 'asset': {'type': 'string'},
+                                                                 'amount': {'type': 'string',
+                                                                            'description': 'The amount sent, '
+                                                                                           'exactly as '
+                                                                                           'requested (a '
+                                                                                           'decimal string, '
+                                                                                           'e.g. "0.001")'},
+                                                                 'network': {'type': 'string'},
+                                                                 'status': {'type': 'string',
+                                                                            'enum': ['pending',
+                                                                                     'ok',
+                                                                                     'failed',
+                                                                                     'canceled']},
+                                                                 'timestamp': {'type': 'string',
+                                                                               'description': 'ISO 8601 '
+                                                                                              'time.'},
+                                                                 'destination': {'type': 'string',
+                                                                                 'description': 'The '
+                                                                                                'address-book '
+                                                                                                'label it '
+                                                                                                'went to '
+                                                                                                '(never the '
+                                                                                                'address).'}},
+                                                  'required': ['id',
+                                                               'asset',
+                                                               'amount',
+                                                               'status',
+                                                               'destination'],
+                                                  'additionalProperties': False}},
+                    'required': ['withdrawal'],
+                    'additionalProperties': False}],
+         'description': 'The result of the earlier request, whichever action it was.'},
     ),
 })
 #: Every action the document lists, in its order.
@@ -521,21 +1747,21 @@ class _SyncActions:
     def _action(self, name: str, body: dict[str, Any], *, wait: bool = False, approval_timeout: float | None = None) -> Any:
         raise NotImplementedError
 
-    def list_accounts(self) -> Any:
+    def list_accounts(self) -> ListAccountsResult:
         """List the trading accounts you may use, with venue and mode (live = real money, sandbox = test network,
         paper = simulated). Use the account id in other actions.
         """
         body: dict[str, Any] = {}
         return self._action('list_accounts', body)
 
-    def get_limits(self) -> Any:
+    def get_limits(self) -> GetLimitsResult:
         """Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope,
         window, cap, used and remaining. Check it before a large order.
         """
         body: dict[str, Any] = {}
         return self._action('get_limits', body)
 
-    def get_balance(self, *, account: str) -> Any:
+    def get_balance(self, *, account: str) -> GetBalanceResult:
         """Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal
         strings. It may be denied by policy: the answer then has status "denied" and names the rule and the
         reason; do not retry a denied request unchanged.
@@ -543,7 +1769,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account}
         return self._action('get_balance', body)
 
-    def get_ticker(self, *, account: str, symbol: str) -> Any:
+    def get_ticker(self, *, account: str, symbol: str) -> GetTickerResult:
         """Get the latest price of a market (bid, ask, last) in the QUOTE asset. It may be denied by policy: the
         answer then has status "denied" and names the rule and the reason; do not retry a denied request
         unchanged.
@@ -551,7 +1777,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account, 'symbol': symbol}
         return self._action('get_ticker', body)
 
-    def get_open_orders(self, *, account: str, symbol: str | None = None) -> Any:
+    def get_open_orders(self, *, account: str, symbol: str | None = None) -> GetOpenOrdersResult:
         """List open orders of an account, optionally for one market. It may be denied by policy: the answer then
         has status "denied" and names the rule and the reason; do not retry a denied request unchanged.
         """
@@ -567,7 +1793,7 @@ class _SyncActions:
         symbol: str,
         order_id: str | None = None,
         client_order_id: str | None = None,
-    ) -> Any:
+    ) -> GetOrderResult:
         """Get one order by the exchange orderId or by your clientOrderId: status (open, closed, canceled, expired,
         rejected), amount, filled, prices. It may be denied by policy: the answer then has status "denied" and
         names the rule and the reason; do not retry a denied request unchanged.
@@ -588,7 +1814,7 @@ class _SyncActions:
         type: Literal['market', 'limit'],
         amount: Decimalish,
         price: Decimalish | None = None,
-    ) -> Any:
+    ) -> PreviewOrderResult:
         """Check an order without sending it: returns the order as it would be sent (amount rounded down to the
         market's step) and an estimate of its value in the QUOTE asset, and the decision place_order would get
         (allow, deny or approval, with the rule and the limits it would use). Nothing is placed or reserved. It
@@ -612,7 +1838,7 @@ class _SyncActions:
         price: Decimalish | None = None,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> PlaceOrderResult:
         """Place a market or limit order. The status may be "pending_approval": an operator must approve it first;
         ask get_request with the requestId later (do not place it again). amount is in the BASE asset; price
         (limit only) in QUOTE per BASE. clientOrderId is required and makes the call idempotent: repeating it
@@ -637,7 +1863,7 @@ class _SyncActions:
         client_order_id: str | None = None,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> CancelOrderResult:
         """Cancel an open order by orderId or clientOrderId. Cancelling an order that is already closed fails with
         a clear reason. It may be denied by policy: the answer then has status "denied" and names the rule and
         the reason; do not retry a denied request unchanged. With wait=True, waits up to approval_timeout
@@ -658,7 +1884,7 @@ class _SyncActions:
         symbol: str | None = None,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> CancelAllOrdersResult:
         """Cancel every open order of an account, or only those of one market when symbol is given. Returns the
         orders cancelled. It may be denied by policy: the answer then has status "denied" and names the rule and
         the reason; do not retry a denied request unchanged. With wait=True, waits up to approval_timeout
@@ -680,7 +1906,7 @@ class _SyncActions:
         client_withdraw_id: str,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> WithdrawResult:
         """Withdraw an asset to a destination the operator put in the address book, named by its label (you never
         give an address). clientWithdrawId makes it idempotent. Withdrawals usually wait for an operator's
         approval: the status is then "pending_approval"; ask get_request with the requestId later. It may be
@@ -691,7 +1917,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
         return self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout)
 
-    def get_request(self, *, request_id: str) -> Any:
+    def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
         body: dict[str, Any] = {'requestId': request_id}
         return self._action('get_request', body)
@@ -703,21 +1929,21 @@ class _AsyncActions:
     async def _action(self, name: str, body: dict[str, Any], *, wait: bool = False, approval_timeout: float | None = None) -> Any:
         raise NotImplementedError
 
-    async def list_accounts(self) -> Any:
+    async def list_accounts(self) -> ListAccountsResult:
         """List the trading accounts you may use, with venue and mode (live = real money, sandbox = test network,
         paper = simulated). Use the account id in other actions.
         """
         body: dict[str, Any] = {}
         return await self._action('list_accounts', body)
 
-    async def get_limits(self) -> Any:
+    async def get_limits(self) -> GetLimitsResult:
         """Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope,
         window, cap, used and remaining. Check it before a large order.
         """
         body: dict[str, Any] = {}
         return await self._action('get_limits', body)
 
-    async def get_balance(self, *, account: str) -> Any:
+    async def get_balance(self, *, account: str) -> GetBalanceResult:
         """Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal
         strings. It may be denied by policy: the answer then has status "denied" and names the rule and the
         reason; do not retry a denied request unchanged.
@@ -725,7 +1951,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account}
         return await self._action('get_balance', body)
 
-    async def get_ticker(self, *, account: str, symbol: str) -> Any:
+    async def get_ticker(self, *, account: str, symbol: str) -> GetTickerResult:
         """Get the latest price of a market (bid, ask, last) in the QUOTE asset. It may be denied by policy: the
         answer then has status "denied" and names the rule and the reason; do not retry a denied request
         unchanged.
@@ -733,7 +1959,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account, 'symbol': symbol}
         return await self._action('get_ticker', body)
 
-    async def get_open_orders(self, *, account: str, symbol: str | None = None) -> Any:
+    async def get_open_orders(self, *, account: str, symbol: str | None = None) -> GetOpenOrdersResult:
         """List open orders of an account, optionally for one market. It may be denied by policy: the answer then
         has status "denied" and names the rule and the reason; do not retry a denied request unchanged.
         """
@@ -749,7 +1975,7 @@ class _AsyncActions:
         symbol: str,
         order_id: str | None = None,
         client_order_id: str | None = None,
-    ) -> Any:
+    ) -> GetOrderResult:
         """Get one order by the exchange orderId or by your clientOrderId: status (open, closed, canceled, expired,
         rejected), amount, filled, prices. It may be denied by policy: the answer then has status "denied" and
         names the rule and the reason; do not retry a denied request unchanged.
@@ -770,7 +1996,7 @@ class _AsyncActions:
         type: Literal['market', 'limit'],
         amount: Decimalish,
         price: Decimalish | None = None,
-    ) -> Any:
+    ) -> PreviewOrderResult:
         """Check an order without sending it: returns the order as it would be sent (amount rounded down to the
         market's step) and an estimate of its value in the QUOTE asset, and the decision place_order would get
         (allow, deny or approval, with the rule and the limits it would use). Nothing is placed or reserved. It
@@ -794,7 +2020,7 @@ class _AsyncActions:
         price: Decimalish | None = None,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> PlaceOrderResult:
         """Place a market or limit order. The status may be "pending_approval": an operator must approve it first;
         ask get_request with the requestId later (do not place it again). amount is in the BASE asset; price
         (limit only) in QUOTE per BASE. clientOrderId is required and makes the call idempotent: repeating it
@@ -819,7 +2045,7 @@ class _AsyncActions:
         client_order_id: str | None = None,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> CancelOrderResult:
         """Cancel an open order by orderId or clientOrderId. Cancelling an order that is already closed fails with
         a clear reason. It may be denied by policy: the answer then has status "denied" and names the rule and
         the reason; do not retry a denied request unchanged. With wait=True, waits up to approval_timeout
@@ -840,7 +2066,7 @@ class _AsyncActions:
         symbol: str | None = None,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> CancelAllOrdersResult:
         """Cancel every open order of an account, or only those of one market when symbol is given. Returns the
         orders cancelled. It may be denied by policy: the answer then has status "denied" and names the rule and
         the reason; do not retry a denied request unchanged. With wait=True, waits up to approval_timeout
@@ -862,7 +2088,7 @@ class _AsyncActions:
         client_withdraw_id: str,
         wait: bool = False,
         approval_timeout: float | None = None,
-    ) -> Any:
+    ) -> WithdrawResult:
         """Withdraw an asset to a destination the operator put in the address book, named by its label (you never
         give an address). clientWithdrawId makes it idempotent. Withdrawals usually wait for an operator's
         approval: the status is then "pending_approval"; ask get_request with the requestId later. It may be
@@ -873,7 +2099,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
         return await self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout)
 
-    async def get_request(self, *, request_id: str) -> Any:
+    async def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
         body: dict[str, Any] = {'requestId': request_id}
         return await self._action('get_request', body)
@@ -886,15 +2112,38 @@ __all__ = [
     'ACTIONS',
     'ACTION_NAMES',
     'WRITE_ACTIONS',
+    'Account',
+    'ActionResponseApproval',
     'ActionResponseError',
+    'Asset',
+    'Balance',
     'CancelAllOrdersInput',
+    'CancelAllOrdersResult',
     'CancelOrderInput',
+    'CancelOrderResult',
+    'Decision',
+    'DecisionLimit',
     'GetBalanceInput',
+    'GetBalanceResult',
+    'GetLimitsResult',
     'GetOpenOrdersInput',
+    'GetOpenOrdersResult',
     'GetOrderInput',
+    'GetOrderResult',
     'GetRequestInput',
+    'GetRequestResult',
     'GetTickerInput',
+    'GetTickerResult',
+    'Limit',
+    'ListAccountsResult',
+    'Order',
     'PlaceOrderInput',
+    'PlaceOrderResult',
     'PreviewOrderInput',
+    'PreviewOrderResult',
+    'PreviewOrderResultOrder',
+    'Ticker',
     'WithdrawInput',
+    'WithdrawResult',
+    'Withdrawal',
 ]
