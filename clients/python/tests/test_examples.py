@@ -14,11 +14,12 @@ from types import ModuleType
 
 import pytest
 from adapter_cases import DENIED, market_buy, read_output
-from agents import RunContextWrapper
+from agents import RunConfig, RunContextWrapper, Runner
 from agents.tool_context import ToolContext
 from cofre_client import ACTION_NAMES, AsyncCofreClient, CofreClient
 from cofre_client.openai_agents import mcp_server
 from cofre_stack import CofreStack
+from scripted_model import ScriptedModel
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -45,6 +46,18 @@ async def test_the_openai_agents_example_builds_its_agent_with_cofres_tools(acli
 
 
 @pytest.mark.anyio
+async def test_the_openai_agents_example_run_by_the_sdks_runner_reads_a_denial(aclient: AsyncCofreClient) -> None:
+    example = load("python-openai-agents/agent.py")
+    model = ScriptedModel("place_order", market_buy(DENIED, "py-example-oa-runner"))
+    agent = (await example.build_agent(aclient)).clone(model=model)
+    result = await Runner.run(agent, "Buy 0.1 BTC.", run_config=RunConfig(tracing_disabled=True))
+    assert model.offered == list(ACTION_NAMES)
+    # The model's second turn echoes the tool output it was handed: cofre's denial, as data.
+    answer = read_output(result.final_output)
+    assert answer["status"] == "denied" and answer["rule"] and answer["reason"]
+
+
+@pytest.mark.anyio
 async def test_the_openai_agents_example_over_mcp_sees_cofres_tools(client: CofreClient) -> None:
     example = load("python-openai-agents/agent.py")
     async with mcp_server(client) as server:
@@ -52,6 +65,15 @@ async def test_the_openai_agents_example_over_mcp_sees_cofres_tools(client: Cofr
         # What the SDK's run loop offers the model: the MCP server's tools.
         offered = await agent.get_all_tools(RunContextWrapper(context=None))
         assert {tool.name for tool in offered} == set(ACTION_NAMES)
+
+        model = ScriptedModel("get_balance", {"account": "paper"})
+        result = await Runner.run(
+            agent.clone(model=model), "My balance?", run_config=RunConfig(tracing_disabled=True)
+        )
+        assert sorted(model.offered) == sorted(ACTION_NAMES)
+        # The SDK hands an MCP tool's one text block to the model as that block's JSON.
+        answer = read_output(json.loads(str(result.final_output))["text"])
+        assert answer["status"] == "executed"
 
 
 def test_the_agency_swarm_example_builds_its_agent_with_cofres_tools(
