@@ -139,3 +139,13 @@ async def test_the_wrong_kind_of_client_is_refused_with_what_to_use(
         tools(aclient)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"needs an AsyncCofreClient \(for a CofreClient, use tools"):
         await atools(client)  # type: ignore[arg-type]
+
+
+def test_a_tool_call_as_langgraphs_tool_node_sends_it_gets_a_tool_message(client: CofreClient, order_id: str) -> None:
+    from langchain_core.messages import ToolMessage
+
+    call = {"type": "tool_call", "id": "call_7", "name": "place_order", "args": market_buy(DENIED, order_id)}
+    message = by_name(client)["place_order"].invoke(call)
+    assert isinstance(message, ToolMessage)
+    assert message.tool_call_id == "call_7"
+    assert read_output(message.content)["status"] == "denied"
