@@ -3,7 +3,7 @@
     from cofre_client import CofreClient
     from cofre_client.agency_swarm import tools
 
-    client = CofreClient.from_token_file("http://127.0.0.1:8787", "agent.token")
+    client = CofreClient("http://127.0.0.1:8787", token_file="agent.token")
     trader = Agent(name="Trader", instructions="...", tools=tools(client))
 
 Each class is named after the action (`get_balance`, `place_order`, ...), its docstring is cofre's description

@@ -4,8 +4,8 @@ langchain-mcp-adapters.
     from cofre_client import CofreClient, AsyncCofreClient
     from cofre_client.langchain import tools, atools, mcp_client
 
-    lc_tools = tools(CofreClient.from_token_file(url, "agent.token"))           # invoke() and ainvoke()
-    lc_tools = await atools(AsyncCofreClient.from_token_file(url, "agent.token"))  # ainvoke() only
+    lc_tools = tools(CofreClient(url, token_file="agent.token"))                # invoke() and ainvoke()
+    lc_tools = await atools(AsyncCofreClient(url, token_file="agent.token"))    # ainvoke() only
     # or over MCP:
     lc_tools = await mcp_client(client).get_tools()
 

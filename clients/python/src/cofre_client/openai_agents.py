@@ -3,17 +3,17 @@
     from cofre_client import AsyncCofreClient
     from cofre_client.openai_agents import tools, mcp_server
 
-    client = AsyncCofreClient.from_token_file("http://127.0.0.1:8787", "agent.token")
+    client = AsyncCofreClient("http://127.0.0.1:8787", token_file="agent.token")
     agent = Agent(name="Trader", instructions="...", tools=await tools(client))
     # or, over MCP (the SDK lists and calls the tools itself):
     async with mcp_server(client) as cofre:
         agent = Agent(name="Trader", instructions="...", mcp_servers=[cofre])
 
 Each FunctionTool has cofre's name, description and input schema, unchanged. `strict_json_schema` is off: the SDK's
-strict mode would make every field required (a market order would then have to carry a `price`, which cofre
-refuses) and OpenAI's strict decoding does not take every keyword cofre uses (string lengths, number bounds). cofre
-validates every call itself and answers bad input as data (`COFRE_INPUT_INVALID` with what is wrong), so the model
-learns what to fix. A denial, a pending approval or a venue failure is returned to the model as cofre's answer,
+strict mode makes every field required (a market order would then have to carry a `price`, which cofre refuses), so
+cofre's optional fields would have to become nullable ones, a schema cofre does not publish. cofre validates every
+call itself and answers bad input as data (`COFRE_INPUT_INVALID` with what is wrong), so the model learns what to
+fix. A denial, a pending approval or a venue failure is returned to the model as cofre's answer,
 after cofre's data notice; it never ends the run.
 """
 
