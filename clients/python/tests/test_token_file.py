@@ -19,7 +19,7 @@ def token_file(tmp_path: Path, mode: int = 0o600, text: str = TOKEN + "\n") -> P
     return path
 
 
-@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644, 0o620])
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644, 0o620], ids=lambda m: format(m, "03o"))
 def test_a_token_file_group_or_others_can_use_is_refused(tmp_path: Path, mode: int) -> None:
     path = token_file(tmp_path, mode)
     with pytest.raises(CofreConfigError) as caught:
@@ -47,7 +47,7 @@ def test_no_token_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
     assert "nope.token" in missing.value.message
 
 
-@pytest.mark.parametrize("text", ["", "\n", "two\nlines\n", "has space\n"])
+@pytest.mark.parametrize("text", ["", "\n", "two\nlines\n", "has space\n"], ids=["empty", "newline", "two-lines", "space"])
 def test_a_token_file_without_one_token_on_one_line_is_refused(tmp_path: Path, text: str) -> None:
     with pytest.raises(CofreConfigError) as caught:
         CofreClient(token_file=token_file(tmp_path, text=text))
