@@ -149,3 +149,14 @@ def test_a_tool_call_as_langgraphs_tool_node_sends_it_gets_a_tool_message(client
     assert isinstance(message, ToolMessage)
     assert message.tool_call_id == "call_7"
     assert read_output(message.content)["status"] == "denied"
+
+
+def test_an_unreachable_cofre_is_raised_not_shown_to_the_model(cofre: CofreStack) -> None:
+    from cofre_client import CofreTransportError
+    from cofre_stack import free_port
+
+    with CofreClient(f"http://127.0.0.1:{free_port()}", token_file=cofre.token_file) as nowhere:
+        (get_balance,) = tools(nowhere, actions=["get_balance"])  # named: nothing is asked while building
+        with pytest.raises(CofreTransportError) as caught:
+            get_balance.invoke({"account": "paper"})
+    assert caught.value.code == "COFRE_CLIENT_UNREACHABLE"

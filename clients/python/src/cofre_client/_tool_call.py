@@ -4,8 +4,9 @@ into the text the model reads (see _tool_output).
 - executed, denied, pending_approval and failed are cofre's answer: the model reads them.
 - A request cofre refused before deciding (bad input the schema could not catch, an idempotency conflict, a quota)
   is data too, as cofre's MCP tools show it: the model can correct itself or wait.
-- A rejected token, an unreachable cofre or an unreadable answer is raised: the model cannot fix those, and the
-  framework reports a raised error in its own way (to the person running the agent).
+- A rejected token, an unreachable cofre or an unreadable answer is raised: the model cannot fix those, and each
+  framework handles a raised tool error in its own way (Agency Swarm and the OpenAI Agents SDK tell the model the
+  tool failed; LangChain raises to the caller).
 """
 
 from __future__ import annotations
