@@ -97,7 +97,7 @@ async def test_named_actions_need_no_listing_and_unknown_names_are_refused(aclie
         await tools(aclient, actions=["place_orders"])
 
 
-async def test_the_mcp_route_lists_cofres_tools_and_calls_them(client: CofreClient) -> None:
+async def test_the_mcp_route_lists_cofres_tools_and_calls_them(client: CofreClient, order_id: str) -> None:
     document = client.openapi()
     async with mcp_server(client) as server:
         listed = {tool.name: tool for tool in await server.list_tools()}
@@ -111,10 +111,14 @@ async def test_the_mcp_route_lists_cofres_tools_and_calls_them(client: CofreClie
         assert text.split("\n", 1)[0] == DATA_NOTICE
         assert read_output(text)["status"] == "executed"
 
-        denied = await server.call_tool("place_order", market_buy(DENIED, "py-mcp-oa-denied"))
+        denied = await server.call_tool("place_order", market_buy(DENIED, f"{order_id}-denied"))
         assert denied.isError
         answer = read_output(denied.content[0].text)  # type: ignore[union-attr]
         assert answer["status"] == "denied" and answer["rule"] and answer["reason"]
+
+        pending = await server.call_tool("place_order", market_buy(APPROVAL, f"{order_id}-pending"))
+        assert not pending.isError  # waiting for an operator is not a failure
+        assert read_output(pending.content[0].text)["status"] == "pending_approval"  # type: ignore[union-attr]
 
 
 def test_the_mcp_server_does_not_show_the_token(client: CofreClient) -> None:
