@@ -90,9 +90,10 @@ install_moto() {
 
 # --- the Python client's test venv ------------------------------------------------------------------------------
 
-# Installed editable from this checkout, so the tests run the sources. The stamp holds the checkout's path and a
-# checksum of pyproject.toml: a changed pin or extra, or another checkout sharing .tools/, reinstalls; otherwise
-# nothing runs but cksum.
+# Installed editable from this checkout, so the tests run the sources, with the exact tested set of dependencies
+# (clients/python/constraints.txt; pyproject.toml holds ranges). The stamp holds the checkout's path and checksums of
+# both files: a changed pin or extra, or another checkout sharing .tools/, reinstalls; otherwise nothing runs but
+# cksum.
 install_pyclient() {
   local t0
   t0=$(now_ms)
@@ -100,7 +101,7 @@ install_pyclient() {
   [[ -f "$pkg/pyproject.toml" ]] || die "pyclient: $pkg/pyproject.toml is missing"
   local stamp="$VENV_CLIENT/.cofre-pyclient"
   local want
-  want="$pkg [$PYCLIENT_EXTRAS] $(cksum <"$pkg/pyproject.toml")"
+  want="$pkg [$PYCLIENT_EXTRAS] $(cksum <"$pkg/pyproject.toml") $(cksum <"$pkg/constraints.txt")"
   if [[ -x "$VENV_CLIENT/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     say "pyclient: $VENV_CLIENT is up to date"
     took pyclient "$t0"
@@ -108,8 +109,9 @@ install_pyclient() {
   fi
   ensure_venv "$VENV_CLIENT"
   rm -f "$stamp"
-  say "pyclient: pip install -e '$pkg[$PYCLIENT_EXTRAS]'  (into $VENV_CLIENT)"
-  "$VENV_CLIENT/bin/python" -m pip install --disable-pip-version-check --quiet -e "$pkg[$PYCLIENT_EXTRAS]" ||
+  say "pyclient: pip install -c constraints.txt -e '$pkg[$PYCLIENT_EXTRAS]'  (into $VENV_CLIENT)"
+  "$VENV_CLIENT/bin/python" -m pip install --disable-pip-version-check --quiet \
+    -c "$pkg/constraints.txt" -e "$pkg[$PYCLIENT_EXTRAS]" ||
     die "pip install -e '$pkg[$PYCLIENT_EXTRAS]' failed (is PyPI reachable? see the pins in $pkg/pyproject.toml)"
   "$VENV_CLIENT/bin/python" -c 'import cofre_client, pytest' ||
     die "pyclient: installed, but $VENV_CLIENT/bin/python cannot import cofre_client and pytest"

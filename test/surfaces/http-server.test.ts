@@ -143,6 +143,8 @@ describe('public endpoints', () => {
       properties: { order: { required: expect.arrayContaining(['id', 'status', 'amount', 'filled']) } },
     });
     expect(Object.keys(components).filter((k) => k.endsWith('Result'))).toHaveLength(ACTION_NAMES.length);
+    expect(JSON.stringify(doc.paths['/v1/actions/withdraw'])).toContain('"x-cofre-write":true');
+    expect(JSON.stringify(doc.paths['/v1/actions/get_order'])).toContain('"x-cofre-write":false');
     // The place_order body documents the idempotency key as required.
     const place = doc.paths['/v1/actions/place_order']?.['post']?.requestBody?.content['application/json']
       ?.schema as unknown as {

@@ -33,9 +33,6 @@ HERE = Path(__file__).resolve().parent
 OUTPUT = HERE.parent / "src" / "cofre_client" / "_generated.py"
 ACTION_PREFIX = "/v1/actions/"
 
-# Used only while the document does not say which actions write (no `x-cofre-write` on the operation). Mirrors
-# WRITE_ACTIONS in src/broker/actions.ts.
-FALLBACK_WRITE_ACTIONS = frozenset({"place_order", "cancel_order", "cancel_all_orders", "withdraw"})
 
 Schema = dict[str, Any]
 
@@ -252,8 +249,11 @@ def body_schema(operation: Schema) -> Schema:
 
 
 def is_write(name: str, operation: Schema) -> bool:
+    """cofre marks each action operation `x-cofre-write` (WRITE_ACTIONS in src/broker/actions.ts)."""
     flag = operation.get("x-cofre-write")
-    return bool(flag) if isinstance(flag, bool) else name in FALLBACK_WRITE_ACTIONS
+    if not isinstance(flag, bool):
+        raise ValueError(f"the operation of {name} has no boolean x-cofre-write: is this a cofre OpenAPI document?")
+    return flag
 
 
 def render(document: Schema) -> str:
@@ -280,7 +280,7 @@ def render(document: Schema) -> str:
         "",
         "from decimal import Decimal",
         "from types import MappingProxyType",
-        "from typing import Any, Literal, Mapping, TypedDict, Union",
+        "from typing import Any, Literal, Mapping, TypedDict, Union, cast",
         "",
         "from ._action_spec import ActionSpec",
         "",
@@ -372,7 +372,8 @@ def render_methods(actions: list[tuple[str, Schema, Schema, str | None, str, Sch
             if key not in required:
                 out.append(f"        if {snake(key)} is not None:\n            body[{key!r}] = {snake(key)}\n")
         extra = ", wait=wait, approval_timeout=approval_timeout" if write else ""
-        out.append(f"        return {aw}self._action({name!r}, body{extra})\n")
+        call = f"{aw}self._action({name!r}, body{extra})"
+        out.append(f"        return cast({result_type!r}, {call})\n" if result_type != "Any" else f"        return {call}\n")
     out.append("\n\n")
     return "".join(out)
 

@@ -256,3 +256,31 @@ def test_health_and_the_agents_own_openapi_document(client: CofreClient, cofre: 
         paths = [p for p in other.openapi()["paths"] if p.startswith("/v1/actions/")]
     assert "/v1/actions/place_order" not in paths
     assert "/v1/actions/get_balance" in paths
+
+
+def test_a_withdrawal_waits_for_an_operator_who_denies_it(
+    client: CofreClient, cofre: CofreStack, order_id: str
+) -> None:
+    with pytest.raises(CofrePendingApproval) as caught:
+        client.withdraw(
+            account="paper", asset="USDT", amount="100", destination="cold-usdt", client_withdraw_id=order_id
+        )
+    pending = caught.value
+    assert pending.request_id and pending.expires_at and pending.payload_hash
+    cofre.cli("approval", "deny", pending.request_id)
+    answer = client.wait_for(pending.request_id, timeout=60, interval=0.2)
+    assert answer["status"] == "denied", answer
+    assert "operator" in answer.get("reason", "")
+    # The typed method's view of the same answer: a denial.
+    with pytest.raises(CofreDenied):
+        client.get_request(request_id=pending.request_id)
+
+
+def test_a_server_that_is_not_cofre_is_a_response_error(cofre: CofreStack) -> None:
+    from cofre_client import CofreResponseError
+
+    # The paper exchange answers JSON, but not cofre's.
+    with CofreClient(f"http://127.0.0.1:{cofre.paper_port}", token_file=cofre.token_file) as client:
+        with pytest.raises(CofreResponseError) as caught:
+            client.get_balance(account="paper")
+    assert caught.value.code == "COFRE_CLIENT_RESPONSE_INVALID"

@@ -6,6 +6,7 @@ import {
   actionDescriptions,
   actionInputSchemas,
   type ActionName,
+  WRITE_ACTIONS,
 } from '../../broker/actions.js';
 import { errorCatalogue } from '../../errors.js';
 import { operatorPaths, operatorSchemas } from './openapi-operator.js';
@@ -154,6 +155,9 @@ function actionOperation(name: ActionName) {
   return {
     post: {
       operationId: name,
+      // Whether the action changes state at the venue (it needs an idempotency key and is never retried): clients
+      // generate their metadata from this document, so they read it here rather than keep their own list.
+      'x-cofre-write': WRITE_ACTIONS.has(name),
       tags: ['agent'],
       summary: name,
       description: actionDescriptions[name],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import NoReturn
 
 from . import _wire
 from ._errors import CofreConfigError, CofreError, CofreTransportError
@@ -69,7 +69,7 @@ class _ClientBase:
         # SECURITY: the token file's path, never the token.
         return f"{type(self).__name__}(base_url={self._base_url!r}, token_file={self._token_file!r})"
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> NoReturn:
         raise TypeError(f"{type(self).__name__} cannot be pickled (it holds an agent token)")
 
 

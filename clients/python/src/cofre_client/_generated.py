@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal, Mapping, TypedDict, Union
+from typing import Any, Literal, Mapping, TypedDict, Union, cast
 
 from ._action_spec import ActionSpec
 
@@ -1752,14 +1752,14 @@ class _SyncActions:
         paper = simulated). Use the account id in other actions.
         """
         body: dict[str, Any] = {}
-        return self._action('list_accounts', body)
+        return cast('ListAccountsResult', self._action('list_accounts', body))
 
     def get_limits(self) -> GetLimitsResult:
         """Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope,
         window, cap, used and remaining. Check it before a large order.
         """
         body: dict[str, Any] = {}
-        return self._action('get_limits', body)
+        return cast('GetLimitsResult', self._action('get_limits', body))
 
     def get_balance(self, *, account: str) -> GetBalanceResult:
         """Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal
@@ -1767,7 +1767,7 @@ class _SyncActions:
         reason; do not retry a denied request unchanged.
         """
         body: dict[str, Any] = {'account': account}
-        return self._action('get_balance', body)
+        return cast('GetBalanceResult', self._action('get_balance', body))
 
     def get_ticker(self, *, account: str, symbol: str) -> GetTickerResult:
         """Get the latest price of a market (bid, ask, last) in the QUOTE asset. It may be denied by policy: the
@@ -1775,7 +1775,7 @@ class _SyncActions:
         unchanged.
         """
         body: dict[str, Any] = {'account': account, 'symbol': symbol}
-        return self._action('get_ticker', body)
+        return cast('GetTickerResult', self._action('get_ticker', body))
 
     def get_open_orders(self, *, account: str, symbol: str | None = None) -> GetOpenOrdersResult:
         """List open orders of an account, optionally for one market. It may be denied by policy: the answer then
@@ -1784,7 +1784,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account}
         if symbol is not None:
             body['symbol'] = symbol
-        return self._action('get_open_orders', body)
+        return cast('GetOpenOrdersResult', self._action('get_open_orders', body))
 
     def get_order(
         self,
@@ -1803,7 +1803,7 @@ class _SyncActions:
             body['orderId'] = order_id
         if client_order_id is not None:
             body['clientOrderId'] = client_order_id
-        return self._action('get_order', body)
+        return cast('GetOrderResult', self._action('get_order', body))
 
     def preview_order(
         self,
@@ -1824,7 +1824,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount}
         if price is not None:
             body['price'] = price
-        return self._action('preview_order', body)
+        return cast('PreviewOrderResult', self._action('preview_order', body))
 
     def place_order(
         self,
@@ -1852,7 +1852,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount, 'clientOrderId': client_order_id}
         if price is not None:
             body['price'] = price
-        return self._action('place_order', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('PlaceOrderResult', self._action('place_order', body, wait=wait, approval_timeout=approval_timeout))
 
     def cancel_order(
         self,
@@ -1875,7 +1875,7 @@ class _SyncActions:
             body['orderId'] = order_id
         if client_order_id is not None:
             body['clientOrderId'] = client_order_id
-        return self._action('cancel_order', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('CancelOrderResult', self._action('cancel_order', body, wait=wait, approval_timeout=approval_timeout))
 
     def cancel_all_orders(
         self,
@@ -1894,7 +1894,7 @@ class _SyncActions:
         body: dict[str, Any] = {'account': account}
         if symbol is not None:
             body['symbol'] = symbol
-        return self._action('cancel_all_orders', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('CancelAllOrdersResult', self._action('cancel_all_orders', body, wait=wait, approval_timeout=approval_timeout))
 
     def withdraw(
         self,
@@ -1915,12 +1915,12 @@ class _SyncActions:
         operator when the action is pending approval, instead of raising CofrePendingApproval.
         """
         body: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
-        return self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('WithdrawResult', self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout))
 
     def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
         body: dict[str, Any] = {'requestId': request_id}
-        return self._action('get_request', body)
+        return cast('GetRequestResult', self._action('get_request', body))
 
 
 class _AsyncActions:
@@ -1934,14 +1934,14 @@ class _AsyncActions:
         paper = simulated). Use the account id in other actions.
         """
         body: dict[str, Any] = {}
-        return await self._action('list_accounts', body)
+        return cast('ListAccountsResult', await self._action('list_accounts', body))
 
     async def get_limits(self) -> GetLimitsResult:
         """Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope,
         window, cap, used and remaining. Check it before a large order.
         """
         body: dict[str, Any] = {}
-        return await self._action('get_limits', body)
+        return cast('GetLimitsResult', await self._action('get_limits', body))
 
     async def get_balance(self, *, account: str) -> GetBalanceResult:
         """Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal
@@ -1949,7 +1949,7 @@ class _AsyncActions:
         reason; do not retry a denied request unchanged.
         """
         body: dict[str, Any] = {'account': account}
-        return await self._action('get_balance', body)
+        return cast('GetBalanceResult', await self._action('get_balance', body))
 
     async def get_ticker(self, *, account: str, symbol: str) -> GetTickerResult:
         """Get the latest price of a market (bid, ask, last) in the QUOTE asset. It may be denied by policy: the
@@ -1957,7 +1957,7 @@ class _AsyncActions:
         unchanged.
         """
         body: dict[str, Any] = {'account': account, 'symbol': symbol}
-        return await self._action('get_ticker', body)
+        return cast('GetTickerResult', await self._action('get_ticker', body))
 
     async def get_open_orders(self, *, account: str, symbol: str | None = None) -> GetOpenOrdersResult:
         """List open orders of an account, optionally for one market. It may be denied by policy: the answer then
@@ -1966,7 +1966,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account}
         if symbol is not None:
             body['symbol'] = symbol
-        return await self._action('get_open_orders', body)
+        return cast('GetOpenOrdersResult', await self._action('get_open_orders', body))
 
     async def get_order(
         self,
@@ -1985,7 +1985,7 @@ class _AsyncActions:
             body['orderId'] = order_id
         if client_order_id is not None:
             body['clientOrderId'] = client_order_id
-        return await self._action('get_order', body)
+        return cast('GetOrderResult', await self._action('get_order', body))
 
     async def preview_order(
         self,
@@ -2006,7 +2006,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount}
         if price is not None:
             body['price'] = price
-        return await self._action('preview_order', body)
+        return cast('PreviewOrderResult', await self._action('preview_order', body))
 
     async def place_order(
         self,
@@ -2034,7 +2034,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount, 'clientOrderId': client_order_id}
         if price is not None:
             body['price'] = price
-        return await self._action('place_order', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('PlaceOrderResult', await self._action('place_order', body, wait=wait, approval_timeout=approval_timeout))
 
     async def cancel_order(
         self,
@@ -2057,7 +2057,7 @@ class _AsyncActions:
             body['orderId'] = order_id
         if client_order_id is not None:
             body['clientOrderId'] = client_order_id
-        return await self._action('cancel_order', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('CancelOrderResult', await self._action('cancel_order', body, wait=wait, approval_timeout=approval_timeout))
 
     async def cancel_all_orders(
         self,
@@ -2076,7 +2076,7 @@ class _AsyncActions:
         body: dict[str, Any] = {'account': account}
         if symbol is not None:
             body['symbol'] = symbol
-        return await self._action('cancel_all_orders', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('CancelAllOrdersResult', await self._action('cancel_all_orders', body, wait=wait, approval_timeout=approval_timeout))
 
     async def withdraw(
         self,
@@ -2097,12 +2097,12 @@ class _AsyncActions:
         operator when the action is pending approval, instead of raising CofrePendingApproval.
         """
         body: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
-        return await self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout)
+        return cast('WithdrawResult', await self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout))
 
     async def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
         body: dict[str, Any] = {'requestId': request_id}
-        return await self._action('get_request', body)
+        return cast('GetRequestResult', await self._action('get_request', body))
 
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from typing import NoReturn
 
 from ._errors import CofreConfigError
 
@@ -34,7 +35,7 @@ class Token:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         # Pickling would write the token wherever the pickle goes (a cache, a queue): refuse.
         raise TypeError("a cofre token cannot be pickled")
 
