@@ -19,7 +19,7 @@ import copy
 from typing import Any, Dict, Iterable, List, Optional, Type, cast
 
 try:
-    from agency_swarm.tools import BaseTool
+    from agency_swarm.tools import BaseTool  # type: ignore[import-untyped]  # agency-swarm 0.7 ships no py.typed
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "cofre_client.agency_swarm needs Agency Swarm: pip install 'cofre-client[agency-swarm]'"
