@@ -25,6 +25,7 @@ export function shellLine(command: CofreCommand): string {
   return [command.command, ...command.args].map(shellWord).join(' ');
 }
 
-function shellWord(word: string): string {
+/** One word for a POSIX shell, quoted only when it needs it. */
+export function shellWord(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
+
 import { type CliIo, println } from './cli-io.js';
-import { cofreCommand, shellLine } from './cofre-command.js';
+import { cofreCommand, shellLine, shellWord } from './cofre-command.js';
 import { MCP_CLIENTS } from './mcp-client-config.js';
+
+// The smallest Python agent, in the clone (examples/ is not part of the npm package, only of the repository).
+const PYTHON_EXAMPLE = fileURLToPath(new URL('../../../examples/python-get-balance.py', import.meta.url));
 
 /**
  * The operator's approval, run in the demo's folder (where its `cofre.yaml` is); the agent cannot run it, having
@@ -71,5 +76,12 @@ export function printDemoInstructions(
   ]);
   println(out, `A ready configuration for one client (CLIENT: ${MCP_CLIENTS.join(', ')}):`);
   println(out, `  ${shellLine(forClient)}\n`);
+  // The client takes the URL and the token file's path from the environment; the token itself stays in the file.
+  // Names are kept out of the quoting, or the shell would not read them as assignments.
+  println(out, 'A Python agent (first, in the clone and a virtualenv: pip install ./clients/python):');
+  println(
+    out,
+    `  COFRE_URL=${shellWord(d.url)} COFRE_TOKEN_FILE=${shellWord(rel(d.tokenFile))} python ${shellWord(rel(PYTHON_EXAMPLE))}\n`,
+  );
   println(out, 'Stop with Ctrl-C.');
 }
