@@ -197,6 +197,9 @@ class CofreStack:
                 raise RuntimeError(f"cofre {name} did not answer /v1/health:\n{self.log(name)}")
             time.sleep(0.1)
 
+    def stop_serve(self, name: str = "serve") -> None:
+        self._stop(name)
+
     def stop_all(self) -> None:
         for name in list(self._procs):
             self._stop(name)

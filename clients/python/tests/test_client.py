@@ -163,6 +163,22 @@ def test_arguments_that_are_not_json_are_refused_before_sending(client: CofreCli
     assert getattr(bad_name.value, "code", None) == "COFRE_INPUT_INVALID"
 
 
+@pytest.mark.parametrize(
+    ("request_id", "kwargs"),
+    [("req_../../v1/x", {}), ("", {}), ("req_ok", {"interval": 0}), ("req_ok", {"timeout": -1})],
+    ids=["path-in-id", "empty-id", "zero-interval", "negative-timeout"],
+)
+def test_wait_for_refuses_bad_arguments_before_sending(
+    client: CofreClient, request_id: str, kwargs: dict[str, float]
+) -> None:
+    from cofre_client import CofreError
+
+    with pytest.raises(CofreError) as caught:
+        client.wait_for(request_id, **kwargs)
+    assert caught.value.code == "COFRE_INPUT_INVALID"
+    assert caught.value.status is None  # refused here, not by cofre
+
+
 def test_an_unknown_request_id_is_not_found(client: CofreClient) -> None:
     with pytest.raises(CofreApiError) as caught:
         client.fetch_request("req_doesnotexist000")
@@ -229,7 +245,7 @@ def test_over_the_quota_is_429_with_retry_after(cofre: CofreStack) -> None:
             with pytest.raises(CofreRateLimited) as caught:
                 client.get_balance(account="paper")
     finally:
-        cofre._stop("serve-tight")
+        cofre.stop_serve("serve-tight")
     limited = caught.value
     assert limited.status == 429
     assert limited.code == "COFRE_AGENT_QUOTA_EXCEEDED"

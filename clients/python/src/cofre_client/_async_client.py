@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-
-import anyio
 from types import TracebackType
 from typing import Any, Mapping
 
+import anyio
 import httpx
 
 from . import _wire
@@ -21,13 +20,11 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
     """
     An asyncio client of one cofre server, acting as one agent.
 
-    Every action is a typed method (``get_balance(account="paper")``, ``place_order(...)``) that returns the
-    action's result when it executed and raises otherwise: :class:`CofreDenied`, :class:`CofrePendingApproval`,
-    :class:`CofreRequestFailed`, or a :class:`CofreApiError` / :class:`CofreTransportError` when cofre refused or
-    could not be reached. :meth:`call` returns cofre's answer as data instead, whatever its status.
-
-    Same methods and semantics as :class:`CofreClient`, awaited. The token is read from ``token_file`` (default: the path in ``COFRE_TOKEN_FILE``), which must not be readable by
-    group or others. The base URL defaults to ``COFRE_URL``, then http://127.0.0.1:8787.
+    The same methods and semantics as :class:`CofreClient`, awaited: every action is a typed coroutine
+    (``await cofre.get_balance(account="paper")``) that returns the action's result when it executed and raises
+    otherwise; :meth:`call` returns cofre's answer as data, whatever its status. The token is read from
+    ``token_file`` (default: the path in ``COFRE_TOKEN_FILE``), which must not be readable by group or others. The
+    base URL defaults to ``COFRE_URL``, then http://127.0.0.1:8787.
 
     Use it from one event loop; concurrent calls on it are fine. Close it (``await aclose()``), or use it as an
     async context manager.
@@ -57,7 +54,9 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
     async def __aenter__(self) -> AsyncCofreClient:
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -104,6 +103,7 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
         (``executed``, ``denied`` or ``failed``). Raises :class:`CofreApprovalTimeout` (a :class:`CofrePendingApproval`) when it is
         still pending after ``timeout`` seconds; the request stays pending and can be waited for again.
         """
+        _wire.check_wait(timeout, interval)
         deadline = time.monotonic() + timeout
         while True:
             answer = await self.fetch_request(request_id)

@@ -54,7 +54,9 @@ class CofreClient(_ClientBase, _SyncActions):
     def __enter__(self) -> CofreClient:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -101,6 +103,7 @@ class CofreClient(_ClientBase, _SyncActions):
         (``executed``, ``denied`` or ``failed``). Raises :class:`CofreApprovalTimeout` (a :class:`CofrePendingApproval`) when it is
         still pending after ``timeout`` seconds; the request stays pending and can be waited for again.
         """
+        _wire.check_wait(timeout, interval)
         deadline = time.monotonic() + timeout
         while True:
             answer = self.fetch_request(request_id)

@@ -46,6 +46,14 @@ def request_path(request_id: str) -> str:
     return f"/v1/requests/{request_id}"
 
 
+def check_wait(timeout: float, interval: float) -> None:
+    # A zero or negative interval would poll as fast as the loop runs, into the agent's quota.
+    if not (isinstance(interval, (int, float)) and interval > 0):
+        raise CofreError(f"interval must be a positive number of seconds, not {interval!r}", code="COFRE_INPUT_INVALID")
+    if not (isinstance(timeout, (int, float)) and timeout >= 0):
+        raise CofreError(f"timeout must be a number of seconds >= 0, not {timeout!r}", code="COFRE_INPUT_INVALID")
+
+
 def encode_body(args: Mapping[str, Any] | None) -> bytes:
     """JSON body of an action. Decimals go as strings, so no amount is ever rounded through a float."""
     if args is None:
