@@ -7,6 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
 import type { CliIo } from '../../src/surfaces/cli/cli-io.js';
+import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
 import { runCli } from '../../src/surfaces/cli/main.js';
 
 export interface CliResult {
@@ -142,6 +143,26 @@ export function startCliProcess(
     async stop() {
       if (exited === undefined) child.kill('SIGTERM');
       await closed;
+    },
+  };
+}
+
+/** `cofre demo` run in-process in a folder of its own, its instructions discarded. */
+export interface QuietDemo extends DemoHandle {
+  /** Stops the demo and removes its folder. */
+  close(): Promise<void>;
+}
+
+/** Starts `cofre demo` on a free port in a temporary folder, as the MCP and client tests use it. */
+export async function startQuietDemo(): Promise<QuietDemo> {
+  const { dir, remove } = tempDir();
+  const quiet = { stdin: process.stdin, stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+  const handle = await demo(quiet, { port: '0', wait: false });
+  return {
+    ...handle,
+    close: async () => {
+      await handle.stop();
+      remove();
     },
   };
 }

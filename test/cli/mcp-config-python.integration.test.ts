@@ -6,14 +6,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
 import { inCi } from '../peers/ci-env.js';
 import { REPO_ROOT } from '../peers/peers.js';
-import { cli, tempDir } from './cli-harness.js';
+import { cli, type QuietDemo, startQuietDemo } from './cli-harness.js';
 
 const PYTHON = join(REPO_ROOT, '.tools', 'venv-client', 'bin', 'python');
 
@@ -66,21 +64,14 @@ describe.skipIf(missing !== undefined && !inCi())('cofre agent mcp-config <agent
     return;
   }
 
-  let handle: DemoHandle;
-  let remove: () => void;
+  let handle: QuietDemo;
 
   beforeAll(async () => {
-    let dir: string;
-    ({ dir, remove } = tempDir());
-    handle = await demo(
-      { stdin: process.stdin, stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir },
-      { port: '0', wait: false },
-    );
+    handle = await startQuietDemo();
   });
 
   afterAll(async () => {
-    await handle.stop();
-    remove();
+    await handle.close();
   });
 
   it.each(['stdio', 'http'])(

@@ -8,15 +8,12 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACTION_NAMES } from '../../src/broker/actions.js';
-import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
-import { tempDir } from '../cli/cli-harness.js';
+import { cofreArgv, type QuietDemo, startQuietDemo } from '../cli/cli-harness.js';
 
 const require = createRequire(import.meta.url);
 const INSPECTOR = join(
@@ -24,39 +21,22 @@ const INSPECTOR = join(
   'build/cli.js',
 );
 
-let handle: DemoHandle;
-let remove: () => void;
+let handle: QuietDemo;
 let token: string;
 let serversFile: string;
 
 beforeAll(async () => {
-  let dir: string;
-  ({ dir, remove } = tempDir());
-  handle = await demo(
-    { stdin: process.stdin, stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir },
-    { port: '0', wait: false },
-  );
+  handle = await startQuietDemo();
   token = readFileSync(handle.tokenFile, 'utf8').trim();
   // `cofre mcp` from the sources (through tsx), as an mcpServers entry: the Inspector's --config format.
-  const tsx = pathToFileURL(require.resolve('tsx')).href;
-  const entry = resolve(import.meta.dirname, '../../src/surfaces/cli/entry.ts');
-  serversFile = join(dir, 'mcp-servers.json');
+  serversFile = join(handle.dir, 'mcp-servers.json');
   writeFileSync(
     serversFile,
     JSON.stringify({
       mcpServers: {
         cofre: {
           command: process.execPath,
-          args: [
-            '--import',
-            tsx,
-            entry,
-            '--config',
-            handle.configFile,
-            'mcp',
-            '--token-file',
-            handle.tokenFile,
-          ],
+          args: cofreArgv(['--config', handle.configFile, 'mcp', '--token-file', handle.tokenFile]),
         },
       },
     }),
@@ -64,8 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await handle.stop();
-  remove();
+  await handle.close();
 });
 
 /** Runs the Inspector CLI; resolves with its exit code, stdout parsed as JSON when it is, and stderr. */

@@ -3,10 +3,6 @@
 // (the client checks error results too). Run on `cofre demo`, over stdio (`cofre mcp --token-file`) and Streamable
 // HTTP, with the client's tool list loaded first so that every call is validated.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -17,34 +13,24 @@ import type { JsonSchemaType } from '@modelcontextprotocol/sdk/validation/types.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACTION_NAMES } from '../../src/broker/actions.js';
-import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
-import { tempDir } from '../cli/cli-harness.js';
+import { cofreArgv, type QuietDemo, startQuietDemo } from '../cli/cli-harness.js';
 
-let handle: DemoHandle;
-let remove: () => void;
+let handle: QuietDemo;
 
 beforeAll(async () => {
-  let dir: string;
-  ({ dir, remove } = tempDir());
-  handle = await demo(
-    { stdin: process.stdin, stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir },
-    { port: '0', wait: false },
-  );
+  handle = await startQuietDemo();
 });
 
 afterAll(async () => {
-  await handle.stop();
-  remove();
+  await handle.close();
 });
 
 const transports = {
   stdio: () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const entry = resolve(import.meta.dirname, '../../src/surfaces/cli/entry.ts');
     return new StdioClientTransport({
       command: process.execPath,
-      args: ['--import', tsx, entry, '--config', handle.configFile, 'mcp', '--token-file', handle.tokenFile],
+      args: cofreArgv(['--config', handle.configFile, 'mcp', '--token-file', handle.tokenFile]),
       env: { PATH: process.env['PATH'] ?? '' },
       stderr: 'pipe',
     });
