@@ -82,6 +82,31 @@ export const errorCatalogue = {
     false,
     'The backend holds the secret version but will not serve it: disabled, expired, or not valid yet (Azure Key Vault `enabled`, `expires`, `notBefore`). cofre never uses such a value; enable the version or move the reference to another.',
   ),
+  COFRE_SERVICE_DESTINATION_REFUSED: spec(
+    'denied',
+    false,
+    "cofre refused to send a service request where it would have gone: another host or port than the service's, a redirect to another origin, or an address in a loopback, private or link-local range for a service not marked `local`. Nothing was sent with the credential.",
+  ),
+  COFRE_SERVICE_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    'The service did not answer in time, refused the connection or failed the TLS handshake. Nothing about the credential was exposed; retry later.',
+  ),
+  COFRE_SERVICE_RESPONSE_TOO_LARGE: spec(
+    'unavailable',
+    false,
+    "The service's response is larger than its `maxResponseSize`; it was dropped unread. Ask for less, or raise the limit in the config.",
+  ),
+  COFRE_EGRESS_REFUSED: spec(
+    'denied',
+    false,
+    "`cofre run`'s proxy refused a request of the wrapped tool: its host is not the host of a service the run injects, or it carried a placeholder to another host. The real credential was not sent.",
+  ),
+  COFRE_DATABASE_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    'cofre could not open the upstream database connection (unreachable, credentials unavailable or refused). The tool never saw a database credential; retry later.',
+  ),
   COFRE_BACKEND_UNSUPPORTED: spec(
     'invalid',
     false,

@@ -36,6 +36,8 @@ describe('configJsonSchema', () => {
       'state',
       'approvals',
       'rotation',
+      'services',
+      'databases',
     ]);
     expect(schema['additionalProperties']).toBe(false);
   });

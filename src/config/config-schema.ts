@@ -4,12 +4,13 @@ import { looksLikeLiteralSecret, parseSecretReference } from '../secrets/secret-
 import { BACKEND_TYPES, backendConfigSchema } from './backend-config.js';
 import { byteSizeSchema } from './byte-size.js';
 import { configNameSchema } from './config-name.js';
+import { databasesSchema } from './databases-config.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
 import { addressBookSchema, checkPolicyReferences, policySchema } from './policy-config.js';
 import { isReviewedVenue, REVIEWED_VENUES, unreviewedVenueMessage } from './reviewed-venues.js';
 import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
-import { isLoopbackHost } from './vault-config.js';
+import { isLoopbackUrl, servicesSchema } from './services-config.js';
 
 /** Trading modes; `live` moves real money, `sandbox` uses the venue's test endpoints, `paper` a simulated venue. */
 export const ACCOUNT_MODES = ['live', 'sandbox', 'paper'] as const;
@@ -446,15 +447,6 @@ const approvalsSchema = z
     'Requests a policy sends to operators for approval (`cofre approval`, `/v1/operator/approvals`).',
   );
 
-/** True for a URL whose host is a loopback address or `localhost`. */
-function isLoopbackUrl(url: string): boolean {
-  try {
-    return isLoopbackHost(new URL(url).hostname);
-  } catch {
-    return false; // the url check reports it
-  }
-}
-
 /** The whole `cofre.yaml`. The source of the config types, the JSON Schema and `docs/configuration.md`. */
 export const cofreConfigSchema = z
   .strictObject({
@@ -480,12 +472,14 @@ export const cofreConfigSchema = z
     state: stateSchema.prefault({}),
     approvals: approvalsSchema.prefault({}),
     rotation: rotationSchema.prefault({}),
+    services: servicesSchema,
+    databases: databasesSchema,
   })
   .superRefine(checkCrossReferences, { when: () => true })
   .meta({
     title: 'cofre configuration',
     description:
-      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state, approvals and rotation.',
+      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state, approvals, rotation, services and databases.',
   });
 
 /** The validated config as the loader returns it: defaults applied, paths absolute, deeply frozen. */
@@ -498,6 +492,8 @@ export type AgentsConfig = DeepReadonly<z.output<typeof agentsSchema>>;
 export type OrdersConfig = DeepReadonly<z.output<typeof ordersSchema>>;
 export type RotationConfig = DeepReadonly<z.output<typeof rotationSchema>>;
 export type PolicyConfig = DeepReadonly<z.output<typeof policySchema>>;
+export type ServiceConfig = DeepReadonly<z.output<typeof servicesSchema>>[string];
+export type DatabaseConfig = DeepReadonly<z.output<typeof databasesSchema>>[string];
 export type AddressBookConfig = DeepReadonly<z.output<typeof addressBookSchema>>;
 export type AuditConfig = DeepReadonly<z.output<typeof auditSchema>>;
 export type AuditWitnessConfig = DeepReadonly<z.output<typeof auditWitnessSchema>>;

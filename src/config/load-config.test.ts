@@ -198,6 +198,8 @@ describe('parseConfig defaults', () => {
       state: { path: '/etc/cofre/cofre-state.db', retention: { requests: 30 * 24 * 3_600_000 } },
       approvals: { expiry: 900_000 },
       rotation: { maxAge: 90 * 24 * 3_600_000, pollInterval: 30_000 },
+      services: {},
+      databases: {},
     });
   });
 

@@ -21,6 +21,9 @@ export const POLICY_ACTIONS = [
   'cancel_all_orders',
   'withdraw',
   'get_request',
+  // Issue 15: an HTTP API of `services` (the service proxy), and a connection to one of `databases`.
+  'http_request',
+  'connect_database',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
@@ -177,6 +180,10 @@ export const CONDITION_ACTIONS: Readonly<Record<string, ReadonlySet<PolicyAction
   hours: undefined,
   destinations: new Set(['withdraw']),
   assets: new Set([...ORDER_ACTIONS, 'withdraw']),
+  services: new Set(['http_request']),
+  methods: new Set(['http_request']),
+  paths: new Set(['http_request']),
+  databases: new Set(['connect_database']),
 };
 
 const ruleSchema = z
@@ -247,6 +254,28 @@ const ruleSchema = z
       .min(1)
       .optional()
       .describe('Assets: a withdrawal of one of them, or an order whose base or quote is one of them.'),
+    services: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('`http_request`: names of `services`, or `*` for every configured service.'),
+    methods: z
+      .array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']))
+      .min(1)
+      .optional()
+      .describe('`http_request`: HTTP methods.'),
+    paths: z
+      .array(z.string().regex(/^\/[\x21-\x7e]*$/, { error: 'a path glob starts with / and has no spaces' }))
+      .min(1)
+      .optional()
+      .describe(
+        "`http_request`: path globs under the service's base URL (`*` within a segment, `**` across).",
+      ),
+    databases: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('`connect_database`: names of `databases`, or `*` for every configured database.'),
     approvers: approversSchema.optional(),
   })
   .superRefine(checkRule, { when: () => true })
