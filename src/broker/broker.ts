@@ -120,7 +120,8 @@ export class Broker implements BrokerControl {
     const input = parseInput(name, rawInput);
     if (name === 'get_request')
       return this.#getRequest(agent, (input as ActionInput<'get_request'>).requestId);
-    ctx.halt.check();
+    // The kill switch halts trading: an http_request (news, market data) moves no money, so it goes on while halted.
+    if (name !== 'http_request') ctx.halt.check();
     let resolved: ResolvedAction;
     try {
       resolved = await resolveStep(ctx, agent, name, input);
