@@ -186,13 +186,13 @@ const httpRequest = z
         'Extra request headers, e.g. {"Accept": "application/json"}. cofre sets authentication itself.',
       ),
     body: z
-      .union([z.string(), z.json()])
+      .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
       .refine((b) => (typeof b === 'string' ? Buffer.byteLength(b, 'utf8') : jsonSize(b)) <= MAX_HTTP_BODY, {
         error: `the body is larger than ${MAX_HTTP_BODY} bytes`,
       })
       .optional()
       .describe(
-        'The request body: a string is sent as it is, any other JSON value as JSON (Content-Type application/json).',
+        'The request body: a string is sent as it is, a JSON object or array as JSON (Content-Type application/json).',
       ),
   })
   .refine((r) => r.body === undefined || (r.method !== 'GET' && r.method !== 'HEAD'), {

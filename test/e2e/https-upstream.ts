@@ -2,7 +2,7 @@
 // headers, body) and answers by path. TLS with the Key Vault stand-in's certificate (localhost and 127.0.0.1), which
 // vitest.config.ts makes every test process trust through NODE_EXTRA_CA_CERTS.
 import { readFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -72,7 +72,7 @@ export async function startHttpsUpstream(
 function answer(
   path: string,
   record: ReceivedRequest,
-  res: import('node:http').ServerResponse,
+  res: ServerResponse,
   options: { away?: string; secretOf?: (r: ReceivedRequest) => string },
 ): void {
   if (path.endsWith('/echo')) {
