@@ -1290,15 +1290,14 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                         'query': {'description': 'Query parameters, as strings; cofre encodes them.',
                                   'type': 'object',
                                   'propertyNames': {'type': 'string',
-                                                    'pattern': '^[A-Za-z0-9_.\\-[\\]]{1,128}$',
+                                                    'pattern': '^[A-Za-z0-9_.\\-\\[\\]]{1,128}$',
                                                     'description': 'A query parameter name.'},
                                   'additionalProperties': {'type': 'string', 'maxLength': 2048}},
                         'headers': {'description': 'Extra request headers, e.g. {"Accept": '
                                                    '"application/json"}. cofre sets authentication itself.',
                                     'type': 'object',
                                     'propertyNames': {'type': 'string',
-                                                      'allOf': [{'pattern': '^[A-Za-z0-9_.\\-[\\]]{1,128}$'},
-                                                                {'pattern': '^[A-Za-z0-9-]+$'}],
+                                                      'pattern': '^[A-Za-z0-9-]{1,128}$',
                                                       'description': 'A header name.'},
                                     'additionalProperties': {'type': 'string', 'maxLength': 1024}},
                         'body': {'description': 'The request body: a string is sent as it is, a JSON object '
