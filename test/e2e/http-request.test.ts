@@ -49,6 +49,11 @@ beforeAll(async () => {
       service('hdr', 'inject: { type: header, name: X-Api-Key, template: "Token {secret}" }'),
       service('basic', 'inject: { type: basic, username: bot }, paths: ["/**"]'),
       service('limited', 'inject: { type: query, name: auth_token }, paths: ["/posts/*"]'),
+      service('slow', 'inject: { type: query, name: auth_token }, paths: ["/**"], timeout: 300ms'),
+      service(
+        'rated',
+        'inject: { type: query, name: auth_token }, paths: ["/**"], rateLimit: { requestsPerSecond: 0.001, burst: 2 }',
+      ),
       service('small', 'inject: { type: query, name: auth_token }, paths: ["/**"], maxResponseSize: 1KiB'),
       // Not local: its name resolves to 127.0.0.1, which it may not reach.
       `  remote: { baseUrl: "https://localhost:${upstream.port}/api", secret: "local:services/news", inject: { type: query, name: auth_token }, paths: ["/**"] }`,
@@ -57,7 +62,7 @@ beforeAll(async () => {
       '  reader:',
       '    rules:',
       '      - allow: [http_request]',
-      '        services: [news, hdr, basic, limited, small, remote, down]',
+      '        services: [news, hdr, basic, limited, small, remote, down, slow, rated]',
       '  narrow:',
       '    rules:',
       '      - { allow: [http_request], services: [news], methods: [GET], paths: ["/posts/*"] }',
@@ -326,5 +331,37 @@ describe('limits and failures', () => {
   it('GET takes no body', async () => {
     const answer = await http('reader', { service: 'news', method: 'GET', path: '/x', body: 'hello' });
     expect(errorCodeOf(answer)).toBe('COFRE_INPUT_INVALID');
+  });
+});
+
+describe('timeouts, rate limits and the kill switch', () => {
+  it('a service that does not answer within its timeout is COFRE_SERVICE_UNAVAILABLE', async () => {
+    const answer = await http('reader', { service: 'slow', method: 'GET', path: '/slow' });
+    expect(errorCodeOf(answer)).toBe('COFRE_SERVICE_UNAVAILABLE');
+    expect((answer.body['error'] as { message: string }).message).toContain('did not answer in time');
+  });
+
+  it("past the service's rateLimit burst, requests are refused and not sent", async () => {
+    responseOf(await http('reader', { service: 'rated', method: 'GET', path: '/x' }));
+    responseOf(await http('reader', { service: 'rated', method: 'GET', path: '/x' }));
+    const before = upstream.received.length;
+    const answer = await http('reader', { service: 'rated', method: 'GET', path: '/x' });
+    expect(errorCodeOf(answer)).toBe('COFRE_SERVICE_RATE_LIMITED');
+    expect(upstream.received.length).toBe(before);
+  });
+
+  it('the kill switch halts trading, not http_request', async () => {
+    const operator = fx.operatorToken('halt-op');
+    expect((await fx.call('POST', '/v1/operator/halt', operator, { reason: 'drill' })).status).toBe(200);
+    try {
+      expect(errorCodeOf(await fx.call('POST', '/v1/actions/get_limits', tokens['trader'], {}))).toBe(
+        'COFRE_HALTED',
+      );
+      expect(
+        responseOf(await http('reader', { service: 'news', method: 'GET', path: '/posts/' })).status,
+      ).toBe(200);
+    } finally {
+      await fx.call('POST', '/v1/operator/resume', operator, {});
+    }
   });
 });

@@ -107,6 +107,9 @@ function answer(
     res.end();
     return;
   }
+  if (path.endsWith('/slow')) {
+    return; // never answers: the caller's timeout must end it
+  }
   if (path.endsWith('/big')) {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('x'.repeat(65_536));
