@@ -205,6 +205,26 @@ describe('SSRF', () => {
     expect(upstream.received.length).toBe(before);
   });
 
+  it('proxy environment variables are never honoured', async () => {
+    const saved = { https: process.env['HTTPS_PROXY'], http: process.env['HTTP_PROXY'] };
+    // A proxy that would see the credential if it were used; nothing listens there, so using it would fail.
+    process.env['HTTPS_PROXY'] = `http://127.0.0.1:${deadPort}`;
+    process.env['HTTP_PROXY'] = `http://127.0.0.1:${deadPort}`;
+    try {
+      expect(
+        responseOf(await http('reader', { service: 'news', method: 'GET', path: '/posts/' })).status,
+      ).toBe(200);
+    } finally {
+      for (const [name, value] of [
+        ['HTTPS_PROXY', saved.https],
+        ['HTTP_PROXY', saved.http],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('a redirect to another origin is not followed, and its Location is not shown', async () => {
     const answer = await http('reader', { service: 'news', method: 'GET', path: '/redirect-away' });
     const response = responseOf(answer);
