@@ -215,13 +215,10 @@ describe('SSRF', () => {
         responseOf(await http('reader', { service: 'news', method: 'GET', path: '/posts/' })).status,
       ).toBe(200);
     } finally {
-      for (const [name, value] of [
-        ['HTTPS_PROXY', saved.https],
-        ['HTTP_PROXY', saved.http],
-      ] as const) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      if (saved.https === undefined) delete process.env['HTTPS_PROXY'];
+      else process.env['HTTPS_PROXY'] = saved.https;
+      if (saved.http === undefined) delete process.env['HTTP_PROXY'];
+      else process.env['HTTP_PROXY'] = saved.http;
     }
   });
 
