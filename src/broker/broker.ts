@@ -90,8 +90,8 @@ export class Broker implements BrokerControl {
 
   /**
    * Runs one action for an authenticated agent. Throws `COFRE_AGENT_QUOTA_EXCEEDED` for an agent over its quotas,
-   * `COFRE_HALTED` while trading is halted, and `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID`,
-   * `COFRE_DESTINATION_UNKNOWN` or `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not understood or contradicts
+   * `COFRE_HALTED` while trading is halted (not for `http_request`, which moves no money), and
+   * `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID`, `COFRE_DESTINATION_UNKNOWN` or `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not understood or contradicts
    * an earlier one (nothing is recorded); every other request gets a `requestId` and an {@link ActionResponse},
    * including denials, pending approvals and failures.
    */
