@@ -237,7 +237,7 @@ export class Broker implements BrokerControl {
       throw new CofreError('COFRE_APPROVAL_NOT_EXECUTABLE', `no request ${requestId} waits for approval`);
     }
     const bound = boundActionOf(approval);
-    ctx.halt.check();
+    if (bound.action !== 'http_request') ctx.halt.check(); // as in execute: a halt stops trading only
     if (!state.claimApprovedForExecution(requestId, ctx.now())) {
       const row = state.request(requestId);
       if (state.approval(requestId)?.status === 'executed' && row !== undefined) return stored(row);
