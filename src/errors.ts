@@ -85,7 +85,7 @@ export const errorCatalogue = {
   COFRE_SERVICE_DESTINATION_REFUSED: spec(
     'denied',
     false,
-    "cofre refused to send a service request where it would have gone: another host or port than the service's, a redirect to another origin, or an address in a loopback, private or link-local range for a service not marked `local`. Nothing was sent with the credential.",
+    "cofre refused to send a service request where it would have gone: a method or path outside the service's own `methods`/`paths` allowlist, another host or port than the service's, or an address in a loopback, private or link-local range for a service not marked `local`. Nothing was sent with the credential.",
   ),
   COFRE_SERVICE_UNAVAILABLE: spec(
     'unavailable',
@@ -96,6 +96,16 @@ export const errorCatalogue = {
     'unavailable',
     false,
     "The service's response is larger than its `maxResponseSize`; it was dropped unread. Ask for less, or raise the limit in the config.",
+  ),
+  COFRE_SERVICE_NOT_FOUND: spec(
+    'not_found',
+    false,
+    'No service with that name is configured (answered only to agents allowed every service); agents not allowed `*` are denied by policy with the same words for services that exist and services that do not.',
+  ),
+  COFRE_SERVICE_RATE_LIMITED: spec(
+    'unavailable',
+    true,
+    "The service's `rateLimit` (shared by every agent) is used up for now; nothing was sent. Retry in a moment.",
   ),
   COFRE_EGRESS_REFUSED: spec(
     'denied',

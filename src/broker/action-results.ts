@@ -137,6 +137,26 @@ const withdraw = z.object({
   }),
 });
 
+const httpRequest = z.object({
+  response: z
+    .object({
+      status: z
+        .number()
+        .int()
+        .describe('The HTTP status the service answered (a 3xx is returned, never followed).'),
+      headers: z
+        .record(z.string(), z.string())
+        .describe(
+          'Safe response headers only (content-type, caching, rate-limit headers, a same-origin location), by lower-case name.',
+        ),
+      body: z
+        .string()
+        .describe('The body: text when `encoding` is "utf8", base64 when it is "base64" (binary).'),
+      encoding: z.enum(['utf8', 'base64']),
+    })
+    .describe("The service's answer, scrubbed of its credential."),
+});
+
 const direct = {
   list_accounts: listAccounts,
   get_limits: getLimits,
@@ -149,6 +169,7 @@ const direct = {
   cancel_order: orderResult,
   cancel_all_orders: ordersResult,
   withdraw,
+  http_request: httpRequest,
 } as const;
 
 /**
@@ -167,6 +188,7 @@ export const actionResultSchemas = {
       orderResult,
       ordersResult,
       withdraw,
+      httpRequest,
     ])
     .describe('The result of the earlier request, whichever action it was.'),
 } as const satisfies Record<ActionName, z.ZodType>;

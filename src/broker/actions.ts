@@ -95,6 +95,116 @@ function limitNeedsPrice(order: { type: string; price?: string | undefined }, ct
   }
 }
 
+// Issue 15, `http_request`: where the request goes is bounded here; what the service allows is checked against its
+// `services:` entry after policy (service-proxy.ts).
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+/** Largest request body, in bytes of its UTF-8 (or JSON) text. */
+export const MAX_HTTP_BODY = 262_144;
+/** Headers an agent may never set: cofre owns authentication, the connection and the framing. */
+export const FORBIDDEN_HTTP_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+]);
+
+// SECURITY: a path is only ever appended to the service's base URL, and may not climb out of it: RFC 3986 path
+// characters only (no `?`, `#`, `\`, spaces or control characters), no `//` (a scheme-relative URL to another host),
+// no `.`/`..` segment, and no percent-encoded `.`, `/` or `\` a server might decode into one.
+const httpPath = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/, {
+    error:
+      'a path starts with "/" and holds only URL path characters (no "?", "#", "\\", spaces); put the query in `query`',
+  })
+  .refine((p) => !p.includes('//'), { error: 'a path may not contain "//"' })
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), {
+    error: 'a path may not contain "." or ".." segments',
+  })
+  .refine((p) => !/%(?![0-9A-Fa-f]{2})|%2e|%2f|%5c/i.test(p), {
+    error: 'a path may not percent-encode ".", "/" or "\\", and every "%" starts an escape like %20',
+  })
+  .describe('The path under the service\'s base URL, starting with "/", e.g. "/posts/". Never a full URL.');
+
+const httpName = (what: string) =>
+  z
+    .string()
+    // The `\[` is for the other regex engines that read this pattern from the JSON Schema (pydantic's, in Rust).
+    // eslint-disable-next-line no-useless-escape
+    .regex(/^[A-Za-z0-9_.\-\[\]]{1,128}$/, { error: `invalid ${what} name` })
+    .describe(`A ${what} name.`);
+
+const jsonSize = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+const httpRequest = z
+  .strictObject({
+    service: text(64, 'The service, by the name the operator configured.').regex(/^[a-z][a-z0-9_-]*$/, {
+      error: 'invalid service name',
+    }),
+    method: z.enum(HTTP_METHODS).describe('The HTTP method.'),
+    path: httpPath,
+    query: z
+      .record(
+        httpName('query parameter'),
+        z
+          .string()
+          .max(2048)
+          .refine((s) => !CONTROL.test(s), {
+            error: 'must not contain control characters',
+          }),
+      )
+      .refine((q) => Object.keys(q).length <= 50, { error: 'at most 50 query parameters' })
+      .optional()
+      .describe('Query parameters, as strings; cofre encodes them.'),
+    headers: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,128}$/, { error: 'invalid header name' })
+          .describe('A header name.'),
+        z
+          .string()
+          .max(1024)
+          .refine((s) => !CONTROL.test(s), { error: 'must not contain control characters' }),
+      )
+      .refine((h) => Object.keys(h).length <= 20, { error: 'at most 20 headers' })
+      .refine(
+        (h) =>
+          Object.keys(h).every((n) => !FORBIDDEN_HTTP_HEADERS.has(n.toLowerCase()) && !/^proxy-/i.test(n)),
+        { error: 'Authorization, Cookie, Host, Proxy-* and connection headers are set by cofre only' },
+      )
+      .optional()
+      .describe(
+        'Extra request headers, e.g. {"Accept": "application/json"}. cofre sets authentication itself.',
+      ),
+    body: z
+      .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
+      .refine((b) => (typeof b === 'string' ? Buffer.byteLength(b, 'utf8') : jsonSize(b)) <= MAX_HTTP_BODY, {
+        error: `the body is larger than ${MAX_HTTP_BODY} bytes`,
+      })
+      .optional()
+      .describe(
+        'The request body: a string is sent as it is, a JSON object or array as JSON (Content-Type application/json).',
+      ),
+  })
+  .refine((r) => r.body === undefined || (r.method !== 'GET' && r.method !== 'HEAD'), {
+    error: 'GET and HEAD requests take no body',
+    path: ['body'],
+  });
+
 /** Every action's input schema. Strict: unknown fields are errors, so a typo is not silently ignored. */
 export const actionInputSchemas = {
   list_accounts: z.strictObject({}),
@@ -118,6 +228,7 @@ export const actionInputSchemas = {
     destination,
     clientWithdrawId,
   }),
+  http_request: httpRequest,
   get_request: z.strictObject({
     requestId: text(64, 'The requestId returned by an earlier action.').regex(/^[A-Za-z0-9_-]+$/, {
       error: 'invalid request id',
@@ -159,5 +270,6 @@ export const actionDescriptions: Readonly<Record<ActionName, string>> = {
   cancel_order: `Cancel an open order by orderId or clientOrderId. Cancelling an order that is already closed fails with a clear reason. ${SAFETY}`,
   cancel_all_orders: `Cancel every open order of an account, or only those of one market when symbol is given. Returns the orders cancelled. ${SAFETY}`,
   withdraw: `Withdraw an asset to a destination the operator put in the address book, named by its label (you never give an address). clientWithdrawId makes it idempotent. Withdrawals usually wait for an operator's approval: the status is then "pending_approval"; ask get_request with the requestId later. ${SAFETY}`,
+  http_request: `Call an HTTP API the operator configured as a service (a news feed, market data), without its credential: cofre adds the API key itself and returns the status, safe headers and body (text, or base64 with encoding "base64" for binary). path is relative to the service (e.g. "/posts/"), never a full URL; query is a map of strings; body (not for GET/HEAD) is a string or JSON. Which services, methods and paths you may use is set by policy and by the service. Redirects are not followed (a 3xx comes back as it is). Requests other than GET and HEAD are not retried by cofre: repeat one only if repeating it is harmless. ${SAFETY}`,
   get_request: 'Get the stored result of an earlier request of yours by its requestId.',
 };

@@ -4,7 +4,7 @@ import type { ApprovalRecord } from '../state/control-store.js';
 import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { payloadHashOf } from './approval-record.js';
-import type { SendPayload } from './resolve-action.js';
+import { httpQuestionOf, type SendPayload } from './resolve-action.js';
 
 /**
  * Everything an approved request will do, fixed when it asks for approval: who asks, under which policy, the
@@ -56,6 +56,7 @@ export function questionOf(bound: BoundAction): PolicyQuestion {
     symbol: typeof input.symbol === 'string' ? input.symbol : undefined,
     ...(send?.kind === 'order' ? { order: send.order } : {}),
     ...(send?.kind === 'withdrawal' ? { withdrawal: send.withdrawal } : {}),
+    ...(bound.action === 'http_request' ? { http: httpQuestionOf(bound.input) } : {}),
   };
 }
 

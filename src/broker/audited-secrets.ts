@@ -14,7 +14,9 @@ export type SecretPurpose =
   | 'audit-hmac-key'
   | 'preflight'
   /** Issue 12: an account's venue credentials, read to ask the venue what the key may do (key-scope-gate.ts). */
-  | 'key-scope';
+  | 'key-scope'
+  /** Issue 15: a service's credential, read to inject into one `http_request`. */
+  | 'service-credential';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {

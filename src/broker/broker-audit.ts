@@ -94,7 +94,8 @@ export function auditIntent(ctx: BrokerContext, intent: Intent, options?: Append
       // Issue 11: a withdrawal's own id too, so reconciliation can rebuild its key and ask the venue for it.
       ...clientWithdrawIdOf(input),
       // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
-      detail: resolved.question.order ?? resolved.question.withdrawal ?? input,
+      // An http_request by service, method and path: its query and body are the agent's data, not cofre's to keep.
+      detail: resolved.question.order ?? resolved.question.withdrawal ?? resolved.question.http ?? input,
     },
     options,
   );

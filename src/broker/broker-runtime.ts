@@ -13,6 +13,7 @@ import type { LogRedactor } from '../secrets/log-redactor.js';
 import { openResolver } from '../secrets/open-backend.js';
 import { parseSecretReference } from '../secrets/secret-reference.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
+import { ServiceProxy } from '../services/service-proxy.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
@@ -251,6 +252,8 @@ export async function openBrokerRuntime(
     // Refuses actions on accounts whose key can do too much (in resolution and in run-action.ts); reconciliation
     // of what was already sent still reads them.
     keyScope,
+    // Issue 15: the service proxy's services, their allowlists and rate limits.
+    services: new ServiceProxy(config.services),
     logger: options.logger,
     now,
   });

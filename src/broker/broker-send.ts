@@ -3,9 +3,10 @@ import type { LimitCheck, PolicyDecision } from '../policy/policy-types.js';
 import type { ReservationSettlement } from '../state/limit-ledger.js';
 import { runWithRequestId } from '../venues/request-context.js';
 import type { Order, VenueCallRecord, VenueCredentials } from '../venues/venue-account.js';
-import type { ActionName } from './actions.js';
+import type { ActionInput, ActionName } from './actions.js';
 import { zeroCredentials } from './audited-secrets.js';
 import { finish, publicError } from './broker-finish.js';
+import { sendHttpRequest } from './broker-http.js';
 import { type ActionResponse, type BrokerContext, type Claimed } from './broker-types.js';
 import { keepsKey } from './idempotency.js';
 import { settlementFor } from './limit-settlement.js';
@@ -73,6 +74,7 @@ async function resultOf(
   }
   if (action === 'preview_order') return preview(ctx, resolved);
   if (action === 'get_request') throw new CofreError('COFRE_INTERNAL', 'get_request is not sent');
+  if (action === 'http_request') return sendHttpRequest(ctx, input as ActionInput<'http_request'>, record);
   return runAction(ctx.deps, action, input, agent, {
     record,
     payload: resolved.payload,

@@ -4,6 +4,7 @@ import type { AuditSink } from '../audit/audit-log.js';
 import type { AccountConfig } from '../config/config-schema.js';
 import type { ErrorCode } from '../errors.js';
 import type { PolicyEngine } from '../policy/policy-types.js';
+import type { ServiceProxy } from '../services/service-proxy.js';
 import type { ApprovalRecord } from '../state/control-store.js';
 import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
 import type { Decimal, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
@@ -70,13 +71,16 @@ export interface BrokerDependencies {
    * The audited secret reads (`audited-secrets.ts`): with them, a request's credentials are read before its intent
    * and recorded in the intent's batch, one fdatasync for both. Without (unit tests), venue calls read their own.
    */
-  readonly secrets?: Pick<AuditedSecrets, 'readVenueCredentials' | 'recordFor'>;
+  readonly secrets?: Pick<AuditedSecrets, 'readVenueCredentials' | 'recordFor'> &
+    Partial<Pick<AuditedSecrets, 'read'>>;
   /**
    * Least privilege (issue 12, key-scope-gate.ts): refuses every action on an account whose key can do more than the
    * policies need, before anything is recorded or sent; `list_accounts` shows such accounts as refused. Optional so
    * that unit tests may leave it out; `openBrokerRuntime` always sets it.
    */
   readonly keyScope?: Pick<KeyScopeGate, 'admit' | 'status'>;
+  /** Issue 15: the configured `services` for `http_request` (none: every http_request fails as an unknown service). */
+  readonly services?: ServiceProxy;
 }
 
 /** What a surface can add to one request. */

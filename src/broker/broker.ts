@@ -90,8 +90,8 @@ export class Broker implements BrokerControl {
 
   /**
    * Runs one action for an authenticated agent. Throws `COFRE_AGENT_QUOTA_EXCEEDED` for an agent over its quotas,
-   * `COFRE_HALTED` while trading is halted, and `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID`,
-   * `COFRE_DESTINATION_UNKNOWN` or `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not understood or contradicts
+   * `COFRE_HALTED` while trading is halted (not for `http_request`, which moves no money), and
+   * `COFRE_ACTION_UNKNOWN`, `COFRE_INPUT_INVALID`, `COFRE_DESTINATION_UNKNOWN` or `COFRE_IDEMPOTENCY_CONFLICT` for a request that is not understood or contradicts
    * an earlier one (nothing is recorded); every other request gets a `requestId` and an {@link ActionResponse},
    * including denials, pending approvals and failures.
    */
@@ -120,7 +120,8 @@ export class Broker implements BrokerControl {
     const input = parseInput(name, rawInput);
     if (name === 'get_request')
       return this.#getRequest(agent, (input as ActionInput<'get_request'>).requestId);
-    ctx.halt.check();
+    // The kill switch halts trading: an http_request (news, market data) moves no money, so it goes on while halted.
+    if (name !== 'http_request') ctx.halt.check();
     let resolved: ResolvedAction;
     try {
       resolved = await resolveStep(ctx, agent, name, input);
@@ -236,7 +237,7 @@ export class Broker implements BrokerControl {
       throw new CofreError('COFRE_APPROVAL_NOT_EXECUTABLE', `no request ${requestId} waits for approval`);
     }
     const bound = boundActionOf(approval);
-    ctx.halt.check();
+    if (bound.action !== 'http_request') ctx.halt.check(); // as in execute: a halt stops trading only
     if (!state.claimApprovedForExecution(requestId, ctx.now())) {
       const row = state.request(requestId);
       if (state.approval(requestId)?.status === 'executed' && row !== undefined) return stored(row);

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 
 import { CofreError } from '../errors.js';
-import type { PolicyQuestion, ResolvedOrder, ResolvedWithdrawal } from '../policy/policy-types.js';
+import type {
+  HttpRequestQuestion,
+  PolicyQuestion,
+  ResolvedOrder,
+  ResolvedWithdrawal,
+} from '../policy/policy-types.js';
 import { normalizeOrder } from '../venues/order-normalizer.js';
 import type { Decimal, VenueAccount } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
@@ -62,6 +67,7 @@ export function plainQuestion(agent: AuthenticatedAgent, action: ActionName, inp
     action: action,
     account: typeof account === 'string' ? account : undefined,
     symbol: typeof symbol === 'string' ? symbol : undefined,
+    ...(action === 'http_request' ? { http: httpQuestionOf(input) } : {}),
   };
 }
 
@@ -172,4 +178,14 @@ function destinationOf(
  */
 export function venueWithdrawId(agentId: string, clientWithdrawId: string): string {
   return `c${createHash('sha256').update(agentId).digest('hex').slice(0, 8)}-${clientWithdrawId}`;
+}
+
+/** What policy judges of an `http_request` (issue 15): service, method and path; never the query or the body. */
+export function httpQuestionOf(input: unknown): HttpRequestQuestion {
+  const { service, method, path } = input as { service?: unknown; method?: unknown; path?: unknown };
+  return {
+    service: typeof service === 'string' ? service : '',
+    method: typeof method === 'string' ? method : '',
+    path: typeof path === 'string' ? path : '',
+  };
 }

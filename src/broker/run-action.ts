@@ -8,7 +8,10 @@ import type { KeyScopeGate } from './key-scope-gate.js';
 import type { SendPayload } from './resolve-action.js';
 
 /** The actions that run at a venue or read config, as opposed to those answered from cofre's own state. */
-export type BrokerAction = Exclude<ActionName, 'get_request' | 'get_limits' | 'preview_order'>;
+export type BrokerAction = Exclude<
+  ActionName,
+  'get_request' | 'get_limits' | 'preview_order' | 'http_request'
+>;
 
 /** What running an action needs: the configured accounts, the policy (for `list_accounts`) and the venues. */
 export interface ActionDependencies {

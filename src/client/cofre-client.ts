@@ -250,6 +250,16 @@ export class CofreClient implements ActionMethods {
     return this.#run('withdraw', input, options);
   }
   /**
+   * Calls an HTTP API the operator configured as a service; cofre injects its credential. Redirects come back as
+   * they are; requests other than GET and HEAD are not retried.
+   */
+  httpRequest(
+    input: ActionInput<'http_request'>,
+    options: MethodOptions = {},
+  ): Promise<ActionResult<'http_request'>> {
+    return this.#run('http_request', input, options);
+  }
+  /**
    * The stored answer of an earlier request of this agent, whatever its status: returned as it is, never thrown
    * (a `denied` stored answer is information about that request, not a failure of this one).
    */

@@ -29,6 +29,13 @@ export interface ResolvedWithdrawal {
   readonly network: string | undefined;
 }
 
+/** What policy judges of an `http_request`: where it goes, not what it carries (query and body are not judged). */
+export interface HttpRequestQuestion {
+  readonly service: string;
+  readonly method: string;
+  readonly path: string;
+}
+
 /** One question to the policy: may this agent do this (resolved) action now? */
 export interface PolicyQuestion {
   readonly agentId: string;
@@ -42,6 +49,8 @@ export interface PolicyQuestion {
   readonly order?: ResolvedOrder | undefined;
   /** `withdraw`. */
   readonly withdrawal?: ResolvedWithdrawal | undefined;
+  /** `http_request` (issue 15): the service by name, the method and the path under its base URL. */
+  readonly http?: HttpRequestQuestion | undefined;
 }
 
 /** What a limit counts. */

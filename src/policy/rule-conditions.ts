@@ -2,6 +2,7 @@ import type { AccountConfig } from '../config/config-schema.js';
 import type { RuleConfig } from '../config/policy-config.js';
 import { compareDecimal, multiplyDecimal } from '../venues/decimal.js';
 import { compileSymbolGlob } from './glob.js';
+import { compilePathGlob } from './path-glob.js';
 import type { PolicyQuestion } from './policy-types.js';
 import { type LocalTime, TimeWindow } from './time-window.js';
 
@@ -90,6 +91,9 @@ export function compileConditions(rule: RuleConfig): readonly Condition[] {
   if (rule.minAmount !== undefined) out.push(amountCondition('minAmount', rule.minAmount));
   if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount));
   if (rule.priceBand !== undefined) out.push(priceBandCondition(rule.priceBand));
+  if (rule.services !== undefined) out.push(servicesCondition(rule.services));
+  if (rule.methods !== undefined) out.push(methodsCondition(rule.methods));
+  if (rule.paths !== undefined) out.push(pathsCondition(rule.paths));
   if (rule.hours !== undefined) out.push(hoursCondition(new TimeWindow(rule.hours)));
   return out;
 }
@@ -290,6 +294,62 @@ function hoursCondition(window: TimeWindow): Condition {
     check: (view) => {
       const local = view.localIn(window);
       return window.contains(local) ? undefined : { want, got: `it is ${local.text} now` };
+    },
+  };
+}
+
+/** In a rule's `services`: every configured service. */
+export const ANY_SERVICE = '*';
+
+function servicesCondition(services: readonly string[]): Condition {
+  const any = services.includes(ANY_SERVICE);
+  const set = new Set(services);
+  const want = `only to services ${list(services)}`;
+  return {
+    key: 'services',
+    onAccount: false,
+    want,
+    check: ({ question: { http } }) => {
+      // SECURITY: decided on the name alone, so a service that exists and one that does not get the same answer.
+      if (http !== undefined && (any || set.has(http.service))) return undefined;
+      return {
+        want,
+        got: http === undefined ? 'this request is not an http_request' : `not to "${http.service}"`,
+      };
+    },
+  };
+}
+
+function methodsCondition(methods: readonly string[]): Condition {
+  const set = new Set(methods);
+  const want = `only with methods ${list(methods)}`;
+  return {
+    key: 'methods',
+    onAccount: false,
+    want,
+    check: ({ question: { http } }) => {
+      if (http !== undefined && set.has(http.method)) return undefined;
+      return {
+        want,
+        got: http === undefined ? 'this request is not an http_request' : `not with ${http.method}`,
+      };
+    },
+  };
+}
+
+function pathsCondition(patterns: readonly string[]): Condition {
+  const tests = patterns.map(compilePathGlob);
+  const want = `only to paths ${list(patterns)}`;
+  return {
+    key: 'paths',
+    onAccount: false,
+    want,
+    check: ({ question: { http } }) => {
+      if (http !== undefined && tests.some((t) => t(http.path))) return undefined;
+      return {
+        want,
+        got: http === undefined ? 'this request is not an http_request' : `not to ${http.path}`,
+      };
     },
   };
 }

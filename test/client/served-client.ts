@@ -18,6 +18,9 @@ export async function startClientFixture(): Promise<ServedFixture> {
     'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000, deniedPerMinute: 1, deniedBurst: 5 } }',
     'addressBook:',
     `  cold-usdt: { asset: USDT, network: TRX, address: "${COLD_ADDRESS}" }`,
+    // Issue 15: the paper exchange's public API as a service, so the trader is offered http_request too.
+    'services:',
+    `  paper-public: { baseUrl: "${url}/api/v3", secret: "local:exchanges/paper#apiKey", inject: { type: header, name: X-MBX-APIKEY }, paths: ["/time"], local: true }`,
     'policies:',
     '  trader:',
     '    rules:',
@@ -26,6 +29,7 @@ export async function startClientFixture(): Promise<ServedFixture> {
     '      - { name: small, allow: [place_order], accounts: [paper], maxNotional: 500 }',
     '      - { name: large, approve: [place_order], accounts: [paper], minNotional: 500, maxNotional: 5000 }',
     '      - { name: cold, approve: [withdraw], accounts: [paper], destinations: [cold-usdt], maxAmount: 1000 }',
+    '      - { allow: [http_request], services: [paper-public], methods: [GET] }',
     '  reader:',
     '    accounts: [paper]',
     '    actions: [get_balance, get_ticker]',

@@ -36,6 +36,11 @@ function runPytest(): Promise<PytestRun> {
   const env = { ...process.env };
   delete env['COFRE_TOKEN_FILE'];
   delete env['COFRE_URL'];
+  // This checkout's client, first: the venv's editable install may point at another checkout (a git worktree shares
+  // .tools/ with the main one).
+  env['PYTHONPATH'] = [join(REPO_ROOT, 'clients', 'python', 'src'), env['PYTHONPATH']]
+    .filter(Boolean)
+    .join(':');
   const args = ['-m', 'pytest', SUITE, '-q', '-p', 'no:cacheprovider', '-o', 'junit_family=xunit1'];
   return new Promise((done, fail) => {
     const child = spawn(PYTHON, [...args, `--junitxml=${report}`], {

@@ -18,12 +18,15 @@ beforeAll(async () => {
     `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
     'addressBook:',
     '  cold-usdt: { asset: USDT, network: TRX, address: "TColdWalletAddressForResultSchemas0001" }',
+    'services:',
+    `  paper-public: { baseUrl: "${url}/api/v3", secret: "local:exchanges/paper#apiKey", inject: { type: header, name: X-MBX-APIKEY }, paths: ["/**"], local: true }`,
     'policies:',
     '  trader:',
     '    rules:',
     '      - allow: [list_accounts, get_limits, get_balance, get_ticker, get_open_orders, get_order, preview_order, place_order, cancel_order, cancel_all_orders]',
     '        accounts: [paper]',
     '      - { approve: [withdraw], accounts: [paper], destinations: [cold-usdt] }',
+    '      - { allow: [http_request], services: [paper-public] }',
     '    limits:',
     '      - { name: daily, per: agent, window: 24h, notional: 20000, quote: USDT }',
     '      - { name: open, per: account, openOrders: 10 }',
@@ -54,6 +57,7 @@ describe('every action result matches its schema', () => {
     await run('get_limits', {});
     await run('get_balance', { account: 'paper' });
     await run('get_ticker', paper);
+    await run('http_request', { service: 'paper-public', method: 'GET', path: '/time' });
     await run('preview_order', limitBuy);
     await run('preview_order', { ...paper, side: 'sell', type: 'market', amount: '0.001' });
     await run('place_order', { ...limitBuy, clientOrderId: 'results-1' });

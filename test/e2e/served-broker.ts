@@ -99,6 +99,8 @@ export async function startServedBroker(
   options: {
     /** More settings of the `local` backend, e.g. `cache: { ttl: 1s, staleIfError: 0 }`. */
     readonly localBackend?: string;
+    /** More entries of the embedded store, by name (plain text values), e.g. a service's API key. */
+    readonly secrets?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<ServedFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'cofre-e2e-'));
@@ -116,6 +118,9 @@ export async function startServedBroker(
     'exchanges/paper',
     SecretValue.fromText(JSON.stringify({ apiKey: API_KEY, secret: API_SECRET })),
   );
+  for (const [name, value] of Object.entries(options.secrets ?? {})) {
+    await store.write(name, SecretValue.fromText(value));
+  }
   await store.close();
   const credentials =
     'credentials: { apiKey: "local:exchanges/paper#apiKey", secret: "local:exchanges/paper#secret" }';

@@ -24,7 +24,9 @@ const allowed: Record<string, readonly string[]> = {
     'errors',
     'paper-exchange',
   ],
-  broker: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
+  broker: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors', 'services'],
+  // Issue 15: the service proxy's sender; path globs are policy's (one glob for rules and a service's `paths`).
+  services: ['policy/path-glob', 'secrets', 'config', 'errors'],
   rotation: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
   // Exact decimal arithmetic is a pure module of venues/ that policy compares amounts with.
   policy: ['secrets', 'state', 'config', 'errors', 'venues/decimal'],
@@ -56,7 +58,8 @@ const confined: readonly [RegExp, readonly string[]][] = [
   [/^@aws-sdk\//, ['secrets/aws-secrets-manager']],
   [/^@azure\//, ['secrets/azure-key-vault']],
   [/^ccxt$/, ['venues/']],
-  [/^node:http$/, ['surfaces/', 'paper-exchange/']],
+  // services/ is an HTTP *client* (the service proxy's sender, issue 15): node:http for a loopback `http:` service.
+  [/^node:http$/, ['surfaces/', 'paper-exchange/', 'services/service-request.ts']],
   // The client's framework adapters are optional peers: each stays in its own entry point.
   [/^ai$/, ['client/ai-sdk.ts']],
   [/^@openai\/agents$/, ['client/openai-agents.ts']],

@@ -367,12 +367,13 @@ def render_methods(actions: list[tuple[str, Schema, Schema, str | None, str, Sch
                 "is pending approval, instead of raising CofrePendingApproval."
             )
         out.append('        """' + _wrap(doc, 8) + '"""\n')
-        out.append("        body: dict[str, Any] = {" + ", ".join(f"{k!r}: {snake(k)}" for k in props if k in required) + "}\n")
+        # `wire`, not `body`: an action may have a parameter named body (http_request).
+        out.append("        wire: dict[str, Any] = {" + ", ".join(f"{k!r}: {snake(k)}" for k in props if k in required) + "}\n")
         for key in props:
             if key not in required:
-                out.append(f"        if {snake(key)} is not None:\n            body[{key!r}] = {snake(key)}\n")
+                out.append(f"        if {snake(key)} is not None:\n            wire[{key!r}] = {snake(key)}\n")
         extra = ", wait=wait, approval_timeout=approval_timeout" if write else ""
-        call = f"{aw}self._action({name!r}, body{extra})"
+        call = f"{aw}self._action({name!r}, wire{extra})"
         out.append(f"        return cast({result_type!r}, {call})\n" if result_type != "Any" else f"        return {call}\n")
     out.append("\n\n")
     return "".join(out)

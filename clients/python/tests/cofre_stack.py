@@ -51,6 +51,14 @@ accounts:
       secret: local:exchanges/paper#secret
 addressBook:
   cold-usdt: {{ asset: USDT, network: TRX, address: "TDemoColdWalletPaperMoneyOnly000001" }}
+services:
+  # The paper exchange's public API as a service (issue 15): http to loopback, so `local: true`.
+  paper-public:
+    baseUrl: "http://127.0.0.1:{paper_port}/api/v3"
+    secret: local:exchanges/paper#apiKey
+    inject: {{ type: header, name: X-MBX-APIKEY }}
+    paths: ["/time", "/ping"]
+    local: true
 policies:
   demo:
     rules:
@@ -72,6 +80,9 @@ policies:
         accounts: [paper]
         destinations: [cold-usdt]
         maxAmount: 1000
+      - allow: [http_request]
+        services: [paper-public]
+        methods: [GET]
     limits:
       - {{ name: daily-spend, per: agent, window: 24h, notional: 1000000, quote: USDT }}
   balance-only:

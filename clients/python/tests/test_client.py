@@ -42,6 +42,16 @@ def test_read_actions_return_their_results(client: CofreClient) -> None:
     assert "60000" in str(ticker)
 
 
+def test_http_request_calls_a_service_without_its_key(client: CofreClient) -> None:
+    # The paper exchange's public API as a service: cofre injects the key; the answer is text JSON.
+    result = client.http_request(service="paper-public", method="GET", path="/time")
+    assert result["response"]["status"] == 200
+    assert result["response"]["encoding"] == "utf8"
+    assert "serverTime" in result["response"]["body"]
+    with pytest.raises(CofreDenied):
+        client.http_request(service="paper-public", method="POST", path="/time", body={"a": 1})
+
+
 def test_a_small_order_executes_and_get_request_reads_it_back(client: CofreClient, order_id: str) -> None:
     answer = client.call(
         "place_order",

@@ -129,6 +129,14 @@ accounts:
 # Where withdrawals may go: labels an operator binds to addresses. Agents name the label, never an address.
 addressBook:
   cold-usdt: { asset: USDT, network: TRX, address: "TDemoColdWalletPaperMoneyOnly000001" }
+# HTTP APIs agents call through cofre (http_request), which injects the key: here the paper exchange's public API.
+services:
+  paper-public:
+    baseUrl: ${JSON.stringify(`${exchangeUrl.replace(/\/+$/, '')}/api/v3`)}
+    secret: local:exchanges/paper#apiKey
+    inject: { type: header, name: X-MBX-APIKEY }
+    paths: ["/time", "/ping", "/ticker/**"]
+    local: true # on this host (loopback); a public API leaves this out
 policies:
   demo:
     rules:
@@ -150,6 +158,10 @@ policies:
         accounts: [paper]
         destinations: [cold-usdt]
         maxAmount: 1000
+      - name: market-data # GET requests to the paper exchange's public API, its key injected by cofre
+        allow: [http_request]
+        services: [paper-public]
+        methods: [GET]
     limits:
       - { name: daily-spend, per: agent, window: 24h, notional: 20000, quote: USDT }
       - { name: daily-withdrawals, per: account, window: 24h, withdrawals: 2000, asset: USDT }

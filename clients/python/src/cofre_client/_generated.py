@@ -379,13 +379,49 @@ class WithdrawResult(TypedDict):
     withdrawal: Withdrawal
 
 
+class _HttpRequestInputRequired(TypedDict):
+    #: The service, by the name the operator configured.
+    service: str
+    #: The HTTP method.
+    method: Literal['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+    #: The path under the service's base URL, starting with "/", e.g. "/posts/". Never a full URL.
+    path: str
+
+
+class HttpRequestInput(_HttpRequestInputRequired, total=False):
+    #: Query parameters, as strings; cofre encodes them.
+    query: dict[str, str]
+    #: Extra request headers, e.g. {"Accept": "application/json"}. cofre sets authentication itself.
+    headers: dict[str, str]
+    #: The request body: a string is sent as it is, a JSON object or array as JSON (Content-Type application/json).
+    body: str | dict[str, Any] | list[Any]
+
+
+class Response(TypedDict):
+    """The service's answer, scrubbed of its credential."""
+
+    #: The HTTP status the service answered (a 3xx is returned, never followed).
+    status: int
+    #: Safe response headers only (content-type, caching, rate-limit headers, a same-origin location), by lower-case
+    #: name.
+    headers: dict[str, str]
+    #: The body: text when `encoding` is "utf8", base64 when it is "base64" (binary).
+    body: str
+    encoding: Literal['utf8', 'base64']
+
+
+class HttpRequestResult(TypedDict):
+    #: The service's answer, scrubbed of its credential.
+    response: Response
+
+
 class GetRequestInput(TypedDict):
     #: The requestId returned by an earlier action.
     requestId: str
 
 
 #: The result of the earlier request, whichever action it was.
-GetRequestResult = Union[ListAccountsResult, GetLimitsResult, GetBalanceResult, GetTickerResult, PreviewOrderResult, GetOrderResult, GetOpenOrdersResult, WithdrawResult]
+GetRequestResult = Union[ListAccountsResult, GetLimitsResult, GetBalanceResult, GetTickerResult, PreviewOrderResult, GetOrderResult, GetOpenOrdersResult, WithdrawResult, HttpRequestResult]
 
 
 ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
@@ -1223,6 +1259,84 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
          'required': ['withdrawal'],
          'additionalProperties': False},
     ),
+    'http_request': ActionSpec(
+        name='http_request',
+        method='http_request',
+        description=('Call an HTTP API the operator configured as a service (a news feed, market data), without its '
+         'credential: cofre adds the API key itself and returns the status, safe headers and body (text, or '
+         'base64 with encoding "base64" for binary). path is relative to the service (e.g. "/posts/"), never '
+         'a full URL; query is a map of strings; body (not for GET/HEAD) is a string or JSON. Which '
+         'services, methods and paths you may use is set by policy and by the service. Redirects are not '
+         'followed (a 3xx comes back as it is). Requests other than GET and HEAD are not retried by cofre: '
+         'repeat one only if repeating it is harmless. It may be denied by policy: the answer then has '
+         'status "denied" and names the rule and the reason; do not retry a denied request unchanged.'),
+        write=False,
+        params=(('service', 'service'), ('method', 'method'), ('path', 'path'), ('query', 'query'), ('headers', 'headers'), ('body', 'body')),
+        input_schema={'type': 'object',
+         'properties': {'service': {'type': 'string',
+                                    'minLength': 1,
+                                    'maxLength': 64,
+                                    'pattern': '^[a-z][a-z0-9_-]*$',
+                                    'description': 'The service, by the name the operator configured.'},
+                        'method': {'type': 'string',
+                                   'enum': ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+                                   'description': 'The HTTP method.'},
+                        'path': {'type': 'string',
+                                 'minLength': 1,
+                                 'maxLength': 2048,
+                                 'pattern': "^\\/[A-Za-z0-9\\-._~!$&'()*+,;=:@%/]*$",
+                                 'description': 'The path under the service\'s base URL, starting with "/", '
+                                                'e.g. "/posts/". Never a full URL.'},
+                        'query': {'description': 'Query parameters, as strings; cofre encodes them.',
+                                  'type': 'object',
+                                  'propertyNames': {'type': 'string',
+                                                    'pattern': '^[A-Za-z0-9_.\\-\\[\\]]{1,128}$',
+                                                    'description': 'A query parameter name.'},
+                                  'additionalProperties': {'type': 'string', 'maxLength': 2048}},
+                        'headers': {'description': 'Extra request headers, e.g. {"Accept": '
+                                                   '"application/json"}. cofre sets authentication itself.',
+                                    'type': 'object',
+                                    'propertyNames': {'type': 'string',
+                                                      'pattern': '^[A-Za-z0-9-]{1,128}$',
+                                                      'description': 'A header name.'},
+                                    'additionalProperties': {'type': 'string', 'maxLength': 1024}},
+                        'body': {'description': 'The request body: a string is sent as it is, a JSON object '
+                                                'or array as JSON (Content-Type application/json).',
+                                 'anyOf': [{'type': 'string'},
+                                           {'type': 'object',
+                                            'propertyNames': {'type': 'string'},
+                                            'additionalProperties': {}},
+                                           {'type': 'array', 'items': {}}]}},
+         'required': ['service', 'method', 'path'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'response': {'type': 'object',
+                                     'properties': {'status': {'type': 'integer',
+                                                               'minimum': -9007199254740991,
+                                                               'maximum': 9007199254740991,
+                                                               'description': 'The HTTP status the service '
+                                                                              'answered (a 3xx is returned, '
+                                                                              'never followed).'},
+                                                    'headers': {'type': 'object',
+                                                                'propertyNames': {'type': 'string'},
+                                                                'additionalProperties': {'type': 'string'},
+                                                                'description': 'Safe response headers only '
+                                                                               '(content-type, caching, '
+                                                                               'rate-limit headers, a '
+                                                                               'same-origin location), by '
+                                                                               'lower-case name.'},
+                                                    'body': {'type': 'string',
+                                                             'description': 'The body: text when `encoding` '
+                                                                            'is "utf8", base64 when it is '
+                                                                            '"base64" (binary).'},
+                                                    'encoding': {'type': 'string',
+                                                                 'enum': ['utf8', 'base64']}},
+                                     'required': ['status', 'headers', 'body', 'encoding'],
+                                     'additionalProperties': False,
+                                     'description': "The service's answer, scrubbed of its credential."}},
+         'required': ['response'],
+         'additionalProperties': False},
+    ),
     'get_request': ActionSpec(
         name='get_request',
         method='get_request',
@@ -1731,6 +1845,42 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                                'destination'],
                                                   'additionalProperties': False}},
                     'required': ['withdrawal'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'response': {'type': 'object',
+                                                'properties': {'status': {'type': 'integer',
+                                                                          'minimum': -9007199254740991,
+                                                                          'maximum': 9007199254740991,
+                                                                          'description': 'The HTTP status '
+                                                                                         'the service '
+                                                                                         'answered (a 3xx is '
+                                                                                         'returned, never '
+                                                                                         'followed).'},
+                                                               'headers': {'type': 'object',
+                                                                           'propertyNames': {'type': 'string'},
+                                                                           'additionalProperties': {'type': 'string'},
+                                                                           'description': 'Safe response '
+                                                                                          'headers only '
+                                                                                          '(content-type, '
+                                                                                          'caching, '
+                                                                                          'rate-limit '
+                                                                                          'headers, a '
+                                                                                          'same-origin '
+                                                                                          'location), by '
+                                                                                          'lower-case name.'},
+                                                               'body': {'type': 'string',
+                                                                        'description': 'The body: text when '
+                                                                                       '`encoding` is '
+                                                                                       '"utf8", base64 when '
+                                                                                       'it is "base64" '
+                                                                                       '(binary).'},
+                                                               'encoding': {'type': 'string',
+                                                                            'enum': ['utf8', 'base64']}},
+                                                'required': ['status', 'headers', 'body', 'encoding'],
+                                                'additionalProperties': False,
+                                                'description': "The service's answer, scrubbed of its "
+                                                               'credential.'}},
+                    'required': ['response'],
                     'additionalProperties': False}],
          'description': 'The result of the earlier request, whichever action it was.'},
     ),
@@ -1751,40 +1901,40 @@ class _SyncActions:
         """List the trading accounts you may use, with venue and mode (live = real money, sandbox = test network,
         paper = simulated). Use the account id in other actions.
         """
-        body: dict[str, Any] = {}
-        return cast('ListAccountsResult', self._action('list_accounts', body))
+        wire: dict[str, Any] = {}
+        return cast('ListAccountsResult', self._action('list_accounts', wire))
 
     def get_limits(self) -> GetLimitsResult:
         """Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope,
         window, cap, used and remaining. Check it before a large order.
         """
-        body: dict[str, Any] = {}
-        return cast('GetLimitsResult', self._action('get_limits', body))
+        wire: dict[str, Any] = {}
+        return cast('GetLimitsResult', self._action('get_limits', wire))
 
     def get_balance(self, *, account: str) -> GetBalanceResult:
         """Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal
         strings. It may be denied by policy: the answer then has status "denied" and names the rule and the
         reason; do not retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account}
-        return cast('GetBalanceResult', self._action('get_balance', body))
+        wire: dict[str, Any] = {'account': account}
+        return cast('GetBalanceResult', self._action('get_balance', wire))
 
     def get_ticker(self, *, account: str, symbol: str) -> GetTickerResult:
         """Get the latest price of a market (bid, ask, last) in the QUOTE asset. It may be denied by policy: the
         answer then has status "denied" and names the rule and the reason; do not retry a denied request
         unchanged.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol}
-        return cast('GetTickerResult', self._action('get_ticker', body))
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol}
+        return cast('GetTickerResult', self._action('get_ticker', wire))
 
     def get_open_orders(self, *, account: str, symbol: str | None = None) -> GetOpenOrdersResult:
         """List open orders of an account, optionally for one market. It may be denied by policy: the answer then
         has status "denied" and names the rule and the reason; do not retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account}
+        wire: dict[str, Any] = {'account': account}
         if symbol is not None:
-            body['symbol'] = symbol
-        return cast('GetOpenOrdersResult', self._action('get_open_orders', body))
+            wire['symbol'] = symbol
+        return cast('GetOpenOrdersResult', self._action('get_open_orders', wire))
 
     def get_order(
         self,
@@ -1798,12 +1948,12 @@ class _SyncActions:
         rejected), amount, filled, prices. It may be denied by policy: the answer then has status "denied" and
         names the rule and the reason; do not retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol}
         if order_id is not None:
-            body['orderId'] = order_id
+            wire['orderId'] = order_id
         if client_order_id is not None:
-            body['clientOrderId'] = client_order_id
-        return cast('GetOrderResult', self._action('get_order', body))
+            wire['clientOrderId'] = client_order_id
+        return cast('GetOrderResult', self._action('get_order', wire))
 
     def preview_order(
         self,
@@ -1821,10 +1971,10 @@ class _SyncActions:
         may be denied by policy: the answer then has status "denied" and names the rule and the reason; do not
         retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount}
         if price is not None:
-            body['price'] = price
-        return cast('PreviewOrderResult', self._action('preview_order', body))
+            wire['price'] = price
+        return cast('PreviewOrderResult', self._action('preview_order', wire))
 
     def place_order(
         self,
@@ -1849,10 +1999,10 @@ class _SyncActions:
         waits up to approval_timeout seconds (default 300) for an operator when the action is pending approval,
         instead of raising CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount, 'clientOrderId': client_order_id}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount, 'clientOrderId': client_order_id}
         if price is not None:
-            body['price'] = price
-        return cast('PlaceOrderResult', self._action('place_order', body, wait=wait, approval_timeout=approval_timeout))
+            wire['price'] = price
+        return cast('PlaceOrderResult', self._action('place_order', wire, wait=wait, approval_timeout=approval_timeout))
 
     def cancel_order(
         self,
@@ -1870,12 +2020,12 @@ class _SyncActions:
         seconds (default 300) for an operator when the action is pending approval, instead of raising
         CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol}
         if order_id is not None:
-            body['orderId'] = order_id
+            wire['orderId'] = order_id
         if client_order_id is not None:
-            body['clientOrderId'] = client_order_id
-        return cast('CancelOrderResult', self._action('cancel_order', body, wait=wait, approval_timeout=approval_timeout))
+            wire['clientOrderId'] = client_order_id
+        return cast('CancelOrderResult', self._action('cancel_order', wire, wait=wait, approval_timeout=approval_timeout))
 
     def cancel_all_orders(
         self,
@@ -1891,10 +2041,10 @@ class _SyncActions:
         seconds (default 300) for an operator when the action is pending approval, instead of raising
         CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account}
+        wire: dict[str, Any] = {'account': account}
         if symbol is not None:
-            body['symbol'] = symbol
-        return cast('CancelAllOrdersResult', self._action('cancel_all_orders', body, wait=wait, approval_timeout=approval_timeout))
+            wire['symbol'] = symbol
+        return cast('CancelAllOrdersResult', self._action('cancel_all_orders', wire, wait=wait, approval_timeout=approval_timeout))
 
     def withdraw(
         self,
@@ -1914,13 +2064,41 @@ class _SyncActions:
         denied request unchanged. With wait=True, waits up to approval_timeout seconds (default 300) for an
         operator when the action is pending approval, instead of raising CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
-        return cast('WithdrawResult', self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout))
+        wire: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
+        return cast('WithdrawResult', self._action('withdraw', wire, wait=wait, approval_timeout=approval_timeout))
+
+    def http_request(
+        self,
+        *,
+        service: str,
+        method: Literal['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        path: str,
+        query: Any | None = None,
+        headers: Any | None = None,
+        body: Any | None = None,
+    ) -> HttpRequestResult:
+        """Call an HTTP API the operator configured as a service (a news feed, market data), without its
+        credential: cofre adds the API key itself and returns the status, safe headers and body (text, or base64
+        with encoding "base64" for binary). path is relative to the service (e.g. "/posts/"), never a full URL;
+        query is a map of strings; body (not for GET/HEAD) is a string or JSON. Which services, methods and
+        paths you may use is set by policy and by the service. Redirects are not followed (a 3xx comes back as
+        it is). Requests other than GET and HEAD are not retried by cofre: repeat one only if repeating it is
+        harmless. It may be denied by policy: the answer then has status "denied" and names the rule and the
+        reason; do not retry a denied request unchanged.
+        """
+        wire: dict[str, Any] = {'service': service, 'method': method, 'path': path}
+        if query is not None:
+            wire['query'] = query
+        if headers is not None:
+            wire['headers'] = headers
+        if body is not None:
+            wire['body'] = body
+        return cast('HttpRequestResult', self._action('http_request', wire))
 
     def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
-        body: dict[str, Any] = {'requestId': request_id}
-        return cast('GetRequestResult', self._action('get_request', body))
+        wire: dict[str, Any] = {'requestId': request_id}
+        return cast('GetRequestResult', self._action('get_request', wire))
 
 
 class _AsyncActions:
@@ -1933,40 +2111,40 @@ class _AsyncActions:
         """List the trading accounts you may use, with venue and mode (live = real money, sandbox = test network,
         paper = simulated). Use the account id in other actions.
         """
-        body: dict[str, Any] = {}
-        return cast('ListAccountsResult', await self._action('list_accounts', body))
+        wire: dict[str, Any] = {}
+        return cast('ListAccountsResult', await self._action('list_accounts', wire))
 
     async def get_limits(self) -> GetLimitsResult:
         """Get every limit that applies to you (per-order caps are in the policy; these are the budgets): scope,
         window, cap, used and remaining. Check it before a large order.
         """
-        body: dict[str, Any] = {}
-        return cast('GetLimitsResult', await self._action('get_limits', body))
+        wire: dict[str, Any] = {}
+        return cast('GetLimitsResult', await self._action('get_limits', wire))
 
     async def get_balance(self, *, account: str) -> GetBalanceResult:
         """Get the balance of an account: per asset, free, used (locked in open orders) and total, as decimal
         strings. It may be denied by policy: the answer then has status "denied" and names the rule and the
         reason; do not retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account}
-        return cast('GetBalanceResult', await self._action('get_balance', body))
+        wire: dict[str, Any] = {'account': account}
+        return cast('GetBalanceResult', await self._action('get_balance', wire))
 
     async def get_ticker(self, *, account: str, symbol: str) -> GetTickerResult:
         """Get the latest price of a market (bid, ask, last) in the QUOTE asset. It may be denied by policy: the
         answer then has status "denied" and names the rule and the reason; do not retry a denied request
         unchanged.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol}
-        return cast('GetTickerResult', await self._action('get_ticker', body))
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol}
+        return cast('GetTickerResult', await self._action('get_ticker', wire))
 
     async def get_open_orders(self, *, account: str, symbol: str | None = None) -> GetOpenOrdersResult:
         """List open orders of an account, optionally for one market. It may be denied by policy: the answer then
         has status "denied" and names the rule and the reason; do not retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account}
+        wire: dict[str, Any] = {'account': account}
         if symbol is not None:
-            body['symbol'] = symbol
-        return cast('GetOpenOrdersResult', await self._action('get_open_orders', body))
+            wire['symbol'] = symbol
+        return cast('GetOpenOrdersResult', await self._action('get_open_orders', wire))
 
     async def get_order(
         self,
@@ -1980,12 +2158,12 @@ class _AsyncActions:
         rejected), amount, filled, prices. It may be denied by policy: the answer then has status "denied" and
         names the rule and the reason; do not retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol}
         if order_id is not None:
-            body['orderId'] = order_id
+            wire['orderId'] = order_id
         if client_order_id is not None:
-            body['clientOrderId'] = client_order_id
-        return cast('GetOrderResult', await self._action('get_order', body))
+            wire['clientOrderId'] = client_order_id
+        return cast('GetOrderResult', await self._action('get_order', wire))
 
     async def preview_order(
         self,
@@ -2003,10 +2181,10 @@ class _AsyncActions:
         may be denied by policy: the answer then has status "denied" and names the rule and the reason; do not
         retry a denied request unchanged.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount}
         if price is not None:
-            body['price'] = price
-        return cast('PreviewOrderResult', await self._action('preview_order', body))
+            wire['price'] = price
+        return cast('PreviewOrderResult', await self._action('preview_order', wire))
 
     async def place_order(
         self,
@@ -2031,10 +2209,10 @@ class _AsyncActions:
         waits up to approval_timeout seconds (default 300) for an operator when the action is pending approval,
         instead of raising CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount, 'clientOrderId': client_order_id}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol, 'side': side, 'type': type, 'amount': amount, 'clientOrderId': client_order_id}
         if price is not None:
-            body['price'] = price
-        return cast('PlaceOrderResult', await self._action('place_order', body, wait=wait, approval_timeout=approval_timeout))
+            wire['price'] = price
+        return cast('PlaceOrderResult', await self._action('place_order', wire, wait=wait, approval_timeout=approval_timeout))
 
     async def cancel_order(
         self,
@@ -2052,12 +2230,12 @@ class _AsyncActions:
         seconds (default 300) for an operator when the action is pending approval, instead of raising
         CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account, 'symbol': symbol}
+        wire: dict[str, Any] = {'account': account, 'symbol': symbol}
         if order_id is not None:
-            body['orderId'] = order_id
+            wire['orderId'] = order_id
         if client_order_id is not None:
-            body['clientOrderId'] = client_order_id
-        return cast('CancelOrderResult', await self._action('cancel_order', body, wait=wait, approval_timeout=approval_timeout))
+            wire['clientOrderId'] = client_order_id
+        return cast('CancelOrderResult', await self._action('cancel_order', wire, wait=wait, approval_timeout=approval_timeout))
 
     async def cancel_all_orders(
         self,
@@ -2073,10 +2251,10 @@ class _AsyncActions:
         seconds (default 300) for an operator when the action is pending approval, instead of raising
         CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account}
+        wire: dict[str, Any] = {'account': account}
         if symbol is not None:
-            body['symbol'] = symbol
-        return cast('CancelAllOrdersResult', await self._action('cancel_all_orders', body, wait=wait, approval_timeout=approval_timeout))
+            wire['symbol'] = symbol
+        return cast('CancelAllOrdersResult', await self._action('cancel_all_orders', wire, wait=wait, approval_timeout=approval_timeout))
 
     async def withdraw(
         self,
@@ -2096,13 +2274,41 @@ class _AsyncActions:
         denied request unchanged. With wait=True, waits up to approval_timeout seconds (default 300) for an
         operator when the action is pending approval, instead of raising CofrePendingApproval.
         """
-        body: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
-        return cast('WithdrawResult', await self._action('withdraw', body, wait=wait, approval_timeout=approval_timeout))
+        wire: dict[str, Any] = {'account': account, 'asset': asset, 'amount': amount, 'destination': destination, 'clientWithdrawId': client_withdraw_id}
+        return cast('WithdrawResult', await self._action('withdraw', wire, wait=wait, approval_timeout=approval_timeout))
+
+    async def http_request(
+        self,
+        *,
+        service: str,
+        method: Literal['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        path: str,
+        query: Any | None = None,
+        headers: Any | None = None,
+        body: Any | None = None,
+    ) -> HttpRequestResult:
+        """Call an HTTP API the operator configured as a service (a news feed, market data), without its
+        credential: cofre adds the API key itself and returns the status, safe headers and body (text, or base64
+        with encoding "base64" for binary). path is relative to the service (e.g. "/posts/"), never a full URL;
+        query is a map of strings; body (not for GET/HEAD) is a string or JSON. Which services, methods and
+        paths you may use is set by policy and by the service. Redirects are not followed (a 3xx comes back as
+        it is). Requests other than GET and HEAD are not retried by cofre: repeat one only if repeating it is
+        harmless. It may be denied by policy: the answer then has status "denied" and names the rule and the
+        reason; do not retry a denied request unchanged.
+        """
+        wire: dict[str, Any] = {'service': service, 'method': method, 'path': path}
+        if query is not None:
+            wire['query'] = query
+        if headers is not None:
+            wire['headers'] = headers
+        if body is not None:
+            wire['body'] = body
+        return cast('HttpRequestResult', await self._action('http_request', wire))
 
     async def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
-        body: dict[str, Any] = {'requestId': request_id}
-        return cast('GetRequestResult', await self._action('get_request', body))
+        wire: dict[str, Any] = {'requestId': request_id}
+        return cast('GetRequestResult', await self._action('get_request', wire))
 
 
 
@@ -2134,6 +2340,8 @@ __all__ = [
     'GetRequestResult',
     'GetTickerInput',
     'GetTickerResult',
+    'HttpRequestInput',
+    'HttpRequestResult',
     'Limit',
     'ListAccountsResult',
     'Order',
@@ -2142,6 +2350,7 @@ __all__ = [
     'PreviewOrderInput',
     'PreviewOrderResult',
     'PreviewOrderResultOrder',
+    'Response',
     'Ticker',
     'WithdrawInput',
     'WithdrawResult',

@@ -10,7 +10,7 @@ The server validates again (with the rules JSON Schema cannot say, e.g. "exactly
 from __future__ import annotations
 
 import types
-from typing import Any, Dict, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union, cast
+from typing import Any, Dict, List, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from typing_extensions import Annotated
@@ -95,6 +95,19 @@ def _annotation(action: str, field: str, schema: Mapping[str, Any]) -> Any:
     if kind == "boolean":
         _check_keys(action, field, schema, {"type", "description"})
         return bool
+    if kind == "object":
+        # A map (http_request's query and headers, a JSON body): keys as propertyNames says, values as
+        # additionalProperties; `{}` for either means any JSON.
+        _check_keys(action, field, schema, {"type", "description", "propertyNames", "additionalProperties"})
+        keys = _annotation(action, field, schema.get("propertyNames", {"type": "string"}))
+        values = schema.get("additionalProperties", {})
+        return cast(Any, Dict)[keys, _annotation(action, field, values) if values else Any]
+    if kind == "array":
+        _check_keys(action, field, schema, {"type", "description", "items"})
+        items = schema.get("items", {})
+        return cast(Any, List)[_annotation(action, field, items) if items else Any]
+    if kind is None and not schema:
+        return Any
     raise UnsupportedSchemaError(f"{action}.{field}: unsupported schema type {kind!r}")
 
 
