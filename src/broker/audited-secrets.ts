@@ -14,7 +14,9 @@ export type SecretPurpose =
   | 'audit-hmac-key'
   | 'preflight'
   /** Issue 12: an account's venue credentials, read to ask the venue what the key may do (key-scope-gate.ts). */
-  | 'key-scope';
+  | 'key-scope'
+  /** Issue 15: a database's credentials, read to open one upstream connection for an agent. */
+  | 'database-credentials';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {

@@ -42,6 +42,8 @@ export interface PolicyQuestion {
   readonly order?: ResolvedOrder | undefined;
   /** `withdraw`. */
   readonly withdrawal?: ResolvedWithdrawal | undefined;
+  /** `connect_database`: the name of the database in `databases`. */
+  readonly database?: string | undefined;
 }
 
 /** What a limit counts. */

@@ -91,6 +91,7 @@ export function compileConditions(rule: RuleConfig): readonly Condition[] {
   if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount));
   if (rule.priceBand !== undefined) out.push(priceBandCondition(rule.priceBand));
   if (rule.hours !== undefined) out.push(hoursCondition(new TimeWindow(rule.hours)));
+  if (rule.databases !== undefined) out.push(databasesCondition(rule.databases));
   return out;
 }
 
@@ -290,6 +291,25 @@ function hoursCondition(window: TimeWindow): Condition {
     check: (view) => {
       const local = view.localIn(window);
       return window.contains(local) ? undefined : { want, got: `it is ${local.text} now` };
+    },
+  };
+}
+
+/** `databases` (issue 15): the database a `connect_database` names is one of them; `*` is every one. */
+function databasesCondition(names: readonly string[]): Condition {
+  const any = names.includes('*');
+  const set = new Set(names);
+  const want = `only to databases ${list(names)}`;
+  return {
+    key: 'databases',
+    onAccount: false,
+    want,
+    check: ({ question: { database } }) => {
+      if (database !== undefined && (any || set.has(database))) return undefined;
+      return {
+        want,
+        got: database === undefined ? 'this request names no database' : `not to "${database}"`,
+      };
     },
   };
 }

@@ -20,6 +20,7 @@ const allowed: Record<string, readonly string[]> = {
     'config',
     'errors',
     'paper-exchange',
+    'databases',
   ],
   broker: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
   rotation: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
@@ -40,6 +41,8 @@ const allowed: Record<string, readonly string[]> = {
   index: ['broker', 'secrets', 'config', 'errors', 'surfaces'],
   // A test peer (the stand-in for Binance): it shares no code with the broker it stands in front of.
   'paper-exchange': [],
+  // Issue 15: the PostgreSQL wire messages and SCRAM of the database broker; its listener is in surfaces/database.
+  databases: ['errors'],
 };
 
 /**
