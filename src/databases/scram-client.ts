@@ -36,10 +36,13 @@ function attributes(message: string): Map<string, string> {
   return out;
 }
 
-/** Starts one exchange with `password` (PostgreSQL takes the user name from the start-up packet: `n=*`). */
-export function startScram(password: string): ScramClient {
-  const nonce = randomBytes(18).toString('base64');
-  const clientFirstBare = `n=*,r=${nonce}`;
+/**
+ * Starts one exchange with `password`. PostgreSQL takes the user name from the start-up packet, hence `n=*`;
+ * `fixed` sets the user name and nonce for the RFC 7677 test vector only.
+ */
+export function startScram(password: string, fixed?: { user: string; nonce: string }): ScramClient {
+  const nonce = fixed?.nonce ?? randomBytes(18).toString('base64');
+  const clientFirstBare = `n=${fixed?.user ?? '*'},r=${nonce}`;
   let serverSignature: Buffer | undefined;
   return {
     clientFirst: `n,,${clientFirstBare}`,

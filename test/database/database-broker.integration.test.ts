@@ -279,6 +279,19 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     await expect(client.connect()).rejects.toThrow(/does not support SSL/);
   });
 
+  it('closes a CancelRequest unanswered and answers a malformed start with 08P01', async () => {
+    const cancel = Buffer.alloc(16);
+    cancel.writeInt32BE(16, 0);
+    cancel.writeInt32BE(80_877_102, 4);
+    expect(await exchange('app', cancel)).toEqual(Buffer.alloc(0));
+    const garbage = Buffer.alloc(8);
+    garbage.writeInt32BE(8, 0);
+    garbage.writeInt32BE(2 << 16, 4);
+    const answer = await exchange('app', garbage);
+    expect(answer.subarray(0, 1).toString()).toBe('E');
+    expect(answer.toString('utf8')).toContain('C08P01\0Mcofre: unsupported protocol 2.0\0');
+  });
+
   it('keeps an open connection on its credentials through a lease rollover; new ones get the new credentials', async () => {
     const token = agentToken('roller-bot', 'roller');
     const first = clientFor('roll', token).client;
@@ -314,6 +327,21 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     }
   });
 });
+
+/** Sends `bytes` to the listener of `database` and returns all it answered before closing. */
+function exchange(database: string, bytes: Buffer): Promise<Buffer> {
+  const at = server!.databases![database]!;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = new Socket();
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      resolve(Buffer.concat(chunks));
+    });
+    socket.connect(at.port, at.host, () => socket.write(bytes));
+  });
+}
 
 async function until(
   what: string,
