@@ -268,6 +268,22 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     });
   });
 
+  it('refuses new connections while cofre is halted (57P03), and serves again once resumed', async () => {
+    const token = agentToken('halted-bot', 'analyst');
+    server!.runtime.state.setHalt({ reason: 'incident drill', by: 'local:op', at: new Date() });
+    try {
+      const err = await refusal('app', token);
+      expect(err.code).toBe('57P03');
+      expect(err.message).toMatch(/^cofre: halted since .*: incident drill$/);
+    } finally {
+      server!.runtime.state.clearHalt();
+    }
+    const { client } = clientFor('app', token);
+    await client.connect();
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await client.end();
+  });
+
   it('answers COFRE_DATABASE_UNAVAILABLE (08006) when the upstream cannot be reached', async () => {
     const err = await refusal('down', agentToken('down-bot', 'analyst'));
     expect(err.code).toBe('08006');

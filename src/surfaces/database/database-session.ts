@@ -72,6 +72,13 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
   }
   const record = (status: string, decision: PolicyDecision | undefined, detail: Record<string, unknown>) =>
     deps.audit.append(auditEvent(connection, agent.id, status, decision, { database: deps.name, ...detail }));
+  // The kill switch (`cofre halt`, the operator API) stops agents reaching databases too; open connections stay.
+  const halt = deps.state.halted();
+  if (halt !== undefined) {
+    await record('refused', undefined, { halted: true }).catch(() => undefined);
+    refuse(client, '57P03', `cofre: halted since ${halt.at.toISOString()}: ${halt.reason}`);
+    return;
+  }
   const decision = deps.policy.decide({
     agentId: agent.id,
     policy: agent.policy,
