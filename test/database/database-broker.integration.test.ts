@@ -97,6 +97,7 @@ async function serve(): Promise<BrokerServer> {
       'policies:',
       '  analyst: { rules: [ { allow: [connect_database], databases: ["*"] } ] }',
       '  roller: { rules: [ { allow: [connect_database], databases: [roll] } ] }',
+      '  asker: { rules: [ { approve: [connect_database], databases: [app] } ] }',
       'databases:',
       `  app: ${db('app', pg!.port)}`,
       `  roll: ${db('roll', pg!.port)}`,
@@ -320,6 +321,11 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     const err = await refusal('app', token);
     expect(err.code).toBe('28000');
     expect(err.message).toContain('policy does not allow connect_database to "app"');
+    const asked = await refusal('app', agentToken('asker-bot', 'asker'));
+    expect(asked.code).toBe('28000');
+    expect(asked.message).toContain(
+      'asks for operator approval, which a database connection cannot wait for',
+    );
     expect(auditRecords().find((r) => r['agent'] === 'roll-only')).toMatchObject({
       kind: 'database',
       status: 'refused',

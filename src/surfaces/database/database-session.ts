@@ -89,19 +89,17 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
   if (decision.decision !== 'allow') {
     await record('refused', decision, {}).catch(() => undefined);
     log.info({ agent: agent.id, rule: decision.rule }, 'database connection refused by policy');
-    const why =
-      decision.decision === 'deny'
-        ? decision.reason
-        : `the policy asks for ${decision.decision === 'approval' ? 'operator approval' : 'confirmation'}, which a database connection cannot wait for`;
-    refuse(client, '28000', `cofre: policy does not allow connect_database to "${deps.name}": ${why}`);
+    refuse(client, '28000', policyRefusal(decision, deps.name));
     return;
   }
   const opened = Date.now();
-  let upstream: UpstreamSession;
+  let upstream: UpstreamSession | undefined;
   try {
     upstream = await runWithRequestId(connection, agent.id, () => openUpstream(deps, hello));
+    // SECURITY: fail closed — a connection whose opening is not on record is not served.
     await record('opened', decision, {});
   } catch (err) {
+    upstream?.socket.destroy();
     const reason = whyUnavailable(err);
     await record('failed', decision, { reason }).catch(() => undefined);
     log.warn({ agent: agent.id, reason }, 'database connection failed upstream');
@@ -110,13 +108,18 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
   }
   log.info({ agent: agent.id }, 'database connection opened');
   const counts = relay(client, upstream, hello.rest);
-  client.once('close', () => {
+  const closed = (): void => {
     const detail = { ...counts(), durationMs: Date.now() - opened };
     log.info({ agent: agent.id, ...detail }, 'database connection closed');
     record('closed', decision, detail).catch((err: unknown) => {
       log.error({ err }, 'could not record the close of a database connection');
     });
-  });
+  };
+  // The client may have gone while cofre logged in upstream: its 'close' has then already been emitted.
+  if (client.destroyed) {
+    upstream.socket.destroy();
+    closed();
+  } else client.once('close', closed);
 }
 
 /** Reads the current credentials (each read audited under the connection id) and logs in upstream with them. */
@@ -173,6 +176,15 @@ function relay(
   client.resume();
   server.resume();
   return () => ({ bytesFromClient: fromClient, bytesFromDatabase: fromDatabase });
+}
+
+/** The words of a policy refusal: the rule's reason, or why `approve` and `confirm` cannot apply here. */
+function policyRefusal(decision: PolicyDecision, name: string): string {
+  const why =
+    decision.decision === 'deny'
+      ? decision.reason
+      : `the policy asks for ${decision.decision === 'approval' ? 'operator approval' : 'confirmation'}, which a database connection cannot wait for`;
+  return `cofre: policy does not allow connect_database to "${name}": ${why}`;
 }
 
 function whyUnavailable(err: unknown): string {
