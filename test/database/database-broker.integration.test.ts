@@ -19,6 +19,7 @@ import { Client } from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { verifyAuditLog } from '../../src/audit/verify-chain.js';
 import { issueAgentToken } from '../../src/broker/agent-tokens.js';
 import { issueOperatorToken } from '../../src/broker/operator-tokens.js';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -397,6 +398,12 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     expect((await second!.query('SELECT price FROM prices')).rows).toEqual([{ price: '60000' }]);
     await first.end();
     await second!.end();
+  });
+
+  it('keeps the audit chain verifiable with database records in it', async () => {
+    const report = await verifyAuditLog({ path: join(dir, 'audit.jsonl') });
+    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(auditRecords().filter((r) => r['kind'] === 'database').length).toBeGreaterThan(5);
   });
 
   it('logs and audits no credential it used (canary over every value seen)', () => {
