@@ -103,6 +103,7 @@ async function serve(): Promise<BrokerServer> {
       `  app: ${db('app', pg!.port)}`,
       `  roll: ${db('roll', pg!.port)}`,
       `  down: ${db('app', down)}`,
+      `  missing: ${db('nosuchrole', pg!.port)}`,
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -354,6 +355,13 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     const err = await refusal('down', agentToken('down-bot', 'analyst'));
     expect(err.code).toBe('08006');
     expect(err.message).toMatch(/^COFRE_DATABASE_UNAVAILABLE: database "down" is unavailable: cannot reach/);
+    // Credentials that cannot be read: the code, not where cofre keeps them.
+    const unread = await refusal('missing', agentToken('missing-bot', 'analyst'));
+    expect(unread.code).toBe('08006');
+    expect(unread.message).toMatch(
+      /^COFRE_DATABASE_UNAVAILABLE: database "missing" is unavailable: cofre could not open it \(COFRE_[A-Z_]+\)$/,
+    );
+    expect(unread.message).not.toContain('nosuchrole');
   });
 
   it('answers N to an SSLRequest: a client that insists on TLS is told the listener has none', async () => {

@@ -102,7 +102,11 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
     upstream?.socket.destroy();
     const reason = whyUnavailable(err);
     await record('failed', decision, { reason }).catch(() => undefined);
-    log.warn({ agent: agent.id, reason }, 'database connection failed upstream');
+    // A backend's error names the reference and the backend, never a value (how secrets/ words its errors).
+    log.warn(
+      { agent: agent.id, reason, err: isCofreError(err) ? err.message : undefined },
+      'database connection failed',
+    );
     refuse(client, '08006', `COFRE_DATABASE_UNAVAILABLE: database "${deps.name}" is unavailable: ${reason}`);
     return;
   }
@@ -189,8 +193,8 @@ function policyRefusal(decision: PolicyDecision, name: string): string {
 
 function whyUnavailable(err: unknown): string {
   if (err instanceof UpstreamLoginError) return err.message;
-  // A backend error names the reference and its backend, never a value (secrets/ errors are written that way).
-  if (isCofreError(err)) return `${err.code}: ${err.message}`;
+  // The tool is told the code only: where cofre keeps the credentials (the reference) is not its business.
+  if (isCofreError(err)) return `cofre could not open it (${err.code})`;
   return 'internal error';
 }
 
