@@ -40,7 +40,15 @@ export const GENESIS_PREV = '0'.repeat(64);
  * records each secret read (reference HMAC'd); `genesis`, `continue` and `checkpoint` belong to the chain itself.
  */
 export type AuditRecordKind =
-  'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access' | 'genesis' | 'continue' | 'checkpoint';
+  | 'intent'
+  | 'outcome'
+  | 'quota'
+  | 'operator'
+  | 'secret-access'
+  | 'database'
+  | 'genesis'
+  | 'continue'
+  | 'checkpoint';
 
 /** The fields every record starts with, in this order. */
 export interface AuditRecordHead {

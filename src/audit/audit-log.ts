@@ -9,9 +9,11 @@ export interface AuditEvent {
    * `quota`: one summary per agent and minute of the requests its quotas refused (broker/agent-quotas.ts);
    * `operator`: an operator's approve, deny, halt or resume (broker/operator-actions.ts), or the adding or revoking
    * of an agent's or operator's token (surfaces/cli: `detail` holds the token id, never the token);
-   * `secret-access`: one read of a secret by cofre (broker/audited-secrets.ts), its reference HMAC'd.
+   * `secret-access`: one read of a secret by cofre (broker/audited-secrets.ts), its reference HMAC'd;
+   * `database`: a connection through the database broker refused, opened, failed or closed (issue 15,
+   * surfaces/database); the credentials it used are its `secret-access` records, under the same request id.
    */
-  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access';
+  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access' | 'database';
   readonly requestId: string;
   readonly agent: string;
   readonly action: string;

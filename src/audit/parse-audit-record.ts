@@ -10,6 +10,7 @@ const KINDS = new Set([
   'quota',
   'operator',
   'secret-access',
+  'database',
   'genesis',
   'continue',
   'checkpoint',

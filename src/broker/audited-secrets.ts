@@ -16,7 +16,9 @@ export type SecretPurpose =
   /** Issue 12: an account's venue credentials, read to ask the venue what the key may do (key-scope-gate.ts). */
   | 'key-scope'
   /** Issue 15: a service's credential, read to inject into one `http_request`. */
-  | 'service-credential';
+  | 'service-credential'
+  /** Issue 15: a database's credentials, read to open one upstream connection for an agent. */
+  | 'database-credentials';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {

@@ -525,6 +525,14 @@ export function listSecretReferences(config: unknown): ConfigSecretReference[] {
         found.push({ path: ['accounts', id, 'credentials', field], reference });
     }
   }
+  // Issue 15: each database's credentials (the schema then checks their backend exists; `cofre doctor` reads them).
+  for (const [name, database] of Object.entries(asRecord(asRecord(config)?.['databases']) ?? {})) {
+    const credentials = asRecord(asRecord(database)?.['credentials']);
+    for (const [field, reference] of Object.entries(credentials ?? {})) {
+      if (typeof reference === 'string')
+        found.push({ path: ['databases', name, 'credentials', field], reference });
+    }
+  }
   const webhookKey = asRecord(asRecord(asRecord(config)?.['approvals'])?.['webhook'])?.['key'];
   if (typeof webhookKey === 'string')
     found.push({ path: ['approvals', 'webhook', 'key'], reference: webhookKey });

@@ -1,3 +1,5 @@
+import { isIPv4 } from 'node:net';
+
 import { z } from 'zod';
 
 import { configNameSchema } from './config-name.js';
@@ -6,6 +8,15 @@ import { secretRefSchema } from './secret-ref-schema.js';
 // Issue 15, part 3: databases whose credentials cofre holds (typically Vault/OpenBao dynamic credentials). A tool
 // connects to cofre's listener with its agent token as the password; cofre opens the upstream connection with the
 // current credentials and relays bytes (the approach of CyberArk's Secretless Broker).
+
+/**
+ * SECURITY: the listener takes the agent token as a cleartext password without TLS, which is safe only where no one
+ * else can see the bytes: the loopback interface.
+ */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIPv4(host) && host.startsWith('127.');
+}
 
 const databaseSchema = z
   .strictObject({
@@ -28,6 +39,10 @@ const databaseSchema = z
         host: z
           .string()
           .default('127.0.0.1')
+          .refine(isLoopback, {
+            error:
+              'the listener must be on loopback (127.0.0.1, ::1 or localhost): tools authenticate with their agent token in cleartext, over no TLS',
+          })
           .describe('Loopback address cofre listens on for this database.'),
         port: z.int().min(0).max(65_535).describe('Port of the listener; 0 picks a free one.'),
       })

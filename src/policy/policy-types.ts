@@ -51,6 +51,8 @@ export interface PolicyQuestion {
   readonly withdrawal?: ResolvedWithdrawal | undefined;
   /** `http_request` (issue 15): the service by name, the method and the path under its base URL. */
   readonly http?: HttpRequestQuestion | undefined;
+  /** `connect_database`: the name of the database in `databases`. */
+  readonly database?: string | undefined;
 }
 
 /** What a limit counts. */

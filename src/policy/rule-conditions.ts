@@ -95,6 +95,7 @@ export function compileConditions(rule: RuleConfig): readonly Condition[] {
   if (rule.methods !== undefined) out.push(methodsCondition(rule.methods));
   if (rule.paths !== undefined) out.push(pathsCondition(rule.paths));
   if (rule.hours !== undefined) out.push(hoursCondition(new TimeWindow(rule.hours)));
+  if (rule.databases !== undefined) out.push(databasesCondition(rule.databases));
   return out;
 }
 
@@ -349,6 +350,25 @@ function pathsCondition(patterns: readonly string[]): Condition {
       return {
         want,
         got: http === undefined ? 'this request is not an http_request' : `not to ${http.path}`,
+      };
+    },
+  };
+}
+
+/** `databases` (issue 15): the database a `connect_database` names is one of them; `*` is every one. */
+function databasesCondition(names: readonly string[]): Condition {
+  const any = names.includes('*');
+  const set = new Set(names);
+  const want = `only to databases ${list(names)}`;
+  return {
+    key: 'databases',
+    onAccount: false,
+    want,
+    check: ({ question: { database } }) => {
+      if (database !== undefined && (any || set.has(database))) return undefined;
+      return {
+        want,
+        got: database === undefined ? 'this request names no database' : `not to "${database}"`,
       };
     },
   };

@@ -23,6 +23,7 @@ const allowed: Record<string, readonly string[]> = {
     'config',
     'errors',
     'paper-exchange',
+    'databases',
   ],
   broker: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors', 'services'],
   // Issue 15: the service proxy's sender; path globs are policy's (one glob for rules and a service's `paths`).
@@ -45,6 +46,8 @@ const allowed: Record<string, readonly string[]> = {
   index: ['broker', 'secrets', 'config', 'errors', 'surfaces'],
   // A test peer (the stand-in for Binance): it shares no code with the broker it stands in front of.
   'paper-exchange': [],
+  // Issue 15: the PostgreSQL wire messages and SCRAM of the database broker; its listener is in surfaces/database.
+  databases: ['errors'],
 };
 
 /**

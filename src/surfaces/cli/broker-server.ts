@@ -7,6 +7,7 @@ import type { KeyScopeStatus } from '../../broker/key-scope-gate.js';
 import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
+import { type DatabaseListeners, startDatabaseListeners } from '../database/database-listeners.js';
 import { connectionOptionsFor } from '../http/connection-guard.js';
 import { createHttpServer } from '../http/http-server.js';
 import { checkKeyScopesAtStart } from './key-scope-at-start.js';
@@ -51,6 +52,8 @@ export interface BrokerServer {
    * Undefined in the primary of `serve --workers N`, which serves nothing: each worker judges for itself.
    */
   readonly keyScope?: readonly KeyScopeStatus[] | undefined;
+  /** Issue 15: where each of `databases` listens (empty when none is configured). */
+  readonly databases?: DatabaseListeners['addresses'];
   /** Stops listening, then closes the runtime. Idempotent. */
   close(): Promise<void>;
 }
@@ -88,8 +91,10 @@ export async function startBrokerServer(
     ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
   });
   let closed: Promise<void> | undefined;
+  let databases: DatabaseListeners | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
+      await databases?.close();
       await server.close().catch(() => undefined);
       await runtime.close();
     })());
@@ -104,13 +109,20 @@ export async function startBrokerServer(
     const host = options.host ?? config.server.host;
     const port = options.port ?? config.server.port;
     const url = await listen(server, host, port, options.anyPortIfTaken === true);
+    databases = await startDatabaseListeners(config, {
+      state: runtime.state,
+      secrets: runtime.secrets,
+      audit: runtime.audit,
+      logger: options.logger,
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
     // In the background: an unreachable venue must not keep the broker from serving.
     if (options.reconcile !== false) {
       runtime.reconcileInterrupted().catch((err: unknown) => {
         options.logger.error({ err }, 'settling interrupted requests failed');
       });
     }
-    return { url, runtime, preflight, keyScope, close };
+    return { url, runtime, preflight, keyScope, databases: databases.addresses, close };
   } catch (err) {
     await close();
     throw err;

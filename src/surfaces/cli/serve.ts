@@ -70,6 +70,12 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
       io.stderr,
       `  agents: ${active} active${active === 0 ? ' (add one with `cofre agent add <id> --token-file <file>`)' : ''}`,
     );
+    for (const [name, at] of Object.entries(server.databases ?? {})) {
+      println(
+        io.stderr,
+        `  database ${name}: postgresql://<agent>@${at.host}:${at.port} (password: the agent token)`,
+      );
+    }
     const pool = 'pids' in server ? (server as WorkersServer) : undefined;
     if (pool !== undefined) println(io.stderr, `  workers: ${workers} (pids ${pool.pids().join(', ')})`);
     logger.info({ address: server.url, workers }, 'cofre is serving');
