@@ -135,9 +135,9 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
           'give the tool a placeholder in VAR for the credential of a service in services: (repeatable)',
       },
       {
-        flags: '--allow-host <host[:port]...>',
+        flags: '--allow-host <host...>',
         description:
-          'also let the tool open a plain tunnel to this host (default port 443); nothing is swapped there (repeatable)',
+          'also let the tool open a plain tunnel to this host or host:port (default port 443); nothing is swapped there (repeatable)',
       },
     ],
     run: async ({ io, global }, argv, options) => (await import('./run.js')).run(io, global, argv, options),

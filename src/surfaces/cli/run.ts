@@ -125,7 +125,18 @@ function runServices(
       ...serviceTarget(service.baseUrl),
     });
   }
-  return [...byName.values()];
+  const services = [...byName.values()];
+  for (const service of services) {
+    const twin = services.find((s) => s !== service && s.host === service.host && s.port === service.port);
+    if (twin !== undefined) {
+      // The proxy tells services apart by host and port (what a CONNECT names): two on one would be ambiguous.
+      throw new CofreError(
+        'COFRE_USAGE',
+        `services ${service.name} and ${twin.name} share the host ${service.host}:${service.port}; one run can inject only one of them`,
+      );
+    }
+  }
+  return services;
 }
 
 function hooks(resolver: SecretResolver, audit: AuditSink, hasher: AuditHasher): EgressHooks {
