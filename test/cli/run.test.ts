@@ -127,7 +127,7 @@ describe('cofre run', () => {
     expect(report['other']).toBe('refused');
     expect(other.received).toHaveLength(0);
     // The CA's public certificate only, in a private directory removed at exit.
-    expect(report['caFiles']).toEqual(expect.arrayContaining(['ca.pem']));
+    expect((report['caFiles'] as string[]).sort()).toEqual(['ca.pem', 'fetch-proxy.cjs']);
     expect(report['caPem']).toContain('BEGIN CERTIFICATE');
     expect(report['caPem']).not.toContain('PRIVATE KEY');
     expect(existsSync(String(report['caDir']))).toBe(false);
@@ -214,6 +214,30 @@ describe('cofre run', () => {
     expect(news.received.length).toBe(before);
     expect(llm.received.at(-1)?.headers['authorization']).toBe(`Bearer ${LLM_CANARY}`);
     expect(run.stdout + run.stderr).not.toContain(LLM_CANARY);
+  });
+
+  it('tunnels to an --allow-host host as is: the placeholder may go there, the real value never does', async () => {
+    const script = `
+      const r = await fetch('${up(other)}/open?k=' + process.env.NEWS_KEY);
+      console.log(r.status);
+    `;
+    const run = await cofreProcess(dir, [
+      'run',
+      '--env',
+      'NEWS_KEY=news',
+      '--allow-host',
+      `127.0.0.1:${other.port}`,
+      '--',
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('200');
+    expect(other.received).toHaveLength(1);
+    expect(other.received[0]?.url).toMatch(/^\/open\?k=cofre-placeholder-news-[0-9a-f]{32}$/);
+    other.received.length = 0;
   });
 
   it('passes stdin and stdout through untouched and propagates the exit code', async () => {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 
 import { AuditHasher } from '../../audit/audit-hasher.js';
 import { loadAuditKeys } from '../../audit/audit-keys.js';
@@ -173,7 +174,10 @@ function hooks(resolver: SecretResolver, audit: AuditSink, hasher: AuditHasher):
  */
 function writeRunFiles(dir: string, caPem: string, proxyUrl: string): { caFile: string; preload: string } {
   const caFile = join(dir, 'ca.pem');
-  writeFileSync(caFile, caPem, { mode: 0o600 });
+  // A bundle, not the run's CA alone: SSL_CERT_FILE and REQUESTS_CA_BUNDLE replace a tool's trust store, and an
+  // --allow-host tunnel reaches a host with its own certificate. So: the run's CA, Node's public roots and what
+  // cofre itself trusts through NODE_EXTRA_CA_CERTS. Certificates only; no key is ever written.
+  writeFileSync(caFile, [caPem, ...rootCertificates, extraCas()].join('\n'), { mode: 0o600 });
   // Node 20's fetch ignores HTTPS_PROXY: this preload makes an undici ProxyAgent to the run's proxy the global
   // dispatcher, which Node's built-in fetch shares through a global symbol. The `undici` package is cofre's own
   // (6.x, the line Node 20 bundles), loaded by absolute path so the tool needs nothing installed. ProxyAgent, not
@@ -186,6 +190,21 @@ function writeRunFiles(dir: string, caPem: string, proxyUrl: string): { caFile: 
     { mode: 0o600 },
   );
   return { caFile, preload };
+}
+
+/** The certificates of cofre's own NODE_EXTRA_CA_CERTS file, if any (`''` when unset or unreadable). */
+function extraCas(): string {
+  const file = process.env['NODE_EXTRA_CA_CERTS'];
+  if (file === undefined || file === '') return '';
+  try {
+    // Certificate blocks only: whatever else that file holds is not passed on.
+    const blocks = readFileSync(file, 'utf8').match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+    );
+    return (blocks ?? []).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 /** The child's environment: ours, with placeholders, the proxy and the run's CA; no real credential. */
