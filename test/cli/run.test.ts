@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cli, tempDir } from './cli-harness.js';
-import { cofreProcess, startUpstream, type Upstream } from './run-peers.js';
+import { cofreProcess, type RunResult, startUpstream, type Upstream } from './run-peers.js';
 
 const PYTHON = resolve(import.meta.dirname, '../../.tools/venv/bin/python');
 const CANARY = `canary-${randomBytes(12).toString('hex')}`;
@@ -76,6 +76,16 @@ services:
     inject: { type: header, name: Authorization, template: 'Bearer {secret}' }
     paths: ['/**']
     local: true
+  internal:
+    baseUrl: https://127.0.0.1:${other.port}
+    secret: local:news/key
+    inject: { type: query, name: k }
+    paths: ['/**']
+  internalname:
+    baseUrl: https://localhost:${other.port}
+    secret: local:news/key
+    inject: { type: query, name: k }
+    paths: ['/**']
 `,
   );
   writeFileSync(join(dir, 'child.mjs'), NODE_CHILD);
@@ -216,6 +226,32 @@ describe('cofre run', () => {
     expect(run.stdout + run.stderr).not.toContain(LLM_CANARY);
   });
 
+  it('refuses a service not marked local whose address is loopback, literal or resolved (SSRF)', async () => {
+    const fetchOnce = (url: string, variable: string): string => `
+      const r = await fetch('${url}?k=' + process.env.${variable});
+      console.log(r.status + ' ' + (await r.text()).trim());
+    `;
+    const node = (variable: string, service: string, url: string): Promise<RunResult> =>
+      cofreProcess(dir, [
+        'run',
+        '--env',
+        `${variable}=${service}`,
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        fetchOnce(url, variable),
+      ]);
+    const literal = await node('A', 'internal', `https://127.0.0.1:${other.port}/x`);
+    expect(literal.code, literal.stderr).toBe(0);
+    expect(literal.stdout).toMatch(/^403 COFRE_SERVICE_DESTINATION_REFUSED: 127\.0\.0\.1 is a loopback/);
+    const byName = await node('B', 'internalname', `https://localhost:${other.port}/x`);
+    expect(byName.code, byName.stderr).toBe(0);
+    expect(byName.stdout).toMatch(/^403 COFRE_SERVICE_DESTINATION_REFUSED: localhost resolves to a loopback/);
+    expect(other.received).toHaveLength(0);
+    expect(literal.stdout + byName.stdout + literal.stderr + byName.stderr).not.toContain(CANARY);
+  });
+
   it('tunnels to an --allow-host host as is: the placeholder may go there, the real value never does', async () => {
     const script = `
       const r = await fetch('${up(other)}/open?k=' + process.env.NEWS_KEY);
@@ -252,7 +288,10 @@ describe('cofre run', () => {
 
   it('rejects bad input with clear errors', async () => {
     const cases: [string[], RegExp][] = [
-      [['run', '--env', 'K=nope', '--', 'true'], /no service "nope" in the config \(configured: news, llm\)/],
+      [
+        ['run', '--env', 'K=nope', '--', 'true'],
+        /no service "nope" in the config \(configured: news, llm, internal, internalname\)/,
+      ],
       [['run', '--env', 'K', '--', 'true'], /invalid --env "K"; expected VAR=service/],
       [['run', '--', 'true'], /give at least one --env VAR=service/],
       [['run', '--env', 'K=news', '--allow-host', 'a b', '--', 'true'], /invalid --allow-host "a b"/],

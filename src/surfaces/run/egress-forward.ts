@@ -63,6 +63,12 @@ export async function forwardToService(
     await refuse(`method ${method} is not allowed for service ${service.name}`);
   }
   if (!pathAllowed(service, path)) await refuse(`path ${path} is not allowed for service ${service.name}`);
+  // SSRF: an address literal is never looked up, so the connect-time lookup cannot check it: checked first.
+  if (!service.config.local && isIP(service.host) !== 0 && isPrivate(service.host)) {
+    const reason = `${service.host} is a loopback, private or link-local address (set local: true on service ${service.name} to allow)`;
+    await hooks.onRefusal({ host: service.host, port: service.port, method, path, reason });
+    throw new Refusal(403, 'COFRE_SERVICE_DESTINATION_REFUSED', reason);
+  }
   const body = await readBody(req);
   const headers = forwardHeaders(req.headers);
   for (const other of others) {
@@ -158,7 +164,13 @@ async function relay(
     request.on('timeout', () => request.destroy(new Error('timed out')));
     request.on('error', (err) => {
       fail(
-        new Refusal(502, 'COFRE_SERVICE_UNAVAILABLE', `${service.name} could not be reached: ${err.message}`),
+        err instanceof PrivateAddress
+          ? new Refusal(403, 'COFRE_SERVICE_DESTINATION_REFUSED', err.message)
+          : new Refusal(
+              502,
+              'COFRE_SERVICE_UNAVAILABLE',
+              `${service.name} could not be reached: ${err.message}`,
+            ),
       );
     });
     request.end(out.body);
@@ -253,16 +265,25 @@ for (const [net, prefix] of [
   PRIVATE.addSubnet(net, prefix, 'ipv6');
 }
 
+/** The connect-time lookup found a non-public address for a service not marked `local`. */
+class PrivateAddress extends Error {}
+
+function isPrivate(address: string): boolean {
+  return PRIVATE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
 const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
     if (err !== null) {
       callback(err, '', 0);
       return;
     }
-    const bad = addresses.find((a) => PRIVATE.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4'));
+    const bad = addresses.find((a) => isPrivate(a.address));
     if (bad !== undefined || addresses.length === 0) {
       callback(
-        new Error(`${hostname} resolves to a private or loopback address (set local: true to allow)`),
+        new PrivateAddress(
+          `${hostname} resolves to a loopback, private or link-local address (set local: true to allow)`,
+        ),
         '',
         0,
       );
