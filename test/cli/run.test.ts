@@ -1,13 +1,14 @@
 // Issue 15, part 2: `cofre run` runs a tool with placeholders for its credentials; the run's loopback proxy swaps
 // them for the real values on the way to the service's host only. Real peers: local HTTPS upstreams that record
 // what they receive, real Node (fetch) and Python (requests) children, the real cofre process.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { cli, tempDir } from './cli-harness.js';
+import { cli, cofreArgv, tempDir } from './cli-harness.js';
 import { cofreProcess, type RunResult, startUpstream, type Upstream } from './run-peers.js';
 
 const PYTHON = resolve(import.meta.dirname, '../../.tools/venv/bin/python');
@@ -284,6 +285,30 @@ describe('cofre run', () => {
     expect(exit.code).toBe(7);
     const killed = await cofreProcess(dir, ['run', '--env', 'K=news', '--', 'sh', '-c', 'kill -TERM $$']);
     expect(killed.code).toBe(143);
+  });
+
+  it('forwards a signal to the tool and exits with the status the tool chose', async () => {
+    const child = spawn(
+      process.execPath,
+      cofreArgv([
+        'run',
+        '--env',
+        'K=news',
+        '--',
+        'sh',
+        '-c',
+        'trap "exit 5" TERM; echo ready; while :; do sleep 0.1; done',
+      ]),
+      { cwd: dir, env: { PATH: process.env['PATH'] ?? '', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const code = new Promise<number | null>((done) => child.on('close', done));
+    await new Promise<void>((ready) => {
+      child.stdout.on('data', (c: Buffer) => {
+        if (c.toString().includes('ready')) ready();
+      });
+    });
+    child.kill('SIGTERM');
+    expect(await code).toBe(5);
   });
 
   it('rejects bad input with clear errors', async () => {

@@ -24,9 +24,10 @@ import {
   unbracket,
 } from '../run/run-service.js';
 import { openCliAudit } from './cli-audit.js';
-import type { CliIo } from './cli-io.js';
+import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
 import type { ExitWith, GlobalOptions } from './command-spec.js';
+import { describeError } from './exit-code.js';
 import { promptHidden } from './read-secret-input.js';
 
 /** Signals passed on to the child: it decides how to stop, and its exit status becomes ours. */
@@ -65,12 +66,14 @@ export async function run(
     // Fail at start, naming the reference, rather than at the tool's first request.
     for (const service of services) (await resolver.resolve(service.config.secret)).zero();
     const ca = new RunCa();
-    const proxy = await startEgressProxy({ services, allowHosts, ca, hooks: hooks(resolver, audit, hasher) });
+    const proxyHooks = hooks(io, resolver, audit, hasher);
+    const proxy = await startEgressProxy({ services, allowHosts, ca, hooks: proxyHooks });
     try {
       const env = childEnv(services, proxy.url, writeRunFiles(dir, ca.certificatePem, proxy.url));
       return { exitWith: await runChild(command, args, env) };
     } finally {
       await proxy.close();
+      await proxyHooks.settle();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -140,31 +143,55 @@ function runServices(
   return services;
 }
 
-function hooks(resolver: SecretResolver, audit: AuditSink, hasher: AuditHasher): EgressHooks {
+/**
+ * The proxy's hooks: reads through the resolver, swaps and refusals recorded in the audit log. `settle` waits for
+ * the records still being written, so none is cut off by the log closing when the tool exits.
+ */
+function hooks(
+  io: CliIo,
+  resolver: SecretResolver,
+  audit: AuditSink,
+  hasher: AuditHasher,
+): EgressHooks & { settle(): Promise<unknown> } {
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    pending.add(promise);
+    void promise.finally(() => pending.delete(promise)).catch(() => undefined);
+    return promise;
+  };
   const requestId = (): string => `run_${randomBytes(9).toString('base64url')}`;
   return {
     readSecret: (service) => resolver.resolve(service.config.secret),
     onSwap: (event) =>
-      audit.append({
-        kind: 'secret-access',
-        requestId: requestId(),
-        agent: '-',
-        action: 'cofre-run',
-        reference: hasher.reference(event.reference),
-        purpose: 'cofre-run',
-        detail: { service: event.service, host: event.host, method: event.method, path: event.path },
-      }),
-    onRefusal: (event) =>
-      audit
-        .append({
+      track(
+        audit.append({
+          kind: 'secret-access',
+          requestId: requestId(),
+          agent: '-',
+          action: 'cofre-run',
+          reference: hasher.reference(event.reference),
+          purpose: 'cofre-run',
+          detail: { service: event.service, host: event.host, method: event.method, path: event.path },
+        }),
+      ),
+    onRefusal: ({ code, ...event }) =>
+      track(
+        audit.append({
           kind: 'outcome',
           requestId: requestId(),
           agent: '-',
           action: 'cofre-run',
           status: 'refused',
-          detail: { code: 'COFRE_EGRESS_REFUSED', ...event },
-        })
-        .catch(() => undefined),
+          detail: { code: code ?? 'COFRE_EGRESS_REFUSED', ...event },
+        }),
+      ).catch((err: unknown) => {
+        // The refusal stands; say that its record is missing (on stderr: stdout is the tool's).
+        println(
+          io.stderr,
+          `cofre run: a refusal could not be recorded in the audit log: ${describeError(err)}`,
+        );
+      }),
+    settle: () => Promise.allSettled([...pending]),
   };
 }
 

@@ -66,8 +66,9 @@ export async function forwardToService(
   // SSRF: an address literal is never looked up, so the connect-time lookup cannot check it: checked first.
   if (!service.config.local && isIP(service.host) !== 0 && isPrivate(service.host)) {
     const reason = `${service.host} is a loopback, private or link-local address (set local: true on service ${service.name} to allow)`;
-    await hooks.onRefusal({ host: service.host, port: service.port, method, path, reason });
-    throw new Refusal(403, 'COFRE_SERVICE_DESTINATION_REFUSED', reason);
+    const code = 'COFRE_SERVICE_DESTINATION_REFUSED';
+    await hooks.onRefusal({ host: service.host, port: service.port, method, path, reason, code });
+    throw new Refusal(403, code, reason);
   }
   const body = await readBody(req);
   const headers = forwardHeaders(req.headers);

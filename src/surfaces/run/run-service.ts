@@ -40,6 +40,8 @@ export interface RefusalEvent {
   readonly method?: string;
   readonly path?: string;
   readonly reason: string;
+  /** The error code answered (default `COFRE_EGRESS_REFUSED`). */
+  readonly code?: string;
 }
 
 /** What the proxy needs from the run around it. */
