@@ -67,7 +67,12 @@ export interface RunResult {
 }
 
 /** Runs the real `cofre` with `args` in `cwd`, `input` on its stdin. */
-export function cofreProcess(cwd: string, args: readonly string[], input = ''): Promise<RunResult> {
+export function cofreProcess(
+  cwd: string,
+  args: readonly string[],
+  input = '',
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, cofreArgv(args), {
       cwd,
@@ -75,6 +80,7 @@ export function cofreProcess(cwd: string, args: readonly string[], input = ''): 
         PATH: process.env['PATH'] ?? '',
         HOME: cwd,
         NODE_EXTRA_CA_CERTS: process.env['NODE_EXTRA_CA_CERTS'] ?? ensureStandInTls().certFile,
+        ...env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

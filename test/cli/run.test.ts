@@ -287,6 +287,23 @@ describe('cofre run', () => {
     expect(killed.code).toBe(143);
   });
 
+  it('does not pass on cofre’s own secret-looking variables (what its backends may authenticate with)', async () => {
+    const run = await cofreProcess(
+      dir,
+      ['run', '--env', 'NEWS_API_KEY=news', '--', 'sh', '-c', 'env | sort'],
+      '',
+      { AZURE_CLIENT_SECRET: CANARY, VAULT_TOKEN: CANARY, LOG_LEVEL: 'debug', AWS_ACCESS_KEY_ID: 'AKIA0' },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toContain(CANARY);
+    expect(run.stdout).toMatch(/^NEWS_API_KEY=cofre-placeholder-news-[0-9a-f]{32}$/m);
+    expect(run.stdout).toMatch(/^LOG_LEVEL=debug$/m);
+    expect(run.stdout).toMatch(/^AWS_ACCESS_KEY_ID=AKIA0$/m);
+    expect(run.stderr).toContain(
+      'not passed to the tool (their names look like secrets): AZURE_CLIENT_SECRET, VAULT_TOKEN',
+    );
+  });
+
   it('forwards a signal to the tool and exits with the status the tool chose', async () => {
     const child = spawn(
       process.execPath,

@@ -27,6 +27,7 @@ import { openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
 import type { ExitWith, GlobalOptions } from './command-spec.js';
+import { secretLookingNames } from './doctor-secret-env.js';
 import { describeError } from './exit-code.js';
 import { promptHidden } from './read-secret-input.js';
 
@@ -69,7 +70,17 @@ export async function run(
     const proxyHooks = hooks(io, resolver, audit, hasher);
     const proxy = await startEgressProxy({ services, allowHosts, ca, hooks: proxyHooks });
     try {
-      const env = childEnv(services, proxy.url, writeRunFiles(dir, ca.certificatePem, proxy.url));
+      const { env, withheld } = childEnv(
+        services,
+        proxy.url,
+        writeRunFiles(dir, ca.certificatePem, proxy.url),
+      );
+      if (withheld.length > 0) {
+        println(
+          io.stderr,
+          `cofre run: not passed to the tool (their names look like secrets): ${withheld.join(', ')}`,
+        );
+      }
       return { exitWith: await runChild(command, args, env) };
     } finally {
       await proxy.close();
@@ -234,13 +245,21 @@ function extraCas(): string {
   }
 }
 
-/** The child's environment: ours, with placeholders, the proxy and the run's CA; no real credential. */
+/**
+ * The child's environment: ours without secret-looking variables, with placeholders, the proxy and the run's CA;
+ * no real credential.
+ */
 function childEnv(
   services: readonly RunService[],
   proxyUrl: string,
   files: { caFile: string; preload: string },
-): NodeJS.ProcessEnv {
+): { env: NodeJS.ProcessEnv; withheld: string[] } {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // SECURITY: cofre's own environment may hold what its backends authenticate with (AZURE_CLIENT_SECRET,
+  // VAULT_TOKEN, AWS_SECRET_ACCESS_KEY…): variables whose names look like secrets are not passed on.
+  const placeholders = new Set(services.flatMap((s) => s.variables));
+  const withheld = secretLookingNames(Object.keys(env)).filter((name) => !placeholders.has(name));
+  for (const name of withheld) delete env[name];
   for (const service of services)
     for (const variable of service.variables) env[variable] = service.placeholder;
   for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'ALL_PROXY', 'all_proxy']) {
@@ -253,7 +272,7 @@ function childEnv(
     env[name] = files.caFile;
   }
   env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --require "${files.preload}"`.trim();
-  return env;
+  return { env, withheld };
 }
 
 /** Runs the tool with our stdio, forwarding signals; resolves with its exit status. */
