@@ -254,20 +254,20 @@ function childEnv(
   proxyUrl: string,
   files: { caFile: string; preload: string },
 ): { env: NodeJS.ProcessEnv; withheld: string[] } {
-  const env: NodeJS.ProcessEnv = { ...process.env };
   // SECURITY: cofre's own environment may hold what its backends authenticate with (AZURE_CLIENT_SECRET,
   // VAULT_TOKEN, AWS_SECRET_ACCESS_KEY…): variables whose names look like secrets are not passed on.
   const placeholders = new Set(services.flatMap((s) => s.variables));
-  const withheld = secretLookingNames(Object.keys(env)).filter((name) => !placeholders.has(name));
-  for (const name of withheld) delete env[name];
+  const withheld = secretLookingNames(Object.keys(process.env)).filter((name) => !placeholders.has(name));
+  const skip = new Set(['NO_PROXY', 'no_proxy', ...withheld]);
+  // Every host goes through the proxy (NO_PROXY dropped), which refuses what is not a service of this run.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !skip.has(name)),
+  );
   for (const service of services)
     for (const variable of service.variables) env[variable] = service.placeholder;
   for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'ALL_PROXY', 'all_proxy']) {
     env[name] = proxyUrl;
   }
-  // Every host goes through the proxy, which refuses what is not a service of this run.
-  delete env['NO_PROXY'];
-  delete env['no_proxy'];
   for (const name of ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE']) {
     env[name] = files.caFile;
   }
