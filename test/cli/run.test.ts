@@ -77,6 +77,14 @@ services:
     inject: { type: header, name: Authorization, template: 'Bearer {secret}' }
     paths: ['/**']
     local: true
+  tiny:
+    baseUrl: https://127.0.0.1:${llm.port}
+    secret: local:llm/key
+    inject: { type: header, name: Authorization, template: 'Bearer {secret}' }
+    methods: [POST]
+    paths: ['/**']
+    maxResponseSize: 16
+    local: true
   internal:
     baseUrl: https://127.0.0.1:${other.port}
     secret: local:news/key
@@ -253,6 +261,34 @@ describe('cofre run', () => {
     expect(literal.stdout + byName.stdout + literal.stderr + byName.stderr).not.toContain(CANARY);
   });
 
+  it('refuses a request body over 1 MiB and a response over maxResponseSize, with their codes', async () => {
+    const before = llm.received.length;
+    const script = `
+      const s = async (body) => {
+        const r = await fetch('${up(llm)}/v1/x', { method: 'POST', body, headers: { authorization: 'Bearer ' + process.env.T } });
+        return r.status + ' ' + (await r.text()).trim();
+      };
+      console.log(await s('x'.repeat(1048577)));
+      console.log(await s('small'));
+    `;
+    const run = await cofreProcess(dir, [
+      'run',
+      '--env',
+      'T=tiny',
+      '--',
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const [big, small] = run.stdout.trim().split('\n');
+    expect(big).toBe('413 COFRE_EGRESS_REFUSED: request body over 1048576 bytes');
+    expect(small).toBe('502 COFRE_SERVICE_RESPONSE_TOO_LARGE: response over 16 bytes (maxResponseSize)');
+    // The big one never left; the small one did (its answer was too large to return).
+    expect(llm.received.length).toBe(before + 1);
+  });
+
   it('tunnels to an --allow-host host as is: the placeholder may go there, the real value never does', async () => {
     const script = `
       const r = await fetch('${up(other)}/open?k=' + process.env.NEWS_KEY);
@@ -332,7 +368,7 @@ describe('cofre run', () => {
     const cases: [string[], RegExp][] = [
       [
         ['run', '--env', 'K=nope', '--', 'true'],
-        /no service "nope" in the config \(configured: news, llm, internal, internalname\)/,
+        /no service "nope" in the config \(configured: news, llm, tiny, internal, internalname\)/,
       ],
       [['run', '--env', 'K', '--', 'true'], /invalid --env "K"; expected VAR=service/],
       [['run', '--', 'true'], /give at least one --env VAR=service/],
