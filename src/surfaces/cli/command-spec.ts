@@ -31,7 +31,18 @@ export interface CommandSpec<Options = Record<string, never>> {
   /** Positional arguments in commander's syntax (`<name>`, `[command]`) with their descriptions. */
   readonly args?: readonly (readonly [string, string])[];
   readonly options?: readonly OptionSpec[];
-  readonly run: (context: CommandContext, args: readonly string[], options: Options) => Promise<void> | void;
+  /** Resolves with an {@link ExitWith} to set the exit code (`cofre run` passes on its child's); otherwise 0. */
+  readonly run: (context: CommandContext, args: readonly string[], options: Options) => unknown;
+}
+
+/** What a command returns to exit with a code of its own instead of 0 (`cofre run`: its child's status). */
+export interface ExitWith {
+  readonly exitWith: number;
+}
+
+/** True for an {@link ExitWith}. */
+export function isExitWith(value: unknown): value is ExitWith {
+  return typeof value === 'object' && value !== null && typeof (value as ExitWith).exitWith === 'number';
 }
 
 /** Builds a row with its options typed; the table holds rows of many option types. */

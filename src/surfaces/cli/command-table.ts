@@ -123,6 +123,26 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       (await import('./mcp-stdio.js')).mcpStdio(io, global, options),
   }),
 
+  command<{ env?: string[]; allowHost?: string[] }>({
+    path: ['run'],
+    description:
+      "run a tool with placeholders for its credentials; a loopback proxy swaps them for the real values on the way to each service's host only",
+    args: [['<command...>', 'the tool and its arguments, after --']],
+    options: [
+      {
+        flags: '--env <VAR=service...>',
+        description:
+          'give the tool a placeholder in VAR for the credential of a service in services: (repeatable)',
+      },
+      {
+        flags: '--allow-host <host...>',
+        description:
+          'also let the tool open a plain tunnel to this host or host:port (default port 443); nothing is swapped there (repeatable)',
+      },
+    ],
+    run: async ({ io, global }, argv, options) => (await import('./run.js')).run(io, global, argv, options),
+  }),
+
   command<{ json?: boolean }>({
     path: ['doctor'],
     description:

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { type CliIo, println, processIo } from './cli-io.js';
 import { cofreVersion } from './cofre-version.js';
-import type { CommandSpec, GlobalOptions } from './command-spec.js';
+import { type CommandSpec, type GlobalOptions, isExitWith } from './command-spec.js';
 import { COMMAND_GROUPS, COMMANDS } from './command-table.js';
 import { describeError, ExitCode, exitCodeFor } from './exit-code.js';
 
@@ -11,10 +11,11 @@ import { describeError, ExitCode, exitCodeFor } from './exit-code.js';
  * `process.exit` and prints only to `io`, so tests run it in-process.
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
+  const result: { code?: number } = {};
+  const program = buildProgram(io, result);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return ExitCode.ok;
+    return result.code ?? ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version output end in a CommanderError too; they are successes.
@@ -25,7 +26,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo, result: { code?: number }): Command {
   const program = new Command('cofre')
     .description(
       'Credential broker for autonomous trading agents: agents ask for actions, cofre holds the keys.',
@@ -41,7 +42,7 @@ function buildProgram(io: CliIo): Command {
     });
   const global = (): GlobalOptions => program.opts<GlobalOptions>();
 
-  for (const spec of COMMANDS) addCommand(program, spec, io, global);
+  for (const spec of COMMANDS) addCommand(program, spec, io, global, result);
 
   // Every command and sub-command: usage errors throw instead of exiting, go to our streams, and say where the
   // usage is rather than dumping it.
@@ -62,6 +63,7 @@ function addCommand(
   spec: CommandSpec<unknown>,
   io: CliIo,
   global: () => GlobalOptions,
+  result: { code?: number },
 ): void {
   let parent = program;
   const [first, second] = spec.path;
@@ -80,8 +82,11 @@ function addCommand(
   }
   command.action(async (...received: unknown[]) => {
     // commander passes the positional arguments, then the options object, then the command. An optional argument
-    // not given comes as undefined: passed on as ''.
-    const args = received.slice(0, spec.args?.length ?? 0).map((a) => (typeof a === 'string' ? a : ''));
-    await spec.run({ io, global: global() }, args, command.opts());
+    // not given comes as undefined: passed on as ''. A variadic one (`<command...>`) comes as an array: spread.
+    const args = received
+      .slice(0, spec.args?.length ?? 0)
+      .flatMap((a) => (Array.isArray(a) ? a.map(String) : [typeof a === 'string' ? a : '']));
+    const returned: unknown = await spec.run({ io, global: global() }, args, command.opts());
+    if (isExitWith(returned)) result.code = returned.exitWith;
   });
 }
