@@ -10,6 +10,8 @@ const src = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 
 const allowed: Record<string, readonly string[]> = {
   surfaces: [
+    // cofre run's egress proxy shares the service proxy's SSRF address checks (services/blocked-addresses).
+    'services',
     // The token-file rules are the client's (src/client/agent-token.ts), written once for both.
     'client/agent-token',
     'client/client-errors',

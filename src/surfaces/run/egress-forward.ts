@@ -1,11 +1,15 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 
 import { scrubSecrets } from '../../broker/scrub.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
+import {
+  BlockedDestinationError,
+  guardedLookup,
+  isBlockedAddress,
+} from '../../services/blocked-addresses.js';
 import { headerHolds, holds, swapBytes, swapHeader, swapTarget } from './placeholder-swap.js';
 import { type EgressHooks, pathAllowed, type RunService } from './run-service.js';
 
@@ -64,7 +68,7 @@ export async function forwardToService(
   }
   if (!pathAllowed(service, path)) await refuse(`path ${path} is not allowed for service ${service.name}`);
   // SSRF: an address literal is never looked up, so the connect-time lookup cannot check it: checked first.
-  if (!service.config.local && isIP(service.host) !== 0 && isPrivate(service.host)) {
+  if (!service.config.local && isIP(service.host) !== 0 && isBlockedAddress(service.host)) {
     const reason = `${service.host} is a loopback, private or link-local address (set local: true on service ${service.name} to allow)`;
     const code = 'COFRE_SERVICE_DESTINATION_REFUSED';
     await hooks.onRefusal({ host: service.host, port: service.port, method, path, reason, code });
@@ -157,7 +161,8 @@ async function relay(
       headers,
       // SECURITY: the upstream's certificate is verified as usual (cofre's own trust store, not the run's CA).
       ...(service.protocol === 'https:' && isIP(service.host) === 0 ? { servername: service.host } : {}),
-      lookup: service.config.local ? undefined : publicOnlyLookup,
+      // SSRF: the service proxy's connect-time check (src/services/blocked-addresses.ts), one list for both.
+      lookup: service.config.local ? undefined : guardedLookup,
       timeout: service.config.timeout,
       agent: false,
     });
@@ -165,8 +170,12 @@ async function relay(
     request.on('timeout', () => request.destroy(new Error('timed out')));
     request.on('error', (err) => {
       fail(
-        err instanceof PrivateAddress
-          ? new Refusal(403, 'COFRE_SERVICE_DESTINATION_REFUSED', err.message)
+        err instanceof BlockedDestinationError
+          ? new Refusal(
+              403,
+              'COFRE_SERVICE_DESTINATION_REFUSED',
+              `${service.host} resolves to ${err.address}, in a loopback, private or link-local range (set local: true on service ${service.name} to allow)`,
+            )
           : new Refusal(
               502,
               'COFRE_SERVICE_UNAVAILABLE',
@@ -241,60 +250,3 @@ async function readBounded(
   }
   return Buffer.concat(chunks);
 }
-
-// SSRF: a service not marked `local` must resolve to a public address, checked at connect time (a DNS answer that
-// changes between checks cannot slip through).
-const PRIVATE = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['::ffff:0:0', 96],
-] as const) {
-  PRIVATE.addSubnet(net, prefix, 'ipv6');
-}
-
-/** The connect-time lookup found a non-public address for a service not marked `local`. */
-class PrivateAddress extends Error {}
-
-function isPrivate(address: string): boolean {
-  return PRIVATE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
-}
-
-const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-    if (err !== null) {
-      callback(err, '', 0);
-      return;
-    }
-    const bad = addresses.find((a) => isPrivate(a.address));
-    if (bad !== undefined || addresses.length === 0) {
-      callback(
-        new PrivateAddress(
-          `${hostname} resolves to a loopback, private or link-local address (set local: true to allow)`,
-        ),
-        '',
-        0,
-      );
-      return;
-    }
-    if (options.all === true) {
-      (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      return;
-    }
-    const first = addresses[0] as LookupAddress;
-    callback(null, first.address, first.family);
-  });
-};

@@ -1,4 +1,5 @@
 import type { ServiceConfig } from '../../config/config-schema.js';
+import { compilePathGlob } from '../../policy/path-glob.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 
 /** A service a `cofre run` injects: where its credential may go, and the placeholder that stands for it. */
@@ -80,18 +81,6 @@ export function pathAllowed(service: RunService, path: string): boolean {
   const base = service.basePath;
   if (base !== '' && path !== base && !path.startsWith(`${base}/`)) return false;
   const rest = path.slice(base.length) || '/';
-  return service.config.paths.some((glob) => globRegExp(glob).test(rest));
-}
-
-function globRegExp(glob: string): RegExp {
-  let pattern = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob.charAt(i);
-    if (c === '*' && glob.charAt(i + 1) === '*') {
-      pattern += '.*';
-      i++;
-    } else if (c === '*') pattern += '[^/]*';
-    else pattern += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${pattern}$`);
+  // The same globs as the service proxy and policy rules (src/policy/path-glob.ts).
+  return service.config.paths.some((glob) => compilePathGlob(glob)(rest));
 }
