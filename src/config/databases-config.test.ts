@@ -44,3 +44,34 @@ describe('databases config', () => {
     expect(['128.0.0.1', '0.0.0.0', '::', '127.0.0.1.nip.io'].some(isLoopback)).toBe(false);
   });
 });
+
+describe('policy rules name services and databases that exist', () => {
+  const service = {
+    baseUrl: 'https://cryptopanic.com/api/developer/v2',
+    secret: 'local:services/cryptopanic',
+    inject: { type: 'query', name: 'auth_token' },
+  };
+  const withRule = (rule: Record<string, unknown>) => ({
+    backends: BACKENDS,
+    services: { cryptopanic: service },
+    databases: { app: database('127.0.0.1') },
+    policies: { p: { rules: [rule] } },
+  });
+
+  it('takes configured names and *', () => {
+    expect(() =>
+      validateConfig(withRule({ deny: ['http_request'], services: ['cryptopanic'] })),
+    ).not.toThrow();
+    expect(() => validateConfig(withRule({ allow: ['connect_database'], databases: ['*'] }))).not.toThrow();
+  });
+
+  // A misspelt name never matches: in a deny rule it would silently deny nothing.
+  it('refuses a misspelt service or database, naming the configured ones', () => {
+    expect(() => validateConfig(withRule({ deny: ['http_request'], services: ['cryptopanik'] }))).toThrow(
+      /policies\.p\.rules\[0\]\.services\[0\]: service "cryptopanik" is not configured.*configured services: cryptopanic/s,
+    );
+    expect(() => validateConfig(withRule({ allow: ['connect_database'], databases: ['ap'] }))).toThrow(
+      /policies\.p\.rules\[0\]\.databases\[0\]: database "ap" is not configured.*configured databases: app/s,
+    );
+  });
+});

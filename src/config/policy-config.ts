@@ -519,6 +519,8 @@ export function checkPolicyReferences(root: Record<string, unknown> | undefined,
   if (policies === undefined) return;
   const accounts = Object.keys(asRecord(root?.['accounts']) ?? {});
   const labels = Object.keys(asRecord(root?.['addressBook']) ?? {});
+  const services = Object.keys(asRecord(root?.['services']) ?? {});
+  const databases = Object.keys(asRecord(root?.['databases']) ?? {});
   for (const [name, policy] of Object.entries(policies)) {
     const p = asRecord(policy);
     checkNames(p?.['accounts'], ['policies', name, 'accounts'], accounts, 'account', ctx);
@@ -526,6 +528,9 @@ export function checkPolicyReferences(root: Record<string, unknown> | undefined,
       const r = asRecord(rule);
       checkNames(r?.['accounts'], ['policies', name, 'rules', i, 'accounts'], accounts, 'account', ctx);
       checkNames(r?.['destinations'], ['policies', name, 'rules', i, 'destinations'], labels, 'address', ctx);
+      // SECURITY: a misspelt name would never match, so a `deny` rule naming it would silently deny nothing.
+      checkNames(r?.['services'], ['policies', name, 'rules', i, 'services'], services, 'service', ctx);
+      checkNames(r?.['databases'], ['policies', name, 'rules', i, 'databases'], databases, 'database', ctx);
     });
     listOf(p?.['limits']).forEach((limit, i) => {
       const accountsOf = asRecord(limit)?.['accounts'];
@@ -534,28 +539,36 @@ export function checkPolicyReferences(root: Record<string, unknown> | undefined,
   }
 }
 
+/** Where each kind of name is configured, for the messages of {@link checkNames}. */
+const NAMED = {
+  account: { section: '`accounts:`', plural: 'accounts', any: true },
+  address: { section: '`addressBook:`', plural: 'labels', any: false },
+  service: { section: '`services:`', plural: 'services', any: true },
+  database: { section: '`databases:`', plural: 'databases', any: true },
+} as const;
+
 function checkNames(
   listed: unknown,
   path: readonly (string | number)[],
   known: readonly string[],
-  kind: 'account' | 'address',
+  kind: keyof typeof NAMED,
   ctx: z.RefinementCtx,
 ): void {
+  const named = NAMED[kind];
   listOf(listed).forEach((id, index) => {
-    if (typeof id !== 'string' || (kind === 'account' && id === '*') || known.includes(id)) return;
-    const where = kind === 'account' ? '`accounts:`' : '`addressBook:`';
+    if (typeof id !== 'string' || (named.any && id === '*') || known.includes(id)) return;
     ctx.addIssue({
       code: 'custom',
       path: [...path, index],
       message:
-        kind === 'account'
-          ? `account "${id}" is not configured`
-          : `address label "${id}" is not in addressBook`,
+        kind === 'address'
+          ? `address label "${id}" is not in addressBook`
+          : `${kind} "${id}" is not configured`,
       params: {
         hint:
           known.length === 0
-            ? `add it under ${where}`
-            : `configured ${kind === 'account' ? 'accounts' : 'labels'}: ${known.join(', ')}`,
+            ? `add it under ${named.section}`
+            : `configured ${named.plural}: ${known.join(', ')}`,
       },
     });
   });
