@@ -6,6 +6,9 @@ import { RulePolicy } from './rule-policy.js';
 // Issue 15: the `databases` condition of `connect_database` rules.
 const CONFIG = `backends:
   local: { type: embedded, path: s.enc, keyFile: s.key }
+databases:
+  analytics: { type: postgres, host: db.internal, database: analytics, credentials: { username: 'local:db#u', password: 'local:db#p' }, listen: { port: 0 } }
+  ledger: { type: postgres, host: db.internal, database: ledger, credentials: { username: 'local:db#u', password: 'local:db#p' }, listen: { port: 0 } }
 policies:
   p:
     rules:

@@ -7,6 +7,8 @@ import { RulePolicy } from './rule-policy.js';
 // Issue 15: the conditions of http_request rules — services, methods and paths (globs) — as the engine decides them.
 const CONFIG = `backends:
   local: { type: embedded, path: s.enc, keyFile: s.key }
+services:
+  news: { baseUrl: "https://news.example.com", secret: "local:news", inject: { type: query, name: auth_token } }
 policies:
   p:
     rules:
