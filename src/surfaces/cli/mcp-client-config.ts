@@ -68,44 +68,47 @@ export function mcpClientConfig(client: McpClient, target: McpServerTarget): Mcp
 
 const STDIO_NOTE = 'The client starts `cofre mcp`, which reads the token from its file: no config holds it.';
 
+/**
+ * The JSON clients' stdio entries differ only in the key their servers sit under, whether the entry names its type,
+ * and where the file is: one row each.
+ */
+const STDIO_JSON: Readonly<
+  Record<Exclude<McpClient, 'openai-agents'>, { key: string; typed: boolean; where: string }>
+> = {
+  'claude-desktop': {
+    key: 'mcpServers',
+    typed: false,
+    where:
+      'claude_desktop_config.json (Settings > Developer > Edit Config; macOS: ~/Library/Application Support/Claude/, Windows: %APPDATA%\\Claude\\), merged into its "mcpServers"; then restart Claude Desktop',
+  },
+  'claude-code': {
+    key: 'mcpServers',
+    typed: true,
+    where:
+      '.mcp.json at the project root (shared with the project), or ~/.claude.json, merged into its "mcpServers"',
+  },
+  cursor: {
+    key: 'mcpServers',
+    typed: true,
+    where:
+      '~/.cursor/mcp.json (every project) or .cursor/mcp.json (this project), merged into its "mcpServers"',
+  },
+  vscode: {
+    key: 'servers',
+    typed: true,
+    where:
+      '.vscode/mcp.json in the workspace (or the user mcp.json: "MCP: Open User Configuration"), merged into its "servers"',
+  },
+  windsurf: {
+    key: 'mcpServers',
+    typed: false,
+    where: '~/.codeium/windsurf/mcp_config.json, merged into its "mcpServers"; then refresh the MCP servers',
+  },
+};
+
 function stdioConfig(client: McpClient, t: McpServerTarget): McpClientConfig {
   const command = { command: t.stdio.command, args: [...t.stdio.args] };
   switch (client) {
-    case 'claude-desktop':
-      return {
-        text: json({ mcpServers: { [t.name]: command } }),
-        where:
-          'claude_desktop_config.json (Settings > Developer > Edit Config; macOS: ~/Library/Application Support/Claude/, Windows: %APPDATA%\\Claude\\), merged into its "mcpServers"; then restart Claude Desktop',
-        notes: [STDIO_NOTE],
-      };
-    case 'claude-code':
-      return {
-        text: json({ mcpServers: { [t.name]: { type: 'stdio', ...command } } }),
-        where:
-          '.mcp.json at the project root (shared with the project), or ~/.claude.json, merged into its "mcpServers"',
-        notes: [STDIO_NOTE],
-      };
-    case 'cursor':
-      return {
-        text: json({ mcpServers: { [t.name]: { type: 'stdio', ...command } } }),
-        where:
-          '~/.cursor/mcp.json (every project) or .cursor/mcp.json (this project), merged into its "mcpServers"',
-        notes: [STDIO_NOTE],
-      };
-    case 'vscode':
-      return {
-        text: json({ servers: { [t.name]: { type: 'stdio', ...command } } }),
-        where:
-          '.vscode/mcp.json in the workspace (or the user mcp.json: "MCP: Open User Configuration"), merged into its "servers"',
-        notes: [STDIO_NOTE],
-      };
-    case 'windsurf':
-      return {
-        text: json({ mcpServers: { [t.name]: command } }),
-        where:
-          '~/.codeium/windsurf/mcp_config.json, merged into its "mcpServers"; then refresh the MCP servers',
-        notes: [STDIO_NOTE],
-      };
     case 'openai-agents':
       return {
         text: python([
@@ -127,6 +130,11 @@ function stdioConfig(client: McpClient, t: McpServerTarget): McpClientConfig {
         where: 'your agent, in Python with the OpenAI Agents SDK (pip install openai-agents)',
         notes: [STDIO_NOTE],
       };
+    default: {
+      const row = STDIO_JSON[client];
+      const entry = row.typed ? { type: 'stdio', ...command } : command;
+      return { text: json({ [row.key]: { [t.name]: entry } }), where: row.where, notes: [STDIO_NOTE] };
+    }
   }
 }
 
