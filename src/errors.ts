@@ -170,7 +170,12 @@ export const errorCatalogue = {
   COFRE_STATE_UNAVAILABLE: spec(
     'unavailable',
     true,
-    'The state database (agents, requests) could not be opened or written. Check its path and disk.',
+    'The state database (agents, requests) could not be opened or written. SQLite: check its path and disk. PostgreSQL: check that the server is up and reachable and the credentials are valid; cofre reconnects by itself, and refuses every action meanwhile (nothing is sent without a durable intent).',
+  ),
+  COFRE_STATE_SCHEMA_MISMATCH: spec(
+    'unavailable',
+    false,
+    'The PostgreSQL state schema is not the one this cofre knows: older, run `cofre state migrate`; newer (a later cofre migrated it), upgrade this replica. A replica never serves on a schema it does not know.',
   ),
   COFRE_LIMIT_INVALID: spec(
     'invalid',

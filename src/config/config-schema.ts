@@ -4,7 +4,7 @@ import { looksLikeLiteralSecret, parseSecretReference } from '../secrets/secret-
 import { BACKEND_TYPES, backendConfigSchema } from './backend-config.js';
 import { byteSizeSchema } from './byte-size.js';
 import { configNameSchema } from './config-name.js';
-import { databasesSchema } from './databases-config.js';
+import { databasesSchema, isLoopback } from './databases-config.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
 import { addressBookSchema, checkPolicyReferences, policySchema } from './policy-config.js';
@@ -385,8 +385,20 @@ const serverSchema = z
   })
   .describe('HTTP server (`cofre serve`).');
 
-const stateSchema = z
+const stateRetentionSchema = z
   .strictObject({
+    requests: durationSchema({ min: 60 * 60_000 })
+      .prefault('30d')
+      .describe(
+        'Finished requests (and their stored answers) older than this are deleted; the audit log keeps the record. Parsed to milliseconds.',
+      ),
+  })
+  .prefault({})
+  .describe('How long the state store keeps what it no longer needs.');
+
+const sqliteStateSchema = z
+  .strictObject({
+    type: z.literal('sqlite').default('sqlite').describe('One host: a SQLite file (the default).'),
     path: z
       .string()
       .min(1)
@@ -394,18 +406,111 @@ const stateSchema = z
       .describe(
         'SQLite state file: agents (token hashes only) and each request with its stored answer. Relative paths resolve against the config file directory.',
       ),
-    retention: z
+    retention: stateRetentionSchema,
+  })
+  .describe('State in one SQLite file, for one host (`cofre serve --workers` shares it).');
+
+// Issue 16: many replicas on one PostgreSQL. SECURITY: the connection string or the credentials come by secret
+// reference only (a literal password in cofre.yaml is refused like any other literal secret).
+const postgresStateSchema = z
+  .strictObject({
+    type: z.literal('postgres').describe('Many replicas: one PostgreSQL database they all share.'),
+    url: secretRefSchema
+      .optional()
+      .describe(
+        'Secret reference to the whole connection string (`postgresql://user:password@host:5432/cofre`). Either this, or `host`, `database` and `credentials`.',
+      ),
+    host: z.string().min(1).max(253).optional().describe('Server host name or address.'),
+    port: z.int().min(1).max(65_535).default(5432).describe('Server port.'),
+    database: z.string().min(1).max(63).optional().describe('Database name.'),
+    credentials: z
       .strictObject({
-        requests: durationSchema({ min: 60 * 60_000 })
-          .prefault('30d')
+        username: secretRefSchema.describe(
+          'The user name, by secret reference (e.g. `vault:database/creds/cofre#username` for Vault dynamic credentials).',
+        ),
+        password: secretRefSchema.describe(
+          'The password, by secret reference (e.g. `vault:database/creds/cofre#password`).',
+        ),
+      })
+      .optional()
+      .describe(
+        'By secret reference. Dynamic credentials roll with their lease: new connections use the current ones, and a login refused with the old ones reads them again.',
+      ),
+    ssl: z
+      .enum(['disable', 'require', 'verify-full'])
+      .default('verify-full')
+      .describe(
+        '`verify-full` (the default): TLS, with the server certificate checked against the system CAs (plus `NODE_EXTRA_CA_CERTS`) and the host name. `require`: TLS without checking the certificate. `disable`: no TLS, only for a server on loopback.',
+      ),
+    pool: z
+      .strictObject({
+        max: z.int().min(1).max(1000).default(10).describe('Connections this process keeps at most.'),
+        connectTimeout: durationSchema({ min: 100 })
+          .prefault('5s')
+          .describe('Time to open one connection. Parsed to milliseconds.'),
+        idleTimeout: durationSchema({ min: 1_000 })
+          .prefault('30s')
+          .describe('An idle connection is closed after this. Parsed to milliseconds.'),
+        statementTimeout: durationSchema({ min: 100 })
+          .prefault('10s')
           .describe(
-            'Finished requests (and their stored answers) older than this are deleted; the audit log keeps the record. Parsed to milliseconds.',
+            'A statement running longer is cancelled by the server (`statement_timeout`), so a stuck lock fails the request instead of holding it. Parsed to milliseconds.',
           ),
       })
       .prefault({})
-      .describe('How long the state store keeps what it no longer needs.'),
+      .describe('The connection pool of each cofre process.'),
+    heartbeat: durationSchema({ min: 100 })
+      .prefault('2s')
+      .describe(
+        'How often each replica records that it is alive, and checks that the others are. Parsed to milliseconds.',
+      ),
+    lease: durationSchema({ min: 1_000 })
+      .prefault('15s')
+      .describe(
+        'A replica silent this long is dead: a survivor adopts its unfinished requests and settles them at the venue. At least 3 heartbeats. Parsed to milliseconds.',
+      ),
+    retention: stateRetentionSchema,
   })
-  .describe('State store.');
+  .superRefine((state, ctx) => {
+    const parts = state.host !== undefined || state.database !== undefined || state.credentials !== undefined;
+    if (state.url !== undefined && parts) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'give either `url` or `host`, `database` and `credentials`, not both',
+      });
+    } else if (state.url === undefined) {
+      for (const key of ['host', 'database', 'credentials'] as const) {
+        if (state[key] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `\`${key}\` is required when \`url\` is not given`,
+          });
+        }
+      }
+    }
+    if (state.lease < 3 * state.heartbeat) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease'],
+        message: 'the lease must be at least 3 heartbeats, or a slow replica is taken for dead',
+      });
+    }
+    if (state.ssl === 'disable' && state.host !== undefined && !isLoopback(state.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ssl'],
+        message:
+          '`ssl: disable` is allowed only for a server on loopback (127.0.0.1, ::1 or localhost): the password and every request would cross the network in the clear',
+      });
+    }
+  })
+  .describe('State in PostgreSQL, shared by every replica (issue 16). The audit log is kept there too.');
+
+const stateSchema = z
+  .discriminatedUnion('type', [sqliteStateSchema, postgresStateSchema])
+  .describe('State store: SQLite (one host, the default) or PostgreSQL (many replicas).');
 
 // Issue 9: where a new pending approval is announced. SECURITY: the notice is signed with a key held in a secret
 // backend, and goes over TLS unless it stays on this host.
@@ -502,6 +607,7 @@ export type ConnectionsConfig = DeepReadonly<z.output<typeof connectionsSchema>>
 export type AccountQueueConfig = DeepReadonly<z.output<typeof accountQueueSchema>>;
 export type AgentQuotasConfig = DeepReadonly<z.output<typeof agentQuotasSchema>>;
 export type StateConfig = DeepReadonly<z.output<typeof stateSchema>>;
+export type PostgresStateConfig = DeepReadonly<z.output<typeof postgresStateSchema>>;
 export type ApprovalsConfig = DeepReadonly<z.output<typeof approvalsSchema>>;
 export type ApprovalWebhookConfig = DeepReadonly<z.output<typeof approvalWebhookSchema>>;
 

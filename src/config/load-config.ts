@@ -160,7 +160,10 @@ function validate(
         w.type === 'file' ? { ...w, path: toAbsolute(w.path) } : w,
       ),
     },
-    state: { ...config.state, path: toAbsolute(config.state.path) },
+    state:
+      config.state.type === 'sqlite'
+        ? { ...config.state, path: toAbsolute(config.state.path) }
+        : config.state,
   });
 }
 

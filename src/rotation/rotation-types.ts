@@ -1,3 +1,4 @@
+import type { Awaitable } from '../state/awaitable.js';
 /**
  * Issue 12, the contract of key rotation: the record a rotation keeps in the state file, so each step is idempotent
  * and a rotation interrupted at any point (a crash, kill -9) is resumed by its id to a valid end:
@@ -57,10 +58,10 @@ export interface RotationRecord {
 /** The rotations of one state file (part of the StateStore). */
 export interface RotationStore {
   /** Stores a new rotation; throws `COFRE_ROTATION_IN_PROGRESS` when one of the same target is not ended. */
-  createRotation(record: RotationRecord): void;
+  createRotation(record: RotationRecord): Awaitable<void>;
   /** Replaces a rotation's record (same id). */
-  updateRotation(record: RotationRecord): void;
-  rotation(id: string): RotationRecord | undefined;
+  updateRotation(record: RotationRecord): Awaitable<void>;
+  rotation(id: string): Awaitable<RotationRecord | undefined>;
   /** Every rotation, newest first; with `active`, only those not ended. */
-  rotations(options?: { readonly active?: boolean }): readonly RotationRecord[];
+  rotations(options?: { readonly active?: boolean }): Awaitable<readonly RotationRecord[]>;
 }

@@ -1,3 +1,4 @@
+import type { Awaitable } from './awaitable.js';
 /** An operator as the state store keeps it: like an agent, only the SHA-256 of its token. */
 export interface OperatorRecord {
   readonly id: string;
@@ -67,28 +68,28 @@ export interface HaltState {
  * true exactly once per approved request, across processes.
  */
 export interface ControlStore {
-  addOperator(operator: OperatorRecord): void;
-  operatorByTokenId(tokenId: string): OperatorRecord | undefined;
-  listOperators(): readonly OperatorRecord[];
-  revokeOperator(id: string, at: Date): boolean;
+  addOperator(operator: OperatorRecord): Awaitable<void>;
+  operatorByTokenId(tokenId: string): Awaitable<OperatorRecord | undefined>;
+  listOperators(): Awaitable<readonly OperatorRecord[]>;
+  revokeOperator(id: string, at: Date): Awaitable<boolean>;
 
-  createApproval(approval: ApprovalRecord): void;
-  approval(requestId: string): ApprovalRecord | undefined;
+  createApproval(approval: ApprovalRecord): Awaitable<void>;
+  approval(requestId: string): Awaitable<ApprovalRecord | undefined>;
   /** Pending first, newest first; `status` filters. Expired ones are reported `expired` once past `now`. */
-  listApprovals(now: Date, status?: ApprovalStatus): readonly ApprovalRecord[];
+  listApprovals(now: Date, status?: ApprovalStatus): Awaitable<readonly ApprovalRecord[]>;
   approve(
     requestId: string,
     operator: string,
     payloadHash: string,
     comment: string | undefined,
     now: Date,
-  ): ApproveResult;
-  deny(requestId: string, operator: string, comment: string | undefined, now: Date): boolean;
+  ): Awaitable<ApproveResult>;
+  deny(requestId: string, operator: string, comment: string | undefined, now: Date): Awaitable<boolean>;
   /** Moves an approved, unexpired request to `executed`; true for exactly one caller. */
-  claimApprovedForExecution(requestId: string, now: Date): boolean;
+  claimApprovedForExecution(requestId: string, now: Date): Awaitable<boolean>;
 
-  halted(): HaltState | undefined;
-  setHalt(state: HaltState): void;
+  halted(): Awaitable<HaltState | undefined>;
+  setHalt(state: HaltState): Awaitable<void>;
   /** Returns false when it was not halted. */
-  clearHalt(): boolean;
+  clearHalt(): Awaitable<boolean>;
 }

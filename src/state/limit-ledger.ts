@@ -1,3 +1,4 @@
+import type { Awaitable } from './awaitable.js';
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { Decimal } from '../venues/venue-account.js';
 
@@ -36,23 +37,27 @@ export type ReservationSettlement =
  */
 export interface LimitLedger {
   /** Reserves every check for `requestId`, or none. An empty list always succeeds. */
-  reserve(requestId: string, checks: readonly LimitCheck[], at: Date): { readonly ok: true } | LimitExceeded;
+  reserve(
+    requestId: string,
+    checks: readonly LimitCheck[],
+    at: Date,
+  ): Awaitable<{ readonly ok: true } | LimitExceeded>;
   /** Ends a reservation; a second settlement of the same request does nothing. */
-  settleReservation(requestId: string, settlement: ReservationSettlement): void;
+  settleReservation(requestId: string, settlement: ReservationSettlement): Awaitable<void>;
   /** Usage (committed in window + reserved) of each key at `at`; keys never used are 0. */
   usage(
     keys: readonly { readonly key: string; readonly windowMs: number | undefined }[],
     at: Date,
-  ): ReadonlyMap<string, Decimal>;
+  ): Awaitable<ReadonlyMap<string, Decimal>>;
   /** Requests holding a reservation not yet settled (for reconciliation after a restart). */
-  reservedRequests(): readonly string[];
+  reservedRequests(): Awaitable<readonly string[]>;
   /** An open order cofre counted is no longer open (cancelled through cofre, seen closed). */
-  closeOpenOrder(account: string, orderId: string): void;
+  closeOpenOrder(account: string, orderId: string): Awaitable<void>;
   /**
    * Makes the counted open orders of `account` the ones the venue reports open (`openOrderIds`), dropping the rest;
    * called when an `openOrders` limit is reached, since fills and cancels made elsewhere are not seen otherwise.
    * `asOf`: when the venue was asked; orders committed after it are kept even if not listed (placed after the
    * venue answered). Without it, every counted order not listed is dropped.
    */
-  syncOpenOrders(account: string, openOrderIds: readonly string[], asOf?: Date): void;
+  syncOpenOrders(account: string, openOrderIds: readonly string[], asOf?: Date): Awaitable<void>;
 }

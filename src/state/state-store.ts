@@ -1,3 +1,4 @@
+import type { Awaitable } from './awaitable.js';
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { RotationStore } from '../rotation/rotation-types.js';
 import type { ControlStore } from './control-store.js';
@@ -82,53 +83,64 @@ export type RestoreResult =
 
 /**
  * Durable broker state: agents, requests, limit budgets ({@link LimitLedger}) and operators, approvals and the
- * halt ({@link ControlStore}), key rotations ({@link RotationStore}, issue 12). SQLite for a single host (better-sqlite3); PostgreSQL for many
- * replicas arrives later behind the same interface.
+ * halt ({@link ControlStore}), key rotations ({@link RotationStore}, issue 12). SQLite for a single host
+ * (better-sqlite3, `state.type: sqlite`); PostgreSQL for many replicas (`state.type: postgres`, issue 16), behind
+ * this same interface: every method returns an {@link Awaitable}, and every caller awaits it.
  *
  * Implementations must make {@link StateStore.claimRequest} atomic: of two concurrent claims with the same
- * idempotency key exactly one wins, the other gets the winner's record.
+ * idempotency key exactly one wins, the other gets the winner's record — across processes and, on PostgreSQL,
+ * across hosts. The same holds for reservations and approval execution. One conformance suite
+ * (`src/state/conformance/`) runs against both stores.
+ *
+ * Ownership (issue 16): every request a store claims, resumes or restores is owned by the store's replica
+ * ({@link StateStore.replicaId}). A replica that stops heartbeating for longer than the lease is dead: a survivor
+ * adopts its `executing` requests ({@link StateStore.adoptOrphans}) and settles them at the venue. SQLite has one
+ * replica (every process on the file shares it), so adoption there finds nothing: its restart settles instead.
  */
 export interface StateStore extends LimitLedger, ControlStore, RotationStore {
-  addAgent(agent: AgentRecord): void;
-  agentByTokenId(tokenId: string): AgentRecord | undefined;
-  listAgents(): readonly AgentRecord[];
+  addAgent(agent: AgentRecord): Awaitable<void>;
+  agentByTokenId(tokenId: string): Awaitable<AgentRecord | undefined>;
+  listAgents(): Awaitable<readonly AgentRecord[]>;
   /** Returns false when no such agent exists or it was already revoked. */
-  revokeAgent(id: string, at: Date): boolean;
+  revokeAgent(id: string, at: Date): Awaitable<boolean>;
 
   /**
    * Inserts `request` unless another request holds its idempotency key; returns `{ claimed: true }` or the
    * existing record.
    */
-  claimRequest(request: RequestRecord): { claimed: true } | { claimed: false; existing: RequestRecord };
+  claimRequest(
+    request: RequestRecord,
+  ): Awaitable<{ claimed: true } | { claimed: false; existing: RequestRecord }>;
   /**
    * Stores the finished row of a request that holds no idempotency key and was not stored while it ran (a read, a
    * cancel): written with the other rows finished in the same turn of the event loop, in one transaction (one
    * commit for many, issue 11). {@link request} sees it at once; a process that dies before the turn ends loses
    * it (the audit log has the request).
    */
-  recordFinished(request: RequestRecord): void;
+  recordFinished(request: RequestRecord): Awaitable<void>;
   /**
    * Records the outcome of a claimed request. With `releaseKey`, its idempotency key is freed (the request is kept,
    * for `get_request`): for a write that is known not to have reached the venue, or that the venue refused.
    */
-  finishRequest(requestId: string, outcome: RequestOutcome): void;
+  finishRequest(requestId: string, outcome: RequestOutcome): Awaitable<void>;
   /** Moves a request from `pending_approval` back to `executing` when its approval runs; false if it was not pending. */
-  resumeRequest(requestId: string, at: Date): boolean;
+  resumeRequest(requestId: string, at: Date): Awaitable<boolean>;
   /** Forgets a claimed request that was never sent (the audit log refused its intent). */
-  releaseRequest(requestId: string): void;
-  request(requestId: string): RequestRecord | undefined;
+  releaseRequest(requestId: string): Awaitable<void>;
+  request(requestId: string): Awaitable<RequestRecord | undefined>;
   /**
    * Requests still `executing` that were created before `before`, oldest first: left behind by a process that
-   * stopped in the middle of them (or still running, if `before` is recent).
+   * stopped in the middle of them (or still running, if `before` is recent). Only those this replica owns
+   * (SQLite: all).
    */
-  executingRequests(before: Date): readonly RequestRecord[];
+  executingRequests(before: Date): Awaitable<readonly RequestRecord[]>;
   /**
    * Deletes up to `limit` finished requests last updated before `before`, oldest first, and returns how many: the
    * retention of `state.retention.requests` (the audit log keeps the record). Never deletes a request that is
    * `executing`, `pending_approval`, or holds a limit reservation. Bounded so one call holds the write lock briefly;
    * call again while it returns `limit`.
    */
-  pruneRequests(before: Date, limit: number): number;
+  pruneRequests(before: Date, limit: number): Awaitable<number>;
   /**
    * Puts back a request the audit log proves was sent (an `intent`) but this state lost (a power loss rolled it
    * back), as `executing`, with its key and its reservation of `checks` taken at `at` whatever the caps say (it was
@@ -136,13 +148,28 @@ export interface StateStore extends LimitLedger, ControlStore, RotationStore {
    * recorded is moved to `executing` and its approval to `executed`, so it cannot run twice. Atomic
    * (`BEGIN IMMEDIATE`): two processes restoring at once restore once.
    */
-  restoreRequest(record: RequestRecord, checks: readonly LimitCheck[], at: Date): RestoreResult;
+  restoreRequest(record: RequestRecord, checks: readonly LimitCheck[], at: Date): Awaitable<RestoreResult>;
   /** The audit horizon this file holds, if any (see {@link AuditHorizon}). */
-  auditHorizon(): AuditHorizon | undefined;
+  auditHorizon(): Awaitable<AuditHorizon | undefined>;
   /**
    * Moves the audit horizon. SECURITY: only to a record whose every earlier `intent` had its request claimed in this
    * file before the call (claims commit before their intent is appended, so any record already in the log qualifies).
    */
-  setAuditHorizon(horizon: AuditHorizon): void;
-  close(): void;
+  setAuditHorizon(horizon: AuditHorizon): Awaitable<void>;
+  /**
+   * Issue 16: this process's replica, owner of the requests it claims. SQLite: `local`. PostgreSQL: a random id per
+   * opened store (`r-` and 16 hex digits), so a restarted process is a new replica and its old self's requests are
+   * adopted like any dead replica's.
+   */
+  readonly replicaId: string;
+  /** Records that this replica is alive at `at` (PostgreSQL: its row in `replicas`; SQLite: nothing). */
+  heartbeat(at: Date): Awaitable<void>;
+  /**
+   * Adopts the `executing` requests of every replica whose last heartbeat is before `staleBefore` (and that is not
+   * this one): they become this replica's, the dead replica is forgotten, and they are returned, oldest first, for
+   * the caller to settle at the venue once they are older than the venue's signed-request window. Atomic: of two
+   * survivors adopting at once, each request goes to exactly one. SQLite: always empty.
+   */
+  adoptOrphans(staleBefore: Date, at: Date): Awaitable<readonly RequestRecord[]>;
+  close(): Awaitable<void>;
 }
