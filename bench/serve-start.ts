@@ -173,12 +173,14 @@ async function addAgent(configFile: string): Promise<string> {
   const config = await loadConfig(configFile);
   const state = await openStateStore(config);
   try {
-    return (await issueAgentToken(state, {
-      id: 'bench-agent',
-      policy: 'demo',
-      ttlMs: config.agents.tokenTtl,
-      now: new Date(),
-    })).token;
+    return (
+      await issueAgentToken(state, {
+        id: 'bench-agent',
+        policy: 'demo',
+        ttlMs: config.agents.tokenTtl,
+        now: new Date(),
+      })
+    ).token;
   } finally {
     await state.close();
   }

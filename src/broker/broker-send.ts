@@ -162,7 +162,11 @@ function limitSettlement(
  * Keeps the count of open orders true: an order a cancel, a cancel-all or a look-up shows closed is no longer
  * counted against `openOrders`. Never throws (a stale count is corrected at the cap by asking the venue).
  */
-async function closeSeenOrders(ctx: BrokerContext, request: Claimed, response: ActionResponse): Promise<void> {
+async function closeSeenOrders(
+  ctx: BrokerContext,
+  request: Claimed,
+  response: ActionResponse,
+): Promise<void> {
   const result = response.result as { order?: Order; orders?: readonly Order[] } | undefined;
   const seen = result?.orders ?? (result?.order === undefined ? [] : [result.order]);
   try {

@@ -141,7 +141,7 @@ describe('loadConfig', () => {
       connections: DEFAULT_CONNECTIONS,
       workers: 'auto',
     });
-    expect(config.state.path).toBe('/var/lib/cofre/state.db');
+    expect(config.state).toMatchObject({ path: '/var/lib/cofre/state.db' });
   });
 
   it('returns a deeply frozen config', async () => {

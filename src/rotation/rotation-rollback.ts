@@ -30,7 +30,9 @@ export async function rollbackRotation(
       { details: { rotation: running.id } },
     );
   }
-  const last = (await context.store.rotations()).find((r) => sameTarget(r) && (r.status === 'promoted' || r.status === 'rolled-back'));
+  const last = (await context.store.rotations()).find(
+    (r) => sameTarget(r) && (r.status === 'promoted' || r.status === 'rolled-back'),
+  );
   if (last?.status === 'rolled-back') {
     throw new CofreError(
       'COFRE_ROTATION_INVALID',

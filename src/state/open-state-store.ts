@@ -27,7 +27,9 @@ export interface OpenStateStoreOptions {
  * `resolve` for {@link openStateStore} over a secret resolver. The text leaves the zeroable buffer because the
  * PostgreSQL driver takes strings; it is held only by the connection attempt that asked for it.
  */
-export function textResolver(resolver: Pick<SecretResolver, 'resolve'>): (reference: string) => Promise<string> {
+export function textResolver(
+  resolver: Pick<SecretResolver, 'resolve'>,
+): (reference: string) => Promise<string> {
   return async (reference) => {
     const value = await resolver.resolve(reference);
     try {
@@ -45,19 +47,19 @@ export function openStateStore(
 ): Promise<StateStore> {
   const state = config.state;
   if (state.type === 'sqlite') {
-    try {
-      return Promise.resolve(
-        new SqliteStateStore(state.path, {
-          ...(options.onModeFixed === undefined ? {} : { onModeFixed: options.onModeFixed }),
-          ...(options.onBackgroundError === undefined ? {} : { onBackgroundError: options.onBackgroundError }),
-        }),
-      );
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const sqliteOptions = {
+      ...(options.onModeFixed === undefined ? {} : { onModeFixed: options.onModeFixed }),
+      ...(options.onBackgroundError === undefined ? {} : { onBackgroundError: options.onBackgroundError }),
+    };
+    // Opened in a then(), so a file that cannot be opened rejects like a database that cannot be reached.
+    return Promise.resolve().then(() => new SqliteStateStore(state.path, sqliteOptions));
   }
   if (options.resolve === undefined) {
-    return Promise.reject(new CofreError('COFRE_INTERNAL', 'opening a PostgreSQL state store needs a secret resolver'));
+    return Promise.reject(
+      new CofreError('COFRE_INTERNAL', 'opening a PostgreSQL state store needs a secret resolver'),
+    );
   }
-  return Promise.reject(new CofreError('COFRE_STATE_UNAVAILABLE', 'the PostgreSQL state store is not wired yet'));
+  return Promise.reject(
+    new CofreError('COFRE_STATE_UNAVAILABLE', 'the PostgreSQL state store is not wired yet'),
+  );
 }

@@ -14,12 +14,12 @@ export async function agentList(io: CliIo, global: GlobalOptions): Promise<void>
       io,
       ['AGENT', 'POLICY', 'STATUS', 'CREATED', 'EXPIRES'],
       (await state.listAgents()).map((a) => [
-          a.id,
-          a.policy,
-          a.revokedAt !== undefined ? 'revoked' : a.expiresAt.getTime() <= now ? 'expired' : 'active',
-          a.createdAt.toISOString(),
-          a.expiresAt.toISOString(),
-        ]),
+        a.id,
+        a.policy,
+        a.revokedAt !== undefined ? 'revoked' : a.expiresAt.getTime() <= now ? 'expired' : 'active',
+        a.createdAt.toISOString(),
+        a.expiresAt.toISOString(),
+      ]),
     );
   } finally {
     await closeState();

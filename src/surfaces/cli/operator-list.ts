@@ -14,11 +14,11 @@ export async function operatorList(io: CliIo, global: GlobalOptions): Promise<vo
       io,
       ['OPERATOR', 'STATUS', 'CREATED', 'EXPIRES'],
       (await state.listOperators()).map((o) => [
-          o.id,
-          o.revokedAt !== undefined ? 'revoked' : o.expiresAt.getTime() <= now ? 'expired' : 'active',
-          o.createdAt.toISOString(),
-          o.expiresAt.toISOString(),
-        ]),
+        o.id,
+        o.revokedAt !== undefined ? 'revoked' : o.expiresAt.getTime() <= now ? 'expired' : 'active',
+        o.createdAt.toISOString(),
+        o.expiresAt.toISOString(),
+      ]),
     );
   } finally {
     await closeState();

@@ -11,7 +11,9 @@ export async function operatorRevoke(io: CliIo, global: GlobalOptions, id: strin
   const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config);
   try {
-    const tokenId = (await state.listOperators()).find((o) => o.id === id && o.revokedAt === undefined)?.tokenId;
+    const tokenId = (await state.listOperators()).find(
+      (o) => o.id === id && o.revokedAt === undefined,
+    )?.tokenId;
     if (!(await state.revokeOperator(id, new Date()))) {
       throw new CofreError('COFRE_OPERATOR_NOT_FOUND', `no active operator "${id}"`);
     }

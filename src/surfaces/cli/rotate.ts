@@ -104,10 +104,12 @@ export async function openRotationContext(
   const backendOptions =
     options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase };
   const resolver = await openResolver(config, backendOptions);
-  const state = await openStateStore(config, { resolve: textResolver(resolver) }).catch(async (err: unknown) => {
-    await resolver.close();
-    throw err;
-  });
+  const state = await openStateStore(config, { resolve: textResolver(resolver) }).catch(
+    async (err: unknown) => {
+      await resolver.close();
+      throw err;
+    },
+  );
   const audit = openCliAudit(config, backendOptions);
   const context: RotationContext = {
     config,

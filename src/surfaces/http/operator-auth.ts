@@ -21,7 +21,10 @@ export function createOperatorAuth(store: ControlStore, now: () => Date): Operat
   const operators = new WeakMap<FastifyRequest, AuthenticatedOperator>();
   return {
     authenticate: async (request) => {
-      operators.set(request, await authenticateOperator(store, bearerToken(request.headers.authorization), now()));
+      operators.set(
+        request,
+        await authenticateOperator(store, bearerToken(request.headers.authorization), now()),
+      );
     },
     operatorOf: (request) => {
       const operator = operators.get(request);

@@ -101,7 +101,6 @@ function isActionName(name: string): name is ActionName {
   return Object.hasOwn(actionInputSchemas, name);
 }
 
-
 async function runTool(
   server: McpServer,
   options: McpServerOptions,
