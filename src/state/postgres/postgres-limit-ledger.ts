@@ -6,8 +6,8 @@ import type { LimitExceeded, LimitLedger, ReservationSettlement } from '../limit
 import {
   heldPerKey,
   heldWindowMs,
-  type ParsedLimitCheck,
   parseActualAmounts,
+  type ParsedLimitCheck,
   parseLimitCheck,
   PRUNE_BATCH,
   PRUNE_GRACE_MS,
@@ -54,9 +54,9 @@ const LOCK_KEYS_HELD_BY = `SELECT pg_advisory_xact_lock(${String(LEDGER_LOCK_CLA
  * Usage of each (key, window) at `$3`: reserved, plus committed within (at − window, …] for a flow (its key's total
  * minus the running total before the first row in the window: one index seek), or open orders for a level (no
  * window). Rows stamped after `at` count too: a commit by a host whose clock runs slightly ahead is still usage.
- * `held`: whether request `$4` holds a reservation already.
+ * `held`: whether request `$4` holds a reservation already. Exported for the test that reads its query plan.
  */
-const USAGE = `SELECT
+export const RESERVE_USAGE = `SELECT
     (SELECT COALESCE(SUM(r.amount), 0) FROM limit_reservations r WHERE r.key = c.key)
     + CASE WHEN c.window_ms IS NULL
         THEN (SELECT COALESCE(SUM(o.amount), 0) FROM limit_open_orders o WHERE o.key = c.key)
@@ -160,7 +160,8 @@ export class PostgresLimitLedger implements LimitLedger {
    * which PgDb retries. Throws `COFRE_LIMIT_INVALID` for an actual that is not a decimal, before any statement.
    */
   async settleIn(tx: PgQueryable, requestId: string, settlement: ReservationSettlement): Promise<void> {
-    const actual = settlement.kind === 'commit' ? parseActualAmounts(settlement.actual) : new Map<string, bigint>();
+    const actual =
+      settlement.kind === 'commit' ? parseActualAmounts(settlement.actual) : new Map<string, bigint>();
     const locked = await tx.query<{ h: number }>(LOCK_KEYS_HELD_BY, [requestId]);
     if (locked.rows.length === 0) return; // never reserved, or settled already
     // Of two settlements racing on one request, the second one's DELETE waits for the first and returns nothing.
@@ -218,7 +219,9 @@ export class PostgresLimitLedger implements LimitLedger {
     const parsed = checks.map(parseLimitCheck);
     if (parsed.length === 0) return;
     await lockKeys(tx, parsed);
-    const held = await tx.query('SELECT 1 FROM limit_reservations WHERE request_id = $1 LIMIT 1', [requestId]);
+    const held = await tx.query('SELECT 1 FROM limit_reservations WHERE request_id = $1 LIMIT 1', [
+      requestId,
+    ]);
     if (held.rows.length === 0) await hold(tx, requestId, parsed, at.getTime());
   }
 
@@ -228,7 +231,7 @@ export class PostgresLimitLedger implements LimitLedger {
   ): Promise<ReadonlyMap<string, Decimal>> {
     if (keys.length === 0) return new Map();
     // One statement: one snapshot of every key.
-    const { rows } = await this.#db.query<{ used: string }>(USAGE, [
+    const { rows } = await this.#db.query<{ used: string }>(RESERVE_USAGE, [
       keys.map((k) => k.key),
       keys.map((k) => k.windowMs ?? null),
       at.getTime(),
@@ -245,7 +248,10 @@ export class PostgresLimitLedger implements LimitLedger {
   }
 
   async closeOpenOrder(account: string, orderId: string): Promise<void> {
-    await this.#db.query('DELETE FROM limit_open_orders WHERE account = $1 AND order_id = $2', [account, orderId]);
+    await this.#db.query('DELETE FROM limit_open_orders WHERE account = $1 AND order_id = $2', [
+      account,
+      orderId,
+    ]);
   }
 
   /**
@@ -273,7 +279,7 @@ async function usedBy(
   at: number,
   requestId: string,
 ): Promise<{ used: bigint[]; held: boolean }> {
-  const { rows } = await tx.query<{ used: string; held: boolean }>(USAGE, [
+  const { rows } = await tx.query<{ used: string; held: boolean }>(RESERVE_USAGE, [
     checks.map((c) => c.check.key),
     checks.map((c) => (c.level ? null : (c.check.windowMs ?? null))),
     at,
@@ -283,7 +289,12 @@ async function usedBy(
 }
 
 /** Inserts the reservation rows, one per key (../limit-ledger-rules.ts `heldPerKey`). */
-async function hold(tx: PgQueryable, requestId: string, checks: readonly ParsedLimitCheck[], at: number): Promise<void> {
+async function hold(
+  tx: PgQueryable,
+  requestId: string,
+  checks: readonly ParsedLimitCheck[],
+  at: number,
+): Promise<void> {
   const held = heldPerKey(checks);
   await tx.query(INSERT_RESERVATIONS, [
     requestId,
