@@ -3,7 +3,8 @@ import type { Migration } from './migration.js';
 // Issue 16: filled in by the part that owns these tables; a step is never edited after it ships.
 // The limit ledger (postgres-limit-ledger.ts explains how it counts; the SQLite tables are the same idea):
 // - amounts are bigint ledger steps (10^-8 units, at most 10^18); running totals are numeric, exact however long
-//   the ledger runs;
+//   the ledger runs; times are epoch milliseconds (bigint), as in the SQLite ledger, since windows are arithmetic
+//   on them (`at > now − window`) and both stores must draw the same window edges;
 // - text columns compare byte-wise (COLLATE "C"), as SQLite does, so both stores list requests in one order;
 // - every read of a reservation is an index search: reservations and open orders by (key, amount) (index-only
 //   sums), usage by (key, at, id), pruning by expires_at.
