@@ -21,7 +21,9 @@ import type { PgDb, PgQueryable } from './pg-db.js';
 //
 // It counts exactly as the SQLite ledger does (sqlite-limit-ledger.ts explains the tables: reservations, running
 // totals with `before_total` per committed row so a window's sum is one seek, open orders, bounded pruning), with
-// the rules both share (../limit-ledger-rules.ts). What differs is how racing writers are kept apart:
+// the rules both share (../limit-ledger-rules.ts). Sums are numeric, so exact where SQLite saturates at 2^63 steps:
+// both refuse the same requests, and only the `used` a refusal shows past 92 billion units can differ. What differs
+// is how racing writers are kept apart:
 //
 // Every transaction that writes a key's rows first takes a transaction-scoped advisory lock on the key
 // (`pg_advisory_xact_lock(LEDGER_LOCK_CLASS, hashtext(key))`), all of its keys in one statement in hash order, and
