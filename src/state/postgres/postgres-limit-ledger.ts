@@ -34,7 +34,8 @@ import type { PgDb, PgQueryable } from './pg-db.js';
 //   them all run and then abort all but one, each retry re-reading and re-aborting (PgDb gives up after 8), while
 //   the lock queues them and each runs once;
 // - a refusal under SERIALIZABLE can only be trusted after COMMIT succeeds; with the lock it is final when read;
-// - it composes with the core store's transactions (settleIn, restoreReservationIn), whatever their isolation.
+// - it composes with the core store's READ COMMITTED transactions: settleIn and restoreReservationIn take the same
+//   locks inside them, so a settlement and the request's outcome commit together.
 // Keys are locked in one order (hash order), so two reservations never wait on each other in a cycle; a hash
 // collision only makes two keys share a lock. Reads are one statement per call (every check's usage at once), so a
 // reservation is five round trips: BEGIN, lock, read, insert, COMMIT.
