@@ -1,10 +1,12 @@
 // The limit ledger on a real PostgreSQL server, what is PostgreSQL's own (what every ledger does is in the
 // conformance suite, limit-ledger.conformance.test.ts): child processes with their own pools racing on one cap,
 // concurrent reservations and settlements in one process, settlement and restoration inside a caller's transaction
-// that commits or rolls back, pruning, the query plans, and a lost database as COFRE_STATE_UNAVAILABLE.
+// that commits or rolls back, pruning, the query plans, a key held by a hung transaction, and database failures as
+// COFRE_STATE_UNAVAILABLE.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { peerOrSkip } from '../../../test/peers/peer-or-skip.js';
@@ -12,8 +14,8 @@ import { startPostgres } from '../../../test/peers/peers.js';
 import { CofreError, isCofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import { PRUNE_BATCH, PRUNE_GRACE_MS } from '../limit-ledger-rules.js';
-import type { PgDb } from './pg-db.js';
-import { type PostgresLimitLedger, RESERVE_USAGE } from './postgres-limit-ledger.js';
+import { PgDb } from './pg-db.js';
+import { LEDGER_LOCK_CLASS, PostgresLimitLedger, RESERVE_USAGE } from './postgres-limit-ledger.js';
 import { createLedgerDatabase, openLedger } from './testdata/ledger-database.js';
 
 const server = await peerOrSkip('PostgreSQL', startPostgres);
@@ -264,6 +266,31 @@ describe.skipIf(server === undefined)('PostgresLimitLedger', () => {
       expect(isCofreError(failed, 'COFRE_STATE_UNAVAILABLE')).toBe(true);
       expect((failed as Error).message).not.toContain(server?.password ?? '');
       expect((failed as Error).message).toMatch(/SQLSTATE 42P01/);
+    });
+
+    it('fails a reservation waiting on a key another transaction holds after the statement timeout, reserving nothing', async () => {
+      // A replica that hangs mid-reservation (a network partition) holds its key's lock; the waiting one gives up.
+      const impatient = new PgDb(new pg.Pool({ connectionString: database, statement_timeout: 300 }));
+      closers.push(() => impatient.close());
+      const waiting = new PostgresLimitLedger(impatient);
+      const holder = await db.pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LEDGER_LOCK_CLASS, 'k']);
+        const failed = await waiting.reserve('r1', [check('j', '10', '1'), check('k', '10', '1')], t(0)).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(isCofreError(failed, 'COFRE_STATE_UNAVAILABLE')).toBe(true);
+        expect((failed as Error).message).toMatch(/SQLSTATE 57014/);
+        // Another key is not held up.
+        expect(await waiting.reserve('r2', [check('j', '10', '1')], t(0))).toEqual({ ok: true });
+      } finally {
+        await holder.query('ROLLBACK');
+        holder.release();
+      }
+      expect(await ledger.reservedRequests()).toEqual(['r2']);
+      expect(await usageOf('j', t(0))).toBe('1');
     });
 
     it('refuses a second reservation for a request that holds one as COFRE_INTERNAL, not as a database failure', async () => {
