@@ -64,10 +64,13 @@ export function exerciseStateStore(name: string, open: OpenStateStore): void {
         const duplicate = await failureOf(() => store().addAgent({ ...agent, tokenId: 'tid2' }));
         expect(isCofreError(duplicate, 'COFRE_AGENT_EXISTS')).toBe(true);
         await store().addAgent({ ...agent, id: 'another', tokenId: 'tid3' });
+        await store().addAgent({ ...agent, id: 'Zulu', tokenId: 'tid4' });
         expect(await store().revokeAgent('bot', t(5))).toBe(true);
         expect(await store().revokeAgent('bot', t(6))).toBe(false);
         expect(await store().revokeAgent('nobody', t(6))).toBe(false);
+        // Ordered by id byte-wise, whatever the database's locale: capitals first.
         expect((await store().listAgents()).map((a) => [a.id, a.revokedAt])).toEqual([
+          ['Zulu', undefined],
           ['another', undefined],
           ['bot', t(5)],
         ]);

@@ -63,6 +63,17 @@ async function replica(): Promise<PostgresStateStore> {
 
 const t = (ms: number): Date => new Date(1_700_000_000_000 + ms);
 
+/** The grants README-h-pgcore.md documents for the serving role `cofre_app`, on the tables of migrations 0001 and 0003. */
+const SERVING_GRANTS = [
+  'GRANT USAGE ON SCHEMA public TO cofre_app',
+  'GRANT SELECT ON cofre_schema_migrations TO cofre_app',
+  'GRANT SELECT, INSERT, UPDATE ON agents, operators, approvals, audit_horizon, rotations TO cofre_app',
+  'GRANT SELECT, INSERT ON approval_votes TO cofre_app',
+  'GRANT SELECT, INSERT, UPDATE, DELETE ON requests, replicas, halt TO cofre_app',
+  // The limit ledger's tables (migration 0002), which pruneRequests reads.
+  'GRANT SELECT, INSERT, UPDATE, DELETE ON limit_reservations, limit_totals, limit_usage, limit_open_orders TO cofre_app',
+];
+
 function request(id: string, key: string | undefined, createdAt = t(1_000)): RequestRecord {
   return {
     requestId: id,
@@ -182,8 +193,8 @@ describe('PostgresStateStore across pools', () => {
     });
     expect((await b.executingRequests(t(1_000_000))).map((r) => r.requestId)).toEqual([
       'pending',
-      'lost',
       'rb',
+      'lost',
     ]);
     expect((await a.executingRequests(t(1_000_000))).map((r) => r.requestId)).toEqual(['ra']);
   });
@@ -392,6 +403,91 @@ describe('openPostgresDb', () => {
         'vault:database/creds/cofre#password',
         'vault:database/creds/cofre#username',
       ]);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('serves with a role granted only rows (the README grants), while migrations need the owner', async () => {
+    await migrated();
+    const role = `serve_${database.replace(/^t_/, '')}`;
+    await peer().admin(async (c) => {
+      await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'serving-password'`);
+    });
+    await peer().admin(async (c) => {
+      for (const grant of SERVING_GRANTS) await c.query(grant.replaceAll('cofre_app', role));
+    }, database);
+    const config = peer().config();
+    const secrets = {
+      resolve: () => Promise.resolve(peer().url(database, { user: role, password: 'serving-password' })),
+    };
+    const store = await openPostgresStateStore(config, { ...secrets, check: 'serve' });
+    opened.push(store);
+    const other = await replica();
+    await store.addAgent({
+      id: 'bot',
+      policy: 'p',
+      tokenId: 'tid',
+      tokenHash: Buffer.alloc(32),
+      createdAt: t(0),
+      expiresAt: t(1),
+      revokedAt: undefined,
+    });
+    await store.revokeAgent('bot', t(1));
+    await store.addOperator({
+      id: 'op',
+      tokenId: 'otid',
+      tokenHash: Buffer.alloc(32),
+      createdAt: t(0),
+      expiresAt: t(1),
+      revokedAt: undefined,
+    });
+    await store.revokeOperator('op', t(1));
+    expect(await store.claimRequest(request('r1', 'k1'))).toEqual({ claimed: true });
+    await store.finishRequest('r1', { status: 'executed', response: '{}', at: t(2), releaseKey: true });
+    await store.claimRequest(request('r2', 'k2'));
+    await store.releaseRequest('r2');
+    store.recordFinished({ ...request('r3', undefined), status: 'executed' });
+    await store.createApproval(pendingApproval('ap', { required: 2 }));
+    await store.approve('ap', 'alice', TEST_PAYLOAD_HASH, undefined, new Date(2_000));
+    await store.deny('ap', 'bob', undefined, new Date(2_001));
+    await store.setHalt({ reason: 'r', by: 'b', at: t(3) });
+    expect(await store.clearHalt()).toBe(true);
+    await store.setAuditHorizon({ seq: 1, hash: 'h', ino: '1', offset: 1, at: t(4) });
+    await store.setAuditHorizon({ seq: 2, hash: 'h', ino: '1', offset: 2, at: t(5) });
+    await store.createRotation({
+      id: 'rot',
+      target: { kind: 'account', account: 'a' },
+      status: 'created',
+      secrets: [],
+      by: 'x',
+      startedAt: t(0),
+      updatedAt: t(0),
+    });
+    await store.updateRotation({
+      id: 'rot',
+      target: { kind: 'account', account: 'a' },
+      status: 'failed',
+      secrets: [],
+      by: 'x',
+      startedAt: t(0),
+      updatedAt: t(1),
+      error: 'e',
+    });
+    await other.claimRequest(request('orphan', 'ko'));
+    await other.heartbeat(t(0));
+    await store.heartbeat(t(100_000));
+    expect((await store.adoptOrphans(t(50_000), t(100_000))).map((r) => r.requestId)).toEqual(['orphan']);
+    expect(await store.pruneRequests(t(1_000_000), 10)).toBe(2); // r1 and r3
+    await store.close();
+    // It cannot change the schema: `cofre state migrate` runs as the owner.
+    const db = await openPostgresDb(config, secrets);
+    try {
+      const refused = await failureOf(() => db.query('CREATE TABLE intruder (x int)'));
+      expect(isCofreError(refused, 'COFRE_STATE_UNAVAILABLE')).toBe(true);
+      expect((refused as Error).message).toContain('42501');
     } finally {
       await db.close();
     }

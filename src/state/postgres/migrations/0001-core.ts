@@ -6,15 +6,16 @@ import type { Migration } from './migration.js';
 // Times are `timestamptz`, not epoch milliseconds: a JavaScript Date has millisecond precision and timestamptz
 // microsecond, so every value round-trips exactly, while an operator reading the tables with psql sees times, and
 // comparisons with a parameter need no conversion. Token hashes are `bytea`. Counters that may pass 2^31 (audit
-// `seq`, byte offsets) are `bigint`.
+// `seq`, byte offsets) are `bigint`. Identifiers compare byte-wise (COLLATE "C"), as SQLite compares them, so both
+// stores list agents, operators and approvals in one order whatever the database's locale.
 export const migration: Migration = {
   version: 1,
   name: 'agents-requests-replicas-horizon-rotations',
   sql: `
 CREATE TABLE agents (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   policy text NOT NULL,
-  token_id text NOT NULL UNIQUE,
+  token_id text COLLATE "C" NOT NULL UNIQUE,
   token_hash bytea NOT NULL,
   created_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL,
@@ -24,16 +25,16 @@ CREATE TABLE agents (
 -- One row per request. idempotency_key is unique where set (NULLs never conflict): the claim's arbiter.
 -- owner: the replica that runs it (issue 16); a dead replica's executing rows are adopted by a survivor.
 CREATE TABLE requests (
-  request_id text PRIMARY KEY,
+  request_id text COLLATE "C" PRIMARY KEY,
   agent_id text NOT NULL,
   action text NOT NULL,
   account text,
-  idempotency_key text UNIQUE,
+  idempotency_key text COLLATE "C" UNIQUE,
   input text,
   status text NOT NULL
     CHECK (status IN ('executing', 'executed', 'denied', 'pending_approval', 'failed')),
   response text,
-  owner text NOT NULL,
+  owner text COLLATE "C" NOT NULL,
   created_at timestamptz NOT NULL,
   updated_at timestamptz NOT NULL
 );
@@ -44,7 +45,7 @@ CREATE INDEX requests_updated ON requests (updated_at);
 
 -- Every live replica's last heartbeat (issue 16).
 CREATE TABLE replicas (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   started_at timestamptz NOT NULL,
   heartbeat_at timestamptz NOT NULL
 );
@@ -63,10 +64,10 @@ CREATE TABLE audit_horizon (
 -- Key rotations (issue 12). The partial unique index keeps one unfinished rotation per target, across replicas.
 -- seq orders rotations started in the same millisecond (SQLite's rowid).
 CREATE TABLE rotations (
-  id text PRIMARY KEY,
+  id text COLLATE "C" PRIMARY KEY,
   seq bigint GENERATED ALWAYS AS IDENTITY,
   target_kind text NOT NULL CHECK (target_kind IN ('account', 'secret')),
-  target text NOT NULL,
+  target text COLLATE "C" NOT NULL,
   status text NOT NULL,
   secrets jsonb NOT NULL,
   started_by text NOT NULL,

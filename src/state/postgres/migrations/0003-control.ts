@@ -7,8 +7,8 @@ export const migration: Migration = {
   name: 'operators-approvals-halt',
   sql: `
 CREATE TABLE operators (
-  id text PRIMARY KEY,
-  token_id text NOT NULL UNIQUE,
+  id text COLLATE "C" PRIMARY KEY,
+  token_id text COLLATE "C" NOT NULL UNIQUE,
   token_hash bytea NOT NULL,
   created_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL,
@@ -16,7 +16,7 @@ CREATE TABLE operators (
 );
 
 CREATE TABLE approvals (
-  request_id text PRIMARY KEY,
+  request_id text COLLATE "C" PRIMARY KEY,
   agent_id text NOT NULL,
   action text NOT NULL,
   account text,
@@ -36,8 +36,8 @@ CREATE INDEX approvals_by_created ON approvals (created_at);
 
 -- One vote per operator (the primary key); seq keeps the order they came in.
 CREATE TABLE approval_votes (
-  request_id text NOT NULL REFERENCES approvals (request_id),
-  operator text NOT NULL,
+  request_id text COLLATE "C" NOT NULL REFERENCES approvals (request_id),
+  operator text COLLATE "C" NOT NULL,
   seq bigint GENERATED ALWAYS AS IDENTITY,
   at timestamptz NOT NULL,
   comment text,
