@@ -137,7 +137,7 @@ export async function openPostgresDb(
       host: endpoint.host,
       port: endpoint.port,
       database: endpoint.database,
-      ssl: sslOptions(state.ssl, endpoint.host),
+      ssl: sslOptions(state.ssl),
       max: state.pool.max,
       connectionTimeoutMillis: state.pool.connectTimeout,
       idleTimeoutMillis: state.pool.idleTimeout,
@@ -158,7 +158,7 @@ export async function openPostgresDb(
 }
 
 /** TLS options of `state.ssl`. */
-function sslOptions(mode: PostgresStateConfig['ssl'], host: string): false | ConnectionOptions {
+function sslOptions(mode: PostgresStateConfig['ssl']): false | ConnectionOptions {
   switch (mode) {
     case 'disable':
       return false;
@@ -166,8 +166,9 @@ function sslOptions(mode: PostgresStateConfig['ssl'], host: string): false | Con
       // Encrypted, certificate not checked (libpq's sslmode=require).
       return { rejectUnauthorized: false };
     case 'verify-full':
-      // The system CAs (and NODE_EXTRA_CA_CERTS) and the host name: Node's defaults.
-      return { rejectUnauthorized: true, servername: host };
+      // The system CAs (and NODE_EXTRA_CA_CERTS) and the host name: Node's defaults. pg checks the certificate
+      // against the host (and sends it as SNI unless it is an IP address).
+      return { rejectUnauthorized: true };
   }
 }
 

@@ -326,6 +326,14 @@ describe('openPostgresDb', () => {
     expectNoCredential(err, url);
   });
 
+  it('never falls back to plain TCP when TLS is asked for (the test server has none)', async () => {
+    for (const ssl of ['require', 'verify-full'] as const) {
+      const err = await failureOf(() => openPostgresDb(peer().config({ ssl }), peer().secrets(database)));
+      expect(isCofreError(err, 'COFRE_STATE_UNAVAILABLE'), ssl).toBe(true);
+      expect(inspect(err)).toContain('does not support SSL');
+    }
+  });
+
   it('names each connection cofre and sets its statement timeout', async () => {
     const db = await openPostgresDb(
       peer().config({
