@@ -63,6 +63,13 @@ export class PgDb implements PgQueryable {
         throw asStateError(err);
       }
       let broken = false;
+      // A checked-out client has no 'error' listener (the pool removes its own on checkout): a session the server
+      // ends between two statements (a restart, a failover, idle_in_transaction_session_timeout) would otherwise be
+      // an uncaught exception that kills the process. The next statement rejects instead, and the client is dropped.
+      const lost = (): void => {
+        broken = true;
+      };
+      client.on('error', lost);
       try {
         await client.query(options.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
         const result = await fn(client);
@@ -77,6 +84,7 @@ export class PgDb implements PgQueryable {
         if (attempt < MAX_ATTEMPTS && isRetryable(err)) continue;
         throw asStateError(err);
       } finally {
+        client.removeListener('error', lost);
         client.release(broken);
       }
     }

@@ -501,3 +501,30 @@ describe('least privilege', () => {
     }
   });
 });
+
+describe('PgDb.transaction', () => {
+  // Regression (found by h-pgaudit): a session the server ended in the middle of a transaction crashed the process
+  // (an 'error' event on a checked-out client with no listener).
+  it('fails the transaction cleanly when the server ends its session between two statements', async () => {
+    await migrated();
+    const db = await openPostgresDb(peer().config(), peer().secrets(database));
+    try {
+      const failed = await failureOf(() =>
+        db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          await peer().admin(async (c) => {
+            await c.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+          });
+          // Let the client see its connection end before the next statement.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          await tx.query('SELECT 1');
+        }),
+      );
+      expect(isCofreError(failed, 'COFRE_STATE_UNAVAILABLE')).toBe(true);
+      // The pool goes on with a new connection.
+      expect((await db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});
