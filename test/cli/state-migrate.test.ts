@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/state/postgres/migrations/index.js';
-import { PostgresTestDatabases } from '../../src/state/postgres/postgres-test-databases.js';
+import { PostgresTestDatabases } from '../../src/state/postgres/testdata/postgres-test-databases.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { cli, cliProcess, tempDir } from './cli-harness.js';
 

@@ -9,7 +9,7 @@ import { exerciseStateStore, type OpenStateStore } from '../conformance/state-st
 import { migrate } from './migrate.js';
 import { openPostgresDb } from './open-postgres.js';
 import { openPostgresStateStore } from './postgres-state-store.js';
-import { PostgresTestDatabases } from './postgres-test-databases.js';
+import { PostgresTestDatabases } from './testdata/postgres-test-databases.js';
 
 const dbs = await peerOrSkip('PostgreSQL', () => PostgresTestDatabases.start());
 let database: string;

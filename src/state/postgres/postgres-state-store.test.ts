@@ -16,7 +16,7 @@ import { checkSchema, migrate, schemaVersion } from './migrate.js';
 import { MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
 import { openPostgresDb, type PostgresSecrets } from './open-postgres.js';
 import { openPostgresStateStore, type PostgresStateStore } from './postgres-state-store.js';
-import { PostgresTestDatabases } from './postgres-test-databases.js';
+import { PostgresTestDatabases } from './testdata/postgres-test-databases.js';
 
 const dbs = await peerOrSkip('PostgreSQL', () => PostgresTestDatabases.start());
 let database: string;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 import pg from 'pg';
 
-import { type PostgresPeer, startPostgres } from '../../../test/peers/peers.js';
-import type { PostgresStateConfig } from '../../config/config-schema.js';
+import { type PostgresPeer, startPostgres } from '../../../../test/peers/peers.js';
+import type { PostgresStateConfig } from '../../../config/config-schema.js';
 
 /**
  * For tests (issue 16): one embedded PostgreSQL per test file, a fresh database per test, so tests stay fast and
