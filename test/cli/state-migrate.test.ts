@@ -10,9 +10,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/state/postgres/migrations/index.js';
 import { PostgresTestDatabases } from '../../src/state/postgres/testdata/postgres-test-databases.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
+import { startPostgres } from '../peers/peers.js';
 import { cli, cliProcess, tempDir } from './cli-harness.js';
 
-const dbs = await peerOrSkip('PostgreSQL', () => PostgresTestDatabases.start());
+const dbs = await peerOrSkip('PostgreSQL', async () => new PostgresTestDatabases(await startPostgres()));
 let dir: string;
 let remove: (() => void) | undefined;
 

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 import { peerOrSkip } from '../../../test/peers/peer-or-skip.js';
+import { startPostgres } from '../../../test/peers/peers.js';
 import { exerciseControlStore } from '../conformance/control-store-conformance.js';
 import { exerciseRotationStore } from '../conformance/rotation-store-conformance.js';
 import { exerciseStateStore, type OpenStateStore } from '../conformance/state-store-conformance.js';
@@ -11,7 +12,7 @@ import { openPostgresDb } from './open-postgres.js';
 import { openPostgresStateStore } from './postgres-state-store.js';
 import { PostgresTestDatabases } from './testdata/postgres-test-databases.js';
 
-const dbs = await peerOrSkip('PostgreSQL', () => PostgresTestDatabases.start());
+const dbs = await peerOrSkip('PostgreSQL', async () => new PostgresTestDatabases(await startPostgres()));
 let database: string;
 
 beforeAll(() => {

@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { peerOrSkip } from '../../../test/peers/peer-or-skip.js';
-import { freePort } from '../../../test/peers/peers.js';
+import { freePort, startPostgres } from '../../../test/peers/peers.js';
 import { isCofreError } from '../../errors.js';
 import { failureOf } from '../conformance/state-store-harness.js';
 import { pendingApproval, TEST_PAYLOAD_HASH } from '../sqlite/testdata/pending-approval.js';
@@ -18,7 +18,7 @@ import { openPostgresDb, type PostgresSecrets } from './open-postgres.js';
 import { openPostgresStateStore, type PostgresStateStore } from './postgres-state-store.js';
 import { PostgresTestDatabases } from './testdata/postgres-test-databases.js';
 
-const dbs = await peerOrSkip('PostgreSQL', () => PostgresTestDatabases.start());
+const dbs = await peerOrSkip('PostgreSQL', async () => new PostgresTestDatabases(await startPostgres()));
 let database: string;
 const opened: PostgresStateStore[] = [];
 

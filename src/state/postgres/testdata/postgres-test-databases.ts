@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import pg from 'pg';
 
-import { type PostgresPeer, startPostgres } from '../../../../test/peers/peers.js';
+import type { PostgresPeer } from '../../../../test/peers/peers.js';
 import type { PostgresStateConfig } from '../../../config/config-schema.js';
 
 /**
@@ -13,12 +13,9 @@ export class PostgresTestDatabases {
   readonly peer: PostgresPeer;
   #count = 0;
 
-  private constructor(peer: PostgresPeer) {
+  /** On a server the test file started (`startPostgres()` of test/peers, which src/ may not import). */
+  constructor(peer: PostgresPeer) {
     this.peer = peer;
-  }
-
-  static async start(): Promise<PostgresTestDatabases> {
-    return new PostgresTestDatabases(await startPostgres());
   }
 
   /** Creates an empty database and returns its name. */
