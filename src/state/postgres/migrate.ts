@@ -35,6 +35,9 @@ export async function migrate(
   for (const step of steps) {
     if (step.version <= found) continue;
     const done = await db.transaction(async (tx) => {
+      // A step may take long (an index on a big table), and so may the wait for another process's step: the pool's
+      // statement_timeout, meant for the request path, does not apply here.
+      await tx.query('SET LOCAL statement_timeout = 0');
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await tx.query(CREATE_HISTORY);
       // Checked under the lock: another process may have applied it since `found` was read.

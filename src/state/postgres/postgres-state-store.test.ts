@@ -334,6 +334,27 @@ describe('openPostgresDb', () => {
     }
   });
 
+  it('fails a new connection, instead of hanging, when reading its credentials outlasts the connect timeout', async () => {
+    const url = peer().url(database);
+    let reads = 0;
+    const slow: PostgresSecrets = {
+      // The first read (the server's address) is quick; the connection's own read is slower than its timeout.
+      resolve: async () => {
+        if (reads++ > 0) await new Promise((resolve) => setTimeout(resolve, 600));
+        return url;
+      },
+    };
+    const err = await failureOf(() =>
+      openPostgresDb(
+        peer().config({
+          pool: { max: 1, connectTimeout: 200, idleTimeout: 10_000, statementTimeout: 10_000 },
+        }),
+        slow,
+      ),
+    );
+    expect(isCofreError(err, 'COFRE_STATE_UNAVAILABLE')).toBe(true);
+  });
+
   it('names each connection cofre and sets its statement timeout', async () => {
     const db = await openPostgresDb(
       peer().config({
