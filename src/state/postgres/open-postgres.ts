@@ -211,7 +211,8 @@ function clientLoggingInWith(source: LoginSource): typeof pg.Client {
       const connected = source.read().then(({ login }) => {
         // The pool's connect timeout ran out while the credentials were read (a slow secret backend): it destroyed
         // the socket this client would use, and a connect on it would never call back.
-        const stream = (this as unknown as { connection: { stream: { destroyed: boolean } } }).connection.stream;
+        const stream = (this as unknown as { connection: { stream: { destroyed: boolean } } }).connection
+          .stream;
         if (stream.destroyed) throw new Error('connection timeout while reading the credentials');
         // The startup message carries the user name; the password answers the server's SCRAM challenge.
         // (pg reads both from `connectionParameters`, which its typings do not declare.)
