@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { peerOrSkip } from '../../../test/peers/peer-or-skip.js';
 import { freePort, startPostgres } from '../../../test/peers/peers.js';
 import { isCofreError } from '../../errors.js';
-import { failureOf } from '../conformance/state-store-harness.js';
+import { eventually, failureOf } from '../conformance/state-store-harness.js';
 import { pendingApproval, TEST_PAYLOAD_HASH } from '../sqlite/testdata/pending-approval.js';
 import type { RequestRecord } from '../state-store.js';
 import { checkSchema, migrate, schemaVersion } from './migrate.js';
@@ -479,6 +479,8 @@ describe('least privilege', () => {
     await store.claimRequest(request('r2', 'k2'));
     await store.releaseRequest('r2');
     store.recordFinished({ ...request('r3', undefined), status: 'executed' });
+    // Written in the background: seen by another replica once written.
+    await eventually(async () => (await other.request('r3')) !== undefined);
     await store.createApproval(pendingApproval('ap', { required: 2 }));
     await store.approve('ap', 'alice', TEST_PAYLOAD_HASH, undefined, new Date(2_000));
     await store.deny('ap', 'bob', undefined, new Date(2_001));
