@@ -551,3 +551,43 @@ describe('PgDb.transaction', () => {
     }
   });
 });
+
+describe('PgDb and a session that lost its rights', () => {
+  // A revoked Vault lease leaves its open sessions without rights (REVOKE, DROP ROLE): a pooled connection must not
+  // fail every transaction after that.
+  it('drops a connection whose role lost its rights, so the next transaction runs on a new one', async () => {
+    await migrated();
+    const role = `rights_${database.replace(/^t_/, '')}`;
+    await peer().admin(async (c) => {
+      await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'rights-password'`);
+    });
+    await peer().admin(async (c) => {
+      await c.query(`GRANT SELECT ON cofre_schema_migrations TO ${role}`);
+    }, database);
+    const db = await openPostgresDb(
+      peer().config({
+        pool: { max: 1, connectTimeout: 5_000, idleTimeout: 10_000, statementTimeout: 10_000 },
+      }),
+      { resolve: () => Promise.resolve(peer().url(database, { user: role, password: 'rights-password' })) },
+    );
+    try {
+      const pid = async (): Promise<number> =>
+        db.transaction(async (tx) => {
+          await tx.query('SELECT count(*) FROM cofre_schema_migrations');
+          return (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
+        });
+      const first = await pid();
+      await peer().admin(async (c) => {
+        await c.query(`REVOKE SELECT ON cofre_schema_migrations FROM ${role}`);
+      }, database);
+      const refused = await failureOf(pid);
+      expect((refused as Error).message).toContain('42501');
+      await peer().admin(async (c) => {
+        await c.query(`GRANT SELECT ON cofre_schema_migrations TO ${role}`);
+      }, database);
+      expect(await pid()).not.toBe(first);
+    } finally {
+      await db.close();
+    }
+  });
+});
