@@ -200,6 +200,26 @@ describe('PostgresStateStore across pools', () => {
   });
 });
 
+describe('rows recorded when finished', () => {
+  it('tells onBackgroundError when a batch cannot be written, and keeps nothing of it', async () => {
+    await migrated();
+    const errors: unknown[] = [];
+    const store = await openPostgresStateStore(peer().config(), {
+      ...peer().secrets(database),
+      onBackgroundError: (err) => errors.push(err),
+    });
+    opened.push(store);
+    await store.claimRequest(request('taken', undefined));
+    store.recordFinished({ ...request('fine', undefined), status: 'executed' });
+    store.recordFinished({ ...request('taken', undefined), status: 'executed' }); // its id is used: the INSERT fails
+    await eventually(() => Promise.resolve(errors.length > 0));
+    expect(errors).toHaveLength(1);
+    expect(isCofreError(errors[0], 'COFRE_STATE_UNAVAILABLE')).toBe(true);
+    expect(await store.request('fine')).toBeUndefined();
+    expect((await store.request('taken'))?.status).toBe('executing');
+  });
+});
+
 describe('PostgreSQL schema', () => {
   it('migrates each step once when two processes migrate at once, and then finds nothing to do', async () => {
     const pools = [
