@@ -253,7 +253,9 @@ export class PostgresRequestStore {
          SELECT request_id FROM requests
          WHERE updated_at < $1 AND status NOT IN ('executing', 'pending_approval')
            AND NOT EXISTS (SELECT 1 FROM limit_reservations r WHERE r.request_id = requests.request_id)
-         ORDER BY updated_at LIMIT $2)`,
+         ORDER BY updated_at LIMIT $2
+         -- Two replicas pruning at once share the work instead of queueing on each other's rows.
+         FOR UPDATE SKIP LOCKED)`,
       [before, limit],
     );
     return result.rowCount ?? 0;
