@@ -1,0 +1,349 @@
+// The audit chain in a real PostgreSQL (issue 16): several replicas' writers interleave into one chain that
+// verifies; every kind of tampering is found; an outage rejects appends cleanly and the chain resumes; group commit
+// groups; no secret reaches a row.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+
+import { encodingsOf } from '../../test/invariants/canary.js';
+import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
+import { startPostgres } from '../../test/peers/peers.js';
+import { AuditedSecrets } from '../broker/audited-secrets.js';
+import type { CofreError} from '../errors.js';
+import { isCofreError } from '../errors.js';
+import { SecretValue } from '../secrets/secret-value.js';
+import { migration } from '../state/postgres/migrations/0004-audit.js';
+import { PgDb, type PgQueryable } from '../state/postgres/pg-db.js';
+import { recordHash } from './audit-format.js';
+import { AuditHasher } from './audit-hasher.js';
+import type { AuditEvent } from './audit-log.js';
+import type { AuditLogReporter } from './chained-audit-log.js';
+import { checkpointKeyFromPem } from './checkpoint-key.js';
+import { CheckpointSigner } from './checkpoint-signer.js';
+import { PostgresAuditLog, type PostgresAuditLogOptions } from './postgres-audit-log.js';
+import { verifyPostgresAudit } from './postgres-audit-verify.js';
+import type { VerifyReport } from './verify-chain.js';
+import { FileWitness } from './witness-file.js';
+
+const server = await peerOrSkip('PostgreSQL', startPostgres);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const pinnedKey = checkpointKeyFromPem(
+  publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  'pinned',
+  'the test key',
+);
+
+/** Pools and writers of the current test, closed after it. */
+const open: { close(): Promise<void> }[] = [];
+let databases = 0;
+
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close().catch(() => undefined);
+});
+
+/** A fresh database with the audit tables; `connect()` opens one more pool on it (one per replica). */
+async function freshDatabase(): Promise<{ connect: () => PgDb; url: string }> {
+  const name = `t_audit_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: server!.connectionString });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = server!.connectionString.replace('/postgres?', `/${name}?`);
+  const connect = (): PgDb => {
+    const db = new PgDb(new pg.Pool({ connectionString: url, max: 4 }));
+    open.push(db);
+    return db;
+  };
+  await connect().query(migration.sql);
+  return { connect, url };
+}
+
+const quiet: AuditLogReporter = { warn: () => undefined, error: () => undefined };
+
+function writer(db: PgDb, options: Partial<PostgresAuditLogOptions> = {}): PostgresAuditLog {
+  const log = new PostgresAuditLog(db, {
+    signingKey: privateKey,
+    checkpoint: { every: 10, interval: 60_000 },
+    reporter: quiet,
+    ...options,
+  });
+  open.unshift(log); // closed before the pools
+  return log;
+}
+
+function event(requestId: string): AuditEvent {
+  return { kind: 'intent', requestId, agent: 'bot', action: 'place_order', decision: 'allow' };
+}
+
+async function rows(
+  db: PgQueryable,
+): Promise<{ seq: number; line: string; record: Record<string, unknown> }[]> {
+  const { rows: all } = await db.query<{ seq: string; line: string }>(
+    'SELECT seq, line FROM audit_records ORDER BY seq',
+  );
+  return all.map((r) => ({
+    seq: Number(r.seq),
+    line: r.line,
+    record: JSON.parse(r.line) as Record<string, unknown>,
+  }));
+}
+
+function codes(report: VerifyReport): string[] {
+  return report.findings.filter((f) => f.severity === 'error').map((f) => f.code);
+}
+
+/** A closed chain of `n` events, signed, checkpoint every 10. */
+async function chainOf(n: number): Promise<PgDb> {
+  const { connect } = await freshDatabase();
+  const db = connect();
+  const log = writer(db, { replica: 'r-00000000000000aa' });
+  for (let i = 0; i < n; i++) await log.append(event(`req-${i}`));
+  await log.close();
+  return db;
+}
+
+describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', () => {
+  it('interleaves the concurrent appends of three replicas into one chain that verifies, each event once', async () => {
+    const { connect } = await freshDatabase();
+    const replicas = ['r-0000000000000001', 'r-0000000000000002', 'r-0000000000000003'];
+    const logs = replicas.map((replica) => writer(connect(), { replica }));
+    const perReplica = 80;
+    await Promise.all(
+      logs.flatMap((log, r) =>
+        Array.from({ length: perReplica }, async (_, i) => {
+          // Spread each replica's appends over many ticks so batches of the three overlap.
+          await new Promise((done) => setTimeout(done, i % 7));
+          await log.append(event(`${r}-${i}`));
+        }),
+      ),
+    );
+    await Promise.all(logs.map((log) => log.close()));
+    const db = connect();
+
+    const report = await verifyPostgresAudit(db, { pinnedKey, maxRecordsBetweenCheckpoints: 20 });
+    expect(report.findings).toEqual([]);
+    expect(report.verdict).toBe('verified');
+    const all = await rows(db);
+    const events = all.filter((r) => r.record['kind'] === 'intent');
+    const ids = events.map((r) => r.record['requestId']);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(3 * perReplica);
+    // Each record names the replica that wrote it.
+    for (const r of events) {
+      const from = Number(String(r.record['requestId']).split('-')[0]);
+      expect(r.record['replica']).toBe(replicas[from]);
+    }
+    expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => i));
+    expect(report.checkpoints.verified).toBeGreaterThanOrEqual((3 * perReplica) / 10);
+    expect(report.uncoveredRecords).toBe(0); // the last close wrote a final checkpoint
+  });
+
+  it('finds every kind of tampering, with the seq where it is', async () => {
+    const clean = await chainOf(40);
+    expect((await verifyPostgresAudit(clean, { pinnedKey })).findings).toEqual([]);
+
+    const cases: [string, (db: PgDb) => Promise<unknown>, string, number | undefined][] = [
+      [
+        'an edited line',
+        (db) => db.query(`UPDATE audit_records SET line = replace(line, '"req-8"', '"req-X"') WHERE seq = 9`),
+        'prev-mismatch',
+        10,
+      ],
+      ['a deleted middle row', (db) => db.query('DELETE FROM audit_records WHERE seq = 20'), 'seq-gap', 21],
+      [
+        'the tail rows deleted, with the head',
+        (db) => db.query('DELETE FROM audit_records WHERE seq > 30; DELETE FROM audit_head'),
+        'head-mismatch',
+        30,
+      ],
+      [
+        'the tail rows deleted, head kept',
+        (db) => db.query('DELETE FROM audit_records WHERE seq > 30'),
+        'truncated',
+        30,
+      ],
+      [
+        'two rows swapped',
+        (db) =>
+          db.query(
+            `UPDATE audit_records r SET line = o.line FROM audit_records o
+              WHERE (r.seq, o.seq) IN ((5, 6), (6, 5))`,
+          ),
+        'seq-gap',
+        6,
+      ],
+      [
+        'a row appended behind the writer',
+        (db) =>
+          db.query(
+            `INSERT INTO audit_records SELECT seq + 1, replace(line, '"seq":' || seq, '"seq":' || (seq + 1))
+               FROM audit_records ORDER BY seq DESC LIMIT 1`,
+          ),
+        'head-mismatch',
+        undefined,
+      ],
+    ];
+    for (const [what, tamper, code, seq] of cases) {
+      const db = await chainOf(40);
+      await tamper(db);
+      const report = await verifyPostgresAudit(db, { pinnedKey });
+      expect(report.verdict, what).toBe('broken');
+      const found = report.findings.find((f) => f.code === code);
+      expect(found, `${what}: ${JSON.stringify(report.findings)}`).toBeDefined();
+      if (seq !== undefined) expect(found?.seq, what).toBe(seq);
+    }
+  });
+
+  it('finds a rewritten chain when the key is pinned, and a cut whose head was moved too only with a witness', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cofre-pg-witness-'));
+    try {
+      const witnessPath = join(dir, 'witness.jsonl');
+      const { connect } = await freshDatabase();
+      const db = connect();
+      const log = writer(db, { witnesses: [new FileWitness(witnessPath)] });
+      for (let i = 0; i < 25; i++) await log.append(event(`req-${i}`));
+      await log.close();
+      expect((await readFile(witnessPath, 'utf8')).trim().split('\n')).toHaveLength(3); // seq 11, 22, 26
+
+      // A consistent cut: the head moved back to the new last record. Only the witness can tell.
+      await db.query(`DELETE FROM audit_records WHERE seq > 20`);
+      const last = (await rows(db)).at(-1)!;
+      await db.query('UPDATE audit_head SET seq = $1, hash = $2', [last.seq + 1, recordHash(last.line)]);
+      expect(codes(await verifyPostgresAudit(db, { pinnedKey }))).toEqual([]);
+      expect(codes(await verifyPostgresAudit(db, { pinnedKey, witnesses: [witnessPath] }))).toContain(
+        'truncated',
+      );
+
+      // A checkpoint re-signed with another key is refused when the key is pinned.
+      const other = generateKeyPairSync('ed25519').privateKey;
+      const forged = await chainOf(15);
+      const line = (await rows(forged)).find((r) => r.record['kind'] === 'checkpoint')!;
+      const record = line.record as { seq: number; ts: string; prev: string };
+      const logId = (await rows(forged))[0]!.record['logId'] as string;
+      const fields = new CheckpointSigner(other).fields({
+        logId,
+        seq: record.seq,
+        head: record.prev,
+        ts: record.ts,
+      });
+      const resigned = JSON.stringify({ ...line.record, ...fields });
+      await forged.query('UPDATE audit_records SET line = $1 WHERE seq = $2', [resigned, line.seq]);
+      expect(codes(await verifyPostgresAudit(forged, { pinnedKey }))).toContain('checkpoint-key');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects appends while PostgreSQL is down with COFRE_AUDIT_UNAVAILABLE, and resumes after it is back', async () => {
+    const { connect } = await freshDatabase();
+    const db = connect();
+    const log = writer(db, { replica: 'r-00000000000000bb' });
+    for (let i = 0; i < 5; i++) await log.append(event(`before-${i}`));
+
+    const refused: unknown[] = [];
+    await server!.restart(async () => {
+      const results = await Promise.allSettled([0, 1, 2].map((i) => log.append(event(`during-${i}`))));
+      for (const r of results) refused.push(r.status === 'rejected' ? r.reason : 'resolved');
+    });
+    expect(refused).toHaveLength(3);
+    for (const err of refused) {
+      expect(isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE')).toBe(true);
+      expect((err as CofreError).retryable).toBe(true);
+    }
+
+    for (let i = 0; i < 5; i++) await log.append(event(`after-${i}`));
+    await log.close();
+    const report = await verifyPostgresAudit(connect(), { pinnedKey });
+    expect(report.findings).toEqual([]);
+    const ids = (await rows(connect())).map((r) => r.record['requestId']).filter((id) => id !== undefined);
+    expect(ids).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `before-${i}`).concat([0, 1, 2, 3, 4].map((i) => `after-${i}`)),
+    );
+  });
+
+  it('groups concurrent appends into few transactions', async () => {
+    const { url } = await freshDatabase();
+    let transactions = 0;
+    class CountingPgDb extends PgDb {
+      override transaction<T>(fn: (tx: PgQueryable) => Promise<T>, options?: { serializable?: boolean }) {
+        transactions += 1;
+        return super.transaction(fn, options);
+      }
+    }
+    const db = new CountingPgDb(new pg.Pool({ connectionString: url, max: 4 }));
+    open.push(db);
+    const log = writer(db, { checkpoint: { every: 1000, interval: 60_000 } });
+    await log.append(event('first')); // the genesis batch
+    transactions = 0;
+    await Promise.all(Array.from({ length: 100 }, (_, i) => log.append(event(`burst-${i}`))));
+    expect(transactions).toBeLessThan(10);
+    expect((await rows(db)).filter((r) => String(r.record['requestId']).startsWith('burst-'))).toHaveLength(
+      100,
+    );
+  });
+
+  it('writes no secret value or reference into any row: the broker HMACs references before the sink', async () => {
+    const { connect } = await freshDatabase();
+    const db = connect();
+    const log = writer(db, { replica: 'r-00000000000000cc' });
+    const canaryValue = `canary-value-${Date.now()}`;
+    const canaryReference = `env://CANARY_REFERENCE_${Date.now()}`;
+    const secrets = new AuditedSecrets({
+      resolver: {
+        resolveRecord: () =>
+          Promise.resolve({ value: SecretValue.fromText(canaryValue), version: 'v1' } as never),
+      },
+      audit: log,
+      hasher: new AuditHasher(Buffer.alloc(32, 7)),
+    });
+    const value = await secrets.read(canaryReference, { purpose: 'venue-credentials', account: 'acct' });
+    value.zero();
+    await log.close();
+
+    const { rows: dump } = await db.query<{ text: string }>(
+      `SELECT line AS text FROM audit_records UNION ALL SELECT row_to_json(h)::text FROM audit_head h`,
+    );
+    const text = dump.map((r) => r.text).join('\n');
+    expect(text).toContain('secret-access');
+    expect(text).toContain('hmac-sha256:');
+    for (const canary of [canaryValue, canaryReference]) {
+      for (const encoded of encodingsOf(canary)) expect(text).not.toContain(encoded);
+    }
+  });
+
+  it('refuses bad input with a clear error and keeps the chain intact', async () => {
+    const { connect } = await freshDatabase();
+    const db = connect();
+    expect(() => writer(db, { replica: 'r 1; DROP TABLE' })).toThrow(/replica id/);
+    expect(() => writer(db, { checkpoint: { every: 0, interval: 1000 } })).toThrow(/every ≥ 1/);
+    const log = writer(db);
+    await expect(log.append({ ...event('x'), kind: 'checkpoint' } as unknown as AuditEvent)).rejects.toThrow(
+      /chain's own kind/,
+    );
+    const results = await Promise.allSettled([
+      log.append(event('ok-1')),
+      log.append({ ...event('bad'), detail: { n: 10n } }),
+      log.append(event('ok-2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    await log.close();
+    await expect(log.append(event('late'))).rejects.toSatisfy((err) =>
+      isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE'),
+    );
+    expect((await verifyPostgresAudit(db, { pinnedKey })).findings).toEqual([]);
+  });
+
+  it('reports an empty chain as no log', async () => {
+    const { connect } = await freshDatabase();
+    expect(codes(await verifyPostgresAudit(connect()))).toEqual(['no-log']);
+  });
+});
