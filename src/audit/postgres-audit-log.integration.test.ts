@@ -13,7 +13,7 @@ import { encodingsOf } from '../../test/invariants/canary.js';
 import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
 import { startPostgres } from '../../test/peers/peers.js';
 import { AuditedSecrets } from '../broker/audited-secrets.js';
-import type { CofreError} from '../errors.js';
+import type { CofreError } from '../errors.js';
 import { isCofreError } from '../errors.js';
 import { SecretValue } from '../secrets/secret-value.js';
 import { migration } from '../state/postgres/migrations/0004-audit.js';

@@ -1,0 +1,97 @@
+// `cofre audit verify` with `state.type: postgres` (issue 16): it reads the chain every replica writes into the
+// state database, with the login by secret reference, and reports tampering there as it does for a file log.
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+
+import { PostgresAuditLog } from '../../src/audit/postgres-audit-log.js';
+import { migrate } from '../../src/state/postgres/migrate.js';
+import { PgDb } from '../../src/state/postgres/pg-db.js';
+import { peerOrSkip } from '../peers/peer-or-skip.js';
+import { startPostgres } from '../peers/peers.js';
+import { cli, tempDir } from './cli-harness.js';
+
+const server = await peerOrSkip('PostgreSQL', startPostgres);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+let databases = 0;
+let dir: string;
+let remove: () => void;
+let db: PgDb;
+
+beforeEach(async () => {
+  ({ dir, remove } = tempDir());
+  const name = `t_cli_audit_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: server!.connectionString });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = server!.connectionString.replace('/postgres?', `/${name}?`);
+  db = new PgDb(new pg.Pool({ connectionString: url }));
+  await migrate(db);
+
+  expect((await cli(dir, ['init'])).code).toBe(0);
+  expect((await cli(dir, ['secret', 'put', 'state/url'], `${url}\n`)).code).toBe(0);
+  const config = parseDocument(readFileSync(join(dir, 'cofre.yaml'), 'utf8'));
+  config.set('state', { type: 'postgres', url: 'local:state/url', ssl: 'disable' });
+  writeFileSync(join(dir, 'cofre.yaml'), config.toString());
+  writeFileSync(join(dir, 'audit-public.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+
+  const log = new PostgresAuditLog(db, {
+    signingKey: privateKey,
+    checkpoint: { every: 5, interval: 60_000 },
+    replica: 'r-00000000000000dd',
+  });
+  for (let i = 0; i < 12; i++) {
+    await log.append({ kind: 'intent', requestId: `req-${i}`, agent: 'bot', action: 'place_order' });
+  }
+  await log.close();
+});
+
+afterEach(async () => {
+  await db.close();
+  remove();
+});
+
+describe.skipIf(server === undefined)('cofre audit verify on PostgreSQL state', () => {
+  it('verifies the chain in the state database, with the key pinned', async () => {
+    const result = await cli(dir, ['audit', 'verify', '--public-key', 'audit-public.pem']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('the PostgreSQL state database (table audit_records)');
+    expect(result.stdout).toMatch(/checkpoints 3 verified/);
+    expect(result.stdout).toMatch(/^VERIFIED$/m);
+    // SECURITY: the login comes by reference and never shows.
+    expect(result.stdout).not.toContain(server!.password);
+
+    const json = await cli(dir, ['audit', 'verify', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ store: 'postgres', verdict: 'verified', records: 16 });
+  });
+
+  it('exits 1 naming the tampered row, and a cut-off tail', async () => {
+    await db.query(`UPDATE audit_records SET line = replace(line, '"req-3"', '"req-9"') WHERE seq = 4`);
+    await db.query('DELETE FROM audit_records WHERE seq > 13');
+    const result = await cli(dir, ['audit', 'verify', '--public-key', 'audit-public.pem']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/ERROR +prev-mismatch at audit_records line 6 seq 5:/);
+    expect(result.stdout).toMatch(/ERROR +truncated at audit_records line 14 seq 13:/);
+    expect(result.stderr).toContain('COFRE_AUDIT_VERIFY_FAILED');
+  });
+
+  it('refuses a database without the cofre schema, saying to migrate', async () => {
+    await db.query('DROP TABLE cofre_schema_migrations');
+    const result = await cli(dir, ['audit', 'verify']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('cofre state migrate');
+    expect(result.stderr).not.toContain(server!.password);
+  });
+});
