@@ -291,6 +291,47 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     );
   });
 
+  it('frees the head lock of a writer that stalls inside its transaction, so the other replicas go on', async () => {
+    const { connect, url } = await freshDatabase();
+    let release = (): void => undefined;
+    const stalled = new Promise<void>((done) => (release = done));
+    let reached = (): void => undefined;
+    const holding = new Promise<void>((done) => (reached = done));
+    let stall = true;
+    // A replica frozen right after it locked the head (a stopped process, a network cut).
+    class StallingPgDb extends PgDb {
+      override transaction<T>(fn: (tx: PgQueryable) => Promise<T>, options?: { serializable?: boolean }) {
+        return super.transaction(async (tx) => {
+          const query = async (text: string, values?: readonly unknown[]) => {
+            const result = await tx.query(text, values);
+            if (stall && text.includes('FOR UPDATE')) {
+              stall = false;
+              reached();
+              await stalled;
+            }
+            return result;
+          };
+          return fn({ query } as PgQueryable);
+        }, options);
+      }
+    }
+    const frozenDb = new StallingPgDb(new pg.Pool({ connectionString: url, max: 2 }));
+    open.push(frozenDb);
+    const frozen = writer(frozenDb, { idleHoldMs: 300 });
+    const other = writer(connect(), { idleHoldMs: 300 });
+    await other.append(event('first'));
+    const lost = frozen.append(event('from-the-frozen-replica'));
+    lost.catch(() => undefined);
+    await holding;
+    await other.append(event('from-the-live-replica')); // waits for the lock until the server ends the frozen session
+    release();
+    await expect(lost).rejects.toSatisfy((err) => isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE'));
+    const ids = (await rows(connect())).map((r) => r.record['requestId']);
+    expect(ids).toContain('from-the-live-replica');
+    expect(ids).not.toContain('from-the-frozen-replica');
+    expect((await verifyPostgresAudit(connect(), { pinnedKey })).findings).toEqual([]);
+  });
+
   it('writes no secret value or reference into any row: the broker HMACs references before the sink', async () => {
     const { connect } = await freshDatabase();
     const db = connect();
@@ -325,6 +366,7 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     const db = connect();
     expect(() => writer(db, { replica: 'r 1; DROP TABLE' })).toThrow(/replica id/);
     expect(() => writer(db, { checkpoint: { every: 0, interval: 1000 } })).toThrow(/every ≥ 1/);
+    expect(() => writer(db, { idleHoldMs: 0 })).toThrow(/idleHoldMs/);
     const log = writer(db);
     await expect(log.append({ ...event('x'), kind: 'checkpoint' } as unknown as AuditEvent)).rejects.toThrow(
       /chain's own kind/,

@@ -25,8 +25,16 @@ export interface PostgresAuditLogOptions {
   readonly reporter?: AuditLogReporter;
   /** The writing replica (`StateStore.replicaId`), recorded in each of its records as `replica`. */
   readonly replica?: string | undefined;
+  /**
+   * How long a batch's transaction may sit idle (its process frozen or cut off) holding the head row's lock before
+   * the server ends its session and frees the lock for the other replicas. Default {@link DEFAULT_IDLE_HOLD_MS}.
+   */
+  readonly idleHoldMs?: number;
   readonly now?: () => Date;
 }
+
+/** A batch's transaction does a few quick statements; idle this long with the lock held, its writer is gone. */
+export const DEFAULT_IDLE_HOLD_MS = 5_000;
 
 interface Pending {
   readonly event: AuditEvent | undefined; // undefined: a checkpoint asked for (timer, close)
@@ -87,6 +95,7 @@ export class PostgresAuditLog implements AuditSink {
   readonly #reporter: AuditLogReporter;
   readonly #replica: string | undefined;
   readonly #now: () => Date;
+  readonly #idleHold: string;
   readonly #timer: NodeJS.Timeout;
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
@@ -102,6 +111,15 @@ export class PostgresAuditLog implements AuditSink {
         `audit.checkpoint needs every ≥ 1 and interval > 0 (got every ${every}, interval ${interval})`,
       );
     }
+    if (
+      options.idleHoldMs !== undefined &&
+      (!Number.isSafeInteger(options.idleHoldMs) || options.idleHoldMs < 1)
+    ) {
+      throw new CofreError(
+        'COFRE_CONFIG_INVALID',
+        `idleHoldMs must be a positive integer (got ${options.idleHoldMs})`,
+      );
+    }
     if (options.replica !== undefined && !REPLICA.test(options.replica)) {
       throw new CofreError(
         'COFRE_CONFIG_INVALID',
@@ -115,6 +133,7 @@ export class PostgresAuditLog implements AuditSink {
     this.#reporter = options.reporter ?? processReporter;
     this.#replica = options.replica;
     this.#now = options.now ?? (() => new Date());
+    this.#idleHold = String(options.idleHoldMs ?? DEFAULT_IDLE_HOLD_MS);
     this.#timer = setInterval(() => {
       if (this.#since > 0) this.checkpoint().catch(() => undefined); // reported by #commit
     }, interval);
@@ -187,6 +206,11 @@ export class PostgresAuditLog implements AuditSink {
     try {
       // Rendered inside the transaction, from the head it locked; run again from scratch if the transaction retries.
       out = await this.#db.transaction(async (tx) => {
+        // Every replica's audit waits on this lock: a writer that stalls while holding it (a frozen process, a
+        // network cut that TCP notices only after minutes) must not stop them all for longer than this.
+        await tx.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [
+          this.#idleHold,
+        ]);
         const rendered = this.#render(await lockHead(tx, this.#reporter), batch);
         await writeBatch(tx, rendered);
         return rendered;
