@@ -332,6 +332,34 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     expect((await verifyPostgresAudit(connect(), { pinnedKey })).findings).toEqual([]);
   });
 
+  it('works under a role that may only append: it cannot edit or delete a record', async () => {
+    const { url } = await freshDatabase();
+    const role = `audit_writer_${databases}`;
+    const admin = new PgDb(new pg.Pool({ connectionString: url, max: 1 }));
+    open.push(admin);
+    // The grants docs recommend for the replicas' role (the migration's owner keeps the rest).
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'writer-password';
+      GRANT SELECT, INSERT ON audit_records TO ${role};
+      GRANT SELECT, UPDATE ON audit_head TO ${role};`);
+    const limited = new PgDb(
+      new pg.Pool({ connectionString: url.replace(/\/\/[^@]*@/, `//${role}:writer-password@`), max: 2 }),
+    );
+    open.push(limited);
+    const log = writer(limited);
+    for (let i = 0; i < 12; i++) await log.append(event(`req-${i}`));
+    await log.close();
+    expect((await verifyPostgresAudit(limited, { pinnedKey })).findings).toEqual([]);
+    for (const tamper of [
+      `UPDATE audit_records SET line = '{}' WHERE seq = 3`,
+      'DELETE FROM audit_records WHERE seq = 3',
+      'TRUNCATE audit_records',
+    ]) {
+      await expect(limited.query(tamper), tamper).rejects.toSatisfy(
+        (err) => (err as { cause?: { code?: string } }).cause?.code === '42501', // insufficient_privilege
+      );
+    }
+  });
+
   it('writes no secret value or reference into any row: the broker HMACs references before the sink', async () => {
     const { connect } = await freshDatabase();
     const db = connect();
