@@ -1,14 +1,12 @@
 import type { PgDb, PgQueryable } from '../state/postgres/pg-db.js';
 import { ChainState } from './chain-state.js';
 import { lineHash } from './parse-audit-record.js';
+import { forEachAuditRow, READ_SNAPSHOT } from './postgres-audit-rows.js';
 import type { VerifyOptions, VerifyReport } from './verify-chain.js';
 import { readWitnessCheckpoints } from './witness-checkpoints.js';
 
 /** The name findings give as their `file`: the table the records are in. */
 export const AUDIT_TABLE = 'audit_records';
-
-/** Rows read per query: bounds memory whatever the chain's length. */
-const PAGE_ROWS = 1000;
 
 /** What to verify the PostgreSQL chain against: as for a file log, without the path. */
 export type PostgresVerifyOptions = Omit<VerifyOptions, 'path' | 'onProgress'> & {
@@ -24,7 +22,7 @@ export type PostgresVerifyOptions = Omit<VerifyOptions, 'path' | 'onProgress'> &
  * its hash): otherwise records were cut off the end (`truncated`) or the head disagrees (`head-mismatch`).
  *
  * Reads in one `REPEATABLE READ` read-only transaction (one snapshot: writers may go on meanwhile) by keyset pages
- * of {@link PAGE_ROWS} rows, so memory stays bounded. Never throws for a damaged chain; throws
+ * of rows (`forEachAuditRow`), so memory stays bounded. Never throws for a damaged chain; throws
  * `COFRE_STATE_UNAVAILABLE` when the database cannot be read (or an unreadable witness file).
  *
  * What it trusts: as the file verifier (the pinned key, else the genesis key), and the database's answers. A
@@ -40,7 +38,7 @@ export async function verifyPostgresAudit(
   state.witnesses = await readWitnessCheckpoints(options.witnesses ?? [], state.findings);
   state.startFile({ path: AUDIT_TABLE, number: undefined, size: undefined }, undefined, true);
   const bytes = await db.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await tx.query(READ_SNAPSHOT);
     return readChain(tx, state, onProgress);
   });
   state.finish();
@@ -56,26 +54,20 @@ async function readChain(
   const head = (
     await tx.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_head WHERE only_row')
   ).rows[0];
-  let after = -1;
   let row = 0;
   let bytes = 0;
   let last: { seq: number; hash: string } | undefined;
-  for (;;) {
-    const page = await tx.query<{ seq: string; line: string }>(
-      'SELECT seq, line FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2',
-      [after, PAGE_ROWS],
-    );
-    for (const r of page.rows) {
-      const line = Buffer.from(r.line, 'utf8');
+  await forEachAuditRow(
+    tx,
+    (seq, text) => {
+      const line = Buffer.from(text, 'utf8');
       row += 1;
       bytes += line.length + 1;
       state.line(line, row, true);
-      after = Number(r.seq);
-      last = { seq: after, hash: lineHash(line) };
-    }
-    onProgress?.(state.records);
-    if (page.rows.length < PAGE_ROWS) break;
-  }
+      last = { seq, hash: lineHash(line) };
+    },
+    () => onProgress?.(state.records),
+  );
   checkHead(state, head === undefined ? undefined : { seq: Number(head.seq), hash: head.hash }, last, row);
   return bytes;
 }

@@ -1,7 +1,7 @@
 // `cofre audit verify` with `state.type: postgres` (issue 16): it reads the chain every replica writes into the
 // state database, with the login by secret reference, and reports tampering there as it does for a file log.
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import pg from 'pg';
@@ -85,6 +85,41 @@ describe.skipIf(server === undefined)('cofre audit verify on PostgreSQL state', 
     expect(result.stdout).toMatch(/ERROR +prev-mismatch at audit_records line 6 seq 5:/);
     expect(result.stdout).toMatch(/ERROR +truncated at audit_records line 14 seq 13:/);
     expect(result.stderr).toContain('COFRE_AUDIT_VERIFY_FAILED');
+  });
+
+  it('exports the chain to a file that the file verifier accepts, and refuses to overwrite one', async () => {
+    const exported = await cli(dir, ['audit', 'export', '--out', 'copy.jsonl']);
+    expect(exported.stderr).toContain('16 record(s) written to');
+    expect(exported.code).toBe(0);
+    expect(statSync(join(dir, 'copy.jsonl')).mode & 0o777).toBe(0o600);
+    const lines = readFileSync(join(dir, 'copy.jsonl'), 'utf8').split('\n');
+    const { rows } = await db.query<{ line: string }>('SELECT line FROM audit_records ORDER BY seq');
+    expect(lines).toEqual([...rows.map((r) => r.line), '']);
+
+    const verified = await cli(dir, [
+      'audit',
+      'verify',
+      '--log',
+      'copy.jsonl',
+      '--public-key',
+      'audit-public.pem',
+    ]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^VERIFIED$/m);
+
+    const again = await cli(dir, ['audit', 'export', '--out', 'copy.jsonl']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('exists');
+    expect((await cli(dir, ['audit', 'export'])).stderr).toContain('--out');
+  });
+
+  it('refuses to export when the state is SQLite: the audit log is a file already', async () => {
+    const config = parseDocument(readFileSync(join(dir, 'cofre.yaml'), 'utf8'));
+    config.delete('state');
+    writeFileSync(join(dir, 'cofre.yaml'), config.toString());
+    const result = await cli(dir, ['audit', 'export', '--out', 'copy.jsonl']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('state.type: postgres');
   });
 
   it('refuses a database without the cofre schema, saying to migrate', async () => {

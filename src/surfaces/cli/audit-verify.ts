@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { type CheckpointKey, checkpointKeyFromPem } from '../../audit/checkpoint-key.js';
+import { verifyPostgresAudit } from '../../audit/postgres-audit-verify.js';
 import { verifyAuditLog, type VerifyProgress, type VerifyReport } from '../../audit/verify-chain.js';
 import { CofreError } from '../../errors.js';
 import { auditLogTarget } from './audit-log-path.js';
@@ -50,8 +51,8 @@ export async function auditVerify(
   const where = inPostgres ? POSTGRES_AUDIT_LABEL : target.path;
   const report = inPostgres
     ? await (
-        await import('./audit-verify-postgres.js')
-      ).verifyConfiguredPostgresAudit(io, target.config, state, checks)
+        await import('./audit-state-database.js')
+      ).withAuditStateDatabase(io, target.config, state, (db) => verifyPostgresAudit(db, checks))
     : await verifyAuditLog({ path: target.path, ...checks, onProgress: progressPrinter(io) });
   if (options.json === true)
     println(
