@@ -291,6 +291,26 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     );
   });
 
+  it('checkpoints on the interval when records wait, and no replica repeats a checkpoint another wrote', async () => {
+    const { connect } = await freshDatabase();
+    const ticking = writer(connect(), { checkpoint: { every: 1000, interval: 50 } });
+    const other = writer(connect(), { checkpoint: { every: 1000, interval: 3_600_000 } });
+    await other.append(event('b')); // before `ticking` has anything to checkpoint: its checkpoint covers this too
+    await ticking.append(event('a'));
+    const db = connect();
+    const checkpointsNow = async (): Promise<number> =>
+      (await rows(db)).filter((r) => r.record['kind'] === 'checkpoint').length;
+    while ((await checkpointsNow()) === 0) await new Promise((done) => setTimeout(done, 20));
+    await new Promise((done) => setTimeout(done, 200)); // more ticks, with nothing new to cover
+    expect(await checkpointsNow()).toBe(1);
+    // `other` wrote since its last checkpoint request, so it asks for one at close; the chain is covered already.
+    await Promise.all([other.close(), ticking.close()]);
+    expect(await checkpointsNow()).toBe(1);
+    const report = await verifyPostgresAudit(db, { pinnedKey });
+    expect(report.findings).toEqual([]);
+    expect(report.uncoveredRecords).toBe(0);
+  });
+
   it('frees the head lock of a writer that stalls inside its transaction, so the other replicas go on', async () => {
     const { connect, url } = await freshDatabase();
     let release = (): void => undefined;

@@ -57,7 +57,9 @@ interface RenderedBatch {
   readonly checkpoints: string[];
   readonly head: ChainHead;
   readonly unwritable: Map<Pending, unknown>;
-  /** Events written after the batch's last checkpoint (all of them when it has none). */
+  /** Whether the chain is covered by a checkpoint up to a point of this batch (written now, or not needed). */
+  readonly covered: boolean;
+  /** Events written after that point (all of the batch's when not covered). */
   readonly afterCheckpoint: number;
 }
 
@@ -99,7 +101,7 @@ export class PostgresAuditLog implements AuditSink {
   readonly #timer: NodeJS.Timeout;
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
-  /** Records this writer wrote since it last wrote or asked for a checkpoint. */
+  /** Records this writer wrote that no checkpoint is known to cover yet (its own, or another replica's). */
   #since = 0;
   #closed: Promise<void> | undefined;
 
@@ -150,7 +152,6 @@ export class PostgresAuditLog implements AuditSink {
 
   /** Writes a checkpoint now if the chain has records after its last one; resolves once committed. */
   checkpoint(): Promise<void> {
-    this.#since = 0;
     return this.#enqueue(undefined);
   }
 
@@ -165,7 +166,6 @@ export class PostgresAuditLog implements AuditSink {
     let failure: Error | undefined;
     await this.#settled();
     if (this.#since > 0) {
-      this.#since = 0;
       await this.#enqueue(undefined, true).catch(
         (err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))),
       );
@@ -231,7 +231,7 @@ export class PostgresAuditLog implements AuditSink {
       else
         item.reject(new CofreError('COFRE_AUDIT_UNAVAILABLE', 'the audit event is not JSON', { cause: bad }));
     }
-    this.#since = (out.checkpoints.length > 0 ? 0 : this.#since) + out.afterCheckpoint;
+    this.#since = (out.covered ? 0 : this.#since) + out.afterCheckpoint;
     this.#toWitnesses(out.checkpoints);
   }
 
@@ -244,6 +244,7 @@ export class PostgresAuditLog implements AuditSink {
     const unwritable = new Map<Pending, unknown>();
     let { seq, hash: prev, logId, sinceCheckpoint: since } = head;
     let afterCheckpoint = 0;
+    let covered = false;
     const replica = this.#replica === undefined ? {} : { replica: this.#replica };
     const add = (kind: AuditRecordKind, fields: Readonly<Record<string, unknown>>): string => {
       const line = recordLine({ v: AUDIT_SCHEMA_VERSION, seq, ts, prev, kind }, { ...replica, ...fields });
@@ -260,7 +261,6 @@ export class PostgresAuditLog implements AuditSink {
           : this.#signer.fields({ logId: logId ?? '', seq, head: prev, ts });
       checkpoints.push(add('checkpoint', { ...fields }));
       since = 0;
-      afterCheckpoint = 0;
     };
     if (seq === 0) {
       logId = randomBytes(16).toString('hex');
@@ -269,6 +269,8 @@ export class PostgresAuditLog implements AuditSink {
     for (const item of batch) {
       if (item.event === undefined) {
         if (since > 0) checkpoint();
+        covered = true; // by this checkpoint, or by one another replica already wrote
+        afterCheckpoint = 0;
         continue;
       }
       try {
@@ -279,13 +281,18 @@ export class PostgresAuditLog implements AuditSink {
       }
       since += 1;
       afterCheckpoint += 1;
-      if (since >= this.#every) checkpoint();
+      if (since >= this.#every) {
+        checkpoint();
+        covered = true;
+        afterCheckpoint = 0;
+      }
     }
     return {
       seqs,
       lines,
       checkpoints,
       unwritable,
+      covered,
       afterCheckpoint,
       head: { seq, hash: prev, logId, sinceCheckpoint: since },
     };
