@@ -16,17 +16,14 @@ import { AuditedSecrets } from '../broker/audited-secrets.js';
 import type { CofreError } from '../errors.js';
 import { isCofreError } from '../errors.js';
 import { SecretValue } from '../secrets/secret-value.js';
-import { migration } from '../state/postgres/migrations/0004-audit.js';
 import { PgDb, type PgQueryable } from '../state/postgres/pg-db.js';
 import { recordHash } from './audit-format.js';
 import { AuditHasher } from './audit-hasher.js';
 import type { AuditEvent } from './audit-log.js';
-import type { AuditLogReporter } from './chained-audit-log.js';
-import { checkpointKeyFromPem } from './checkpoint-key.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
-import { PostgresAuditLog, type PostgresAuditLogOptions } from './postgres-audit-log.js';
+import type { PostgresAuditLogOptions } from './postgres-audit-log.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
-import type { VerifyReport } from './verify-chain.js';
+import { auditRows, errorCodes, intent, PostgresAuditFixture } from './testdata/postgres-audit-fixture.js';
 import { FileWitness } from './witness-file.js';
 
 const server = await peerOrSkip('PostgreSQL', startPostgres);
@@ -35,71 +32,17 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-const pinnedKey = checkpointKeyFromPem(
-  publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  'pinned',
-  'the test key',
-);
-
-/** Pools and writers of the current test, closed after it. */
-const open: { close(): Promise<void> }[] = [];
-let databases = 0;
+const fixture = new PostgresAuditFixture(server!, 'audit');
+const { pinnedKey } = fixture;
+const freshDatabase = () => fixture.freshDatabase();
+const writer = (db: PgDb, options?: Partial<PostgresAuditLogOptions>) => fixture.writer(db, options);
+const event = intent;
+const rows = auditRows;
+const codes = errorCodes;
 
 afterEach(async () => {
-  for (const o of open.splice(0).reverse()) await o.close().catch(() => undefined);
+  await fixture.closeAll();
 });
-
-/** A fresh database with the audit tables; `connect()` opens one more pool on it (one per replica). */
-async function freshDatabase(): Promise<{ connect: () => PgDb; url: string }> {
-  const name = `t_audit_${process.pid}_${++databases}`;
-  const admin = new pg.Client({ connectionString: server!.connectionString });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = server!.connectionString.replace('/postgres?', `/${name}?`);
-  const connect = (): PgDb => {
-    const db = new PgDb(new pg.Pool({ connectionString: url, max: 4 }));
-    open.push(db);
-    return db;
-  };
-  await connect().query(migration.sql);
-  return { connect, url };
-}
-
-const quiet: AuditLogReporter = { warn: () => undefined, error: () => undefined };
-
-function writer(db: PgDb, options: Partial<PostgresAuditLogOptions> = {}): PostgresAuditLog {
-  const log = new PostgresAuditLog(db, {
-    signingKey: privateKey,
-    checkpoint: { every: 10, interval: 60_000 },
-    reporter: quiet,
-    ...options,
-  });
-  open.unshift(log); // closed before the pools
-  return log;
-}
-
-function event(requestId: string): AuditEvent {
-  return { kind: 'intent', requestId, agent: 'bot', action: 'place_order', decision: 'allow' };
-}
-
-async function rows(
-  db: PgQueryable,
-): Promise<{ seq: number; line: string; record: Record<string, unknown> }[]> {
-  const { rows: all } = await db.query<{ seq: string; line: string }>(
-    'SELECT seq, line FROM audit_records ORDER BY seq',
-  );
-  return all.map((r) => ({
-    seq: Number(r.seq),
-    line: r.line,
-    record: JSON.parse(r.line) as Record<string, unknown>,
-  }));
-}
-
-function codes(report: VerifyReport): string[] {
-  return report.findings.filter((f) => f.severity === 'error').map((f) => f.code);
-}
 
 /** A closed chain of `n` events, signed, checkpoint every 10. */
 async function chainOf(n: number): Promise<PgDb> {
@@ -280,7 +223,7 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
       }
     }
     const db = new CountingPgDb(new pg.Pool({ connectionString: url, max: 4 }));
-    open.push(db);
+    fixture.pool(db);
     const log = writer(db, { checkpoint: { every: 1000, interval: 60_000 } });
     await log.append(event('first')); // the genesis batch
     transactions = 0;
@@ -336,7 +279,7 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
       }
     }
     const frozenDb = new StallingPgDb(new pg.Pool({ connectionString: url, max: 2 }));
-    open.push(frozenDb);
+    fixture.pool(frozenDb);
     const frozen = writer(frozenDb, { idleHoldMs: 300 });
     const other = writer(connect(), { idleHoldMs: 300 });
     await other.append(event('first'));
@@ -354,9 +297,9 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
 
   it('works under a role that may only append: it cannot edit or delete a record', async () => {
     const { url } = await freshDatabase();
-    const role = `audit_writer_${databases}`;
+    const role = `audit_writer_${process.pid}`;
     const admin = new PgDb(new pg.Pool({ connectionString: url, max: 1 }));
-    open.push(admin);
+    fixture.pool(admin);
     // The grants docs recommend for the replicas' role (the migration's owner keeps the rest).
     await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'writer-password';
       GRANT SELECT, INSERT ON audit_records TO ${role};
@@ -364,7 +307,7 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     const limited = new PgDb(
       new pg.Pool({ connectionString: url.replace(/\/\/[^@]*@/, `//${role}:writer-password@`), max: 2 }),
     );
-    open.push(limited);
+    fixture.pool(limited);
     const log = writer(limited);
     for (let i = 0; i < 12; i++) await log.append(event(`req-${i}`));
     await log.close();
