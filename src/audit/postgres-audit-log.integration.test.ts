@@ -21,9 +21,11 @@ import { recordHash } from './audit-format.js';
 import { AuditHasher } from './audit-hasher.js';
 import type { AuditEvent } from './audit-log.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
+import { exportPostgresAudit } from './postgres-audit-export.js';
 import type { PostgresAuditLogOptions } from './postgres-audit-log.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
 import { auditRows, errorCodes, intent, PostgresAuditFixture } from './testdata/postgres-audit-fixture.js';
+import { verifyAuditLog } from './verify-chain.js';
 import { FileWitness } from './witness-file.js';
 
 const server = await peerOrSkip('PostgreSQL', startPostgres);
@@ -88,6 +90,37 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => i));
     expect(report.checkpoints.verified).toBeGreaterThanOrEqual((3 * perReplica) / 10);
     expect(report.uncoveredRecords).toBe(0); // the last close wrote a final checkpoint
+  });
+
+  it('verifies and exports a chain longer than one page of rows, and still finds an edit deep in it', async () => {
+    const { connect } = await freshDatabase();
+    const db = connect();
+    const log = writer(db, { checkpoint: { every: 500, interval: 60_000 } });
+    await Promise.all(Array.from({ length: 2500 }, (_, i) => log.append(event(`bulk-${i}`))));
+    await log.close();
+    const progress: number[] = [];
+    const report = await verifyPostgresAudit(db, { pinnedKey, onProgress: (n) => progress.push(n) });
+    expect(report.findings).toEqual([]);
+    expect(report.records).toBe(2500 + 1 + 5); // the events, genesis, a checkpoint per 500
+    expect(progress.at(-1)).toBe(report.records);
+    expect(progress.length).toBeGreaterThan(2);
+
+    const dir = await mkdtemp(join(tmpdir(), 'cofre-pg-export-'));
+    try {
+      const path = join(dir, 'copy.jsonl');
+      expect(await exportPostgresAudit(db, path)).toBe(report.records);
+      const fromFile = await verifyAuditLog({ path, pinnedKey });
+      expect(fromFile.findings).toEqual([]);
+      expect(fromFile.records).toBe(report.records);
+      await expect(exportPostgresAudit(db, path)).rejects.toMatchObject({ code: 'EEXIST' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    await db.query(`UPDATE audit_records SET line = line || ' ' WHERE seq = 1700`);
+    expect((await verifyPostgresAudit(db, { pinnedKey })).findings).toMatchObject([
+      { code: 'prev-mismatch', seq: 1701, line: 1702 },
+    ]);
   });
 
   it('finds every kind of tampering, with the seq where it is', async () => {
