@@ -179,6 +179,24 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     }
   });
 
+  it('refuses to write over rows added after the head, and reports rows removed from the end', async () => {
+    const { connect } = await freshDatabase();
+    const db = connect();
+    const errors: string[] = [];
+    const log = writer(db, { reporter: { warn: () => undefined, error: (_d, m) => errors.push(m) } });
+    for (let i = 0; i < 5; i++) await log.append(event(`req-${i}`));
+    await db.query(`INSERT INTO audit_records VALUES (6, '{"forged":true}')`);
+    await expect(log.append(event('refused'))).rejects.toSatisfy(
+      (err) =>
+        isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE') &&
+        /records up to seq 6 after its head \(seq 5\)/.test(String((err as Error).cause)),
+    );
+    await db.query('DELETE FROM audit_records WHERE seq >= 5');
+    await log.append(event('after-the-cut'));
+    expect(errors.some((m) => m.includes('should end at seq 5 but its last record is seq 4'))).toBe(true);
+    expect(codes(await verifyPostgresAudit(db, { pinnedKey }))).toEqual(['seq-gap']);
+  });
+
   it('finds a rewritten chain when the key is pinned, and a cut whose head was moved too only with a witness', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cofre-pg-witness-'));
     try {

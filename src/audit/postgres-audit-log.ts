@@ -316,9 +316,12 @@ export class PostgresAuditLog implements AuditSink {
 }
 
 /**
- * Locks the head row for this transaction and reads it. Also reads the last record's seq (one index probe) to warn
- * when it disagrees with the head: rows were removed or added behind cofre's back. The chain continues from the
- * head either way (an insert over a record already there fails the batch); `cofre audit verify` reports the damage.
+ * Locks the head row for this transaction and reads it, with the last record's seq (one index probe), which must be
+ * the head's seq − 1:
+ * - records after the head (added behind cofre's back, or a head moved back) would take the seqs this batch needs:
+ *   refused, `COFRE_AUDIT_UNAVAILABLE`, until an operator has run `cofre audit verify` and removed them;
+ * - records missing at the end (deleted): reported, and the chain continues from the head, so the gap stays in it
+ *   for `cofre audit verify` to show.
  */
 async function lockHead(tx: PgQueryable, reporter: AuditLogReporter): Promise<ChainHead> {
   const { rows } = await tx.query<{
@@ -345,10 +348,16 @@ async function lockHead(tx: PgQueryable, reporter: AuditLogReporter): Promise<Ch
     sinceCheckpoint: row.since_checkpoint,
   };
   const last = row.last === null ? -1 : Number(row.last);
-  if (last !== head.seq - 1) {
+  if (last > head.seq - 1) {
+    throw new CofreError(
+      'COFRE_AUDIT_UNAVAILABLE',
+      `the audit chain in PostgreSQL holds records up to seq ${last} after its head (seq ${head.seq - 1}): added behind cofre's back; run \`cofre audit verify\``,
+    );
+  }
+  if (last < head.seq - 1) {
     reporter.error(
       { expected: head.seq - 1, found: last },
-      `the audit chain in PostgreSQL should end at seq ${head.seq - 1} but its last record is seq ${last}: records were removed or added behind cofre's back; run \`cofre audit verify\``,
+      `the audit chain in PostgreSQL should end at seq ${head.seq - 1} but its last record is seq ${last}: records were removed behind cofre's back; run \`cofre audit verify\``,
     );
   }
   if (head.seq > 0 && head.logId === null) {
