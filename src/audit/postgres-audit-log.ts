@@ -206,12 +206,7 @@ export class PostgresAuditLog implements AuditSink {
     try {
       // Rendered inside the transaction, from the head it locked; run again from scratch if the transaction retries.
       out = await this.#db.transaction(async (tx) => {
-        // Every replica's audit waits on this lock: a writer that stalls while holding it (a frozen process, a
-        // network cut that TCP notices only after minutes) must not stop them all for longer than this.
-        await tx.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [
-          this.#idleHold,
-        ]);
-        const rendered = this.#render(await lockHead(tx, this.#reporter), batch);
+        const rendered = this.#render(await lockHead(tx, this.#idleHold, this.#reporter), batch);
         await writeBatch(tx, rendered);
         return rendered;
       });
@@ -323,7 +318,7 @@ export class PostgresAuditLog implements AuditSink {
  * - records missing at the end (deleted): reported, and the chain continues from the head, so the gap stays in it
  *   for `cofre audit verify` to show.
  */
-async function lockHead(tx: PgQueryable, reporter: AuditLogReporter): Promise<ChainHead> {
+async function lockHead(tx: PgQueryable, idleHold: string, reporter: AuditLogReporter): Promise<ChainHead> {
   const { rows } = await tx.query<{
     seq: string;
     hash: string;
@@ -331,8 +326,12 @@ async function lockHead(tx: PgQueryable, reporter: AuditLogReporter): Promise<Ch
     since_checkpoint: number;
     last: string | null;
   }>(
-    `SELECT seq, hash, log_id, since_checkpoint, (SELECT max(seq) FROM audit_records) AS last
+    // set_config: every replica's audit waits on this lock, so a writer that stalls while holding it (a frozen
+    // process, a network cut TCP notices only after minutes) is cut off by the server after `idleHold` ms.
+    `SELECT set_config('idle_in_transaction_session_timeout', $1, true) AS idle_hold,
+            seq, hash, log_id, since_checkpoint, (SELECT max(seq) FROM audit_records) AS last
        FROM audit_head WHERE only_row FOR UPDATE`,
+    [idleHold],
   );
   const row = rows[0];
   if (row === undefined) {
@@ -366,16 +365,13 @@ async function lockHead(tx: PgQueryable, reporter: AuditLogReporter): Promise<Ch
   return head;
 }
 
-/** Inserts the batch's records in one statement and moves the head past them. */
+/** Inserts the batch's records and moves the head past them, in one statement. */
 async function writeBatch(tx: PgQueryable, out: RenderedBatch): Promise<void> {
   if (out.lines.length === 0) return;
-  await tx.query('INSERT INTO audit_records (seq, line) SELECT * FROM unnest($1::bigint[], $2::text[])', [
-    out.seqs,
-    out.lines,
-  ]);
   await tx.query(
-    'UPDATE audit_head SET seq = $1, hash = $2, log_id = $3, since_checkpoint = $4 WHERE only_row',
-    [out.head.seq, out.head.hash, out.head.logId, out.head.sinceCheckpoint],
+    `WITH inserted AS (INSERT INTO audit_records (seq, line) SELECT * FROM unnest($1::bigint[], $2::text[]))
+     UPDATE audit_head SET seq = $3, hash = $4, log_id = $5, since_checkpoint = $6 WHERE only_row`,
+    [out.seqs, out.lines, out.head.seq, out.head.hash, out.head.logId, out.head.sinceCheckpoint],
   );
 }
 
