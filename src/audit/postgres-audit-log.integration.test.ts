@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
+import { auditRows, errorCodes, intent, PostgresAuditFixture } from '../../test/audit/postgres-audit-fixture.js';
 import { encodingsOf } from '../../test/invariants/canary.js';
 import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
 import { startPostgres } from '../../test/peers/peers.js';
@@ -24,7 +25,6 @@ import { CheckpointSigner } from './checkpoint-signer.js';
 import { exportPostgresAudit } from './postgres-audit-export.js';
 import type { PostgresAuditLogOptions } from './postgres-audit-log.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
-import { auditRows, errorCodes, intent, PostgresAuditFixture } from './testdata/postgres-audit-fixture.js';
 import { verifyAuditLog } from './verify-chain.js';
 import { FileWitness } from './witness-file.js';
 

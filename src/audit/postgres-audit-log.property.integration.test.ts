@@ -4,11 +4,11 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
+import { auditRows, intent, PostgresAuditFixture } from '../../test/audit/postgres-audit-fixture.js';
 import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
 import { startPostgres } from '../../test/peers/peers.js';
 import type { PgDb } from '../state/postgres/pg-db.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
-import { auditRows, intent, PostgresAuditFixture } from './testdata/postgres-audit-fixture.js';
 
 const server = await peerOrSkip('PostgreSQL', startPostgres);
 const fixture = new PostgresAuditFixture(server!, 'audit_prop');

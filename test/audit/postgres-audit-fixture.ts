@@ -2,14 +2,14 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import pg from 'pg';
 
-import type { PostgresPeer } from '../../../test/peers/peers.js';
-import { migration } from '../../state/postgres/migrations/0004-audit.js';
-import { PgDb, type PgQueryable } from '../../state/postgres/pg-db.js';
-import type { AuditEvent } from '../audit-log.js';
-import type { AuditLogReporter } from '../chained-audit-log.js';
-import { checkpointKeyFromPem } from '../checkpoint-key.js';
-import { PostgresAuditLog, type PostgresAuditLogOptions } from '../postgres-audit-log.js';
-import type { VerifyReport } from '../verify-chain.js';
+import type { AuditEvent } from '../../src/audit/audit-log.js';
+import type { AuditLogReporter } from '../../src/audit/chained-audit-log.js';
+import { checkpointKeyFromPem } from '../../src/audit/checkpoint-key.js';
+import { PostgresAuditLog, type PostgresAuditLogOptions } from '../../src/audit/postgres-audit-log.js';
+import type { VerifyReport } from '../../src/audit/verify-chain.js';
+import { migration } from '../../src/state/postgres/migrations/0004-audit.js';
+import { PgDb, type PgQueryable } from '../../src/state/postgres/pg-db.js';
+import type { PostgresPeer } from '../peers/peers.js';
 
 /**
  * For the PostgreSQL audit tests (issue 16): fresh databases with the audit tables on one embedded server per test
