@@ -68,8 +68,13 @@ describe.skipIf(server === undefined)('the PostgreSQL audit chain, property', ()
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         async (bursts, every, kind, where) => {
           const { connect } = await fixture.freshDatabase();
+          const reported: string[] = [];
+          const reporter = {
+            warn: (_: unknown, m: string) => reported.push(m),
+            error: (_: unknown, m: string) => reported.push(m),
+          };
           const logs = REPLICAS.map((replica) =>
-            fixture.writer(connect(), { replica, checkpoint: { every, interval: 3_600_000 } }),
+            fixture.writer(connect(), { replica, reporter, checkpoint: { every, interval: 3_600_000 } }),
           );
           const appended = bursts.flatMap((burst, b) =>
             Array.from({ length: burst.size }, (_, i) => logs[burst.replica]!.append(intent(`${b}.${i}`))),
@@ -91,6 +96,7 @@ describe.skipIf(server === undefined)('the PostgreSQL audit chain, property', ()
           });
           expect(report.findings).toEqual([]);
           expect(report.uncoveredRecords).toBe(0);
+          expect(reported).toEqual([]); // nothing to report about an untouched chain
 
           await tamper(db, kind, Math.floor(where * rows.length), rows.length);
           const tampered = await verifyPostgresAudit(db, { pinnedKey: fixture.pinnedKey });

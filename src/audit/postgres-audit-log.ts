@@ -311,7 +311,7 @@ export class PostgresAuditLog implements AuditSink {
 }
 
 /**
- * Locks the head row for this transaction and reads it, with the last record's seq (one index probe), which must be
+ * Locks the head row for this transaction and reads it, then the last record's seq (one index probe), which must be
  * the head's seq − 1:
  * - records after the head (added behind cofre's back, or a head moved back) would take the seqs this batch needs:
  *   refused, `COFRE_AUDIT_UNAVAILABLE`, until an operator has run `cofre audit verify` and removed them;
@@ -324,12 +324,11 @@ async function lockHead(tx: PgQueryable, idleHold: string, reporter: AuditLogRep
     hash: string;
     log_id: string | null;
     since_checkpoint: number;
-    last: string | null;
   }>(
     // set_config: every replica's audit waits on this lock, so a writer that stalls while holding it (a frozen
     // process, a network cut TCP notices only after minutes) is cut off by the server after `idleHold` ms.
     `SELECT set_config('idle_in_transaction_session_timeout', $1, true) AS idle_hold,
-            seq, hash, log_id, since_checkpoint, (SELECT max(seq) FROM audit_records) AS last
+            seq, hash, log_id, since_checkpoint
        FROM audit_head WHERE only_row FOR UPDATE`,
     [idleHold],
   );
@@ -346,7 +345,14 @@ async function lockHead(tx: PgQueryable, idleHold: string, reporter: AuditLogRep
     logId: row.log_id,
     sinceCheckpoint: row.since_checkpoint,
   };
-  const last = row.last === null ? -1 : Number(row.last);
+  // A statement of its own, after the lock is granted: READ COMMITTED takes a statement's snapshot when it starts,
+  // so in the locking statement it would miss the records of the batch this one waited for (the locked row itself
+  // is re-read at its newest version; a subquery is not).
+  const { rows: lastRows } = await tx.query<{ last: string | null }>(
+    'SELECT max(seq) AS last FROM audit_records',
+  );
+  const lastSeq = lastRows[0]?.last ?? null;
+  const last = lastSeq === null ? -1 : Number(lastSeq);
   if (last > head.seq - 1) {
     throw new CofreError(
       'COFRE_AUDIT_UNAVAILABLE',
