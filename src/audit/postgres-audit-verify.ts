@@ -25,9 +25,10 @@ export type PostgresVerifyOptions = Omit<VerifyOptions, 'path' | 'onProgress'> &
  * of rows (`forEachAuditRow`), so memory stays bounded. Never throws for a damaged chain; throws
  * `COFRE_STATE_UNAVAILABLE` when the database cannot be read (or an unreadable witness file).
  *
- * What it trusts: as the file verifier (the pinned key, else the genesis key), and the database's answers. A
- * superuser who rewrites the whole chain and its head, re-signing nothing, is caught only by a pinned key (signed
- * checkpoints stop verifying) or by a witness holding a checkpoint.
+ * What it trusts: as the file verifier (the pinned key, else the genesis key), and the database's answers. Someone
+ * who may rewrite the tables (a superuser, their owner) can rewrite the whole chain and its head consistently; that
+ * is caught only by a pinned key (without the signing key, the checkpoints cannot be re-signed) or by a witness
+ * holding a checkpoint of the original chain.
  */
 export async function verifyPostgresAudit(
   db: PgDb,
