@@ -14,6 +14,7 @@ import {
   errorCodes,
   intent,
   PostgresAuditFixture,
+  quietReporter,
 } from '../../test/audit/postgres-audit-fixture.js';
 import { encodingsOf } from '../../test/invariants/canary.js';
 import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
@@ -27,11 +28,11 @@ import { recordHash } from './audit-format.js';
 import { AuditHasher } from './audit-hasher.js';
 import type { AuditEvent } from './audit-log.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
+import { openPostgresAuditLog } from './open-postgres-audit-log.js';
 import { exportPostgresAudit } from './postgres-audit-export.js';
 import type { PostgresAuditLogOptions } from './postgres-audit-log.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
 import { verifyAuditLog } from './verify-chain.js';
-import { FileWitness } from './witness-file.js';
 
 const server = await peerOrSkip('PostgreSQL', startPostgres);
 
@@ -216,7 +217,12 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
       const witnessPath = join(dir, 'witness.jsonl');
       const { connect } = await freshDatabase();
       const db = connect();
-      const log = writer(db, { witnesses: [new FileWitness(witnessPath)] });
+      // As the runtime opens it: the config's checkpoint and witnesses.
+      const log = openPostgresAuditLog(
+        { checkpoint: { every: 10, interval: 60_000 }, witnesses: [{ type: 'file', path: witnessPath }] },
+        db,
+        { signingKey: fixture.signingKey.privateKey, reporter: quietReporter, replica: 'r-00000000000000ee' },
+      );
       for (let i = 0; i < 25; i++) await log.append(event(`req-${i}`));
       await log.close();
       expect((await readFile(witnessPath, 'utf8')).trim().split('\n')).toHaveLength(3); // seq 11, 22, 26
