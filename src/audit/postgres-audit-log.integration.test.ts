@@ -283,6 +283,33 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     );
   });
 
+  it('resolves an append only once its record is committed: another connection sees it at once', async () => {
+    const { connect, url } = await freshDatabase();
+    // COMMIT comes a while after the batch's statements: an append resolved before it would find nothing.
+    class SlowCommitPgDb extends PgDb {
+      override transaction<T>(fn: (tx: PgQueryable) => Promise<T>, options?: { serializable?: boolean }) {
+        return super.transaction(async (tx) => {
+          const result = await fn(tx);
+          await new Promise((done) => setTimeout(done, 30));
+          return result;
+        }, options);
+      }
+    }
+    const log = writer(fixture.pool(new SlowCommitPgDb(new pg.Pool({ connectionString: url, max: 2 }))));
+    const other = connect();
+    const seen = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        await log.append(event(`durable-${i}`));
+        const { rows: found } = await other.query(
+          `SELECT 1 FROM audit_records WHERE line LIKE '%"requestId":"durable-' || $1 || '"%'`,
+          [i],
+        );
+        return found.length;
+      }),
+    );
+    expect(seen).toEqual(seen.map(() => 1));
+  });
+
   it('groups concurrent appends into few transactions', async () => {
     const { url } = await freshDatabase();
     let transactions = 0;
