@@ -309,7 +309,7 @@ async function startCofre(
   const server = await startBrokerServer(config, { logger, verify: false });
   stops.push(() => server.close());
   const { runtime, url } = server;
-  const { token } = issueAgentToken(runtime.state, {
+  const { token } = await issueAgentToken(runtime.state, {
     id: 'bench-agent',
     policy: 'demo',
     ttlMs: config.agents.tokenTtl,

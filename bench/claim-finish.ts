@@ -4,9 +4,9 @@ import type { StateStore } from '../src/state/state-store.js';
  * What the broker's state store does for every write: claim a request with an idempotency key, then finish it. The
  * benches that compare against it (`orders`, `limits`) share this one definition.
  */
-export function claimAndFinish(store: StateStore, requestId: string): Promise<void> {
+export async function claimAndFinish(store: StateStore, requestId: string): Promise<void> {
   const now = new Date();
-  store.claimRequest({
+  await store.claimRequest({
     requestId,
     agentId: 'bench-agent',
     action: 'place_order',
@@ -18,11 +18,10 @@ export function claimAndFinish(store: StateStore, requestId: string): Promise<vo
     createdAt: now,
     updatedAt: now,
   });
-  store.finishRequest(requestId, {
+  await store.finishRequest(requestId, {
     status: 'executed',
     response: JSON.stringify({ requestId, status: 'executed' }),
     at: now,
     releaseKey: false,
   });
-  return Promise.resolve();
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { issueAgentToken } from '../src/broker/agent-tokens.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { SqliteStateStore } from '../src/state/sqlite/sqlite-state-store.js';
+import { openStateStore } from '../src/state/open-state-store.js';
 import { randomPaperKeys, startPaperVenue, writeDemoSetup } from '../src/surfaces/cli/paper-provisioning.js';
 import { spawnTracked, stopChild } from './child-process.js';
 import { keepAliveAgent, post } from './http-post.js';
@@ -171,16 +171,18 @@ async function timeServe(
 /** Registers the bench agent in the setup's state store (what `cofre agent add` does, minus its audit line). */
 async function addAgent(configFile: string): Promise<string> {
   const config = await loadConfig(configFile);
-  const state = new SqliteStateStore(config.state.path);
+  const state = await openStateStore(config);
   try {
-    return issueAgentToken(state, {
-      id: 'bench-agent',
-      policy: 'demo',
-      ttlMs: config.agents.tokenTtl,
-      now: new Date(),
-    }).token;
+    return (
+      await issueAgentToken(state, {
+        id: 'bench-agent',
+        policy: 'demo',
+        ttlMs: config.agents.tokenTtl,
+        now: new Date(),
+      })
+    ).token;
   } finally {
-    state.close();
+    await state.close();
   }
 }
 

@@ -28,10 +28,10 @@ function hash(secret: string): Buffer {
  * secret (base64url). Only SHA-256 of the secret is stored; a plain hash is enough because the secret is random and
  * long, unlike a password.
  */
-export function issueAgentToken(
+export async function issueAgentToken(
   state: StateStore,
   input: { id: string; policy: string; ttlMs: number; now: Date },
-): IssuedToken {
+): Promise<IssuedToken> {
   if (!AGENT_ID.test(input.id)) {
     throw new CofreError(
       'COFRE_USAGE',
@@ -49,7 +49,7 @@ export function issueAgentToken(
     expiresAt: new Date(input.now.getTime() + input.ttlMs),
     revokedAt: undefined,
   };
-  state.addAgent(agent);
+  await state.addAgent(agent);
   return { agent, token: `cofre_${tokenId}.${secret}` };
 }
 
@@ -61,11 +61,11 @@ const DECOY_HASH = hash('cofre-decoy');
  * answer, so a caller cannot tell which (SECURITY: no oracle for valid ids). The hash comparison is constant time.
  * An operator token is refused with `COFRE_AGENT_TOKEN_REQUIRED` (by its shape).
  */
-export function authenticateAgent(
+export async function authenticateAgent(
   state: StateStore,
   token: string | undefined,
   now: Date,
-): AuthenticatedAgent {
+): Promise<AuthenticatedAgent> {
   // SECURITY: operator tokens act for a person, never for an agent; said by name so the mix-up is easy to fix.
   if (looksLikeOperatorToken(token)) {
     throw new CofreError(
@@ -74,7 +74,7 @@ export function authenticateAgent(
     );
   }
   const match = token === undefined ? null : TOKEN_PATTERN.exec(token);
-  const agent = match?.[1] === undefined ? undefined : state.agentByTokenId(match[1]);
+  const agent = match?.[1] === undefined ? undefined : await state.agentByTokenId(match[1]);
   const presented = hash(match?.[2] ?? '');
   const equal = timingSafeEqual(presented, agent?.tokenHash ?? DECOY_HASH);
   if (

@@ -30,7 +30,7 @@ export async function awaitApproval(
   try {
     await auditIntent(ctx, { request, resolved, decision, input });
   } catch (err) {
-    ctx.deps.state.releaseRequest(request.requestId);
+    await ctx.deps.state.releaseRequest(request.requestId);
     throw err;
   }
   const approval = newApprovalRecord({
@@ -44,7 +44,7 @@ export async function awaitApproval(
     expiryMs: ctx.deps.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS,
   });
   const expiresAt = approval.expiresAt;
-  ctx.deps.state.createApproval(approval);
+  await ctx.deps.state.createApproval(approval);
   const answer = await finish(
     ctx,
     request,

@@ -13,13 +13,13 @@ import { plainQuestion } from './resolve-action.js';
  * cancel: safe to send again) is recorded only when it finishes (`Claimed.unstored`): until then `get_request`
  * does not know it, and a stop in the middle leaves nothing to settle.
  */
-export function claim(
+export async function claim(
   ctx: BrokerContext,
   agent: AuthenticatedAgent,
   action: ActionName,
   input: unknown,
   decision: PolicyDecision,
-): { readonly request: Claimed; readonly replay?: undefined } | { readonly replay: ActionResponse } {
+): Promise<{ readonly request: Claimed; readonly replay?: undefined } | { readonly replay: ActionResponse }> {
   const canonical = canonicalInput(input);
   // A denied request claims no key: the same clientOrderId may be used once policy allows it.
   const idempotencyKey =
@@ -42,15 +42,15 @@ export function claim(
   if (idempotencyKey === undefined && decision.decision === 'allow') {
     return { request: { ...request, unstored: record } };
   }
-  const first = ctx.deps.state.claimRequest(record);
+  const first = await ctx.deps.state.claimRequest(record);
   if (first.claimed) return { request };
-  const existing = settledPending(ctx, first.existing);
+  const existing = await settledPending(ctx, first.existing);
   // A request whose approval was denied or expired gives its key back when first looked at, which may be right now:
   // then the key is free, and this request takes it instead of being answered as a replay of the denied one.
   if (first.existing.status === 'pending_approval' && existing.status === 'denied') {
-    const again = ctx.deps.state.claimRequest(record);
+    const again = await ctx.deps.state.claimRequest(record);
     if (again.claimed) return { request };
-    return { replay: replay(settledPending(ctx, again.existing), canonical, input) };
+    return { replay: replay(await settledPending(ctx, again.existing), canonical, input) };
   }
   return { replay: replay(existing, canonical, input) };
 }
@@ -59,10 +59,10 @@ export function claim(
  * A request still `pending_approval` whose approval was denied or expired is finished as denied, its key given
  * back, the first time anyone looks at it; otherwise the record as it is.
  */
-export function settledPending(ctx: BrokerContext, record: RequestRecord): RequestRecord {
+export async function settledPending(ctx: BrokerContext, record: RequestRecord): Promise<RequestRecord> {
   if (record.status !== 'pending_approval') return record;
   const now = ctx.now();
-  const approval = ctx.deps.state.approval(record.requestId);
+  const approval = await ctx.deps.state.approval(record.requestId);
   const ended =
     approval === undefined
       ? 'its approval is missing'
@@ -80,7 +80,7 @@ export function settledPending(ctx: BrokerContext, record: RequestRecord): Reque
     reason: ended,
   };
   const response = JSON.stringify(answer);
-  ctx.deps.state.finishRequest(record.requestId, {
+  await ctx.deps.state.finishRequest(record.requestId, {
     status: 'denied',
     response,
     at: now,

@@ -28,14 +28,14 @@ export async function finish(
     const at = ctx.now();
     if (request.unstored !== undefined) {
       // Its one row, finished, written with the others that finish in this turn of the event loop.
-      ctx.deps.state.recordFinished({
+      await ctx.deps.state.recordFinished({
         ...request.unstored,
         status: answer.status,
         response: text,
         updatedAt: at,
       });
     } else {
-      ctx.deps.state.finishRequest(requestId, {
+      await ctx.deps.state.finishRequest(requestId, {
         status: answer.status,
         response: text,
         at,

@@ -20,7 +20,11 @@ import { openAccount } from './run-action.js';
  * is looked up the same way, so its budget is committed or given back. A venue that cannot answer leaves the
  * request as it is (its reservation counting), reported as unresolved. Each settled request gets an audit outcome.
  */
-export async function reconcileInterrupted(ctx: BrokerContext, before: Date): Promise<ReconcileReport> {
+export async function reconcileInterrupted(
+  ctx: BrokerContext,
+  before: Date,
+  rows?: readonly RequestRecord[],
+): Promise<ReconcileReport> {
   const resolved: { requestId: string; status: 'executed' | 'failed' }[] = [];
   const unresolved: { requestId: string; reason: string }[] = [];
   const unsettled = (requestId: string, err: unknown): void => {
@@ -28,7 +32,8 @@ export async function reconcileInterrupted(ctx: BrokerContext, before: Date): Pr
     ctx.deps.logger.warn({ err, requestId }, 'could not settle an interrupted request');
     unresolved.push({ requestId, reason });
   };
-  for (const row of ctx.deps.state.executingRequests(before)) {
+  // `rows`: requests adopted from a dead replica (issue 16), settled like this replica's own.
+  for (const row of rows ?? (await ctx.deps.state.executingRequests(before))) {
     const request: Claimed = {
       requestId: row.requestId,
       agent: { id: row.agentId, policy: '' },
@@ -41,7 +46,7 @@ export async function reconcileInterrupted(ctx: BrokerContext, before: Date): Pr
       const response = await runWithRequestId(row.requestId, row.agentId, () =>
         settleInterrupted(ctx, row, record),
       );
-      settleLimits(ctx, request, [], response, { held: [], writeSent: false });
+      await settleLimits(ctx, request, [], response, { held: [], writeSent: false });
       const finished = await finish(ctx, request, response, record);
       resolved.push({
         requestId: row.requestId,
@@ -53,8 +58,8 @@ export async function reconcileInterrupted(ctx: BrokerContext, before: Date): Pr
       for (const value of record.held) value.zero();
     }
   }
-  for (const requestId of ctx.deps.state.reservedRequests()) {
-    const row = ctx.deps.state.request(requestId);
+  for (const requestId of await ctx.deps.state.reservedRequests()) {
+    const row = await ctx.deps.state.request(requestId);
     if (row === undefined || row.status === 'executing' || row.createdAt >= before) continue;
     try {
       await runWithRequestId(requestId, row.agentId, () => settleUnknownReservation(ctx, row));
@@ -70,7 +75,7 @@ export async function settleUnknownReservation(ctx: BrokerContext, row: RequestR
   const { state } = ctx.deps;
   if (row.status !== 'failed') {
     // Finished but left reserved (a failure while settling): it executed or waited, so it counts as reserved.
-    state.settleReservation(row.requestId, { kind: 'commit', at: ctx.now() });
+    await state.settleReservation(row.requestId, { kind: 'commit', at: ctx.now() });
     return;
   }
   const record: VenueCallRecord = { held: [], writeSent: false };
@@ -85,7 +90,7 @@ export async function settleUnknownReservation(ctx: BrokerContext, row: RequestR
       outcome = found === undefined ? { kind: 'nothing-happened' } : { kind: 'order', account, order: found };
     }
     const settlement = settlementFor([], outcome, ctx.now());
-    if (settlement !== undefined) state.settleReservation(row.requestId, settlement);
+    if (settlement !== undefined) await state.settleReservation(row.requestId, settlement);
   } finally {
     for (const value of record.held) value.zero();
   }

@@ -16,7 +16,7 @@ export async function reserve(
   checks: readonly LimitCheck[],
 ): Promise<ActionResponse | undefined> {
   const { state } = ctx.deps;
-  let result = state.reserve(request.requestId, checks, ctx.now());
+  let result = await state.reserve(request.requestId, checks, ctx.now());
   const account = resolved.question.account;
   const refusedKey = result.ok ? undefined : result.key;
   const full = checks.find((c) => c.key === refusedKey);
@@ -25,12 +25,12 @@ export async function reserve(
     const asOf = ctx.now();
     const open = await venueOpenOrders(ctx, account, request.requestId);
     if (open !== undefined) {
-      state.syncOpenOrders(
+      await state.syncOpenOrders(
         account,
         open.map((o) => o.id),
         asOf,
       );
-      result = state.reserve(request.requestId, checks, ctx.now());
+      result = await state.reserve(request.requestId, checks, ctx.now());
     }
   }
   if (result.ok) return undefined;

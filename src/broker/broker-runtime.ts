@@ -14,7 +14,7 @@ import { openResolver } from '../secrets/open-backend.js';
 import { parseSecretReference } from '../secrets/secret-reference.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { ServiceProxy } from '../services/service-proxy.js';
-import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
+import { openStateStore, textResolver } from '../state/open-state-store.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
 import { checkKeyScope } from '../venues/check-key-scope.js';
@@ -26,6 +26,7 @@ import { approvalWebhookFor } from './approval-webhook.js';
 import { AuditedSecrets } from './audited-secrets.js';
 import { Broker, type ReconcileReport } from './broker.js';
 import { KeyScopeGate } from './key-scope-gate.js';
+import { type ReplicaLoop, startReplicaLoop } from './replica-loop.js';
 import { startRequestRetention } from './request-retention.js';
 import { advanceAuditHorizon, type AuditRestoreReport, restoreFromAudit } from './restore-from-audit.js';
 
@@ -143,7 +144,8 @@ export async function openBrokerRuntime(
   const onModeFixed = (fixed: { path: string; was: string }): void => {
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
-  const state = new SqliteStateStore(config.state.path, {
+  const state = await openStateStore(config, {
+    resolve: textResolver(resolver),
     onModeFixed,
     onBackgroundError: (err) => {
       options.logger.error(
@@ -151,6 +153,10 @@ export async function openBrokerRuntime(
         'could not store the rows of finished reads and cancels (the audit log has them)',
       );
     },
+  }).catch(async (err: unknown) => {
+    unfollowRedactor();
+    await resolver.close();
+    throw err;
   });
   // The hash-chained log (audit/chained-audit-log.ts): group commit, signed checkpoints, witnesses, rotation.
   const audit =
@@ -168,7 +174,7 @@ export async function openBrokerRuntime(
     unfollowRedactor();
     await audit.close().catch(() => undefined);
     await resolver.close();
-    state.close();
+    await state.close();
     throw err;
   });
   const retention = startRequestRetention({
@@ -273,6 +279,7 @@ export async function openBrokerRuntime(
     return report;
   };
   let later: NodeJS.Timeout | undefined;
+  let replicas: ReplicaLoop | undefined;
   // The horizon moves only once the restore below is done: never past an intent whose row is not back yet.
   let horizon: NodeJS.Timeout | undefined = undefined;
 
@@ -310,6 +317,7 @@ export async function openBrokerRuntime(
       (closed ??= (async () => {
         clearTimeout(later);
         clearInterval(horizon);
+        await replicas?.stop();
         retention.stop();
         await credentialVersions.close();
         const opened = await Promise.allSettled(venues.values());
@@ -326,10 +334,13 @@ export async function openBrokerRuntime(
         hasher.zero();
         await resolver.close();
         unfollowRedactor();
-        state.close();
+        await state.close();
       })()),
   };
-  if (options.reconcileFromAudit !== false) {
+  // Issue 16: on PostgreSQL the intent and the request row are in one durable database, and a replica's
+  // unfinished requests are adopted by the survivors (replica-loop.ts), so there is no file log to restore from.
+  const fileState = config.state.type === 'sqlite';
+  if (fileState && options.reconcileFromAudit !== false) {
     // SECURITY: before anything is served, so no retry of a request the state lost can be sent a second time.
     runtime.restoredFromAudit = await restoreFromAudit({
       state,
@@ -343,7 +354,19 @@ export async function openBrokerRuntime(
       throw err;
     });
   }
-  horizon = startAuditHorizon(state, config.audit.path, options.logger);
+  if (fileState) horizon = startAuditHorizon(state, config.audit.path, options.logger);
+  if (config.state.type === 'postgres') {
+    replicas = startReplicaLoop({
+      state,
+      settle: (rows, before) => broker.reconcileInterrupted(before, rows),
+      heartbeatMs: config.state.heartbeat,
+      leaseMs: config.state.lease,
+      windowMs: SIGNED_REQUEST_WINDOW_MS,
+      logger: options.logger,
+    });
+    // Alive before the first request, so no survivor takes this replica for dead.
+    await replicas.tick();
+  }
   credentialVersions.start();
   return runtime;
 }

@@ -52,7 +52,7 @@ export async function send(
     const settlement = SPENDING_ACTIONS.has(request.action)
       ? limitSettlement(ctx, request, decision.limits, response, record)
       : undefined;
-    if (!SPENDING_ACTIONS.has(request.action)) closeSeenOrders(ctx, request, response);
+    if (!SPENDING_ACTIONS.has(request.action)) await closeSeenOrders(ctx, request, response);
     return await finish(ctx, request, response, record, settlement);
   } finally {
     for (const value of record.held) value.zero();
@@ -70,7 +70,7 @@ async function resultOf(
 ): Promise<unknown> {
   const { action, agent } = request;
   if (action === 'get_limits') {
-    return { limits: limitsView(ctx.deps.policy, ctx.deps.state, agent, ctx.now()) };
+    return { limits: await limitsView(ctx.deps.policy, ctx.deps.state, agent, ctx.now()) };
   }
   if (action === 'preview_order') return preview(ctx, resolved);
   if (action === 'get_request') throw new CofreError('COFRE_INTERNAL', 'get_request is not sent');
@@ -83,10 +83,10 @@ async function resultOf(
 }
 
 /** `preview_order`: the order as it would be sent and the decision `place_order` would get; nothing reserved. */
-function preview(ctx: BrokerContext, resolved: ResolvedAction): unknown {
+async function preview(ctx: BrokerContext, resolved: ResolvedAction): Promise<unknown> {
   const question = { ...resolved.question, action: 'place_order' as const };
   const decision = ctx.deps.policy.decide(question);
-  const usage = ctx.deps.state.usage(decision.limits, ctx.now());
+  const usage = await ctx.deps.state.usage(decision.limits, ctx.now());
   return {
     order: resolved.question.order,
     sent: false,
@@ -108,16 +108,16 @@ function preview(ctx: BrokerContext, resolved: ResolvedAction): unknown {
  * Ends the request's reservation from its outcome (see limit-settlement.ts). Never throws: a failure here is logged,
  * and the reservation stays (counted, never forgotten) until reconciled.
  */
-export function settleLimits(
+export async function settleLimits(
   ctx: BrokerContext,
   request: Claimed,
   checks: readonly LimitCheck[],
   response: ActionResponse,
   record: VenueCallRecord,
-): void {
+): Promise<void> {
   const settlement = limitSettlement(ctx, request, checks, response, record);
   try {
-    if (settlement !== undefined) ctx.deps.state.settleReservation(request.requestId, settlement);
+    if (settlement !== undefined) await ctx.deps.state.settleReservation(request.requestId, settlement);
   } catch (err) {
     ctx.deps.logger.error(
       { err, requestId: request.requestId },
@@ -162,12 +162,16 @@ function limitSettlement(
  * Keeps the count of open orders true: an order a cancel, a cancel-all or a look-up shows closed is no longer
  * counted against `openOrders`. Never throws (a stale count is corrected at the cap by asking the venue).
  */
-function closeSeenOrders(ctx: BrokerContext, request: Claimed, response: ActionResponse): void {
+async function closeSeenOrders(
+  ctx: BrokerContext,
+  request: Claimed,
+  response: ActionResponse,
+): Promise<void> {
   const result = response.result as { order?: Order; orders?: readonly Order[] } | undefined;
   const seen = result?.orders ?? (result?.order === undefined ? [] : [result.order]);
   try {
     for (const order of seen) {
-      if (order.status !== 'open') ctx.deps.state.closeOpenOrder(request.account ?? '', order.id);
+      if (order.status !== 'open') await ctx.deps.state.closeOpenOrder(request.account ?? '', order.id);
     }
   } catch (err) {
     ctx.deps.logger.warn({ err, requestId: request.requestId }, 'could not update the count of open orders');

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { HaltState } from '../state/control-store.js';
+import type { RequestRecord } from '../state/state-store.js';
 import { ACTION_NAMES, type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { agentOf, boundActionOf, questionOf } from './approval-binding.js';
@@ -121,7 +122,7 @@ export class Broker implements BrokerControl {
     if (name === 'get_request')
       return this.#getRequest(agent, (input as ActionInput<'get_request'>).requestId);
     // The kill switch halts trading: an http_request (news, market data) moves no money, so it goes on while halted.
-    if (name !== 'http_request') ctx.halt.check();
+    if (name !== 'http_request') await ctx.halt.check();
     let resolved: ResolvedAction;
     try {
       resolved = await resolveStep(ctx, agent, name, input);
@@ -132,7 +133,7 @@ export class Broker implements BrokerControl {
       return this.#failUnresolved(agent, name, input, err);
     }
     const decision = ctx.deps.policy.decide(resolved.question);
-    const claimed = claim(ctx, agent, name, input, decision);
+    const claimed = await claim(ctx, agent, name, input, decision);
     if (claimed.replay !== undefined) return claimed.replay;
     const { request } = claimed;
     switch (decision.decision) {
@@ -180,8 +181,8 @@ export class Broker implements BrokerControl {
       credentials = await recordIntent(ctx, { request, resolved, decision, input, approvedBy });
     } catch (err) {
       // Fail closed: nothing was sent, so the reservation and the claim are given back.
-      ctx.deps.state.settleReservation(request.requestId, { kind: 'release' });
-      ctx.deps.state.releaseRequest(request.requestId);
+      await ctx.deps.state.settleReservation(request.requestId, { kind: 'release' });
+      await ctx.deps.state.releaseRequest(request.requestId);
       throw err;
     }
     return send(ctx, request, input, resolved, decision, credentials);
@@ -208,15 +209,15 @@ export class Broker implements BrokerControl {
   }
 
   /** A request whose action could not be resolved because the venue failed: recorded as failed, nothing sent. */
-  #failUnresolved(
+  async #failUnresolved(
     agent: AuthenticatedAgent,
     name: ActionName,
     input: unknown,
     err: unknown,
   ): Promise<ActionResponse> {
     const ctx = this.#ctx;
-    const claimed = claim(ctx, agent, name, input, UNRESOLVED);
-    if (claimed.replay !== undefined) return Promise.resolve(claimed.replay);
+    const claimed = await claim(ctx, agent, name, input, UNRESOLVED);
+    if (claimed.replay !== undefined) return claimed.replay;
     const { requestId } = claimed.request;
     const response: ActionResponse = { requestId, status: 'failed', error: publicError(ctx, err, requestId) };
     return finish(ctx, claimed.request, response, emptyRecord());
@@ -232,15 +233,15 @@ export class Broker implements BrokerControl {
   async executeApproved(requestId: string, operator: string): Promise<ActionResponse> {
     const ctx = this.#ctx;
     const { state } = ctx.deps;
-    const approval = state.approval(requestId);
+    const approval = await state.approval(requestId);
     if (approval === undefined) {
       throw new CofreError('COFRE_APPROVAL_NOT_EXECUTABLE', `no request ${requestId} waits for approval`);
     }
     const bound = boundActionOf(approval);
-    if (bound.action !== 'http_request') ctx.halt.check(); // as in execute: a halt stops trading only
-    if (!state.claimApprovedForExecution(requestId, ctx.now())) {
-      const row = state.request(requestId);
-      if (state.approval(requestId)?.status === 'executed' && row !== undefined) return stored(row);
+    if (bound.action !== 'http_request') await ctx.halt.check(); // as in execute: a halt stops trading only
+    if (!(await state.claimApprovedForExecution(requestId, ctx.now()))) {
+      const row = await state.request(requestId);
+      if ((await state.approval(requestId))?.status === 'executed' && row !== undefined) return stored(row);
       throw new CofreError(
         'COFRE_APPROVAL_NOT_EXECUTABLE',
         `request ${requestId} is ${approval.status}: only an approved, unexpired request runs, and only once`,
@@ -252,11 +253,11 @@ export class Broker implements BrokerControl {
       agent,
       action: bound.action,
       account: bound.account,
-      idempotencyKey: state.request(requestId)?.idempotencyKey,
+      idempotencyKey: (await state.request(requestId))?.idempotencyKey,
     };
-    state.resumeRequest(requestId, ctx.now());
+    await state.resumeRequest(requestId, ctx.now());
     const resolved: ResolvedAction = { question: questionOf(bound), payload: bound.send ?? undefined };
-    const revoked = state.listAgents().find((a) => a.id === agent.id)?.revokedAt !== undefined;
+    const revoked = (await state.listAgents()).find((a) => a.id === agent.id)?.revokedAt !== undefined;
     const decision = ctx.deps.policy.decide(resolved.question);
     if (revoked || decision.decision === 'deny') {
       const reason = revoked ? `agent ${agent.id} was revoked before approval` : decision.reason;
@@ -283,7 +284,7 @@ export class Broker implements BrokerControl {
     const reports: CancelAllReport[] = [];
     for (const account of Object.keys(ctx.deps.accounts)) {
       const input = { account };
-      const claimed = claim(ctx, operator, 'cancel_all_orders', input, decision);
+      const claimed = await claim(ctx, operator, 'cancel_all_orders', input, decision);
       if (claimed.replay !== undefined) continue;
       const resolved: ResolvedAction = {
         question: plainQuestion(operator, 'cancel_all_orders', input),
@@ -310,22 +311,22 @@ export class Broker implements BrokerControl {
   }
 
   /** The halt in force, if any (this process's or one persisted by another). */
-  halted(): HaltState | undefined {
+  halted(): Promise<HaltState | undefined> {
     return this.#ctx.halt.current();
   }
 
   /** Settles requests a stopped process left `executing`, and unknown outcomes' reservations (broker-reconcile). */
-  reconcileInterrupted(before: Date): Promise<ReconcileReport> {
-    return reconcileInterrupted(this.#ctx, before);
+  reconcileInterrupted(before: Date, rows?: readonly RequestRecord[]): Promise<ReconcileReport> {
+    return reconcileInterrupted(this.#ctx, before, rows);
   }
 
   /** The stored answer of an earlier request by the same agent (other agents' requests look missing). */
-  #getRequest(agent: AuthenticatedAgent, requestId: string): ActionResponse {
-    const record = this.#ctx.deps.state.request(requestId);
+  async #getRequest(agent: AuthenticatedAgent, requestId: string): Promise<ActionResponse> {
+    const record = await this.#ctx.deps.state.request(requestId);
     if (record?.agentId !== agent.id) {
       throw new CofreError('COFRE_REQUEST_NOT_FOUND', `no request ${requestId} of yours`);
     }
-    return stored(settledPending(this.#ctx, record));
+    return stored(await settledPending(this.#ctx, record));
   }
 }
 

@@ -13,6 +13,8 @@ import type { ControlStore, HaltState } from '../state/control-store.js';
 export class HaltGate {
   readonly #store: Pick<ControlStore, 'halted'>;
   #local: HaltState | undefined;
+  /** The store's halt as last read, for the checks that cannot wait (see {@link write}). */
+  #persisted: HaltState | undefined;
   #writesInFlight = 0;
   #drained: (() => void)[] = [];
 
@@ -20,29 +22,43 @@ export class HaltGate {
     this.#store = store;
   }
 
-  /** The halt in force, if any: this process's own, or one persisted by any process. */
-  current(): HaltState | undefined {
-    return this.#local ?? this.#store.halted();
+  /**
+   * The halt in force, if any: this process's own, or one persisted by any process (read from the store each time:
+   * on PostgreSQL that is how a halt through one replica reaches every other before its next request, issue 16).
+   */
+  async current(): Promise<HaltState | undefined> {
+    if (this.#local !== undefined) return this.#local;
+    this.#persisted = await this.#store.halted();
+    return this.#persisted;
   }
 
   /** Throws `COFRE_HALTED` while halted. */
-  check(): void {
-    const halt = this.current();
+  async check(): Promise<void> {
+    const halt = await this.current();
+    if (halt !== undefined) throw haltedError(halt);
+  }
+
+  /** Throws `COFRE_HALTED` if this process is halted or the store was halted when last read; never waits. */
+  #checkKnown(): void {
+    const halt = this.#local ?? this.#persisted;
     if (halt !== undefined) throw haltedError(halt);
   }
 
   /**
-   * Runs one venue write unless halted; the check and the count are one synchronous step, so a halt either sees
-   * this write in flight or this write sees the halt. `send` gets `recheck`, to call when the write leaves any queue
-   * on its way to the venue (`VenueCallRecord.beforeWrite`): a write still waiting in cofre's account queue when the
-   * halt comes is refused there with `COFRE_HALTED` instead of being sent while the halt waits for it.
+   * Runs one venue write unless halted. The store is read first; then the check of this process's own halt and the
+   * count are one synchronous step, so a halt here either sees this write in flight or this write sees the halt.
+   * `send` gets `recheck`, to call when the write leaves any queue on its way to the venue
+   * (`VenueCallRecord.beforeWrite`): a write still waiting in cofre's account queue when the halt comes is refused
+   * there with `COFRE_HALTED` instead of being sent while the halt waits for it (a halt persisted by another process
+   * is seen there as this process last read it).
    */
   async write<T>(send: (recheck: () => void) => Promise<T>): Promise<T> {
-    this.check();
+    await this.check();
+    this.#checkKnown();
     this.#writesInFlight++;
     try {
       return await send(() => {
-        this.check();
+        this.#checkKnown();
       });
     } finally {
       this.#writesInFlight--;
@@ -60,6 +76,7 @@ export class HaltGate {
   /** Lifts this process's own halt; a persisted halt is lifted in the store (`cofre resume`). */
   resume(): void {
     this.#local = undefined;
+    this.#persisted = undefined;
   }
 }
 

@@ -14,14 +14,14 @@ export interface LimitUsage extends LimitView {
  * Every limit that applies to an agent with its usage at `at` (committed within the window plus reserved), for
  * `get_limits` and `cofre policy explain`.
  */
-export function limitsView(
+export async function limitsView(
   policy: PolicyEngine,
   ledger: Pick<LimitLedger, 'usage'>,
   agent: AuthenticatedAgent,
   at: Date,
-): readonly LimitUsage[] {
+): Promise<readonly LimitUsage[]> {
   const views = policy.limitsFor(agent.id, agent.policy);
-  const usage = ledger.usage(views, at);
+  const usage = await ledger.usage(views, at);
   return views.map((view) => {
     const used = usage.get(view.key) ?? '0';
     const remaining = compareDecimal(used, view.cap) >= 0 ? '0' : subtractDecimal(view.cap, used);

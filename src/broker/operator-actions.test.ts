@@ -66,10 +66,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('OperatorActions approvals', () => {
-  it('shows the bound payload parsed, and lists by status', () => {
+  it('shows the bound payload parsed, and lists by status', async () => {
     const { store, actions } = setup();
     store.createApproval(pendingApproval('r1'));
-    expect(actions.show('r1')).toMatchObject({
+    expect(await actions.show('r1')).toMatchObject({
       requestId: 'r1',
       agent: 'bot-1',
       status: 'pending',
@@ -77,9 +77,11 @@ describe('OperatorActions approvals', () => {
       payloadHash: TEST_PAYLOAD_HASH,
       expiresAt: new Date(60_000).toISOString(),
     });
-    expect(actions.list('pending').map((a) => a.requestId)).toEqual(['r1']);
-    expect(actions.list('denied')).toEqual([]);
-    expect(() => actions.show('nope')).toThrow(expect.objectContaining({ code: 'COFRE_APPROVAL_NOT_FOUND' }));
+    expect((await actions.list('pending')).map((a) => a.requestId)).toEqual(['r1']);
+    expect(await actions.list('denied')).toEqual([]);
+    await expect(actions.show('nope')).rejects.toThrow(
+      expect.objectContaining({ code: 'COFRE_APPROVAL_NOT_FOUND' }),
+    );
   });
 
   it('executes once the quorum is reached, and audits each vote before', async () => {
@@ -124,7 +126,7 @@ describe('OperatorActions approvals', () => {
     expect(await codeOf(actions.approve('old', 'alice', TEST_PAYLOAD_HASH, undefined))).toBe(
       'COFRE_APPROVAL_NOT_PENDING',
     );
-    expect(actions.show('old').status).toBe('expired');
+    expect((await actions.show('old')).status).toBe('expired');
     expect(broker.calls).toEqual([]);
   });
 
@@ -185,8 +187,8 @@ describe('OperatorActions approvals', () => {
 describe('OperatorActions halt', () => {
   it('persists the halt, stops the broker, revokes agents and cancels orders when asked, in that order', async () => {
     const { store, broker, audit, actions } = setup();
-    issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
-    issueAgentToken(store, { id: 'bot-2', policy: 'p', ttlMs: 60_000, now: new Date(0) });
+    await issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
+    await issueAgentToken(store, { id: 'bot-2', policy: 'p', ttlMs: 60_000, now: new Date(0) });
     store.revokeAgent('bot-2', new Date(1));
     const report = await actions.halt('alice', {
       reason: 'incident',
@@ -206,7 +208,7 @@ describe('OperatorActions halt', () => {
 
   it('halts without revoking or cancelling by default, and still halts when the audit fails', async () => {
     const { store, broker, audit, actions } = setup();
-    issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
+    await issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
     audit.failing = true;
     expect(await actions.halt('alice', { reason: 'r' })).toEqual({
       halt: { reason: 'r', by: 'alice', at: new Date(1_500).toISOString() },

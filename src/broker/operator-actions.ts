@@ -87,14 +87,14 @@ export class OperatorActions {
   }
 
   /** Approvals, pending first, newest first; `status` filters. */
-  list(status?: ApprovalStatus): readonly ApprovalView[] {
+  async list(status?: ApprovalStatus): Promise<readonly ApprovalView[]> {
     const now = this.#now();
-    return this.#deps.store.listApprovals(now, status).map((a) => toView(a, now));
+    return (await this.#deps.store.listApprovals(now, status)).map((a) => toView(a, now));
   }
 
   /** One approval; `COFRE_APPROVAL_NOT_FOUND` if there is none. */
-  show(requestId: string): ApprovalView {
-    return toView(this.#record(requestId), this.#now());
+  async show(requestId: string): Promise<ApprovalView> {
+    return toView(await this.#record(requestId), this.#now());
   }
 
   /** One operator's approval of `payloadHash`; throws a `COFRE_APPROVAL_*` error when it is refused. */
@@ -104,9 +104,9 @@ export class OperatorActions {
     payloadHash: string,
     comment: string | undefined,
   ): Promise<ApproveReport> {
-    const result = this.#deps.store.approve(requestId, operator, payloadHash, comment, this.#now());
+    const result = await this.#deps.store.approve(requestId, operator, payloadHash, comment, this.#now());
     if (result.outcome === 'refused') {
-      const record = this.#deps.store.approval(requestId);
+      const record = await this.#deps.store.approval(requestId);
       // Quorum reached earlier but not executed: executing is idempotent (one claim wins), so finish the job.
       if (result.reason !== 'approved' || record?.payloadHash !== payloadHash) {
         // Recorded too: a refused approval (another hash, someone not among the approvers) is worth a look.
@@ -126,26 +126,26 @@ export class OperatorActions {
         payloadHash,
       });
       if (result.outcome === 'recorded') {
-        return { outcome: 'recorded', remaining: result.remaining, approval: this.show(requestId) };
+        return { outcome: 'recorded', remaining: result.remaining, approval: await this.show(requestId) };
       }
     }
     const response = await this.#deps.broker.executeApproved(requestId, operator);
-    return { outcome: 'executed', approval: this.show(requestId), response };
+    return { outcome: 'executed', approval: await this.show(requestId), response };
   }
 
   /** Denies a pending approval (any operator may: stopping is always allowed); the request is never executed. */
   async deny(requestId: string, operator: string, comment: string | undefined): Promise<ApprovalView> {
-    if (!this.#deps.store.deny(requestId, operator, comment, this.#now())) {
-      const record = this.#record(requestId);
+    if (!(await this.#deps.store.deny(requestId, operator, comment, this.#now()))) {
+      const record = await this.#record(requestId);
       throw refusal(requestId, toView(record, this.#now()).status as Exclude<ApprovalStatus, 'pending'>);
     }
     await this.#audit(requestId, 'deny', { operator, comment });
-    return this.show(requestId);
+    return await this.show(requestId);
   }
 
   /** The persisted halt, if any. */
-  halted(): HaltState | undefined {
-    return this.#deps.store.halted();
+  async halted(): Promise<HaltState | undefined> {
+    return await this.#deps.store.halted();
   }
 
   /** The kill switch; see the class comment for the order of its steps. */
@@ -154,12 +154,12 @@ export class OperatorActions {
     input: { reason: string; cancelOpenOrders?: boolean | undefined; revokeAgents?: boolean | undefined },
   ): Promise<HaltReport> {
     const state: HaltState = { reason: input.reason, by, at: this.#now() };
-    this.#deps.store.setHalt(state);
+    await this.#deps.store.setHalt(state);
     await this.#deps.broker.halt(state);
     const revokedAgents: string[] = [];
     if (input.revokeAgents === true) {
-      for (const agent of this.#deps.store.listAgents()) {
-        if (this.#deps.store.revokeAgent(agent.id, state.at)) revokedAgents.push(agent.id);
+      for (const agent of await this.#deps.store.listAgents()) {
+        if (await this.#deps.store.revokeAgent(agent.id, state.at)) revokedAgents.push(agent.id);
       }
     }
     const cancelled =
@@ -175,14 +175,14 @@ export class OperatorActions {
 
   /** Lifts the halt; `resumed: false` when it was not halted. */
   async resume(by: string): Promise<{ readonly resumed: boolean }> {
-    const resumed = this.#deps.store.clearHalt();
+    const resumed = await this.#deps.store.clearHalt();
     this.#deps.broker.resume();
     if (resumed) await this.#audit(`resume_${randomBytes(9).toString('base64url')}`, 'resume', { by });
     return { resumed };
   }
 
-  #record(requestId: string): ApprovalRecord {
-    const record = this.#deps.store.approval(requestId);
+  async #record(requestId: string): Promise<ApprovalRecord> {
+    const record = await this.#deps.store.approval(requestId);
     if (record === undefined) {
       throw new CofreError('COFRE_APPROVAL_NOT_FOUND', `no approval for request ${requestId}`);
     }
@@ -197,7 +197,7 @@ export class OperatorActions {
   ): Promise<void> {
     const audit = this.#deps.audit;
     if (audit === undefined) return;
-    const record = this.#deps.store.approval(requestId);
+    const record = await this.#deps.store.approval(requestId);
     const event: AuditEvent = {
       kind: 'operator',
       requestId,

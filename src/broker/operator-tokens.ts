@@ -36,10 +36,10 @@ function hash(secret: string): Buffer {
  * Issues an operator token: a 96-bit public id (to find the record) and a 256-bit secret (base64url), of which only
  * SHA-256 is stored, like agent tokens (see `agent-tokens.ts`), but in the operators' own table.
  */
-export function issueOperatorToken(
+export async function issueOperatorToken(
   store: ControlStore,
   input: { id: string; ttlMs: number; now: Date },
-): IssuedOperatorToken {
+): Promise<IssuedOperatorToken> {
   if (!OPERATOR_ID.test(input.id)) {
     throw new CofreError(
       'COFRE_USAGE',
@@ -56,7 +56,7 @@ export function issueOperatorToken(
     expiresAt: new Date(input.now.getTime() + input.ttlMs),
     revokedAt: undefined,
   };
-  store.addOperator(operator);
+  await store.addOperator(operator);
   return { operator, token: `cofre_op_${tokenId}.${secret}` };
 }
 
@@ -68,11 +68,11 @@ const DECOY_HASH = hash('cofre-operator-decoy');
  * (decided by its shape alone, before any lookup), so an agent can never approve, deny, halt or resume; unknown,
  * malformed, expired and revoked operator tokens all get the same `COFRE_UNAUTHENTICATED`. Constant-time compare.
  */
-export function authenticateOperator(
+export async function authenticateOperator(
   store: ControlStore,
   token: string | undefined,
   now: Date,
-): AuthenticatedOperator {
+): Promise<AuthenticatedOperator> {
   if (token !== undefined && AGENT_TOKEN_SHAPE.test(token)) {
     throw new CofreError(
       'COFRE_OPERATOR_TOKEN_REQUIRED',
@@ -80,7 +80,7 @@ export function authenticateOperator(
     );
   }
   const match = token === undefined ? null : OPERATOR_TOKEN.exec(token);
-  const operator = match?.[1] === undefined ? undefined : store.operatorByTokenId(match[1]);
+  const operator = match?.[1] === undefined ? undefined : await store.operatorByTokenId(match[1]);
   const equal = timingSafeEqual(hash(match?.[2] ?? ''), operator?.tokenHash ?? DECOY_HASH);
   if (
     operator === undefined ||

@@ -49,7 +49,7 @@ export function startRequestRetention(options: RequestRetentionOptions): Request
     const before = new Date(now().getTime() - options.retentionMs);
     let deleted = 0;
     for (let i = 0; i < maxBatches && !stopped; i++) {
-      const n = options.state.pruneRequests(before, batch);
+      const n = await options.state.pruneRequests(before, batch);
       deleted += n;
       if (n < batch) break;
       await new Promise<void>((done) => setImmediate(done));

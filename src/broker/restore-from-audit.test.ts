@@ -48,7 +48,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cofre-restore-'));
   auditPath = join(dir, 'audit.jsonl');
   state = new SqliteStateStore(join(dir, 'state.db'));
-  issueAgentToken(state, { id: 'bot-1', policy: 'trader', ttlMs: 3_600_000, now: new Date() });
+  await issueAgentToken(state, { id: 'bot-1', policy: 'trader', ttlMs: 3_600_000, now: new Date() });
   log = new ChainedAuditLog({
     path: auditPath,
     checkpoint: { every: 1_000_000, interval: 3_600_000 },

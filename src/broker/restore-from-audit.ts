@@ -52,7 +52,7 @@ const RESTORED_ACTIONS: ReadonlySet<string> = new Set(['place_order', 'withdraw'
  */
 export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<AuditRestoreReport> {
   const { state } = deps;
-  const horizon = state.auditHorizon();
+  const horizon = await state.auditHorizon();
   // Taken before reading: every record up to it is read below, so the horizon never passes an unread intent.
   const end = await auditEnd(deps.auditPath);
   const sent = new Map<string, Readonly<Record<string, unknown>>>();
@@ -68,10 +68,10 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
   );
   const restored: { requestId: string; outcome: 'restored' | 'resumed' }[] = [];
   const skipped: { requestId: string; reason: string }[] = [];
-  const policies = new Map(state.listAgents().map((a) => [a.id, a.policy]));
+  const policies = new Map((await state.listAgents()).map((a) => [a.id, a.policy]));
   for (const [requestId, intent] of sent) {
     // The common case, read-only: the state has it (restoreRequest checks again under the write lock).
-    const status = state.request(requestId)?.status;
+    const status = (await state.request(requestId))?.status;
     if (status !== undefined && status !== 'pending_approval') continue;
     const at = new Date(String(intent['ts']));
     if (!(at.getTime() >= oldest)) {
@@ -88,7 +88,7 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
     }
     const agentId = String(intent['agent']);
     const checks = limitsOf(deps, intent, policies.get(agentId));
-    const result = state.restoreRequest(
+    const result = await state.restoreRequest(
       {
         requestId,
         agentId,
@@ -111,7 +111,7 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
       skipped.push({ requestId, reason: `its idempotency key is held by request ${result.by}` });
     }
   }
-  if (end !== undefined) state.setAuditHorizon({ ...end, at: deps.now() });
+  if (end !== undefined) await state.setAuditHorizon({ ...end, at: deps.now() });
   report(deps.logger, restored, skipped);
   return { from, read, restored, skipped };
 }
@@ -123,10 +123,10 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
 export async function advanceAuditHorizon(state: StateStore, auditPath: string, now: Date): Promise<void> {
   const end = await auditEnd(auditPath);
   if (end === undefined) return;
-  const held = state.auditHorizon();
+  const held = await state.auditHorizon();
   // An idle log: no write to the state file every interval.
   if (held?.seq === end.seq && held.hash === end.hash && held.ino === end.ino) return;
-  state.setAuditHorizon({ ...end, at: now });
+  await state.setAuditHorizon({ ...end, at: now });
 }
 
 /** An `intent` of an order or withdrawal that went on to be sent (not a denial, not one awaiting approval). */

@@ -141,7 +141,7 @@ describe('loadConfig', () => {
       connections: DEFAULT_CONNECTIONS,
       workers: 'auto',
     });
-    expect(config.state.path).toBe('/var/lib/cofre/state.db');
+    expect(config.state).toMatchObject({ path: '/var/lib/cofre/state.db' });
   });
 
   it('returns a deeply frozen config', async () => {
@@ -195,7 +195,7 @@ describe('parseConfig defaults', () => {
         connections: DEFAULT_CONNECTIONS,
         workers: 1,
       },
-      state: { path: '/etc/cofre/cofre-state.db', retention: { requests: 30 * 24 * 3_600_000 } },
+      state: { type: 'sqlite', path: '/etc/cofre/cofre-state.db', retention: { requests: 30 * 24 * 3_600_000 } },
       approvals: { expiry: 900_000 },
       rotation: { maxAge: 90 * 24 * 3_600_000, pollInterval: 30_000 },
       services: {},

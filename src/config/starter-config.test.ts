@@ -43,7 +43,7 @@ describe('renderStarterConfig', () => {
     expect(config.agents.tokenTtl).toBe(30 * 86_400_000);
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8787, bodyLimit: 65_536 });
     expect(config.audit.path).toBe(join(dir, 'cofre-audit.jsonl'));
-    expect(config.state.path).toBe(join(dir, 'cofre-state.db'));
+    expect(config.state).toMatchObject({ path: join(dir, 'cofre-state.db') });
   });
 
   // Regression: the starter config listed get_limits and get_request (which do nothing), called the audit log

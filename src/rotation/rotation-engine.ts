@@ -111,7 +111,7 @@ export class RotationEngine {
    * pending versions cleared again; other ends are returned as they are.
    */
   async resume(id: string): Promise<RotationRecord> {
-    const record = this.#context.store.rotation(id);
+    const record = await this.#context.store.rotation(id);
     if (record === undefined) {
       throw new CofreError('COFRE_ROTATION_NOT_FOUND', `no rotation ${id}; see cofre rotate --status`);
     }
@@ -201,7 +201,7 @@ export class RotationEngine {
       startedAt: now,
       updatedAt: now,
     };
-    this.#context.store.createRotation(record);
+    await this.#context.store.createRotation(record);
     await this.#context.onStep({ rotation: record.id, step: 'created', message: undefined });
     return record;
   }
@@ -218,7 +218,7 @@ export class RotationEngine {
       return await writePending(this.#context, record, valueFor);
     } catch (err) {
       const reason = isCofreError(err) ? `${err.code}: ${err.message}` : 'writing a pending version failed';
-      const latest = this.#context.store.rotation(record.id) ?? record;
+      const latest = (await this.#context.store.rotation(record.id)) ?? record;
       return failRotation(this.#context, latest, reason, isCofreError(err) ? err.code : 'COFRE_INTERNAL');
     }
   }

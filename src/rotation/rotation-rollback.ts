@@ -22,7 +22,7 @@ export async function rollbackRotation(
 ): Promise<RotationRecord> {
   const name = targetName({ target });
   const sameTarget = (r: RotationRecord): boolean => targetName(r) === name;
-  const running = context.store.rotations({ active: true }).find(sameTarget);
+  const running = (await context.store.rotations({ active: true })).find(sameTarget);
   if (running !== undefined) {
     throw new CofreError(
       'COFRE_ROTATION_IN_PROGRESS',
@@ -30,9 +30,9 @@ export async function rollbackRotation(
       { details: { rotation: running.id } },
     );
   }
-  const last = context.store
-    .rotations()
-    .find((r) => sameTarget(r) && (r.status === 'promoted' || r.status === 'rolled-back'));
+  const last = (await context.store.rotations()).find(
+    (r) => sameTarget(r) && (r.status === 'promoted' || r.status === 'rolled-back'),
+  );
   if (last?.status === 'rolled-back') {
     throw new CofreError(
       'COFRE_ROTATION_INVALID',
@@ -62,7 +62,7 @@ export async function rollbackRotation(
     context.invalidate(name, path);
   }
   const done = { ...record, secrets, updatedAt: context.now() };
-  context.store.createRotation(done);
+  await context.store.createRotation(done);
   await context.onStep({ rotation: done.id, step: 'rolled-back', message: undefined });
   return done;
 }

@@ -8,13 +8,13 @@ import type { RotationRecord, RotationSecret } from './rotation-types.js';
 export const STEP_COUNT = 4;
 
 /** Stores `record` updated with `change` and the current time; returns the stored record. */
-export function save(
+export async function save(
   context: RotationContext,
   record: RotationRecord,
   change: Partial<RotationRecord>,
-): RotationRecord {
+): Promise<RotationRecord> {
   const next: RotationRecord = { ...record, ...change, updatedAt: context.now() };
-  context.store.updateRotation(next);
+  await context.store.updateRotation(next);
   return next;
 }
 
@@ -41,7 +41,7 @@ export async function writePending(
     }
     await context.onStep({ rotation: record.id, step: 'pending-written', message: undefined });
     const secrets = record.secrets.map((s, i) => (i === index ? { ...s, newVersion: version } : s));
-    record = save(context, record, { secrets });
+    record = await save(context, record, { secrets });
     await context.onStep({
       rotation: record.id,
       step: 'pending-recorded',
@@ -111,7 +111,7 @@ export async function promote(context: RotationContext, start: RotationRecord): 
     await context.onStep({ rotation: start.id, step: 'promoted-secret', message: undefined });
   }
   const at = context.now();
-  const record = save(context, start, { status: 'promoted', promotedAt: at });
+  const record = await save(context, start, { status: 'promoted', promotedAt: at });
   const versions = record.secrets.map(describeSecret).join(', ');
   await context.onStep({
     rotation: record.id,
@@ -137,7 +137,7 @@ export async function failRotation(
     () => '',
     () => ' (the audit log could not record this failure)',
   );
-  const record = save(context, start, { status: 'failed', error: reason });
+  const record = await save(context, start, { status: 'failed', error: reason });
   const cleared = await clearPending(context, record).then(
     () => 'the pending version was removed',
     (err: unknown) =>

@@ -1,6 +1,6 @@
-import type { Awaitable } from './awaitable.js';
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { Decimal } from '../venues/venue-account.js';
+import type { Awaitable } from './awaitable.js';
 
 /** Why a reservation was refused: the first limit it would exceed, with its usage at that moment. */
 export interface LimitExceeded {

@@ -1,6 +1,6 @@
-import type { Awaitable } from './awaitable.js';
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { RotationStore } from '../rotation/rotation-types.js';
+import type { Awaitable } from './awaitable.js';
 import type { ControlStore } from './control-store.js';
 import type { LimitLedger, ReservationSettlement } from './limit-ledger.js';
 

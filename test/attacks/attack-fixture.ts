@@ -37,7 +37,7 @@ export interface AttackFixture {
   readonly auditPath: string;
   readonly logLines: string[];
   /** Issues a token for a new agent and returns it as the broker sees it after authentication. */
-  agent(id: string, policy: string): AuthenticatedAgent;
+  agent(id: string, policy: string): Promise<AuthenticatedAgent>;
   /** Runs an action; a thrown CofreError comes back as `{ thrown: code }`. */
   run(agent: AuthenticatedAgent, action: string, input: unknown): Promise<Outcome>;
   /** Every audit line, parsed. */
@@ -125,8 +125,8 @@ export async function startAttackFixture(
     config,
     auditPath,
     logLines,
-    agent(id, policy) {
-      issueAgentToken(runtime.state, { id, policy, ttlMs: 3_600_000, now: new Date() });
+    async agent(id, policy) {
+      await issueAgentToken(runtime.state, { id, policy, ttlMs: 3_600_000, now: new Date() });
       return { id, policy };
     },
     async run(agent, action, input) {

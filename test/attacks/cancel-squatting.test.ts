@@ -12,8 +12,8 @@ let attacker: AuthenticatedAgent;
 
 beforeAll(async () => {
   fixture = await startSurfaceFixture();
-  victim = fixture.issue('victim', 'trader').agent;
-  attacker = fixture.issue('attacker', 'trader').agent;
+  victim = (await fixture.issue('victim', 'trader')).agent;
+  attacker = (await fixture.issue('attacker', 'trader')).agent;
 });
 
 afterAll(async () => {

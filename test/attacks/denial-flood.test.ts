@@ -20,8 +20,8 @@ beforeAll(async () => {
     'policies:',
     '  balance-only: { accounts: [paper], actions: [get_balance] }',
   ]);
-  attacker = fx.agent('attacker-1', 'balance-only');
-  bystander = fx.agent('bystander-1', 'balance-only');
+  attacker = await fx.agent('attacker-1', 'balance-only');
+  bystander = await fx.agent('bystander-1', 'balance-only');
 });
 
 afterAll(async () => {
@@ -59,7 +59,7 @@ describe('a flood of denied requests', () => {
 
     // Only the recorded denials left a state row and an audit line each.
     const ids = recorded.map((o) => ('response' in o ? o.response.requestId : ''));
-    for (const id of ids) expect(fx.runtime.state.request(id)?.status).toBe('denied');
+    for (const id of ids) expect((await fx.runtime.state.request(id))?.status).toBe('denied');
     const attackerLines = () => fx.audit().filter((l) => l['agent'] === 'attacker-1');
     expect(attackerLines().filter((l) => l['kind'] === 'intent')).toHaveLength(recorded.length);
 

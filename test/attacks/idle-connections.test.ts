@@ -23,7 +23,7 @@ const servers: FastifyInstance[] = [];
 
 beforeAll(async () => {
   fx = await startSurfaceFixture();
-  token = fx.issue('legit-1', 'reader').token;
+  token = (await fx.issue('legit-1', 'reader')).token;
 });
 
 afterEach(async () => {

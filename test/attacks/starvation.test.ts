@@ -37,8 +37,8 @@ beforeAll(async () => {
       },
     },
   );
-  reader = fx.agent('reader-1', 'reader');
-  trader = fx.agent('trader-1', 'trader');
+  reader = await fx.agent('reader-1', 'reader');
+  trader = await fx.agent('trader-1', 'trader');
 });
 
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { CofreConfig } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { type PaperExchange, startPaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
@@ -37,7 +38,7 @@ describe('cofre request', () => {
   // Regression: a request left executing answered COFRE_REQUEST_IN_PROGRESS for ever, with nothing to settle it.
   it('lists a request a stopped cofre left executing, settles it from the venue, and frees its key', async () => {
     const config = await loadConfig(configFile);
-    const state = new SqliteStateStore(config.state.path);
+    const state = new SqliteStateStore(sqlitePath(config));
     const longAgo = new Date(Date.now() - 5 * 60_000);
     const order = {
       account: 'paper',
@@ -70,7 +71,7 @@ describe('cofre request', () => {
     // The look-up reached the exchange, and nothing was placed.
     expect(exchange.orders()).toEqual([]);
 
-    const after = new SqliteStateStore(config.state.path);
+    const after = new SqliteStateStore(sqlitePath(config));
     try {
       expect(after.request('req_ghost')).toMatchObject({ status: 'failed', idempotencyKey: undefined });
       expect(after.request('req_ghost')?.response).toContain('COFRE_REQUEST_INTERRUPTED');
@@ -82,3 +83,9 @@ describe('cofre request', () => {
     );
   });
 });
+
+/** The SQLite state file of a config this test wrote (it never configures PostgreSQL). */
+function sqlitePath(config: CofreConfig): string {
+  if (config.state.type !== 'sqlite') throw new Error('this test runs on SQLite state');
+  return config.state.path;
+}

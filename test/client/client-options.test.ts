@@ -43,7 +43,7 @@ async function refusal(promise: Promise<unknown>): Promise<CofreClientError> {
 
 describe('the token file', () => {
   it('is read once, with its trailing newline dropped, and works', async () => {
-    const path = tokenFile('agent.token', `${fx.agentToken('file-agent', 'reader')}\n`);
+    const path = tokenFile('agent.token', `${await fx.agentToken('file-agent', 'reader')}\n`);
     const client = await createCofreClient({ baseUrl: fx.url, tokenFile: path });
     expect(await client.getTicker({ account: 'paper', symbol: 'BTC/USDT' })).toMatchObject({
       ticker: { last: '60000' },
@@ -51,7 +51,7 @@ describe('the token file', () => {
   });
 
   it('is refused when group or others can read it, naming the fix', async () => {
-    const path = tokenFile('open.token', fx.agentToken('open-agent', 'reader'), 0o644);
+    const path = tokenFile('open.token', await fx.agentToken('open-agent', 'reader'), 0o644);
     const err = await refusal(createCofreClient({ baseUrl: fx.url, tokenFile: path }));
     expect(err.code).toBe('COFRE_TOKEN_FILE_INSECURE');
     expect(err.message).toBe(
@@ -113,7 +113,7 @@ describe('the options', () => {
 
 describe('the token never shows', () => {
   it('in util.inspect, JSON.stringify or the object’s own properties', async () => {
-    const token = fx.agentToken('quiet-agent', 'reader');
+    const token = await fx.agentToken('quiet-agent', 'reader');
     const client = await createCofreClient({ baseUrl: fx.url, token });
     const shown = [
       inspect(client, { showHidden: true, depth: 10 }),
@@ -128,7 +128,7 @@ describe('the token never shows', () => {
   });
 
   it('in errors: refused, denied and unreachable', async () => {
-    const token = fx.agentToken('quiet-reader', 'reader');
+    const token = await fx.agentToken('quiet-reader', 'reader');
     const client = await createCofreClient({ baseUrl: fx.url, token });
     const closed = await createCofreClient({ baseUrl: 'http://127.0.0.1:9', token });
     const errors = [

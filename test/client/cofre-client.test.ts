@@ -21,7 +21,7 @@ let operator: string;
 beforeAll(async () => {
   fx = await startClientFixture();
   trader = await clientFor(fx, 'trader-1', 'trader');
-  operator = fx.operatorToken('alice');
+  operator = await fx.operatorToken('alice');
 });
 
 afterAll(async () => {

@@ -37,7 +37,7 @@ beforeAll(async () => {
   };
   documents = [
     { label: 'public', doc: await fetchDoc(undefined) },
-    { label: 'trader', doc: await fetchDoc(fx.agentToken('drift-doc', 'trader')) },
+    { label: 'trader', doc: await fetchDoc(await fx.agentToken('drift-doc', 'trader')) },
   ];
 });
 

@@ -37,13 +37,13 @@ export async function startClientFixture(): Promise<ServedFixture> {
 }
 
 /** A client for a new agent with `policy`. */
-export function clientFor(
+export async function clientFor(
   fx: ServedFixture,
   agent: string,
   policy: string,
   validate = true,
 ): Promise<CofreClient> {
-  return createCofreClient({ baseUrl: fx.url, token: fx.agentToken(agent, policy), validate });
+  return createCofreClient({ baseUrl: fx.url, token: await fx.agentToken(agent, policy), validate });
 }
 
 /** Approves a pending request through the operator API, as an operator would. */

@@ -125,9 +125,15 @@ async function serve(): Promise<BrokerServer> {
   });
 }
 
-function agentToken(id: string, policyName: string): string {
-  return issueAgentToken(server!.runtime.state, { id, policy: policyName, ttlMs: 3_600_000, now: new Date() })
-    .token;
+async function agentToken(id: string, policyName: string): Promise<string> {
+  return (
+    await issueAgentToken(server!.runtime.state, {
+      id,
+      policy: policyName,
+      ttlMs: 3_600_000,
+      now: new Date(),
+    })
+  ).token;
 }
 
 /** A pg client to cofre's listener for `database`, recording every byte the client received. */
@@ -196,7 +202,7 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
   });
 
   it('relays queries over the current Vault credentials; the client never sees a credential', async () => {
-    const token = agentToken('analyst-bot', 'analyst');
+    const token = await agentToken('analyst-bot', 'analyst');
     const { client, received } = clientFor('app', token);
     await client.connect();
     await client.query('CREATE TEMP TABLE notes (id int, body text)');
@@ -225,7 +231,7 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     'serves psql too (sslmode=prefer: asks for TLS, is told N, goes on in the clear)',
     async () => {
       const at = server!.databases!['app']!;
-      const token = agentToken('psql-bot', 'analyst');
+      const token = await agentToken('psql-bot', 'analyst');
       // Asynchronously: cofre serves from this very process.
       const run = await promisify(execFile)(
         psql!,
@@ -263,7 +269,7 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
   );
 
   it('audits the connection opened and closed, with the credential references HMACd under its id', async () => {
-    const token = agentToken('auditor-bot', 'analyst');
+    const token = await agentToken('auditor-bot', 'analyst');
     const { client } = clientFor('app', token);
     await client.connect();
     await client.query('SELECT 1');
@@ -303,27 +309,29 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
     const wrong = await refusal('app', 'not-a-token');
     expect(wrong.code).toBe('28P01');
     expect(wrong.message).toMatch(/^cofre: invalid, expired or revoked agent token/);
-    const operator = issueOperatorToken(server!.runtime.state, {
-      id: 'alice',
-      ttlMs: 3_600_000,
-      now: new Date(),
-    }).token;
+    const operator = (
+      await issueOperatorToken(server!.runtime.state, {
+        id: 'alice',
+        ttlMs: 3_600_000,
+        now: new Date(),
+      })
+    ).token;
     const mixedUp = await refusal('app', operator);
     expect(mixedUp.code).toBe('28P01');
     expect(mixedUp.message).toContain('the token given is an operator token');
-    const token = agentToken('revoked-bot', 'analyst');
-    server!.runtime.state.revokeAgent('revoked-bot', new Date());
+    const token = await agentToken('revoked-bot', 'analyst');
+    await server!.runtime.state.revokeAgent('revoked-bot', new Date());
     const revoked = await refusal('app', token);
     expect(revoked.code).toBe('28P01');
     expect(logLines.join('')).not.toContain(token);
   });
 
   it('refuses an agent whose policy has no connect_database for the database (28000), and audits it', async () => {
-    const token = agentToken('roll-only', 'roller');
+    const token = await agentToken('roll-only', 'roller');
     const err = await refusal('app', token);
     expect(err.code).toBe('28000');
     expect(err.message).toContain('policy does not allow connect_database to "app"');
-    const asked = await refusal('app', agentToken('asker-bot', 'asker'));
+    const asked = await refusal('app', await agentToken('asker-bot', 'asker'));
     expect(asked.code).toBe('28000');
     expect(asked.message).toContain(
       'asks for operator approval, which a database connection cannot wait for',
@@ -336,14 +344,14 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
   });
 
   it('refuses new connections while cofre is halted (57P03), and serves again once resumed', async () => {
-    const token = agentToken('halted-bot', 'analyst');
-    server!.runtime.state.setHalt({ reason: 'incident drill', by: 'local:op', at: new Date() });
+    const token = await agentToken('halted-bot', 'analyst');
+    await server!.runtime.state.setHalt({ reason: 'incident drill', by: 'local:op', at: new Date() });
     try {
       const err = await refusal('app', token);
       expect(err.code).toBe('57P03');
       expect(err.message).toMatch(/^cofre: halted since .*: incident drill$/);
     } finally {
-      server!.runtime.state.clearHalt();
+      await server!.runtime.state.clearHalt();
     }
     const { client } = clientFor('app', token);
     await client.connect();
@@ -352,11 +360,11 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
   });
 
   it('answers COFRE_DATABASE_UNAVAILABLE (08006) when the upstream cannot be reached', async () => {
-    const err = await refusal('down', agentToken('down-bot', 'analyst'));
+    const err = await refusal('down', await agentToken('down-bot', 'analyst'));
     expect(err.code).toBe('08006');
     expect(err.message).toMatch(/^COFRE_DATABASE_UNAVAILABLE: database "down" is unavailable: cannot reach/);
     // Credentials that cannot be read: the code, not where cofre keeps them.
-    const unread = await refusal('missing', agentToken('missing-bot', 'analyst'));
+    const unread = await refusal('missing', await agentToken('missing-bot', 'analyst'));
     expect(unread.code).toBe('08006');
     expect(unread.message).toMatch(
       /^COFRE_DATABASE_UNAVAILABLE: database "missing" is unavailable: cofre could not open it \(COFRE_[A-Z_]+\)$/,
@@ -365,7 +373,7 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
   });
 
   it('answers N to an SSLRequest: a client that insists on TLS is told the listener has none', async () => {
-    const { client } = clientFor('app', agentToken('tls-bot', 'analyst'), { ssl: true });
+    const { client } = clientFor('app', await agentToken('tls-bot', 'analyst'), { ssl: true });
     await expect(client.connect()).rejects.toThrow(/does not support SSL/);
   });
 
@@ -383,7 +391,7 @@ describe.skipIf(bao === undefined || pg === undefined)('database broker (cofre s
   });
 
   it('keeps an open connection on its credentials through a lease rollover; new ones get the new credentials', async () => {
-    const token = agentToken('roller-bot', 'roller');
+    const token = await agentToken('roller-bot', 'roller');
     const first = clientFor('roll', token).client;
     await first.connect();
     const before = await currentUser(first);

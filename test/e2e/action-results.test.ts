@@ -31,8 +31,8 @@ beforeAll(async () => {
     '      - { name: daily, per: agent, window: 24h, notional: 20000, quote: USDT }',
     '      - { name: open, per: account, openOrders: 10 }',
   ]);
-  agent = fx.agentToken('trader-1', 'trader');
-  operator = fx.operatorToken('alice');
+  agent = await fx.agentToken('trader-1', 'trader');
+  operator = await fx.operatorToken('alice');
 });
 
 afterAll(async () => {

@@ -43,9 +43,9 @@ beforeAll(async () => {
     '      - { name: daily, per: agent, window: 24h, notional: 1500, quote: USDT }',
     `approvals: { expiry: ${EXPIRY_MS / 1000}s }`,
   ]);
-  agent = fx.agentToken('trader-1', 'trader');
-  quorumAgent = fx.agentToken('board-bot', 'board');
-  for (const id of ['alice', 'bob', 'carol', 'dave']) op[id] = fx.operatorToken(id);
+  agent = await fx.agentToken('trader-1', 'trader');
+  quorumAgent = await fx.agentToken('board-bot', 'board');
+  for (const id of ['alice', 'bob', 'carol', 'dave']) op[id] = await fx.operatorToken(id);
 });
 
 afterAll(async () => {
@@ -241,7 +241,7 @@ describe('an order above the allow cap waits for an operator', () => {
   });
 
   it('checks the limits again when it executes: the second of two approved orders past the cap is denied', async () => {
-    const capped = fx.agentToken('capped-1', 'capped');
+    const capped = await fx.agentToken('capped-1', 'capped');
     const before = sent();
     const first = await pending(capped);
     const second = await pending(capped); // each 1,200 USDT; 1,500 a day between them
@@ -256,7 +256,7 @@ describe('an order above the allow cap waits for an operator', () => {
   });
 
   it('sends nothing for an agent revoked while its request waited', async () => {
-    const token = fx.agentToken('short-lived', 'trader');
+    const token = await fx.agentToken('short-lived', 'trader');
     const before = sent();
     const p = await pending(token);
     expect((await cli(fx.dir, ['agent', 'revoke', 'short-lived'])).code).toBe(0);

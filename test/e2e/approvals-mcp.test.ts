@@ -33,7 +33,7 @@ beforeAll(async () => {
     '        accounts: [paper]',
     '        maxNotional: 5000',
   ]);
-  operator = fx.operatorToken('alice');
+  operator = await fx.operatorToken('alice');
 });
 
 afterAll(async () => {
@@ -75,7 +75,7 @@ async function inProcess(
   policy: string,
   answer?: (request: ElicitRequest) => ElicitResult,
 ): Promise<{ client: Client; asked: ElicitRequest[] }> {
-  fx.agentToken(agentId, policy);
+  await fx.agentToken(agentId, policy);
   const server = createMcpServer({ broker: fx.server.runtime.broker, agent: { id: agentId, policy } });
   const client = new Client(
     { name: 'e2e-agent', version: '0.0.0' },
@@ -107,7 +107,7 @@ const sent = (): number => fx.paper.orders().length;
 
 describe('place_order that needs approval, over MCP at /mcp', () => {
   it('says pending_approval in words a model follows, then get_request shows the outcome once approved', async () => {
-    const client = await overHttp(fx.agentToken('mcp-trader', 'trader'));
+    const client = await overHttp(await fx.agentToken('mcp-trader', 'trader'));
     const before = sent();
     const placed = await tool(client, 'place_order', orderArgs('0.02')); // 1,200 USDT: the `large` rule
     expect(placed.isError).toBe(false);
@@ -196,7 +196,7 @@ describe('a confirm rule, through MCP elicitation', () => {
   });
 
   it('denies over stateless /mcp, where no answer could come back', async () => {
-    const client = await overHttp(fx.agentToken('careful-http', 'careful'));
+    const client = await overHttp(await fx.agentToken('careful-http', 'careful'));
     const before = sent();
     const result = await tool(client, 'place_order', orderArgs('0.02'));
     expect(result.structuredContent).toMatchObject({ status: 'denied' });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   const read = await local.read('audit/hmac-key', { kind: 'latest' });
   hmacKey = Buffer.from(read.value.bytes());
   read.value.zero();
-  trader = fx.agent('trader-1', 'trader');
+  trader = await fx.agent('trader-1', 'trader');
 });
 
 afterAll(async () => {

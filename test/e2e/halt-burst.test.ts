@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
+import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { cli } from '../cli/cli-harness.js';
 import { HeldOrders, intentCount, until } from './held-orders.js';
 import {
@@ -40,8 +41,8 @@ beforeAll(async () => {
     ],
     { holdRequest: venue.holdRequest },
   );
-  agent = fx.agentToken('trader-1', 'trader');
-  operator = fx.operatorToken('alice');
+  agent = await fx.agentToken('trader-1', 'trader');
+  operator = await fx.operatorToken('alice');
 });
 
 afterAll(async () => {
@@ -79,7 +80,10 @@ const intents = (): number => intentCount(fx.dir);
 
 /** Requests claimed and not yet finished. */
 function executing(): number {
-  return fx.server.runtime.state.executingRequests(new Date(Date.now() + 3_600_000)).length;
+  // This test serves on SQLite, whose store answers on the caller's turn: the count is read synchronously.
+  const state = fx.server.runtime.state;
+  if (!(state instanceof SqliteStateStore)) throw new Error('this test serves on SQLite');
+  return state.executingRequests(new Date(Date.now() + 3_600_000)).length;
 }
 
 function openAtExchange(): number {
@@ -219,7 +223,7 @@ describe('halt under a burst of orders', () => {
   });
 
   it("revokes agents' tokens with revokeAgents; they stay revoked after resume", async () => {
-    const other = fx.agentToken('trader-2', 'trader');
+    const other = await fx.agentToken('trader-2', 'trader');
     const halted = await fx.call('POST', '/v1/operator/halt', operator, {
       reason: 'compromise',
       revokeAgents: true,
@@ -233,11 +237,13 @@ describe('halt under a burst of orders', () => {
     }
     expect(fx.paper.orders().length).toBe(before);
     // A new agent trades again: resume lifted the halt, not the revocations.
-    expect((await order(fx.agentToken('trader-3', 'trader'))).body).toMatchObject({ status: 'executed' });
+    expect((await order(await fx.agentToken('trader-3', 'trader'))).body).toMatchObject({
+      status: 'executed',
+    });
   });
 
   it('an approval given while halted sends nothing; approving again after resume sends it once', async () => {
-    const trader = fx.agentToken('trader-approvals', 'trader');
+    const trader = await fx.agentToken('trader-approvals', 'trader');
     const pending = await order(trader, '0.02'); // 1,000 USDT: the `large` rule
     expect(pending.status).toBe(202);
     const requestId = String(pending.body['requestId']);
@@ -265,7 +271,7 @@ describe('halt under a burst of orders', () => {
   it('sends none of the orders still waiting in the account queue when the halt comes', async () => {
     // Regression: a write checked the halt when it entered the account queue only, so orders queued behind the ones
     // at the venue were still sent after the halt was in force (the halt waited for them, then acknowledged).
-    const trader = fx.agentToken('trader-queued', 'trader');
+    const trader = await fx.agentToken('trader-queued', 'trader');
     const startIntents = intents();
     venue.hold();
     onTestFinished(() => {

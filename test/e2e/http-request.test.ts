@@ -77,7 +77,7 @@ beforeAll(async () => {
     { secrets: { 'services/news': CANARY } },
   );
   for (const policy of ['reader', 'narrow', 'every', 'trader'])
-    tokens[policy] = fx.agentToken(`${policy}-1`, policy);
+    tokens[policy] = await fx.agentToken(`${policy}-1`, policy);
 });
 
 afterAll(async () => {
@@ -368,7 +368,7 @@ describe('timeouts, rate limits and the kill switch', () => {
   });
 
   it('the kill switch halts trading, not http_request', async () => {
-    const operator = fx.operatorToken('halt-op');
+    const operator = await fx.operatorToken('halt-op');
     expect((await fx.call('POST', '/v1/operator/halt', operator, { reason: 'drill' })).status).toBe(200);
     try {
       expect(errorCodeOf(await fx.call('POST', '/v1/actions/get_limits', tokens['trader'], {}))).toBe(

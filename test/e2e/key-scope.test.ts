@@ -26,7 +26,7 @@ beforeAll(async () => {
     // Polled by hand below (checkNow), so the test does not depend on when a timer fires.
     'rotation: { pollInterval: 1h }',
   ]);
-  agent = fx.agentToken('trader-1', 'trader');
+  agent = await fx.agentToken('trader-1', 'trader');
 });
 
 afterAll(async () => {
@@ -153,7 +153,7 @@ describe('least privilege at start', () => {
       clientOrderId: 'ks-resting-1',
     });
     expect(resting.body).toMatchObject({ status: 'executed', result: { order: { status: 'open' } } });
-    const halted = await fx.call('POST', '/v1/operator/halt', fx.operatorToken('op-1'), {
+    const halted = await fx.call('POST', '/v1/operator/halt', await fx.operatorToken('op-1'), {
       reason: 'key scope drill',
       cancelOpenOrders: true,
     });
@@ -165,7 +165,9 @@ describe('least privilege at start', () => {
   });
 
   it('serves the refused account again once a rotation makes a narrower key current, at the next poll', async () => {
-    expect((await fx.call('POST', '/v1/operator/resume', fx.operatorToken('op-2'), {})).status).toBe(200);
+    expect((await fx.call('POST', '/v1/operator/resume', await fx.operatorToken('op-2'), {})).status).toBe(
+      200,
+    );
     expect(errorCodeOf(await order('strict', 'ks-before-rotation'))).toBe('COFRE_ACCOUNT_REFUSED');
     // The person makes a key without withdrawals at the venue; `cofre rotate` tests it there and promotes it.
     const narrow = newVenueKey();

@@ -47,8 +47,8 @@ beforeAll(async () => {
     '    accounts: [paper]',
     '    actions: [get_balance, get_ticker]',
   ]);
-  trader = fx.agent('trader-1', 'trader');
-  reader = fx.agent('reader-1', 'reader');
+  trader = await fx.agent('trader-1', 'trader');
+  reader = await fx.agent('reader-1', 'reader');
 });
 
 afterAll(async () => {
@@ -190,8 +190,8 @@ describe('approvals', () => {
       createdAt: long,
       updatedAt: long,
     });
-    state.claimRequest(row('req_interrupted_sent', 'w-1'));
-    state.claimRequest(row('req_interrupted_unsent', 'w-never-sent'));
+    await state.claimRequest(row('req_interrupted_sent', 'w-1'));
+    await state.claimRequest(row('req_interrupted_unsent', 'w-never-sent'));
     const report = await fx.runtime.broker.reconcileInterrupted(new Date(Date.now() - 60_000));
     expect(report.resolved).toEqual(
       expect.arrayContaining([

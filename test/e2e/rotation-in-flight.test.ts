@@ -36,7 +36,7 @@ beforeAll(async () => {
     // A TTL the test never reaches: only the watcher makes the broker read the store again.
     { localBackend: 'cache: { ttl: 1h, staleIfError: 0 }' },
   );
-  agent = fx.agentToken('trader-1', 'trader');
+  agent = await fx.agentToken('trader-1', 'trader');
 });
 
 afterAll(async () => {

@@ -78,9 +78,9 @@ export interface ServedFixture {
   /** Moves the clock of the broker, its policy and the operator API forward (approval expiry). */
   advance(ms: number): void;
   /** Issues a token for a new agent with the given policy. */
-  agentToken(id: string, policy: string): string;
+  agentToken(id: string, policy: string): Promise<string>;
   /** Issues a token for a new operator. */
-  operatorToken(id: string): string;
+  operatorToken(id: string): Promise<string>;
   /** One HTTP request to the served API, over a real socket. */
   call(method: 'GET' | 'POST', path: string, token: string | undefined, body?: unknown): Promise<HttpAnswer>;
   /** Stops the server and starts it again on the same config and state file (the paper exchange keeps running). */
@@ -167,11 +167,13 @@ export async function startServedBroker(
     advance(ms) {
       skew += ms;
     },
-    agentToken(id, policy) {
-      return issueAgentToken(server.runtime.state, { id, policy, ttlMs: 3_600_000, now: new Date() }).token;
+    async agentToken(id, policy) {
+      return (await issueAgentToken(server.runtime.state, { id, policy, ttlMs: 3_600_000, now: new Date() }))
+        .token;
     },
-    operatorToken(id) {
-      return issueOperatorToken(server.runtime.state, { id, ttlMs: 3_600_000, now: new Date() }).token;
+    async operatorToken(id) {
+      return (await issueOperatorToken(server.runtime.state, { id, ttlMs: 3_600_000, now: new Date() }))
+        .token;
     },
     async call(method, path, token, body) {
       const headers: Record<string, string> = {};

@@ -50,7 +50,7 @@ beforeAll(async () => {
     // A TTL the stream never reaches: only the poll of the running `cofre serve` can bring the new key in.
     { localBackend: 'cache: { ttl: 1h, staleIfError: 0 }' },
   );
-  agent = fx.agentToken('trader-1', 'trader');
+  agent = await fx.agentToken('trader-1', 'trader');
 });
 
 afterAll(async () => {

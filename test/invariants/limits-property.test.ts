@@ -285,7 +285,9 @@ class Run {
       addressBook: config.addressBook,
       now: () => new Date(),
     });
-    this.agents = Array.from({ length: AGENTS }, (_, i) => this.fx.agent(`bot-${String(i)}`, 'trader'));
+    this.agents = await Promise.all(
+      Array.from({ length: AGENTS }, (_, i) => this.fx.agent(`bot-${String(i)}`, 'trader')),
+    );
   }
 
   record(cid: string, outcome: Outcome, tag = ''): void {
@@ -399,7 +401,7 @@ class Run {
     }
     await Promise.all(ready);
     // The crash: nothing more the old process does reaches its state file.
-    this.fx.runtime.state.close();
+    await this.fx.runtime.state.close();
     for (const release of releases) release();
     await Promise.all(answers);
     this.held.clear();
@@ -492,15 +494,15 @@ function checkExchangeWithinCaps(run: Run, orders: readonly PaperOrder[]): void 
  * (budget never forgotten); once `settled` (reconciled, nothing in flight), exactly what the exchange accepted
  * (never spent twice, nothing left reserved).
  */
-function checkLedger(run: Run, orders: readonly PaperOrder[], settled: boolean): void {
+async function checkLedger(run: Run, orders: readonly PaperOrder[], settled: boolean): Promise<void> {
   const now = Date.now();
   const { state } = run.fx.runtime;
   const recent = orders.filter((o) => o.time > now - WINDOW_MS);
-  if (settled) expect(state.reservedRequests(), 'reservations left after reconciling').toEqual([]);
+  if (settled) expect(await state.reservedRequests(), 'reservations left after reconciling').toEqual([]);
   // Nothing is in flight between steps: every claimed request was finished (issue 9: on every path).
-  const executing = state
-    .executingRequests(new Date(now + WINDOW_MS))
-    .filter((r) => !run.interrupted.has(r.requestId));
+  const executing = (await state.executingRequests(new Date(now + WINDOW_MS))).filter(
+    (r) => !run.interrupted.has(r.requestId),
+  );
   expect(
     executing.map((r) => `${r.requestId} ${r.action} ${r.input ?? ''}`),
     'requests left executing',
@@ -509,7 +511,7 @@ function checkLedger(run: Run, orders: readonly PaperOrder[], settled: boolean):
     const index = run.agents.indexOf(agent);
     const views = run.policy.limitsFor(agent.id, agent.policy);
     expect(views.map((v) => v.measure).sort()).toEqual(['notional', 'openOrders', 'orders']);
-    const usage = state.usage(
+    const usage = await state.usage(
       views.map((v) => ({ key: v.key, windowMs: v.windowMs })),
       new Date(now),
     );
@@ -532,11 +534,11 @@ function checkLedger(run: Run, orders: readonly PaperOrder[], settled: boolean):
   }
 }
 
-function checkInvariants(run: Run, settled: boolean): void {
+async function checkInvariants(run: Run, settled: boolean): Promise<void> {
   const orders = run.fx.paper.orders().filter((o) => o.apiKey === API_KEY);
   checkNothingDeniedReachedTheExchange(run, orders);
   checkExchangeWithinCaps(run, orders);
-  checkLedger(run, orders, settled);
+  await checkLedger(run, orders, settled);
 }
 
 /** Plays a scenario on a fresh exchange and runtime, checking the invariants after each step and after a restart. */
@@ -546,13 +548,13 @@ async function play(scenario: Scenario, inspect?: (run: Run) => void): Promise<v
   try {
     for (const step of scenario.steps) {
       await run.step(step);
-      checkInvariants(run, step.kind === 'restart' && step.settle === 'now');
+      await checkInvariants(run, step.kind === 'restart' && step.settle === 'now');
     }
     inspect?.(run);
     // Every run ends with a restart, so the settled ledger is compared with the exchange at least once.
     await run.fx.restart();
     await run.reconcile();
-    checkInvariants(run, true);
+    await checkInvariants(run, true);
   } finally {
     await run.fx.close();
     run.fx.remove();

@@ -41,7 +41,7 @@ async function start(): Promise<{ fx: AttackFixture; trader: AuthenticatedAgent 
     '      - { per: agent, window: 1d, notional: 1000, quote: USDT }',
     '      - { per: agent, window: 1d, withdrawals: 100, asset: USDT }',
   ]);
-  return { fx: started, trader: started.agent('trader-1', 'trader') };
+  return { fx: started, trader: await started.agent('trader-1', 'trader') };
 }
 
 async function respond(f: AttackFixture, agent: AuthenticatedAgent, action: string, input: unknown) {
@@ -130,7 +130,7 @@ describe.each([
       restored: [{ requestId: placed.requestId, outcome: 'restored' }],
       skipped: [],
     });
-    expect(fx.runtime.state.request(placed.requestId)?.status).toBe('executing');
+    expect((await fx.runtime.state.request(placed.requestId))?.status).toBe('executing');
     // A retry before the venue was asked: in progress, not sent.
     const early = await respond(fx, trader, 'place_order', ORDER);
     expect(early.error?.code).toBe('COFRE_REQUEST_IN_PROGRESS');

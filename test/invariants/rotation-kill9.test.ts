@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { CofreConfig } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { RotationEngine } from '../../src/rotation/rotation-engine.js';
@@ -71,7 +72,7 @@ async function resumeAndInspect(configPath: string): Promise<{
   current: unknown;
 }> {
   const config = await loadConfig(configPath);
-  const peek = new SqliteStateStore(config.state.path);
+  const peek = new SqliteStateStore(sqlitePath(config));
   const [interrupted] = peek.rotations();
   peek.close();
   const opened = await openRotationContext(config, {
@@ -139,3 +140,9 @@ describe('kill -9 during a rotation, then resume', () => {
     });
   }
 });
+
+/** The SQLite state file of a config this test wrote (it never configures PostgreSQL). */
+function sqlitePath(config: CofreConfig): string {
+  if (config.state.type !== 'sqlite') throw new Error('this test runs on SQLite state');
+  return config.state.path;
+}

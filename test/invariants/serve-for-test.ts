@@ -89,7 +89,7 @@ export async function serveBrokerForTest(
   const logRedactor = new LogRedactor();
   const logger = createLogger({ level: 'trace', destination: capture, redactor: logRedactor });
   const runtime = await openBrokerRuntime(config, { logger, logRedactor });
-  const { token } = issueAgentToken(runtime.state, {
+  const { token } = await issueAgentToken(runtime.state, {
     id: setup.agentId,
     policy: 'all',
     ttlMs: 3_600_000,

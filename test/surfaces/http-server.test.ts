@@ -22,11 +22,11 @@ const responses: string[] = [];
 
 beforeAll(async () => {
   fx = await startSurfaceFixture();
-  trader = fx.issue('trader-1', 'trader').token;
-  reader = fx.issue('reader-1', 'reader').token;
-  revoked = fx.issue('revoked-1', 'trader').token;
+  trader = (await fx.issue('trader-1', 'trader')).token;
+  reader = (await fx.issue('reader-1', 'reader')).token;
+  revoked = (await fx.issue('revoked-1', 'trader')).token;
   fx.state.revokeAgent('revoked-1', new Date());
-  shortLived = fx.issue('short-1', 'trader', 60_000).token;
+  shortLived = (await fx.issue('short-1', 'trader', 60_000)).token;
   app = createHttpServer({
     broker: fx.broker,
     state: fx.state,

@@ -23,8 +23,8 @@ const seen: string[] = [];
 
 beforeAll(async () => {
   fx = await startSurfaceFixture();
-  trader = fx.issue('mcp-trader', 'trader').token;
-  reader = fx.issue('mcp-reader', 'reader').token;
+  trader = (await fx.issue('mcp-trader', 'trader')).token;
+  reader = (await fx.issue('mcp-reader', 'reader')).token;
   app = createHttpServer({ broker: fx.broker, state: fx.state, logger: fx.logger, bodyLimit: 65_536 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -4,7 +4,7 @@ import { runMcpStdio } from '../../src/surfaces/mcp/mcp-stdio.js';
 import { startSurfaceFixture } from './surface-fixture.js';
 
 const fx = await startSurfaceFixture();
-const { agent } = fx.issue('stdio-agent', 'trader');
+const { agent } = await fx.issue('stdio-agent', 'trader');
 const session = await runMcpStdio({ broker: fx.broker, agent, logger: fx.logger });
 await session.closed;
 process.stderr.write(`${fx.logLines.join('\n')}\nstdio-entry: closed\n`);

@@ -11,6 +11,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACTION_NAMES } from '../../src/broker/actions.js';
+import type { AuthenticatedAgent } from '../../src/broker/agent-tokens.js';
 import type { Broker } from '../../src/broker/broker.js';
 import { CofreError } from '../../src/errors.js';
 import { createMcpServer } from '../../src/surfaces/mcp/mcp-server.js';
@@ -36,10 +37,8 @@ afterAll(async () => {
   await fx.close();
 });
 
-async function linkedClient(
-  broker: Broker,
-  agent = fx.issue(`agent-${Math.random().toString(36).slice(2, 8)}`, 'trader').agent,
-) {
+async function linkedClient(broker: Broker, given?: AuthenticatedAgent) {
+  const agent = given ?? (await fx.issue(`agent-${Math.random().toString(36).slice(2, 8)}`, 'trader')).agent;
   const server = createMcpServer({ broker, agent, logger: fx.logger });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const client = new Client({ name: 'test', version: '0' });
@@ -126,7 +125,7 @@ describe('runMcpStdio', () => {
     const stdout = new PassThrough();
     const chunks: Buffer[] = [];
     stdout.on('data', (c: Buffer) => chunks.push(c));
-    const { agent } = fx.issue('stdio-streams', 'trader');
+    const { agent } = await fx.issue('stdio-streams', 'trader');
     const session = await runMcpStdio({ broker: fx.broker, agent, logger: fx.logger, stdin, stdout });
 
     const send = (message: unknown) => stdin.write(`${JSON.stringify(message)}\n`);

@@ -51,10 +51,10 @@ let revokedToken: string;
 beforeAll(async () => {
   fx = await startSurfaceFixture();
   control = new RecordingControl(fx);
-  agentToken = fx.issue('trader-1', 'trader').token;
-  alice = issueOperatorToken(fx.state, { id: 'alice', ttlMs: 3_600_000, now: new Date() }).token;
-  bob = issueOperatorToken(fx.state, { id: 'bob', ttlMs: 3_600_000, now: new Date() }).token;
-  const revoked = issueOperatorToken(fx.state, { id: 'mallory', ttlMs: 3_600_000, now: new Date() });
+  agentToken = (await fx.issue('trader-1', 'trader')).token;
+  alice = (await issueOperatorToken(fx.state, { id: 'alice', ttlMs: 3_600_000, now: new Date() })).token;
+  bob = (await issueOperatorToken(fx.state, { id: 'bob', ttlMs: 3_600_000, now: new Date() })).token;
+  const revoked = await issueOperatorToken(fx.state, { id: 'mallory', ttlMs: 3_600_000, now: new Date() });
   fx.state.revokeOperator('mallory', new Date());
   revokedToken = revoked.token;
   app = createHttpServer({

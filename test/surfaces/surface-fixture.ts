@@ -47,7 +47,7 @@ export interface SurfaceFixture {
   readonly logLines: string[];
   readonly logger: Logger;
   /** Issues a token for a new agent with the given policy. */
-  issue(id: string, policy: string, ttlMs?: number): { token: string; agent: AuthenticatedAgent };
+  issue(id: string, policy: string, ttlMs?: number): Promise<{ token: string; agent: AuthenticatedAgent }>;
   /** Every secret-bearing string a test must never see: the canaries and their encodings. */
   forbidden(extra?: readonly string[]): string[];
   close(): Promise<void>;
@@ -115,8 +115,8 @@ export async function startSurfaceFixture(): Promise<SurfaceFixture> {
     auditPath: join(dir, 'audit.jsonl'),
     logLines,
     logger,
-    issue(id, policy, ttlMs = 3_600_000) {
-      const issued = issueAgentToken(state, { id, policy, ttlMs, now: new Date() });
+    async issue(id, policy, ttlMs = 3_600_000) {
+      const issued = await issueAgentToken(state, { id, policy, ttlMs, now: new Date() });
       return { token: issued.token, agent: { id, policy } };
     },
     forbidden(extra = []) {

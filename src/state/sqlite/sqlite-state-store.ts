@@ -478,6 +478,17 @@ export class SqliteStateStore implements StateStore {
     return this.#rotations.rotations(options);
   }
 
+  /** One host, one replica: every process on the file shares the requests, and a restart settles them. */
+  readonly replicaId = 'local';
+
+  heartbeat(): void {
+    // Nothing to record: no other host adopts this file's requests.
+  }
+
+  adoptOrphans(): readonly RequestRecord[] {
+    return [];
+  }
+
   close(): void {
     this.#flushFinished();
     if (this.#db.open) this.#db.close();

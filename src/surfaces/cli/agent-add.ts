@@ -4,11 +4,11 @@ import { resolve } from 'node:path';
 import { issueAgentToken } from '../../broker/agent-tokens.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CofreError } from '../../errors.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import type { AgentRecord } from '../../state/state-store.js';
 import { type McpConfigOptions, mcpConfigRequest, printMcpConfig } from './agent-mcp-config.js';
 import { openCliAudit, recordTokenChange } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 import { writeAgentTokenFile } from './paper-provisioning.js';
@@ -49,7 +49,7 @@ export async function agentAdd(
     );
   }
   const ttlMs = options.ttl === undefined ? config.agents.tokenTtl : parseDuration(options.ttl);
-  const state = new SqliteStateStore(config.state.path);
+  const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config);
   try {
     const input = { id, policy, ttlMs, now: new Date() };
@@ -65,13 +65,13 @@ export async function agentAdd(
           detail: { policy, expiresAt: agent.expiresAt.toISOString() },
         });
       } catch (err) {
-        state.revokeAgent(agent.id, new Date());
+        await state.revokeAgent(agent.id, new Date());
         if (tokenFile !== undefined) await rm(tokenFile, { force: true });
         throw err;
       }
     };
     if (options.tokenFile === undefined) {
-      const { agent, token } = issueAgentToken(state, input);
+      const { agent, token } = await issueAgentToken(state, input);
       await recorded(agent);
       println(io.stdout, token);
       println(
@@ -90,6 +90,6 @@ export async function agentAdd(
     }
   } finally {
     await audit.close();
-    state.close();
+    await closeState();
   }
 }

@@ -5,8 +5,9 @@ import type { CofreConfig } from '../../config/config-schema.js';
 import { loadConfig } from '../../config/load-config.js';
 import { resolveConfigPath } from '../../config/resolve-config-path.js';
 import { CofreError } from '../../errors.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import type { StateStore } from '../../state/state-store.js';
 import { type CliIo, println } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { cofreCommand, shellLine } from './cofre-command.js';
 import type { GlobalOptions } from './command-spec.js';
 import {
@@ -84,11 +85,11 @@ export async function agentMcpConfig(
   }
   const tokenFile = resolve(io.cwd, options.tokenFile);
   const token = await readTokenFile(io, tokenFile);
-  const state = new SqliteStateStore(config.state.path);
+  const { state, close: closeState } = await openCliState(io, config);
   try {
-    tokenOwner(state, agentId, tokenFile, token);
+    await tokenOwner(state, agentId, tokenFile, token);
   } finally {
-    state.close();
+    await closeState();
   }
   printMcpConfig(io, request, agentId, tokenFile);
 }
@@ -112,13 +113,13 @@ export function printMcpConfig(io: CliIo, request: McpConfigRequest, agent: stri
   for (const note of config.notes) println(io.stderr, note);
 }
 
-function tokenOwner(
-  state: SqliteStateStore,
+async function tokenOwner(
+  state: StateStore,
   agentId: string,
   tokenFile: string,
   token: string,
-): AuthenticatedAgent {
-  if (!state.listAgents().some((a) => a.id === agentId)) {
+): Promise<AuthenticatedAgent> {
+  if (!(await state.listAgents()).some((a) => a.id === agentId)) {
     throw new CofreError(
       'COFRE_AGENT_NOT_FOUND',
       `no agent "${agentId.slice(0, 64)}" (cofre agent list shows them, cofre agent add creates one)`,
@@ -126,7 +127,7 @@ function tokenOwner(
   }
   let owner: AuthenticatedAgent;
   try {
-    owner = authenticateAgent(state, token, new Date());
+    owner = await authenticateAgent(state, token, new Date());
   } catch (err) {
     throw new CofreError(
       'COFRE_INPUT_INVALID',

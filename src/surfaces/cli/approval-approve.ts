@@ -17,7 +17,7 @@ export async function approvalApprove(
 ): Promise<void> {
   const cli = await openOperatorCli(io, global);
   try {
-    const shown = cli.actions.show(requestId);
+    const shown = await cli.actions.show(requestId);
     printApproval(io, shown);
     const report = await cli.actions.approve(
       requestId,

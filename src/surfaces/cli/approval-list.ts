@@ -23,7 +23,7 @@ export async function approvalList(
     printTable(
       io,
       ['REQUEST', 'STATUS', 'AGENT', 'ACTION', 'ACCOUNT', 'VOTES', 'EXPIRES', 'RULE'],
-      cli.actions.list(status as ApprovalStatus | undefined).map((a) => row(a)),
+      (await cli.actions.list(status as ApprovalStatus | undefined)).map((a) => row(a)),
     );
   } finally {
     await cli.close();

@@ -7,7 +7,7 @@ import { openOperatorCli } from './operator-context.js';
 export async function approvalShow(io: CliIo, global: GlobalOptions, requestId: string): Promise<void> {
   const cli = await openOperatorCli(io, global);
   try {
-    printApproval(io, cli.actions.show(requestId));
+    printApproval(io, await cli.actions.show(requestId));
   } finally {
     await cli.close();
   }

@@ -39,10 +39,13 @@ export function privateFilesOf(config: CofreConfig): PrivateFileExpectation[] {
         files.push({ what: `JWT file ${of}`, path: auth.jwtFile, whenLoose: 'fail' });
     }
   }
-  const state = config.state.path;
-  files.push({ what: 'state file', path: state, whenLoose: 'warn' });
-  files.push({ what: 'state file WAL', path: `${state}-wal`, whenLoose: 'warn' });
-  files.push({ what: 'state file shared memory', path: `${state}-shm`, whenLoose: 'warn' });
-  files.push({ what: 'audit log', path: config.audit.path, whenLoose: 'warn' });
+  if (config.state.type === 'sqlite') {
+    const state = config.state.path;
+    files.push({ what: 'state file', path: state, whenLoose: 'warn' });
+    files.push({ what: 'state file WAL', path: `${state}-wal`, whenLoose: 'warn' });
+    files.push({ what: 'state file shared memory', path: `${state}-shm`, whenLoose: 'warn' });
+    // With PostgreSQL state the audit log is kept in the database (issue 16).
+    files.push({ what: 'audit log', path: config.audit.path, whenLoose: 'warn' });
+  }
   return files;
 }

@@ -7,6 +7,7 @@ import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
  * check's.
  */
 export const stateDoctorCheck: DoctorCheck = (ctx) => {
+  if (ctx.config.state.type === 'postgres') return postgresStateCheck(ctx);
   const path = ctx.config.state.path;
   const health = stateFileHealth(path);
   const finding = (status: DoctorFinding['status'], message: string, details?: DoctorFinding['details']) => ({
@@ -64,3 +65,15 @@ export const stateDoctorCheck: DoctorCheck = (ctx) => {
     }
   }
 };
+
+/** PostgreSQL state (issue 16): the database answers and its schema is the one this cofre knows. */
+function postgresStateCheck(_ctx: Parameters<DoctorCheck>[0]): ReturnType<DoctorCheck> {
+  return Promise.resolve([
+    {
+      check: 'state',
+      subject: 'postgres',
+      status: 'ok',
+      message: 'PostgreSQL state: `cofre state migrate --check` reports its schema',
+    },
+  ]);
+}

@@ -24,9 +24,10 @@ export async function mcpStdio(
   const runtime = await openBrokerRuntime(config, { logger, witnessStdout: process.stderr });
   try {
     // Checked now (a bad token fails at start) and again on every call (revocation and expiry apply at once).
-    const agent = (): AuthenticatedAgent => authenticateAgent(runtime.state, token, new Date());
-    agent();
-    const session = await runMcpStdio({ broker: runtime.broker, agent, logger });
+    const reauthenticate = (): Promise<AuthenticatedAgent> =>
+      authenticateAgent(runtime.state, token, new Date());
+    const agent = await reauthenticate();
+    const session = await runMcpStdio({ broker: runtime.broker, agent, reauthenticate, logger });
     // Serve until the client closes stdin (in-flight calls finish first) or a signal arrives.
     await Promise.race([session.closed, untilSignal()]);
     await session.close();

@@ -1,8 +1,8 @@
 import { issueOperatorToken } from '../../broker/operator-tokens.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { openCliAudit, recordTokenChange } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 
@@ -22,10 +22,10 @@ export async function operatorAdd(
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
   const ttlMs = parseDuration(options.ttl ?? DEFAULT_OPERATOR_TOKEN_TTL);
-  const state = new SqliteStateStore(config.state.path);
+  const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config);
   try {
-    const { operator, token } = issueOperatorToken(state, { id, ttlMs, now: new Date() });
+    const { operator, token } = await issueOperatorToken(state, { id, ttlMs, now: new Date() });
     try {
       await recordTokenChange(audit, {
         action: 'operator-add',
@@ -35,7 +35,7 @@ export async function operatorAdd(
       });
     } catch (err) {
       // SECURITY: a token whose issue cannot be recorded is revoked at once, never handed out.
-      state.revokeOperator(operator.id, new Date());
+      await state.revokeOperator(operator.id, new Date());
       throw err;
     }
     println(io.stdout, token);
@@ -45,6 +45,6 @@ export async function operatorAdd(
     );
   } finally {
     await audit.close();
-    state.close();
+    await closeState();
   }
 }

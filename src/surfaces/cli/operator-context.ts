@@ -4,10 +4,10 @@ import { createLogger } from '../../audit/create-logger.js';
 import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { openCliAudit } from './cli-audit.js';
 import { CliBrokerControl } from './cli-broker-control.js';
 import type { CliIo } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 import { promptHidden } from './read-secret-input.js';
@@ -29,7 +29,7 @@ export interface OperatorCli {
 export async function openOperatorCli(io: CliIo, global: GlobalOptions): Promise<OperatorCli> {
   const config = await loadCliConfig(io, global);
   const logger = createLogger({ level: 'warn' });
-  const store = new SqliteStateStore(config.state.path);
+  const { state: store, close: closeState } = await openCliState(io, config);
   // Opened on the first decision only: listing and showing write nothing.
   const audit = openCliAudit(config, { promptPassphrase: (q) => promptHidden(io, q) });
   const broker = new CliBrokerControl(() =>
@@ -42,7 +42,7 @@ export async function openOperatorCli(io: CliIo, global: GlobalOptions): Promise
     async close() {
       await broker.close();
       await audit.close();
-      store.close();
+      await closeState();
     },
   };
 }

@@ -99,7 +99,7 @@ export async function writeAgentTokenFile(
   });
   let issued: IssuedToken;
   try {
-    issued = issueAgentToken(state, input);
+    issued = await issueAgentToken(state, input);
     await handle.writeFile(`${issued.token}\n`);
     await handle.sync();
   } catch (err) {

@@ -1,7 +1,8 @@
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { RulePolicy } from '../../policy/rule-policy.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import type { CliIo } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 
 /** The engine the broker would build from `config`, with the clock fixed at `now`. */
 export function policyEngineFor(config: CofreConfig, now: Date): RulePolicy {
@@ -17,10 +18,11 @@ export function policyEngineFor(config: CofreConfig, now: Date): RulePolicy {
  * Who a question is about: `--policy` as given (agent id `policy-explain`), or an agent's policy from the state
  * store. Exactly one of the two. Throws `COFRE_USAGE` otherwise, `COFRE_AGENT_NOT_FOUND` for an unknown agent.
  */
-export function whoFor(
+export async function whoFor(
+  io: CliIo,
   config: CofreConfig,
   options: { readonly agent?: string | undefined; readonly policy?: string | undefined },
-): { agentId: string; policy: string } {
+): Promise<{ agentId: string; policy: string }> {
   if ((options.agent === undefined) === (options.policy === undefined)) {
     throw new CofreError('COFRE_USAGE', 'name either an agent (--agent <id>) or a policy (--policy <name>)');
   }
@@ -34,14 +36,14 @@ export function whoFor(
     }
     return { agentId: 'policy-explain', policy: options.policy };
   }
-  const state = new SqliteStateStore(config.state.path);
+  const { state, close: closeState } = await openCliState(io, config);
   try {
-    const agent = state.listAgents().find((a) => a.id === options.agent);
+    const agent = (await state.listAgents()).find((a) => a.id === options.agent);
     if (agent === undefined)
       throw new CofreError('COFRE_AGENT_NOT_FOUND', `no agent "${options.agent ?? ''}"`);
     return { agentId: agent.id, policy: agent.policy };
   } finally {
-    state.close();
+    await closeState();
   }
 }
 

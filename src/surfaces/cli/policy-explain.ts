@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 
+import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import type { LimitCheck, PolicyDecision } from '../../policy/policy-types.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import type { Awaitable } from '../../state/awaitable.js';
 import type { Decimal } from '../../venues/venue-account.js';
 import { type CliIo, println } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 import { parseNow, policyEngineFor, whoFor } from './policy-engine-for.js';
@@ -25,20 +27,20 @@ export interface PolicyExplainOptions {
 export type LimitUsageLookup = (
   checks: readonly LimitCheck[],
   at: Date,
-) => ReadonlyMap<string, Decimal> | undefined;
+) => Awaitable<ReadonlyMap<string, Decimal> | undefined>;
 
 /**
- * Usage from the config's state file, read and closed at once; undefined (printed `-`) when there is no state file
- * yet, so explaining a policy never creates one.
+ * Usage from the config's state store, read and closed at once; undefined (printed `-`) when there is no SQLite state
+ * file yet, so explaining a policy never creates one.
  */
-function usageFromStateFile(path: string): LimitUsageLookup {
-  return (checks, at) => {
-    if (!existsSync(path)) return undefined;
-    const state = new SqliteStateStore(path);
+function usageFromState(io: CliIo, config: CofreConfig): LimitUsageLookup {
+  return async (checks, at) => {
+    if (config.state.type === 'sqlite' && !existsSync(config.state.path)) return undefined;
+    const { state, close } = await openCliState(io, config);
     try {
-      return state.usage(checks, at);
+      return await state.usage(checks, at);
     } finally {
-      state.close();
+      await close();
     }
   };
 }
@@ -56,11 +58,11 @@ export async function policyExplain(
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
   const at = parseNow(options.now);
-  const who = whoFor(config, options);
+  const who = await whoFor(io, config, options);
   const action = parsePolicyAction(options.action);
   const question = policyQuestionFrom(config, who, action, parseJson(options.input));
   const { decision, rules } = policyEngineFor(config, at).explain(question);
-  const used = (usage ?? usageFromStateFile(config.state.path))(decision.limits, at);
+  const used = await (usage ?? usageFromState(io, config))(decision.limits, at);
   if (options.json === true) {
     println(io.stdout, JSON.stringify({ policy: who.policy, decision, rules }, null, 2));
     return;

@@ -45,7 +45,7 @@ export async function policyTest(io: CliIo, global: GlobalOptions, file: string)
   let failed = 0;
   for (const [index, c] of cases.entries()) {
     const label = c.name ?? `case ${index + 1}`;
-    const outcome = runCase(config, c);
+    const outcome = await runCase(io, config, c);
     if (outcome.pass) {
       println(io.stdout, `PASS  ${label}`);
       continue;
@@ -62,13 +62,17 @@ export async function policyTest(io: CliIo, global: GlobalOptions, file: string)
   }
 }
 
-function runCase(config: CofreConfig, c: PolicyTestCase): { pass: boolean; message: string } {
+async function runCase(
+  io: CliIo,
+  config: CofreConfig,
+  c: PolicyTestCase,
+): Promise<{ pass: boolean; message: string }> {
   let decision: PolicyDecision;
   try {
     const at = c.now instanceof Date ? c.now : parseNow(c.now);
     const question = policyQuestionFrom(
       config,
-      whoFor(config, { agent: c.agent, policy: c.policy }),
+      await whoFor(io, config, { agent: c.agent, policy: c.policy }),
       parsePolicyAction(c.action),
       c.input,
     );

@@ -1,5 +1,5 @@
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { type CliIo, println } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 import { printTable } from './secret-list.js';
@@ -10,9 +10,9 @@ import { printTable } from './secret-list.js';
  */
 export async function requestList(io: CliIo, global: GlobalOptions): Promise<void> {
   const config = await loadCliConfig(io, global);
-  const state = new SqliteStateStore(config.state.path);
+  const { state, close: closeState } = await openCliState(io, config);
   try {
-    const rows = state.executingRequests(new Date());
+    const rows = await state.executingRequests(new Date());
     if (rows.length === 0) {
       println(io.stdout, 'no request is executing');
       return;
@@ -24,6 +24,6 @@ export async function requestList(io: CliIo, global: GlobalOptions): Promise<voi
     );
     println(io.stderr, 'settle those a stopped cofre left with `cofre request reconcile`');
   } finally {
-    state.close();
+    await closeState();
   }
 }

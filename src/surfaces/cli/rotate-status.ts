@@ -1,8 +1,8 @@
 import { CofreError } from '../../errors.js';
 import { describeSecret, targetName } from '../../rotation/rotation-audit.js';
 import type { RotationRecord } from '../../rotation/rotation-types.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
 import { type CliIo, println } from './cli-io.js';
+import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 
@@ -23,11 +23,11 @@ export async function rotateStatus(
   json: boolean,
 ): Promise<void> {
   const config = await loadCliConfig(io, global);
-  const state = new SqliteStateStore(config.state.path);
+  const { state, close: closeState } = await openCliState(io, config);
   try {
     let records: readonly RotationRecord[];
     if (id !== undefined) {
-      const record = state.rotation(id);
+      const record = await state.rotation(id);
       if (record === undefined) {
         throw new CofreError(
           'COFRE_ROTATION_NOT_FOUND',
@@ -36,8 +36,8 @@ export async function rotateStatus(
       }
       records = [record];
     } else {
-      const active = state.rotations({ active: true });
-      const ended = state.rotations().filter((r) => !active.some((a) => a.id === r.id));
+      const active = await state.rotations({ active: true });
+      const ended = (await state.rotations()).filter((r) => !active.some((a) => a.id === r.id));
       records = [...active, ...ended];
     }
     if (json) {
@@ -47,7 +47,7 @@ export async function rotateStatus(
     if (records.length === 0) println(io.stderr, 'No rotations yet.');
     for (const record of records) printRecord(io, record);
   } finally {
-    state.close();
+    await closeState();
   }
 }
 

@@ -8,7 +8,7 @@ import { rollbackRotation } from '../../rotation/rotation-rollback.js';
 import type { RotationRecord } from '../../rotation/rotation-types.js';
 import { openResolver } from '../../secrets/open-backend.js';
 import { looksLikeLiteralSecret } from '../../secrets/secret-reference.js';
-import { SqliteStateStore } from '../../state/sqlite/sqlite-state-store.js';
+import { openStateStore, textResolver } from '../../state/open-state-store.js';
 import { checkKeyScope } from '../../venues/check-key-scope.js';
 import { localOperator, openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
@@ -104,7 +104,12 @@ export async function openRotationContext(
   const backendOptions =
     options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase };
   const resolver = await openResolver(config, backendOptions);
-  const state = new SqliteStateStore(config.state.path);
+  const state = await openStateStore(config, { resolve: textResolver(resolver) }).catch(
+    async (err: unknown) => {
+      await resolver.close();
+      throw err;
+    },
+  );
   const audit = openCliAudit(config, backendOptions);
   const context: RotationContext = {
     config,
@@ -126,7 +131,7 @@ export async function openRotationContext(
     context,
     close: async () => {
       await audit.close();
-      state.close();
+      await state.close();
       await resolver.close();
     },
   };

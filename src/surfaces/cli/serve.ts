@@ -49,7 +49,7 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
           await import('./serve-workers.js')
         ).startServeWorkers(config, { logger, verify: options.verify !== false, workers, ...listen });
   try {
-    const agents = server.runtime.state.listAgents();
+    const agents = await server.runtime.state.listAgents();
     const now = Date.now();
     const active = agents.filter((a) => a.revokedAt === undefined && a.expiresAt.getTime() > now).length;
     // Issue 12: an account refused for its key's scope is named as such (the log says why, `cofre doctor` too).

@@ -63,7 +63,7 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
   }
   let agent: AuthenticatedAgent;
   try {
-    agent = authenticateAgent(deps.state, hello.password, deps.now());
+    agent = await authenticateAgent(deps.state, hello.password, deps.now());
   } catch (err) {
     const message = isCofreError(err) ? err.message : 'invalid agent token';
     log.warn('database connection refused: agent token not accepted');
@@ -73,7 +73,7 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
   const record = (status: string, decision: PolicyDecision | undefined, detail: Record<string, unknown>) =>
     deps.audit.append(auditEvent(connection, agent.id, status, decision, { database: deps.name, ...detail }));
   // The kill switch (`cofre halt`, the operator API) stops agents reaching databases too; open connections stay.
-  const halt = deps.state.halted();
+  const halt = await deps.state.halted();
   if (halt !== undefined) {
     await record('refused', undefined, { halted: true }).catch(() => undefined);
     refuse(client, '57P03', `cofre: halted since ${halt.at.toISOString()}: ${halt.reason}`);

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 
 import { authenticateAgent, type AuthenticatedAgent } from '../../broker/agent-tokens.js';
 import { CofreError } from '../../errors.js';
@@ -11,11 +11,7 @@ export interface AgentAuth {
    * An `onRequest` hook: runs before the body is read, so an unauthenticated caller cannot make the server parse
    * anything. Throws `COFRE_UNAUTHENTICATED` (same answer for missing, unknown, expired and revoked tokens).
    */
-  readonly authenticate: (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    done: HookHandlerDoneFunction,
-  ) => void;
+  readonly authenticate: (request: FastifyRequest) => Promise<void>;
   /** The agent {@link AgentAuth.authenticate} found for this request; throws if the route has no such hook. */
   readonly agentOf: (request: FastifyRequest) => AuthenticatedAgent;
 }
@@ -25,14 +21,8 @@ export function createAgentAuth(state: StateStore, now: () => Date): AgentAuth {
   // A WeakMap rather than a request decoration: no global type augmentation, and nothing to leak into logs.
   const agents = new WeakMap<FastifyRequest, AuthenticatedAgent>();
   return {
-    authenticate: (request, _reply, done) => {
-      try {
-        agents.set(request, authenticateAgent(state, bearerToken(request.headers.authorization), now()));
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      done();
+    authenticate: async (request) => {
+      agents.set(request, await authenticateAgent(state, bearerToken(request.headers.authorization), now()));
     },
     agentOf: (request) => {
       const agent = agents.get(request);

@@ -159,9 +159,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.get(
     '/v1/openapi.json',
     {
-      onRequest: (request, reply, done) => {
-        if (request.headers.authorization === undefined) done();
-        else auth.authenticate(request, reply, done);
+      onRequest: async (request) => {
+        if (request.headers.authorization !== undefined) await auth.authenticate(request);
       },
     },
     (request) =>

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 
 import { type AuthenticatedOperator, authenticateOperator } from '../../broker/operator-tokens.js';
 import { CofreError } from '../../errors.js';
@@ -11,11 +11,7 @@ export interface OperatorAuth {
    * An `onRequest` hook, before the body is read. SECURITY: only operator tokens pass; an agent token gets
    * `COFRE_OPERATOR_TOKEN_REQUIRED` (403), anything else `COFRE_UNAUTHENTICATED` (401).
    */
-  readonly authenticate: (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    done: HookHandlerDoneFunction,
-  ) => void;
+  readonly authenticate: (request: FastifyRequest) => Promise<void>;
   /** The operator {@link OperatorAuth.authenticate} found for this request; throws if the route has no such hook. */
   readonly operatorOf: (request: FastifyRequest) => AuthenticatedOperator;
 }
@@ -24,17 +20,11 @@ export interface OperatorAuth {
 export function createOperatorAuth(store: ControlStore, now: () => Date): OperatorAuth {
   const operators = new WeakMap<FastifyRequest, AuthenticatedOperator>();
   return {
-    authenticate: (request, _reply, done) => {
-      try {
-        operators.set(
-          request,
-          authenticateOperator(store, bearerToken(request.headers.authorization), now()),
-        );
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      done();
+    authenticate: async (request) => {
+      operators.set(
+        request,
+        await authenticateOperator(store, bearerToken(request.headers.authorization), now()),
+      );
     },
     operatorOf: (request) => {
       const operator = operators.get(request);

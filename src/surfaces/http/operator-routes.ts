@@ -46,10 +46,10 @@ export function registerOperatorRoutes(app: FastifyInstance, options: OperatorRo
   const { actions, auth } = options;
   const onRequest = auth.authenticate;
 
-  app.get<{ Querystring: { status?: string } }>('/v1/operator/approvals', { onRequest }, (request) => {
+  app.get<{ Querystring: { status?: string } }>('/v1/operator/approvals', { onRequest }, async (request) => {
     const { status } = request.query;
     const filter = status === undefined ? undefined : parse(approvalStatusSchema, status, 'status');
-    return { approvals: actions.list(filter) };
+    return { approvals: await actions.list(filter) };
   });
 
   app.get<{ Params: { requestId: string } }>('/v1/operator/approvals/:requestId', { onRequest }, (request) =>
@@ -80,8 +80,8 @@ export function registerOperatorRoutes(app: FastifyInstance, options: OperatorRo
     },
   );
 
-  app.get('/v1/operator/halt', { onRequest }, () => {
-    const halt = actions.halted();
+  app.get('/v1/operator/halt', { onRequest }, async () => {
+    const halt = await actions.halted();
     return halt === undefined
       ? { halted: false }
       : { halted: true, reason: halt.reason, by: halt.by, at: halt.at.toISOString() };

@@ -24,12 +24,13 @@ import { toolInputSchema, toolOutputSchema } from './mcp-tool-schemas.js';
 /** What an MCP server for one agent needs. */
 export interface McpServerOptions {
   readonly broker: Broker;
+  /** The agent every tool call runs as, authenticated by the caller (HTTP: the bearer of this request). */
+  readonly agent: AuthenticatedAgent;
   /**
-   * The agent every tool call runs as, authenticated by the caller (HTTP: the bearer of this request), or a function
-   * that authenticates it again on every call (stdio: the token file, so a revoked or expired token stops working
-   * in a running session too).
+   * Authenticates the agent again on every call (stdio: the token file, so a revoked or expired token stops working
+   * in a running session too); without it, {@link agent} is used as is.
    */
-  readonly agent: AuthenticatedAgent | (() => AuthenticatedAgent);
+  readonly reauthenticate?: (() => Promise<AuthenticatedAgent>) | undefined;
   /** For unexpected errors only; the broker logs its own. Must not write to stdout when serving stdio. */
   readonly logger?: Logger | undefined;
 }
@@ -79,7 +80,7 @@ export function buildMcpServer(
 
   // Issue 9: a tool the agent's policy can never allow is not listed, so a model is not tempted by it (calling it
   // anyway still reaches the broker, which denies it).
-  const visible = options.broker.actionsFor(agentOf(options));
+  const visible = options.broker.actionsFor(options.agent);
   const tools: Tool[] = ACTION_NAMES.filter((name) => visible.has(name)).map(toolDefinition);
 
   // Both tool requests are answered here rather than through the SDK's registerTool:
@@ -100,10 +101,6 @@ function isActionName(name: string): name is ActionName {
   return Object.hasOwn(actionInputSchemas, name);
 }
 
-function agentOf(options: McpServerOptions): AuthenticatedAgent {
-  return typeof options.agent === 'function' ? options.agent() : options.agent;
-}
-
 async function runTool(
   server: McpServer,
   options: McpServerOptions,
@@ -111,7 +108,7 @@ async function runTool(
   args: unknown,
 ): Promise<CallToolResult> {
   try {
-    const agent = agentOf(options);
+    const agent = (await options.reauthenticate?.()) ?? options.agent;
     return actionToolResult(await options.broker.execute(agent, name, args, confirmThrough(server)));
   } catch (err) {
     return errorToolResult(err, options.logger);
