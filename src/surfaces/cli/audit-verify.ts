@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { type CheckpointKey, checkpointKeyFromPem } from '../../audit/checkpoint-key.js';
+import { verifyPostgresAudit } from '../../audit/postgres-audit-verify.js';
 import { verifyAuditLog, type VerifyProgress, type VerifyReport } from '../../audit/verify-chain.js';
 import { CofreError } from '../../errors.js';
 import { auditLogTarget } from './audit-log-path.js';
@@ -22,7 +23,8 @@ export interface AuditVerifyOptions {
 /**
  * `cofre audit verify`: checks the whole chain, every checkpoint and every witness; prints a summary and every
  * finding, and exits 1 (`COFRE_AUDIT_VERIFY_FAILED`) when anything is wrong. Witness files named in the config are
- * checked too.
+ * checked too. With `state.type: postgres` in the config (and no `--log`), the chain is the one all replicas write
+ * into the state database (issue 16), read there.
  */
 export async function auditVerify(
   io: CliIo,
@@ -37,24 +39,41 @@ export async function auditVerify(
   const configured = target.witnessFiles.filter((w) => existsSync(w) && !given.includes(w));
   const witnesses = [...given, ...configured];
   const every = target.audit?.checkpoint.every;
-  const report = await verifyAuditLog({
-    path: target.path,
+  const checks = {
     ...(pinnedKey === undefined ? {} : { pinnedKey }),
     witnesses,
     // The writer checkpoints after the group commit that reaches `every`, so a run may pass it by one batch.
     ...(every === undefined ? {} : { maxRecordsBetweenCheckpoints: every * 2 }),
-    onProgress: progressPrinter(io),
-  });
+  };
+  const state = target.config?.state;
+  // With PostgreSQL state, every replica's records are one chain in the state database (issue 16).
+  const inPostgres = target.config !== undefined && state?.type === 'postgres';
+  const where = inPostgres ? POSTGRES_AUDIT_LABEL : target.path;
+  const report = inPostgres
+    ? await (
+        await import('./audit-state-database.js')
+      ).withAuditStateDatabase(io, target.config, state, (db) => verifyPostgresAudit(db, checks))
+    : await verifyAuditLog({ path: target.path, ...checks, onProgress: progressPrinter(io) });
   if (options.json === true)
-    println(io.stdout, JSON.stringify({ path: target.path, witnesses, ...report }, null, 2));
-  else printReport(io, target.path, witnesses, options.publicKey, report);
+    println(
+      io.stdout,
+      JSON.stringify(
+        { ...(inPostgres ? { store: 'postgres' } : { path: target.path }), witnesses, ...report },
+        null,
+        2,
+      ),
+    );
+  else printReport(io, where, witnesses, options.publicKey, report);
   if (report.verdict !== 'verified') {
     throw new CofreError(
       'COFRE_AUDIT_VERIFY_FAILED',
-      `the audit log at ${target.path} does not verify: ${report.errors} error(s)`,
+      `the audit log ${inPostgres ? 'in' : 'at'} ${where} does not verify: ${report.errors} error(s)`,
     );
   }
 }
+
+/** How the report names the chain kept in PostgreSQL (issue 16). */
+const POSTGRES_AUDIT_LABEL = 'the PostgreSQL state database (table audit_records)';
 
 async function readPinnedKey(io: CliIo, file: string): Promise<CheckpointKey> {
   const pem = await readInputFile(io, file);
@@ -90,9 +109,8 @@ function printReport(
   const out = (line: string): void => {
     println(io.stdout, line);
   };
-  out(
-    `audit log   ${path}: ${r.files} file(s), ${mib(r.bytes)} MiB, ${r.records.toLocaleString('en')} records`,
-  );
+  const files = path === POSTGRES_AUDIT_LABEL ? '' : ` ${r.files} file(s),`;
+  out(`audit log   ${path}:${files} ${mib(r.bytes)} MiB, ${r.records.toLocaleString('en')} records`);
   if (r.firstSeq !== undefined) {
     out(`records     seq ${r.firstSeq}–${r.lastSeq ?? '?'}, ${r.firstTime ?? '?'} to ${r.lastTime ?? '?'}`);
   }

@@ -568,6 +568,14 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
         options,
       ),
   }),
+  command<{ out?: string }>({
+    path: ['audit', 'export'],
+    description:
+      'write the audit chain kept in the PostgreSQL state database to a new file, which audit verify --log checks',
+    options: [{ flags: '--out <file>', description: 'the file to create (refused if it exists)' }],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./audit-export.js')).auditExport(io, global, options),
+  }),
   command({
     path: ['audit', 'public-key'],
     description: "print the audit checkpoint key's public key (SPKI PEM) and its keyId, to pin it",

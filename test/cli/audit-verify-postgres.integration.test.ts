@@ -1,0 +1,132 @@
+// `cofre audit verify` with `state.type: postgres` (issue 16): it reads the chain every replica writes into the
+// state database, with the login by secret reference, and reports tampering there as it does for a file log.
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+
+import { PostgresAuditLog } from '../../src/audit/postgres-audit-log.js';
+import { migrate } from '../../src/state/postgres/migrate.js';
+import { PgDb } from '../../src/state/postgres/pg-db.js';
+import { peerOrSkip } from '../peers/peer-or-skip.js';
+import { startPostgres } from '../peers/peers.js';
+import { cli, tempDir } from './cli-harness.js';
+
+const server = await peerOrSkip('PostgreSQL', startPostgres);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+let databases = 0;
+let dir: string;
+let remove: () => void;
+let db: PgDb;
+
+beforeEach(async () => {
+  ({ dir, remove } = tempDir());
+  const name = `t_cli_audit_${process.pid}_${++databases}`;
+  const admin = new pg.Client({ connectionString: server!.connectionString });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = server!.connectionString.replace('/postgres?', `/${name}?`);
+  db = new PgDb(new pg.Pool({ connectionString: url }));
+  await migrate(db);
+
+  expect((await cli(dir, ['init'])).code).toBe(0);
+  expect((await cli(dir, ['secret', 'put', 'state/url'], `${url}\n`)).code).toBe(0);
+  const config = parseDocument(readFileSync(join(dir, 'cofre.yaml'), 'utf8'));
+  config.set('state', { type: 'postgres', url: 'local:state/url', ssl: 'disable' });
+  writeFileSync(join(dir, 'cofre.yaml'), config.toString());
+  writeFileSync(join(dir, 'audit-public.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+
+  const log = new PostgresAuditLog(db, {
+    signingKey: privateKey,
+    checkpoint: { every: 5, interval: 60_000 },
+    replica: 'r-00000000000000dd',
+  });
+  for (let i = 0; i < 12; i++) {
+    await log.append({ kind: 'intent', requestId: `req-${i}`, agent: 'bot', action: 'place_order' });
+  }
+  await log.close();
+});
+
+afterEach(async () => {
+  await db.close();
+  remove();
+});
+
+describe.skipIf(server === undefined)('cofre audit verify on PostgreSQL state', () => {
+  it('verifies the chain in the state database, with the key pinned', async () => {
+    const result = await cli(dir, ['audit', 'verify', '--public-key', 'audit-public.pem']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('the PostgreSQL state database (table audit_records)');
+    expect(result.stdout).toMatch(/checkpoints 3 verified/);
+    expect(result.stdout).toMatch(/^VERIFIED$/m);
+    // SECURITY: the login comes by reference and never shows.
+    expect(result.stdout).not.toContain(server!.password);
+
+    const json = await cli(dir, ['audit', 'verify', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ store: 'postgres', verdict: 'verified', records: 16 });
+  });
+
+  it('exits 1 naming the tampered row, and a cut-off tail', async () => {
+    await db.query(`UPDATE audit_records SET line = replace(line, '"req-3"', '"req-9"') WHERE seq = 4`);
+    await db.query('DELETE FROM audit_records WHERE seq > 13');
+    const result = await cli(dir, ['audit', 'verify', '--public-key', 'audit-public.pem']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/ERROR +prev-mismatch at audit_records line 6 seq 5:/);
+    expect(result.stdout).toMatch(/ERROR +truncated at audit_records line 14 seq 13:/);
+    expect(result.stderr).toContain('COFRE_AUDIT_VERIFY_FAILED');
+  });
+
+  it('exports the chain to a file that the file verifier accepts, and refuses to overwrite one', async () => {
+    const exported = await cli(dir, ['audit', 'export', '--out', 'copy.jsonl']);
+    expect(exported.stderr).toContain('16 record(s) written to');
+    expect(exported.code).toBe(0);
+    expect(statSync(join(dir, 'copy.jsonl')).mode & 0o777).toBe(0o600);
+    const lines = readFileSync(join(dir, 'copy.jsonl'), 'utf8').split('\n');
+    const { rows } = await db.query<{ line: string }>('SELECT line FROM audit_records ORDER BY seq');
+    expect(lines).toEqual([...rows.map((r) => r.line), '']);
+
+    const verified = await cli(dir, [
+      'audit',
+      'verify',
+      '--log',
+      'copy.jsonl',
+      '--public-key',
+      'audit-public.pem',
+    ]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^VERIFIED$/m);
+
+    const again = await cli(dir, ['audit', 'export', '--out', 'copy.jsonl']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('exists');
+    expect((await cli(dir, ['audit', 'export'])).stderr).toContain('--out');
+  });
+
+  it('refuses to export when the state is SQLite: the audit log is a file already', async () => {
+    const config = parseDocument(readFileSync(join(dir, 'cofre.yaml'), 'utf8'));
+    config.delete('state');
+    writeFileSync(join(dir, 'cofre.yaml'), config.toString());
+    const result = await cli(dir, ['audit', 'export', '--out', 'copy.jsonl']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('state.type: postgres');
+  });
+
+  it('refuses a database without the cofre schema, saying to migrate', async () => {
+    await db.query('DROP TABLE cofre_schema_migrations');
+    const result = await cli(dir, ['audit', 'verify']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('cofre state migrate');
+    expect(result.stderr).not.toContain(server!.password);
+  });
+});
