@@ -78,6 +78,24 @@ describe('cofre state migrate', () => {
     }
   });
 
+  it('refuses a schema a later cofre migrated: upgrade this cofre', async () => {
+    if (dbs === undefined) return;
+    const database = await dbs.create();
+    await usePostgres(database);
+    expect((await cliProcess(dir, ['state', 'migrate'])).code).toBe(0);
+    await dbs.admin(async (c) => {
+      await c.query("INSERT INTO cofre_schema_migrations VALUES ($1, 'from-a-later-cofre', now())", [
+        POSTGRES_SCHEMA_VERSION + 1,
+      ]);
+    }, database);
+    const check = await cliProcess(dir, ['state', 'migrate', '--check']);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toContain('upgrade this cofre');
+    const migrate = await cliProcess(dir, ['state', 'migrate']);
+    expect(migrate.code).not.toBe(0);
+    expect(migrate.stderr).toContain('COFRE_STATE_SCHEMA_MISMATCH');
+  });
+
   it('fails cleanly, naming no credential, when the database is not there', async () => {
     if (dbs === undefined) return;
     const url = await usePostgres('no_such_database');
