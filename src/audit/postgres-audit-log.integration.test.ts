@@ -283,6 +283,51 @@ describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', (
     );
   });
 
+  it('survives a restart in the middle of a stream of appends from two replicas: acknowledged means recorded, once', async () => {
+    const { connect } = await freshDatabase();
+    const logs = ['r-00000000000000b1', 'r-00000000000000b2'].map((replica) =>
+      writer(connect(), { replica }),
+    );
+    const outcomes = new Map<string, 'ok' | 'refused'>();
+    let stop = false;
+    let okAfterRestart = 0;
+    let restarted = false;
+    const streams = logs.map(async (log, r) => {
+      for (let i = 0; !stop; i++) {
+        const id = `${r}-${i}`;
+        try {
+          await log.append(event(id));
+          outcomes.set(id, 'ok');
+          if (restarted) okAfterRestart += 1;
+        } catch (err) {
+          expect(isCofreError(err, 'COFRE_AUDIT_UNAVAILABLE')).toBe(true);
+          outcomes.set(id, 'refused');
+          await new Promise((done) => setTimeout(done, 5));
+        }
+      }
+    });
+    while ([...outcomes.values()].filter((o) => o === 'ok').length < 20)
+      await new Promise((d) => setTimeout(d, 5));
+    await server!.restart();
+    restarted = true;
+    while (okAfterRestart < 20) await new Promise((d) => setTimeout(d, 5));
+    stop = true;
+    await Promise.all(streams);
+    await Promise.all(logs.map((log) => log.close()));
+
+    const db = connect();
+    expect((await verifyPostgresAudit(db, { pinnedKey })).findings).toEqual([]);
+    const recorded = (await rows(db)).flatMap((r) =>
+      r.record['kind'] === 'intent' ? [String(r.record['requestId'])] : [],
+    );
+    expect(new Set(recorded).size).toBe(recorded.length); // none twice
+    for (const [id, outcome] of outcomes) {
+      // A refused append may still be recorded when the connection died during its COMMIT (the action was refused).
+      if (outcome === 'ok') expect(recorded, id).toContain(id);
+    }
+    expect([...outcomes.values()]).toContain('refused');
+  });
+
   it('resolves an append only once its record is committed: another connection sees it at once', async () => {
     const { connect, url } = await freshDatabase();
     // COMMIT comes a while after the batch's statements: an append resolved before it would find nothing.
