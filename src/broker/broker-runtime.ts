@@ -4,7 +4,7 @@ import { AuditHasher } from '../audit/audit-hasher.js';
 import { loadAuditKeys } from '../audit/audit-keys.js';
 import type { AuditSink } from '../audit/audit-log.js';
 import { processLogRedactor } from '../audit/create-logger.js';
-import { openAuditLog } from '../audit/open-audit-log.js';
+import { openAuditLogFor } from '../audit/open-audit-log.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import type { BackendLog } from '../secrets/backend-log.js';
@@ -14,7 +14,8 @@ import { openResolver } from '../secrets/open-backend.js';
 import { parseSecretReference } from '../secrets/secret-reference.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { ServiceProxy } from '../services/service-proxy.js';
-import { openStateStore, textResolver } from '../state/open-state-store.js';
+import { openStateStore } from '../state/open-state-store.js';
+import { postgresSecretsFrom } from '../state/postgres/open-postgres.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
 import { checkKeyScope } from '../venues/check-key-scope.js';
@@ -145,7 +146,7 @@ export async function openBrokerRuntime(
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
   const state = await openStateStore(config, {
-    resolve: textResolver(resolver),
+    secrets: postgresSecretsFrom(resolver),
     onModeFixed,
     onBackgroundError: (err) => {
       options.logger.error(
@@ -161,7 +162,7 @@ export async function openBrokerRuntime(
   // The hash-chained log (audit/chained-audit-log.ts): group commit, signed checkpoints, witnesses, rotation.
   const audit =
     options.audit ??
-    openAuditLog(config.audit, {
+    openAuditLogFor(config.audit, state, {
       ...(keys.signingKey === undefined ? {} : { signingKey: keys.signingKey }),
       reporter: options.logger.child({ part: 'audit' }),
       onModeFixed,

@@ -195,7 +195,11 @@ describe('parseConfig defaults', () => {
         connections: DEFAULT_CONNECTIONS,
         workers: 1,
       },
-      state: { type: 'sqlite', path: '/etc/cofre/cofre-state.db', retention: { requests: 30 * 24 * 3_600_000 } },
+      state: {
+        type: 'sqlite',
+        path: '/etc/cofre/cofre-state.db',
+        retention: { requests: 30 * 24 * 3_600_000 },
+      },
       approvals: { expiry: 900_000 },
       rotation: { maxAge: 90 * 24 * 3_600_000, pollInterval: 30_000 },
       services: {},

@@ -1,17 +1,19 @@
 import type { CofreConfig } from '../config/config-schema.js';
 import type { PrivateFileFixed } from '../config/private-file.js';
 import { CofreError } from '../errors.js';
-import type { SecretResolver } from '../secrets/secret-resolver.js';
+import type { PostgresSecrets } from './postgres/open-postgres.js';
+import type { PgDb } from './postgres/pg-db.js';
+import { openPostgresStateStore, PostgresStateStore } from './postgres/postgres-state-store.js';
 import { SqliteStateStore } from './sqlite/sqlite-state-store.js';
 import type { StateStore } from './state-store.js';
 
 /** What opening the configured state store needs besides the config. */
 export interface OpenStateStoreOptions {
   /**
-   * Reads a secret reference to text: the PostgreSQL connection string or credentials (issue 16). Required for
-   * `state.type: postgres`; unused for SQLite.
+   * How the PostgreSQL connection string or credentials are read (issue 16; `postgresSecretsFrom(resolver)`).
+   * Required for `state.type: postgres`; unused for SQLite.
    */
-  readonly resolve?: ((reference: string) => Promise<string>) | undefined;
+  readonly secrets?: PostgresSecrets | undefined;
   /** SQLite: a state file readable beyond its owner was restricted to mode 600. */
   readonly onModeFixed?: ((fixed: PrivateFileFixed) => void) | undefined;
   /** Rows written in the background (`recordFinished`) could not be. */
@@ -21,23 +23,6 @@ export interface OpenStateStoreOptions {
    * `none` opens whatever is there (`cofre state migrate` itself).
    */
   readonly check?: 'serve' | 'none';
-}
-
-/**
- * `resolve` for {@link openStateStore} over a secret resolver. The text leaves the zeroable buffer because the
- * PostgreSQL driver takes strings; it is held only by the connection attempt that asked for it.
- */
-export function textResolver(
-  resolver: Pick<SecretResolver, 'resolve'>,
-): (reference: string) => Promise<string> {
-  return async (reference) => {
-    const value = await resolver.resolve(reference);
-    try {
-      return value.text();
-    } finally {
-      value.zero();
-    }
-  };
 }
 
 /** The state store `config.state` names: the SQLite file, or the PostgreSQL database every replica shares. */
@@ -54,12 +39,20 @@ export function openStateStore(
     // Opened in a then(), so a file that cannot be opened rejects like a database that cannot be reached.
     return Promise.resolve().then(() => new SqliteStateStore(state.path, sqliteOptions));
   }
-  if (options.resolve === undefined) {
+  if (options.secrets === undefined) {
     return Promise.reject(
       new CofreError('COFRE_INTERNAL', 'opening a PostgreSQL state store needs a secret resolver'),
     );
   }
-  return Promise.reject(
-    new CofreError('COFRE_STATE_UNAVAILABLE', 'the PostgreSQL state store is not wired yet'),
-  );
+  const secrets = options.secrets;
+  return openPostgresStateStore(state, {
+    ...secrets,
+    ...(options.check === undefined ? {} : { check: options.check }),
+    ...(options.onBackgroundError === undefined ? {} : { onBackgroundError: options.onBackgroundError }),
+  });
+}
+
+/** The PostgreSQL database under a store of `state.type: postgres` (the audit log shares its pool); else undefined. */
+export function postgresDbOf(store: StateStore): PgDb | undefined {
+  return store instanceof PostgresStateStore ? store.db : undefined;
 }

@@ -63,6 +63,13 @@ export class PgDb implements PgQueryable {
         throw asStateError(err);
       }
       let broken = false;
+      // A checked-out client has no 'error' listener (the pool removes its own on checkout): a session the server
+      // ends between two statements (a restart, a failover, idle_in_transaction_session_timeout) would otherwise be
+      // an uncaught exception that kills the process. The next statement rejects instead, and the client is dropped.
+      const lost = (): void => {
+        broken = true;
+      };
+      client.on('error', lost);
       try {
         await client.query(options.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN');
         const result = await fn(client);
@@ -74,9 +81,11 @@ export class PgDb implements PgQueryable {
         } catch {
           broken = true; // the connection is gone or unusable: do not give it back to the pool
         }
+        if (isSessionUnusable(err)) broken = true;
         if (attempt < MAX_ATTEMPTS && isRetryable(err)) continue;
         throw asStateError(err);
       } finally {
+        client.removeListener('error', lost);
         client.release(broken);
       }
     }
@@ -85,6 +94,23 @@ export class PgDb implements PgQueryable {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * A statement failed because of the session itself, not the statement: its role lost its rights or was dropped
+ * (a Vault lease revoked: 28xxx, 42501), or the server is shutting it down (57P01-57P03, 08xxx, 25P03). The same
+ * connection would fail every later transaction: it is dropped, and the pool opens a new one with the current login.
+ */
+function isSessionUnusable(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError) || err.code === undefined) return false;
+  const code = err.code;
+  return (
+    code.startsWith('08') ||
+    code.startsWith('28') ||
+    code.startsWith('57P') ||
+    code === '25P03' ||
+    code === '42501'
+  );
 }
 
 function isRetryable(err: unknown): boolean {

@@ -3,11 +3,22 @@ import type Database from 'better-sqlite3';
 import { CofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import type { Decimal } from '../../venues/venue-account.js';
+import { fromSteps } from '../ledger-amount.js';
 import type { LimitExceeded, LimitLedger, ReservationSettlement } from '../limit-ledger.js';
-import { fromSteps, LEDGER_MAX_STEPS, toSteps } from './ledger-amount.js';
+import {
+  heldPerKey,
+  heldWindowMs,
+  parseActualAmounts,
+  type ParsedLimitCheck,
+  parseLimitCheck,
+  PRUNE_BATCH,
+  PRUNE_GRACE_MS,
+  refusalOf,
+} from '../limit-ledger-rules.js';
 
 // How the ledger counts, and why it is a few index lookups per check whatever the traffic:
-// - Amounts are integers of 10^-8 units (ledger-amount.ts): reserved amounts rounded up, caps down.
+// - Amounts are integers of 10^-8 units (../ledger-amount.ts): reserved amounts rounded up, caps down; checks and
+//   actuals are parsed, and pruning bounded, by the rules every ledger shares (../limit-ledger-rules.ts).
 // - limit_reservations: one row per (request, key) while the request is unsettled; every row counts.
 // - limit_usage: one row per committed (request, key) of a windowed limit. Each row stores `before_total`, the key's
 //   running total before it, and limit_totals keeps the key's running total. Commit times of a key never go
@@ -62,20 +73,8 @@ CREATE TABLE IF NOT EXISTS limit_open_orders (
 CREATE INDEX IF NOT EXISTS limit_open_orders_key ON limit_open_orders (key, amount);
 `;
 
-/** Expired usage rows deleted per commit, at most. */
-export const PRUNE_BATCH = 64;
-/** How long past its window a usage row is kept: covers clocks of processes on one host that differ a little. */
-export const PRUNE_GRACE_MS = 60_000;
 /** What a sum that overflowed SQLite's 64-bit integers counts as: more than any cap. */
 const SATURATED = 2n ** 63n;
-
-interface ParsedCheck {
-  readonly check: LimitCheck;
-  readonly cap: bigint;
-  readonly amount: bigint;
-  /** `openOrders`: a level (open orders now), not a flow within a window. */
-  readonly level: boolean;
-}
 
 interface ReservationRow {
   key: string;
@@ -148,7 +147,7 @@ type LedgerStatements = ReturnType<typeof prepareLedgerStatements>;
 export class SqliteLimitLedger implements LimitLedger {
   readonly #sql: LedgerStatements;
   readonly #reserve: Database.Transaction<
-    (requestId: string, checks: readonly ParsedCheck[], at: number) => { ok: true } | LimitExceeded
+    (requestId: string, checks: readonly ParsedLimitCheck[], at: number) => { ok: true } | LimitExceeded
   >;
   readonly #settle: Database.Transaction<
     (requestId: string, settlement: ReservationSettlement, actual: ReadonlyMap<string, bigint>) => void
@@ -179,7 +178,7 @@ export class SqliteLimitLedger implements LimitLedger {
 
   reserve(requestId: string, checks: readonly LimitCheck[], at: Date): { readonly ok: true } | LimitExceeded {
     // Every check is validated before the transaction: a bad one reserves nothing.
-    const parsed = checks.map(parseCheck);
+    const parsed = checks.map(parseLimitCheck);
     if (parsed.length === 0) return { ok: true };
     // SECURITY: IMMEDIATE takes the write lock before the usage is read, so two processes (or connections) cannot
     // both see room under a cap; tested with two OS processes holding a cap of 1 as a mutex.
@@ -187,10 +186,8 @@ export class SqliteLimitLedger implements LimitLedger {
   }
 
   settleReservation(requestId: string, settlement: ReservationSettlement): void {
-    const actual = new Map<string, bigint>();
-    if (settlement.kind === 'commit') {
-      for (const [key, amount] of settlement.actual ?? []) actual.set(key, parseActual(key, amount));
-    }
+    const actual =
+      settlement.kind === 'commit' ? parseActualAmounts(settlement.actual) : new Map<string, bigint>();
     this.#settle.immediate(requestId, settlement, actual);
   }
 
@@ -217,7 +214,11 @@ export class SqliteLimitLedger implements LimitLedger {
     this.#sync.immediate(account, new Set(openOrderIds), asOf?.getTime() ?? Number.MAX_SAFE_INTEGER);
   }
 
-  #reserveIn(requestId: string, checks: readonly ParsedCheck[], at: number): { ok: true } | LimitExceeded {
+  #reserveIn(
+    requestId: string,
+    checks: readonly ParsedLimitCheck[],
+    at: number,
+  ): { ok: true } | LimitExceeded {
     if (this.#sql.heldBy.get(requestId) !== undefined) {
       throw new CofreError(
         'COFRE_INTERNAL',
@@ -225,18 +226,10 @@ export class SqliteLimitLedger implements LimitLedger {
       );
     }
     // SECURITY: all or nothing: every check is compared before any is written; a refusal writes nothing.
-    for (const { check, cap, amount, level } of checks) {
-      const used = this.#used(check.key, level ? undefined : check.windowMs, at);
-      if (used + amount > cap) {
-        return {
-          ok: false,
-          limit: check.limit,
-          key: check.key,
-          cap: fromSteps(cap),
-          used: fromSteps(used),
-          requested: fromSteps(amount),
-        };
-      }
+    for (const parsed of checks) {
+      const { check, level } = parsed;
+      const refusal = refusalOf(parsed, this.#used(check.key, level ? undefined : check.windowMs, at));
+      if (refusal !== undefined) return refusal;
     }
     this.#hold(requestId, checks, at);
     return { ok: true };
@@ -249,19 +242,14 @@ export class SqliteLimitLedger implements LimitLedger {
    */
   restoreReservationIn(requestId: string, checks: readonly LimitCheck[], at: Date): void {
     if (checks.length === 0 || this.#sql.heldBy.get(requestId) !== undefined) return;
-    this.#hold(requestId, checks.map(parseCheck), at.getTime());
+    this.#hold(requestId, checks.map(parseLimitCheck), at.getTime());
   }
 
   /** Inserts the reservation rows; two checks on one key (two limits sharing a counter) hold the larger amount. */
-  #hold(requestId: string, checks: readonly ParsedCheck[], at: number): void {
-    const held = new Map<string, ParsedCheck>();
-    for (const c of checks) {
-      const other = held.get(c.check.key);
-      if (other === undefined || c.amount > other.amount) held.set(c.check.key, c);
-    }
-    for (const { check, amount, level } of held.values()) {
-      const windowMs = level ? null : (check.windowMs ?? null);
-      this.#sql.insertReservation.run(requestId, check.key, check.measure, windowMs, amount, at);
+  #hold(requestId: string, checks: readonly ParsedLimitCheck[], at: number): void {
+    for (const held of heldPerKey(checks)) {
+      const { check, amount } = held;
+      this.#sql.insertReservation.run(requestId, check.key, check.measure, heldWindowMs(held), amount, at);
     }
   }
 
@@ -316,50 +304,4 @@ function sum(statement: Database.Statement, key: string): bigint {
     if (err instanceof Error && /integer overflow/.test(err.message)) return SATURATED;
     throw err;
   }
-}
-
-function parseCheck(check: LimitCheck): ParsedCheck {
-  const level = check.measure === 'openOrders';
-  const where = `limit ${check.limit} (${check.key})`;
-  if (level ? check.windowMs !== undefined : !isWindow(check.windowMs)) {
-    throw new CofreError(
-      'COFRE_LIMIT_INVALID',
-      level
-        ? `${where}: an openOrders limit counts orders open now and takes no window`
-        : `${where}: window ${String(check.windowMs)} is not a whole number of milliseconds of at least 1`,
-    );
-  }
-  const cap = toSteps(check.cap, 'down');
-  const amount = toSteps(check.amount, 'up');
-  if (cap === undefined || cap > LEDGER_MAX_STEPS) {
-    throw new CofreError(
-      'COFRE_LIMIT_INVALID',
-      `${where}: cap "${check.cap}" ${RANGE}; lower it in the policy`,
-    );
-  }
-  if (amount === undefined || amount > LEDGER_MAX_STEPS) {
-    throw new CofreError(
-      'COFRE_LIMIT_INVALID',
-      `${where}: this request would use "${check.amount}", which ${RANGE}; send a smaller one`,
-    );
-  }
-  return { check, cap, amount, level };
-}
-
-const RANGE = `is not a decimal from 0 to ${fromSteps(LEDGER_MAX_STEPS)}`;
-
-function isWindow(windowMs: number | undefined): boolean {
-  return windowMs !== undefined && Number.isSafeInteger(windowMs) && windowMs >= 1;
-}
-
-/**
- * A committed actual, rounded up. One beyond the range is counted as the range's top, which exhausts every cap of
- * its key for the window: the order was sent already, so refusing to record it would only leave less counted.
- */
-function parseActual(key: string, amount: Decimal): bigint {
-  const steps = toSteps(amount, 'up');
-  if (steps === undefined) {
-    throw new CofreError('COFRE_LIMIT_INVALID', `the actual amount "${amount}" of ${key} is not a decimal`);
-  }
-  return steps > LEDGER_MAX_STEPS ? LEDGER_MAX_STEPS : steps;
 }

@@ -50,7 +50,7 @@ export async function agentAdd(
   }
   const ttlMs = options.ttl === undefined ? config.agents.tokenTtl : parseDuration(options.ttl);
   const { state, close: closeState } = await openCliState(io, config);
-  const audit = openCliAudit(config);
+  const audit = openCliAudit(config, { state });
   try {
     const input = { id, policy, ttlMs, now: new Date() };
     const expiry = (expiresAt: Date): string =>

@@ -9,7 +9,7 @@ import type { GlobalOptions } from './command-spec.js';
 export async function agentRevoke(io: CliIo, global: GlobalOptions, id: string): Promise<void> {
   const config = await loadCliConfig(io, global);
   const { state, close: closeState } = await openCliState(io, config);
-  const audit = openCliAudit(config);
+  const audit = openCliAudit(config, { state });
   try {
     const tokenId = (await state.listAgents()).find((a) => a.id === id && a.revokedAt === undefined)?.tokenId;
     if (!(await state.revokeAgent(id, new Date()))) {

@@ -4,10 +4,12 @@ import { userInfo } from 'node:os';
 
 import { loadAuditKeys } from '../../audit/audit-keys.js';
 import type { AuditSink } from '../../audit/audit-log.js';
-import { openAuditLog } from '../../audit/open-audit-log.js';
+import { openAuditLogFor } from '../../audit/open-audit-log.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { openResolver } from '../../secrets/open-backend.js';
+import type { StateStore } from '../../state/state-store.js';
+import { openStateFor } from './cli-state.js';
 
 /**
  * The audit log of `config` for a CLI command that records what an operator did, opened on the first append only
@@ -17,20 +19,38 @@ import { openResolver } from '../../secrets/open-backend.js';
  */
 export function openCliAudit(
   config: CofreConfig,
-  options: { readonly promptPassphrase?: (question: string) => Promise<Buffer> } = {},
+  options: {
+    readonly promptPassphrase?: (question: string) => Promise<Buffer>;
+    /**
+     * The state store the command opened: with PostgreSQL state the log is in its database (issue 16). Without
+     * it, such a command opens the state database itself, on the first append.
+     */
+    readonly state?: StateStore;
+  } = {},
 ): AuditSink {
-  let log: Promise<AuditSink> | undefined;
-  const opened = (): Promise<AuditSink> =>
+  let log: Promise<{ sink: AuditSink; close: () => Promise<void> }> | undefined;
+  const opened = () =>
     (log ??= (async () => {
       const signingKey = await cliSigningKey(config, options.promptPassphrase);
+      const own =
+        options.state === undefined && config.state.type === 'postgres'
+          ? await openStateFor(config, options.promptPassphrase)
+          : undefined;
       // SECURITY: a stdout witness writes to stderr here, so it cannot mix into a command's --json output.
-      return openAuditLog(config.audit, {
+      const sink = openAuditLogFor(config.audit, options.state ?? own?.state, {
         ...(signingKey === undefined ? {} : { signingKey }),
         stdout: process.stderr,
       });
+      return {
+        sink,
+        close: async () => {
+          await sink.close();
+          await own?.close();
+        },
+      };
     })());
   return {
-    append: async (event) => (await opened()).append(event),
+    append: async (event) => (await opened()).sink.append(event),
     close: async () => {
       if (log !== undefined) await (await log).close();
     },

@@ -33,6 +33,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
   approval: 'list, show, approve and deny requests waiting for an operator (on this host, no token)',
   policy: 'explain a policy decision, or run table-driven policy tests',
   audit: 'verify the tamper-evident audit log, read it, and hash values to search it',
+  state: 'manage the state database (PostgreSQL schema migrations)',
 };
 
 const auditLogOption = {
@@ -389,6 +390,19 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     description:
       'settle requests a stopped cofre left executing, asking the venue about each order by its clientOrderId',
     run: async ({ io, global }) => (await import('./request-reconcile.js')).requestReconcile(io, global),
+  }),
+  command<{ check?: boolean }>({
+    path: ['state', 'migrate'],
+    description:
+      'bring the PostgreSQL state schema to the version this cofre needs (run with a role that owns the schema)',
+    options: [
+      {
+        flags: '--check',
+        description: 'change nothing; exit 1 when the schema is not the one this cofre needs',
+      },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./state-migrate.js')).stateMigrate(io, global, options),
   }),
 
   command<{ ttl?: string }>({

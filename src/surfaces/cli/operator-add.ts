@@ -23,7 +23,7 @@ export async function operatorAdd(
   const config = await loadCliConfig(io, global);
   const ttlMs = parseDuration(options.ttl ?? DEFAULT_OPERATOR_TOKEN_TTL);
   const { state, close: closeState } = await openCliState(io, config);
-  const audit = openCliAudit(config);
+  const audit = openCliAudit(config, { state });
   try {
     const { operator, token } = await issueOperatorToken(state, { id, ttlMs, now: new Date() });
     try {

@@ -31,7 +31,7 @@ export async function openOperatorCli(io: CliIo, global: GlobalOptions): Promise
   const logger = createLogger({ level: 'warn' });
   const { state: store, close: closeState } = await openCliState(io, config);
   // Opened on the first decision only: listing and showing write nothing.
-  const audit = openCliAudit(config, { promptPassphrase: (q) => promptHidden(io, q) });
+  const audit = openCliAudit(config, { promptPassphrase: (q) => promptHidden(io, q), state: store });
   const broker = new CliBrokerControl(() =>
     openBrokerRuntime(config, { logger, promptPassphrase: (q) => promptHidden(io, q) }),
   );

@@ -9,7 +9,7 @@ import type { GlobalOptions } from './command-spec.js';
 export async function operatorRevoke(io: CliIo, global: GlobalOptions, id: string): Promise<void> {
   const config = await loadCliConfig(io, global);
   const { state, close: closeState } = await openCliState(io, config);
-  const audit = openCliAudit(config);
+  const audit = openCliAudit(config, { state });
   try {
     const tokenId = (await state.listOperators()).find(
       (o) => o.id === id && o.revokedAt === undefined,

@@ -1,10 +1,11 @@
-import type { Decimal } from '../../venues/venue-account.js';
+import type { Decimal } from '../venues/venue-account.js';
 
 // The limit ledger counts in whole steps of 10^-8 of a unit (a satoshi of whatever the limit counts), held as BigInt
-// and stored as SQLite 64-bit integers. Converted with string arithmetic, never through a float. Range: 0 to
-// 10,000,000,000 units (10^18 steps), so a single amount always fits, and so does the sum of a key's reservations
-// (each reservation is admitted only while the key's usage stays within a cap of that range). Sums that can grow
-// past it (committed usage over time) are kept as BigInt text; see sqlite-limit-ledger.ts.
+// and stored as 64-bit integers (SQLite INTEGER, PostgreSQL bigint). Converted with string arithmetic, never through
+// a float. Range: 0 to 10,000,000,000 units (10^18 steps), so a single amount always fits, and so does the sum of a
+// key's reservations (each reservation is admitted only while the key's usage stays within a cap of that range).
+// Sums that can grow past it (committed usage over time) are kept exact: BigInt text in SQLite, numeric in
+// PostgreSQL; see each ledger.
 
 /** Fraction digits a ledger amount keeps. */
 export const LEDGER_FRACTION_DIGITS = 8;

@@ -1,17 +1,14 @@
 // Property: over random interleavings of reservations, commits (actual ≤ reserved, some keys left out, open or
 // filled orders), releases, lost answers (left reserved until a restart's reconciliation), closed orders, clock
-// steps and restarts, through two connections to one SQLite file, with random caps and windows: after every step,
-// for every key, committed-in-window + reserved never exceeds its cap; every usage and every verdict equals an
+// steps and restarts, through two connections to one storage, with random caps and windows: after every step, for
+// every key, committed-in-window + reserved never exceeds its cap; every usage and every verdict equals an
 // independent model's (exact, in billionths, rounded the ledger's way); and reservedRequests equals the model's.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 
 import type { LimitCheck } from '../../policy/policy-types.js';
-import { SqliteStateStore } from './sqlite-state-store.js';
+import type { LimitLedger } from '../limit-ledger.js';
+import type { OpenedLimitLedger, OpenLimitLedger } from './limit-ledger-conformance.js';
 
 /** Amounts in the model are integers of 10^-9: one digit finer than the ledger, so rounding is exercised. */
 const NANO = 10n ** 9n;
@@ -134,35 +131,44 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
 );
 
-/** Two connections to one file, as two processes would hold. */
-class Stores {
-  readonly #path: string;
-  #stores: SqliteStateStore[];
-  constructor(path: string) {
-    this.#path = path;
-    this.#stores = [new SqliteStateStore(path), new SqliteStateStore(path)];
+/**
+ * Two connections to one storage, as two processes would hold. Every run of the property shares the test's storage,
+ * so its keys, requests and account carry the run's `prefix`.
+ */
+class Connections {
+  readonly #open: OpenLimitLedger;
+  #opened: OpenedLimitLedger[] = [];
+  private constructor(open: OpenLimitLedger) {
+    this.#open = open;
   }
-  via(i: number): SqliteStateStore {
-    const s = this.#stores[i % this.#stores.length];
-    if (s === undefined) throw new Error('no store');
-    return s;
+  static async open(open: OpenLimitLedger): Promise<Connections> {
+    const c = new Connections(open);
+    await c.restart();
+    return c;
   }
-  restart(): void {
-    this.close();
-    this.#stores = [new SqliteStateStore(this.#path), new SqliteStateStore(this.#path)];
+  via(i: number): LimitLedger {
+    const o = this.#opened[i % this.#opened.length];
+    if (o === undefined) throw new Error('no connection');
+    return o.ledger;
   }
-  close(): void {
-    for (const s of this.#stores) s.close();
+  async restart(): Promise<void> {
+    await this.close();
+    this.#opened = [await this.#open(), await this.#open()];
+  }
+  async close(): Promise<void> {
+    for (const o of this.#opened.splice(0)) await o.close();
   }
 }
 
-function reserve(
-  m: Model,
-  stores: Stores,
-  specs: readonly KeySpec[],
-  c: Extract<Command, { kind: 'reserve' }>,
-) {
-  const id = `req-${m.next++}`;
+interface Run {
+  readonly m: Model;
+  readonly c: Connections;
+  readonly specs: readonly KeySpec[];
+  readonly prefix: string;
+}
+
+async function reserve({ m, c: connections, specs, prefix }: Run, c: Extract<Command, { kind: 'reserve' }>) {
+  const id = `${prefix}req-${m.next++}`;
   const chosen = c.keys.flatMap((k) => (k < specs.length ? [specs[k] as KeySpec] : []));
   const nanos = chosen.map((spec, i) => {
     if (spec.windowMs === undefined) return NANO;
@@ -191,7 +197,7 @@ function reserve(
   const fits = chosen.every(
     (spec, i) => modelUsed(m, spec) + (rows[i]?.steps ?? 0n) <= capSteps(spec.capNano),
   );
-  const verdict = stores.via(c.via).reserve(id, checks, new Date(m.now));
+  const verdict = await connections.via(c.via).reserve(id, checks, new Date(m.now));
   expect(verdict.ok, `${id} ${JSON.stringify(checks)}`).toBe(fits);
   if (fits && rows.length > 0) {
     m.held.set(id, rows);
@@ -199,7 +205,10 @@ function reserve(
   }
 }
 
-function commit(m: Model, stores: Stores, c: Extract<Command, { kind: 'commit' }>): void {
+async function commit(
+  { m, c: connections, prefix }: Run,
+  c: Extract<Command, { kind: 'commit' }>,
+): Promise<void> {
   const id = m.live.splice(c.pick % m.live.length, 1)[0] ?? '';
   const rows = m.held.get(id) ?? [];
   m.held.delete(id);
@@ -214,52 +223,56 @@ function commit(m: Model, stores: Stores, c: Extract<Command, { kind: 'commit' }
     if (!r.level) m.committed.push({ key: r.key, at: m.now, steps });
     else if (c.open) m.open.push({ orderId: id, key: r.key, steps });
   });
-  const openOrder = c.open ? { account: 'acc', orderId: id } : undefined;
-  stores.via(c.via).settleReservation(id, { kind: 'commit', at: new Date(m.now), actual, openOrder });
+  const openOrder = c.open ? { account: `${prefix}acc`, orderId: id } : undefined;
+  await connections
+    .via(c.via)
+    .settleReservation(id, { kind: 'commit', at: new Date(m.now), actual, openOrder });
 }
 
-function step(m: Model, stores: Stores, specs: readonly KeySpec[], c: Command): void {
-  if (c.kind === 'reserve') reserve(m, stores, specs, c);
-  else if (c.kind === 'commit' && m.live.length > 0) commit(m, stores, c);
+async function step(run: Run, c: Command): Promise<void> {
+  const { m, c: connections, prefix } = run;
+  if (c.kind === 'reserve') await reserve(run, c);
+  else if (c.kind === 'commit' && m.live.length > 0) await commit(run, c);
   else if (c.kind === 'release' && m.live.length > 0) {
     const id = m.live.splice(c.pick % m.live.length, 1)[0] ?? '';
     m.held.delete(id);
-    stores.via(c.via).settleReservation(id, { kind: 'release' });
+    await connections.via(c.via).settleReservation(id, { kind: 'release' });
   } else if (c.kind === 'lose' && m.live.length > 0) {
     m.lost.push(...m.live.splice(c.pick % m.live.length, 1));
   } else if (c.kind === 'close' && m.open.length > 0) {
     const orderId = m.open[c.pick % m.open.length]?.orderId ?? '';
     m.open = m.open.filter((o) => o.orderId !== orderId);
-    stores.via(c.via).closeOpenOrder('acc', orderId);
+    await connections.via(c.via).closeOpenOrder(`${prefix}acc`, orderId);
   } else if (c.kind === 'advance') m.now += c.ms;
   else if (c.kind === 'restart') {
-    stores.restart();
+    await connections.restart();
     // Reconciliation after a restart finds the lost requests through reservedRequests and may settle them.
     m.live.push(...m.lost.splice(0));
   }
 }
 
-function checkInvariants(m: Model, stores: Stores, specs: readonly KeySpec[]): void {
+async function checkInvariants({ m, c: connections, specs, prefix }: Run): Promise<void> {
   for (const via of [0, 1]) {
-    const usage = stores.via(via).usage(specs, new Date(m.now));
+    const usage = await connections.via(via).usage(specs, new Date(m.now));
     for (const spec of specs) {
       const used = stepsOfDecimal(usage.get(spec.key) ?? 'missing');
       expect(used, spec.key).toBeLessThanOrEqual(capSteps(spec.capNano));
       expect(used, spec.key).toBe(modelUsed(m, spec));
     }
-    expect([...stores.via(via).reservedRequests()].sort()).toEqual([...m.held.keys()].sort());
+    const reserved = (await connections.via(via).reservedRequests()).filter((id) => id.startsWith(prefix));
+    expect([...reserved].sort()).toEqual([...m.held.keys()].sort());
   }
 }
 
-describe('SqliteLimitLedger under random interleavings', () => {
-  it('never lets committed-in-window + reserved exceed a cap, and agrees with the model at every step', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cofre-ledger-prop-'));
-    let run = 0;
-    try {
-      fc.assert(
-        fc.property(keySpecs, fc.array(command, { maxLength: 60 }), (specs, commands) => {
-          const stores = new Stores(join(dir, `run-${run++}.db`));
-          const m: Model = {
+/** Registers the property test of a ledger (part of the conformance suite); `open` as the suite's. */
+export function limitLedgerProperty(open: OpenLimitLedger, numRuns: number): void {
+  it('never lets committed-in-window + reserved exceed a cap, and agrees with the model at every step', async () => {
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(keySpecs, fc.array(command, { maxLength: 60 }), async (specs, commands) => {
+        const prefix = `run${String(runs++)}-`;
+        const run: Run = {
+          m: {
             now: 1_700_000_000_000,
             next: 0,
             live: [],
@@ -267,20 +280,21 @@ describe('SqliteLimitLedger under random interleavings', () => {
             held: new Map(),
             committed: [],
             open: [],
-          };
-          try {
-            for (const c of commands) {
-              step(m, stores, specs, c);
-              checkInvariants(m, stores, specs);
-            }
-          } finally {
-            stores.close();
+          },
+          c: await Connections.open(open),
+          specs: specs.map((s) => ({ ...s, key: `${prefix}${s.key}` })),
+          prefix,
+        };
+        try {
+          for (const c of commands) {
+            await step(run, c);
+            await checkInvariants(run);
           }
-        }),
-        { numRuns: 200 },
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+        } finally {
+          await run.c.close();
+        }
+      }),
+      { numRuns },
+    );
   });
-});
+}
