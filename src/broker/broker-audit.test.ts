@@ -87,6 +87,7 @@ function context(audit: AuditSink, withSecrets: BrokerDependencies['secrets']): 
     } as unknown as BrokerDependencies,
     now: () => new Date(),
     halt: undefined as never,
+    running: new Set(),
   };
 }
 

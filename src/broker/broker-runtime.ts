@@ -360,6 +360,7 @@ export async function openBrokerRuntime(
     replicas = startReplicaLoop({
       state,
       settle: (rows, before) => broker.reconcileInterrupted(before, rows),
+      inFlight: () => broker.inFlight(),
       heartbeatMs: config.state.heartbeat,
       leaseMs: config.state.lease,
       windowMs: SIGNED_REQUEST_WINDOW_MS,

@@ -125,6 +125,12 @@ export interface BrokerContext {
   readonly deps: BrokerDependencies;
   readonly now: () => Date;
   readonly halt: HaltGate;
+  /**
+   * Requests this process has claimed and not yet let go of, whatever happened to them (issue 16): any other row
+   * this replica owns that is still `executing` was left behind (its finish could not be written) and is settled by
+   * the replica loop once past the signed-request window.
+   */
+  readonly running: Set<string>;
 }
 
 /** A record for a request that calls no venue. */

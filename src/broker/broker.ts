@@ -86,7 +86,12 @@ export class Broker implements BrokerControl {
   readonly #ctx: BrokerContext;
 
   constructor(deps: BrokerDependencies) {
-    this.#ctx = { deps, now: deps.now ?? (() => new Date()), halt: new HaltGate(deps.state) };
+    this.#ctx = {
+      deps,
+      now: deps.now ?? (() => new Date()),
+      halt: new HaltGate(deps.state),
+      running: new Set(),
+    };
   }
 
   /**
@@ -136,19 +141,36 @@ export class Broker implements BrokerControl {
     const claimed = await claim(ctx, agent, name, input, decision);
     if (claimed.replay !== undefined) return claimed.replay;
     const { request } = claimed;
-    switch (decision.decision) {
-      case 'deny':
-        return this.#deny(request, resolved, decision, input);
-      case 'approval':
-        return awaitApproval(ctx, request, resolved, decision, input);
-      case 'confirm': {
-        const refused = await confirmAtClient(ctx, request, resolved, decision, input, options);
-        if (refused === undefined) return this.#run(request, input, resolved, decision);
-        return this.#deny(request, resolved, { ...decision, decision: 'deny', reason: refused }, input);
+    return this.#tracked(request.requestId, async () => {
+      switch (decision.decision) {
+        case 'deny':
+          return this.#deny(request, resolved, decision, input);
+        case 'approval':
+          return awaitApproval(ctx, request, resolved, decision, input);
+        case 'confirm': {
+          const refused = await confirmAtClient(ctx, request, resolved, decision, input, options);
+          if (refused === undefined) return this.#run(request, input, resolved, decision);
+          return this.#deny(request, resolved, { ...decision, decision: 'deny', reason: refused }, input);
+        }
+        case 'allow':
+          return this.#run(request, input, resolved, decision);
       }
-      case 'allow':
-        return this.#run(request, input, resolved, decision);
+    });
+  }
+
+  /** Runs `step` with `requestId` counted as in flight in this process ({@link BrokerContext.running}). */
+  async #tracked<T>(requestId: string, step: () => Promise<T>): Promise<T> {
+    this.#ctx.running.add(requestId);
+    try {
+      return await step();
+    } finally {
+      this.#ctx.running.delete(requestId);
     }
+  }
+
+  /** Requests this process is working on now (the replica loop leaves them alone). */
+  inFlight(): ReadonlySet<string> {
+    return this.#ctx.running;
   }
 
   /**
@@ -220,7 +242,7 @@ export class Broker implements BrokerControl {
     if (claimed.replay !== undefined) return claimed.replay;
     const { requestId } = claimed.request;
     const response: ActionResponse = { requestId, status: 'failed', error: publicError(ctx, err, requestId) };
-    return finish(ctx, claimed.request, response, emptyRecord());
+    return this.#tracked(requestId, () => finish(ctx, claimed.request, response, emptyRecord()));
   }
 
   /**
@@ -247,6 +269,16 @@ export class Broker implements BrokerControl {
         `request ${requestId} is ${approval.status}: only an approved, unexpired request runs, and only once`,
       );
     }
+    return this.#tracked(requestId, () => this.#runApproved(requestId, bound, operator));
+  }
+
+  async #runApproved(
+    requestId: string,
+    bound: ReturnType<typeof boundActionOf>,
+    operator: string,
+  ): Promise<ActionResponse> {
+    const ctx = this.#ctx;
+    const { state } = ctx.deps;
     const agent = agentOf(bound);
     const request: Claimed = {
       requestId,
@@ -290,7 +322,9 @@ export class Broker implements BrokerControl {
         question: plainQuestion(operator, 'cancel_all_orders', input),
         payload: undefined,
       };
-      const answer = await this.#run(claimed.request, input, resolved, decision, by);
+      const answer = await this.#tracked(claimed.request.requestId, () =>
+        this.#run(claimed.request, input, resolved, decision, by),
+      );
       const orders = (answer.result as { orders?: readonly unknown[] } | undefined)?.orders ?? [];
       reports.push({
         account,

@@ -1,6 +1,7 @@
 // The replica loop (issue 16) on a real PostgreSQL state store: a survivor adopts the unfinished requests of a replica
 // that stopped heartbeating, settles them only once they are older than the venue's signed-request window, drops one
-// that its replica finished after all, and keeps one the venue could not settle for the next round.
+// that its replica finished after all, and keeps one the venue could not settle for the next round; its own requests
+// left executing with no call of this process working on them (a finish that could not be written) are settled too.
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -79,6 +80,10 @@ describe('replica loop', () => {
 
     let now = at(LEASE - 1);
     const survivor = await replica(now);
+    // Its own: one whose finish could not be written (PostgreSQL restarted), one a call of this process still runs.
+    await survivor.claimRequest(executing('own-left', T0));
+    await survivor.claimRequest(executing('own-running', T0));
+    const inFlight = new Set(['own-running']);
     const settled: string[][] = [];
     let venueDown = new Set(['stuck']);
     const loop = startReplicaLoop({
@@ -103,6 +108,7 @@ describe('replica loop', () => {
         }
         return report;
       },
+      inFlight: () => inFlight,
       heartbeatMs: 3_600_000, // rounds are driven by tick() here
       leaseMs: LEASE,
       windowMs: WINDOW,
@@ -113,7 +119,10 @@ describe('replica loop', () => {
       // The dead replica is not silent for a whole lease yet: nothing is adopted.
       await loop.tick();
       expect(loop.adopted.size).toBe(0);
-      expect(await survivor.executingRequests(at(1_000_000))).toEqual([]);
+      expect((await survivor.executingRequests(at(1_000_000))).map((r) => r.requestId).sort()).toEqual([
+        'own-left',
+        'own-running',
+      ]);
 
       // Past the lease: all four are the survivor's; none is older than the window yet, so none is settled.
       now = at(LEASE + 1);
@@ -130,7 +139,7 @@ describe('replica loop', () => {
       });
       now = at(WINDOW + 1);
       await loop.tick();
-      expect(settled).toEqual([['old', 'stuck']]);
+      expect(settled).toEqual([['old', 'own-left', 'stuck']]);
       expect([...loop.adopted.keys()].sort()).toEqual(['stuck', 'young']);
 
       // The venue answers again: the stuck one is settled at the next round; the young one once it is old enough.
@@ -138,11 +147,14 @@ describe('replica loop', () => {
       now = at(50_000 + WINDOW + 1);
       await loop.tick();
       expect(settled).toEqual([
-        ['old', 'stuck'],
+        ['old', 'own-left', 'stuck'],
         ['stuck', 'young'],
       ]);
       expect(loop.adopted.size).toBe(0);
-      expect(await survivor.executingRequests(at(1_000_000), { allReplicas: true })).toEqual([]);
+      // What this process still runs is its own to finish.
+      expect(
+        (await survivor.executingRequests(at(1_000_000), { allReplicas: true })).map((r) => r.requestId),
+      ).toEqual(['own-running']);
     } finally {
       await loop.stop();
     }

@@ -5,7 +5,12 @@ import type { ReconcileReport } from './broker-types.js';
 
 /** What {@link startReplicaLoop} needs. */
 export interface ReplicaLoopOptions {
-  readonly state: Pick<StateStore, 'replicaId' | 'heartbeat' | 'adoptOrphans' | 'request'>;
+  readonly state: Pick<
+    StateStore,
+    'replicaId' | 'heartbeat' | 'adoptOrphans' | 'request' | 'executingRequests'
+  >;
+  /** Requests this process is working on now (Broker.inFlight): never settled from here. */
+  readonly inFlight: () => ReadonlySet<string>;
   /** Settles the given requests at the venue (Broker.reconcileInterrupted with rows). */
   readonly settle: (rows: readonly RequestRecord[], before: Date) => Promise<ReconcileReport>;
   readonly heartbeatMs: number;
@@ -33,6 +38,11 @@ export interface ReplicaLoop {
  * adopted request keeps its key (a retry answers `COFRE_REQUEST_IN_PROGRESS`) and its reservation (its budget stays
  * counted): nothing is lost from the record and nothing is sent twice.
  *
+ * The same holds for this replica's own requests left `executing` although no call of this process is working on
+ * them: a step after the claim failed (PostgreSQL restarted between the claim and the finish) and nothing could be
+ * written. They are settled like adopted ones once past the window — the venue says whether the order was placed —
+ * so a retry does not answer `COFRE_REQUEST_IN_PROGRESS` forever and their budget is given back or committed.
+ *
  * A failed round (PostgreSQL down) is logged and the next one tries again; a replica that cannot heartbeat for a
  * lease is taken for dead by the others, who then settle its requests only after the signed-request window, by
  * which time its own venue calls have timed out.
@@ -56,6 +66,13 @@ export function startReplicaLoop(options: ReplicaLoopOptions): ReplicaLoop {
     }
     for (const row of orphans) adopted.set(row.requestId, row);
     const before = new Date(at.getTime() - options.windowMs);
+    const running = options.inFlight();
+    for (const row of await options.state.executingRequests(before)) {
+      if (!running.has(row.requestId) && !adopted.has(row.requestId)) {
+        log.warn({ requestId: row.requestId }, 'a request of this replica was left executing; settling it');
+        adopted.set(row.requestId, row);
+      }
+    }
     const due: RequestRecord[] = [];
     for (const row of adopted.values()) {
       if (row.createdAt >= before) continue;
