@@ -202,9 +202,18 @@ export class Broker implements BrokerControl {
     try {
       credentials = await recordIntent(ctx, { request, resolved, decision, input, approvedBy });
     } catch (err) {
-      // Fail closed: nothing was sent, so the reservation and the claim are given back.
-      await ctx.deps.state.settleReservation(request.requestId, { kind: 'release' });
-      await ctx.deps.state.releaseRequest(request.requestId);
+      // Fail closed: nothing was sent, so the reservation and the claim are given back. If even that cannot be
+      // written (PostgreSQL down as well), the row stays `executing` and its replica settles it later
+      // (replica-loop.ts); the agent gets the reason nothing was sent.
+      try {
+        await ctx.deps.state.settleReservation(request.requestId, { kind: 'release' });
+        await ctx.deps.state.releaseRequest(request.requestId);
+      } catch (cleanup) {
+        ctx.deps.logger.error(
+          { err: cleanup, requestId: request.requestId },
+          'could not give back the claim of a request whose intent was not recorded; it is settled later',
+        );
+      }
       throw err;
     }
     return send(ctx, request, input, resolved, decision, credentials);
