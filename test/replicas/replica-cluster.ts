@@ -310,7 +310,7 @@ export async function startReplica(dir: string, configPath: string, index: numbe
   process.once('exit', onExit);
   const started = Date.now();
   while (!(await accepts(port))) {
-    if (exited || Date.now() - started > 60_000) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > 60_000) {
       child.kill('SIGKILL');
       await closed;
       throw new Error(`cofre serve (replica ${String(index)}) did not start:\n${output}`);
