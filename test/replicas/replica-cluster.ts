@@ -98,6 +98,11 @@ export interface Cluster {
     token: string,
     input: { amount: string; price?: string; clientOrderId: string },
   ): Promise<HttpAnswer>;
+  /**
+   * Order requests the exchange received with this clientOrderId, accepted or not: "sent twice" shows here even when
+   * the exchange refuses the duplicate.
+   */
+  sentToExchange(clientOrderId: string): number;
   /** Rows of a query on the cluster's database, as the superuser. */
   sql<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
   /** The audit records (parsed lines) in PostgreSQL, in chain order. */
@@ -168,6 +173,16 @@ export async function startCluster(dbs: PostgresTestDatabases, options: ClusterO
         amount: input.amount,
         clientOrderId: input.clientOrderId,
       });
+    },
+    sentToExchange(clientOrderId) {
+      return paper
+        .requests()
+        .filter(
+          (r) =>
+            r.method === 'POST' &&
+            r.path === '/api/v3/order' &&
+            r.params['newClientOrderId'] === clientOrderId,
+        ).length;
     },
     async sql<T>(text: string, params: readonly unknown[] = []) {
       return dbs.admin(async (c) => (await c.query(text, [...params])).rows as T[], database);

@@ -159,6 +159,8 @@ describe.skipIf(dbs === undefined)('kill -9 one replica in the middle of a burst
       }
       const placedCids = c.paper.orders().map((o) => o.clientOrderId);
       expect(new Set(placedCids).size).toBe(placedCids.length);
+      // Each order request reached the exchange once: the survivors found the victim's orders rather than resending.
+      for (const s of sent) expect(c.sentToExchange(s.cid), s.cid).toBe(1);
       expect(placedCids.length).toBe(atExchange.length + lost.length - victimsPlaced.length);
 
       const verify = await c.cli(['audit', 'verify']);

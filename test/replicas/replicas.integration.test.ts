@@ -110,6 +110,7 @@ describe.skipIf(dbs === undefined)('three cofre serve replicas on one PostgreSQL
           c.order(b, agent, { amount: '0.001', clientOrderId: cid }),
         ]);
         expect(c.paper.orders().filter((o) => o.clientOrderId === cid)).toHaveLength(1);
+        expect(c.sentToExchange(cid), 'order requests sent').toBe(1);
         // One executed it; the other either replayed its answer or said it is still in progress.
         const said = answers.map(
           (x) =>
@@ -125,6 +126,7 @@ describe.skipIf(dbs === undefined)('three cofre serve replicas on one PostgreSQL
         const later = await c.order((round + 2) % 3, agent, { amount: '0.001', clientOrderId: cid });
         expect(later.body).toMatchObject({ status: 'executed', replayed: true });
         expect(c.paper.orders().filter((o) => o.clientOrderId === cid)).toHaveLength(1);
+        expect(c.sentToExchange(cid), 'order requests sent').toBe(1);
       }
       expect(c.paper.orders()).toHaveLength(8);
     },
@@ -152,6 +154,7 @@ describe.skipIf(dbs === undefined)('three cofre serve replicas on one PostgreSQL
           c.call(2, 'POST', `/v1/operator/approvals/${requestId}/approve`, bob, { payloadHash }),
         ]);
         expect(c.paper.orders().length, JSON.stringify(decisions.map((d) => d.body))).toBe(before + 1);
+        expect(c.sentToExchange(`appr-${String(round)}`), 'order requests sent').toBe(1);
         // One decision executed the order and answers with it; the other's vote is not counted (the quorum of one was
         // complete): both name the same single approver, and the loser answers with the request as it then stood
         // (executed, or still pending or in progress while the winner sends it) or 409 COFRE_APPROVAL_NOT_PENDING.
