@@ -2,11 +2,7 @@ import type { KeyObject } from 'node:crypto';
 
 import type { AuditConfig } from '../config/config-schema.js';
 import type { PrivateFileFixed } from '../config/private-file.js';
-import { postgresDbOf } from '../state/open-state-store.js';
-import type { StateStore } from '../state/state-store.js';
-import type { AuditSink } from './audit-log.js';
 import { type AuditLogReporter, ChainedAuditLog } from './chained-audit-log.js';
-import { openPostgresAuditLog } from './open-postgres-audit-log.js';
 import { createWitnesses } from './witness-sink.js';
 
 /** What {@link openAuditLog} needs besides the config: what the caller resolved and where it reports. */
@@ -34,19 +30,4 @@ export function openAuditLog(audit: AuditConfig, options: OpenAuditLogOptions = 
     ...rest,
     witnesses: createWitnesses(audit.witnesses, stdout === undefined ? {} : { stdout }),
   });
-}
-
-/**
- * The audit log where the config keeps it: with PostgreSQL state, the one chain of every replica in the state's own
- * database (issue 16; `audit.path` and `audit.rotate` do not apply); otherwise the file of {@link openAuditLog}.
- */
-export function openAuditLogFor(
-  audit: AuditConfig,
-  state: StateStore | undefined,
-  options: OpenAuditLogOptions = {},
-): AuditSink {
-  const db = state === undefined ? undefined : postgresDbOf(state);
-  if (state === undefined || db === undefined) return openAuditLog(audit, options);
-  const { onModeFixed: _files, ...rest } = options;
-  return openPostgresAuditLog(audit, db, { ...rest, replica: state.replicaId });
 }

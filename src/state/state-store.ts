@@ -131,9 +131,12 @@ export interface StateStore extends LimitLedger, ControlStore, RotationStore {
   /**
    * Requests still `executing` that were created before `before`, oldest first: left behind by a process that
    * stopped in the middle of them (or still running, if `before` is recent). Only those this replica owns
-   * (SQLite: all).
+   * (SQLite: all), unless `allReplicas` (`cofre request list`, which is a replica of its own).
    */
-  executingRequests(before: Date): Awaitable<readonly RequestRecord[]>;
+  executingRequests(
+    before: Date,
+    options?: { readonly allReplicas?: boolean },
+  ): Awaitable<readonly RequestRecord[]>;
   /**
    * Deletes up to `limit` finished requests last updated before `before`, oldest first, and returns how many: the
    * retention of `state.retention.requests` (the audit log keeps the record). Never deletes a request that is

@@ -1,7 +1,7 @@
 // `cofre audit verify` with `state.type: postgres` (issue 16): it reads the chain every replica writes into the
 // state database, with the login by secret reference, and reports tampering there as it does for a file log.
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import pg from 'pg';
@@ -75,6 +75,29 @@ describe.skipIf(server === undefined)('cofre audit verify on PostgreSQL state', 
     const json = await cli(dir, ['audit', 'verify', '--json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ store: 'postgres', verdict: 'verified', records: 16 });
+  });
+
+  it('verifies the operator actions the CLI records into the state database, signed with the config key', async () => {
+    // A new chain, all of it written by the CLI with the config's audit.signingKey.
+    await db.query('TRUNCATE audit_records');
+    await db.query('UPDATE audit_head SET seq = 0, hash = $1, log_id = NULL, since_checkpoint = 0', [
+      '0'.repeat(64),
+    ]);
+    expect((await cli(dir, ['halt', '--reason', 'incident 7'])).code).toBe(0);
+    expect((await cli(dir, ['resume'])).code).toBe(0);
+    const { rows } = await db.query<{ line: string }>('SELECT line FROM audit_records ORDER BY seq');
+    const records = rows.map((r) => JSON.parse(r.line) as Record<string, unknown>);
+    expect(records.filter((r) => r['kind'] === 'operator').map((r) => r['action'])).toEqual([
+      'halt',
+      'resume',
+    ]);
+    expect(existsSync(join(dir, 'cofre-audit.jsonl'))).toBe(false); // nothing went to the file log
+
+    const key = await cli(dir, ['audit', 'public-key']);
+    writeFileSync(join(dir, 'config-key.pem'), key.stdout);
+    const result = await cli(dir, ['audit', 'verify', '--public-key', 'config-key.pem']);
+    expect(result.stdout).toMatch(/^VERIFIED$/m);
+    expect(result.code).toBe(0);
   });
 
   it('exits 1 naming the tampered row, and a cut-off tail', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../src/state/postgres/migrations/index.js';
 import { PostgresTestDatabases } from '../../src/state/postgres/testdata/postgres-test-databases.js';
+import type { DoctorJson } from '../../src/surfaces/cli/doctor-report.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startPostgres } from '../peers/peers.js';
 import { cli, cliProcess, tempDir } from './cli-harness.js';
@@ -76,6 +77,23 @@ describe('cofre state migrate', () => {
       expect(out.stdout + out.stderr).not.toContain(url);
       expect(out.stdout + out.stderr).not.toContain(dbs.peer.password);
     }
+  });
+
+  it('cofre doctor fails the state check until the schema is migrated, and says so', async () => {
+    if (dbs === undefined) return;
+    await usePostgres(await dbs.create());
+    const stateFinding = async () => {
+      const out = await cli(dir, ['doctor', '--json']);
+      const report = JSON.parse(out.stdout) as DoctorJson;
+      return report.findings.find((f) => f.check === 'state');
+    };
+    expect(await stateFinding()).toMatchObject({
+      status: 'fail',
+      message: 'the schema is older than this cofre needs: run `cofre state migrate`',
+      details: { schemaVersion: 0, knownSchemaVersion: POSTGRES_SCHEMA_VERSION },
+    });
+    expect((await cliProcess(dir, ['state', 'migrate'])).code).toBe(0);
+    expect(await stateFinding()).toMatchObject({ status: 'ok', message: 'connected; schema is current' });
   });
 
   it('refuses a schema a later cofre migrated: upgrade this cofre', async () => {

@@ -237,11 +237,14 @@ export class PostgresRequestStore {
     return this.#flushing;
   }
 
-  async executingRequests(before: Date): Promise<readonly RequestRecord[]> {
+  async executingRequests(
+    before: Date,
+    options: { readonly allReplicas?: boolean } = {},
+  ): Promise<readonly RequestRecord[]> {
     const { rows } = await this.#db.query<RequestRow>(
-      `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status = 'executing' AND owner = $1 AND created_at < $2
-       ORDER BY created_at`,
-      [this.replicaId, before],
+      `SELECT ${REQUEST_COLUMNS} FROM requests WHERE status = 'executing' AND ($1::text IS NULL OR owner = $1)
+       AND created_at < $2 ORDER BY created_at`,
+      [options.allReplicas === true ? null : this.replicaId, before],
     );
     return rows.map(toRequest);
   }

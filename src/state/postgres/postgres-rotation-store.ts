@@ -5,6 +5,7 @@ import type {
   RotationStatus,
   RotationStore,
 } from '../../rotation/rotation-types.js';
+import { rotationInProgress, rotationTargetKey } from '../rotation-store-rules.js';
 import type { PgDb } from './pg-db.js';
 import { isUniqueViolation } from './pg-errors.js';
 
@@ -37,7 +38,7 @@ export class PostgresRotationStore implements RotationStore {
   }
 
   async createRotation(record: RotationRecord): Promise<void> {
-    const [kind, target] = targetKey(record);
+    const [kind, target] = rotationTargetKey(record);
     try {
       await this.#db.query(
         `INSERT INTO rotations (id, target_kind, target, status, secrets, started_by, started_at, updated_at, error,
@@ -64,7 +65,7 @@ export class PostgresRotationStore implements RotationStore {
         `SELECT id FROM rotations WHERE target_kind = $1 AND target = $2 AND status IN ${ACTIVE}`,
         [kind, target],
       );
-      throw inProgress(record, running.rows[0]?.id ?? 'unknown');
+      throw rotationInProgress(record, running.rows[0]?.id ?? 'unknown');
     }
   }
 
@@ -99,21 +100,6 @@ export class PostgresRotationStore implements RotationStore {
     );
     return rows.map(toRecord);
   }
-}
-
-function targetKey(record: RotationRecord): readonly ['account' | 'secret', string] {
-  return record.target.kind === 'account'
-    ? ['account', record.target.account]
-    : ['secret', record.target.reference];
-}
-
-function inProgress(record: RotationRecord, running: string): CofreError {
-  const [kind, target] = targetKey(record);
-  return new CofreError(
-    'COFRE_ROTATION_IN_PROGRESS',
-    `rotation ${running} of ${kind} "${target}" has not ended; finish it with: cofre rotate --resume ${running}`,
-    { details: { rotation: running } },
-  );
 }
 
 function toRecord(row: RotationRow): RotationRecord {

@@ -197,6 +197,11 @@ describe('PostgresStateStore across pools', () => {
       'lost',
     ]);
     expect((await a.executingRequests(t(1_000_000))).map((r) => r.requestId)).toEqual(['ra']);
+    // `cofre request list` is a replica of its own and lists every replica's.
+    const cli = await replica();
+    expect(
+      (await cli.executingRequests(t(1_000_000), { allReplicas: true })).map((r) => r.requestId),
+    ).toEqual(['ra', 'pending', 'rb', 'lost']);
   });
 });
 

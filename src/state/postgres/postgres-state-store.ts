@@ -160,8 +160,11 @@ export class PostgresStateStore implements StateStore {
     this.#requests.recordFinished(request);
   }
 
-  executingRequests(before: Date): Promise<readonly RequestRecord[]> {
-    return this.#requests.executingRequests(before);
+  executingRequests(
+    before: Date,
+    options?: { readonly allReplicas?: boolean },
+  ): Promise<readonly RequestRecord[]> {
+    return this.#requests.executingRequests(before, options);
   }
 
   pruneRequests(before: Date, limit: number): Promise<number> {

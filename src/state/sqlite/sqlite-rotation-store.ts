@@ -7,6 +7,7 @@ import type {
   RotationStatus,
   RotationStore,
 } from '../../rotation/rotation-types.js';
+import { rotationInProgress, rotationTargetKey } from '../rotation-store-rules.js';
 
 /** The statuses of a rotation that has not ended; at most one such rotation per target. */
 const ACTIVE = "('created', 'tested')";
@@ -81,10 +82,10 @@ export class SqliteRotationStore implements RotationStore {
   }
 
   createRotation(record: RotationRecord): void {
-    const [kind, target] = targetKey(record);
+    const [kind, target] = rotationTargetKey(record);
     const insert = this.#db.transaction(() => {
       const running = this.#activeOf.get(kind, target) as { id: string } | undefined;
-      if (running !== undefined) throw inProgress(record, running.id);
+      if (running !== undefined) throw rotationInProgress(record, running.id);
       this.#insert.run(
         record.id,
         kind,
@@ -135,21 +136,6 @@ export class SqliteRotationStore implements RotationStore {
     const rows = (options.active === true ? this.#active : this.#all).all() as RotationRow[];
     return rows.map(toRecord);
   }
-}
-
-function targetKey(record: RotationRecord): readonly ['account' | 'secret', string] {
-  return record.target.kind === 'account'
-    ? ['account', record.target.account]
-    : ['secret', record.target.reference];
-}
-
-function inProgress(record: RotationRecord, running: string): CofreError {
-  const [kind, target] = targetKey(record);
-  return new CofreError(
-    'COFRE_ROTATION_IN_PROGRESS',
-    `rotation ${running} of ${kind} "${target}" has not ended; finish it with: cofre rotate --resume ${running}`,
-    { details: { rotation: running } },
-  );
 }
 
 function toRecord(row: RotationRow): RotationRecord {

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 
 import { loadAuditKeys } from '../../audit/audit-keys.js';
 import type { AuditSink } from '../../audit/audit-log.js';
-import { openAuditLogFor } from '../../audit/open-audit-log.js';
+import { openAuditLogFor } from '../../broker/open-audit-log-for.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { openResolver } from '../../secrets/open-backend.js';

@@ -1,5 +1,9 @@
+import { isCofreError } from '../../errors.js';
+import { schemaVersion } from '../../state/postgres/migrate.js';
+import { POSTGRES_SCHEMA_VERSION } from '../../state/postgres/migrations/index.js';
+import { openPostgresDb, postgresSecretsFrom } from '../../state/postgres/open-postgres.js';
 import { stateFileHealth } from '../../state/sqlite/state-file-health.js';
-import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
+import type { DoctorCheck, DoctorContext, DoctorFinding } from './doctor-checks.js';
 
 /**
  * `cofre doctor`'s state check: the SQLite state file opens (read-only: doctor never creates, migrates or chmods
@@ -66,14 +70,43 @@ export const stateDoctorCheck: DoctorCheck = (ctx) => {
   }
 };
 
-/** PostgreSQL state (issue 16): the database answers and its schema is the one this cofre knows. */
-function postgresStateCheck(_ctx: Parameters<DoctorCheck>[0]): ReturnType<DoctorCheck> {
-  return Promise.resolve([
-    {
-      check: 'state',
-      subject: 'postgres',
-      status: 'ok',
-      message: 'PostgreSQL state: `cofre state migrate --check` reports its schema',
-    },
-  ]);
+/**
+ * PostgreSQL state (issue 16): the database answers with the configured credentials and its schema is the one this
+ * cofre knows (read-only: doctor never migrates).
+ */
+async function postgresStateCheck(ctx: DoctorContext): Promise<DoctorFinding[]> {
+  const finding = (status: DoctorFinding['status'], message: string, details?: DoctorFinding['details']) => ({
+    check: 'state',
+    subject: 'postgres',
+    status,
+    message,
+    ...(details === undefined ? {} : { details }),
+  });
+  if (ctx.config.state.type !== 'postgres') return [];
+  let db;
+  try {
+    db = await openPostgresDb(ctx.config.state, postgresSecretsFrom(ctx.resolver));
+  } catch (err) {
+    return [finding('fail', `cannot connect: ${isCofreError(err) ? err.message : 'unexpected error'}`)];
+  }
+  try {
+    const found = await schemaVersion(db);
+    const details = { schemaVersion: found, knownSchemaVersion: POSTGRES_SCHEMA_VERSION };
+    if (found === POSTGRES_SCHEMA_VERSION) return [finding('ok', 'connected; schema is current', details)];
+    return [
+      finding(
+        'fail',
+        found < POSTGRES_SCHEMA_VERSION
+          ? 'the schema is older than this cofre needs: run `cofre state migrate`'
+          : 'the schema is newer than this cofre knows: upgrade this cofre',
+        details,
+      ),
+    ];
+  } catch (err) {
+    return [
+      finding('fail', `cannot read the schema: ${isCofreError(err) ? err.message : 'unexpected error'}`),
+    ];
+  } finally {
+    await db.close();
+  }
 }

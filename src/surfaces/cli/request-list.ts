@@ -12,7 +12,7 @@ export async function requestList(io: CliIo, global: GlobalOptions): Promise<voi
   const config = await loadCliConfig(io, global);
   const { state, close: closeState } = await openCliState(io, config);
   try {
-    const rows = await state.executingRequests(new Date());
+    const rows = await state.executingRequests(new Date(), { allReplicas: true });
     if (rows.length === 0) {
       println(io.stdout, 'no request is executing');
       return;

@@ -76,6 +76,10 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
         `  database ${name}: postgresql://<agent>@${at.host}:${at.port} (password: the agent token)`,
       );
     }
+    // Issue 16: which replica this is, so an operator can match it with the `replica` of its audit records.
+    if (config.state.type === 'postgres') {
+      println(io.stderr, `  state: PostgreSQL, replica ${server.runtime.state.replicaId}`);
+    }
     const pool = 'pids' in server ? (server as WorkersServer) : undefined;
     if (pool !== undefined) println(io.stderr, `  workers: ${workers} (pids ${pool.pids().join(', ')})`);
     logger.info({ address: server.url, workers }, 'cofre is serving');
