@@ -102,6 +102,14 @@ describe.skipIf(dbs === undefined)('kill -9 one replica in the middle of a burst
       // A retry of a lost order on a survivor before it is settled: still in progress, not sent again.
       const retried = await c.order(1, agent, { amount: '0.001', clientOrderId: lost[0]?.cid ?? '' });
       expect(errorCodeOf(retried), JSON.stringify(retried.body)).toBe('COFRE_REQUEST_IN_PROGRESS');
+      // `cofre request list` on the host shows them, whichever replica owns them.
+      const executing = await c.sql<{ request_id: string }>(
+        "SELECT request_id FROM requests WHERE status = 'executing'",
+      );
+      expect(executing.length).toBeGreaterThan(0);
+      const listed = await c.cli(['request', 'list']);
+      expect(listed.code, listed.stderr).toBe(0);
+      for (const row of executing) expect(listed.stdout).toContain(row.request_id);
 
       // The survivors adopt the victim's requests after its lease and settle them after the signed-request window.
       await eventually(
