@@ -99,13 +99,15 @@ pids+=("$!")
 wait_for_port "$paper_port"
 ports=("$(free_port)" "$(free_port)")
 while [[ "${ports[0]}" == "${ports[1]}" ]]; do ports[1]="$(free_port)"; done
+replica_pids=()
 for i in 0 1; do
   cofre_bg serve --port "${ports[$i]}" >"$work/replica-$((i + 1)).log" 2>&1
   pids+=("$!")
+  replica_pids+=("$!")
 done
 for i in 0 1; do
   wait_for_port "${ports[$i]}"
-  echo "   replica $((i + 1)): http://127.0.0.1:${ports[$i]} (log: $work/replica-$((i + 1)).log)"
+  echo "   replica $((i + 1)): http://127.0.0.1:${ports[$i]} (pid ${replica_pids[$i]}, log: $work/replica-$((i + 1)).log)"
 done
 
 echo "== 5. an agent, added once, known to both replicas"
@@ -137,7 +139,8 @@ What to look at (in another terminal; the config is $work/cofre.yaml):
   node $repo/bin/cofre.js -c $work/cofre.yaml audit verify      the one hash chain of every replica
   node $repo/bin/cofre.js -c $work/cofre.yaml audit tail -n 10    
   node $repo/bin/cofre.js -c $work/cofre.yaml halt / resume     the kill switch, for both replicas at once
-  kill -9 one replica's process: the other keeps serving; after the lease (5 s) it adopts the dead one's
+  node $repo/bin/cofre.js -c $work/cofre.yaml request list      requests executing on any replica
+  kill -9 ${replica_pids[0]} (replica 1): replica 2 keeps serving; after the lease (5 s) it adopts the dead one's
     unfinished requests and settles them at the venue once its signed requests can no longer arrive (60 s)
   replica logs: $work/replica-1.log, $work/replica-2.log
 EOF
