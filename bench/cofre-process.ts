@@ -123,7 +123,7 @@ export async function startCofreProcess(options: CofreProcessOptions): Promise<C
  *   requests/s, 8 in flight) would refuse most of it. The account queue keeps its defaults: it is part of what is
  *   measured.
  */
-function benchConfig(demo: string): string {
+export function benchConfig(demo: string): string {
   const raised = demo
     .replace('notional: 20000, quote: USDT', 'notional: 1000000000, quote: USDT')
     .replace(

@@ -1,5 +1,6 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
-// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit, overhead, ccxt-alone).
+// resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit, overhead, ccxt-alone,
+// replicas).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -13,6 +14,7 @@ import { limitLedgerBench } from './limit-ledger.js';
 import { logRedactionBench } from './log-redaction.js';
 import { overheadBench } from './overhead.js';
 import { policyDecisionBench } from './policy-decision.js';
+import { replicasBench } from './replicas.js';
 import { resolvedOrderBench } from './resolved-order.js';
 import { scrubBench } from './scrub.js';
 import { secretStoreBench } from './secret-store.js';
@@ -32,6 +34,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   audit: auditLogBench,
   overhead: overheadBench,
   'ccxt-alone': ccxtAloneBench,
+  replicas: replicasBench,
 };
 
 const asked = process.argv.slice(2);
