@@ -1,7 +1,7 @@
 // Issue 16, "Must show": PostgreSQL restarted while three replicas take orders. During the outage requests fail
 // cleanly (an error answer naming the state or the audit log as unavailable, retryable), nothing reaches the exchange
 // without a durable intent in the audit chain, and once PostgreSQL is back the same processes serve again by
-// themselves; the audit chain still verifies.
+// themselves; requests stranded by the outage are settled by their replica; the audit chain still verifies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PostgresTestDatabases } from '../../src/state/postgres/testdata/postgres-test-databases.js';
@@ -138,6 +138,17 @@ describe.skipIf(dbs === undefined)('PostgreSQL restarted under load', () => {
       for (const o of answers.filter((a) => a.answer.body['status'] === 'executed')) {
         expect(atExchange, o.cid).toContain(o.cid);
       }
+
+      // Requests claimed just as PostgreSQL went down, whose next step failed with nothing sent: their replica
+      // settles them once past the venue's signed-request window (60 s), so none stays executing (a retry would
+      // answer COFRE_REQUEST_IN_PROGRESS forever) and no budget stays reserved.
+      const count = async (sql: string): Promise<number> => (await c.sql<{ n: number }>(sql))[0]?.n ?? -1;
+      await eventually(
+        async () => (await count("SELECT count(*)::int AS n FROM requests WHERE status = 'executing'")) === 0,
+        'no request left executing after the signed-request window',
+        150_000,
+      );
+      expect(await count('SELECT count(*)::int AS n FROM limit_reservations')).toBe(0);
 
       const verify = await c.cli(['audit', 'verify']);
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
