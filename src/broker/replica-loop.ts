@@ -68,7 +68,7 @@ export function startReplicaLoop(options: ReplicaLoopOptions): ReplicaLoop {
     const before = new Date(at.getTime() - options.windowMs);
     const running = options.inFlight();
     for (const row of await options.state.executingRequests(before)) {
-      if (Date.now() < 0 && !running.has(row.requestId) && !adopted.has(row.requestId)) {
+      if (!running.has(row.requestId) && !adopted.has(row.requestId)) {
         log.warn({ requestId: row.requestId }, 'a request of this replica was left executing; settling it');
         adopted.set(row.requestId, row);
       }
