@@ -14,7 +14,6 @@ import { parseSecretReference } from '../secrets/secret-reference.js';
 import type { SecretResolver } from '../secrets/secret-resolver.js';
 import { ServiceProxy } from '../services/service-proxy.js';
 import { openStateStore } from '../state/open-state-store.js';
-import { postgresSecretsFrom } from '../state/postgres/open-postgres.js';
 import type { StateStore } from '../state/state-store.js';
 import { DEFAULT_ACCOUNT_QUEUE_LIMITS, QueuedVenueAccount } from '../venues/account-queue.js';
 import { checkKeyScope } from '../venues/check-key-scope.js';
@@ -146,7 +145,7 @@ export async function openBrokerRuntime(
     options.logger.warn(fixed, 'file was readable beyond its owner; restricted it to mode 600');
   };
   const state = await openStateStore(config, {
-    secrets: postgresSecretsFrom(resolver),
+    resolver,
     onModeFixed,
     onBackgroundError: (err) => {
       options.logger.error(
@@ -162,12 +161,12 @@ export async function openBrokerRuntime(
   // The hash-chained log (audit/chained-audit-log.ts): group commit, signed checkpoints, witnesses, rotation.
   const audit =
     options.audit ??
-    openAuditLogFor(config.audit, state, {
+    (await openAuditLogFor(config.audit, state, {
       ...(keys.signingKey === undefined ? {} : { signingKey: keys.signingKey }),
       reporter: options.logger.child({ part: 'audit' }),
       onModeFixed,
       ...(options.witnessStdout === undefined ? {} : { stdout: options.witnessStdout }),
-    });
+    }));
   // Every secret read from here on is recorded (secret-access), the audit keys' own reads first.
   const secrets = new AuditedSecrets({ resolver, audit, hasher });
   await Promise.all(keys.reads.map((read) => secrets.record(read))).catch(async (err: unknown) => {

@@ -37,7 +37,7 @@ export function openCliAudit(
           ? await openStateFor(config, options.promptPassphrase)
           : undefined;
       // SECURITY: a stdout witness writes to stderr here, so it cannot mix into a command's --json output.
-      const sink = openAuditLogFor(config.audit, options.state ?? own?.state, {
+      const sink = await openAuditLogFor(config.audit, options.state ?? own?.state, {
         ...(signingKey === undefined ? {} : { signingKey }),
         stdout: process.stderr,
       });

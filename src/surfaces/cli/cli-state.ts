@@ -1,7 +1,6 @@
 import type { CofreConfig } from '../../config/config-schema.js';
 import { openResolver } from '../../secrets/open-backend.js';
 import { openStateStore } from '../../state/open-state-store.js';
-import { postgresSecretsFrom } from '../../state/postgres/open-postgres.js';
 import type { StateStore } from '../../state/state-store.js';
 import type { CliIo } from './cli-io.js';
 import { promptHidden } from './read-secret-input.js';
@@ -31,7 +30,7 @@ export async function openStateFor(
   }
   const resolver = await openResolver(config, promptPassphrase === undefined ? {} : { promptPassphrase });
   try {
-    const state = await openStateStore(config, { secrets: postgresSecretsFrom(resolver) });
+    const state = await openStateStore(config, { resolver });
     return {
       state,
       close: async () => {

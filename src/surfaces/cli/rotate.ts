@@ -9,7 +9,6 @@ import type { RotationRecord } from '../../rotation/rotation-types.js';
 import { openResolver } from '../../secrets/open-backend.js';
 import { looksLikeLiteralSecret } from '../../secrets/secret-reference.js';
 import { openStateStore } from '../../state/open-state-store.js';
-import { postgresSecretsFrom } from '../../state/postgres/open-postgres.js';
 import { checkKeyScope } from '../../venues/check-key-scope.js';
 import { localOperator, openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
@@ -105,12 +104,10 @@ export async function openRotationContext(
   const backendOptions =
     options.promptPassphrase === undefined ? {} : { promptPassphrase: options.promptPassphrase };
   const resolver = await openResolver(config, backendOptions);
-  const state = await openStateStore(config, { secrets: postgresSecretsFrom(resolver) }).catch(
-    async (err: unknown) => {
-      await resolver.close();
-      throw err;
-    },
-  );
+  const state = await openStateStore(config, { resolver }).catch(async (err: unknown) => {
+    await resolver.close();
+    throw err;
+  });
   const audit = openCliAudit(config, { ...backendOptions, state });
   const context: RotationContext = {
     config,
