@@ -137,8 +137,8 @@ cat <<EOF
 
 What to look at (in another terminal; the config is $work/cofre.yaml):
   node $repo/bin/cofre.js -c $work/cofre.yaml audit verify      the one hash chain of every replica
-  node $repo/bin/cofre.js -c $work/cofre.yaml audit export --out $work/chain.jsonl   the chain as a file log,
-    then: node $repo/bin/cofre.js -c $work/cofre.yaml audit tail -n 10 --log $work/chain.jsonl
+  node $repo/bin/cofre.js -c $work/cofre.yaml audit tail -n 10 --follow   the chain, as the replicas write it
+  node $repo/bin/cofre.js -c $work/cofre.yaml audit export --out $work/chain.jsonl   the chain as a file log
   node $repo/bin/cofre.js -c $work/cofre.yaml halt / resume     the kill switch, for both replicas at once
   node $repo/bin/cofre.js -c $work/cofre.yaml request list      requests executing on any replica
   kill -9 ${replica_pids[0]} (replica 1): replica 2 keeps serving; after the lease (5 s) it adopts the dead one's

@@ -17,13 +17,13 @@ export interface ScannedRecord {
 /** Called for a line that is not a JSON object (a torn last line is skipped silently: a crash leaves one). */
 export type BadLineHandler = (file: string, line: number) => void;
 
-function parseLine(
+export function parseLine(
   file: string,
   line: number,
-  bytes: Buffer,
+  bytes: Buffer | string,
   onBad?: BadLineHandler,
 ): ScannedRecord | undefined {
-  const text = bytes.toString('utf8');
+  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   try {
     const record: unknown = JSON.parse(text);
     if (typeof record === 'object' && record !== null && !Array.isArray(record)) {

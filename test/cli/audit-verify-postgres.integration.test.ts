@@ -3,6 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { parseDocument } from 'yaml';
 import { PostgresAuditLog } from '../../src/audit/postgres-audit-log.js';
 import { migrate } from '../../src/state/postgres/migrate.js';
 import { PgDb } from '../../src/state/postgres/pg-db.js';
+import { auditTail } from '../../src/surfaces/cli/audit-tail.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startPostgres } from '../peers/peers.js';
 import { cli, tempDir } from './cli-harness.js';
@@ -98,6 +100,64 @@ describe.skipIf(server === undefined)('cofre audit verify on PostgreSQL state', 
     const result = await cli(dir, ['audit', 'verify', '--public-key', 'config-key.pem']);
     expect(result.stdout).toMatch(/^VERIFIED$/m);
     expect(result.code).toBe(0);
+  });
+
+  it('tails and queries the chain in the database, and follows records other replicas commit', async () => {
+    const seqs = (stdout: string): number[] =>
+      stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
+    const query = await cli(dir, ['audit', 'query', '--json', '--request', 'req-3']);
+    expect(query.code).toBe(0);
+    expect(JSON.parse(query.stdout)).toMatchObject({
+      kind: 'intent',
+      requestId: 'req-3',
+      replica: 'r-00000000000000dd',
+    });
+    const text = await cli(dir, ['audit', 'query', '--kind', 'intent']);
+    expect(text.stderr).toContain('12 record(s)');
+
+    const { rows } = await db.query<{ seq: string }>(
+      'SELECT seq FROM audit_records ORDER BY seq DESC LIMIT 3',
+    );
+    const tail = await cli(dir, ['audit', 'tail', '-n', '3', '--json']);
+    expect(tail.code).toBe(0);
+    expect(seqs(tail.stdout)).toEqual(rows.map((r) => Number(r.seq)).reverse());
+
+    let out = '';
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out += chunk.toString('utf8');
+        done();
+      },
+    });
+    const abort = new AbortController();
+    const following = auditTail(
+      { stdin: new PassThrough(), stdout, stderr: new PassThrough(), cwd: dir },
+      {},
+      { lines: '1', follow: true, json: true },
+      { signal: abort.signal, pollMs: 20 },
+    );
+    // Once the tail has printed the last record, another replica commits one while it follows.
+    for (let i = 0; i < 200 && out === ''; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(seqs(out)).toEqual([Number(rows[0]?.seq)]);
+    const other = new PostgresAuditLog(db, {
+      checkpoint: { every: 1000, interval: 60_000 },
+      replica: 'r-00000000000000ee',
+    });
+    await other.append({ kind: 'intent', requestId: 'req-late', agent: 'bot', action: 'place_order' });
+    for (let i = 0; i < 200 && !out.includes('req-late'); i++) await new Promise((r) => setTimeout(r, 20));
+    abort.abort();
+    await following;
+    await other.close();
+    const followed = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(followed).toHaveLength(2);
+    expect(followed[1]).toMatchObject({ requestId: 'req-late', replica: 'r-00000000000000ee' });
   });
 
   it('exits 1 naming the tampered row, and a cut-off tail', async () => {

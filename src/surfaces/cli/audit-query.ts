@@ -1,9 +1,11 @@
 import type { AuditRecordFilter } from '../../audit/audit-record-filter.js';
 import { auditRecordMatches } from '../../audit/audit-record-filter.js';
-import { scanAuditRecords } from '../../audit/scan-audit-records.js';
+import { scanPostgresAuditRecords } from '../../audit/postgres-audit-scan.js';
+import { scanAuditRecords, type ScannedRecord } from '../../audit/scan-audit-records.js';
 import { CofreError } from '../../errors.js';
 import { auditLogTarget } from './audit-log-path.js';
 import { auditRecordText } from './audit-record-text.js';
+import { withAuditStateDatabase } from './audit-state-database.js';
 import { type CliIo, println } from './cli-io.js';
 import type { GlobalOptions } from './command-spec.js';
 
@@ -39,17 +41,23 @@ export async function auditQuery(
   };
   const target = await auditLogTarget(io, global, options.log);
   let matched = 0;
-  await scanAuditRecords(
-    target.path,
-    (r) => {
-      if (!auditRecordMatches(r.record, filter)) return;
-      matched += 1;
-      println(io.stdout, options.json === true ? r.text : auditRecordText(r));
-    },
-    (file, line) => {
-      println(io.stderr, `cofre: ${file} line ${line} is not a record (run cofre audit verify)`);
-    },
-  );
+  const onRecord = (r: ScannedRecord): void => {
+    if (!auditRecordMatches(r.record, filter)) return;
+    matched += 1;
+    println(io.stdout, options.json === true ? r.text : auditRecordText(r));
+  };
+  const onBad = (file: string, line: number): void => {
+    println(io.stderr, `cofre: ${file} line ${line} is not a record (run cofre audit verify)`);
+  };
+  // Issue 16: with PostgreSQL state (and no --log), the one chain of every replica, in the database.
+  const state = target.config?.state;
+  if (state?.type === 'postgres' && target.config !== undefined) {
+    await withAuditStateDatabase(io, target.config, state, (db) =>
+      scanPostgresAuditRecords(db, onRecord, onBad),
+    );
+  } else {
+    await scanAuditRecords(target.path, onRecord, onBad);
+  }
   if (options.json !== true) println(io.stderr, `${matched} record(s)`);
 }
 

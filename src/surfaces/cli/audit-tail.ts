@@ -1,7 +1,9 @@
+import { followPostgresAudit, lastPostgresAuditRecords } from '../../audit/postgres-audit-scan.js';
 import { followAuditLog, lastAuditRecords, type ScannedRecord } from '../../audit/scan-audit-records.js';
 import { CofreError } from '../../errors.js';
 import { auditLogTarget } from './audit-log-path.js';
 import { auditRecordText } from './audit-record-text.js';
+import { withAuditStateDatabase } from './audit-state-database.js';
 import { type CliIo, println } from './cli-io.js';
 import type { GlobalOptions } from './command-spec.js';
 import { untilSignal } from './until-signal.js';
@@ -40,17 +42,34 @@ export async function auditTail(
   const onBad = (file: string, line: number): void => {
     println(io.stderr, `cofre: ${file} line ${line} is not a record (run cofre audit verify)`);
   };
-  const last = await lastAuditRecords(target.path, n, onBad);
-  last.records.forEach(print);
-  if (options.follow !== true) return;
-  let signal = control.signal;
-  if (signal === undefined) {
+  const following = (): AbortSignal => {
+    if (control.signal !== undefined) return control.signal;
     const abort = new AbortController();
     void untilSignal().then(() => {
       abort.abort();
     });
-    signal = abort.signal;
+    return abort.signal;
+  };
+  // Issue 16: with PostgreSQL state (and no --log), the one chain of every replica, in the database.
+  const state = target.config?.state;
+  if (state?.type === 'postgres' && target.config !== undefined) {
+    await withAuditStateDatabase(io, target.config, state, async (db) => {
+      const last = await lastPostgresAuditRecords(db, n, onBad);
+      last.records.forEach(print);
+      if (options.follow !== true) return;
+      await followPostgresAudit(db, print, {
+        afterSeq: last.lastSeq,
+        signal: following(),
+        onBad,
+        ...(control.pollMs === undefined ? {} : { pollMs: control.pollMs }),
+      });
+    });
+    return;
   }
+  const last = await lastAuditRecords(target.path, n, onBad);
+  last.records.forEach(print);
+  if (options.follow !== true) return;
+  const signal = following();
   await followAuditLog(target.path, print, {
     from: last.currentOffset,
     signal,
