@@ -1,5 +1,6 @@
 import { CofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
+import { FinishedRows } from '../finished-rows.js';
 import type { RequestOutcome, RequestRecord, RequestStatus, RestoreResult } from '../state-store.js';
 import type { PgDb, PgQueryable } from './pg-db.js';
 import type { PostgresLimitLedger } from './postgres-limit-ledger.js';
@@ -33,12 +34,8 @@ export class PostgresRequestStore {
   readonly replicaId: string;
   readonly #db: PgDb;
   readonly #limits: PostgresLimitLedger;
-  readonly #onBackgroundError: (err: unknown) => void;
-  /** Rows given to {@link recordFinished} and not yet written. */
-  #finished: RequestRecord[] = [];
-  /** Rows being written now; {@link request} still finds them. */
-  #writing: readonly RequestRecord[] = [];
-  #flushing: Promise<void> = Promise.resolve();
+  /** Rows given to {@link recordFinished}, written at the end of the turn; {@link request} finds them meanwhile. */
+  readonly #finished: FinishedRows;
 
   constructor(
     db: PgDb,
@@ -49,7 +46,7 @@ export class PostgresRequestStore {
     this.#db = db;
     this.#limits = limits;
     this.replicaId = replicaId;
-    this.#onBackgroundError = onBackgroundError;
+    this.#finished = new FinishedRows((rows) => this.#insert(this.#db, rows), onBackgroundError);
   }
 
   claimRequest(
@@ -187,54 +184,18 @@ export class PostgresRequestStore {
   }
 
   async request(requestId: string): Promise<RequestRecord | undefined> {
-    const pending = this.#pendingRow(requestId);
+    const pending = this.#finished.find(requestId);
     if (pending !== undefined) return pending;
     const { rows } = await this.#db.query<RequestRow>(
       `SELECT ${REQUEST_COLUMNS} FROM requests WHERE request_id = $1`,
       [requestId],
     );
     // Looked for again: the row may have been taken for writing while the query ran.
-    return rows[0] === undefined ? this.#pendingRow(requestId) : toRequest(rows[0]);
-  }
-
-  #pendingRow(requestId: string): RequestRecord | undefined {
-    return (
-      this.#finished.find((r) => r.requestId === requestId) ??
-      this.#writing.find((r) => r.requestId === requestId)
-    );
+    return rows[0] === undefined ? this.#finished.find(requestId) : toRequest(rows[0]);
   }
 
   recordFinished(request: RequestRecord): void {
-    if (request.idempotencyKey !== undefined) {
-      throw new CofreError(
-        'COFRE_INTERNAL',
-        'a request with an idempotency key is claimed, not recorded later',
-      );
-    }
-    this.#finished.push(request);
-    if (this.#finished.length === 1) {
-      setImmediate(() => {
-        void this.#flushFinished();
-      });
-    }
-  }
-
-  /** Writes the rows recorded so far in one INSERT, after any write still running (rows keep their order). */
-  #flushFinished(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
-      const rows = this.#finished;
-      if (rows.length === 0) return;
-      this.#finished = [];
-      this.#writing = rows;
-      try {
-        await this.#insert(this.#db, rows);
-      } catch (err) {
-        this.#onBackgroundError(err);
-      } finally {
-        this.#writing = [];
-      }
-    });
-    return this.#flushing;
+    this.#finished.add(request);
   }
 
   async executingRequests(
@@ -293,7 +254,7 @@ export class PostgresRequestStore {
 
   /** Writes the rows {@link recordFinished} still holds. */
   flush(): Promise<void> {
-    return this.#flushFinished();
+    return this.#finished.flush();
   }
 }
 

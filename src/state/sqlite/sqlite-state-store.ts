@@ -12,6 +12,7 @@ import type {
   HaltState,
   OperatorRecord,
 } from '../control-store.js';
+import { FinishedRows } from '../finished-rows.js';
 import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   AgentRecord,
@@ -166,10 +167,8 @@ export class SqliteStateStore implements StateStore {
     (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
   >;
   readonly #finishSettling: Database.Transaction<(requestId: string, outcome: RequestOutcome) => void>;
-  readonly #insertFinished: Database.Transaction<(rows: readonly RequestRecord[]) => void>;
-  readonly #onBackgroundError: (err: unknown) => void;
-  /** Rows given to {@link recordFinished} and not yet written. */
-  #finished: RequestRecord[] = [];
+  /** Rows given to {@link recordFinished}, written in one transaction at the end of the turn. */
+  readonly #finished: FinishedRows;
   readonly #restore: Database.Transaction<
     (record: RequestRecord, checks: readonly LimitCheck[], at: Date) => RestoreResult
   >;
@@ -188,9 +187,9 @@ export class SqliteStateStore implements StateStore {
       readonly onBackgroundError?: (err: unknown) => void;
     } = {},
   ) {
-    this.#onBackgroundError =
+    const onBackgroundError =
       options.onBackgroundError ??
-      ((err) => {
+      ((err: unknown) => {
         process.emitWarning(`cofre could not store finished requests: ${String(err)}`);
       });
     if (path !== ':memory:') secureStateFiles(path, options.onModeFixed);
@@ -211,9 +210,13 @@ export class SqliteStateStore implements StateStore {
     this.#horizon = new SqliteAuditHorizon(this.#db);
     this.#rotations = new SqliteRotationStore(this.#db);
     this.#claim = this.#db.transaction((request) => this.#claimIn(request));
-    this.#insertFinished = this.#db.transaction((rows) => {
+    const insertFinished = this.#db.transaction((rows: readonly RequestRecord[]) => {
       for (const row of rows) this.#insertRow(row);
     });
+    // Rows finished after close() (a request still running) are dropped: the audit log has them.
+    this.#finished = new FinishedRows((rows) => {
+      if (this.#db.open) insertFinished(rows);
+    }, onBackgroundError);
     this.#finishSettling = this.#db.transaction((requestId, outcome) => {
       // The ledger's own transaction nests (a savepoint): settlement and outcome commit together or not at all.
       if (outcome.settlement !== undefined) this.#limits.settleReservation(requestId, outcome.settlement);
@@ -335,34 +338,11 @@ export class SqliteStateStore implements StateStore {
   request(requestId: string): RequestRecord | undefined {
     const row = this.#sql.request.get(requestId) as RequestRow | undefined;
     if (row !== undefined) return toRequest(row);
-    return this.#finished.find((r) => r.requestId === requestId);
+    return this.#finished.find(requestId);
   }
 
   recordFinished(request: RequestRecord): void {
-    if (request.idempotencyKey !== undefined) {
-      throw new CofreError(
-        'COFRE_INTERNAL',
-        'a request with an idempotency key is claimed, not recorded later',
-      );
-    }
-    this.#finished.push(request);
-    if (this.#finished.length === 1) {
-      setImmediate(() => {
-        this.#flushFinished();
-      });
-    }
-  }
-
-  #flushFinished(): void {
-    const rows = this.#finished;
-    if (rows.length === 0 || !this.#db.open) return;
-    try {
-      this.#insertFinished(rows);
-    } catch (err) {
-      this.#onBackgroundError(err);
-    } finally {
-      this.#finished = [];
-    }
+    this.#finished.add(request);
   }
 
   executingRequests(before: Date): readonly RequestRecord[] {
@@ -490,7 +470,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   close(): void {
-    this.#flushFinished();
+    void this.#finished.flush(); // synchronous here: written when it returns
     if (this.#db.open) this.#db.close();
   }
 }
