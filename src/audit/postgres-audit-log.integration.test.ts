@@ -3,17 +3,15 @@
 // commit groups; a stalled replica cannot block the others; no secret reaches a row.
 
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
-  auditRows,
-  errorCodes,
-  intent,
-  PostgresAuditFixture,
+  auditRows as rows,
+  errorCodes as codes,
+  intent as event,
+  postgresAuditTestFile,
 } from '../../test/audit/postgres-audit-fixture.js';
 import { encodingsOf } from '../../test/invariants/canary.js';
-import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
-import { startPostgres } from '../../test/peers/peers.js';
 import { AuditedSecrets } from '../broker/audited-secrets.js';
 import type { CofreError } from '../errors.js';
 import { isCofreError } from '../errors.js';
@@ -21,26 +19,9 @@ import { SecretValue } from '../secrets/secret-value.js';
 import { PgDb, type PgQueryable } from '../state/postgres/pg-db.js';
 import { AuditHasher } from './audit-hasher.js';
 import type { AuditEvent } from './audit-log.js';
-import type { PostgresAuditLogOptions } from './postgres-audit-log.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
 
-const server = await peerOrSkip('PostgreSQL', startPostgres);
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-const fixture = new PostgresAuditFixture(server!, 'audit');
-const { pinnedKey } = fixture;
-const freshDatabase = () => fixture.freshDatabase();
-const writer = (db: PgDb, options?: Partial<PostgresAuditLogOptions>) => fixture.writer(db, options);
-const event = intent;
-const rows = auditRows;
-const codes = errorCodes;
-
-afterEach(async () => {
-  await fixture.closeAll();
-});
+const { server, fixture, pinnedKey, freshDatabase, writer } = await postgresAuditTestFile('audit');
 
 describe.skipIf(server === undefined)('PostgresAuditLog on a real PostgreSQL', () => {
   it('interleaves the concurrent appends of three replicas into one chain that verifies, each event once', async () => {

@@ -2,23 +2,13 @@
 // chain in PostgreSQL holds every event exactly once, in consecutive seqs, checkpointed at least every `every`
 // records across replicas, and verifies; and any single edit, deletion, swap, cut or addition of rows is found.
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { auditRows, intent, PostgresAuditFixture } from '../../test/audit/postgres-audit-fixture.js';
-import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
-import { startPostgres } from '../../test/peers/peers.js';
+import { auditRows, intent, postgresAuditTestFile } from '../../test/audit/postgres-audit-fixture.js';
 import type { PgDb } from '../state/postgres/pg-db.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
 
-const server = await peerOrSkip('PostgreSQL', startPostgres);
-const fixture = new PostgresAuditFixture(server!, 'audit_prop');
-
-afterEach(async () => {
-  await fixture.closeAll();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const { server, fixture } = await postgresAuditTestFile('audit_prop');
 
 const REPLICAS = ['r-00000000000000a1', 'r-00000000000000a2', 'r-00000000000000a3'];
 

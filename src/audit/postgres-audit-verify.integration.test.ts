@@ -6,43 +6,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
-  auditRows,
-  errorCodes,
-  intent,
-  PostgresAuditFixture,
+  auditRows as rows,
+  errorCodes as codes,
+  intent as event,
+  postgresAuditTestFile,
   quietReporter,
 } from '../../test/audit/postgres-audit-fixture.js';
-import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
-import { startPostgres } from '../../test/peers/peers.js';
 import type { PgDb } from '../state/postgres/pg-db.js';
 import { recordHash } from './audit-format.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
 import { openPostgresAuditLog } from './open-postgres-audit-log.js';
 import { exportPostgresAudit } from './postgres-audit-export.js';
-import type { PostgresAuditLogOptions } from './postgres-audit-log.js';
 import { verifyPostgresAudit } from './postgres-audit-verify.js';
 import { verifyAuditLog } from './verify-chain.js';
 
-const server = await peerOrSkip('PostgreSQL', startPostgres);
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-const fixture = new PostgresAuditFixture(server!, 'audit_verify');
-const { pinnedKey } = fixture;
-const freshDatabase = () => fixture.freshDatabase();
-const writer = (db: PgDb, options?: Partial<PostgresAuditLogOptions>) => fixture.writer(db, options);
-const event = intent;
-const rows = auditRows;
-const codes = errorCodes;
-
-afterEach(async () => {
-  await fixture.closeAll();
-});
+const { server, fixture, pinnedKey, freshDatabase, writer } = await postgresAuditTestFile('audit_verify');
 
 /** A closed chain of `n` events, signed, checkpoint every 10. */
 async function chainOf(n: number): Promise<PgDb> {

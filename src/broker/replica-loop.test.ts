@@ -3,52 +3,14 @@
 // that its replica finished after all, and keeps one the venue could not settle for the next round; its own requests
 // left executing with no call of this process working on them (a finish that could not be written) are settled too.
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { peerOrSkip } from '../../test/peers/peer-or-skip.js';
-import { startPostgres } from '../../test/peers/peers.js';
-import { migrate } from '../state/postgres/migrate.js';
-import { openPostgresDb } from '../state/postgres/open-postgres.js';
-import { openPostgresStateStore, type PostgresStateStore } from '../state/postgres/postgres-state-store.js';
-import { PostgresTestDatabases } from '../state/postgres/testdata/postgres-test-databases.js';
+import { postgresStateTestFile } from '../../test/state/postgres-state-test-file.js';
 import type { RequestRecord } from '../state/state-store.js';
 import type { ReconcileReport } from './broker-types.js';
 import { startReplicaLoop } from './replica-loop.js';
 
-const dbs = await peerOrSkip('PostgreSQL', async () => new PostgresTestDatabases(await startPostgres()));
-let database: string;
-const opened: PostgresStateStore[] = [];
-
-beforeAll(() => {
-  if (dbs === undefined) throw new Error('PostgreSQL is not installed: see the message above');
-});
-
-afterAll(async () => {
-  for (const store of opened.splice(0)) await store.close();
-  await dbs?.stop();
-});
-
-beforeEach(async () => {
-  if (dbs === undefined) return;
-  for (const store of opened.splice(0)) await store.close();
-  database = await dbs.create();
-  const db = await openPostgresDb(dbs.config(), dbs.secrets(database));
-  try {
-    await migrate(db);
-  } finally {
-    await db.close();
-  }
-});
-
-async function replica(at: Date): Promise<PostgresStateStore> {
-  if (dbs === undefined) throw new Error('no PostgreSQL');
-  const store = await openPostgresStateStore(dbs.config(), {
-    ...dbs.secrets(database),
-    now: () => at,
-  });
-  opened.push(store);
-  return store;
-}
+const { replica } = await postgresStateTestFile();
 
 const T0 = new Date('2026-11-30T12:00:00Z');
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
@@ -72,14 +34,14 @@ function executing(id: string, createdAt: Date): RequestRecord {
 
 describe('replica loop', () => {
   it('adopts a dead replica’s requests, settles each once past the signed-request window, and drops what finished', async () => {
-    const dead = await replica(T0);
+    const dead = await replica(() => T0);
     await dead.claimRequest(executing('old', T0));
     await dead.claimRequest(executing('young', at(50_000)));
     await dead.claimRequest(executing('finished', T0));
     await dead.claimRequest(executing('stuck', T0));
 
     let now = at(LEASE - 1);
-    const survivor = await replica(now);
+    const survivor = await replica(() => now);
     // Its own: one whose finish could not be written (PostgreSQL restarted), one a call of this process still runs.
     await survivor.claimRequest(executing('own-left', T0));
     await survivor.claimRequest(executing('own-running', T0));

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 
 import pg from 'pg';
+import { afterAll, afterEach } from 'vitest';
 
 import type { AuditEvent } from '../../src/audit/audit-log.js';
 import type { AuditLogReporter } from '../../src/audit/chained-audit-log.js';
@@ -9,7 +10,8 @@ import { PostgresAuditLog, type PostgresAuditLogOptions } from '../../src/audit/
 import type { VerifyReport } from '../../src/audit/verify-chain.js';
 import { migration } from '../../src/state/postgres/migrations/0004-audit.js';
 import { PgDb, type PgQueryable } from '../../src/state/postgres/pg-db.js';
-import type { PostgresPeer } from '../peers/peers.js';
+import { peerOrSkip } from '../peers/peer-or-skip.js';
+import { type PostgresPeer, startPostgres } from '../peers/peers.js';
 
 /**
  * For the PostgreSQL audit tests (issue 16): fresh databases with the audit tables on one embedded server per test
@@ -93,4 +95,33 @@ export async function auditRows(
 
 export function errorCodes(report: VerifyReport): string[] {
   return report.findings.filter((f) => f.severity === 'error').map((f) => f.code);
+}
+
+/**
+ * What every PostgreSQL audit test file sets up: one embedded server for the file (stopped after it) and a fixture
+ * on it whose writers are closed after each test. `server` is undefined only when PostgreSQL is missing, which
+ * `peerOrSkip` makes a failure in CI.
+ */
+export async function postgresAuditTestFile(prefix: string): Promise<{
+  readonly server: PostgresPeer | undefined;
+  readonly fixture: PostgresAuditFixture;
+  readonly pinnedKey: PostgresAuditFixture['pinnedKey'];
+  readonly freshDatabase: () => ReturnType<PostgresAuditFixture['freshDatabase']>;
+  readonly writer: (db: PgDb, options?: Partial<PostgresAuditLogOptions>) => PostgresAuditLog;
+}> {
+  const server = await peerOrSkip('PostgreSQL', startPostgres);
+  const fixture = new PostgresAuditFixture(server!, prefix);
+  afterEach(async () => {
+    await fixture.closeAll();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    server,
+    fixture,
+    pinnedKey: fixture.pinnedKey,
+    freshDatabase: () => fixture.freshDatabase(),
+    writer: (db, options) => fixture.writer(db, options),
+  };
 }

@@ -4,10 +4,10 @@
 // file, a fresh database per test.
 import { inspect } from 'node:util';
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
-import { peerOrSkip } from '../../../test/peers/peer-or-skip.js';
-import { freePort, startPostgres } from '../../../test/peers/peers.js';
+import { freePort } from '../../../test/peers/peers.js';
+import { postgresStateTestFile } from '../../../test/state/postgres-state-test-file.js';
 import { isCofreError } from '../../errors.js';
 import { eventually, failureOf } from '../conformance/state-store-harness.js';
 import { pendingApproval, TEST_PAYLOAD_HASH } from '../sqlite/testdata/pending-approval.js';
@@ -15,51 +15,15 @@ import type { RequestRecord } from '../state-store.js';
 import { checkSchema, migrate, schemaVersion } from './migrate.js';
 import { MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
 import { openPostgresDb, type PostgresSecrets } from './open-postgres.js';
-import { openPostgresStateStore, type PostgresStateStore } from './postgres-state-store.js';
-import { PostgresTestDatabases } from './testdata/postgres-test-databases.js';
+import { openPostgresStateStore } from './postgres-state-store.js';
 
-const dbs = await peerOrSkip('PostgreSQL', async () => new PostgresTestDatabases(await startPostgres()));
+const file = await postgresStateTestFile({ migrated: false });
+const { peer, replica, migrate: migrated } = file;
 let database: string;
-const opened: PostgresStateStore[] = [];
 
-beforeAll(() => {
-  if (dbs === undefined) throw new Error('PostgreSQL is not installed: see the message above');
+beforeEach(() => {
+  database = file.database();
 });
-
-afterAll(async () => {
-  for (const store of opened.splice(0)) await store.close();
-  await dbs?.stop();
-});
-
-beforeEach(async () => {
-  if (dbs === undefined) return;
-  for (const store of opened.splice(0)) await store.close();
-  database = await dbs.create();
-});
-
-function peer(): PostgresTestDatabases {
-  if (dbs === undefined) throw new Error('no PostgreSQL');
-  return dbs;
-}
-
-async function migrated(): Promise<void> {
-  const db = await openPostgresDb(peer().config(), peer().secrets(database));
-  try {
-    await migrate(db);
-  } finally {
-    await db.close();
-  }
-}
-
-/** A replica on this test's database: its own pool, its own replica id. */
-async function replica(): Promise<PostgresStateStore> {
-  const store = await openPostgresStateStore(peer().config(), {
-    ...peer().secrets(database),
-    check: 'serve',
-  });
-  opened.push(store);
-  return store;
-}
 
 const t = (ms: number): Date => new Date(1_700_000_000_000 + ms);
 
@@ -213,7 +177,7 @@ describe('rows recorded when finished', () => {
       ...peer().secrets(database),
       onBackgroundError: (err) => errors.push(err),
     });
-    opened.push(store);
+    file.closeAfter(store);
     await store.claimRequest(request('taken', undefined));
     store.recordFinished({ ...request('fine', undefined), status: 'executed' });
     store.recordFinished({ ...request('taken', undefined), status: 'executed' }); // its id is used: the INSERT fails
@@ -478,7 +442,7 @@ describe('least privilege', () => {
       resolve: () => Promise.resolve(peer().url(database, { user: role, password: 'serving-password' })),
     };
     const store = await openPostgresStateStore(config, { ...secrets, check: 'serve' });
-    opened.push(store);
+    file.closeAfter(store);
     const other = await replica();
     await store.addAgent({
       id: 'bot',
