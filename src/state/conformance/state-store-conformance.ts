@@ -4,26 +4,16 @@ import { isCofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import { pendingApproval } from '../sqlite/testdata/pending-approval.js';
 import type { AgentRecord, RequestRecord, RequestStatus, StateStore } from '../state-store.js';
-import { eventually, failureOf, type OpenStateStore, useStateStores } from './state-store-harness.js';
+import {
+  eventually,
+  failureOf,
+  type OpenStateStore,
+  request,
+  t,
+  useStateStores,
+} from './state-store-harness.js';
 
 export type { OpenedStateStore, OpenStateStore } from './state-store-harness.js';
-
-const t = (ms: number): Date => new Date(1_700_000_000_000 + ms);
-
-function request(id: string, key: string | undefined, createdAt = t(1_000)): RequestRecord {
-  return {
-    requestId: id,
-    agentId: 'alice',
-    action: 'place_order',
-    account: 'paper',
-    idempotencyKey: key,
-    input: '{"clientOrderId":"c1"}',
-    status: 'executing',
-    response: undefined,
-    createdAt,
-    updatedAt: createdAt,
-  };
-}
 
 const daily = (amount: string): LimitCheck => ({
   limit: 'policies.p.limits[0] (daily)',

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from 'vitest';
 
-import type { StateStore } from '../state-store.js';
+import type { RequestRecord, StateStore } from '../state-store.js';
 
 /** A connection to a state store's storage, as a test file opens it. */
 export interface OpenedStateStore {
@@ -64,4 +64,23 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A time in the tests' past: `ms` after a fixed instant. */
+export const t = (ms: number): Date => new Date(1_700_000_000_000 + ms);
+
+/** An `executing` request of agent alice placing an order on paper, as the broker claims one. */
+export function request(id: string, key: string | undefined, createdAt = t(1_000)): RequestRecord {
+  return {
+    requestId: id,
+    agentId: 'alice',
+    action: 'place_order',
+    account: 'paper',
+    idempotencyKey: key,
+    input: '{"clientOrderId":"c1"}',
+    status: 'executing',
+    response: undefined,
+    createdAt,
+    updatedAt: createdAt,
+  };
 }

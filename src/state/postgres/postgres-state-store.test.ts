@@ -9,9 +9,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/peers/peers.js';
 import { postgresStateTestFile } from '../../../test/state/postgres-state-test-file.js';
 import { isCofreError } from '../../errors.js';
-import { eventually, failureOf } from '../conformance/state-store-harness.js';
+import { eventually, failureOf, request, t } from '../conformance/state-store-harness.js';
 import { pendingApproval, TEST_PAYLOAD_HASH } from '../sqlite/testdata/pending-approval.js';
-import type { RequestRecord } from '../state-store.js';
 import { checkSchema, migrate, schemaVersion } from './migrate.js';
 import { MIGRATIONS, POSTGRES_SCHEMA_VERSION } from './migrations/index.js';
 import { openPostgresDb, type PostgresSecrets } from './open-postgres.js';
@@ -25,8 +24,6 @@ beforeEach(() => {
   database = file.database();
 });
 
-const t = (ms: number): Date => new Date(1_700_000_000_000 + ms);
-
 /** The grants README-h-pgcore.md documents for the serving role `cofre_app`, on the tables of migrations 0001 and 0003. */
 const SERVING_GRANTS = [
   'GRANT USAGE ON SCHEMA public TO cofre_app',
@@ -37,21 +34,6 @@ const SERVING_GRANTS = [
   // The limit ledger's tables (migration 0002), which pruneRequests reads.
   'GRANT SELECT, INSERT, UPDATE, DELETE ON limit_reservations, limit_totals, limit_usage, limit_open_orders TO cofre_app',
 ];
-
-function request(id: string, key: string | undefined, createdAt = t(1_000)): RequestRecord {
-  return {
-    requestId: id,
-    agentId: 'alice',
-    action: 'place_order',
-    account: 'paper',
-    idempotencyKey: key,
-    input: '{}',
-    status: 'executing',
-    response: undefined,
-    createdAt,
-    updatedAt: createdAt,
-  };
-}
 
 describe('PostgresStateStore across pools', () => {
   it('of concurrent claims of one key from two pools, exactly one wins, for every key', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { request } from '../conformance/state-store-harness.js';
 import type { RequestRecord } from '../state-store.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 
@@ -25,21 +26,6 @@ afterEach(async () => {
   store.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-function request(id: string, key: string | undefined, createdAt = new Date(1_000)): RequestRecord {
-  return {
-    requestId: id,
-    agentId: 'alice',
-    action: 'place_order',
-    account: 'paper',
-    idempotencyKey: key,
-    input: '{"clientOrderId":"c1"}',
-    status: 'executing',
-    response: undefined,
-    createdAt,
-    updatedAt: createdAt,
-  };
-}
 
 describe('SqliteStateStore migration', () => {
   it('opens a file made before requests kept their input, and keeps its rows', async () => {
