@@ -462,6 +462,26 @@ export const errorCatalogue = {
     false,
     'An agent route (`/v1/actions/...`, `/v1/requests/...`, `/mcp`, `cofre mcp`) was called with an operator token. Agent routes take only agent tokens (`cofre agent add`); give the agent its own token.',
   ),
+  COFRE_INSUFFICIENT_SCOPE: spec(
+    'denied',
+    false,
+    'The OAuth access token lacks the scope this class of action needs (`agents.oauth[].scopes`: read, trade, withdraw, services). HTTP answers 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` naming it; ask the authorization server for a token with that scope. Nothing was executed.',
+  ),
+  COFRE_DELEGATION_REFUSED: spec(
+    'denied',
+    false,
+    "A delegated token was not minted: the child would get a right its parent lacks (an account, action, symbol, a higher limit, a longer life), the chain would be deeper than `agents.delegation.maxDepth`, or the caller's token cannot delegate. Ask for a subset of the parent's rights.",
+  ),
+  COFRE_IDENTITY_ISSUER_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    "A token's issuer (`agents.oauth` / `agents.exchange`) could not be reached for its discovery document or key set, so the token could not be checked. Nothing was executed; retry later, and check the issuer URL with `cofre doctor`.",
+  ),
+  COFRE_TOKEN_EXCHANGE_REFUSED: spec(
+    'denied',
+    false,
+    '`POST /v1/token` refused the subject token: not a JWT from a configured `agents.exchange` issuer, wrong audience, expired or not yet valid, bad signature, or no rule matches its claims. The answer says which (RFC 8693 `invalid_grant`); nothing was issued.',
+  ),
   COFRE_APPROVAL_NOT_FOUND: spec(
     'not_found',
     false,

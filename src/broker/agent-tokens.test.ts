@@ -22,7 +22,11 @@ describe('agent tokens', () => {
     const state = new SqliteStateStore(':memory:');
     const { token, agent } = await issueAgentToken(state, { id: 'bot-1', policy: 'p', ttlMs: hour, now: t0 });
     expect(token).toMatch(/^cofre_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
-    expect(await authenticateAgent(state, token, t0)).toEqual({ id: 'bot-1', policy: 'p' });
+    expect(await authenticateAgent(state, token, t0)).toMatchObject({
+      id: 'bot-1',
+      policy: 'p',
+      via: 'token',
+    });
     const stored = state.listAgents()[0];
     expect(stored?.tokenHash.length).toBe(32);
     expect(JSON.stringify(stored)).not.toContain(token.split('.')[1]);

@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { CofreError } from '../errors.js';
+import type { ActionClass } from '../identity/action-classes.js';
+import type { DelegationGrant } from '../identity/delegation-types.js';
 import type { AgentRecord, StateStore } from '../state/state-store.js';
 import { looksLikeOperatorToken } from './operator-tokens.js';
 
@@ -15,8 +17,44 @@ export interface IssuedToken {
 
 /** The agent a valid token belongs to. */
 export interface AuthenticatedAgent {
+  /** The acting agent: audit records, request ownership, quotas and idempotency keys are its. */
   readonly id: string;
+  /** The policy that decides; for a delegated agent, its chain's root's (narrowed by {@link grants}). */
   readonly policy: string;
+  /**
+   * Issue 17: how it proved who it is. Absent or `token`: a `cofre agent add` token; `oauth`: a JWT access token
+   * from `agents.oauth`; `exchange`: a token from `POST /v1/token`; `delegation`: from `POST /v1/tokens/delegate`.
+   */
+  readonly via?: 'token' | 'oauth' | 'exchange' | 'delegation' | undefined;
+  /**
+   * Agents it acts on behalf of, nearest first (a delegated token's parent, then the parent's parent...). The last
+   * one is the principal: policy questions are asked for it, so its agent-scoped limits are the budget the whole
+   * chain draws from. Absent or empty: it acts for itself.
+   */
+  readonly onBehalfOf?: readonly string[] | undefined;
+  /** Delegation grants of its chain, root-most first: a request must fit every one (see `DelegationGrant`). */
+  readonly grants?: readonly DelegationGrant[] | undefined;
+  /** OAuth: the classes of action its access token's scopes allow. Absent: every class (cofre's own tokens). */
+  readonly actionClasses?: ReadonlySet<ActionClass> | undefined;
+  /** The credential presented, for delegating from it (a child never outlives it, and dies when it is revoked). */
+  readonly credential?: AgentCredential | undefined;
+}
+
+/** The credential an agent authenticated with, as delegation needs it. Holds no secret. */
+export type AgentCredential =
+  | { readonly kind: 'agent'; readonly tokenId: string; readonly expiresAt: Date }
+  | {
+      readonly kind: 'session';
+      readonly tokenId: string;
+      readonly expiresAt: Date;
+      /** The session's own stored ancestors (nearest first), which a child inherits after the session itself. */
+      readonly ancestors: readonly { readonly kind: 'agent' | 'session'; readonly tokenId: string }[];
+    }
+  | { readonly kind: 'oauth'; readonly issuer: string; readonly subject: string; readonly expiresAt: Date };
+
+/** The agent whose policy and agent-scoped budgets apply to `agent`'s requests: the root of its delegation chain. */
+export function principalOf(agent: AuthenticatedAgent): string {
+  return agent.onBehalfOf?.at(-1) ?? agent.id;
 }
 
 function hash(secret: string): Buffer {
@@ -85,5 +123,10 @@ export async function authenticateAgent(
   ) {
     throw new CofreError('COFRE_UNAUTHENTICATED', 'invalid, expired or revoked agent token');
   }
-  return { id: agent.id, policy: agent.policy };
+  return {
+    id: agent.id,
+    policy: agent.policy,
+    via: 'token',
+    credential: { kind: 'agent', tokenId: agent.tokenId, expiresAt: agent.expiresAt },
+  };
 }

@@ -5,6 +5,7 @@ import { loadAuditKeys } from '../audit/audit-keys.js';
 import type { AuditSink } from '../audit/audit-log.js';
 import { processLogRedactor } from '../audit/create-logger.js';
 import type { CofreConfig } from '../config/config-schema.js';
+import { type AgentAuthenticator, createAgentAuthenticator } from '../identity/agent-authenticator.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import type { BackendLog } from '../secrets/backend-log.js';
 import { accountCredentialReferences, CurrentVersionWatcher } from '../secrets/current-version-watcher.js';
@@ -77,6 +78,11 @@ export interface BrokerRuntime {
    * {@link KeyScopeGate.checkAll} at start; every action on an account passes {@link KeyScopeGate.admit}.
    */
   readonly keyScope: KeyScopeGate;
+  /**
+   * Issue 17: how agents authenticate on every surface: `cofre agent add` tokens, session tokens (exchange and
+   * delegation) and JWT access tokens from `agents.oauth`.
+   */
+  readonly authenticator: AgentAuthenticator;
   /** Closes venues, backends (revoking leases and tokens), the audit log and the state store. Idempotent. */
   close(): Promise<void>;
 }
@@ -304,6 +310,7 @@ export async function openBrokerRuntime(
     credentialVersions,
     restoredFromAudit: undefined as AuditRestoreReport | undefined,
     keyScope,
+    authenticator: createAgentAuthenticator(state),
     reconcileInterrupted: () => {
       const openedAt = Date.now();
       later ??= setTimeout(() => {

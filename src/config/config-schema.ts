@@ -7,6 +7,7 @@ import { configNameSchema } from './config-name.js';
 import { databasesSchema, isLoopback } from './databases-config.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
+import { identitySchemas, publicUrlSchema } from './identity-config.js';
 import { addressBookSchema, checkPolicyReferences, policySchema } from './policy-config.js';
 import { isReviewedVenue, REVIEWED_VENUES, unreviewedVenueMessage } from './reviewed-venues.js';
 import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
@@ -187,9 +188,10 @@ const agentsSchema = z
       .describe(
         "How long a request may wait for its account's venue. An order or cancel that cannot start by then is not sent and fails with `COFRE_REQUEST_DEADLINE_EXCEEDED` (retryable). Parsed to milliseconds.",
       ),
+    ...identitySchemas,
   })
   .describe(
-    'Agent settings; agents themselves are added with `cofre agent add` and kept in the state store.',
+    'Agent settings and identity: tokens from `cofre agent add` (kept in the state store), JWT access tokens from OAuth authorization servers, workload identity exchange, and delegation.',
   );
 
 // Issue 12: rotation of the keys behind accounts and of any versioned secret.
@@ -366,6 +368,7 @@ const serverSchema = z
       .default('127.0.0.1')
       .describe('Address the HTTP server binds to; loopback by default.'),
     port: z.int().min(0).max(65_535).default(8787).describe('TCP port; 0 picks a free one.'),
+    publicUrl: publicUrlSchema.optional(),
     allowedHosts: z
       .array(z.string().min(1).max(253))
       .optional()
@@ -683,6 +686,39 @@ function checkCrossReferences(config: unknown, ctx: z.RefinementCtx): void {
   }
 
   checkPolicyReferences(root, ctx);
+  checkIdentityReferences(root, ctx);
+}
+
+/** Issue 17: each identity rule names a configured policy; OAuth access tokens need cofre's public URL. */
+function checkIdentityReferences(root: Record<string, unknown> | undefined, ctx: z.RefinementCtx): void {
+  const agents = asRecord(root?.['agents']);
+  const policies = Object.keys(asRecord(root?.['policies']) ?? {});
+  for (const section of ['oauth', 'exchange'] as const) {
+    const issuers = agents?.[section];
+    if (!Array.isArray(issuers)) continue;
+    issuers.forEach((issuer, i) => {
+      const rules = asRecord(issuer)?.['rules'];
+      if (!Array.isArray(rules)) return;
+      rules.forEach((rule, j) => {
+        const policy = asRecord(rule)?.['policy'];
+        if (typeof policy !== 'string' || policies.includes(policy)) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', section, i, 'rules', j, 'policy'],
+          message: `policy "${policy}" is not configured${policies.length === 0 ? '' : ` (policies: ${policies.join(', ')})`}`,
+        });
+      });
+    });
+  }
+  const oauth = agents?.['oauth'];
+  if (Array.isArray(oauth) && oauth.length > 0 && asRecord(root?.['server'])?.['publicUrl'] === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['server', 'publicUrl'],
+      message:
+        'agents.oauth needs server.publicUrl: it is the resource identifier access tokens must be issued for (their `aud`) and what the 401 answer points clients to',
+    });
+  }
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -178,7 +178,14 @@ describe('parseConfig defaults', () => {
     expect(config).toEqual({
       backends: {},
       accounts: {},
-      agents: { tokenTtl: 30 * 86_400_000, quotas: DEFAULT_QUOTAS, requestDeadline: 20_000 },
+      agents: {
+        tokenTtl: 30 * 86_400_000,
+        quotas: DEFAULT_QUOTAS,
+        requestDeadline: 20_000,
+        oauth: [],
+        exchange: [],
+        delegation: { maxDepth: 3, maxTtl: 3_600_000 },
+      },
       orders: { referencePriceMaxAge: 1_000 },
       addressBook: {},
       policies: {},

@@ -1,3 +1,4 @@
+import type { AgentSessionStore } from '../identity/session-types.js';
 import type { LimitCheck } from '../policy/policy-types.js';
 import type { RotationStore } from '../rotation/rotation-types.js';
 import type { Awaitable } from './awaitable.js';
@@ -97,7 +98,7 @@ export type RestoreResult =
  * adopts its `executing` requests ({@link StateStore.adoptOrphans}) and settles them at the venue. SQLite has one
  * replica (every process on the file shares it), so adoption there finds nothing: its restart settles instead.
  */
-export interface StateStore extends LimitLedger, ControlStore, RotationStore {
+export interface StateStore extends LimitLedger, ControlStore, RotationStore, AgentSessionStore {
   addAgent(agent: AgentRecord): Awaitable<void>;
   agentByTokenId(tokenId: string): Awaitable<AgentRecord | undefined>;
   listAgents(): Awaitable<readonly AgentRecord[]>;

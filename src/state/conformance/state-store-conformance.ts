@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { isCofreError } from '../../errors.js';
+import type { AgentSessionRecord } from '../../identity/session-types.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import { pendingApproval } from '../sqlite/testdata/pending-approval.js';
 import type { AgentRecord, RequestRecord, RequestStatus, StateStore } from '../state-store.js';
@@ -64,6 +65,73 @@ export function exerciseStateStore(name: string, open: OpenStateStore): void {
           ['another', undefined],
           ['bot', t(5)],
         ]);
+      });
+    });
+
+    describe('agent sessions (issue 17)', () => {
+      const session = (
+        tokenId: string,
+        agentId: string,
+        at: number,
+        more: Partial<AgentSessionRecord> = {},
+      ): AgentSessionRecord => ({
+        tokenId,
+        tokenHash: Buffer.alloc(32, 3),
+        agentId,
+        policy: 'trader',
+        kind: 'exchange',
+        onBehalfOf: [],
+        ancestors: [],
+        grants: undefined,
+        subject: 'https://issuer.example system:serviceaccount:ns:bot',
+        createdAt: t(at),
+        expiresAt: t(at + 10),
+        revokedAt: undefined,
+        ...more,
+      });
+
+      it('keeps sessions by token id, across connections, with their chain and grants', async () => {
+        const child = session('child', 'bot/scan', 2, {
+          kind: 'delegation',
+          onBehalfOf: ['bot'],
+          ancestors: [
+            { kind: 'session', tokenId: 'parent' },
+            { kind: 'agent', tokenId: 'root' },
+          ],
+          grants: '[{"tokenId":"child","actions":["get_balance"]}]',
+          subject: undefined,
+        });
+        await store().addAgentSession(session('parent', 'bot', 1));
+        await store().addAgentSession(child);
+        const other = await stores.connect();
+        const found = await other.agentSessions(['child', 'parent', 'missing', 'child']);
+        expect([...found].sort((a, b) => a.tokenId.localeCompare(b.tokenId))).toEqual([
+          child,
+          session('parent', 'bot', 1),
+        ]);
+        expect(await other.agentSessions([])).toEqual([]);
+      });
+
+      it('lists live sessions newest first, revokes one or all of an agent, and deletes expired ones', async () => {
+        await store().addAgentSession(session('a', 'bot', 1));
+        await store().addAgentSession(session('b', 'bot', 3));
+        await store().addAgentSession(session('c', 'other', 2));
+        expect((await store().listAgentSessions({ now: t(4) })).map((s) => s.tokenId)).toEqual([
+          'b',
+          'c',
+          'a',
+        ]);
+        expect(
+          (await store().listAgentSessions({ agentId: 'bot', now: t(12) })).map((s) => s.tokenId),
+        ).toEqual(['b']);
+        expect(await store().revokeAgentSession('a', t(5))).toBe(true);
+        expect(await store().revokeAgentSession('a', t(6))).toBe(false);
+        expect(await store().revokeAgentSession('nope', t(6))).toBe(false);
+        expect((await store().agentSessions(['a']))[0]?.revokedAt).toEqual(t(5));
+        expect(await store().revokeAgentSessionsOf('bot', t(7))).toBe(1);
+        expect((await store().listAgentSessions({ now: t(8) })).map((s) => s.tokenId)).toEqual(['c']);
+        expect(await store().deleteExpiredAgentSessions(t(13))).toBe(2);
+        expect((await store().agentSessions(['a', 'b', 'c'])).map((s) => s.tokenId)).toEqual(['b']);
       });
     });
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { PostgresStateConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
+import type { AgentSessionRecord } from '../../identity/session-types.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import type { RotationRecord } from '../../rotation/rotation-types.js';
 import type { Decimal } from '../../venues/venue-account.js';
@@ -29,6 +30,7 @@ import { PostgresControlStore } from './postgres-control-store.js';
 import { PostgresLimitLedger } from './postgres-limit-ledger.js';
 import { PostgresRequestStore } from './postgres-request-store.js';
 import { PostgresRotationStore } from './postgres-rotation-store.js';
+import { PostgresSessionStore } from './postgres-session-store.js';
 
 interface AgentRow {
   id: string;
@@ -57,6 +59,7 @@ export class PostgresStateStore implements StateStore {
   readonly #limits: PostgresLimitLedger;
   readonly #control: PostgresControlStore;
   readonly #rotations: PostgresRotationStore;
+  readonly #sessions: PostgresSessionStore;
   readonly #requests: PostgresRequestStore;
   #closed = false;
 
@@ -77,6 +80,7 @@ export class PostgresStateStore implements StateStore {
     this.#limits = new PostgresLimitLedger(db);
     this.#control = new PostgresControlStore(db);
     this.#rotations = new PostgresRotationStore(db);
+    this.#sessions = new PostgresSessionStore(db);
     this.#requests = new PostgresRequestStore(
       db,
       this.#limits,
@@ -298,6 +302,34 @@ export class PostgresStateStore implements StateStore {
 
   clearHalt(): Promise<boolean> {
     return this.#control.clearHalt();
+  }
+
+  // Short-lived agent tokens (issue 17): see PostgresSessionStore.
+  addAgentSession(session: AgentSessionRecord): Promise<void> {
+    return this.#sessions.addAgentSession(session);
+  }
+
+  agentSessions(tokenIds: readonly string[]): Promise<readonly AgentSessionRecord[]> {
+    return this.#sessions.agentSessions(tokenIds);
+  }
+
+  listAgentSessions(options: {
+    readonly agentId?: string;
+    readonly now: Date;
+  }): Promise<readonly AgentSessionRecord[]> {
+    return this.#sessions.listAgentSessions(options);
+  }
+
+  revokeAgentSession(tokenId: string, at: Date): Promise<boolean> {
+    return this.#sessions.revokeAgentSession(tokenId, at);
+  }
+
+  revokeAgentSessionsOf(agentId: string, at: Date): Promise<number> {
+    return this.#sessions.revokeAgentSessionsOf(agentId, at);
+  }
+
+  deleteExpiredAgentSessions(before: Date): Promise<number> {
+    return this.#sessions.deleteExpiredAgentSessions(before);
   }
 
   // Key rotations (issue 12): see PostgresRotationStore.

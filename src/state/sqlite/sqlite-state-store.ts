@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 
 import { ensurePrivateFolder, type PrivateFileFixed, securePrivateFile } from '../../config/private-file.js';
 import { CofreError } from '../../errors.js';
+import type { AgentSessionRecord } from '../../identity/session-types.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import type { RotationRecord } from '../../rotation/rotation-types.js';
 import type { Decimal } from '../../venues/venue-account.js';
@@ -28,6 +29,7 @@ import { migrateTo4, SqliteAuditHorizon } from './sqlite-audit-horizon.js';
 import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
 import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
 import { migrateTo5, SqliteRotationStore } from './sqlite-rotation-store.js';
+import { migrateTo6, SqliteSessionStore } from './sqlite-session-store.js';
 
 interface AgentRow {
   id: string;
@@ -79,7 +81,7 @@ CREATE INDEX IF NOT EXISTS requests_updated ON requests (updated_at);
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 /** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}, one step after another, in one transaction. */
 function migrate(db: Database.Database): void {
@@ -99,6 +101,8 @@ function migrate(db: Database.Database): void {
     if (version < 4) migrateTo4(db);
     // 4 → 5: key rotations (issue 12).
     if (version < 5) migrateTo5(db);
+    // 5 → 6: short-lived agent tokens from exchange and delegation (issue 17).
+    if (version < 6) migrateTo6(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // IMMEDIATE: two processes opening a new file at once take turns instead of failing with SQLITE_BUSY.
   }).immediate();
@@ -162,6 +166,7 @@ export class SqliteStateStore implements StateStore {
   readonly #control: SqliteControlStore;
   readonly #horizon: SqliteAuditHorizon;
   readonly #rotations: SqliteRotationStore;
+  readonly #sessions: SqliteSessionStore;
   // Transactions built once, like the statements (no allocation per call on the request path).
   readonly #claim: Database.Transaction<
     (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
@@ -209,6 +214,7 @@ export class SqliteStateStore implements StateStore {
     this.#control = new SqliteControlStore(this.#db);
     this.#horizon = new SqliteAuditHorizon(this.#db);
     this.#rotations = new SqliteRotationStore(this.#db);
+    this.#sessions = new SqliteSessionStore(this.#db);
     this.#claim = this.#db.transaction((request) => this.#claimIn(request));
     const insertFinished = this.#db.transaction((rows: readonly RequestRecord[]) => {
       for (const row of rows) this.#insertRow(row);
@@ -438,6 +444,34 @@ export class SqliteStateStore implements StateStore {
 
   clearHalt(): boolean {
     return this.#control.clearHalt();
+  }
+
+  // Short-lived agent tokens (issue 17): see SqliteSessionStore.
+  addAgentSession(session: AgentSessionRecord): void {
+    this.#sessions.addAgentSession(session);
+  }
+
+  agentSessions(tokenIds: readonly string[]): readonly AgentSessionRecord[] {
+    return this.#sessions.agentSessions(tokenIds);
+  }
+
+  listAgentSessions(options: {
+    readonly agentId?: string;
+    readonly now: Date;
+  }): readonly AgentSessionRecord[] {
+    return this.#sessions.listAgentSessions(options);
+  }
+
+  revokeAgentSession(tokenId: string, at: Date): boolean {
+    return this.#sessions.revokeAgentSession(tokenId, at);
+  }
+
+  revokeAgentSessionsOf(agentId: string, at: Date): number {
+    return this.#sessions.revokeAgentSessionsOf(agentId, at);
+  }
+
+  deleteExpiredAgentSessions(before: Date): number {
+    return this.#sessions.deleteExpiredAgentSessions(before);
   }
 
   // Key rotations (issue 12): see SqliteRotationStore.

@@ -77,6 +77,7 @@ export async function startBrokerServer(
   const server = createHttpServer({
     broker: runtime.broker,
     state: runtime.state,
+    authenticator: runtime.authenticator,
     // The operator API runs in the broker's own process, so a halt through it waits for this broker's writes.
     operator: new OperatorActions({
       store: runtime.state,
@@ -111,6 +112,7 @@ export async function startBrokerServer(
     const url = await listen(server, host, port, options.anyPortIfTaken === true);
     databases = await startDatabaseListeners(config, {
       state: runtime.state,
+      authenticator: runtime.authenticator,
       secrets: runtime.secrets,
       audit: runtime.audit,
       logger: options.logger,

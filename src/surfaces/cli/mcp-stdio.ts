@@ -1,5 +1,5 @@
 import { createLogger } from '../../audit/create-logger.js';
-import { authenticateAgent, type AuthenticatedAgent } from '../../broker/agent-tokens.js';
+import type { AuthenticatedAgent } from '../../broker/agent-tokens.js';
 import { openBrokerRuntime } from '../../broker/broker-runtime.js';
 import { runMcpStdio } from '../mcp/mcp-stdio.js';
 import type { CliIo } from './cli-io.js';
@@ -25,7 +25,7 @@ export async function mcpStdio(
   try {
     // Checked now (a bad token fails at start) and again on every call (revocation and expiry apply at once).
     const reauthenticate = (): Promise<AuthenticatedAgent> =>
-      authenticateAgent(runtime.state, token, new Date());
+      runtime.authenticator.authenticate(token, new Date());
     const agent = await reauthenticate();
     const session = await runMcpStdio({ broker: runtime.broker, agent, reauthenticate, logger });
     // Serve until the client closes stdin (in-flight calls finish first) or a signal arrives.

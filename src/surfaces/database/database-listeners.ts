@@ -6,6 +6,7 @@ import type { AuditSink } from '../../audit/audit-log.js';
 import type { AuditedSecrets } from '../../broker/audited-secrets.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
+import { type AgentAuthenticator, createAgentAuthenticator } from '../../identity/agent-authenticator.js';
 import { RulePolicy } from '../../policy/rule-policy.js';
 import type { StateStore } from '../../state/state-store.js';
 import { handleDatabaseClient } from './database-session.js';
@@ -23,6 +24,8 @@ export async function startDatabaseListeners(
   config: CofreConfig,
   deps: {
     readonly state: StateStore;
+    /** Default: agent and session tokens from `state`. */
+    readonly authenticator?: AgentAuthenticator;
     readonly secrets: AuditedSecrets;
     readonly audit: AuditSink;
     readonly logger: Logger;
@@ -57,6 +60,7 @@ export async function startDatabaseListeners(
       await Promise.all(stopped);
     })());
   try {
+    const authenticator = deps.authenticator ?? createAgentAuthenticator(deps.state);
     for (const [name, database] of Object.entries(config.databases)) {
       const server = createServer({ noDelay: true }, (socket) => {
         sockets.add(socket);
@@ -65,6 +69,7 @@ export async function startDatabaseListeners(
           name,
           database,
           state: deps.state,
+          authenticator,
           policy,
           secrets: deps.secrets,
           audit: deps.audit,

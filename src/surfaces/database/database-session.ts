@@ -4,12 +4,13 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 
 import type { AuditEvent, AuditSink } from '../../audit/audit-log.js';
-import { authenticateAgent, type AuthenticatedAgent } from '../../broker/agent-tokens.js';
+import type { AuthenticatedAgent } from '../../broker/agent-tokens.js';
 import type { AuditedSecrets } from '../../broker/audited-secrets.js';
 import type { DatabaseConfig } from '../../config/config-schema.js';
 import { authenticationOk, errorResponse } from '../../databases/pg-wire.js';
 import { loginUpstream, UpstreamLoginError, type UpstreamSession } from '../../databases/upstream-login.js';
 import { isCofreError } from '../../errors.js';
+import type { AgentAuthenticator } from '../../identity/agent-authenticator.js';
 import type { PolicyDecision, PolicyEngine } from '../../policy/policy-types.js';
 import type { StateStore } from '../../state/state-store.js';
 import { runWithRequestId } from '../../venues/request-context.js';
@@ -20,6 +21,8 @@ export interface DatabaseSessionDeps {
   readonly name: string;
   readonly database: DatabaseConfig;
   readonly state: StateStore;
+  /** How the agent's token (the start-up password) is checked. */
+  readonly authenticator: AgentAuthenticator;
   readonly policy: PolicyEngine;
   readonly secrets: AuditedSecrets;
   readonly audit: AuditSink;
@@ -63,7 +66,7 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
   }
   let agent: AuthenticatedAgent;
   try {
-    agent = await authenticateAgent(deps.state, hello.password, deps.now());
+    agent = await deps.authenticator.authenticate(hello.password, deps.now());
   } catch (err) {
     const message = isCofreError(err) ? err.message : 'invalid agent token';
     log.warn('database connection refused: agent token not accepted');

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 
-import { authenticateAgent, type AuthenticatedAgent } from '../../broker/agent-tokens.js';
+import type { AuthenticatedAgent } from '../../broker/agent-tokens.js';
 import { CofreError } from '../../errors.js';
-import type { StateStore } from '../../state/state-store.js';
+import type { AgentAuthenticator } from '../../identity/agent-authenticator.js';
 import { bearerToken } from './bearer-token.js';
 
 /** Bearer authentication for the agent routes: a hook that authenticates, and a lookup of the result. */
@@ -16,13 +16,16 @@ export interface AgentAuth {
   readonly agentOf: (request: FastifyRequest) => AuthenticatedAgent;
 }
 
-/** Builds {@link AgentAuth} over the state store's agents. Safe to use for concurrent requests. */
-export function createAgentAuth(state: StateStore, now: () => Date): AgentAuth {
+/** Builds {@link AgentAuth} over an authenticator. Safe to use for concurrent requests. */
+export function createAgentAuth(authenticator: AgentAuthenticator, now: () => Date): AgentAuth {
   // A WeakMap rather than a request decoration: no global type augmentation, and nothing to leak into logs.
   const agents = new WeakMap<FastifyRequest, AuthenticatedAgent>();
   return {
     authenticate: async (request) => {
-      agents.set(request, await authenticateAgent(state, bearerToken(request.headers.authorization), now()));
+      agents.set(
+        request,
+        await authenticator.authenticate(bearerToken(request.headers.authorization), now()),
+      );
     },
     agentOf: (request) => {
       const agent = agents.get(request);

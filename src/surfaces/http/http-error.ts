@@ -33,6 +33,8 @@ const CATEGORY_STATUS: Readonly<Record<ErrorCategory, number>> = {
 /** Codes whose HTTP status is more specific than their category's. */
 const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   COFRE_UNAUTHENTICATED: 401,
+  // RFC 8693 §2.2.2 / RFC 6749 §5.2: a refused grant is 400 invalid_grant, not 403.
+  COFRE_TOKEN_EXCHANGE_REFUSED: 400,
   COFRE_METHOD_NOT_ALLOWED: 405,
   COFRE_REQUEST_IN_PROGRESS: 409,
   COFRE_IDEMPOTENCY_CONFLICT: 409,

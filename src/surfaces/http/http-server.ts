@@ -7,6 +7,7 @@ import type { Broker } from '../../broker/broker.js';
 import type { OperatorActions } from '../../broker/operator-actions.js';
 import { randomId } from '../../broker/random-id.js';
 import { CofreError } from '../../errors.js';
+import { type AgentAuthenticator, createAgentAuthenticator } from '../../identity/agent-authenticator.js';
 import type { StateStore } from '../../state/state-store.js';
 import { createAgentAuth } from './agent-auth.js';
 import {
@@ -27,8 +28,13 @@ import { RequestLogController } from './request-log-controller.js';
 /** What the HTTP server needs. The caller decides where it listens (`server.host`, 127.0.0.1 by default). */
 export interface HttpServerOptions extends HostGuardOptions {
   readonly broker: Broker;
-  /** Where agent tokens are checked. */
+  /** Where agent and session tokens are checked (and operator tokens, for the operator API). */
   readonly state: StateStore;
+  /**
+   * How agents authenticate (issue 17: OAuth access tokens, exchanged and delegated tokens); by default
+   * `cofre agent add` tokens and session tokens from `state`, and no OAuth issuer.
+   */
+  readonly authenticator?: AgentAuthenticator;
   /** Request lines go to a child of this logger; never the Authorization header, a body or a token. */
   readonly logger: Logger;
   /** Largest accepted request body in bytes (`server.bodyLimit`); larger bodies get 413. */
@@ -120,7 +126,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     schemaController: { compilersFactory: lazySchemaCompilers() },
   });
   guardConnections(app.server, limits, logger);
-  const auth = createAgentAuth(options.state, now);
+  const auth = createAgentAuth(options.authenticator ?? createAgentAuthenticator(options.state), now);
 
   // Only JSON bodies: text/plain (fastify's other default) is refused with 415 like any other type.
   app.removeContentTypeParser('text/plain');

@@ -1,0 +1,112 @@
+import { CofreError } from '../../errors.js';
+import type { AgentSessionRecord, AgentSessionStore, SessionAncestor } from '../../identity/session-types.js';
+import type { PgDb } from './pg-db.js';
+import { isUniqueViolation } from './pg-errors.js';
+
+interface SessionRow {
+  token_id: string;
+  token_hash: Buffer;
+  agent_id: string;
+  policy: string;
+  kind: 'exchange' | 'delegation';
+  on_behalf_of: string[];
+  ancestors: SessionAncestor[];
+  grants: string | null;
+  subject: string | null;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
+/** The {@link AgentSessionStore} on PostgreSQL (migration 0005). Holds no token: only SHA-256 of each secret. */
+export class PostgresSessionStore implements AgentSessionStore {
+  readonly #db: PgDb;
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  async addAgentSession(session: AgentSessionRecord): Promise<void> {
+    try {
+      await this.#db.query(
+        'INSERT INTO agent_sessions (token_id, token_hash, agent_id, policy, kind, on_behalf_of, ancestors, grants, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+        [
+          session.tokenId,
+          session.tokenHash,
+          session.agentId,
+          session.policy,
+          session.kind,
+          JSON.stringify(session.onBehalfOf),
+          JSON.stringify(session.ancestors),
+          session.grants ?? null,
+          session.subject ?? null,
+          session.createdAt,
+          session.expiresAt,
+        ],
+      );
+    } catch (err) {
+      if (isUniqueViolation(err, 'agent_sessions_pkey')) {
+        throw new CofreError('COFRE_INTERNAL', 'a session token id was issued twice', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async agentSessions(tokenIds: readonly string[]): Promise<readonly AgentSessionRecord[]> {
+    if (tokenIds.length === 0) return [];
+    const { rows } = await this.#db.query<SessionRow>(
+      'SELECT * FROM agent_sessions WHERE token_id = ANY($1::text[])',
+      [[...new Set(tokenIds)]],
+    );
+    return rows.map(toSession);
+  }
+
+  async listAgentSessions(options: {
+    readonly agentId?: string;
+    readonly now: Date;
+  }): Promise<readonly AgentSessionRecord[]> {
+    const { rows } = await this.#db.query<SessionRow>(
+      'SELECT * FROM agent_sessions WHERE revoked_at IS NULL AND expires_at > $1 AND ($2::text IS NULL OR agent_id = $2) ORDER BY created_at DESC, token_id',
+      [options.now, options.agentId ?? null],
+    );
+    return rows.map(toSession);
+  }
+
+  async revokeAgentSession(tokenId: string, at: Date): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      'UPDATE agent_sessions SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL',
+      [at, tokenId],
+    );
+    return rowCount === 1;
+  }
+
+  async revokeAgentSessionsOf(agentId: string, at: Date): Promise<number> {
+    const { rowCount } = await this.#db.query(
+      'UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL',
+      [at, agentId],
+    );
+    return rowCount ?? 0;
+  }
+
+  async deleteExpiredAgentSessions(before: Date): Promise<number> {
+    const { rowCount } = await this.#db.query('DELETE FROM agent_sessions WHERE expires_at < $1', [before]);
+    return rowCount ?? 0;
+  }
+}
+
+function toSession(row: SessionRow): AgentSessionRecord {
+  return {
+    tokenId: row.token_id,
+    tokenHash: row.token_hash,
+    agentId: row.agent_id,
+    policy: row.policy,
+    kind: row.kind,
+    onBehalfOf: row.on_behalf_of,
+    ancestors: row.ancestors,
+    grants: row.grants ?? undefined,
+    subject: row.subject ?? undefined,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at ?? undefined,
+  };
+}
