@@ -42,6 +42,37 @@ function finished(id: string, at: Date): void {
 }
 
 describe('startRequestRetention', () => {
+  it('deletes session tokens once expired, and keeps live ones', async () => {
+    const session = (tokenId: string, expiresAt: Date) => ({
+      tokenId,
+      tokenHash: Buffer.alloc(32),
+      agentId: 'k8s-bot',
+      policy: 'p',
+      kind: 'exchange' as const,
+      onBehalfOf: [],
+      ancestors: [],
+      grants: undefined,
+      subject: 'https://k8s.example system:serviceaccount:ns:bot',
+      createdAt: new Date(0),
+      expiresAt,
+      revokedAt: undefined,
+    });
+    store.addAgentSession(session('gone', new Date(9 * HOUR)));
+    store.addAgentSession(session('live', new Date(11 * HOUR)));
+    const retention = startRequestRetention({
+      state: store,
+      retentionMs: 2 * HOUR,
+      logger: pino({ level: 'silent' }),
+      now: () => new Date(10 * HOUR),
+    });
+    try {
+      await retention.pruneNow();
+      expect(store.agentSessions(['gone', 'live']).map((s) => s.tokenId)).toEqual(['live']);
+    } finally {
+      retention.stop();
+    }
+  });
+
   it('prunes on start, then on each interval, by the injected clock', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const clock = { now: new Date(10 * HOUR) };

@@ -11,7 +11,7 @@ export const RETENTION_INTERVAL_MS = 10 * 60_000;
 
 /** Options for {@link startRequestRetention}. */
 export interface RequestRetentionOptions {
-  readonly state: Pick<StateStore, 'pruneRequests'>;
+  readonly state: Pick<StateStore, 'pruneRequests' | 'deleteExpiredAgentSessions'>;
   /** `state.retention.requests`: finished requests older than this are deleted (ms). */
   readonly retentionMs: number;
   readonly logger: Logger;
@@ -33,7 +33,7 @@ export interface RequestRetention {
 /**
  * Keeps the state store's requests table bounded (issue 10): deletes finished requests older than the retention
  * on start and then every `intervalMs`, on an unref'd timer (it never keeps the process alive). The audit log keeps
- * the record of every deleted request; what goes is the stored answer that `get_request` and idempotent replays
+ * the record of every deleted request (and of every session token issued, whose expired rows go too); what goes is the stored answer that `get_request` and idempotent replays
  * read, so a replay of a key older than the retention runs as a new request. Failures are logged, never thrown.
  */
 export function startRequestRetention(options: RequestRetentionOptions): RequestRetention {
@@ -56,6 +56,11 @@ export function startRequestRetention(options: RequestRetentionOptions): Request
     }
     if (deleted > 0)
       log.info({ deleted, before: before.toISOString() }, 'deleted finished requests past retention');
+    // Issue 17: an expired session token can never authenticate again (nor can a child of it), so its row goes too.
+    if (!stopped) {
+      const sessions = await options.state.deleteExpiredAgentSessions(now());
+      if (sessions > 0) log.info({ deleted: sessions }, 'deleted expired session tokens');
+    }
     return deleted;
   };
   const pruneNow = (): Promise<number> => (running ??= prune().finally(() => (running = undefined)));

@@ -36,6 +36,31 @@ export interface JwtIssuer {
   ): Promise<JWTPayload>;
 }
 
+/**
+ * For `cofre doctor`: finds the issuer's key set (discovery unless configured) and fetches it once, answering where
+ * it is and how many keys it holds; throws `COFRE_IDENTITY_ISSUER_UNAVAILABLE` saying what failed.
+ */
+export async function probeJwtIssuer(config: JwtIssuerConfig): Promise<{ jwks: string; keys: number }> {
+  const jwks = await jwksUrlOf(config);
+  let keys: unknown;
+  try {
+    const response = await fetch(jwks, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    keys = ((await response.json()) as { keys?: unknown }).keys;
+  } catch (err) {
+    throw new CofreError('COFRE_IDENTITY_ISSUER_UNAVAILABLE', `the key set at ${jwks} could not be fetched`, {
+      cause: err,
+    });
+  }
+  if (!Array.isArray(keys)) {
+    throw new CofreError(
+      'COFRE_IDENTITY_ISSUER_UNAVAILABLE',
+      `${jwks} is not a JSON Web Key Set (no "keys" array)`,
+    );
+  }
+  return { jwks, keys: keys.length };
+}
+
 const FETCH_TIMEOUT_MS = 5_000;
 
 /**

@@ -15,6 +15,7 @@ import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
 import { configDoctorCheck } from './doctor-config.js';
 import { credentialAgeDoctorCheck } from './doctor-credential-age.js';
 import { hardeningDoctorCheck } from './doctor-hardening.js';
+import { identityDoctorCheck } from './doctor-identity.js';
 import { referencesDoctorCheck } from './doctor-references.js';
 import { doctorJson, doctorText, ordered } from './doctor-report.js';
 import { stateDoctorCheck } from './doctor-state.js';
@@ -42,6 +43,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   credentialAgeDoctorCheck,
   auditDoctorCheck,
   stateDoctorCheck,
+  identityDoctorCheck,
   hardeningDoctorCheck,
 ];
 
