@@ -4,8 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { validateConfig } from '../../config/load-config.js';
-import type { SecretResolver } from '../../secrets/secret-resolver.js';
-import { identityDoctorCheck } from './doctor-identity.js';
+import { checkIdentityIssuers } from './doctor-identity.js';
 
 // A loopback issuer: one discovery document with its key set, one whose key set is empty, one that names itself
 // wrongly. Only what discovery reads; the tokens themselves are tested with real issuers elsewhere.
@@ -52,12 +51,7 @@ describe('cofre doctor: identity issuers', () => {
         ],
       },
     });
-    const findings = await identityDoctorCheck({
-      config,
-      configPath: '/tmp/cofre.yaml',
-      resolver: {} as SecretResolver,
-      now: new Date(),
-    });
+    const findings = await checkIdentityIssuers(config);
     expect(findings.map((f) => [f.subject.split(' ')[0], f.status])).toEqual([
       ['agents.oauth[0]', 'ok'],
       ['agents.exchange[0]', 'fail'],

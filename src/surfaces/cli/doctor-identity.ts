@@ -1,3 +1,4 @@
+import type { CofreConfig } from '../../config/config-schema.js';
 import { isCofreError } from '../../errors.js';
 import { probeJwtIssuer } from '../../identity/jwt-issuer.js';
 import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
@@ -7,10 +8,13 @@ import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
  * cofre can fetch (through its discovery document unless `jwks` is set). An issuer that cannot be reached would
  * refuse every token it issued (`COFRE_IDENTITY_ISSUER_UNAVAILABLE`), so it is a failure, not a warning.
  */
-export const identityDoctorCheck: DoctorCheck = async (ctx) => {
+export const identityDoctorCheck: DoctorCheck = (ctx) => checkIdentityIssuers(ctx.config);
+
+/** {@link identityDoctorCheck} on a config; needs no secret. */
+export async function checkIdentityIssuers(config: CofreConfig): Promise<readonly DoctorFinding[]> {
   const issuers = [
-    ...ctx.config.agents.oauth.map((issuer, i) => ({ issuer, path: `agents.oauth[${i}]` })),
-    ...ctx.config.agents.exchange.map((issuer, i) => ({ issuer, path: `agents.exchange[${i}]` })),
+    ...config.agents.oauth.map((issuer, i) => ({ issuer, path: `agents.oauth[${i}]` })),
+    ...config.agents.exchange.map((issuer, i) => ({ issuer, path: `agents.exchange[${i}]` })),
   ];
   return Promise.all(
     issuers.map(async ({ issuer, path }): Promise<DoctorFinding> => {
@@ -30,4 +34,4 @@ export const identityDoctorCheck: DoctorCheck = async (ctx) => {
       }
     }),
   );
-};
+}
