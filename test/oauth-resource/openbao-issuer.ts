@@ -19,7 +19,13 @@ export interface OpenBaoIssuer {
   /** Creates (or replaces) a role on the key `cofre`: tokens for `clientId` (their `aud`), with `scope`. */
   role(
     name: string,
-    settings: { readonly clientId: string; readonly scope?: string; readonly ttl?: string },
+    settings: {
+      readonly clientId: string;
+      readonly scope?: string;
+      readonly ttl?: string;
+      /** A fixed `cofre_agent` claim instead of the entity's name. */
+      readonly agent?: string;
+    },
   ): Promise<void>;
   /** A token of `role` for the agent's entity, signed by OpenBao. */
   token(role: string): Promise<string>;
@@ -57,7 +63,9 @@ export async function openBaoIssuer(bao: OpenBaoPeer, agentName: string): Promis
   return {
     issuer: `${bao.addr}/v1/identity/oidc`,
     async role(name, settings) {
-      const claims: string[] = ['"cofre_agent": {{identity.entity.name}}'];
+      const claims: string[] = [
+        `"cofre_agent": ${settings.agent === undefined ? '{{identity.entity.name}}' : JSON.stringify(settings.agent)}`,
+      ];
       if (settings.scope !== undefined) claims.push(`"scope": ${JSON.stringify(settings.scope)}`);
       await baoApi(bao, 'POST', `identity/oidc/role/${name}`, {
         key: KEY,
