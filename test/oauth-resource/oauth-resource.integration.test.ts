@@ -48,6 +48,7 @@ describe.skipIf(bao === undefined || pg === undefined)(
       await openbao.role('trader', { clientId: PUBLIC_URL, scope: 'cofre:read cofre:trade' });
       await openbao.role('mcp', { clientId: `${PUBLIC_URL}/mcp`, scope: 'cofre:read cofre:trade' });
       await openbao.role('reader', { clientId: PUBLIC_URL, scope: 'cofre:read' });
+      await openbao.role('scp', { clientId: PUBLIC_URL, scope: ['cofre:trade'] });
       await openbao.role('services', { clientId: PUBLIC_URL, scope: 'cofre:read cofre:services' });
       await openbao.role('elsewhere', { clientId: 'https://broker.example.net', scope: 'cofre:trade' });
       await openbao.role('other-resource', { clientId: `${PUBLIC_URL}/other`, scope: 'cofre:trade' });
@@ -221,6 +222,36 @@ describe.skipIf(bao === undefined || pg === undefined)(
           resource_name: 'cofre',
         });
       }
+    });
+
+    it('reads the scopes from `scp` (a list) as well as from `scope`', async () => {
+      const token = await openbao.token('scp');
+      expect((await act('place_order', token)).status).toBe(200);
+      const refused = await act('get_balance', token, { account: 'paper' });
+      expect(refused.status).toBe(403);
+      expect(refused.challenge).toContain('scope="cofre:read"');
+    });
+
+    it('lists the metadata routes in the OpenAPI document, and only the actions a token may ask for', async () => {
+      const open = (await fx.call('GET', '/v1/openapi.json', undefined)).body['paths'] as Record<
+        string,
+        unknown
+      >;
+      expect(Object.keys(open)).toEqual(
+        expect.arrayContaining([
+          '/.well-known/oauth-protected-resource',
+          '/.well-known/oauth-protected-resource/mcp',
+          '/v1/actions/place_order',
+        ]),
+      );
+      const token = await openbao.token('reader');
+      presented.push(token);
+      const scoped = (await fx.call('GET', '/v1/openapi.json', token)).body['paths'] as Record<
+        string,
+        unknown
+      >;
+      expect(Object.keys(scoped)).toContain('/v1/actions/get_balance');
+      expect(Object.keys(scoped)).not.toContain('/v1/actions/place_order');
     });
 
     describe('refuses, with a clear error and nothing sent to the exchange', () => {
