@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { cli } from '../cli/cli-harness.js';
 import { RESTING_BUY } from '../resting-buy.js';
 import {
   type GitHubActionsIssuer,
@@ -17,7 +18,6 @@ import {
   type ServiceAccountToken,
   startKubernetesApiServer,
 } from '../workload-issuers/kubernetes-api-server.js';
-import { cli } from '../cli/cli-harness.js';
 import { type ServedFixture, startServedBroker } from './served-broker.js';
 
 const PUBLIC_URL = 'http://127.0.0.1:8787';
@@ -305,7 +305,7 @@ describe('refused, with a clear error, and nothing issued', () => {
     ],
     [
       'not a JWT',
-      async () => ['cofre_not-a-jwt'],
+      () => Promise.resolve(['cofre_not-a-jwt']),
       'invalid_grant',
       'COFRE_TOKEN_EXCHANGE_REFUSED',
       /not a signed JWT/,
