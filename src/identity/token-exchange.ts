@@ -268,7 +268,13 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
         await record(subject, { status: 'issued', tokenId: result.tokenId });
       } catch (err) {
         await options.state.revokeAgentSession(result.tokenId, options.now());
-        throw err;
+        throw isCofreError(err)
+          ? err
+          : new CofreError(
+              'COFRE_AUDIT_UNAVAILABLE',
+              'the token exchange could not be recorded in the audit log, so nothing was issued',
+              { cause: err },
+            );
       }
       const { tokenId: _stored, ...issued } = result;
       return issued;
