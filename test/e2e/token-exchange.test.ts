@@ -397,6 +397,14 @@ describe('key rotation', () => {
   });
 });
 
+describe('the audit log', () => {
+  it('verifies with the identity records in it', async () => {
+    const verified = await cli(fx.dir, ['audit', 'verify']);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(auditRecords().filter((r) => r['kind'] === 'identity').length).toBeGreaterThan(10);
+  });
+});
+
 describe('no token leaks', () => {
   it('no subject token nor issued token is in a log line or the audit log', () => {
     expect(secrets.length).toBeGreaterThan(10);
