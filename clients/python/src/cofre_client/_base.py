@@ -63,7 +63,10 @@ class _ClientBase:
     def _authorization(self) -> str:
         token = self._exchange.current() if self._exchange is not None else self._token
         if token is None:
-            raise CofreConfigError("COFRE_INPUT_INVALID", "no cofre token yet: the subject token was not exchanged")
+            raise CofreConfigError(
+                "COFRE_INPUT_INVALID",
+                "no fresh cofre token: the subject token is exchanged on a call (await one first with the async client)",
+            )
         return f"Bearer {token.reveal()}"
 
     def _needs_exchange(self) -> bool:
