@@ -343,6 +343,23 @@ describe('refused, with a clear error, and nothing issued', () => {
     expect(await large.json()).toMatchObject({ error: 'invalid_request', code: 'COFRE_BODY_TOO_LARGE' });
   });
 
+  it('a parameter given twice, and a target that is cofre’s MCP endpoint is accepted', async () => {
+    const subject = await k8s.issueToken(BOT);
+    secrets.push(subject);
+    const twice = await fetch(`${fx.url}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=${encodeURIComponent(GRANT)}&grant_type=${encodeURIComponent(GRANT)}&subject_token=${subject}&subject_token_type=${encodeURIComponent(JWT_TYPE)}`,
+    });
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: '`grant_type` may be given only once',
+    });
+    const mcp = await exchange(subject, { resource: `${PUBLIC_URL}/mcp` });
+    expect(mcp.status).toBe(200);
+  });
+
   it('a replayed exchange of a subject token once it has expired', async () => {
     const subject = await k8s.issueToken({ ...BOT, expirationSeconds: 60 });
     await issuedToken(subject);
