@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
@@ -23,6 +24,7 @@ import { type ServedFixture, startServedBroker } from './served-broker.js';
 const PUBLIC_URL = 'http://127.0.0.1:8787';
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+const UNREACHABLE_ISSUER = 'http://127.0.0.1:9';
 const BOT: ServiceAccountToken = { namespace: 'trading', serviceAccount: 'bot' };
 
 let fx: ServedFixture;
@@ -63,6 +65,10 @@ beforeAll(async () => {
     '        - claims: { repository_owner: acme, ref: refs/heads/main, sub: "repo:acme/*" }',
     '          agent: "gh-{repository_owner}"',
     '          policy: trader',
+    // An issuer that is down: nothing listens on the discard port.
+    `    - issuer: "${UNREACHABLE_ISSUER}"`,
+    '      audience: cofre',
+    '      rules: [{ agent: unreachable, policy: trader }]',
   ]);
 });
 
@@ -358,6 +364,26 @@ describe('refused, with a clear error, and nothing issued', () => {
     });
     const mcp = await exchange(subject, { resource: `${PUBLIC_URL}/mcp` });
     expect(mcp.status).toBe(200);
+  });
+
+  it('a token of an issuer that cannot be reached: 503, retryable, nothing issued', async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const subject = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(UNREACHABLE_ISSUER)
+      .setSubject('someone')
+      .setAudience('cofre')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const sessions = await liveSessions();
+    const answer = await exchange(subject);
+    expect(answer.status).toBe(503);
+    expect(answer.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.stringMatching(/could not be fetched/) as unknown,
+      code: 'COFRE_IDENTITY_ISSUER_UNAVAILABLE',
+    });
+    expect(await liveSessions()).toBe(sessions);
   });
 
   it('a replayed exchange of a subject token once it has expired', async () => {

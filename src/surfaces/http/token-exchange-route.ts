@@ -41,7 +41,14 @@ export function registerTokenExchangeRoute(app: FastifyInstance, exchange: Token
       const status =
         code === 'COFRE_IDENTITY_ISSUER_UNAVAILABLE' || answer.status >= 500 ? answer.status : 400;
       return reply.code(status).send({
-        error: isCofreError(err) ? tokenExchangeErrorKind(err) : 'invalid_request',
+        // RFC 6749 has no token-endpoint error for "cannot check now"; `temporarily_unavailable` (its §4.1.2.1) tells
+        // a generic OAuth client to retry, where `invalid_grant` would make it give up on a good token.
+        error:
+          code === 'COFRE_IDENTITY_ISSUER_UNAVAILABLE'
+            ? 'temporarily_unavailable'
+            : isCofreError(err)
+              ? tokenExchangeErrorKind(err)
+              : 'invalid_request',
         error_description: answer.body.error.message,
         code,
       });
@@ -95,8 +102,15 @@ const oauthError = {
   properties: {
     error: {
       type: 'string',
-      enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_target'],
-      description: 'RFC 6749 §5.2 / RFC 8693 §2.2.2 error.',
+      enum: [
+        'invalid_request',
+        'invalid_grant',
+        'unsupported_grant_type',
+        'invalid_target',
+        'temporarily_unavailable',
+      ],
+      description:
+        'RFC 6749 §5.2 / RFC 8693 §2.2.2 error; `temporarily_unavailable` (503) when the issuer could not be reached.',
     },
     error_description: { type: 'string', description: 'What exactly was wrong. Never holds a token.' },
     code: { type: 'string', description: "cofre's error code (docs/errors.md)." },
