@@ -198,8 +198,9 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
       );
     }
     const iss = unverifiedIssuer(token);
-    subject.issuer = iss;
     const issuer = iss === undefined ? undefined : issuers.get(iss);
+    // Only a configured issuer is recorded: any other `iss` is whatever an unauthenticated caller chose to write.
+    subject.issuer = issuer?.config.issuer;
     if (issuer === undefined) {
       throw refusal(
         'invalid_grant',
