@@ -146,7 +146,7 @@ export function tokenExchangePaths(): Record<string, unknown> {
         tags: ['agent'],
         summary: 'exchange a workload identity token (RFC 8693)',
         description:
-          "OAuth 2.0 Token Exchange: a workload presents its platform identity and receives a short-lived cofre token (kind `exchange`) for the agent and policy the first matching `agents.exchange` rule names. The token expires after the issuer's `tokenTtl` or at the subject token's own `exp`, whichever is first. No authentication: the subject token is the credential. Body at most 16 KiB.",
+          "OAuth 2.0 Token Exchange: a workload presents its platform identity and receives a short-lived cofre token (kind `exchange`) for the agent and policy the first matching `agents.exchange` rule names. The token expires after the issuer's `tokenTtl` or at the subject token's own `exp`, whichever is first. No authentication: the subject token is the credential. Body at most 16 KiB. Served only when `agents.exchange` is configured (404 otherwise).",
         security: [],
         requestBody: {
           required: true,
