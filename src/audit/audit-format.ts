@@ -37,7 +37,7 @@ export const GENESIS_PREV = '0'.repeat(64);
 
 /**
  * What a record is. `intent`, `outcome`, `quota` and `operator` come from the broker as before; `secret-access`
- * records each secret read (reference HMAC'd); `genesis`, `continue` and `checkpoint` belong to the chain itself.
+ * records each secret read (reference HMAC'd); `identity` a workload identity exchange, issued or refused (issue 17); `genesis`, `continue` and `checkpoint` belong to the chain itself.
  */
 export type AuditRecordKind =
   | 'intent'
@@ -46,6 +46,7 @@ export type AuditRecordKind =
   | 'operator'
   | 'secret-access'
   | 'database'
+  | 'identity'
   | 'genesis'
   | 'continue'
   | 'checkpoint';

@@ -11,9 +11,11 @@ export interface AuditEvent {
    * of an agent's or operator's token (surfaces/cli: `detail` holds the token id, never the token);
    * `secret-access`: one read of a secret by cofre (broker/audited-secrets.ts), its reference HMAC'd;
    * `database`: a connection through the database broker refused, opened, failed or closed (issue 15,
-   * surfaces/database); the credentials it used are its `secret-access` records, under the same request id.
+   * surfaces/database); the credentials it used are its `secret-access` records, under the same request id;
+   * `identity`: a token exchange at `POST /v1/token`, issued or refused (issue 17, identity/token-exchange.ts):
+   * issuer, subject, rule, expiry, the issued token's id; never a token.
    */
-  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access' | 'database';
+  readonly kind: 'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access' | 'database' | 'identity';
   readonly requestId: string;
   readonly agent: string;
   readonly action: string;

@@ -11,6 +11,7 @@ const KINDS = new Set([
   'operator',
   'secret-access',
   'database',
+  'identity',
   'genesis',
   'continue',
   'checkpoint',

@@ -1,12 +1,23 @@
 import { ACTION_NAMES, actionInputSchemas } from '../broker/actions.js';
 import type { ActionInput, ActionName, ActionResponse, ActionResult, MethodName } from './action-types.js';
+import {
+  type AgentCredential,
+  exchangedCredential,
+  fixedCredential,
+  subjectTokenFromFile,
+  type SubjectTokenSource,
+} from './agent-credential.js';
 import { checkAgentToken, readAgentTokenFile } from './agent-token.js';
 import { CofreClientError, CofreRequestError } from './client-errors.js';
-import { actionResponseOf, exchange } from './http-exchange.js';
+import { actionResponseOf, exchange, type HttpAnswer } from './http-exchange.js';
 import { settle } from './settle-response.js';
 import { type WaitOptions, waitUntilDecided } from './wait-for-request.js';
 
-/** Where cofre is and how the agent proves who it is: a token in code, or a file that holds it (mode 600). */
+/**
+ * Where cofre is and how the agent proves who it is: a token in code, or a file that holds it (mode 600); or, with
+ * no cofre token at all, the workload's own identity token (a Kubernetes projected service-account token, a GitHub
+ * Actions OIDC token), exchanged at cofre's `POST /v1/token` for short-lived tokens the client renews by itself.
+ */
 export type CofreClientOptions = {
   /** The cofre server, e.g. `http://127.0.0.1:8787` (what `cofre serve` or `cofre demo` prints). */
   readonly baseUrl: string | URL;
@@ -21,8 +32,39 @@ export type CofreClientOptions = {
    */
   readonly allowInsecureHttp?: boolean;
 } & (
-  | { readonly token: string; readonly tokenFile?: never }
-  | { readonly tokenFile: string; readonly token?: never }
+  | {
+      readonly token: string;
+      readonly tokenFile?: never;
+      readonly subjectToken?: never;
+      readonly subjectTokenFile?: never;
+    }
+  | {
+      readonly tokenFile: string;
+      readonly token?: never;
+      readonly subjectToken?: never;
+      readonly subjectTokenFile?: never;
+    }
+  | {
+      /**
+       * Returns the workload's current identity token (a JWT whose issuer cofre's `agents.exchange` trusts), called
+       * for every exchange: before the first call, shortly before each cofre token expires, and after a 401.
+       */
+      readonly subjectToken: SubjectTokenSource;
+      readonly token?: never;
+      readonly tokenFile?: never;
+      readonly subjectTokenFile?: never;
+    }
+  | {
+      /**
+       * A file holding the workload's identity token, read again for every exchange (the kubelet rewrites a
+       * projected service-account token before it expires), e.g.
+       * `/var/run/secrets/tokens/cofre-token`.
+       */
+      readonly subjectTokenFile: string;
+      readonly token?: never;
+      readonly tokenFile?: never;
+      readonly subjectToken?: never;
+    }
 );
 
 /** Options of one call. */
@@ -47,14 +89,22 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * Creates a client for one agent. With `tokenFile`, the file is read once, now, by the server's rules (a file others
- * can read is refused). Nothing is sent until the first call.
+ * can read is refused). With `subjectToken` or `subjectTokenFile`, the first exchange happens on the first call.
+ * Nothing is sent until the first call.
  */
 export async function createCofreClient(options: CofreClientOptions): Promise<CofreClient> {
-  const token =
-    options.tokenFile === undefined
-      ? checkAgentToken(options.token, 'options.token')
-      : await readAgentTokenFile(options.tokenFile);
-  return new CofreClient(baseUrlOf(options), token, { validate: options.validate ?? true });
+  const base = baseUrlOf(options);
+  const credential =
+    options.subjectToken !== undefined
+      ? exchangedCredential(base, options.subjectToken)
+      : options.subjectTokenFile !== undefined
+        ? exchangedCredential(base, subjectTokenFromFile(options.subjectTokenFile))
+        : fixedCredential(
+            options.tokenFile === undefined
+              ? checkAgentToken(options.token, 'options.token')
+              : await readAgentTokenFile(options.tokenFile),
+          );
+  return new CofreClient(base, credential, { validate: options.validate ?? true });
 }
 
 function baseUrlOf(options: CofreClientOptions): URL {
@@ -96,15 +146,31 @@ function baseUrlOf(options: CofreClientOptions): URL {
 export class CofreClient implements ActionMethods {
   readonly baseUrl: string;
   readonly #base: URL;
-  readonly #token: string;
+  readonly #credential: AgentCredential;
   readonly #validate: boolean;
 
   /** Use {@link createCofreClient}, which checks the URL and the token. */
-  constructor(base: URL, token: string, options: { validate: boolean }) {
+  constructor(base: URL, credential: AgentCredential | string, options: { validate: boolean }) {
     this.#base = base;
-    this.#token = token;
+    this.#credential = typeof credential === 'string' ? fixedCredential(credential) : credential;
     this.#validate = options.validate;
     this.baseUrl = base.href;
+  }
+
+  /**
+   * One authenticated request to cofre. A 401 gets one retry with a renewed token when the credential can renew
+   * (an exchanged token expired or was revoked): cofre authenticates before it reads a body, so the first attempt
+   * ran nothing.
+   */
+  async #send(
+    url: URL,
+    init: { method: 'GET' | 'POST'; body?: unknown; signal?: AbortSignal | undefined },
+  ): Promise<HttpAnswer> {
+    const token = await this.#credential.token(init.signal);
+    const answer = await exchange(url, token, init);
+    if (answer.status !== 401) return answer;
+    const renewed = await this.#credential.renew(token, init.signal);
+    return renewed === undefined ? answer : exchange(url, renewed, init);
   }
 
   /**
@@ -124,7 +190,7 @@ export class CofreClient implements ActionMethods {
       );
     }
     if (this.#validate) checkInput(action, input);
-    const answer = await exchange(new URL(`v1/actions/${action}`, this.#base), this.#token, {
+    const answer = await this.#send(new URL(`v1/actions/${action}`, this.#base), {
       method: 'POST',
       body: input,
       signal: options.signal,
@@ -142,15 +208,14 @@ export class CofreClient implements ActionMethods {
     const url = new URL(`v1/requests/${encodeURIComponent(requestId)}`, this.#base);
     return waitUntilDecided(
       requestId,
-      async () =>
-        actionResponseOf(await exchange(url, this.#token, { method: 'GET', signal: options.signal })),
+      async () => actionResponseOf(await this.#send(url, { method: 'GET', signal: options.signal })),
       options,
     );
   }
 
   /** The actions this agent's policy can allow, from its own `GET /v1/openapi.json` (what its tools should be). */
   async listActions(options: CallOptions = {}): Promise<ActionName[]> {
-    const answer = await exchange(new URL('v1/openapi.json', this.#base), this.#token, {
+    const answer = await this.#send(new URL('v1/openapi.json', this.#base), {
       method: 'GET',
       signal: options.signal,
     });

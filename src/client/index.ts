@@ -14,6 +14,7 @@ export type {
   MethodName,
 } from './action-types.js';
 export { methodName } from './action-types.js';
+export type { AgentCredential, SubjectTokenSource } from './agent-credential.js';
 export {
   CofreApprovalTimeoutError,
   CofreClientError,

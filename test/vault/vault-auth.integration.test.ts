@@ -1,5 +1,5 @@
-// Each Vault auth method against a real OpenBao dev server (token, AppRole, wrapped secret_id, Kubernetes with a
-// loopback TokenReview endpoint, JWT with a local key pair), and the token lifecycle: renewal, re-login at max
+// Each Vault auth method against a real OpenBao dev server (token, AppRole, wrapped secret_id, Kubernetes through
+// the API server stand-in's TokenReview, JWT with a local key pair), and the token lifecycle: renewal, re-login at max
 // TTL, revocation on close.
 import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
@@ -10,6 +10,7 @@ import { isCofreError } from '../../src/errors.js';
 import { VaultBackend } from '../../src/secrets/vault/vault-backend.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startOpenBao } from '../peers/peers.js';
+import { startKubernetesApiServer } from '../workload-issuers/kubernetes-api-server.js';
 import {
   appRole,
   baoApi,
@@ -18,7 +19,6 @@ import {
   policy,
   recordingLog,
   rejection,
-  tokenReviewServer,
   tokenWith,
   vaultConfig,
 } from './vault-fixture.js';
@@ -199,21 +199,14 @@ describe.skipIf(bao === undefined)('vault auth methods on OpenBao', () => {
     });
   });
 
-  it('kubernetes: logs in through a TokenReview endpoint and reads', async () => {
-    const signer = jwtSigner();
-    const uid = randomUUID();
-    const jwt = signer.sign({
-      iss: 'kubernetes/serviceaccount',
-      sub: 'system:serviceaccount:trading:cofre',
-      'kubernetes.io/serviceaccount/namespace': 'trading',
-      'kubernetes.io/serviceaccount/service-account.name': 'cofre',
-      'kubernetes.io/serviceaccount/service-account.uid': uid,
-    });
-    const review = await tokenReviewServer(new Map([[jwt, { namespace: 'trading', name: 'cofre', uid }]]));
+  it('kubernetes: logs in through the API server stand-in’s TokenReview and reads', async () => {
+    // The same Kubernetes stand-in the workload identity exchange tests use (test/workload-issuers/): it signs
+    // projected service-account tokens and authenticates them in TokenReview, as the API server does.
+    const cluster = await startKubernetesApiServer();
     try {
       await baoApi(bao!, 'POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
       await baoApi(bao!, 'POST', 'auth/kubernetes/config', {
-        kubernetes_host: review.url,
+        kubernetes_host: cluster.issuer,
         // Any PEM certificate will do (the TokenReview endpoint is plain http on loopback).
         kubernetes_ca_cert: rootCertificates[0],
         disable_local_ca_jwt: true,
@@ -224,21 +217,29 @@ describe.skipIf(bao === undefined)('vault auth methods on OpenBao', () => {
         token_policies: ['reader'],
         token_ttl: '1h',
       });
-      const jwtFile = await files.file('sa-token', jwt);
+      const jwtFile = await files.file(
+        'sa-token',
+        await cluster.issueToken({ namespace: 'trading', serviceAccount: 'cofre', audience: 'vault' }),
+      );
       const backend = await openWith({ method: 'kubernetes', role: 'cofre', jwtFile });
       expect(await readsSecret(backend)).toEqual({ api_key: 'k' });
-      expect(review.reviews()).toBeGreaterThan(0);
+      expect(cluster.reviews()).toBeGreaterThan(0);
       await backend.close();
 
+      // Right claims, a key the cluster never published: TokenReview does not authenticate it.
       const strangerFile = await files.file(
         'stranger-token',
-        signer.sign({ sub: 'system:serviceaccount:x:y' }),
+        await cluster.issueWithUnpublishedKey({
+          namespace: 'trading',
+          serviceAccount: 'cofre',
+          audience: 'vault',
+        }),
       );
       const stranger = await openWith({ method: 'kubernetes', role: 'cofre', jwtFile: strangerFile });
       expect(isCofreError(await rejection(readsSecret(stranger)))).toBe(true);
       await stranger.close();
     } finally {
-      await review.close();
+      await cluster.close();
     }
   });
 

@@ -7,8 +7,6 @@
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -179,54 +177,5 @@ export function jwtSigner(): { publicKeyPem: string; sign: (claims: Record<strin
       const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'cofre-test' })}.${b64(claims)}`;
       return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
     },
-  };
-}
-
-/**
- * A minimal Kubernetes TokenReview endpoint on loopback (`POST /apis/authentication.k8s.io/v1/tokenreviews`), as
- * OpenBao's kubernetes auth calls on every login. Tokens in `accounts` authenticate as
- * `system:serviceaccount:<namespace>:<name>`; any other token is not authenticated.
- */
-export async function tokenReviewServer(
-  accounts: ReadonlyMap<string, { namespace: string; name: string; uid: string }>,
-): Promise<{ url: string; reviews: () => number; close: () => Promise<void> }> {
-  let reviews = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
-        res.writeHead(404).end();
-        return;
-      }
-      reviews++;
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string } };
-      const account = accounts.get(review.spec?.token ?? '');
-      const status =
-        account === undefined
-          ? { authenticated: false, error: 'invalid bearer token' }
-          : {
-              authenticated: true,
-              user: {
-                username: `system:serviceaccount:${account.namespace}:${account.name}`,
-                uid: account.uid,
-                groups: ['system:serviceaccounts', `system:serviceaccounts:${account.namespace}`],
-              },
-            };
-      res.writeHead(201, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    reviews: () => reviews,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      }),
   };
 }

@@ -7,6 +7,7 @@ import type { KeyScopeStatus } from '../../broker/key-scope-gate.js';
 import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
+import { createTokenExchange } from '../../identity/token-exchange.js';
 import { type DatabaseListeners, startDatabaseListeners } from '../database/database-listeners.js';
 import { connectionOptionsFor } from '../http/connection-guard.js';
 import { createHttpServer } from '../http/http-server.js';
@@ -92,6 +93,17 @@ export async function startBrokerServer(
     connections: connectionOptionsFor(config.server),
     ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
     protectedResource: protectedResourceOf(config),
+    ...(config.agents.exchange.length === 0
+      ? {}
+      : {
+          tokenExchange: createTokenExchange({
+            issuers: config.agents.exchange,
+            publicUrl: config.server.publicUrl,
+            state: runtime.state,
+            audit: runtime.audit,
+            now: options.now ?? (() => new Date()),
+          }),
+        }),
   });
   let closed: Promise<void> | undefined;
   let databases: DatabaseListeners | undefined;

@@ -347,9 +347,20 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
     description: 'list agents with policy, status and expiry (never tokens)',
     run: async ({ io, global }) => (await import('./agent-list.js')).agentList(io, global),
   }),
+  command<{ agent?: string; json?: boolean }>({
+    path: ['agent', 'tokens'],
+    description:
+      'list live session tokens (workload identity exchange, delegation): id, agent, kind, subject, expiry (never a token)',
+    options: [
+      { flags: '--agent <id>', description: 'only the tokens of this agent' },
+      { flags: '--json', description: 'print the tokens as JSON' },
+    ],
+    run: async ({ io, global }, _args, options) =>
+      (await import('./agent-tokens.js')).agentTokens(io, global, options),
+  }),
   command({
     path: ['agent', 'revoke'],
-    description: "revoke an agent's token at once",
+    description: "revoke an agent's token and its session tokens at once",
     args: [['<id>', 'agent id']],
     run: async ({ io, global }, [id]) =>
       (await import('./agent-revoke.js')).agentRevoke(io, global, id ?? ''),

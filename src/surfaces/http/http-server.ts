@@ -13,6 +13,7 @@ import type { OperatorActions } from '../../broker/operator-actions.js';
 import { randomId } from '../../broker/random-id.js';
 import { CofreError } from '../../errors.js';
 import { type AgentAuthenticator, createAgentAuthenticator } from '../../identity/agent-authenticator.js';
+import type { TokenExchange } from '../../identity/token-exchange.js';
 import type { StateStore } from '../../state/state-store.js';
 import { createAgentAuth } from './agent-auth.js';
 import {
@@ -34,6 +35,7 @@ import {
   registerProtectedResourceRoutes,
 } from './protected-resource.js';
 import { RequestLogController } from './request-log-controller.js';
+import { registerTokenExchangeRoute } from './token-exchange-route.js';
 
 /** What the HTTP server needs. The caller decides where it listens (`server.host`, 127.0.0.1 by default). */
 export interface HttpServerOptions extends HostGuardOptions {
@@ -68,6 +70,8 @@ export interface HttpServerOptions extends HostGuardOptions {
    * served and every 401 names it; absent without `server.publicUrl` and `agents.oauth`.
    */
   readonly protectedResource?: ProtectedResource | undefined;
+  /** Issue 17: `POST /v1/token` (RFC 8693 workload identity exchange); not served when absent. */
+  readonly tokenExchange?: TokenExchange;
 }
 
 // SECURITY: defence in depth; the request log below never passes a request, header or body to the logger at all.
@@ -225,6 +229,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     },
   );
 
+  if (options.tokenExchange !== undefined) registerTokenExchangeRoute(app, options.tokenExchange);
   if (options.mcp !== false) registerMcpRoute(app, { broker: options.broker, auth, logger });
   if (options.operator !== undefined) {
     registerOperatorRoutes(app, { actions: options.operator, auth: createOperatorAuth(options.state, now) });

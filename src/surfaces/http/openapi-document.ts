@@ -10,6 +10,7 @@ import {
 } from '../../broker/actions.js';
 import { errorCatalogue } from '../../errors.js';
 import { operatorPaths, operatorSchemas } from './openapi-operator.js';
+import { tokenExchangePaths } from './token-exchange-route.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -280,6 +281,7 @@ export function buildOpenApiDocument(
   };
   if (options.protectedResource === true) Object.assign(paths, protectedResourcePaths());
   Object.assign(paths, operatorPaths());
+  Object.assign(paths, tokenExchangePaths());
   return {
     openapi: '3.1.0',
     info: {

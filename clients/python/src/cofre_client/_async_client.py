@@ -13,6 +13,7 @@ import httpx
 from . import _wire
 from ._base import _ClientBase, transport_error
 from ._errors import CofreApprovalTimeout
+from ._exchange import TOKEN_PATH, SubjectTokenSource
 from ._generated import ActionResponse, _AsyncActions
 
 
@@ -35,11 +36,13 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
         base_url: str | None = None,
         *,
         token_file: str | os.PathLike[str] | None = None,
+        subject_token_file: str | os.PathLike[str] | None = None,
+        subject_token: SubjectTokenSource | None = None,
         timeout: float = _wire.DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
     ) -> None:
-        super().__init__(base_url, token_file, timeout)
+        super().__init__(base_url, token_file, timeout, subject_token_file, subject_token)
         # SECURITY: trust_env=False: no proxy from the environment sees the token, and no redirect is followed (a
         # redirect could carry the request elsewhere). The token is set per request, never on the client's headers.
         self._http = httpx.AsyncClient(
@@ -50,6 +53,7 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
             trust_env=False,
             follow_redirects=False,
         )
+        self._exchange_lock = anyio.Lock()
 
     async def __aenter__(self) -> AsyncCofreClient:
         return self
@@ -62,8 +66,26 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _exchange_token(self) -> None:
+        """Exchanges the subject token at POST /v1/token unless a fresh cofre token is held (one exchange at a time)."""
+        assert self._exchange is not None
+        async with self._exchange_lock:
+            if not self._needs_exchange():
+                return
+            body, headers = self._exchange.request(await self._exchange.subject_token_async())
+            started = time.monotonic()
+            try:
+                response = await self._http.post(TOKEN_PATH, content=body, headers=headers)
+            except httpx.HTTPError as err:
+                raise transport_error(err, "POST", TOKEN_PATH) from None
+            self._exchange.accept(
+                started, response.status_code, response.headers, _wire.decode_json(response.status_code, response.content)
+            )
+
     async def _send(self, method: str, path: str, content: bytes | None = None, auth: bool = True) -> httpx.Response:
         for attempt in (1, 2):
+            if auth and self._needs_exchange():
+                await self._exchange_token()
             headers = _wire.headers(self._authorization()) if auth else {"Accept": "application/json"}
             if content is not None:
                 headers["Content-Type"] = "application/json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from types import TracebackType
 from typing import Any, Mapping
@@ -12,6 +13,7 @@ import httpx
 from . import _wire
 from ._base import _ClientBase, transport_error
 from ._errors import CofreApprovalTimeout
+from ._exchange import TOKEN_PATH, SubjectTokenSource
 from ._generated import ActionResponse, _SyncActions
 
 
@@ -35,11 +37,13 @@ class CofreClient(_ClientBase, _SyncActions):
         base_url: str | None = None,
         *,
         token_file: str | os.PathLike[str] | None = None,
+        subject_token_file: str | os.PathLike[str] | None = None,
+        subject_token: SubjectTokenSource | None = None,
         timeout: float = _wire.DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
         verify: bool | str = True,
     ) -> None:
-        super().__init__(base_url, token_file, timeout)
+        super().__init__(base_url, token_file, timeout, subject_token_file, subject_token)
         # SECURITY: trust_env=False: no proxy from the environment sees the token, and no redirect is followed (a
         # redirect could carry the request elsewhere). The token is set per request, never on the client's headers.
         self._http = httpx.Client(
@@ -50,6 +54,7 @@ class CofreClient(_ClientBase, _SyncActions):
             trust_env=False,
             follow_redirects=False,
         )
+        self._exchange_lock = threading.Lock()
 
     def __enter__(self) -> CofreClient:
         return self
@@ -62,8 +67,33 @@ class CofreClient(_ClientBase, _SyncActions):
     def close(self) -> None:
         self._http.close()
 
+    def _exchange_token(self) -> None:
+        """Exchanges the subject token at POST /v1/token unless a fresh cofre token is held (one exchange at a time)."""
+        assert self._exchange is not None
+        with self._exchange_lock:
+            if not self._needs_exchange():
+                return
+            body, headers = self._exchange.request(self._exchange.subject_token())
+            started = time.monotonic()
+            try:
+                response = self._http.post(TOKEN_PATH, content=body, headers=headers)
+            except httpx.HTTPError as err:
+                raise transport_error(err, "POST", TOKEN_PATH) from None
+            self._exchange.accept(
+                started, response.status_code, response.headers, _wire.decode_json(response.status_code, response.content)
+            )
+
+    def bearer_headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}`` for an MCP client that takes headers, exchanging the subject token
+        first when the client has no fresh cofre token. SECURITY: hand it to the MCP client only; never log it."""
+        if self._needs_exchange():
+            self._exchange_token()
+        return super().bearer_headers()
+
     def _send(self, method: str, path: str, content: bytes | None = None, auth: bool = True) -> httpx.Response:
         for attempt in (1, 2):
+            if auth and self._needs_exchange():
+                self._exchange_token()
             headers = _wire.headers(self._authorization()) if auth else {"Accept": "application/json"}
             if content is not None:
                 headers["Content-Type"] = "application/json"
