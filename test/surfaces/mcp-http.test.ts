@@ -257,7 +257,12 @@ describe('MCP over Streamable HTTP', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       expect(r.status).toBe(401);
-      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="cofre"');
+      // RFC 6750 §3: a presented token that is refused also gets error="invalid_token" (same words for every cause).
+      expect(r.headers.get('www-authenticate')).toBe(
+        authorization === undefined
+          ? 'Bearer realm="cofre"'
+          : 'Bearer realm="cofre", error="invalid_token", error_description="invalid, expired or revoked agent token"',
+      );
       expect(await r.json()).toMatchObject({ error: { code: 'COFRE_UNAUTHENTICATED' } });
     }
     await expect(
