@@ -2,8 +2,8 @@ import type { AppendOptions } from '../audit/audit-log.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { VenueCredentials } from '../venues/venue-account.js';
 import { type ActionName, WRITE_ACTIONS } from './actions.js';
-import { type SecretAccess, zeroCredentials } from './audited-secrets.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import { type SecretAccess, zeroCredentials } from './audited-secrets.js';
 import type { BrokerContext, Claimed } from './broker-types.js';
 import type { ResolvedAction } from './resolve-action.js';
 

@@ -1,6 +1,6 @@
 import type { DelegationConfig } from '../config/identity-config.js';
 import { isCofreError } from '../errors.js';
-import { type MintedDelegation, mintDelegation } from '../identity/delegation.js';
+import { mintDelegation, type MintedDelegation } from '../identity/delegation.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { chainOf } from './broker-audit.js';
 import type { BrokerContext } from './broker-types.js';

@@ -11,11 +11,10 @@ import { agentOf, type BoundAction, boundActionOf, questionOf } from './approval
 import { awaitApproval, confirmAtClient } from './broker-approval.js';
 import { auditIntent, recordIntent } from './broker-audit.js';
 import { claim, settledPending, stored } from './broker-claim.js';
-import { delegateAudited } from './broker-delegate.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
+import { delegateAudited } from './broker-delegate.js';
 import { denied, finish, publicError } from './broker-finish.js';
 import { reconcileInterrupted } from './broker-reconcile.js';
-import { decideFor } from './delegation-gate.js';
 import { reserve } from './broker-reserve.js';
 import { resolveStep } from './broker-resolve.js';
 import { send, SPENDING_ACTIONS } from './broker-send.js';
@@ -28,6 +27,7 @@ import {
   type ExecuteOptions,
   type ReconcileReport,
 } from './broker-types.js';
+import { decideFor } from './delegation-gate.js';
 import { HaltGate } from './halt-gate.js';
 import { plainQuestion, type ResolvedAction } from './resolve-action.js';
 

@@ -9,6 +9,7 @@ import {
   WRITE_ACTIONS,
 } from '../../broker/actions.js';
 import { errorCatalogue } from '../../errors.js';
+import { delegatePaths } from './delegate-route.js';
 import { operatorPaths, operatorSchemas } from './openapi-operator.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -247,6 +248,7 @@ export function buildOpenApiDocument(
       },
     },
   };
+  Object.assign(paths, delegatePaths());
   Object.assign(paths, operatorPaths());
   return {
     openapi: '3.1.0',
