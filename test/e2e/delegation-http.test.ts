@@ -6,8 +6,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ETHUSDT } from '../../src/paper-exchange/spot-markets.js';
-import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
+import { BTCUSDT, ETHUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { cli } from '../cli/cli-harness.js';
 import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
@@ -218,9 +217,30 @@ describe('POST /v1/tokens/delegate', () => {
   it("runs a child's approved order later with its chain and grants, and not once its parent is revoked", async () => {
     const bob = await fx.agentToken('bob', 'trader');
     const helper = await minted(bob, { name: 'helper', actions: ['place_order'], symbols: ['BTC/USDT'] });
+    const before = sent();
+    // Its grant goes with it: a child whose own limit is below the order waits, and is denied by that limit when
+    // approved (limits are reserved at approval), with nothing sent.
+    const capped = await minted(bob, {
+      name: 'capped',
+      limits: [{ measure: 'notional', unit: 'USDT', window: '1h', cap: '1000' }],
+    });
+    const big = await order(capped.token, '0.02');
+    expect(big.status).toBe(202);
+    const refused = await fx.call(
+      'POST',
+      `/v1/operator/approvals/${String(big.body['requestId'])}/approve`,
+      op,
+      {
+        payloadHash: (big.body['approval'] as { payloadHash: string }).payloadHash,
+      },
+    );
+    expect(refused.body).toMatchObject({
+      response: { status: 'denied', rule: 'delegation grants[0].limits[0] (notional USDT per 1h)' },
+    });
+    expect(sent()).toBe(before);
+
     const waiting = await order(helper.token, '0.02');
     expect(waiting.status).toBe(202);
-    const before = sent();
     const approved = await fx.call(
       'POST',
       `/v1/operator/approvals/${String(waiting.body['requestId'])}/approve`,
@@ -232,6 +252,10 @@ describe('POST /v1/tokens/delegate', () => {
     expect(approved.body).toMatchObject({ outcome: 'executed' });
     expect(sent()).toBe(before + 1);
     // The approved request's limits were the chain root's: bob's daily budget holds the 1,200 USDT.
+    const bobLimits = await fx.call('POST', '/v1/actions/get_limits', bob, {});
+    expect(bobLimits.body['result']).toEqual({
+      limits: [expect.objectContaining({ limit: 'daily', used: '1200' })],
+    });
     expect(auditRecords()).toContainEqual(
       expect.objectContaining({
         kind: 'intent',
