@@ -66,7 +66,7 @@ async function minted(
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return {
     token: String(r.body['token']),
-    tokenId: String((r.body['grant'] as { tokenId: string }).tokenId),
+    tokenId: (r.body['grant'] as { tokenId: string }).tokenId,
   };
 }
 
@@ -132,7 +132,7 @@ describe('POST /v1/tokens/delegate', () => {
     });
     expect(wider.status).toBe(403);
     expect(errorCodeOf(wider)).toBe('COFRE_DELEGATION_REFUSED');
-    const message = String((wider.body['error'] as { message: string }).message);
+    const message = (wider.body['error'] as { message: string }).message;
     expect(message).toContain('account "spare" is not yours to use (yours: paper)');
     expect(message).toContain('action get_balance is not yours to ask for');
     expect(message).toContain('ttl 2h');
