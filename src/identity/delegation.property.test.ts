@@ -15,7 +15,7 @@ import type { PolicyQuestion } from '../policy/policy-types.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import { authenticateAgentSession } from './agent-sessions.js';
-import { mintDelegation,type MintedDelegation } from './delegation.js';
+import { mintDelegation, type MintedDelegation } from './delegation.js';
 
 const t0 = new Date('2026-11-30T12:00:00Z');
 const HOUR = 3_600_000;
@@ -109,13 +109,23 @@ const limitArb = fc.record({
   measure: fc.constantFrom('notional' as const, 'orders' as const),
   cap: fc.constantFrom(50, 400, 1000, 5000),
 });
+/** Mostly within `usual` (so chains grow deep), sometimes from `all` (an attempt to widen). */
+function mostlyWithin<T>(usual: readonly T[], all: readonly T[]): fc.Arbitrary<T[]> {
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.subarray([...usual]) },
+    { weight: 1, arbitrary: fc.subarray([...all]) },
+  );
+}
 const stepArb = fc.record(
   {
-    accounts: fc.subarray([...ACCOUNTS]),
-    actions: fc.subarray([...ACTIONS]),
+    accounts: mostlyWithin(['a', 'b'], ACCOUNTS),
+    actions: mostlyWithin([...ROOT.actions] as ActionName[], ACTIONS),
     symbols: fc.subarray([...SYMBOLS]),
     limits: fc.array(limitArb, { maxLength: 2 }),
-    ttlMinutes: fc.integer({ min: 1, max: 90 }),
+    ttlMinutes: fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 1, max: 60 }) },
+      fc.integer({ min: 1, max: 90 }),
+    ),
   },
   { requiredKeys: [] },
 );
