@@ -306,7 +306,9 @@ export class Broker implements BrokerControl {
     const revoked = await this.#revokedSince(bound);
     const decision = decideFor(ctx.deps.policy, agent, resolved.question);
     if (revoked || decision.decision === 'deny') {
-      const reason = revoked ? `agent ${agent.id} was revoked before approval` : decision.reason;
+      const who =
+        bound.credentials === undefined ? `agent ${agent.id}` : `a token of ${agent.id}'s delegation chain`;
+      const reason = revoked ? `${who} was revoked before approval` : decision.reason;
       return this.#deny(request, resolved, { ...decision, decision: 'deny', reason }, bound.input);
     }
     return this.#run(request, bound.input, resolved, decision, operator);

@@ -111,7 +111,9 @@ describe('POST /v1/tokens/delegate', () => {
     });
     expect(response.headers.get('cache-control')).toBe('no-store');
     const audit = readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8');
+    // SECURITY: the token is in the answer only: not in the audit log, not in the server's log lines.
     expect(audit).not.toContain(scout.split('.')[1]);
+    expect(fx.logLines.join('\n')).not.toContain(scout.split('.')[1]);
     expect(auditRecords()).toContainEqual(
       expect.objectContaining({
         kind: 'intent',
