@@ -259,5 +259,6 @@ describe('mintDelegation', () => {
       { name: 'x', ttl: '1m' },
     ).catch((e: unknown) => e);
     expect(isCofreError(err, 'COFRE_DELEGATION_REFUSED')).toBe(true);
+    expect((err as Error).message).toBe('not minted: this caller cannot delegate');
   });
 });

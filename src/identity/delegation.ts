@@ -240,9 +240,10 @@ export async function mintDelegation(
   rawInput: unknown,
 ): Promise<MintedDelegation> {
   const plan = planDelegation(deps, parent, rawInput);
-  if (plan.wider.length > 0) throw refused(`not minted: ${plan.wider.join('; ')}`, plan);
   const credential = parent.credential;
-  if (credential === undefined) throw refused('not minted: this token cannot delegate', plan);
+  // Said first: without a credential to depend on, the child could not be revoked with its parent.
+  if (credential === undefined) throw refused('not minted: this caller cannot delegate', plan);
+  if (plan.wider.length > 0) throw refused(`not minted: ${plan.wider.join('; ')}`, plan);
   const onBehalfOf = [parent.id, ...(parent.onBehalfOf ?? [])];
   const { session, token } = await issueAgentSession(deps.state, {
     agentId: plan.agent,
