@@ -5,7 +5,7 @@ import type { AccountConfig } from '../config/config-schema.js';
 import { isCofreError } from '../errors.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
-import { authenticateAgentSession } from './agent-sessions.js';
+import { authenticateAgentSession, issueAgentSession } from './agent-sessions.js';
 import { mintDelegation, planDelegation, rightsOf } from './delegation.js';
 
 const t0 = new Date('2026-11-30T12:00:00Z');
@@ -236,6 +236,30 @@ describe('mintDelegation', () => {
       const err = await authenticateAgentSession(state, token, t0).catch((e: unknown) => e);
       expect(isCofreError(err, 'COFRE_UNAUTHENTICATED')).toBe(true);
     }
+  });
+
+  it("delegates from an exchanged session: the child dies when the agent's sessions are revoked", async () => {
+    const state = new SqliteStateStore(':memory:');
+    const exchanged = await issueAgentSession(state, {
+      agentId: 'k8s-bot',
+      policy: 'trader',
+      kind: 'exchange',
+      subject: 'https://k8s.example system:serviceaccount:trading:bot',
+      now: t0,
+      expiresAt: new Date(t0.getTime() + 600_000),
+    });
+    const parent = await authenticateAgentSession(state, exchanged.token, t0);
+    const minted = await mintDelegation({ ...deps, state }, parent, {
+      name: 'helper',
+      actions: ['get_ticker'],
+    });
+    // Never beyond the exchanged token's own ten minutes.
+    expect(minted.expiresAt).toEqual(new Date(t0.getTime() + 600_000));
+    expect((await authenticateAgentSession(state, minted.token, t0)).onBehalfOf).toEqual(['k8s-bot']);
+    // What `cofre agent revoke k8s-bot` does to its sessions.
+    expect(state.revokeAgentSessionsOf('k8s-bot', t0)).toBe(1);
+    const err = await authenticateAgentSession(state, minted.token, t0).catch((e: unknown) => e);
+    expect(isCofreError(err, 'COFRE_UNAUTHENTICATED')).toBe(true);
   });
 
   it('refuses with COFRE_DELEGATION_REFUSED naming every wider right, and issues nothing', async () => {
