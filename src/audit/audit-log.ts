@@ -18,6 +18,12 @@ export interface AuditEvent {
   readonly kind: 'intent' | 'outcome' | 'quota' | 'operator' | 'secret-access' | 'database' | 'identity';
   readonly requestId: string;
   readonly agent: string;
+  /**
+   * Issue 17: the agents a delegated agent acts on behalf of, nearest first (its parent ... its chain's root), and
+   * how it authenticated; absent for an agent acting for itself.
+   */
+  readonly onBehalfOf?: readonly string[] | undefined;
+  readonly via?: string | undefined;
   readonly action: string;
   readonly account?: string | undefined;
   readonly decision?: 'allow' | 'deny' | 'approval' | 'confirm';

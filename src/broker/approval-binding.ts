@@ -1,4 +1,6 @@
 import { CofreError } from '../errors.js';
+import type { DelegationGrant } from '../identity/delegation-types.js';
+import type { SessionAncestor } from '../identity/session-types.js';
 import type { PolicyQuestion } from '../policy/policy-types.js';
 import type { ApprovalRecord } from '../state/control-store.js';
 import type { ActionName } from './actions.js';
@@ -22,6 +24,15 @@ export interface BoundAction {
   readonly send: SendPayload | null;
   readonly rule: string;
   readonly policyHash: string;
+  /**
+   * Issue 17, a delegated agent only (absent otherwise, so other bound texts are unchanged): its chain, grants and
+   * the stored credentials it depended on when it asked. It runs later with the same chain and grants, and not at
+   * all once any of those credentials is revoked.
+   */
+  readonly onBehalfOf?: readonly string[] | undefined;
+  readonly via?: AuthenticatedAgent['via'];
+  readonly grants?: readonly DelegationGrant[] | undefined;
+  readonly credentials?: readonly SessionAncestor[] | undefined;
 }
 
 /** The canonical text of a bound action and its SHA-256 (hex). */
@@ -49,7 +60,8 @@ export function questionOf(bound: BoundAction): PolicyQuestion {
   const { send } = bound;
   const input = bound.input as { symbol?: unknown };
   return {
-    agentId: bound.agentId,
+    // Asked for the principal, as at request time (resolve-action.ts plainQuestion).
+    agentId: bound.onBehalfOf?.at(-1) ?? bound.agentId,
     policy: bound.policy,
     action: bound.action,
     account: bound.account,
@@ -62,7 +74,32 @@ export function questionOf(bound: BoundAction): PolicyQuestion {
 
 /** The agent a bound action runs for. */
 export function agentOf(bound: BoundAction): AuthenticatedAgent {
-  return { id: bound.agentId, policy: bound.policy };
+  if (bound.onBehalfOf === undefined) return { id: bound.agentId, policy: bound.policy };
+  return {
+    id: bound.agentId,
+    policy: bound.policy,
+    via: bound.via,
+    onBehalfOf: bound.onBehalfOf,
+    grants: bound.grants,
+  };
+}
+
+/**
+ * Issue 17: what of `agent` a bound action keeps, for a delegated agent: its chain, its grants and the stored
+ * credentials it depends on (its own session token and every ancestor's). Nothing for an agent acting for itself.
+ */
+export function chainBinding(
+  agent: AuthenticatedAgent,
+): Pick<BoundAction, 'onBehalfOf' | 'via' | 'grants' | 'credentials'> {
+  if (agent.onBehalfOf === undefined || agent.onBehalfOf.length === 0) return {};
+  const credential = agent.credential;
+  const credentials: SessionAncestor[] =
+    credential?.kind === 'session'
+      ? [{ kind: 'session', tokenId: credential.tokenId }, ...credential.ancestors]
+      : credential?.kind === 'agent'
+        ? [{ kind: 'agent', tokenId: credential.tokenId }]
+        : [];
+  return { onBehalfOf: agent.onBehalfOf, via: agent.via, grants: agent.grants, credentials };
 }
 
 /** JSON with object keys sorted at every depth and `undefined` fields left out: one text for one value. */

@@ -1,5 +1,5 @@
 import type { PolicyDecision } from '../policy/policy-types.js';
-import { bindAction } from './approval-binding.js';
+import { bindAction, chainBinding } from './approval-binding.js';
 import { newApprovalRecord } from './approval-record.js';
 import { auditIntent } from './broker-audit.js';
 import { finish } from './broker-finish.js';
@@ -99,6 +99,7 @@ function bind(request: Claimed, resolved: ResolvedAction, decision: PolicyDecisi
     send: resolved.payload ?? null,
     rule: decision.rule,
     policyHash: decision.policyHash,
+    ...chainBinding(request.agent),
   });
 }
 

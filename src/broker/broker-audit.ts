@@ -2,6 +2,7 @@ import type { AppendOptions } from '../audit/audit-log.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { VenueCredentials } from '../venues/venue-account.js';
 import { type ActionName, WRITE_ACTIONS } from './actions.js';
+import type { AuthenticatedAgent } from './agent-tokens.js';
 import { type SecretAccess, zeroCredentials } from './audited-secrets.js';
 import type { BrokerContext, Claimed } from './broker-types.js';
 import type { ResolvedAction } from './resolve-action.js';
@@ -81,6 +82,7 @@ export function auditIntent(ctx: BrokerContext, intent: Intent, options?: Append
       kind: 'intent',
       requestId: request.requestId,
       agent: request.agent.id,
+      ...chainOf(request.agent),
       action: request.action,
       account: request.account,
       decision: decision.decision,
@@ -99,6 +101,15 @@ export function auditIntent(ctx: BrokerContext, intent: Intent, options?: Append
     },
     options,
   );
+}
+
+/**
+ * Issue 17: who a delegated agent acts for (nearest first) and how it came by its token, for its audit records;
+ * nothing for an agent acting for itself, so their records read as before.
+ */
+export function chainOf(agent: AuthenticatedAgent): { onBehalfOf?: readonly string[]; via?: string } {
+  if (agent.onBehalfOf === undefined || agent.onBehalfOf.length === 0) return {};
+  return { onBehalfOf: agent.onBehalfOf, ...(agent.via === undefined ? {} : { via: agent.via }) };
 }
 
 function clientOrderIdOf(input: unknown): { clientOrderId?: string } {

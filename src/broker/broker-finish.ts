@@ -4,6 +4,7 @@ import type { SecretValue } from '../secrets/secret-value.js';
 import type { ReservationSettlement } from '../state/limit-ledger.js';
 import type { VenueCallRecord } from '../venues/venue-account.js';
 import { venueTextOf } from '../venues/venue-error.js';
+import { chainOf } from './broker-audit.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
 import { keepsKey } from './idempotency.js';
 import { scrubValue } from './scrub.js';
@@ -59,6 +60,7 @@ export async function finish(
           kind: 'outcome',
           requestId,
           agent: request.agent.id,
+          ...chainOf(request.agent),
           action: request.action,
           account: request.account,
           status: answer.status,

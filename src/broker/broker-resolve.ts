@@ -2,6 +2,7 @@ import type { Decimal, VenueAccount } from '../venues/venue-account.js';
 import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import type { BrokerContext } from './broker-types.js';
+import { grantRefusalFor } from './delegation-gate.js';
 import { plainQuestion, resolveAction, type ResolvedAction } from './resolve-action.js';
 import { openAccount } from './run-action.js';
 
@@ -22,7 +23,9 @@ export async function resolveStep(
     policy.actionsFor(agent.policy).has(plain.action) &&
     (plain.account === undefined ||
       policy.accountsFor(agent.policy).includes(plain.account) ||
-      accounts[plain.account] === undefined);
+      accounts[plain.account] === undefined) &&
+    // Issue 17: nor is a delegated agent's request outside its grants (the decision then says why).
+    grantRefusalFor(agent, plain) === undefined;
   if (!reachable) return { question: plain, payload: undefined };
   // Least privilege (issue 12): an account whose key can do too much is refused here, before the venue is asked,
   // anything is recorded or its credentials are read. After the reachability check, so an agent without access to

@@ -267,6 +267,7 @@ export async function openBrokerRuntime(
     keyScope,
     // Issue 15: the service proxy's services, their allowlists and rate limits.
     services: new ServiceProxy(config.services),
+    delegation: config.agents.delegation,
     logger: options.logger,
     now,
   });

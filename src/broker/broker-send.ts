@@ -8,6 +8,7 @@ import { zeroCredentials } from './audited-secrets.js';
 import { finish, publicError } from './broker-finish.js';
 import { sendHttpRequest } from './broker-http.js';
 import { type ActionResponse, type BrokerContext, type Claimed } from './broker-types.js';
+import { decideFor } from './delegation-gate.js';
 import { keepsKey } from './idempotency.js';
 import { settlementFor } from './limit-settlement.js';
 import { limitsView } from './limits-view.js';
@@ -72,7 +73,7 @@ async function resultOf(
   if (action === 'get_limits') {
     return { limits: await limitsView(ctx.deps.policy, ctx.deps.state, agent, ctx.now()) };
   }
-  if (action === 'preview_order') return preview(ctx, resolved);
+  if (action === 'preview_order') return preview(ctx, request, resolved);
   if (action === 'get_request') throw new CofreError('COFRE_INTERNAL', 'get_request is not sent');
   if (action === 'http_request') return sendHttpRequest(ctx, input as ActionInput<'http_request'>, record);
   return runAction(ctx.deps, action, input, agent, {
@@ -83,9 +84,9 @@ async function resultOf(
 }
 
 /** `preview_order`: the order as it would be sent and the decision `place_order` would get; nothing reserved. */
-async function preview(ctx: BrokerContext, resolved: ResolvedAction): Promise<unknown> {
+async function preview(ctx: BrokerContext, request: Claimed, resolved: ResolvedAction): Promise<unknown> {
   const question = { ...resolved.question, action: 'place_order' as const };
-  const decision = ctx.deps.policy.decide(question);
+  const decision = decideFor(ctx.deps.policy, request.agent, question);
   const usage = await ctx.deps.state.usage(decision.limits, ctx.now());
   return {
     order: resolved.question.order,

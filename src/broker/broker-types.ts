@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 
 import type { AuditSink } from '../audit/audit-log.js';
 import type { AccountConfig } from '../config/config-schema.js';
+import type { DelegationConfig } from '../config/identity-config.js';
 import type { ErrorCode } from '../errors.js';
 import type { PolicyEngine } from '../policy/policy-types.js';
 import type { ServiceProxy } from '../services/service-proxy.js';
@@ -81,6 +82,8 @@ export interface BrokerDependencies {
   readonly keyScope?: Pick<KeyScopeGate, 'admit' | 'status'>;
   /** Issue 15: the configured `services` for `http_request` (none: every http_request fails as an unknown service). */
   readonly services?: ServiceProxy;
+  /** Issue 17: `agents.delegation` (depth and lifetime of delegated tokens); the config's defaults when absent. */
+  readonly delegation?: DelegationConfig;
 }
 
 /** What a surface can add to one request. */

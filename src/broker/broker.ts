@@ -1,17 +1,19 @@
 import type { z } from 'zod';
 
 import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
+import { type MintedDelegation, rightsOf } from '../identity/delegation.js';
 import { requireScope, scopeAllows } from '../identity/scope-check.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { HaltState } from '../state/control-store.js';
 import type { RequestRecord } from '../state/state-store.js';
 import { ACTION_NAMES, type ActionInput, actionInputSchemas, type ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
-import { agentOf, boundActionOf, questionOf } from './approval-binding.js';
+import { agentOf, type BoundAction, boundActionOf, questionOf } from './approval-binding.js';
 import { awaitApproval, confirmAtClient } from './broker-approval.js';
 import { auditIntent, recordIntent } from './broker-audit.js';
 import { claim, settledPending, stored } from './broker-claim.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
+import { delegateAudited } from './broker-delegate.js';
 import { denied, finish, publicError } from './broker-finish.js';
 import { reconcileInterrupted } from './broker-reconcile.js';
 import { reserve } from './broker-reserve.js';
@@ -26,6 +28,7 @@ import {
   type ExecuteOptions,
   type ReconcileReport,
 } from './broker-types.js';
+import { decideFor } from './delegation-gate.js';
 import { HaltGate } from './halt-gate.js';
 import { plainQuestion, type ResolvedAction } from './resolve-action.js';
 
@@ -140,7 +143,8 @@ export class Broker implements BrokerControl {
       if (!isCofreError(err) || UNRESOLVABLE_INPUT.has(err.code)) throw err;
       return this.#failUnresolved(agent, name, input, err);
     }
-    const decision = ctx.deps.policy.decide(resolved.question);
+    // Issue 17: the policy decides for the principal; a delegated agent's grants narrow that and add their limits.
+    const decision = decideFor(ctx.deps.policy, agent, resolved.question);
     const claimed = await claim(ctx, agent, name, input, decision);
     if (claimed.replay !== undefined) return claimed.replay;
     const { request } = claimed;
@@ -181,12 +185,9 @@ export class Broker implements BrokerControl {
    * of the classes its OAuth access token's scopes allow: the tools listed to it (MCP `tools/list`, its OpenAPI document).
    */
   actionsFor(agent: AuthenticatedAgent): ReadonlySet<ActionName> {
-    const allowed = this.#ctx.deps.policy.actionsFor(agent.policy);
-    return new Set(
-      ACTION_NAMES.filter(
-        (name) => (name === 'get_request' || allowed.has(name)) && scopeAllows(agent, name),
-      ),
-    );
+    // Issue 17: narrowed by a delegated agent's grants (and OAuth scopes), `get_request` always included.
+    const allowed = rightsOf(agent, this.#ctx.deps.policy).actions;
+    return new Set(ACTION_NAMES.filter((name) => allowed.has(name) && scopeAllows(agent, name)));
   }
 
   /**
@@ -305,13 +306,44 @@ export class Broker implements BrokerControl {
     };
     await state.resumeRequest(requestId, ctx.now());
     const resolved: ResolvedAction = { question: questionOf(bound), payload: bound.send ?? undefined };
-    const revoked = (await state.listAgents()).find((a) => a.id === agent.id)?.revokedAt !== undefined;
-    const decision = ctx.deps.policy.decide(resolved.question);
+    const revoked = await this.#revokedSince(bound);
+    const decision = decideFor(ctx.deps.policy, agent, resolved.question);
     if (revoked || decision.decision === 'deny') {
-      const reason = revoked ? `agent ${agent.id} was revoked before approval` : decision.reason;
+      const who =
+        bound.credentials === undefined ? `agent ${agent.id}` : `a token of ${agent.id}'s delegation chain`;
+      const reason = revoked ? `${who} was revoked before approval` : decision.reason;
       return this.#deny(request, resolved, { ...decision, decision: 'deny', reason }, bound.input);
     }
     return this.#run(request, bound.input, resolved, decision, operator);
+  }
+
+  /**
+   * Was the agent of a bound action revoked since it asked? A delegated agent: any stored credential of its chain
+   * (its own session, its parent's, ..., the root agent's token); else its agent record, by id.
+   */
+  async #revokedSince(bound: BoundAction): Promise<boolean> {
+    const { state } = this.#ctx.deps;
+    if (bound.credentials === undefined) {
+      return (await state.listAgents()).find((a) => a.id === bound.agentId)?.revokedAt !== undefined;
+    }
+    const sessionIds = bound.credentials.filter((c) => c.kind === 'session').map((c) => c.tokenId);
+    const sessions = sessionIds.length === 0 ? [] : await state.agentSessions(sessionIds);
+    if (sessions.length !== new Set(sessionIds).size || sessions.some((s) => s.revokedAt !== undefined))
+      return true;
+    for (const credential of bound.credentials) {
+      if (credential.kind !== 'agent') continue;
+      if ((await state.agentByTokenId(credential.tokenId))?.revokedAt !== undefined) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Issue 17: mints a narrower child token for `parent` (`POST /v1/tokens/delegate`; see identity/delegation.ts)
+   * and audits it; a refusal (`COFRE_DELEGATION_REFUSED`) is audited too. The token is in the answer only, never in
+   * the audit log. Fails closed: a mint whose record cannot be written is revoked and the error thrown.
+   */
+  async delegate(parent: AuthenticatedAgent, input: unknown): Promise<MintedDelegation> {
+    return delegateAudited(this.#ctx, parent, input);
   }
 
   /**

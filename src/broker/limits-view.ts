@@ -2,7 +2,8 @@ import type { LimitView, PolicyEngine } from '../policy/policy-types.js';
 import type { LimitLedger } from '../state/limit-ledger.js';
 import { compareDecimal, subtractDecimal } from '../venues/decimal.js';
 import type { Decimal } from '../venues/venue-account.js';
-import type { AuthenticatedAgent } from './agent-tokens.js';
+import { type AuthenticatedAgent, principalOf } from './agent-tokens.js';
+import { grantLimitViews } from './delegation-gate.js';
 
 /** One limit as `get_limits` answers it: what it is, how much of it is used now, and what remains. */
 export interface LimitUsage extends LimitView {
@@ -20,7 +21,9 @@ export async function limitsView(
   agent: AuthenticatedAgent,
   at: Date,
 ): Promise<readonly LimitUsage[]> {
-  const views = policy.limitsFor(agent.id, agent.policy);
+  // Issue 17: a delegated agent's policy limits are its principal's (the budget its chain draws from), then its
+  // grants' own.
+  const views = [...policy.limitsFor(principalOf(agent), agent.policy), ...grantLimitViews(agent)];
   const usage = await ledger.usage(views, at);
   return views.map((view) => {
     const used = usage.get(view.key) ?? '0';

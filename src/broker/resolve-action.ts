@@ -10,7 +10,7 @@ import type {
 import { normalizeOrder } from '../venues/order-normalizer.js';
 import type { Decimal, VenueAccount } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
-import type { AuthenticatedAgent } from './agent-tokens.js';
+import { type AuthenticatedAgent, principalOf } from './agent-tokens.js';
 
 /** A withdrawal destination an operator bound to an address (`addressBook:` in cofre.yaml). */
 export interface AddressBookEntry {
@@ -62,7 +62,8 @@ export interface ResolveDependencies {
 export function plainQuestion(agent: AuthenticatedAgent, action: ActionName, input: unknown): PolicyQuestion {
   const { account, symbol } = input as { account?: unknown; symbol?: unknown };
   return {
-    agentId: agent.id,
+    // Issue 17: asked for the principal, so a delegated agent's agent-scoped limits are its chain root's budget.
+    agentId: principalOf(agent),
     policy: agent.policy,
     action: action,
     account: typeof account === 'string' ? account : undefined,

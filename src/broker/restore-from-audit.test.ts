@@ -128,6 +128,16 @@ describe('restoreFromAudit', () => {
     expect(used()).toBe('50');
   });
 
+  it("restores a delegated agent's order against its chain root's budget (issue 17)", async () => {
+    await log.append(orderIntent('r-child', 'c-child', { agent: 'bot-1/scout', onBehalfOf: ['bot-1'] }));
+    expect((await restore()).restored).toEqual([{ requestId: 'r-child', outcome: 'restored' }]);
+    expect(state.request('r-child')).toMatchObject({
+      agentId: 'bot-1/scout',
+      idempotencyKey: 'bot-1/scout:paper:c-child',
+    });
+    expect(used()).toBe('50');
+  });
+
   it('reads only after the horizon: an intent before it, whose row is absent, is left alone', async () => {
     await log.append(orderIntent('before', 'c-1'));
     await advanceAuditHorizon(state, auditPath, new Date());

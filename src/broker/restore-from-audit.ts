@@ -87,7 +87,9 @@ export async function restoreFromAudit(deps: AuditRestoreDependencies): Promise<
       continue;
     }
     const agentId = String(intent['agent']);
-    const checks = limitsOf(deps, intent, policies.get(agentId));
+    // Issue 17: a delegated agent's budget is its chain root's (the last of `onBehalfOf`), under the root's policy.
+    const principal = principalIn(intent);
+    const checks = limitsOf(deps, intent, principal, policies.get(principal));
     const result = await state.restoreRequest(
       {
         requestId,
@@ -173,9 +175,17 @@ function rebuildRequest(
  * The limits the request draws on, decided again by the policy as it is now on the recorded order or withdrawal
  * (the budget it spent counts again); none when its agent is gone from the state or the policy cannot say.
  */
+/** The agent whose policy and agent-scoped limits an intent's request drew on: its chain root, or itself. */
+function principalIn(intent: Readonly<Record<string, unknown>>): string {
+  const chain = intent['onBehalfOf'];
+  const root = Array.isArray(chain) ? (chain.at(-1) as unknown) : undefined;
+  return typeof root === 'string' ? root : String(intent['agent']);
+}
+
 function limitsOf(
   deps: AuditRestoreDependencies,
   intent: Readonly<Record<string, unknown>>,
+  principal: string,
   policy: string | undefined,
 ): readonly LimitCheck[] {
   if (policy === undefined) return [];
@@ -183,7 +193,7 @@ function limitsOf(
   const detail = intent['detail'];
   try {
     return deps.policy.decide({
-      agentId: String(intent['agent']),
+      agentId: principal,
       policy,
       action,
       account: String(intent['account']),

@@ -1,5 +1,6 @@
 import type { AccountConfig } from '../config/config-schema.js';
 import { CofreError } from '../errors.js';
+import { rightsOf } from '../identity/delegation.js';
 import type { PolicyEngine } from '../policy/policy-types.js';
 import type { OrderRef, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
@@ -52,9 +53,9 @@ export async function runAction(
   switch (name) {
     case 'list_accounts':
       return {
-        accounts: deps.policy
-          .accountsFor(agent.policy)
-          .filter((id) => deps.accounts[id] !== undefined)
+        // Issue 17: a delegated agent sees only the accounts its grants leave it.
+        accounts: rightsOf(agent, deps.policy)
+          .accounts.filter((id) => deps.accounts[id] !== undefined)
           .map((id) => ({
             account: id,
             venue: deps.accounts[id]?.venue,

@@ -340,6 +340,75 @@ export class CofreClient implements ActionMethods {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `CofreClient { baseUrl: '${this.baseUrl}', token: [REDACTED] }`;
   }
+
+  /**
+   * Issue 17: mints a narrower token for a sub-agent (`POST /v1/tokens/delegate`), whose rights are a subset of
+   * this agent's: absent lists inherit, empty lists mean none, limits draw on this agent's budget too, the lifetime
+   * never beyond this token's. Give the sub-agent `token` (e.g. `createCofreClient({ baseUrl, token })`); it is
+   * shown only here. Throws `CofreRequestError` with `COFRE_DELEGATION_REFUSED` naming each right asked for beyond
+   * this agent's, `COFRE_INPUT_INVALID` for a malformed request.
+   */
+  async delegate(input: DelegationRequest, options: CallOptions = {}): Promise<Delegation> {
+    const answer = await this.#send(new URL('v1/tokens/delegate', this.#base), {
+      method: 'POST',
+      body: input,
+      signal: options.signal,
+    });
+    const body = answer.body as Partial<Delegation> | null;
+    if (answer.status === 201 && typeof body?.token === 'string' && typeof body.agent === 'string') {
+      return body as Delegation;
+    }
+    actionResponseOf(answer); // throws cofre's error
+    throw new CofreRequestError(
+      'COFRE_CLIENT_RESPONSE_INVALID',
+      `unexpected answer ${answer.status} from cofre`,
+      {
+        httpStatus: answer.status,
+      },
+    );
+  }
+}
+
+/** What a sub-agent's token may do (`CofreClient.delegate`). Absent: as much as the parent; `[]`: none. */
+export interface DelegationRequest {
+  /** The sub-agent's name (lowercase letters, digits, `-`, `_`); its agent id becomes `<parent id>/<name>`. */
+  readonly name: string;
+  readonly accounts?: readonly string[];
+  readonly actions?: readonly ActionName[];
+  /** Markets, e.g. `BTC/USDT`. */
+  readonly symbols?: readonly string[];
+  /** Budgets of its own, on top of the parent's: at most `cap` per rolling `window` (e.g. `1h`). */
+  readonly limits?: readonly {
+    readonly measure: 'notional' | 'orders' | 'withdrawals';
+    /** The quote asset for notional, the asset for withdrawals; none for orders. */
+    readonly unit?: string;
+    readonly window: string;
+    readonly cap: string;
+  }[];
+  /** Lifetime, e.g. `15m`; default the longest allowed. */
+  readonly ttl?: string;
+}
+
+/** A minted sub-agent token and what it may do. */
+export interface Delegation {
+  /** SECURITY: the sub-agent's bearer token; shown once, never logged by cofre. */
+  readonly token: string;
+  readonly agent: string;
+  readonly expiresAt: string;
+  readonly grant: {
+    readonly tokenId: string;
+    readonly accounts?: readonly string[];
+    readonly actions?: readonly ActionName[];
+    readonly symbols?: readonly string[];
+    readonly limits?: readonly {
+      readonly measure: 'notional' | 'orders' | 'withdrawals';
+      readonly unit?: string;
+      readonly windowMs: number;
+      readonly cap: string;
+    }[];
+  };
+  /** Who it acts for, nearest first. */
+  readonly onBehalfOf: readonly string[];
 }
 
 function pick(options: CallOptions): CallOptions {

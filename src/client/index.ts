@@ -27,6 +27,8 @@ export {
   CofreClient,
   type CofreClientOptions,
   createCofreClient,
+  type Delegation,
+  type DelegationRequest,
   type MethodOptions,
 } from './cofre-client.js';
 export type { WaitOptions } from './wait-for-request.js';

@@ -4,8 +4,9 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 
 import type { AuditEvent, AuditSink } from '../../audit/audit-log.js';
-import type { AuthenticatedAgent } from '../../broker/agent-tokens.js';
+import { type AuthenticatedAgent, principalOf } from '../../broker/agent-tokens.js';
 import type { AuditedSecrets } from '../../broker/audited-secrets.js';
+import { decideFor } from '../../broker/delegation-gate.js';
 import type { DatabaseConfig } from '../../config/config-schema.js';
 import { authenticationOk, errorResponse } from '../../databases/pg-wire.js';
 import { loginUpstream, UpstreamLoginError, type UpstreamSession } from '../../databases/upstream-login.js';
@@ -92,8 +93,11 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
     refuse(client, '57P03', `cofre: halted since ${halt.at.toISOString()}: ${halt.reason}`);
     return;
   }
-  const decision = deps.policy.decide({
-    agentId: agent.id,
+  // Issue 17: asked for the principal and narrowed by a delegated agent's grants, as every broker request is: a
+  // grant that lists actions never lists connect_database, so only a child that inherited all its parent's actions
+  // may connect.
+  const decision = decideFor(deps.policy, agent, {
+    agentId: principalOf(agent),
     policy: agent.policy,
     action: 'connect_database',
     account: undefined,

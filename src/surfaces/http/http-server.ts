@@ -22,6 +22,7 @@ import {
   DEFAULT_CONNECTION_OPTIONS,
   guardConnections,
 } from './connection-guard.js';
+import { registerDelegateRoute } from './delegate-route.js';
 import { checkHostAndOrigin, type HostGuardOptions } from './host-guard.js';
 import { httpErrorReply, httpStatusForResponse } from './http-error.js';
 import { lazySchemaCompilers } from './lazy-schema-compilers.js';
@@ -230,6 +231,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   );
 
   if (options.tokenExchange !== undefined) registerTokenExchangeRoute(app, options.tokenExchange);
+  registerDelegateRoute(app, { broker: options.broker, auth });
   if (options.mcp !== false) registerMcpRoute(app, { broker: options.broker, auth, logger });
   if (options.operator !== undefined) {
     registerOperatorRoutes(app, { actions: options.operator, auth: createOperatorAuth(options.state, now) });

@@ -9,6 +9,7 @@ import {
   WRITE_ACTIONS,
 } from '../../broker/actions.js';
 import { errorCatalogue } from '../../errors.js';
+import { delegatePaths } from './delegate-route.js';
 import { operatorPaths, operatorSchemas } from './openapi-operator.js';
 import { tokenExchangePaths } from './token-exchange-route.js';
 
@@ -280,6 +281,7 @@ export function buildOpenApiDocument(
     },
   };
   if (options.protectedResource === true) Object.assign(paths, protectedResourcePaths());
+  Object.assign(paths, delegatePaths());
   Object.assign(paths, operatorPaths());
   Object.assign(paths, tokenExchangePaths());
   return {

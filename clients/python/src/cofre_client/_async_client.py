@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from types import TracebackType
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import anyio
 import httpx
@@ -15,6 +15,7 @@ from ._base import _ClientBase, transport_error
 from ._errors import CofreApprovalTimeout
 from ._exchange import TOKEN_PATH, SubjectTokenSource
 from ._generated import ActionResponse, _AsyncActions
+from ._token import write_token_file
 
 
 class AsyncCofreClient(_ClientBase, _AsyncActions):
@@ -154,3 +155,29 @@ class AsyncCofreClient(_ClientBase, _AsyncActions):
             timeout = _wire.DEFAULT_APPROVAL_TIMEOUT if approval_timeout is None else approval_timeout
             answer = await self.wait_for(answer["requestId"], timeout=timeout)
         return _wire.outcome(answer)
+
+    async def delegate(
+        self,
+        name: str,
+        *,
+        token_file: str | os.PathLike[str],
+        accounts: Sequence[str] | None = None,
+        actions: Sequence[str] | None = None,
+        symbols: Sequence[str] | None = None,
+        limits: Sequence[Mapping[str, Any]] | None = None,
+        ttl: str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Mints a narrower token for a sub-agent (``POST /v1/tokens/delegate``): its rights are a subset of this
+        agent's (absent lists inherit, an empty list means none), its ``limits`` (``{"measure": "notional", "unit":
+        "USDT", "window": "1h", "cap": "250"}``) draw on this agent's budget too, its ``ttl`` (``"15m"``) never
+        outlives this token. The token is written to ``token_file`` (a new file, mode 600) for the sub-agent's own
+        client (``AsyncCofreClient(url, token_file=...)``) and never returned; the answer holds the child's ``agent`` id,
+        ``expiresAt``, ``grant``, ``onBehalfOf`` and ``tokenFile``. Raises :class:`CofreApiError` with code
+        ``COFRE_DELEGATION_REFUSED`` naming each right asked for beyond this agent's.
+        """
+        body = _wire.delegate_body(name, accounts, actions, symbols, limits, ttl)
+        response = await self._send("POST", _wire.DELEGATE_PATH, body)
+        minted = _wire.read_delegation(response.status_code, response.headers, response.content)
+        path = write_token_file(token_file, minted.pop("token"))
+        return {**minted, "tokenFile": path}

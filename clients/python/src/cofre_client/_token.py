@@ -94,3 +94,23 @@ def read_token_file(path: str) -> Token:
             "COFRE_INPUT_INVALID", f"the token file {path} does not hold one token on one line"
         )
     return Token(value)
+
+
+def write_token_file(path: str | os.PathLike[str], value: str) -> str:
+    """
+    Writes a token to a new file only its owner can read (mode 600), for a sub-agent's client to read with
+    :func:`read_token_file`. SECURITY: refuses an existing path (O_EXCL: no symlink or file planted there is
+    followed or overwritten); the file is created with its final mode, never readable by others in between.
+    """
+    target = os.fspath(path)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as err:
+        raise CofreConfigError(
+            "COFRE_INPUT_INVALID", f"cannot create the token file {target}: {err.strerror or 'error'}"
+        ) from None
+    try:
+        os.write(fd, (value + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return target

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import Any, Mapping, cast
+from typing import Any, Mapping, Sequence, cast
 
 from ._errors import (
     CofreApiError,
@@ -202,3 +202,36 @@ def pending_error(
         reason=reason,
         response=answer,
     )
+
+
+DELEGATE_PATH = "/v1/tokens/delegate"
+
+
+def delegate_body(
+    name: str,
+    accounts: Sequence[str] | None,
+    actions: Sequence[str] | None,
+    symbols: Sequence[str] | None,
+    limits: Sequence[Mapping[str, Any]] | None,
+    ttl: str | None,
+) -> bytes:
+    """The body of ``POST /v1/tokens/delegate``: only what was given (absent lists inherit the parent's)."""
+    fields: dict[str, Any] = {"name": name}
+    for key, value in (("accounts", accounts), ("actions", actions), ("symbols", symbols)):
+        if value is not None:
+            if isinstance(value, str):
+                raise CofreError(f"{key} must be a list of strings, not a string", code="COFRE_INPUT_INVALID")
+            fields[key] = list(value)
+    if limits is not None:
+        fields["limits"] = [dict(limit) for limit in limits]
+    if ttl is not None:
+        fields["ttl"] = ttl
+    return encode_body(fields)
+
+
+def read_delegation(status: int, response_headers: Mapping[str, str], content: bytes) -> dict[str, Any]:
+    """A minted delegation (201), or cofre's error raised (COFRE_DELEGATION_REFUSED, COFRE_INPUT_INVALID...)."""
+    body = decode_json(status, content)
+    if status == 201 and isinstance(body, dict) and isinstance(body.get("token"), str):
+        return body
+    raise error_from(status, response_headers, body)
