@@ -1,0 +1,23 @@
+/** One client registered at the provider from the start (RFC 6749 confidential client). */
+export interface OidcPeerClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** How it authenticates at the token endpoint; default `client_secret_basic`. */
+  readonly authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** The cofre scopes its access tokens may carry (`cofre:read`, `cofre:trade`, ...), whatever it asks for. */
+  readonly scopes: readonly string[];
+  /** Given: an authorization-code client with these redirect URIs; absent: a client-credentials client. */
+  readonly redirectUris?: readonly string[];
+}
+
+/** What the provider process is told at start (JSON in `COFRE_OIDC_PEER`). */
+export interface OidcPeerSettings {
+  readonly port: number;
+  readonly clients: readonly OidcPeerClient[];
+  /** The resource indicators (RFC 8707) it issues access tokens for; any other is `invalid_target`. */
+  readonly resources: readonly string[];
+  /** The cofre scopes a dynamically registered client may get; default none. */
+  readonly registrationScopes?: readonly string[];
+  /** Lifetime of access tokens; default 300. */
+  readonly accessTokenTtlSeconds?: number;
+}
