@@ -1,0 +1,116 @@
+/**
+ * A served cofre that takes access tokens from an authorization server no one here wrote: the oidc-provider peer
+ * (../peers/oidc-provider), configured as `agents.oauth` with cofre's loopback URL as `server.publicUrl`, so the
+ * resource the clients discover and ask a token for is `<url>/mcp`. Clients are registered at the provider with
+ * their secrets; none of them is ever given a token.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { type ServedFixture, startServedBroker } from '../e2e/served-broker.js';
+import {
+  type OidcPeerClient,
+  type OidcProviderPeer,
+  startOidcProvider,
+} from '../peers/oidc-provider/oidc-provider-peer.js';
+import { peerOrSkip } from '../peers/peer-or-skip.js';
+import { freePort } from '../peers/peers.js';
+
+/** A client registered at the provider, and the agent cofre maps its tokens to (by `client_id`). */
+export interface RegisteredClient extends OidcPeerClient {
+  readonly agent: string;
+}
+
+function client(
+  clientId: string,
+  scopes: readonly string[],
+  authMethod: OidcPeerClient['authMethod'] = 'client_secret_basic',
+): RegisteredClient {
+  return {
+    clientId,
+    clientSecret: randomBytes(24).toString('base64url'),
+    authMethod,
+    scopes,
+    agent: clientId,
+  };
+}
+
+/** The clients of the tests: two traders (one per client library), and one that may only read. */
+export const CLIENTS = {
+  tsTrader: client('ts-trader', ['cofre:read', 'cofre:trade']),
+  pyTrader: client('py-trader', ['cofre:read', 'cofre:trade'], 'client_secret_post'),
+  reader: client('reader', ['cofre:read']),
+} as const;
+
+export interface OAuthFixture {
+  readonly op: OidcProviderPeer;
+  readonly fx: ServedFixture;
+  /** cofre's public URL (its loopback URL, no trailing slash). */
+  readonly publicUrl: string;
+  /** `<publicUrl>/mcp`: the MCP endpoint, and the resource its tokens must be issued for. */
+  readonly mcpUrl: string;
+  /** The audit log's records so far. */
+  auditRecords(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the provider and cofre; undefined (tests skipped, loudly) when the provider is not installed outside CI.
+ * A policy `trader` allows balances and orders up to 5,000 USDT on the paper account; scopes narrow it per token.
+ */
+export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
+  // cofre's port is chosen first: its URL is its resource identifier, which the provider must know.
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const mcpUrl = `${publicUrl}/mcp`;
+  const op = await peerOrSkip('oidc-provider', () =>
+    startOidcProvider({ resources: [mcpUrl], clients: Object.values(CLIENTS) }),
+  );
+  if (op === undefined) return undefined;
+  let fx: ServedFixture;
+  try {
+    fx = await startServedBroker(
+      (url, credentials) => [
+        `server: { publicUrl: "${publicUrl}" }`,
+        'accounts:',
+        `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
+        'agents:',
+        '  oauth:',
+        `    - issuer: "${op.issuer}"`,
+        '      rules:',
+        ...Object.values(CLIENTS).map(
+          (c) => `        - { claims: { client_id: ${c.clientId} }, agent: ${c.agent}, policy: trader }`,
+        ),
+        'policies:',
+        '  trader:',
+        '    rules:',
+        '      - allow: [get_balance, get_ticker, get_open_orders, get_order, cancel_order]',
+        '        accounts: [paper]',
+        '      - allow: [place_order]',
+        '        accounts: [paper]',
+        '        maxNotional: 5000',
+      ],
+      {},
+      { port },
+    );
+  } catch (err) {
+    await op.stop();
+    throw err;
+  }
+  return {
+    op,
+    fx,
+    publicUrl,
+    mcpUrl,
+    auditRecords: () =>
+      readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    async close() {
+      await fx.close();
+      await op.stop();
+    },
+  };
+}
