@@ -6,6 +6,7 @@ import type { AuditSink } from '../audit/audit-log.js';
 import { processLogRedactor } from '../audit/create-logger.js';
 import type { CofreConfig } from '../config/config-schema.js';
 import { type AgentAuthenticator, createAgentAuthenticator } from '../identity/agent-authenticator.js';
+import { createOAuthVerifier } from '../identity/oauth-verifier.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import type { BackendLog } from '../secrets/backend-log.js';
 import { accountCredentialReferences, CurrentVersionWatcher } from '../secrets/current-version-watcher.js';
@@ -310,7 +311,12 @@ export async function openBrokerRuntime(
     credentialVersions,
     restoredFromAudit: undefined as AuditRestoreReport | undefined,
     keyScope,
-    authenticator: createAgentAuthenticator(state),
+    authenticator: createAgentAuthenticator(state, {
+      oauth:
+        config.agents.oauth.length > 0 && config.server.publicUrl !== undefined
+          ? createOAuthVerifier(config.agents.oauth, config.server.publicUrl)
+          : undefined,
+    }),
     reconcileInterrupted: () => {
       const openedAt = Date.now();
       later ??= setTimeout(() => {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 
 import { CofreError, type ErrorCode, isCofreError } from '../errors.js';
+import { requireScope, scopeAllows } from '../identity/scope-check.js';
 import type { PolicyDecision } from '../policy/policy-types.js';
 import type { HaltState } from '../state/control-store.js';
 import type { RequestRecord } from '../state/state-store.js';
@@ -123,6 +124,8 @@ export class Broker implements BrokerControl {
   ): Promise<ActionResponse> {
     const ctx = this.#ctx;
     const name = parseActionName(action);
+    // Issue 17: an OAuth access token's scopes narrow the classes of action, before anything is recorded or sent.
+    requireScope(agent, name);
     const input = parseInput(name, rawInput);
     if (name === 'get_request')
       return this.#getRequest(agent, (input as ActionInput<'get_request'>).requestId);
@@ -174,12 +177,16 @@ export class Broker implements BrokerControl {
   }
 
   /**
-   * The actions an agent could ever get other than denied under its policy, plus `get_request` (its own requests):
-   * the tools listed to it (MCP `tools/list`, its OpenAPI document).
+   * The actions an agent could ever get other than denied under its policy, plus `get_request` (its own requests),
+   * of the classes its OAuth access token's scopes allow: the tools listed to it (MCP `tools/list`, its OpenAPI document).
    */
   actionsFor(agent: AuthenticatedAgent): ReadonlySet<ActionName> {
     const allowed = this.#ctx.deps.policy.actionsFor(agent.policy);
-    return new Set(ACTION_NAMES.filter((name) => name === 'get_request' || allowed.has(name)));
+    return new Set(
+      ACTION_NAMES.filter(
+        (name) => (name === 'get_request' || allowed.has(name)) && scopeAllows(agent, name),
+      ),
+    );
   }
 
   /**

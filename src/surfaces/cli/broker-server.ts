@@ -10,6 +10,7 @@ import { CofreError } from '../../errors.js';
 import { type DatabaseListeners, startDatabaseListeners } from '../database/database-listeners.js';
 import { connectionOptionsFor } from '../http/connection-guard.js';
 import { createHttpServer } from '../http/http-server.js';
+import { protectedResourceOf } from '../http/protected-resource.js';
 import { checkKeyScopesAtStart } from './key-scope-at-start.js';
 import { preflightError, type PreflightReport, runPreflight } from './preflight.js';
 
@@ -90,6 +91,7 @@ export async function startBrokerServer(
     bodyLimit: config.server.bodyLimit,
     connections: connectionOptionsFor(config.server),
     ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
+    protectedResource: protectedResourceOf(config),
   });
   let closed: Promise<void> | undefined;
   let databases: DatabaseListeners | undefined;

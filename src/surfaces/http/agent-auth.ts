@@ -14,6 +14,8 @@ export interface AgentAuth {
   readonly authenticate: (request: FastifyRequest) => Promise<void>;
   /** The agent {@link AgentAuth.authenticate} found for this request; throws if the route has no such hook. */
   readonly agentOf: (request: FastifyRequest) => AuthenticatedAgent;
+  /** The agent found for this request, if it was authenticated (an error answer names its token's scopes). */
+  readonly authenticatedAgent: (request: FastifyRequest) => AuthenticatedAgent | undefined;
 }
 
 /** Builds {@link AgentAuth} over an authenticator. Safe to use for concurrent requests. */
@@ -33,5 +35,6 @@ export function createAgentAuth(authenticator: AgentAuthenticator, now: () => Da
         throw new CofreError('COFRE_INTERNAL', 'route is missing its authentication hook');
       return agent;
     },
+    authenticatedAgent: (request) => agents.get(request),
   };
 }

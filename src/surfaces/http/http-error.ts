@@ -46,6 +46,18 @@ const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   COFRE_MEDIA_TYPE_UNSUPPORTED: 415,
 };
 
+/**
+ * What a `WWW-Authenticate: Bearer` challenge says about the request it answers (RFC 6750 §3, RFC 9728 §5.1).
+ */
+export interface BearerChallenge {
+  /** The resource's metadata URL (`resource_metadata`), when cofre is an OAuth protected resource. */
+  readonly resourceMetadata?: string | undefined;
+  /** A bearer token came with the request: a refusal then says `error="invalid_token"` (none without a token). */
+  readonly tokenPresented: boolean;
+  /** The scope that grants `actionClass` to the request's agent, for `insufficient_scope`. */
+  readonly scopeFor?: ((actionClass: string) => string | undefined) | undefined;
+}
+
 /** The HTTP status for an error code: a code-specific status if there is one, else its category's. */
 export function httpStatusForCode(code: ErrorCode): number {
   // A stored response may carry a code this build does not know; that is a server problem, not the caller's.
@@ -61,7 +73,8 @@ export function httpStatusForCode(code: ErrorCode): number {
  * | error | status |
  * | --- | --- |
  * | category `invalid` (bad input, unknown action, malformed JSON) | 400 |
- * | `COFRE_UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`) | 401 |
+ * | `COFRE_UNAUTHENTICATED` (with `WWW-Authenticate: Bearer`, see {@link bearerChallengeHeader}) | 401 |
+ * | `COFRE_INSUFFICIENT_SCOPE` (with `WWW-Authenticate: Bearer error="insufficient_scope"`) | 403 |
  * | other category `denied` | 403 |
  * | category `not_found` | 404 |
  * | `COFRE_METHOD_NOT_ALLOWED` / `COFRE_REQUEST_IN_PROGRESS`, `COFRE_IDEMPOTENCY_CONFLICT`, `COFRE_APPROVAL_*` (not pending, hash mismatch, already voted) | 405 / 409 |
@@ -73,7 +86,12 @@ export function httpStatusForCode(code: ErrorCode): number {
  * SECURITY: internal errors are logged in full and shown only as a generic message; no stack trace, cause or
  * fastify/parser message (a JSON parser's message can quote the body) reaches the caller.
  */
-export function httpErrorReply(err: unknown, requestId: string, log: FastifyBaseLogger): HttpErrorReply {
+export function httpErrorReply(
+  err: unknown,
+  requestId: string,
+  log: FastifyBaseLogger,
+  bearer: BearerChallenge = { tokenPresented: false },
+): HttpErrorReply {
   const known = toCofreError(err);
   if (known === undefined || known.category === 'internal') {
     log.error({ err }, 'unexpected error');
@@ -90,7 +108,8 @@ export function httpErrorReply(err: unknown, requestId: string, log: FastifyBase
     };
   }
   const headers: Record<string, string> = {};
-  if (known.code === 'COFRE_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="cofre"';
+  const challenge = bearerChallengeHeader(known, bearer);
+  if (challenge !== undefined) headers['www-authenticate'] = challenge;
   const retryAfterMs = known.details?.['retryAfterMs'];
   if (known.code === 'COFRE_AGENT_QUOTA_EXCEEDED' && typeof retryAfterMs === 'number') {
     headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
@@ -100,6 +119,36 @@ export function httpErrorReply(err: unknown, requestId: string, log: FastifyBase
     headers,
     body: { error: { code: known.code, message: known.message, retryable: known.retryable } },
   };
+}
+
+/**
+ * The `WWW-Authenticate` header of a refusal, if it takes one:
+ * - `COFRE_UNAUTHENTICATED`: `Bearer realm="cofre"`, with `resource_metadata` (RFC 9728 §5.1: how an MCP client
+ *   finds the authorization server) and, when a token was presented, `error="invalid_token"` and the reason
+ *   (RFC 6750 §3.1; without a token, no error code, as §3 says);
+ * - `COFRE_INSUFFICIENT_SCOPE`: `error="insufficient_scope"` and the `scope` the action needs.
+ */
+export function bearerChallengeHeader(err: CofreError, bearer: BearerChallenge): string | undefined {
+  const params: string[] = ['realm="cofre"'];
+  if (err.code === 'COFRE_UNAUTHENTICATED') {
+    if (bearer.tokenPresented) {
+      params.push('error="invalid_token"', `error_description="${quotable(err.message)}"`);
+    }
+  } else if (err.code === 'COFRE_INSUFFICIENT_SCOPE') {
+    params.push('error="insufficient_scope"', `error_description="${quotable(err.message)}"`);
+    const actionClass = err.details?.['actionClass'];
+    const scope = typeof actionClass === 'string' ? bearer.scopeFor?.(actionClass) : undefined;
+    if (scope !== undefined) params.push(`scope="${quotable(scope)}"`);
+  } else {
+    return undefined;
+  }
+  if (bearer.resourceMetadata !== undefined) params.push(`resource_metadata="${bearer.resourceMetadata}"`);
+  return `Bearer ${params.join(', ')}`;
+}
+
+/** RFC 6750 §3: `error_description` and `scope` hold printable ASCII without `"` and `\`; others become `'` or `?`. */
+function quotable(text: string): string {
+  return text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
 }
 
 /**

@@ -1,4 +1,9 @@
-import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifySchemaCompiler,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 
@@ -23,6 +28,11 @@ import { registerMcpRoute } from './mcp-route.js';
 import { actionBodySchema, buildOpenApiDocument } from './openapi-document.js';
 import { createOperatorAuth } from './operator-auth.js';
 import { registerOperatorRoutes } from './operator-routes.js';
+import {
+  bearerChallengeOf,
+  type ProtectedResource,
+  registerProtectedResourceRoutes,
+} from './protected-resource.js';
 import { RequestLogController } from './request-log-controller.js';
 
 /** What the HTTP server needs. The caller decides where it listens (`server.host`, 127.0.0.1 by default). */
@@ -53,6 +63,11 @@ export interface HttpServerOptions extends HostGuardOptions {
    * {@link DEFAULT_CONNECTION_OPTIONS}.
    */
   readonly connections?: ConnectionOptions;
+  /**
+   * Issue 17: cofre as an OAuth protected resource (`protectedResourceOf(config)`): its metadata (RFC 9728) is
+   * served and every 401 names it; absent without `server.publicUrl` and `agents.oauth`.
+   */
+  readonly protectedResource?: ProtectedResource | undefined;
 }
 
 // SECURITY: defence in depth; the request log below never passes a request, header or body to the logger at all.
@@ -80,6 +95,8 @@ const ACTION_ROUTE = /^\/v1\/actions\/([a-z_]+)$/;
  * - `GET /v1/requests/<id>`: the agent's own earlier request (200), another agent's or none: 404.
  * - `GET /v1/health`: `{ status: "ok" }`, no auth, no version; behind the Host guard like every route.
  * - `GET /v1/openapi.json`: OpenAPI 3.1, no auth.
+ * - `GET /.well-known/oauth-protected-resource[/mcp]`: OAuth protected resource metadata (RFC 9728), no auth, when
+ *   `protectedResource` is given; every 401 then names it in `WWW-Authenticate` (see `bearerChallengeHeader`).
  * - `/mcp`: MCP Streamable HTTP, stateless, bearer token per request (see `registerMcpRoute`).
  * - `/v1/operator/...`: approvals and the kill switch, operator tokens only (see `registerOperatorRoutes`).
  *   SECURITY: agent routes and `/mcp` refuse operator tokens (`COFRE_AGENT_TOKEN_REQUIRED`), operator routes refuse
@@ -132,8 +149,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(zodBodyValidator);
 
+  const challengeOf = (request: FastifyRequest) =>
+    bearerChallengeOf(request, options.protectedResource, auth.authenticatedAgent(request));
   app.setErrorHandler((err, request, reply) => {
-    const answer = httpErrorReply(err, request.id, request.log);
+    const answer = httpErrorReply(err, request.id, request.log, challengeOf(request));
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -141,6 +160,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       new CofreError('COFRE_ROUTE_NOT_FOUND', 'no such endpoint; see GET /v1/openapi.json'),
       request.id,
       request.log,
+      challengeOf(request),
     );
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   });
@@ -159,6 +179,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     done();
   });
   app.get('/v1/health', () => ({ status: 'ok' }));
+  if (options.protectedResource !== undefined)
+    registerProtectedResourceRoutes(app, options.protectedResource);
   const openApi = buildOpenApiDocument();
   // Issue 9: with an agent's token, the document lists only the actions that agent's policy can allow; without one,
   // every action (the document is public: it holds no account, policy or secret).
