@@ -51,6 +51,8 @@ async function connect(registered: RegisteredClient): Promise<{
   const provider = new ClientCredentialsProvider({
     clientId: registered.clientId,
     clientSecret: registered.clientSecret,
+    // What a trading agent asks for; the authorization server grants what the client may have.
+    scope: 'cofre:read cofre:trade',
     expectedIssuer: oauth!.op.issuer,
   });
   const client = new Client({ name: `oauth-${registered.clientId}`, version: '0.0.0' });
@@ -97,6 +99,7 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
     const form = new URLSearchParams(tokenRequest!.body);
     expect(form.get('grant_type')).toBe('client_credentials');
     expect(form.get('resource')).toBe(mcpUrl);
+    expect(form.get('scope')).toBe('cofre:read cofre:trade');
     expect(sent.filter((s) => s.url === mcpUrl && s.authorized).every((s) => s.status < 400)).toBe(true);
 
     // What it holds is an access token for cofre's resource, from that server, with the client's scopes.
@@ -111,7 +114,7 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['get_balance', 'place_order']));
     expect(await call(client, 'get_balance', { account: 'paper' })).toMatchObject({
       status: 'executed',
-      result: { balances: expect.anything() },
+      result: { balance: { assets: { USDT: { free: '100000' } } } },
     });
     const placed = await call(client, 'place_order', order('0.001'));
     expect(placed).toMatchObject({ status: 'executed' });
@@ -134,9 +137,18 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
     });
     expect(await call(client, 'get_balance', { account: 'paper' })).toMatchObject({ status: 'executed' });
 
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('get_balance');
+    expect(names).not.toContain('place_order');
+
+    // Called anyway: a tool error naming the scope, and nothing reaches the exchange.
     const before = oauth!.fx.paper.requests().length;
-    const refused = await call(client, 'place_order', order('0.001'));
-    expect(refused).toMatchObject({ status: 'failed', error: { code: 'COFRE_INSUFFICIENT_SCOPE' } });
+    const refused = (await client.callTool({
+      name: 'place_order',
+      arguments: order('0.001'),
+    })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(refused.structuredContent).toMatchObject({ error: { code: 'COFRE_INSUFFICIENT_SCOPE' } });
     expect(oauth!.fx.paper.requests()).toHaveLength(before);
     const intents = oauth!
       .auditRecords()

@@ -4,7 +4,7 @@ server, never a token. It connects to the MCP URL, follows the 401 to the author
 it made (method, URL, status, whether it sent a bearer token; of the token request only grant_type and resource),
 the claims of the access token it obtained (never the token) and the structured answers of the tools.
 
-Environment: MCP_URL, OAUTH_ISSUER, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_AUTH_METHOD; argv: a JSON list of
+Environment: MCP_URL, OAUTH_ISSUER, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET; argv: a JSON list of
 [tool, arguments] pairs.
 """
 
@@ -76,7 +76,6 @@ async def main() -> None:
         storage=storage,
         client_id=os.environ["OAUTH_CLIENT_ID"],
         client_secret=os.environ["OAUTH_CLIENT_SECRET"],
-        token_endpoint_auth_method=os.environ["OAUTH_AUTH_METHOD"],
         issuer=os.environ["OAUTH_ISSUER"],
     )
     answers = []

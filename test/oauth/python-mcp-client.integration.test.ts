@@ -56,7 +56,6 @@ function runPython(
           OAUTH_ISSUER: oauth!.op.issuer,
           OAUTH_CLIENT_ID: registered.clientId,
           OAUTH_CLIENT_SECRET: registered.clientSecret,
-          OAUTH_AUTH_METHOD: registered.authMethod ?? 'client_secret_basic',
         },
       },
       (err, stdout, stderr) => {
@@ -96,9 +95,19 @@ describe.skipIf(oauth === undefined)('Python mcp client with client credentials'
     const tokenRequest = run.sent.find((s) => s.url.startsWith(op.issuer) && s.method === 'POST');
     expect(tokenRequest).toMatchObject({
       status: 200,
-      form: { grant_type: 'client_credentials', resource: mcpUrl },
+      // It asks for every scope the metadata lists (SEP-835); the authorization server grants what the client may have.
+      form: {
+        grant_type: 'client_credentials',
+        resource: mcpUrl,
+        scope: 'cofre:read cofre:trade cofre:withdraw cofre:services',
+      },
     });
-    expect(run.claims).toMatchObject({ iss: op.issuer, aud: mcpUrl, client_id: 'py-trader' });
+    expect(run.claims).toMatchObject({
+      iss: op.issuer,
+      aud: mcpUrl,
+      client_id: 'py-trader',
+      scope: 'cofre:read cofre:trade',
+    });
 
     expect(run.tools).toEqual(expect.arrayContaining(['get_balance', 'place_order']));
     expect(run.answers).toMatchObject([
