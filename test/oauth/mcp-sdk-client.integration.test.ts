@@ -6,6 +6,7 @@ import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { MCPServerStreamableHttp } from '@openai/agents';
 import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -125,8 +126,8 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
     ).toHaveLength(1);
     const intents = oauth!
       .auditRecords()
-      .filter((r) => r['kind'] === 'intent' && r['action'] === 'place_order');
-    expect(intents).toMatchObject([{ agent: 'ts-trader', decision: 'allow', clientOrderId: 'oauth-ts-1' }]);
+      .filter((r) => r['kind'] === 'intent' && r['agent'] === 'ts-trader' && r['action'] === 'place_order');
+    expect(intents).toMatchObject([{ decision: 'allow', clientOrderId: 'oauth-ts-1' }]);
   });
 
   it('refuses place_order for a token without cofre:trade, and nothing reaches the exchange', async () => {
@@ -156,3 +157,34 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
     expect(intents.every((r) => r['decision'] !== 'allow')).toBe(true);
   });
 });
+
+describe.skipIf(oauth === undefined)(
+  'OpenAI Agents SDK (JavaScript) MCP server with an auth provider',
+  () => {
+    it('connects with the SDK client-credentials provider and calls a tool, no token configured', async () => {
+      const server = new MCPServerStreamableHttp({
+        name: 'cofre',
+        url: oauth!.mcpUrl,
+        authProvider: new ClientCredentialsProvider({
+          clientId: CLIENTS.agentsJs.clientId,
+          clientSecret: CLIENTS.agentsJs.clientSecret,
+          scope: 'cofre:read',
+          expectedIssuer: oauth!.op.issuer,
+        }),
+      });
+      await server.connect();
+      try {
+        expect((await server.listTools()).map((t) => t.name)).toContain('get_balance');
+        const result = await server.callToolResult('get_balance', { account: 'paper' });
+        expect(result.structuredContent).toMatchObject({ status: 'executed' });
+      } finally {
+        await server.close();
+      }
+      // The read ran as the agent the token maps to.
+      const reads = oauth!
+        .auditRecords()
+        .filter((r) => r['agent'] === 'agents-js' && r['action'] === 'get_balance');
+      expect(reads.length).toBeGreaterThan(0);
+    });
+  },
+);
