@@ -36,7 +36,7 @@ function client(
   };
 }
 
-/** The clients of the tests: two traders (one per client library), and two that may only read. */
+/** The clients of the tests: two traders (one per client library), and three that may only read. */
 export const CLIENTS = {
   tsTrader: client('ts-trader', ['cofre:read', 'cofre:trade']),
   // client_secret_basic: the Python client's client_secret_post (mcp 1.30.0) sends no client_id, which RFC 6749
@@ -44,6 +44,7 @@ export const CLIENTS = {
   pyTrader: client('py-trader', ['cofre:read', 'cofre:trade']),
   reader: client('reader', ['cofre:read']),
   agentsJs: client('agents-js', ['cofre:read']),
+  agentsPy: client('agents-py', ['cofre:read']),
 } as const;
 
 export interface OAuthFixture {

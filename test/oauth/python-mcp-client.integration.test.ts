@@ -14,7 +14,8 @@ import { PeerUnavailableError, REPO_ROOT } from '../peers/peers.js';
 import { CLIENTS, type RegisteredClient, startOAuthFixture } from './oauth-fixture.js';
 
 const PYTHON = join(REPO_ROOT, '.tools', 'venv-client', 'bin', 'python');
-const SCRIPT = fileURLToPath(new URL('mcp_client_credentials.py', import.meta.url));
+const MCP_CLIENT = fileURLToPath(new URL('mcp_client_credentials.py', import.meta.url));
+const AGENTS_CLIENT = fileURLToPath(new URL('openai_agents_client_credentials.py', import.meta.url));
 
 const python = await peerOrSkip('Python mcp client', () => {
   if (!existsSync(PYTHON)) {
@@ -38,15 +39,16 @@ interface PythonRun {
   readonly answers: { tool: string; isError: boolean; structured: Record<string, unknown> }[];
 }
 
-/** Runs the Python client as `registered` (its secret in the environment, not on the command line). */
-function runPython(
+/** Runs a Python client script as `registered` (its secret in the environment, not on the command line). */
+function runPython<T>(
+  script: string,
   registered: RegisteredClient,
-  calls: [string, Record<string, unknown>][],
-): Promise<PythonRun> {
+  args: readonly string[] = [],
+): Promise<T> {
   return new Promise((done, fail) => {
     execFile(
       PYTHON,
-      [SCRIPT, JSON.stringify(calls)],
+      [script, ...args],
       {
         cwd: REPO_ROOT,
         timeout: 60_000,
@@ -63,7 +65,7 @@ function runPython(
           fail(new Error(`${err.message}\n${stderr}`));
           return;
         }
-        done(JSON.parse(stdout) as PythonRun);
+        done(JSON.parse(stdout) as T);
       },
     );
   });
@@ -81,10 +83,11 @@ describe.skipIf(oauth === undefined)('Python mcp client with client credentials'
       amount: '0.001',
       clientOrderId: 'oauth-py-1',
     };
-    const run = await runPython(CLIENTS.pyTrader, [
+    const calls = [
       ['get_balance', { account: 'paper' }],
       ['place_order', order],
-    ]);
+    ];
+    const run = await runPython<PythonRun>(MCP_CLIENT, CLIENTS.pyTrader, [JSON.stringify(calls)]);
 
     expect(run.sent[0]).toMatchObject({ method: 'POST', url: mcpUrl, authorized: false, status: 401 });
     expect(
@@ -121,5 +124,19 @@ describe.skipIf(oauth === undefined)('Python mcp client with client credentials'
       .auditRecords()
       .filter((r) => r['kind'] === 'intent' && r['action'] === 'place_order');
     expect(intents).toMatchObject([{ agent: 'py-trader', decision: 'allow', clientOrderId: 'oauth-py-1' }]);
+  });
+
+  it('the OpenAI Agents SDK (Python) MCPServerStreamableHttp with the same provider calls a tool as its agent', async () => {
+    const run = await runPython<{ tools: string[]; isError: boolean; structured: Record<string, unknown> }>(
+      AGENTS_CLIENT,
+      CLIENTS.agentsPy,
+    );
+    expect(run.tools).toContain('get_balance');
+    expect(run.tools).not.toContain('place_order'); // its client may only read
+    expect(run).toMatchObject({ isError: false, structured: { status: 'executed' } });
+    const reads = oauth!
+      .auditRecords()
+      .filter((r) => r['agent'] === 'agents-py' && r['action'] === 'get_balance');
+    expect(reads.length).toBeGreaterThan(0);
   });
 });
