@@ -47,6 +47,9 @@ export const CLIENTS = {
   agentsPy: client('agents-py', ['cofre:read']),
 } as const;
 
+/** The person who signs in at the provider's login page in the authorization-code test. */
+export const PERSON = { login: 'alice', agent: 'claude-alice' } as const;
+
 export interface OAuthFixture {
   readonly op: OidcProviderPeer;
   readonly fx: ServedFixture;
@@ -69,7 +72,12 @@ export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
   const publicUrl = `http://127.0.0.1:${port}`;
   const mcpUrl = `${publicUrl}/mcp`;
   const op = await peerOrSkip('oidc-provider', () =>
-    startOidcProvider({ resources: [mcpUrl], clients: Object.values(CLIENTS) }),
+    startOidcProvider({
+      resources: [mcpUrl],
+      clients: Object.values(CLIENTS),
+      // An interactive client registers itself (as Claude does); its user's consent gives it these at most.
+      registrationScopes: ['cofre:read', 'cofre:trade'],
+    }),
   );
   if (op === undefined) return undefined;
   let fx: ServedFixture;
@@ -86,6 +94,8 @@ export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
         ...Object.values(CLIENTS).map(
           (c) => `        - { claims: { client_id: ${c.clientId} }, agent: ${c.agent}, policy: trader }`,
         ),
+        // A person signing in at the provider through an interactive client: their account, whatever the client.
+        `        - { claims: { sub: ${PERSON.login} }, agent: ${PERSON.agent}, policy: trader }`,
         'policies:',
         '  trader:',
         '    rules:',

@@ -31,6 +31,9 @@ const allowedScopes = new Map(settings.clients.map((c) => [c.clientId, c.scopes]
 
 const provider = new Provider(issuer, {
   jwks: { keys: [await signingKey('RS256'), await signingKey('ES256')] },
+  // Known here so that dynamic registration accepts a client asking for them (MCP clients register with the scopes
+  // of the protected resource metadata); what a token gets is decided per client below.
+  scopes: ['openid', 'offline_access', ...COFRE_SCOPES],
   clients: settings.clients.map((c) => ({
     client_id: c.clientId,
     client_secret: c.clientSecret,
