@@ -71,6 +71,7 @@ const provider = new Provider(issuer, {
       },
     },
   },
+  ttl: { ClientCredentials: settings.accessTokenTtlSeconds ?? 300 },
   // A PKCE-less public client is refused; so is "plain".
   pkce: { required: () => true },
 });
