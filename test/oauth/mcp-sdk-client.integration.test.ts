@@ -10,7 +10,7 @@ import { MCPServerStreamableHttp } from '@openai/agents';
 import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CLIENTS, type RegisteredClient, startOAuthFixture } from './oauth-fixture.js';
+import { CLIENTS, OTHER_RESOURCE, type RegisteredClient, startOAuthFixture } from './oauth-fixture.js';
 
 const oauth = await startOAuthFixture();
 const clients: Client[] = [];
@@ -155,6 +155,47 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
       .auditRecords()
       .filter((r) => r['agent'] === 'reader' && r['action'] === 'place_order');
     expect(intents.every((r) => r['decision'] !== 'allow')).toBe(true);
+  });
+});
+
+describe.skipIf(oauth === undefined)('a token the same server issued for another resource', () => {
+  it('is refused at /mcp with invalid_token, and nothing runs (RFC 8707 audience binding)', async () => {
+    const { op, mcpUrl } = oauth!;
+    const { tsTrader } = CLIENTS;
+    const issued = await fetch(op.tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${tsTrader.clientId}:${tsTrader.clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        resource: OTHER_RESOURCE,
+        scope: 'cofre:read cofre:trade',
+      }),
+    });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    expect(decodeJwt(token)).toMatchObject({ iss: op.issuer, aud: OTHER_RESOURCE, client_id: 'ts-trader' });
+
+    const before = oauth!.fx.paper.requests().length;
+    const answer = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'place_order', arguments: order('0.001') },
+      }),
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    expect(await answer.text()).not.toContain(token);
+    expect(oauth!.fx.paper.requests()).toHaveLength(before);
   });
 });
 

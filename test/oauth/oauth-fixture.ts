@@ -47,6 +47,9 @@ export const CLIENTS = {
   agentsPy: client('agents-py', ['cofre:read']),
 } as const;
 
+/** Another MCP server the provider also issues tokens for: its tokens must not open cofre. */
+export const OTHER_RESOURCE = 'https://other-mcp.example.com/mcp';
+
 /** The person who signs in at the provider's login page in the authorization-code test. */
 export const PERSON = { login: 'alice', agent: 'claude-alice' } as const;
 
@@ -73,7 +76,7 @@ export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
   const mcpUrl = `${publicUrl}/mcp`;
   const op = await peerOrSkip('oidc-provider', () =>
     startOidcProvider({
-      resources: [mcpUrl],
+      resources: [mcpUrl, OTHER_RESOURCE],
       clients: Object.values(CLIENTS),
       // An interactive client registers itself (as Claude does); its user's consent gives it these at most.
       registrationScopes: ['cofre:read', 'cofre:trade'],
