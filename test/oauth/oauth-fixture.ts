@@ -40,7 +40,8 @@ function client(
 export const CLIENTS = {
   tsTrader: client('ts-trader', ['cofre:read', 'cofre:trade']),
   // client_secret_basic: the Python client's client_secret_post (mcp 1.30.0) sends no client_id, which RFC 6749
-  // §2.3.1 requires and oidc-provider enforces ("no client authentication mechanism provided").
+  // §2.3.1 requires and oidc-provider enforces ("no client authentication mechanism provided");
+  // modelcontextprotocol/python-sdk#2128.
   pyTrader: client('py-trader', ['cofre:read', 'cofre:trade']),
   reader: client('reader', ['cofre:read']),
   agentsJs: client('agents-js', ['cofre:read']),
