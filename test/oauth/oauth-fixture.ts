@@ -22,18 +22,8 @@ export interface RegisteredClient extends OidcPeerClient {
   readonly agent: string;
 }
 
-function client(
-  clientId: string,
-  scopes: readonly string[],
-  authMethod: OidcPeerClient['authMethod'] = 'client_secret_basic',
-): RegisteredClient {
-  return {
-    clientId,
-    clientSecret: randomBytes(24).toString('base64url'),
-    authMethod,
-    scopes,
-    agent: clientId,
-  };
+function client(clientId: string, scopes: readonly string[]): RegisteredClient {
+  return { clientId, clientSecret: randomBytes(24).toString('base64url'), scopes, agent: clientId };
 }
 
 /** The clients of the tests: two traders (one per client library), and three that may only read. */

@@ -38,10 +38,9 @@ const provider = new Provider(issuer, {
     client_id: c.clientId,
     client_secret: c.clientSecret,
     token_endpoint_auth_method: c.authMethod ?? 'client_secret_basic',
-    grant_types:
-      c.redirectUris === undefined ? ['client_credentials'] : ['authorization_code', 'refresh_token'],
-    response_types: c.redirectUris === undefined ? [] : ['code'],
-    redirect_uris: c.redirectUris ?? [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
   })),
   features: {
     clientCredentials: { enabled: true },

@@ -1,4 +1,7 @@
-/** One client registered at the provider from the start (RFC 6749 confidential client). */
+/**
+ * One client registered at the provider from the start: a confidential client with the client-credentials grant.
+ * (Interactive clients register themselves: dynamic registration is open.)
+ */
 export interface OidcPeerClient {
   readonly clientId: string;
   readonly clientSecret: string;
@@ -6,8 +9,6 @@ export interface OidcPeerClient {
   readonly authMethod?: 'client_secret_basic' | 'client_secret_post';
   /** The cofre scopes its access tokens may carry (`cofre:read`, `cofre:trade`, ...), whatever it asks for. */
   readonly scopes: readonly string[];
-  /** Given: an authorization-code client with these redirect URIs; absent: a client-credentials client. */
-  readonly redirectUris?: readonly string[];
 }
 
 /** What the provider process is told at start (JSON in `COFRE_OIDC_PEER`). */
