@@ -2,6 +2,9 @@
 // authorization server no one here wrote (oidc-provider), connects to cofre's /mcp holding no token, follows the
 // 401 to the protected resource metadata and the authorization server by itself, gets a token for cofre's resource
 // (client credentials) and calls tools as the agent its token maps to. A token without `cofre:trade` places nothing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -128,6 +131,17 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
       .auditRecords()
       .filter((r) => r['kind'] === 'intent' && r['agent'] === 'ts-trader' && r['action'] === 'place_order');
     expect(intents).toMatchObject([{ decision: 'allow', clientOrderId: 'oauth-ts-1' }]);
+
+    // SECURITY: the access token (or its signature) is nowhere in what cofre wrote or sent on.
+    const token = provider.tokens()!.access_token;
+    const signature = token.split('.')[2]!;
+    const written = [
+      readFileSync(join(oauth!.fx.dir, 'audit.jsonl'), 'utf8'),
+      oauth!.fx.logLines.join(''),
+      JSON.stringify(oauth!.fx.paper.requests()),
+    ].join('\n');
+    expect(written).toContain('oauth-ts-1'); // they do hold this call
+    expect(written).not.toContain(signature);
   });
 
   it('refuses place_order for a token without cofre:trade, and nothing reaches the exchange', async () => {
