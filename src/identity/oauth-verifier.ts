@@ -16,7 +16,7 @@ import { createJwtIssuer, type JwtIssuer, unverifiedIssuer } from './jwt-issuer.
  * Checked, in order, and refused with `COFRE_UNAUTHENTICATED` naming what failed:
  * - the issuer (`iss`, read unverified only to choose the key set) is one configured, exactly;
  * - signature with that issuer's key set (discovered, cached, refetched on an unknown key id; `alg: none`, HMAC and
- *   algorithms not configured are refused), `iss`, `exp` (required), `nbf`, `iat` with the issuer's `clockSkew`;
+ *   algorithms not configured are refused), `iss`, `exp` (required) and `nbf` with the issuer's `clockSkew`;
  * - `aud` names cofre (RFC 8707 audience binding): the issuer's `audience`, by default `publicUrl` and
  *   `publicUrl/mcp`; a token issued for another resource is refused;
  * - a rule maps the claims to an agent and policy (first match wins).

@@ -21,7 +21,8 @@ export interface OpenBaoIssuer {
     name: string,
     settings: {
       readonly clientId: string;
-      readonly scope?: string;
+      /** A string goes in `scope` (space-separated), a list in `scp`. */
+      readonly scope?: string | readonly string[];
       readonly ttl?: string;
       /** A fixed `cofre_agent` claim instead of the entity's name. */
       readonly agent?: string;
@@ -66,7 +67,8 @@ export async function openBaoIssuer(bao: OpenBaoPeer, agentName: string): Promis
       const claims: string[] = [
         `"cofre_agent": ${settings.agent === undefined ? '{{identity.entity.name}}' : JSON.stringify(settings.agent)}`,
       ];
-      if (settings.scope !== undefined) claims.push(`"scope": ${JSON.stringify(settings.scope)}`);
+      if (typeof settings.scope === 'string') claims.push(`"scope": ${JSON.stringify(settings.scope)}`);
+      else if (settings.scope !== undefined) claims.push(`"scp": ${JSON.stringify(settings.scope)}`);
       await baoApi(bao, 'POST', `identity/oidc/role/${name}`, {
         key: KEY,
         client_id: settings.clientId,

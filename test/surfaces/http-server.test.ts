@@ -185,7 +185,14 @@ describe('authentication', () => {
   it.each(cases)('answers %s with 401 and one same body', async (_label, headers) => {
     const r = await call({ method: 'POST', url: '/v1/actions/list_accounts', headers: headers(), body: {} });
     expect(r.statusCode).toBe(401);
-    expect(r.headers['www-authenticate']).toBe('Bearer realm="cofre"');
+    // RFC 6750 §3: a refused token is `invalid_token`, with one same description whatever was wrong with it (no
+    // oracle); a request without a bearer token gets no error code.
+    const presented = headers()['authorization']?.startsWith('Bearer ') === true;
+    expect(r.headers['www-authenticate']).toBe(
+      presented
+        ? 'Bearer realm="cofre", error="invalid_token", error_description="invalid, expired or revoked agent token"'
+        : 'Bearer realm="cofre"',
+    );
     reference ??= r.json();
     expect(r.json()).toEqual(reference);
     expect(r.json()).toEqual({

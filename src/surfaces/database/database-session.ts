@@ -73,6 +73,16 @@ export async function handleDatabaseClient(client: Socket, deps: DatabaseSession
     refuse(client, '28P01', `cofre: ${message}; give the agent's cofre token as the password`);
     return;
   }
+  // Issue 17: a database connection is a `services` action; an OAuth access token without that scope reaches none.
+  if (agent.actionClasses !== undefined && !agent.actionClasses.has('services')) {
+    log.info({ agent: agent.id }, 'database connection refused: the access token has no services scope');
+    refuse(
+      client,
+      '28000',
+      'cofre: this access token has no scope for services (databases, http_request); ask the authorization server for a token with the services scope (agents.oauth[].scopes.services)',
+    );
+    return;
+  }
   const record = (status: string, decision: PolicyDecision | undefined, detail: Record<string, unknown>) =>
     deps.audit.append(auditEvent(connection, agent.id, status, decision, { database: deps.name, ...detail }));
   // The kill switch (`cofre halt`, the operator API) stops agents reaching databases too; open connections stay.

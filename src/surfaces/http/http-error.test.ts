@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { ActionResponse } from '../../broker/broker.js';
 import { CofreError, type ErrorCode } from '../../errors.js';
-import { httpErrorReply, httpStatusForResponse } from './http-error.js';
+import { bearerChallengeHeader, httpErrorReply, httpStatusForResponse } from './http-error.js';
 
 const log = pino({ level: 'silent' });
 
@@ -95,5 +95,43 @@ describe('httpErrorReply', () => {
       'COFRE_INPUT_INVALID',
     );
     expect(httpErrorReply(Object.assign(new Error('x'), { statusCode: 503 }), 'r', log).status).toBe(500);
+  });
+});
+
+describe('bearerChallengeHeader (RFC 6750 §3, RFC 9728 §5.1)', () => {
+  const metadata = 'https://cofre.example.com/.well-known/oauth-protected-resource';
+
+  it('names the resource metadata, and no error when no token came', () => {
+    const err = new CofreError('COFRE_UNAUTHENTICATED', 'no token');
+    expect(bearerChallengeHeader(err, { tokenPresented: false, resourceMetadata: metadata })).toBe(
+      `Bearer realm="cofre", resource_metadata="${metadata}"`,
+    );
+  });
+
+  it('says invalid_token with the reason when a token was refused, quoting nothing it cannot quote', () => {
+    const err = new CofreError('COFRE_UNAUTHENTICATED', 'the issuer "x\\y" is not trusted — sorry');
+    expect(bearerChallengeHeader(err, { tokenPresented: true, resourceMetadata: metadata })).toBe(
+      `Bearer realm="cofre", error="invalid_token", error_description="the issuer 'x'y' is not trusted ? sorry", resource_metadata="${metadata}"`,
+    );
+  });
+
+  it('says insufficient_scope with the scope that grants the class at the token issuer', () => {
+    const err = new CofreError('COFRE_INSUFFICIENT_SCOPE', 'no trade', { details: { actionClass: 'trade' } });
+    const header = bearerChallengeHeader(err, {
+      tokenPresented: true,
+      resourceMetadata: metadata,
+      scopeFor: (c) => (c === 'trade' ? 'exchange:trade' : undefined),
+    });
+    expect(header).toBe(
+      `Bearer realm="cofre", error="insufficient_scope", error_description="no trade", scope="exchange:trade", resource_metadata="${metadata}"`,
+    );
+  });
+
+  it('adds no challenge to other refusals', () => {
+    expect(
+      bearerChallengeHeader(new CofreError('COFRE_IDENTITY_ISSUER_UNAVAILABLE', 'down'), {
+        tokenPresented: true,
+      }),
+    ).toBeUndefined();
   });
 });

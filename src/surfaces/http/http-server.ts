@@ -181,7 +181,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.get('/v1/health', () => ({ status: 'ok' }));
   if (options.protectedResource !== undefined)
     registerProtectedResourceRoutes(app, options.protectedResource);
-  const openApi = buildOpenApiDocument();
+  const documentOptions = { protectedResource: options.protectedResource !== undefined };
+  const openApi = buildOpenApiDocument(undefined, documentOptions);
   // Issue 9: with an agent's token, the document lists only the actions that agent's policy can allow; without one,
   // every action (the document is public: it holds no account, policy or secret).
   app.get(
@@ -194,7 +195,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     (request) =>
       request.headers.authorization === undefined
         ? openApi
-        : buildOpenApiDocument(options.broker.actionsFor(auth.agentOf(request))),
+        : buildOpenApiDocument(options.broker.actionsFor(auth.agentOf(request)), documentOptions),
   );
 
   for (const name of ACTION_NAMES) {

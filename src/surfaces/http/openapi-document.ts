@@ -66,7 +66,7 @@ const components = {
       type: 'http',
       scheme: 'bearer',
       description:
-        'An agent token from `cofre agent add`. Missing, unknown, expired and revoked tokens all get 401; an operator token gets 403 COFRE_AGENT_TOKEN_REQUIRED.',
+        'An agent token from `cofre agent add`, a session token (`cofre_st_...`), or a JWT access token from an authorization server in `agents.oauth` (its `aud` must be this server, its scopes allow classes of action). Missing, unknown, expired and revoked tokens all get 401 with a `WWW-Authenticate: Bearer` challenge; an operator token gets 403 COFRE_AGENT_TOKEN_REQUIRED.',
     },
     operatorToken: {
       type: 'http',
@@ -137,17 +137,30 @@ const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
+/** The `WWW-Authenticate` header of a 401 or an insufficient-scope 403 (RFC 6750 §3, RFC 9728 §5.1). */
+const bearerChallenge = {
+  'WWW-Authenticate': {
+    description:
+      '`Bearer realm="cofre"`; when OAuth is configured, `resource_metadata="<publicUrl>/.well-known/oauth-protected-resource"` (the `/mcp` form for /mcp) for clients to discover the authorization server; with a token that was refused, `error="invalid_token"` and `error_description`; for a missing scope, `error="insufficient_scope"` and the `scope` needed.',
+    schema: { type: 'string' },
+  },
+};
 
 const commonErrors = {
   '400': errorResponse(
     'Invalid input, malformed JSON or unknown action (COFRE_INPUT_INVALID, COFRE_ACTION_UNKNOWN).',
   ),
-  '401': errorResponse('Missing, unknown, expired or revoked agent token (COFRE_UNAUTHENTICATED).'),
+  '401': {
+    ...errorResponse(
+      'Missing, unknown, expired or revoked agent token, or an access token refused (issuer, audience, signature, expiry, no rule): COFRE_UNAUTHENTICATED.',
+    ),
+    headers: bearerChallenge,
+  },
   '413': errorResponse('Body larger than the server limit (COFRE_BODY_TOO_LARGE).'),
   '415': errorResponse('Body is not JSON (COFRE_MEDIA_TYPE_UNSUPPORTED).'),
   '500': errorResponse('Internal error; the message names the request id to find in the server log.'),
   '503': errorResponse(
-    'A dependency is unavailable, e.g. the audit log (COFRE_AUDIT_UNAVAILABLE); retry later.',
+    "A dependency is unavailable, e.g. the audit log (COFRE_AUDIT_UNAVAILABLE) or an access token's issuer (COFRE_IDENTITY_ISSUER_UNAVAILABLE); retry later.",
   ),
 };
 
@@ -172,7 +185,21 @@ function actionOperation(name: ActionName) {
           name === 'get_request' ? 'The stored answer of that request, whatever its status.' : 'Executed.',
         ),
         '202': actionResponse('Waiting for an operator to approve; poll get_request with the requestId.'),
-        '403': actionResponse('Denied by policy; `rule` and `reason` say why. Do not retry unchanged.'),
+        '403': {
+          description:
+            "Denied by policy (an action response; `rule` and `reason` say why; do not retry unchanged), or the access token's scopes do not allow this class of action (COFRE_INSUFFICIENT_SCOPE, an error, with a `WWW-Authenticate` challenge naming the scope; nothing was executed).",
+          headers: bearerChallenge,
+          content: {
+            'application/json': {
+              schema: {
+                oneOf: [
+                  { $ref: '#/components/schemas/ActionResponse' },
+                  { $ref: '#/components/schemas/Error' },
+                ],
+              },
+            },
+          },
+        },
         '409': {
           description:
             'The clientOrderId is in use: its first request is still running (COFRE_REQUEST_IN_PROGRESS, an action response), or it was used for a different order (COFRE_IDEMPOTENCY_CONFLICT, an error naming what differs).',
@@ -204,6 +231,10 @@ function actionOperation(name: ActionName) {
  */
 export function buildOpenApiDocument(
   actions: ReadonlySet<ActionName> = new Set(ACTION_NAMES),
+  options: {
+    /** The OAuth protected resource metadata routes are served (`server.publicUrl` and `agents.oauth`). */
+    readonly protectedResource?: boolean;
+  } = {},
 ): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const name of ACTION_NAMES) {
@@ -247,6 +278,7 @@ export function buildOpenApiDocument(
       },
     },
   };
+  if (options.protectedResource === true) Object.assign(paths, protectedResourcePaths());
   Object.assign(paths, operatorPaths());
   return {
     openapi: '3.1.0',
@@ -269,5 +301,47 @@ export function buildOpenApiDocument(
     ],
     paths,
     components,
+  };
+}
+
+/** RFC 9728 metadata: one document for the API (`resource` = publicUrl), one for MCP (`resource` = publicUrl/mcp). */
+function protectedResourcePaths(): Record<string, unknown> {
+  const schema = {
+    type: 'object',
+    required: ['resource', 'authorization_servers', 'bearer_methods_supported'],
+    properties: {
+      resource: { type: 'string', description: 'The resource identifier: the `aud` access tokens carry.' },
+      authorization_servers: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'Issuers (`agents.oauth[].issuer`) whose access tokens are accepted.',
+      },
+      scopes_supported: { type: 'array', items: { type: 'string' } },
+      bearer_methods_supported: { type: 'array', items: { type: 'string', const: 'header' } },
+      resource_name: { type: 'string' },
+    },
+  };
+  const operation = (operationId: string, summary: string) => ({
+    get: {
+      operationId,
+      summary,
+      security: [],
+      responses: {
+        '200': {
+          description: 'OAuth 2.0 Protected Resource Metadata (RFC 9728).',
+          content: { 'application/json': { schema } },
+        },
+      },
+    },
+  });
+  return {
+    '/.well-known/oauth-protected-resource': operation(
+      'protectedResourceMetadata',
+      'OAuth protected resource metadata of the HTTP API',
+    ),
+    '/.well-known/oauth-protected-resource/mcp': operation(
+      'protectedResourceMetadataMcp',
+      'OAuth protected resource metadata of /mcp',
+    ),
   };
 }

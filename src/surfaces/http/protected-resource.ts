@@ -70,8 +70,8 @@ function isActionClass(name: string): name is ActionClass {
  * OAuth 2.0 Protected Resource Metadata (RFC 9728), as MCP authorization clients discover it from the 401's
  * `resource_metadata`: `GET /.well-known/oauth-protected-resource` for the API, and the path-suffixed form
  * `/.well-known/oauth-protected-resource/mcp` for `/mcp`. Public (it holds no secret); behind the Host guard like
- * every route. When `publicUrl` has a path (`https://host/cofre`), the routes are served under that path's suffix
- * too, since a proxy in front forwards the well-known path as RFC 9728 builds it.
+ * every route. When `publicUrl` has a path (`https://host/cofre`), that path is the routes' suffix
+ * (`/.well-known/oauth-protected-resource/cofre[/mcp]`), as RFC 9728 §3.1 builds the URL a client asks for.
  */
 export function registerProtectedResourceRoutes(app: FastifyInstance, resource: ProtectedResource): void {
   const { pathname } = new URL(resource.publicUrl);
