@@ -5,7 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import {
+  ClientCredentialsProvider,
+  PrivateKeyJwtProvider,
+} from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -169,6 +172,28 @@ describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client cred
       .auditRecords()
       .filter((r) => r['agent'] === 'reader' && r['action'] === 'place_order');
     expect(intents.every((r) => r['decision'] !== 'allow')).toBe(true);
+  });
+});
+
+describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with a key instead of a secret', () => {
+  it('gets its token with a signed client assertion (private_key_jwt) and calls a tool as its agent', async () => {
+    const { keyClient, mcpUrl, op } = oauth!;
+    const provider = new PrivateKeyJwtProvider({
+      clientId: keyClient.clientId,
+      privateKey: keyClient.privateKey,
+      algorithm: 'ES256',
+      scope: 'cofre:read',
+      expectedIssuer: op.issuer,
+    });
+    const client = new Client({ name: 'oauth-keyed', version: '0.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }));
+    clients.push(client);
+    expect(decodeJwt(provider.tokens()!.access_token)).toMatchObject({ aud: mcpUrl, client_id: 'keyed' });
+    expect(await call(client, 'get_balance', { account: 'paper' })).toMatchObject({ status: 'executed' });
+    const reads = oauth!
+      .auditRecords()
+      .filter((r) => r['agent'] === 'keyed' && r['action'] === 'get_balance');
+    expect(reads.length).toBeGreaterThan(0);
   });
 });
 

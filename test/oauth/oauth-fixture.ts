@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+
 import { type ServedFixture, startServedBroker } from '../e2e/served-broker.js';
 import {
   type OidcPeerClient,
@@ -19,7 +21,16 @@ import { freePort } from '../peers/peers.js';
 
 /** A client registered at the provider, and the agent cofre maps its tokens to (by `client_id`). */
 export interface RegisteredClient extends OidcPeerClient {
+  readonly clientSecret: string;
   readonly agent: string;
+}
+
+/** A client that holds no shared secret: it signs its token requests with its own key (`private_key_jwt`). */
+export interface KeyClient {
+  readonly clientId: string;
+  readonly agent: string;
+  /** Its private key, as a JWK (ES256). */
+  readonly privateKey: JWK;
 }
 
 function client(clientId: string, scopes: readonly string[]): RegisteredClient {
@@ -51,6 +62,8 @@ export interface OAuthFixture {
   readonly publicUrl: string;
   /** `<publicUrl>/mcp`: the MCP endpoint, and the resource its tokens must be issued for. */
   readonly mcpUrl: string;
+  /** Registered with its public key only (`private_key_jwt`), allowed `cofre:read`. */
+  readonly keyClient: KeyClient;
   /** The audit log's records so far. */
   auditRecords(): Record<string, unknown>[];
   close(): Promise<void>;
@@ -65,10 +78,25 @@ export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const mcpUrl = `${publicUrl}/mcp`;
+  const keys = await generateKeyPair('ES256', { extractable: true });
+  const keyClient: KeyClient = {
+    clientId: 'keyed',
+    agent: 'keyed',
+    privateKey: { ...(await exportJWK(keys.privateKey)), alg: 'ES256' },
+  };
+  const publicKey = { ...(await exportJWK(keys.publicKey)), alg: 'ES256', use: 'sig' };
   const op = await peerOrSkip('oidc-provider', () =>
     startOidcProvider({
       resources: [mcpUrl, OTHER_RESOURCE],
-      clients: Object.values(CLIENTS),
+      clients: [
+        ...Object.values(CLIENTS),
+        {
+          clientId: keyClient.clientId,
+          authMethod: 'private_key_jwt',
+          publicKeys: [publicKey],
+          scopes: ['cofre:read'],
+        },
+      ],
       // An interactive client registers itself (as Claude does); its user's consent gives it these at most.
       registrationScopes: ['cofre:read', 'cofre:trade'],
     }),
@@ -85,7 +113,7 @@ export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
         '  oauth:',
         `    - issuer: "${op.issuer}"`,
         '      rules:',
-        ...Object.values(CLIENTS).map(
+        ...[...Object.values(CLIENTS), keyClient].map(
           (c) => `        - { claims: { client_id: ${c.clientId} }, agent: ${c.agent}, policy: trader }`,
         ),
         // A person signing in at the provider through an interactive client: their account, whatever the client.
@@ -111,6 +139,7 @@ export async function startOAuthFixture(): Promise<OAuthFixture | undefined> {
     fx,
     publicUrl,
     mcpUrl,
+    keyClient,
     auditRecords: () =>
       readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
         .split('\n')

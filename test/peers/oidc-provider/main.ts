@@ -36,7 +36,8 @@ const provider = new Provider(issuer, {
   scopes: ['openid', 'offline_access', ...COFRE_SCOPES],
   clients: settings.clients.map((c) => ({
     client_id: c.clientId,
-    client_secret: c.clientSecret,
+    ...(c.clientSecret === undefined ? {} : { client_secret: c.clientSecret }),
+    ...(c.publicKeys === undefined ? {} : { jwks: { keys: c.publicKeys } }),
     token_endpoint_auth_method: c.authMethod ?? 'client_secret_basic',
     grant_types: ['client_credentials'],
     response_types: [],

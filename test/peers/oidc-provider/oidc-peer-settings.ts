@@ -4,9 +4,12 @@
  */
 export interface OidcPeerClient {
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** For `client_secret_basic` / `client_secret_post`. */
+  readonly clientSecret?: string;
   /** How it authenticates at the token endpoint; default `client_secret_basic`. */
-  readonly authMethod?: 'client_secret_basic' | 'client_secret_post';
+  readonly authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** For `private_key_jwt` (RFC 7523): the public keys its client assertions are signed with (JWKs). */
+  readonly publicKeys?: readonly Record<string, unknown>[];
   /** The cofre scopes its access tokens may carry (`cofre:read`, `cofre:trade`, ...), whatever it asks for. */
   readonly scopes: readonly string[];
 }
