@@ -101,6 +101,8 @@ export async function startServedBroker(
     readonly localBackend?: string;
     /** More entries of the embedded store, by name (plain text values), e.g. a service's API key. */
     readonly secrets?: Readonly<Record<string, string>>;
+    /** The loopback port to serve on (default: any free one), for a config that names its own URL (`publicUrl`). */
+    readonly port?: number;
   } = {},
 ): Promise<ServedFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'cofre-e2e-'));
@@ -150,7 +152,7 @@ export async function startServedBroker(
   let skew = 0;
   const now = (): Date => new Date(Date.now() + skew);
   const serve = (): Promise<BrokerServer> =>
-    startBrokerServer(config, { logger, verify: false, host: '127.0.0.1', port: 0, now });
+    startBrokerServer(config, { logger, verify: false, host: '127.0.0.1', port: options.port ?? 0, now });
   let server = await serve();
 
   const fixture: ServedFixture = {

@@ -174,7 +174,8 @@ function keepRunDirs(): boolean {
   return process.env['COFRE_PEERS_KEEP'] === '1';
 }
 
-async function makeRunDir(peer: string): Promise<string> {
+/** A fresh `cofre-peer-<peer>-*` temp dir for a peer's log and files (the watchdog removes only such dirs). */
+export async function makeRunDir(peer: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `cofre-peer-${peer}-`));
   // PostgreSQL runs as the `postgres` user when we are root: it must be able to traverse this dir.
   await chmod(dir, 0o711);
@@ -241,7 +242,7 @@ export function tcpAccepts(port: number, host = '127.0.0.1', timeoutMs = 1000): 
   });
 }
 
-interface Spawned {
+export interface Spawned {
   readonly child: ChildProcess;
   /** Resolves when the child has exited (also after a spawn error). */
   readonly exited: Promise<void>;
@@ -254,7 +255,7 @@ interface Spawned {
  * Spawns `command` in its own process group with stdout and stderr appended to `logPath`, and registers it for
  * killing on exit and with a watchdog.
  */
-function spawnPeer(
+export function spawnPeer(
   command: string,
   args: readonly string[],
   opts: { cwd: string; runDir: string; logPath: string; env?: NodeJS.ProcessEnv },
@@ -307,7 +308,7 @@ function spawnPeer(
  * Polls `probe` until it returns true. Throws PeerStartError with the log tail when the child exits first or
  * the deadline passes.
  */
-async function waitReady(
+export async function waitReady(
   peer: string,
   spawned: Spawned,
   logPath: string,
@@ -331,7 +332,8 @@ async function waitReady(
   );
 }
 
-async function httpOk(url: string, init: RequestInit = {}): Promise<boolean> {
+/** True when `url` answers 200 (within 2 s). */
+export async function httpOk(url: string, init: RequestInit = {}): Promise<boolean> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
   await res.arrayBuffer();
   return res.status === 200;
@@ -342,7 +344,7 @@ function looksLikePortClash(log: string): boolean {
 }
 
 /** Runs `attempt` up to three times while the failure looks like a lost race for a free port. */
-async function withPortRetry<T>(attempt: () => Promise<T>): Promise<T> {
+export async function withPortRetry<T>(attempt: () => Promise<T>): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
@@ -359,7 +361,7 @@ function requireExecutable(path: string, what: string, peer: string): void {
 }
 
 /** Environment for a peer: ours, minus variables that would point peers at something else. */
-function peerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function peerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(BAO_|VAULT_|AWS_|AZURE_|MOTO_|JAVA_TOOL_OPTIONS$|_JAVA_OPTIONS$|JDK_JAVA_OPTIONS$|PG)/.test(k))
@@ -449,7 +451,8 @@ export async function startOpenBao(
   });
 }
 
-function stopper(spawned: Spawned, runDir: string): () => Promise<void> {
+/** The idempotent `stop()` of a peer: ends it, then removes its run dir unless COFRE_PEERS_KEEP=1. */
+export function stopper(spawned: Spawned, runDir: string): () => Promise<void> {
   let stopping: Promise<void> | undefined;
   return () => {
     stopping ??= (async () => {
