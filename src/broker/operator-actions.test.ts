@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
+import { issueAgentSession } from '../identity/agent-sessions.js';
 import type { HaltState } from '../state/control-store.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import { pendingApproval, TEST_PAYLOAD_HASH } from '../state/sqlite/testdata/pending-approval.js';
@@ -190,14 +191,22 @@ describe('OperatorActions halt', () => {
     await issueAgentToken(store, { id: 'bot-1', policy: 'p', ttlMs: 60_000, now: new Date(0) });
     await issueAgentToken(store, { id: 'bot-2', policy: 'p', ttlMs: 60_000, now: new Date(0) });
     store.revokeAgent('bot-2', new Date(1));
+    const exchanged = await issueAgentSession(store, {
+      agentId: 'k8s-bot',
+      policy: 'p',
+      kind: 'exchange',
+      now: new Date(0),
+      expiresAt: new Date(60_000),
+    });
     const report = await actions.halt('alice', {
       reason: 'incident',
       cancelOpenOrders: true,
       revokeAgents: true,
     });
+    expect(store.agentSessions([exchanged.session.tokenId])[0]?.revokedAt).toEqual(new Date(1_500));
     expect(report).toEqual({
       halt: { reason: 'incident', by: 'alice', at: new Date(1_500).toISOString() },
-      revokedAgents: ['bot-1'],
+      revokedAgents: ['bot-1', 'k8s-bot'],
       cancelled: [{ account: 'paper', cancelled: 2 }],
     });
     expect(store.halted()).toEqual({ reason: 'incident', by: 'alice', at: new Date(1_500) });

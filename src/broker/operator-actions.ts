@@ -161,6 +161,12 @@ export class OperatorActions {
       for (const agent of await this.#deps.store.listAgents()) {
         if (await this.#deps.store.revokeAgent(agent.id, state.at)) revokedAgents.push(agent.id);
       }
+      // Issue 17: exchanged and delegated tokens too (a delegated one already dies with its ancestor, but an
+      // exchanged agent may have no agent token at all). The halt must outlast a resume for every credential.
+      for (const session of await this.#deps.store.listAgentSessions({ now: state.at })) {
+        const revoked = await this.#deps.store.revokeAgentSession(session.tokenId, state.at);
+        if (revoked && !revokedAgents.includes(session.agentId)) revokedAgents.push(session.agentId);
+      }
     }
     const cancelled =
       input.cancelOpenOrders === true ? await this.#deps.broker.cancelAllOpenOrders(by) : undefined;

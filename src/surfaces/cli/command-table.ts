@@ -491,7 +491,10 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
         flags: '--cancel-open-orders',
         description: 'also cancel every open order of every account, reported per account',
       },
-      { flags: '--revoke-agents', description: 'also revoke every agent token' },
+      {
+        flags: '--revoke-agents',
+        description: 'also revoke every agent token and session token (exchanged, delegated)',
+      },
     ],
     run: async ({ io, global }, _args, options) => (await import('./halt.js')).halt(io, global, options),
   }),

@@ -29,7 +29,10 @@ export const haltBodySchema = z.strictObject({
     .boolean()
     .optional()
     .describe('Also cancel every open order of every account, through the audited path.'),
-  revokeAgents: z.boolean().optional().describe('Also revoke every agent token.'),
+  revokeAgents: z
+    .boolean()
+    .optional()
+    .describe('Also revoke every agent token and every session token (exchanged, delegated).'),
 });
 
 /** `POST /v1/operator/resume` takes no fields. */
