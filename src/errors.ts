@@ -472,6 +472,11 @@ export const errorCatalogue = {
     false,
     "A delegated token was not minted: the child would get a right its parent lacks (an account, action, symbol, a higher limit, a longer life), the chain would be deeper than `agents.delegation.maxDepth`, or the caller's token cannot delegate. Ask for a subset of the parent's rights.",
   ),
+  COFRE_TOKEN_EXCHANGE_RATE_LIMITED: spec(
+    'unavailable',
+    true,
+    '`POST /v1/token` was asked more often than 10 times per second (bursts of 30) from one client address. The route is unauthenticated and audits every refusal, so it is bounded; a workload exchanges once per token lifetime. Retry after the `Retry-After` seconds.',
+  ),
   COFRE_IDENTITY_ISSUER_UNAVAILABLE: spec(
     'unavailable',
     true,

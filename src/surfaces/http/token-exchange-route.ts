@@ -10,6 +10,7 @@ import {
   tokenExchangeErrorKind,
   type TokenExchangeParameters,
 } from '../../identity/token-exchange.js';
+import { TokenBucket } from '../../services/token-bucket.js';
 import { httpErrorReply } from './http-error.js';
 
 /**
@@ -19,6 +20,16 @@ import { httpErrorReply } from './http-error.js';
 export const TOKEN_REQUEST_BODY_LIMIT = 16 * 1024;
 
 /**
+ * Token requests per second per client address, and the burst allowed. The route is unauthenticated and writes an
+ * audit record for every refusal, so without a bound anyone who can reach it could fill the audit log; a workload
+ * exchanges once per token lifetime (minutes), so a busy cluster behind one proxy address still fits.
+ */
+export const TOKEN_REQUESTS_PER_SECOND = 10;
+export const TOKEN_REQUEST_BURST = 30;
+/** Client addresses tracked at most; past it the table starts over (an attacker with many addresses gains a burst). */
+const TRACKED_ADDRESSES = 10_000;
+
+/**
  * `POST /v1/token`: OAuth 2.0 Token Exchange (RFC 8693) of a workload identity token for a short-lived cofre token.
  * The body is `application/x-www-form-urlencoded` (RFC 8693 §2.1); a JSON object of string values is accepted too.
  * Answers RFC 8693 §2.2.1 (200, `Cache-Control: no-store`), or an RFC 6749 §5.2 error with cofre's code:
@@ -26,7 +37,27 @@ export const TOKEN_REQUEST_BODY_LIMIT = 16 * 1024;
  *
  * Registered in its own fastify scope so the form parser and the error shape apply to this route only.
  */
-export function registerTokenExchangeRoute(app: FastifyInstance, exchange: TokenExchange): void {
+export function registerTokenExchangeRoute(
+  app: FastifyInstance,
+  exchange: TokenExchange,
+  now: () => number = Date.now,
+): void {
+  const buckets = new Map<string, TokenBucket>();
+  const admit = (address: string): void => {
+    let bucket = buckets.get(address);
+    if (bucket === undefined) {
+      if (buckets.size >= TRACKED_ADDRESSES) buckets.clear();
+      bucket = new TokenBucket(TOKEN_REQUESTS_PER_SECOND, TOKEN_REQUEST_BURST, now());
+      buckets.set(address, bucket);
+    }
+    if (!bucket.take(now())) {
+      throw new CofreError(
+        'COFRE_TOKEN_EXCHANGE_RATE_LIMITED',
+        `too many token requests from this address (at most ${TOKEN_REQUESTS_PER_SECOND} per second); retry shortly`,
+        { details: { retryAfterMs: 1000 } },
+      );
+    }
+  };
   void app.register((scope, _opts, done) => {
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
@@ -39,21 +70,29 @@ export function registerTokenExchangeRoute(app: FastifyInstance, exchange: Token
       const answer = httpErrorReply(err, request.id, request.log);
       const code = answer.body.error.code;
       const status =
-        code === 'COFRE_IDENTITY_ISSUER_UNAVAILABLE' || answer.status >= 500 ? answer.status : 400;
-      return reply.code(status).send({
-        // RFC 6749 has no token-endpoint error for "cannot check now"; `temporarily_unavailable` (its §4.1.2.1) tells
-        // a generic OAuth client to retry, where `invalid_grant` would make it give up on a good token.
-        error:
-          code === 'COFRE_IDENTITY_ISSUER_UNAVAILABLE'
-            ? 'temporarily_unavailable'
-            : isCofreError(err)
-              ? tokenExchangeErrorKind(err)
-              : 'invalid_request',
-        error_description: answer.body.error.message,
-        code,
-      });
+        code === 'COFRE_IDENTITY_ISSUER_UNAVAILABLE' ||
+        code === 'COFRE_TOKEN_EXCHANGE_RATE_LIMITED' ||
+        answer.status >= 500
+          ? answer.status
+          : 400;
+      return reply
+        .code(status)
+        .headers(answer.headers)
+        .send({
+          // RFC 6749 has no token-endpoint error for "cannot check now"; `temporarily_unavailable` (its §4.1.2.1) tells
+          // a generic OAuth client to retry, where `invalid_grant` would make it give up on a good token.
+          error:
+            code === 'COFRE_IDENTITY_ISSUER_UNAVAILABLE' || code === 'COFRE_TOKEN_EXCHANGE_RATE_LIMITED'
+              ? 'temporarily_unavailable'
+              : isCofreError(err)
+                ? tokenExchangeErrorKind(err)
+                : 'invalid_request',
+          error_description: answer.body.error.message,
+          code,
+        });
     });
     scope.post('/v1/token', { bodyLimit: TOKEN_REQUEST_BODY_LIMIT }, async (request, reply) => {
+      admit(request.socket.remoteAddress ?? 'unknown');
       const result = await exchange.exchange(parametersOf(request.body));
       // Cache-Control: no-store is set on every answer by the server's onRequest hook (RFC 6749 §5.1 asks for it).
       return reply.code(200).send({
@@ -176,6 +215,11 @@ export function tokenExchangePaths(): Record<string, unknown> {
           '400': {
             description:
               'Refused; nothing was issued (COFRE_TOKEN_EXCHANGE_REFUSED for the subject token or target, COFRE_INPUT_INVALID for the request).',
+            content: { 'application/json': { schema: oauthError } },
+          },
+          '429': {
+            description:
+              'More than 10 token requests per second (bursts of 30) from one client address (COFRE_TOKEN_EXCHANGE_RATE_LIMITED); retry after `Retry-After`.',
             content: { 'application/json': { schema: oauthError } },
           },
           '503': {
