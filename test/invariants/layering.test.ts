@@ -31,7 +31,16 @@ const allowed: Record<string, readonly string[]> = {
   broker: ['identity', 'policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors', 'services'],
   // Issue 17: how agents prove who they are (OAuth access tokens, exchanged and delegated session tokens). Below the
   // broker, which asks it for scopes and grants; it reaches up only for the agent-token checks and the action names.
-  identity: ['broker/agent-tokens', 'broker/actions', 'policy', 'audit', 'state', 'config', 'errors'],
+  identity: [
+    'broker/agent-tokens',
+    'broker/actions',
+    'policy',
+    'audit',
+    'state',
+    'config',
+    'errors',
+    'venues/decimal',
+  ],
   // Issue 15: the service proxy's sender; path globs are policy's (one glob for rules and a service's `paths`).
   services: ['policy/path-glob', 'secrets', 'config', 'errors'],
   rotation: ['policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors'],
