@@ -1,12 +1,13 @@
 // cofre benchmarks (`npm run bench`, or `npm run bench -- <section>…` for some of: secrets, scrub, orders,
 // resolved-order, cold-start, serve-start, limits, policy, log-redaction, audit-verify, audit, overhead, ccxt-alone,
-// replicas).
+// replicas, authentication).
 // Not a test: nothing here asserts a timing. Each section measures alternatives side by side in one run and reports
 // ratios, because the machines are shared and noisy. Results and how to read them: bench/README.md.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
 import { auditLogBench } from './audit-log.js';
 import { auditVerifyBench } from './audit-verify.js';
+import { authenticationBench } from './authentication.js';
 import { brokerLatencyBench } from './broker-latency.js';
 import { ccxtAloneBench } from './ccxt-alone.js';
 import { coldStartBench } from './cold-start.js';
@@ -35,6 +36,7 @@ const SECTIONS: Readonly<Record<string, () => Promise<void>>> = {
   overhead: overheadBench,
   'ccxt-alone': ccxtAloneBench,
   replicas: replicasBench,
+  authentication: authenticationBench,
 };
 
 const asked = process.argv.slice(2);
