@@ -48,7 +48,11 @@ export interface AgentSessionStore {
   }): Awaitable<readonly AgentSessionRecord[]>;
   /** Returns false when no such session exists or it was already revoked. */
   revokeAgentSession(tokenId: string, at: Date): Awaitable<boolean>;
-  /** Revokes every unrevoked session of an agent (`cofre agent revoke`); returns how many. */
+  /**
+   * Revokes every unrevoked session of an agent and of its delegated sub-agents (`<agentId>/...`), for
+   * `cofre agent revoke`; returns how many. (Descendants would stop anyway once an ancestor is revoked; revoking
+   * them too makes the count and `cofre agent tokens` say so.)
+   */
   revokeAgentSessionsOf(agentId: string, at: Date): Awaitable<number>;
   /** Deletes sessions that expired before `before` (they can no longer authenticate); returns how many. */
   deleteExpiredAgentSessions(before: Date): Awaitable<number>;

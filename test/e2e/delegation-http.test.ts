@@ -310,7 +310,10 @@ describe('POST /v1/tokens/delegate', () => {
     for (const token of [carol, a.token]) expect((await limits(token)).status).toBe(200);
 
     // The root agent's token: `cofre agent revoke` stops the rest of the chain too.
-    expect((await cli(fx.dir, ['agent', 'revoke', 'carol'])).code).toBe(0);
+    const revoked = await cli(fx.dir, ['agent', 'revoke', 'carol']);
+    expect(revoked.code).toBe(0);
+    // The sub-agents' tokens still live (a, c: b was revoked above) are revoked with it, not only left to die.
+    expect(revoked.stderr).toContain("revoked 2 session tokens (its own and its sub-agents')");
     for (const token of [carol, a.token]) expect((await limits(token)).status).toBe(401);
     expect((await delegate(a.token, { name: 'late' })).status).toBe(401);
   });

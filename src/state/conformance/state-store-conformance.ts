@@ -128,8 +128,22 @@ export function exerciseStateStore(name: string, open: OpenStateStore): void {
         expect(await store().revokeAgentSession('a', t(6))).toBe(false);
         expect(await store().revokeAgentSession('nope', t(6))).toBe(false);
         expect((await store().agentSessions(['a']))[0]?.revokedAt).toEqual(t(5));
-        expect(await store().revokeAgentSessionsOf('bot', t(7))).toBe(1);
-        expect((await store().listAgentSessions({ now: t(8) })).map((s) => s.tokenId)).toEqual(['c']);
+        // Its delegated sub-agents go with it; an agent whose id merely starts alike (bot_2, bots/x) does not.
+        await store().addAgentSession(
+          session('d', 'bot/scout', 3, { kind: 'delegation', onBehalfOf: ['bot'] }),
+        );
+        await store().addAgentSession(session('e', 'bot_2', 3));
+        await store().addAgentSession(
+          session('f', 'bots/x', 3, { kind: 'delegation', onBehalfOf: ['bots'] }),
+        );
+        expect(await store().revokeAgentSessionsOf('bot', t(7))).toBe(2);
+        expect((await store().listAgentSessions({ now: t(8) })).map((s) => s.tokenId).sort()).toEqual([
+          'c',
+          'e',
+          'f',
+        ]);
+        await store().revokeAgentSessionsOf('bot_2', t(8));
+        await store().revokeAgentSessionsOf('bots', t(8));
         expect(await store().deleteExpiredAgentSessions(t(13))).toBe(2);
         expect((await store().agentSessions(['a', 'b', 'c'])).map((s) => s.tokenId)).toEqual(['b']);
       });

@@ -82,7 +82,8 @@ export class PostgresSessionStore implements AgentSessionStore {
 
   async revokeAgentSessionsOf(agentId: string, at: Date): Promise<number> {
     const { rowCount } = await this.#db.query(
-      'UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL',
+      // Not LIKE: "_" is a LIKE wildcard and a legal character of agent ids.
+      "UPDATE agent_sessions SET revoked_at = $1 WHERE (agent_id = $2 OR starts_with(agent_id, $2 || '/')) AND revoked_at IS NULL",
       [at, agentId],
     );
     return rowCount ?? 0;

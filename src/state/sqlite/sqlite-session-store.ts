@@ -58,8 +58,9 @@ export class SqliteSessionStore implements AgentSessionStore {
     this.#revoke = db.prepare(
       'UPDATE agent_sessions SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL',
     );
+    // Not LIKE: "_" is a LIKE wildcard and a legal character of agent ids.
     this.#revokeOf = db.prepare(
-      'UPDATE agent_sessions SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL',
+      "UPDATE agent_sessions SET revoked_at = @at WHERE (agent_id = @agent OR substr(agent_id, 1, length(@agent) + 1) = @agent || '/') AND revoked_at IS NULL",
     );
     this.#deleteExpired = db.prepare('DELETE FROM agent_sessions WHERE expires_at < ?');
   }
@@ -119,7 +120,7 @@ export class SqliteSessionStore implements AgentSessionStore {
   }
 
   revokeAgentSessionsOf(agentId: string, at: Date): number {
-    return this.#revokeOf.run(at.getTime(), agentId).changes;
+    return this.#revokeOf.run({ at: at.getTime(), agent: agentId }).changes;
   }
 
   deleteExpiredAgentSessions(before: Date): number {

@@ -6,7 +6,8 @@ import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
 
 /**
- * `cofre agent revoke <id>`: the agent's token and every session token it holds (exchanged or delegated) stop
+ * `cofre agent revoke <id>`: the agent's token and every session token of it and of its sub-agents (exchanged or
+ * delegated) stop
  * working at once (running servers check on every request). An agent that exists only through session tokens (a
  * workload identity) can be revoked too; it can exchange again while a rule maps its identity to it, which the
  * message says.
@@ -34,7 +35,7 @@ export async function agentRevoke(io: CliIo, global: GlobalOptions, id: string):
     });
     println(
       io.stderr,
-      `Agent "${id}" revoked${revokedAgent ? '' : ' (it has no token of its own)'}; revoked ${sessions} session token${sessions === 1 ? '' : 's'}.`,
+      `Agent "${id}" revoked${revokedAgent ? '' : ' (it has no token of its own)'}; revoked ${sessions} session token${sessions === 1 ? '' : 's'} (its own and its sub-agents').`,
     );
     if (config.agents.exchange.length > 0 && !revokedAgent) {
       println(
