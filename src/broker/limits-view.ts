@@ -1,4 +1,6 @@
+import { rightsOf } from '../identity/delegation.js';
 import type { LimitView, PolicyEngine } from '../policy/policy-types.js';
+import { accountOfScope } from '../policy/rule-limits.js';
 import type { LimitLedger } from '../state/limit-ledger.js';
 import { compareDecimal, subtractDecimal } from '../venues/decimal.js';
 import type { Decimal } from '../venues/venue-account.js';
@@ -23,7 +25,13 @@ export async function limitsView(
 ): Promise<readonly LimitUsage[]> {
   // Issue 17: a delegated agent's policy limits are its principal's (the budget its chain draws from), then its
   // grants' own.
-  const views = [...policy.limitsFor(principalOf(agent), agent.policy), ...grantLimitViews(agent)];
+  // Per-account limits of accounts its grants exclude are not its concern (nor its business to see).
+  const accounts = agent.grants === undefined ? undefined : new Set(rightsOf(agent, policy).accounts);
+  const policyViews = policy.limitsFor(principalOf(agent), agent.policy).filter((view) => {
+    const account = accountOfScope(view.scope);
+    return accounts === undefined || account === undefined || accounts.has(account);
+  });
+  const views = [...policyViews, ...grantLimitViews(agent)];
   const usage = await ledger.usage(views, at);
   return views.map((view) => {
     const used = usage.get(view.key) ?? '0';

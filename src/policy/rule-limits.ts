@@ -62,6 +62,14 @@ export function scopeKey(per: LimitScope, agentId: string, account: string | und
   }
 }
 
+/** The account a scope of {@link scopeKey} is about, or undefined for `global` and `agent` scopes. */
+export function accountOfScope(scope: string): string | undefined {
+  if (scope.startsWith('account:')) return scope.slice('account:'.length);
+  // `agent-account:<agent>:<account>`: agent ids hold no ":", account ids may not either (config names).
+  if (scope.startsWith('agent-account:')) return scope.slice(scope.lastIndexOf(':') + 1);
+  return undefined;
+}
+
 /** A notional limit that cannot measure an order (its quote is not among the limit's): the request is denied. */
 export interface Unmeasurable {
   readonly limit: CompiledLimit;
