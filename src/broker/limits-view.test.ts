@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import type { AccountConfig } from '../config/config-schema.js';
 import { parseConfig } from '../config/load-config.js';
 import { RulePolicy } from '../policy/rule-policy.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
@@ -26,7 +25,7 @@ policies:
 `);
 const policy = new RulePolicy({
   policies: config.policies,
-  accounts: config.accounts as Readonly<Record<string, AccountConfig>>,
+  accounts: config.accounts,
   now: () => t0,
 });
 
