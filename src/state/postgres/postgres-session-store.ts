@@ -1,22 +1,13 @@
-import { CofreError } from '../../errors.js';
-import type { AgentSessionRecord, AgentSessionStore, SessionAncestor } from '../../identity/session-types.js';
+import type { AgentSessionRecord, AgentSessionStore } from '../../identity/session-types.js';
+import {
+  SESSION_INSERT_COLUMNS,
+  sessionFromRow,
+  sessionIdIssuedTwice,
+  type SessionRow,
+  sessionValues,
+} from '../session-rows.js';
 import type { PgDb } from './pg-db.js';
 import { isUniqueViolation } from './pg-errors.js';
-
-interface SessionRow {
-  token_id: string;
-  token_hash: Buffer;
-  agent_id: string;
-  policy: string;
-  kind: 'exchange' | 'delegation';
-  on_behalf_of: string[];
-  ancestors: SessionAncestor[];
-  grants: string | null;
-  subject: string | null;
-  created_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-}
 
 /** The {@link AgentSessionStore} on PostgreSQL (migration 0005). Holds no token: only SHA-256 of each secret. */
 export class PostgresSessionStore implements AgentSessionStore {
@@ -29,24 +20,12 @@ export class PostgresSessionStore implements AgentSessionStore {
   async addAgentSession(session: AgentSessionRecord): Promise<void> {
     try {
       await this.#db.query(
-        'INSERT INTO agent_sessions (token_id, token_hash, agent_id, policy, kind, on_behalf_of, ancestors, grants, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
-        [
-          session.tokenId,
-          session.tokenHash,
-          session.agentId,
-          session.policy,
-          session.kind,
-          JSON.stringify(session.onBehalfOf),
-          JSON.stringify(session.ancestors),
-          session.grants ?? null,
-          session.subject ?? null,
-          session.createdAt,
-          session.expiresAt,
-        ],
+        `INSERT INTO agent_sessions (${SESSION_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        sessionValues(session, (at) => at),
       );
     } catch (err) {
       if (isUniqueViolation(err, 'agent_sessions_pkey')) {
-        throw new CofreError('COFRE_INTERNAL', 'a session token id was issued twice', { cause: err });
+        throw sessionIdIssuedTwice(err);
       }
       throw err;
     }
@@ -58,7 +37,7 @@ export class PostgresSessionStore implements AgentSessionStore {
       'SELECT * FROM agent_sessions WHERE token_id = ANY($1::text[])',
       [[...new Set(tokenIds)]],
     );
-    return rows.map(toSession);
+    return rows.map(sessionFromRow);
   }
 
   async listAgentSessions(options: {
@@ -69,7 +48,7 @@ export class PostgresSessionStore implements AgentSessionStore {
       'SELECT * FROM agent_sessions WHERE revoked_at IS NULL AND expires_at > $1 AND ($2::text IS NULL OR agent_id = $2) ORDER BY created_at DESC, token_id',
       [options.now, options.agentId ?? null],
     );
-    return rows.map(toSession);
+    return rows.map(sessionFromRow);
   }
 
   async revokeAgentSession(tokenId: string, at: Date): Promise<boolean> {
@@ -93,21 +72,4 @@ export class PostgresSessionStore implements AgentSessionStore {
     const { rowCount } = await this.#db.query('DELETE FROM agent_sessions WHERE expires_at < $1', [before]);
     return rowCount ?? 0;
   }
-}
-
-function toSession(row: SessionRow): AgentSessionRecord {
-  return {
-    tokenId: row.token_id,
-    tokenHash: row.token_hash,
-    agentId: row.agent_id,
-    policy: row.policy,
-    kind: row.kind,
-    onBehalfOf: row.on_behalf_of,
-    ancestors: row.ancestors,
-    grants: row.grants ?? undefined,
-    subject: row.subject ?? undefined,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at ?? undefined,
-  };
 }

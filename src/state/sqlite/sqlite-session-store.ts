@@ -1,7 +1,13 @@
 import type Database from 'better-sqlite3';
 
-import { CofreError } from '../../errors.js';
-import type { AgentSessionRecord, AgentSessionStore, SessionAncestor } from '../../identity/session-types.js';
+import type { AgentSessionRecord, AgentSessionStore } from '../../identity/session-types.js';
+import {
+  SESSION_INSERT_COLUMNS,
+  sessionFromRow,
+  sessionIdIssuedTwice,
+  type SessionRow,
+  sessionValues,
+} from '../session-rows.js';
 
 /** Schema version 6 (issue 17): short-lived tokens issued by exchange and delegation. Idempotent. */
 export function migrateTo6(db: Database.Database): void {
@@ -25,21 +31,6 @@ CREATE INDEX IF NOT EXISTS agent_sessions_expires ON agent_sessions (expires_at)
 `);
 }
 
-interface SessionRow {
-  token_id: string;
-  token_hash: Buffer;
-  agent_id: string;
-  policy: string;
-  kind: 'exchange' | 'delegation';
-  on_behalf_of: string;
-  ancestors: string;
-  grants: string | null;
-  subject: string | null;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
 /** The {@link AgentSessionStore} of one state file. Holds no token: only SHA-256 of each secret. */
 export class SqliteSessionStore implements AgentSessionStore {
   readonly #db: Database.Database;
@@ -52,7 +43,7 @@ export class SqliteSessionStore implements AgentSessionStore {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#insert = db.prepare(
-      'INSERT INTO agent_sessions (token_id, token_hash, agent_id, policy, kind, on_behalf_of, ancestors, grants, subject, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)',
+      `INSERT INTO agent_sessions (${SESSION_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#byId = db.prepare('SELECT * FROM agent_sessions WHERE token_id = ?');
     this.#revoke = db.prepare(
@@ -67,22 +58,10 @@ export class SqliteSessionStore implements AgentSessionStore {
 
   addAgentSession(session: AgentSessionRecord): void {
     try {
-      this.#insert.run(
-        session.tokenId,
-        session.tokenHash,
-        session.agentId,
-        session.policy,
-        session.kind,
-        JSON.stringify(session.onBehalfOf),
-        JSON.stringify(session.ancestors),
-        session.grants ?? null,
-        session.subject ?? null,
-        session.createdAt.getTime(),
-        session.expiresAt.getTime(),
-      );
+      this.#insert.run(...sessionValues(session, (at) => at.getTime()));
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new CofreError('COFRE_INTERNAL', 'a session token id was issued twice', { cause: err });
+        throw sessionIdIssuedTwice(err);
       }
       throw err;
     }
@@ -93,7 +72,7 @@ export class SqliteSessionStore implements AgentSessionStore {
     const found: AgentSessionRecord[] = [];
     for (const id of new Set(tokenIds)) {
       const row = this.#byId.get(id) as SessionRow | undefined;
-      if (row !== undefined) found.push(toSession(row));
+      if (row !== undefined) found.push(sessionFromRow(row));
     }
     return found;
   }
@@ -112,7 +91,7 @@ export class SqliteSessionStore implements AgentSessionStore {
           ? [options.now.getTime()]
           : [options.now.getTime(), options.agentId]),
       ) as SessionRow[];
-    return rows.map(toSession);
+    return rows.map(sessionFromRow);
   }
 
   revokeAgentSession(tokenId: string, at: Date): boolean {
@@ -126,21 +105,4 @@ export class SqliteSessionStore implements AgentSessionStore {
   deleteExpiredAgentSessions(before: Date): number {
     return this.#deleteExpired.run(before.getTime()).changes;
   }
-}
-
-function toSession(row: SessionRow): AgentSessionRecord {
-  return {
-    tokenId: row.token_id,
-    tokenHash: row.token_hash,
-    agentId: row.agent_id,
-    policy: row.policy,
-    kind: row.kind,
-    onBehalfOf: JSON.parse(row.on_behalf_of) as string[],
-    ancestors: JSON.parse(row.ancestors) as SessionAncestor[],
-    grants: row.grants ?? undefined,
-    subject: row.subject ?? undefined,
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
-    revokedAt: row.revoked_at === null ? undefined : new Date(row.revoked_at),
-  };
 }
