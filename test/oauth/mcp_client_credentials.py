@@ -17,30 +17,10 @@ from urllib.parse import parse_qs
 
 import httpx
 from mcp import ClientSession
-from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamablehttp_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from oauth_env import MemoryStorage, provider_from_env
 
-
-class MemoryStorage:
-    """Tokens live in this process only."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 def claims_of(jwt: str) -> dict:
@@ -71,13 +51,7 @@ async def main() -> None:
         return client
 
     storage = MemoryStorage()
-    provider = ClientCredentialsOAuthProvider(
-        server_url=os.environ["MCP_URL"],
-        storage=storage,
-        client_id=os.environ["OAUTH_CLIENT_ID"],
-        client_secret=os.environ["OAUTH_CLIENT_SECRET"],
-        issuer=os.environ["OAUTH_ISSUER"],
-    )
+    provider = provider_from_env(storage)
     answers = []
     async with streamablehttp_client(os.environ["MCP_URL"], auth=provider, httpx_client_factory=client_factory) as (
         read,

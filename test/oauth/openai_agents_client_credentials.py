@@ -10,29 +10,9 @@ import json
 import os
 
 from agents.mcp import MCPServerStreamableHttp
-from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamablehttp_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from oauth_env import MemoryStorage, provider_from_env
 
-
-class MemoryStorage:
-    """Tokens live in this process only."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client_info
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client_info = client_info
 
 
 class OAuthMCPServer(MCPServerStreamableHttp):
@@ -48,13 +28,7 @@ class OAuthMCPServer(MCPServerStreamableHttp):
 
 async def main() -> None:
     url = os.environ["MCP_URL"]
-    auth = ClientCredentialsOAuthProvider(
-        server_url=url,
-        storage=MemoryStorage(),
-        client_id=os.environ["OAUTH_CLIENT_ID"],
-        client_secret=os.environ["OAUTH_CLIENT_SECRET"],
-        issuer=os.environ["OAUTH_ISSUER"],
-    )
+    auth = provider_from_env(MemoryStorage())
     server = OAuthMCPServer(url, auth, "cofre")
     await server.connect()
     try:
