@@ -369,22 +369,25 @@ export class CofreClient implements ActionMethods {
   }
 }
 
-/** What a sub-agent's token may do (`CofreClient.delegate`). Absent: as much as the parent; `[]`: none. */
-export interface DelegationRequest {
-  /** The sub-agent's name (lowercase letters, digits, `-`, `_`); its agent id becomes `<parent id>/<name>`. */
-  readonly name: string;
+/** The rights a delegation narrows: absent, as much as the parent; `[]`, none. */
+interface DelegatedRights<Limit> {
   readonly accounts?: readonly string[];
   readonly actions?: readonly ActionName[];
   /** Markets, e.g. `BTC/USDT`. */
   readonly symbols?: readonly string[];
-  /** Budgets of its own, on top of the parent's: at most `cap` per rolling `window` (e.g. `1h`). */
-  readonly limits?: readonly {
+  /** Budgets of its own, on top of the parent's: at most `cap` per rolling window. */
+  readonly limits?: readonly ({
     readonly measure: 'notional' | 'orders' | 'withdrawals';
     /** The quote asset for notional, the asset for withdrawals; none for orders. */
     readonly unit?: string;
-    readonly window: string;
     readonly cap: string;
-  }[];
+  } & Limit)[];
+}
+
+/** What a sub-agent's token may do (`CofreClient.delegate`). */
+export interface DelegationRequest extends DelegatedRights<{ readonly window: string }> {
+  /** The sub-agent's name (lowercase letters, digits, `-`, `_`); its agent id becomes `<parent id>/<name>`. */
+  readonly name: string;
   /** Lifetime, e.g. `15m`; default the longest allowed. */
   readonly ttl?: string;
 }
@@ -395,18 +398,8 @@ export interface Delegation {
   readonly token: string;
   readonly agent: string;
   readonly expiresAt: string;
-  readonly grant: {
-    readonly tokenId: string;
-    readonly accounts?: readonly string[];
-    readonly actions?: readonly ActionName[];
-    readonly symbols?: readonly string[];
-    readonly limits?: readonly {
-      readonly measure: 'notional' | 'orders' | 'withdrawals';
-      readonly unit?: string;
-      readonly windowMs: number;
-      readonly cap: string;
-    }[];
-  };
+  /** As asked for, with each window in ms and the child token's public id. */
+  readonly grant: DelegatedRights<{ readonly windowMs: number }> & { readonly tokenId: string };
   /** Who it acts for, nearest first. */
   readonly onBehalfOf: readonly string[];
 }
