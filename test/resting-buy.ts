@@ -10,3 +10,19 @@ export const RESTING_BUY = {
   amount: '0.001',
   price: '50000',
 } as const;
+
+/**
+ * A limit buy on `paper` at the price every test's paper exchange quotes (BTC/USDT at 60,000): it fills at once, and
+ * its notional is `amount` × 60,000 (0.005 BTC is 300 USDT), for tests that judge orders against caps and limits.
+ */
+export function buyAtMarket(amount: string, clientOrderId: string) {
+  return {
+    account: 'paper',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'limit',
+    price: '60000',
+    amount,
+    clientOrderId,
+  } as const;
+}

@@ -9,6 +9,7 @@ import {
   createCofreClient,
 } from '../../src/client/index.js';
 import type { ServedFixture } from '../e2e/served-broker.js';
+import { buyAtMarket } from '../resting-buy.js';
 import { clientFor, startClientFixture } from './served-client.js';
 
 let fx: ServedFixture;
@@ -43,17 +44,7 @@ describe('CofreClient.delegate', () => {
     const watcher = await createCofreClient({ baseUrl: fx.url, token: minted.token });
     expect(await watcher.listActions()).toEqual(['get_balance', 'get_ticker', 'get_request']);
     expect((await watcher.getBalance({ account: 'paper' })).balance).toBeDefined();
-    const denied = await watcher
-      .placeOrder({
-        account: 'paper',
-        symbol: 'BTC/USDT',
-        side: 'buy',
-        type: 'limit',
-        amount: '0.001',
-        price: '60000',
-        clientOrderId: 'watcher-1',
-      })
-      .catch((err: unknown) => err);
+    const denied = await watcher.placeOrder(buyAtMarket('0.001', 'watcher-1')).catch((err: unknown) => err);
     expect(denied).toBeInstanceOf(CofreDeniedError);
     expect((denied as CofreDeniedError).response).toMatchObject({ rule: 'delegation' });
   });

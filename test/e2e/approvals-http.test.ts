@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cli } from '../cli/cli-harness.js';
+import { buyAtMarket } from '../resting-buy.js';
 import {
   errorCodeOf,
   type HttpAnswer,
@@ -55,15 +56,7 @@ afterAll(async () => {
 let next = 0;
 /** A limit buy at the market price; 0.02 BTC is 1,200 USDT (needs approval), 0.005 is 300 (allowed). */
 function place(amount = '0.02', token = agent, clientOrderId = `appr-${++next}`): Promise<HttpAnswer> {
-  return fx.call('POST', '/v1/actions/place_order', token, {
-    account: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'limit',
-    price: '60000',
-    amount,
-    clientOrderId,
-  });
+  return fx.call('POST', '/v1/actions/place_order', token, buyAtMarket(amount, clientOrderId));
 }
 
 interface Pending {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createMcpServer } from '../../src/surfaces/mcp/mcp-server.js';
 import { DATA_NOTICE } from '../../src/surfaces/mcp/mcp-tool-result.js';
+import { buyAtMarket } from '../resting-buy.js';
 import { type ServedFixture, startServedBroker, TRADER_POLICY } from './served-broker.js';
 
 let fx: ServedFixture;
@@ -43,15 +44,7 @@ afterAll(async () => {
 
 let next = 0;
 function orderArgs(amount: string): Record<string, unknown> {
-  return {
-    account: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'limit',
-    price: '60000',
-    amount,
-    clientOrderId: `mcp-${++next}`,
-  };
+  return buyAtMarket(amount, `mcp-${++next}`);
 }
 
 /** The official client over Streamable HTTP at /mcp, as an agent connects to `cofre serve`. */

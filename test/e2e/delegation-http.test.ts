@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BTCUSDT, ETHUSDT } from '../../src/paper-exchange/spot-markets.js';
 import { cli } from '../cli/cli-harness.js';
+import { buyAtMarket } from '../resting-buy.js';
 import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
 let fx: ServedFixture;
@@ -43,13 +44,7 @@ afterAll(async () => {
 let next = 0;
 function order(token: string, amount: string, more: Record<string, unknown> = {}): Promise<HttpAnswer> {
   return fx.call('POST', '/v1/actions/place_order', token, {
-    account: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'limit',
-    price: '60000',
-    amount,
-    clientOrderId: `dlg-${++next}`,
+    ...buyAtMarket(amount, `dlg-${++next}`),
     ...more,
   });
 }

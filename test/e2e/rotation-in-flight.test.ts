@@ -4,6 +4,7 @@
 // account queue, are all signed with the old key; the next order is signed with the new one.
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 
+import { RESTING_BUY } from '../resting-buy.js';
 import { HeldOrders, intentCount, until } from './held-orders.js';
 import { newVenueKey, promoteElsewhere } from './promote-elsewhere.js';
 import {
@@ -48,12 +49,7 @@ let next = 0;
 async function order(): Promise<{ id: string; answer: HttpAnswer }> {
   const id = `inflight-${++next}`;
   const answer = await fx.call('POST', '/v1/actions/place_order', agent, {
-    account: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'limit',
-    price: '50000',
-    amount: '0.001',
+    ...RESTING_BUY,
     clientOrderId: id,
   });
   return { id, answer };

@@ -22,6 +22,7 @@ import {
   startOpenBao,
   startPostgres,
 } from '../peers/peers.js';
+import { RESTING_BUY } from '../resting-buy.js';
 import { type OpenBaoIssuer, openBaoIssuer } from './openbao-issuer.js';
 
 // cofre's resource identifier: what it is called behind a proxy, not the loopback port the test server listens on.
@@ -97,15 +98,7 @@ describe.skipIf(bao === undefined || pg === undefined)(
     });
 
     let next = 0;
-    const order = () => ({
-      account: 'paper',
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      price: '50000',
-      amount: '0.001',
-      clientOrderId: `oauth-${++next}`,
-    });
+    const order = () => ({ ...RESTING_BUY, clientOrderId: `oauth-${++next}` });
     const ordersAtExchange = () => fx.paper.requests().filter((r) => r.path === '/api/v3/order').length;
 
     /** POST an action with `token` over a real socket; the answer's status, headers and body. */

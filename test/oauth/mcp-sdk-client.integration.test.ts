@@ -16,6 +16,7 @@ import { MCPServerStreamableHttp } from '@openai/agents';
 import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { buyAtMarket } from '../resting-buy.js';
 import { CLIENTS, OTHER_RESOURCE, type RegisteredClient, startOAuthFixture } from './oauth-fixture.js';
 
 const oauth = await startOAuthFixture();
@@ -81,15 +82,7 @@ async function call(
 
 let orders = 0;
 function order(amount: string): Record<string, unknown> {
-  return {
-    account: 'paper',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'limit',
-    price: '60000',
-    amount,
-    clientOrderId: `oauth-ts-${++orders}`,
-  };
+  return buyAtMarket(amount, `oauth-ts-${++orders}`);
 }
 
 describe.skipIf(oauth === undefined)('MCP TypeScript SDK client with client credentials', () => {
