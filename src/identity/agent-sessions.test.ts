@@ -4,7 +4,7 @@ import { issueAgentToken } from '../broker/agent-tokens.js';
 import { isCofreError } from '../errors.js';
 import { SqliteStateStore } from '../state/sqlite/sqlite-state-store.js';
 import { createAgentAuthenticator } from './agent-authenticator.js';
-import { authenticateAgentSession, issueAgentSession } from './agent-sessions.js';
+import { authenticateAgentSession, issueAgentSession, type SessionToIssue } from './agent-sessions.js';
 
 const t0 = new Date('2026-11-30T12:00:00Z');
 const minutes = (n: number): Date => new Date(t0.getTime() + n * 60_000);
@@ -43,28 +43,25 @@ describe('session tokens', () => {
 
   it('stops a delegated token as soon as any stored ancestor is revoked or expires', async () => {
     const state = new SqliteStateStore(':memory:');
+    // A delegated session under policy trader, issued at t0.
+    const delegate = (
+      agentId: string,
+      chain: Pick<SessionToIssue, 'onBehalfOf' | 'ancestors' | 'grants' | 'expiresAt'>,
+    ) => issueAgentSession(state, { agentId, policy: 'trader', kind: 'delegation', now: t0, ...chain });
     const root = await issueAgentToken(state, { id: 'bot', policy: 'trader', ttlMs: 3_600_000, now: t0 });
-    const child = await issueAgentSession(state, {
-      agentId: 'bot/scan',
-      policy: 'trader',
-      kind: 'delegation',
+    const child = await delegate('bot/scan', {
       onBehalfOf: ['bot'],
       ancestors: [{ kind: 'agent', tokenId: root.agent.tokenId }],
       grants: [{ actions: ['get_balance'] }],
-      now: t0,
       expiresAt: minutes(30),
     });
-    const grandchild = await issueAgentSession(state, {
-      agentId: 'bot/scan/deep',
-      policy: 'trader',
-      kind: 'delegation',
+    const grandchild = await delegate('bot/scan/deep', {
       onBehalfOf: ['bot/scan', 'bot'],
       ancestors: [
         { kind: 'session', tokenId: child.session.tokenId },
         { kind: 'agent', tokenId: root.agent.tokenId },
       ],
       grants: [{ tokenId: child.session.tokenId, actions: ['get_balance'] }, { actions: ['get_balance'] }],
-      now: t0,
       expiresAt: minutes(20),
     });
     const agent = await authenticateAgentSession(state, grandchild.token, minutes(1));
@@ -74,13 +71,9 @@ describe('session tokens', () => {
     state.revokeAgentSession(child.session.tokenId, minutes(2));
     await refused(() => authenticateAgentSession(state, grandchild.token, minutes(3)));
 
-    const other = await issueAgentSession(state, {
-      agentId: 'bot/other',
-      policy: 'trader',
-      kind: 'delegation',
+    const other = await delegate('bot/other', {
       onBehalfOf: ['bot'],
       ancestors: [{ kind: 'agent', tokenId: root.agent.tokenId }],
-      now: t0,
       expiresAt: minutes(30),
     });
     await expect(authenticateAgentSession(state, other.token, minutes(3))).resolves.toMatchObject({
