@@ -477,6 +477,16 @@ export const errorCatalogue = {
     true,
     '`POST /v1/token` was asked more often than 10 times per second (bursts of 30) from one client address. The route is unauthenticated and audits every refusal, so it is bounded; a workload exchanges once per token lifetime. Retry after the `Retry-After` seconds.',
   ),
+  COFRE_CSRF_REJECTED: spec(
+    'denied',
+    false,
+    "A state-changing request to the operator console came without the session's CSRF token, or from another origin (`Origin`, `Sec-Fetch-Site`). Nothing was done. Use the console page itself; scripts use the operator API on the agent port with a bearer token instead.",
+  ),
+  COFRE_CONSOLE_LOGIN_RATE_LIMITED: spec(
+    'unavailable',
+    true,
+    'The console login was tried more often than 5 times per second (bursts of 20) from one client address. Every attempt is audited, so attempts are bounded. Retry after the `Retry-After` seconds.',
+  ),
   COFRE_IDENTITY_ISSUER_UNAVAILABLE: spec(
     'unavailable',
     true,

@@ -4,6 +4,7 @@ import { looksLikeLiteralSecret, parseSecretReference } from '../secrets/secret-
 import { BACKEND_TYPES, backendConfigSchema } from './backend-config.js';
 import { byteSizeSchema } from './byte-size.js';
 import { configNameSchema } from './config-name.js';
+import { consoleSchema } from './console-config.js';
 import { databasesSchema, isLoopback } from './databases-config.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
@@ -385,6 +386,17 @@ const serverSchema = z
       .describe(
         'Processes serving the port (`cofre serve --workers`): 1 is one process; `auto` is one per CPU core. Limits, idempotency, approvals and the halt are exact across workers (shared state file), the audit log has one writer; agent quotas apply per worker. At most 256.',
       ),
+    console: consoleSchema.optional(),
+  })
+  .superRefine((server, ctx) => {
+    // SECURITY: the console's cookie-authenticated routes must never share a listener with bearer-token agents.
+    if (server.console !== undefined && server.console.port !== 0 && server.console.port === server.port) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['console', 'port'],
+        message: `the console needs a port of its own, not the agent port ${server.port}`,
+      });
+    }
   })
   .describe('HTTP server (`cofre serve`).');
 

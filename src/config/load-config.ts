@@ -160,6 +160,19 @@ function validate(
         w.type === 'file' ? { ...w, path: toAbsolute(w.path) } : w,
       ),
     },
+    server:
+      config.server.console?.tls === undefined
+        ? config.server
+        : {
+            ...config.server,
+            console: {
+              ...config.server.console,
+              tls: {
+                certFile: toAbsolute(config.server.console.tls.certFile),
+                keyFile: toAbsolute(config.server.console.tls.keyFile),
+              },
+            },
+          },
     state:
       config.state.type === 'sqlite'
         ? { ...config.state, path: toAbsolute(config.state.path) }

@@ -39,6 +39,20 @@ export interface RequestRecord {
   readonly updatedAt: Date;
 }
 
+/** Which requests {@link StateStore.listRequests} returns (issue 18: the console's activity list and charts). */
+export interface RequestFilter {
+  readonly agentId?: string | undefined;
+  readonly account?: string | undefined;
+  readonly status?: RequestStatus | undefined;
+  readonly action?: string | undefined;
+  /** Only requests created at or after this. */
+  readonly since?: Date | undefined;
+  /** Only requests created strictly before this (paging backwards). */
+  readonly before?: Date | undefined;
+  /** At most this many, newest first. */
+  readonly limit: number;
+}
+
 /** How a claimed request ended; see {@link StateStore.finishRequest}. */
 export interface RequestOutcome {
   readonly status: Exclude<RequestStatus, 'executing'>;
@@ -129,6 +143,11 @@ export interface StateStore extends LimitLedger, ControlStore, RotationStore, Ag
   /** Forgets a claimed request that was never sent (the audit log refused its intent). */
   releaseRequest(requestId: string): Awaitable<void>;
   request(requestId: string): Awaitable<RequestRecord | undefined>;
+  /**
+   * Issue 18: requests of every agent (and every replica) matching `filter`, newest first (by `createdAt`, then
+   * `requestId`), at most `filter.limit`; finished ones included until `pruneRequests` removes them.
+   */
+  listRequests(filter: RequestFilter): Awaitable<readonly RequestRecord[]>;
   /**
    * Requests still `executing` that were created before `before`, oldest first: left behind by a process that
    * stopped in the middle of them (or still running, if `before` is recent). Only those this replica owns

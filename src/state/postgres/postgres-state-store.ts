@@ -17,6 +17,7 @@ import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   AgentRecord,
   AuditHorizon,
+  RequestFilter,
   RequestOutcome,
   RequestRecord,
   RestoreResult,
@@ -169,6 +170,11 @@ export class PostgresStateStore implements StateStore {
     options?: { readonly allReplicas?: boolean },
   ): Promise<readonly RequestRecord[]> {
     return this.#requests.executingRequests(before, options);
+  }
+
+  // Issue 18 contract: implemented by h-api.
+  listRequests(_filter: RequestFilter): Promise<readonly RequestRecord[]> {
+    return Promise.reject(new CofreError('COFRE_INTERNAL', 'listRequests is not implemented yet'));
   }
 
   pruneRequests(before: Date, limit: number): Promise<number> {

@@ -18,6 +18,7 @@ import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
 import type {
   AgentRecord,
   AuditHorizon,
+  RequestFilter,
   RequestOutcome,
   RequestRecord,
   RequestStatus,
@@ -353,6 +354,11 @@ export class SqliteStateStore implements StateStore {
 
   executingRequests(before: Date): readonly RequestRecord[] {
     return (this.#sql.executingRequests.all(before.getTime()) as RequestRow[]).map(toRequest);
+  }
+
+  // Issue 18 contract: implemented by h-api.
+  listRequests(_filter: RequestFilter): readonly RequestRecord[] {
+    throw new CofreError('COFRE_INTERNAL', 'listRequests is not implemented yet');
   }
 
   pruneRequests(before: Date, limit: number): number {

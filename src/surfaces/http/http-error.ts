@@ -36,6 +36,7 @@ const CODE_STATUS: Partial<Readonly<Record<ErrorCode, number>>> = {
   // RFC 8693 §2.2.2 / RFC 6749 §5.2: a refused grant is 400 invalid_grant, not 403.
   COFRE_TOKEN_EXCHANGE_REFUSED: 400,
   COFRE_TOKEN_EXCHANGE_RATE_LIMITED: 429,
+  COFRE_CONSOLE_LOGIN_RATE_LIMITED: 429,
   COFRE_METHOD_NOT_ALLOWED: 405,
   COFRE_REQUEST_IN_PROGRESS: 409,
   COFRE_IDEMPOTENCY_CONFLICT: 409,
@@ -113,7 +114,9 @@ export function httpErrorReply(
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
   const retryAfterMs = known.details?.['retryAfterMs'];
   if (
-    (known.code === 'COFRE_AGENT_QUOTA_EXCEEDED' || known.code === 'COFRE_TOKEN_EXCHANGE_RATE_LIMITED') &&
+    (known.code === 'COFRE_AGENT_QUOTA_EXCEEDED' ||
+      known.code === 'COFRE_TOKEN_EXCHANGE_RATE_LIMITED' ||
+      known.code === 'COFRE_CONSOLE_LOGIN_RATE_LIMITED') &&
     typeof retryAfterMs === 'number'
   ) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
