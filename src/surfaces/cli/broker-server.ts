@@ -4,7 +4,6 @@ import type { AuditSink } from '../../audit/audit-log.js';
 import type { BrokerControl } from '../../broker/broker-control.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../broker/broker-runtime.js';
 import type { KeyScopeStatus } from '../../broker/key-scope-gate.js';
-import { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { createTokenExchange } from '../../identity/token-exchange.js';
@@ -13,6 +12,7 @@ import { connectionOptionsFor } from '../http/connection-guard.js';
 import { createHttpServer } from '../http/http-server.js';
 import { protectedResourceOf } from '../http/protected-resource.js';
 import { checkKeyScopesAtStart } from './key-scope-at-start.js';
+import { operatorActionsFor } from './operator-actions-for.js';
 import { preflightError, type PreflightReport, runPreflight } from './preflight.js';
 
 /** Options of {@link startBrokerServer}; host and port default to `server.host` and `server.port`. */
@@ -76,18 +76,12 @@ export async function startBrokerServer(
     ...(options.audit === undefined ? {} : { audit: options.audit, reconcileFromAudit: false }),
     ...(options.venueRateShare === undefined ? {} : { venueRateShare: options.venueRateShare }),
   });
+  const operator = operatorActionsFor(config, runtime, options);
   const server = createHttpServer({
     broker: runtime.broker,
     state: runtime.state,
     authenticator: runtime.authenticator,
-    // The operator API runs in the broker's own process, so a halt through it waits for this broker's writes.
-    operator: new OperatorActions({
-      store: runtime.state,
-      broker: options.operatorBroker?.(runtime.broker) ?? runtime.broker,
-      audit: runtime.audit,
-      logger: options.logger,
-      ...(options.now === undefined ? {} : { now: options.now }),
-    }),
+    operator,
     logger: options.logger,
     bodyLimit: config.server.bodyLimit,
     connections: connectionOptionsFor(config.server),
