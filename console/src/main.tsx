@@ -1,11 +1,8 @@
+// The operator console (issue 18): a preact app bundled by esbuild (scripts/build-console.ts), served by cofre's
+// console listener with a CSP that allows only this script and its stylesheet.
 import { render } from 'preact';
 
-import type { ConsoleSessionJson } from '../../src/surfaces/http/operator-api-types.js';
-
-/** Issue 18 contract placeholder: h-ui replaces this with the console. */
-function App(props: { readonly session: ConsoleSessionJson | undefined }) {
-  return <main>cofre console{props.session === undefined ? '' : ` — ${props.session.operator}`}</main>;
-}
+import { App } from './app.js';
 
 const root = document.getElementById('app');
-if (root !== null) render(<App session={undefined} />, root);
+if (root !== null) render(<App />, root);

@@ -1,0 +1,199 @@
+// The approvals queue (default page): each pending request with exactly what it will send, the rule that asked for
+// approval, votes and time left; approve (that payload hash, nothing else) or deny, each after a confirmation.
+// Refetched on every `approvals` event, so a new request appears without reload.
+import type { JSX } from 'preact';
+
+import type { ApprovalJson, ApprovalsJson } from '../../src/surfaces/http/operator-api-types.js';
+import { SendDetails, sendOf } from './bound-action.js';
+import { ConfirmAction, LoadError } from './confirm-action.js';
+import { formatDecimal, formatSpan, formatTime, shortHash } from './format.js';
+import { useLiveEvent } from './live-events.js';
+import { useApi, useResource } from './use-api.js';
+import { useNow } from './use-now.js';
+
+/** How many decided approvals the "recently decided" list shows. */
+const RECENT = 15;
+
+export function ApprovalsPage(): JSX.Element {
+  const approvals = useResource((api) => api.get<ApprovalsJson>('/v1/operator/approvals'), 'approvals');
+  useLiveEvent('approvals', approvals.reload);
+  useLiveEvent('requests', approvals.reload);
+  const all = approvals.data?.approvals ?? [];
+  const pending = all
+    .filter((a) => a.status === 'pending')
+    .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
+  const decided = all
+    .filter((a) => a.status !== 'pending')
+    .sort((a, b) => (b.decidedAt ?? b.expiresAt).localeCompare(a.decidedAt ?? a.expiresAt))
+    .slice(0, RECENT);
+
+  return (
+    <>
+      <h1>Approvals</h1>
+      <LoadError error={approvals.error} />
+      <section aria-labelledby="pending-title">
+        <h2 id="pending-title">
+          Pending <span class="count">{approvals.data === undefined ? '' : `(${pending.length})`}</span>
+        </h2>
+        {approvals.data === undefined ? (
+          <p role="status">Loading…</p>
+        ) : pending.length === 0 ? (
+          <p class="empty">Nothing waits for approval. New requests appear here as they arrive.</p>
+        ) : (
+          <ul class="cards">
+            {pending.map((approval) => (
+              <li key={approval.requestId}>
+                <PendingApproval approval={approval} onDecided={approvals.reload} />
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="decided-title">
+        <h2 id="decided-title">Recently decided</h2>
+        {decided.length === 0 ? (
+          <p class="empty">No decisions yet.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="table">
+              <caption class="visually-hidden">Recently decided approvals</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">What</th>
+                  <th scope="col">Agent</th>
+                  <th scope="col">Rule</th>
+                  <th scope="col">Decided by</th>
+                  <th scope="col">When</th>
+                  <th scope="col">Comment</th>
+                </tr>
+              </thead>
+              <tbody>
+                {decided.map((approval) => (
+                  <tr key={approval.requestId}>
+                    <td>
+                      <span class={`status status-${approval.status}`}>{approval.status}</span>
+                    </td>
+                    <td>
+                      <a href={`#/activity/${encodeURIComponent(approval.requestId)}`}>
+                        {summaryOf(approval)}
+                      </a>
+                    </td>
+                    <td>{approval.agent}</td>
+                    <td>{approval.rule}</td>
+                    <td>
+                      {approval.decidedBy ?? (approval.status === 'expired' ? 'nobody (expired)' : '—')}
+                    </td>
+                    <td>
+                      <time dateTime={approval.decidedAt ?? approval.expiresAt}>
+                        {formatTime(approval.decidedAt ?? approval.expiresAt)}
+                      </time>
+                    </td>
+                    <td>{approval.comment ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+function PendingApproval(props: {
+  readonly approval: ApprovalJson;
+  readonly onDecided: () => void;
+}): JSX.Element {
+  const { approval } = props;
+  const api = useApi();
+  const now = useNow();
+  const left = Date.parse(approval.expiresAt) - now;
+  const expired = left <= 0;
+  const titleId = `approval-${approval.requestId}`;
+  const summary = summaryOf(approval);
+  const path = `/v1/operator/approvals/${encodeURIComponent(approval.requestId)}`;
+
+  return (
+    <article class="card approval" aria-labelledby={titleId} data-request-id={approval.requestId}>
+      <header class="approval-head">
+        <h3 id={titleId}>
+          {approval.agent} <span class="arrow">→</span> {approval.account ?? 'no account'}
+          <span class="action"> · {approval.action}</span>
+        </h3>
+        <p class="rule">
+          Asked by rule <strong class="rule-name">{approval.rule}</strong>
+        </p>
+      </header>
+      <SendDetails payload={approval.payload} action={approval.action} />
+      <dl class="facts approval-facts">
+        <dt>Votes</dt>
+        <dd>
+          {approval.approvals.length} of {approval.required} needed
+          {approval.approvals.length === 0
+            ? null
+            : ` (${approval.approvals.map((v) => `${v.operator}${v.comment === null ? '' : `: “${v.comment}”`}`).join(', ')})`}
+        </dd>
+        <dt>Approvers</dt>
+        <dd>{approval.approvers.length === 0 ? 'any operator' : approval.approvers.join(', ')}</dd>
+        <dt>Time left</dt>
+        <dd class={left < 60_000 ? 'urgent' : undefined}>
+          <span class="countdown">{expired ? 'expired' : formatSpan(left)}</span> (until{' '}
+          <time dateTime={approval.expiresAt}>{formatTime(approval.expiresAt)}</time>)
+        </dd>
+        <dt>Requested</dt>
+        <dd>
+          <time dateTime={approval.createdAt}>{formatTime(approval.createdAt)}</time>
+        </dd>
+        <dt>Payload hash</dt>
+        <dd>
+          <details class="hash">
+            <summary>
+              <code title={approval.payloadHash}>{shortHash(approval.payloadHash)}</code>
+            </summary>
+            <code class="hash-full">{approval.payloadHash}</code>
+          </details>
+        </dd>
+      </dl>
+      <div class="decide">
+        <ConfirmAction
+          label="Approve"
+          question={`Approve ${summary}? You approve payload ${shortHash(approval.payloadHash)} exactly as shown.`}
+          confirmLabel="Confirm approve"
+          comment
+          tone="primary"
+          disabled={expired}
+          onConfirm={async (comment) => {
+            await api.post(`${path}/approve`, {
+              payloadHash: approval.payloadHash,
+              ...(comment === undefined ? {} : { comment }),
+            });
+            props.onDecided();
+          }}
+        />
+        <ConfirmAction
+          label="Deny"
+          question={`Deny ${summary}? The agent's request will read denied.`}
+          confirmLabel="Confirm deny"
+          comment
+          tone="danger"
+          disabled={expired}
+          onConfirm={async (comment) => {
+            await api.post(`${path}/deny`, comment === undefined ? {} : { comment });
+            props.onDecided();
+          }}
+        />
+      </div>
+    </article>
+  );
+}
+
+/** One line for an approval: "buy 0.05 BTC/USDT (3,000 USDT)", "withdraw 1 ETH to cold", or its action. */
+function summaryOf(approval: ApprovalJson): string {
+  const send = sendOf(approval.payload);
+  if (send === undefined) return `${approval.action} by ${approval.agent}`;
+  if (send.kind === 'withdrawal') {
+    return `withdraw ${formatDecimal(send.amount)} ${send.asset} to ${send.destination}`;
+  }
+  return `${send.side} ${formatDecimal(send.amount)} ${send.symbol} (${formatDecimal(send.notional)} ${send.quote})`;
+}

@@ -1,0 +1,176 @@
+// One request's story: what the agent asked, how policy decided (and by which rule), the approval and its votes,
+// the outcome, and each audit record with its time after the first.
+import { Fragment, type JSX } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+
+import type { AuditRecordJson, RequestStoryJson } from '../../src/surfaces/http/operator-api-types.js';
+import { SendDetails } from './bound-action.js';
+import { LoadError } from './confirm-action.js';
+import { formatTime } from './format.js';
+import { useLiveEvent } from './live-events.js';
+import { useResource } from './use-api.js';
+
+/** Audit fields shown inline in the timeline, in this order; the rest are behind "All fields". */
+const KEY_FIELDS = [
+  'decision',
+  'rule',
+  'outcome',
+  'status',
+  'operator',
+  'reason',
+  'error',
+  'code',
+  'orderId',
+];
+
+export function RequestStory(props: { readonly requestId: string }): JSX.Element {
+  const story = useResource(
+    (api) => api.get<RequestStoryJson>(`/v1/operator/requests/${encodeURIComponent(props.requestId)}`),
+    props.requestId,
+  );
+  useLiveEvent('requests', story.reload);
+  useLiveEvent('approvals', story.reload);
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+  }, [props.requestId]);
+  const data = story.data;
+
+  return (
+    <section class="card story" aria-labelledby="story-title">
+      <div class="story-head">
+        <h2 id="story-title" ref={heading} tabIndex={-1}>
+          Request <code>{props.requestId}</code>
+        </h2>
+        <a class="button button-plain" href="#/activity">
+          Close
+        </a>
+      </div>
+      <LoadError error={story.error} />
+      {data === undefined ? (
+        story.error === undefined ? (
+          <p role="status">Loading…</p>
+        ) : null
+      ) : (
+        <>
+          <dl class="facts">
+            <dt>Agent</dt>
+            <dd>{data.request.agent}</dd>
+            <dt>Action</dt>
+            <dd>{data.request.action}</dd>
+            <dt>Account</dt>
+            <dd>{data.request.account ?? '—'}</dd>
+            <dt>Status</dt>
+            <dd>
+              <span class={`status status-${data.request.status}`}>
+                {data.request.status.replace('_', ' ')}
+              </span>
+            </dd>
+            <dt>Decided by rule</dt>
+            <dd class="rule-name">{data.request.rule ?? '—'}</dd>
+            {data.request.reason === null ? null : (
+              <>
+                <dt>Reason</dt>
+                <dd>
+                  {data.request.errorCode === null ? '' : `${data.request.errorCode}: `}
+                  {data.request.reason}
+                </dd>
+              </>
+            )}
+            <dt>Asked</dt>
+            <dd>
+              <time dateTime={data.request.createdAt}>{formatTime(data.request.createdAt)}</time>
+            </dd>
+            <dt>Last change</dt>
+            <dd>
+              <time dateTime={data.request.updatedAt}>{formatTime(data.request.updatedAt)}</time>
+            </dd>
+          </dl>
+          {data.approval === null ? null : (
+            <section aria-labelledby="story-approval">
+              <h3 id="story-approval">Approval</h3>
+              <SendDetails payload={data.approval.payload} action={data.approval.action} />
+              <p>
+                Asked by rule <strong class="rule-name">{data.approval.rule}</strong>;{' '}
+                {data.approval.required} vote{data.approval.required === 1 ? '' : 's'} needed; status{' '}
+                <span class={`status status-${data.approval.status}`}>{data.approval.status}</span>
+                {data.approval.decidedBy === null ? '' : ` by ${data.approval.decidedBy}`}
+                {data.approval.decidedAt === null ? '' : ` at ${formatTime(data.approval.decidedAt)}`}.
+              </p>
+              {data.approval.approvals.length === 0 ? null : (
+                <ul>
+                  {data.approval.approvals.map((vote) => (
+                    <li key={vote.operator}>
+                      {vote.operator} approved at <time dateTime={vote.at}>{formatTime(vote.at)}</time>
+                      {vote.comment === null ? '' : `: “${vote.comment}”`}
+                    </li>
+                  ))}
+                </ul>
+              )}
+              {data.approval.comment === null ? null : <p>Comment: “{data.approval.comment}”</p>}
+            </section>
+          )}
+          <section aria-labelledby="story-timeline">
+            <h3 id="story-timeline">Timeline (audit records)</h3>
+            {data.audit.length === 0 ? (
+              <p class="empty">No audit records name this request.</p>
+            ) : (
+              <ol class="timeline">
+                {data.audit.map((record) => (
+                  <TimelineEntry
+                    key={record.seq}
+                    record={record}
+                    afterMs={data.timings.find((t) => t.seq === record.seq)?.afterMs}
+                  />
+                ))}
+              </ol>
+            )}
+          </section>
+          <details>
+            <summary>The answer the agent got</summary>
+            <pre class="json">{JSON.stringify(data.response, null, 2)}</pre>
+          </details>
+        </>
+      )}
+    </section>
+  );
+}
+
+function TimelineEntry(props: {
+  readonly record: AuditRecordJson;
+  readonly afterMs: number | undefined;
+}): JSX.Element {
+  const { record } = props;
+  const shown = KEY_FIELDS.filter(
+    (name) => record.fields[name] !== undefined && record.fields[name] !== null,
+  );
+  return (
+    <li class={`timeline-entry kind-${record.kind}`}>
+      <div class="timeline-head">
+        <strong>{record.kind}</strong>
+        <span class="muted">
+          #{record.seq} · <time dateTime={record.at}>{formatTime(record.at)}</time>
+          {props.afterMs === undefined || props.afterMs === 0 ? '' : ` · +${props.afterMs} ms`}
+        </span>
+      </div>
+      {shown.length === 0 ? null : (
+        <dl class="facts compact">
+          {shown.map((name) => (
+            <Fragment key={name}>
+              <dt>{name}</dt>
+              <dd>{textOf(record.fields[name])}</dd>
+            </Fragment>
+          ))}
+        </dl>
+      )}
+      <details>
+        <summary>All fields</summary>
+        <pre class="json">{JSON.stringify(record.fields, null, 2)}</pre>
+      </details>
+    </li>
+  );
+}
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
