@@ -84,7 +84,8 @@ export function AgentsPage(): JSX.Element {
                     <td>
                       {agent.status === 'active' ? (
                         <ConfirmAction
-                          label={`Revoke ${agent.id}`}
+                          label="Revoke"
+                          labelDetail={agent.id}
                           question={`Revoke agent ${agent.id}? Its token and every session it started stop working now.`}
                           confirmLabel={`Yes, revoke ${agent.id}`}
                           tone="danger"

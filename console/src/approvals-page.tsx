@@ -89,7 +89,7 @@ export function ApprovalsPage(): JSX.Element {
                         {formatTime(approval.decidedAt ?? approval.expiresAt)}
                       </time>
                     </td>
-                    <td>{approval.comment ?? ''}</td>
+                    <td class="wrap">{approval.comment ?? ''}</td>
                   </tr>
                 ))}
               </tbody>
@@ -125,36 +125,38 @@ function PendingApproval(props: {
           Asked by rule <strong class="rule-name">{approval.rule}</strong>
         </p>
       </header>
-      <SendDetails payload={approval.payload} action={approval.action} />
-      <dl class="facts approval-facts">
-        <dt>Votes</dt>
-        <dd>
-          {approval.approvals.length} of {approval.required} needed
-          {approval.approvals.length === 0
-            ? null
-            : ` (${approval.approvals.map((v) => `${v.operator}${v.comment === null ? '' : `: “${v.comment}”`}`).join(', ')})`}
-        </dd>
-        <dt>Approvers</dt>
-        <dd>{approval.approvers.length === 0 ? 'any operator' : approval.approvers.join(', ')}</dd>
-        <dt>Time left</dt>
-        <dd class={left < 60_000 ? 'urgent' : undefined}>
-          <span class="countdown">{expired ? 'expired' : formatSpan(left)}</span> (until{' '}
-          <time dateTime={approval.expiresAt}>{formatTime(approval.expiresAt)}</time>)
-        </dd>
-        <dt>Requested</dt>
-        <dd>
-          <time dateTime={approval.createdAt}>{formatTime(approval.createdAt)}</time>
-        </dd>
-        <dt>Payload hash</dt>
-        <dd>
-          <details class="hash">
-            <summary>
-              <code title={approval.payloadHash}>{shortHash(approval.payloadHash)}</code>
-            </summary>
-            <code class="hash-full">{approval.payloadHash}</code>
-          </details>
-        </dd>
-      </dl>
+      <div class="approval-body">
+        <SendDetails payload={approval.payload} action={approval.action} />
+        <dl class="facts approval-facts">
+          <dt>Votes</dt>
+          <dd>
+            {approval.approvals.length} of {approval.required} needed
+            {approval.approvals.length === 0
+              ? null
+              : ` (${approval.approvals.map((v) => `${v.operator}${v.comment === null ? '' : `: “${v.comment}”`}`).join(', ')})`}
+          </dd>
+          <dt>Approvers</dt>
+          <dd>{approval.approvers.length === 0 ? 'any operator' : approval.approvers.join(', ')}</dd>
+          <dt>Time left</dt>
+          <dd class={left < 60_000 ? 'urgent' : undefined}>
+            <span class="countdown">{expired ? 'expired' : formatSpan(left)}</span> (until{' '}
+            <time dateTime={approval.expiresAt}>{formatTime(approval.expiresAt)}</time>)
+          </dd>
+          <dt>Requested</dt>
+          <dd>
+            <time dateTime={approval.createdAt}>{formatTime(approval.createdAt)}</time>
+          </dd>
+          <dt>Payload hash</dt>
+          <dd>
+            <details class="hash">
+              <summary>
+                <code title={approval.payloadHash}>{shortHash(approval.payloadHash)}</code>
+              </summary>
+              <code class="hash-full">{approval.payloadHash}</code>
+            </details>
+          </dd>
+        </dl>
+      </div>
       <div class="decide">
         <ConfirmAction
           label="Approve"

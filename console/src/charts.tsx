@@ -32,17 +32,21 @@ export function UsageBar(props: {
   );
 }
 
-/** Spend in each window against its cap: one column per notional or withdrawal limit, as a share of the cap. */
+/**
+ * Spend in each window against its cap: one horizontal bar per notional or withdrawal limit, as a share of its cap
+ * (the dashed line at 100 %), with the numbers beside it. Horizontal so long limit names stay readable.
+ */
 export function SpendChart(props: { readonly limits: readonly LimitUsageJson[] }): JSX.Element {
   const limits = props.limits.filter((l) => l.measure === 'notional' || l.measure === 'withdrawals');
   if (limits.length === 0) return <p class="empty">No spend limits in the policies.</p>;
-  const column = 56;
-  const gap = 28;
-  const height = 160;
-  const top = 16;
-  const left = 40;
-  const width = left + limits.length * (column + gap);
-  const y = (fraction: number): number => top + height * (1 - fraction);
+  const labelWidth = 190;
+  const barWidth = 360;
+  const valueWidth = 250;
+  const row = 34;
+  const bar = 18;
+  const top = 22;
+  const width = labelWidth + barWidth + valueWidth;
+  const x = (fraction: number): number => labelWidth + barWidth * fraction;
   const summary = limits
     .map((l) => `${l.limit} (${l.scope}, ${formatWindow(l.windowMs)}): ${l.used} of ${l.cap} ${l.unit ?? ''}`)
     .join('; ');
@@ -50,51 +54,39 @@ export function SpendChart(props: { readonly limits: readonly LimitUsageJson[] }
     <figure class="chart">
       <svg
         class="chart-svg"
-        viewBox={`0 0 ${width} ${top + height + 44}`}
+        viewBox={`0 0 ${width} ${top + limits.length * row + 4}`}
         role="img"
         aria-label={`Spend per window against its cap: ${summary}`}
       >
         {[0, 0.5, 1].map((tick) => (
           <g key={tick}>
-            <line class="chart-grid" x1={left} x2={width} y1={y(tick)} y2={y(tick)} />
-            <text class="chart-axis" x={left - 6} y={y(tick) + 4} text-anchor="end">
+            <line class="chart-grid" x1={x(tick)} x2={x(tick)} y1={top - 4} y2={top + limits.length * row} />
+            <text class="chart-axis" x={x(tick)} y={top - 8} text-anchor="middle">
               {`${tick * 100}%`}
             </text>
           </g>
         ))}
         {limits.map((l, index) => {
-          const x = left + gap / 2 + index * (column + gap);
+          const y = top + index * row + (row - bar) / 2;
           const fraction = fractionOf(l.used, l.cap);
           const level = fraction >= 0.9 ? 'high' : fraction >= 0.7 ? 'mid' : 'low';
           return (
             <g key={l.key}>
-              <rect class="bar-track" x={x} y={y(1)} width={column} height={height} />
-              <rect
-                class={`bar-fill bar-${level}`}
-                x={x}
-                y={y(fraction)}
-                width={column}
-                height={height * fraction}
-              />
-              <line class="chart-cap" x1={x - 4} x2={x + column + 4} y1={y(1)} y2={y(1)} />
-              <text class="chart-value" x={x + column / 2} y={y(fraction) - 4} text-anchor="middle">
-                {`${Math.round(fraction * 100)}%`}
+              <text class="chart-label" x={labelWidth - 10} y={y + bar / 2 + 4} text-anchor="end">
+                {`${clip(l.limit, 18)} · ${formatWindow(l.windowMs)}`}
               </text>
-              <text class="chart-label" x={x + column / 2} y={top + height + 16} text-anchor="middle">
-                {clip(l.limit, 12)}
-              </text>
-              <text class="chart-axis" x={x + column / 2} y={top + height + 32} text-anchor="middle">
-                {formatWindow(l.windowMs)}
+              <rect class="bar-track" x={x(0)} y={y} width={barWidth} height={bar} />
+              <rect class={`bar-fill bar-${level}`} x={x(0)} y={y} width={barWidth * fraction} height={bar} />
+              <line class="chart-cap" x1={x(1)} x2={x(1)} y1={y - 4} y2={y + bar + 4} />
+              <text class="chart-value" x={x(1) + 10} y={y + bar / 2 + 4}>
+                {`${Math.round(fraction * 100)}% · ${formatDecimal(l.used)} / ${formatDecimal(l.cap)} ${l.unit ?? ''}`}
               </text>
             </g>
           );
         })}
       </svg>
       <figcaption>
-        Spend per window as a share of its cap (the line at 100 %).{' '}
-        {limits
-          .map((l) => `${l.limit}: ${formatDecimal(l.used)} / ${formatDecimal(l.cap)} ${l.unit ?? ''}`)
-          .join(' · ')}
+        Spend in each window as a share of its cap (the dashed line). Scopes and windows as listed below.
       </figcaption>
     </figure>
   );

@@ -8,6 +8,8 @@ import { asApiError } from './use-api.js';
 export interface ConfirmActionProps {
   /** The first button's text ("Approve"). */
   readonly label: string;
+  /** More of the first button's name for screen readers only ("trader-1" after "Revoke"), to tell rows apart. */
+  readonly labelDetail?: string;
   /** What the confirmation asks ("Approve this order of 0.05 BTC?"). */
   readonly question: string;
   /** The second button's text ("Confirm approve"). */
@@ -68,6 +70,7 @@ export function ConfirmAction(props: ConfirmActionProps): JSX.Element {
         }}
       >
         {props.label}
+        {props.labelDetail === undefined ? null : <span class="visually-hidden"> {props.labelDetail}</span>}
       </button>
     );
   }

@@ -122,7 +122,8 @@ export function OperatorsPage(): JSX.Element {
                     <td>
                       {operator.status === 'active' ? (
                         <ConfirmAction
-                          label={`Revoke ${operator.id}`}
+                          label="Revoke"
+                          labelDetail={operator.id}
                           question={`Revoke operator ${operator.id}? Their token and console sessions stop working.`}
                           confirmLabel={`Yes, revoke ${operator.id}`}
                           tone="danger"
