@@ -30,7 +30,8 @@ export function formatSpan(ms: number): string {
 /** A window length as people say it: `24h`, `7d`, `30m`; `standing` for none. */
 export function formatWindow(ms: number | null): string {
   if (ms === null) return 'standing';
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  // 24h reads as people write it in the policy; 7d likewise.
+  if (ms % 86_400_000 === 0 && ms > 86_400_000) return `${ms / 86_400_000}d`;
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${ms / 1000}s`;

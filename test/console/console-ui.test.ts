@@ -1,0 +1,249 @@
+// The operator console's pages in a real Chromium against a served cofre (issue 18): an approval appears live and
+// approving it in the page sends exactly that order to the paper exchange; denying sends nothing; the kill switch
+// refuses agents and shows on every page; limits, activity with a request's story, audit verification; agents
+// added (token shown once, and it works) and revoked. COFRE_CONSOLE_SCREENSHOTS=1 also rewrites docs/console/*.png.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type {
+  ApprovalJson,
+  LimitsJson,
+} from '../../src/surfaces/http/operator-api-types.js';
+import { chromiumOrSkip, type ServedConsole } from './browser.js';
+import {
+  approvalCard,
+  logInPage,
+  markPage,
+  notReloaded,
+  placeBuy,
+  shot,
+  startConsoleUi,
+} from './console-ui-fixture.js';
+
+const chrome = await chromiumOrSkip();
+afterAll(async () => {
+  await chrome?.close();
+});
+
+const errorCodeOf = (body: Record<string, unknown>): unknown =>
+  (body['error'] as { code?: unknown } | undefined)?.code;
+
+describe.skipIf(chrome === undefined)('the operator console pages in Chromium', () => {
+  let fx: ServedConsole;
+  let operator: string;
+  let agent: string;
+  let page: Page;
+
+  beforeAll(async () => {
+    fx = await startConsoleUi();
+    operator = await fx.operatorToken('alice');
+    agent = await fx.agentToken('trader-1', 'trader');
+    page = await logInPage(await chrome!.newContext({ viewport: { width: 1280, height: 900 } }), fx, operator);
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  async function pendingOrder(amount: string): Promise<{ requestId: string; payloadHash: string }> {
+    const answer = await placeBuy(fx, agent, amount);
+    expect([answer.status, answer.body['status']]).toEqual([202, 'pending_approval']);
+    const approval = answer.body['approval'] as { payloadHash: string };
+    return { requestId: String(answer.body['requestId']), payloadHash: approval.payloadHash };
+  }
+
+  it('shows a new pending approval live, with its order and rule, and approving it sends exactly that order', async () => {
+    await page.goto(`${fx.consoleUrl}/#/approvals`);
+    await page.getByText('Nothing waits for approval').waitFor();
+    await markPage(page);
+    const sentBefore = fx.paper.orders().length;
+
+    const { requestId, payloadHash } = await pendingOrder('0.05');
+    const card = approvalCard(page, requestId);
+    await card.waitFor();
+    expect(await notReloaded(page)).toBe(true);
+    const text = await card.innerText();
+    expect(text).toContain('trader-1');
+    expect(text).toMatch(/Asked by rule\s+large/);
+    expect(text).toMatch(/BUY\s+0\.05 BTC limit @ 60,000 USDT/);
+    expect(text).toContain('3,000 USDT');
+    expect(text).toMatch(/±0\.00 % from it/);
+    expect(await card.locator('.hash-full').textContent()).toBe(payloadHash);
+    expect(fx.paper.orders()).toHaveLength(sentBefore);
+    await shot(page, 'approvals');
+
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByLabel('Comment (optional)').fill('checked the book');
+    await card.getByRole('button', { name: 'Confirm approve' }).click();
+    await card.waitFor({ state: 'detached' });
+
+    expect(fx.paper.orders()).toHaveLength(sentBefore + 1);
+    expect(fx.paper.orders().at(-1)).toMatchObject({ side: 'BUY', origQty: '0.05', price: '60000' });
+    const row = page.getByRole('row').filter({ hasText: 'checked the book' });
+    expect(await row.innerText()).toMatch(/executed.*buy 0\.05 BTC\/USDT.*alice/s);
+    const shown = (await fx.call('GET', `/v1/operator/approvals/${requestId}`, operator)).body as unknown as ApprovalJson;
+    expect(shown).toMatchObject({ status: 'executed', decidedBy: 'alice', approvals: [{ operator: 'alice' }] });
+    expect((await fx.call('GET', `/v1/requests/${requestId}`, agent)).body['status']).toBe('executed');
+  });
+
+  it('denying in the page sends nothing, and the agent reads its request denied', async () => {
+    const sentBefore = fx.paper.orders().length;
+    const { requestId } = await pendingOrder('0.04');
+    const card = approvalCard(page, requestId);
+    await card.waitFor();
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await card.getByLabel('Comment (optional)').fill('not today');
+    await card.getByRole('button', { name: 'Confirm deny' }).click();
+    await card.waitFor({ state: 'detached' });
+
+    expect(fx.paper.orders()).toHaveLength(sentBefore);
+    const polled = await fx.call('GET', `/v1/requests/${requestId}`, agent);
+    expect(polled.body['status']).toBe('denied');
+    expect(await page.getByRole('row').filter({ hasText: 'not today' }).innerText()).toMatch(/denied.*alice/s);
+  });
+
+  it('halts from the page after a typed confirmation: agents are refused, every page shows it, resume lifts it', async () => {
+    await page.getByRole('button', { name: 'Halt trading' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Halt all trading' });
+    await dialog.getByLabel('Reason').fill('exchange incident drill');
+    // Without the typed word nothing happens.
+    await dialog.getByRole('button', { name: 'Halt now' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'Type HALT to confirm' }).waitFor();
+    expect((await fx.call('GET', '/v1/operator/halt', operator)).body['halted']).toBe(false);
+
+    await dialog.getByLabel('Type HALT to confirm').fill('HALT');
+    await dialog.getByRole('button', { name: 'Halt now' }).click();
+    await page.getByRole('heading', { name: 'Trading halted' }).waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    expect((await fx.call('GET', '/v1/operator/halt', operator)).body).toMatchObject({
+      halted: true,
+      reason: 'exchange incident drill',
+      by: 'alice',
+    });
+
+    const refused = await placeBuy(fx, agent, '0.001');
+    expect(errorCodeOf(refused.body)).toBe('COFRE_HALTED');
+    for (const link of ['Approvals', 'Limits', 'Agents']) {
+      await page.getByRole('navigation').getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: link, level: 1 }).waitFor();
+      const banner = page.getByRole('alert').filter({ hasText: 'Trading is halted' });
+      await banner.waitFor();
+      expect(await banner.innerText()).toMatch(/exchange incident drill.*by alice/s);
+    }
+    await shot(page, 'halted');
+
+    await page.getByRole('button', { name: 'Resume trading' }).click();
+    await page.getByRole('button', { name: 'Yes, resume' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Trading is halted' }).waitFor({ state: 'detached' });
+    expect((await fx.call('GET', '/v1/operator/halt', operator)).body['halted']).toBe(false);
+    expect((await placeBuy(fx, agent, '0.001')).body['status']).toBe('executed');
+  });
+
+  it('shows each limit as a bar with what the executed orders used', async () => {
+    await page.goto(`${fx.consoleUrl}/#/limits`);
+    const limits = (await fx.call('GET', '/v1/operator/limits', operator)).body as unknown as LimitsJson;
+    const daily = limits.limits.find((l) => l.limit === 'daily-notional');
+    // 0.05 BTC approved and 0.001 after the resume, at 60,000; the denied order spent nothing.
+    expect(daily).toMatchObject({ used: '3060', remaining: '16940', cap: '20000', unit: 'USDT' });
+    const item = page.getByRole('listitem').filter({ hasText: 'daily-notional' });
+    await item.getByText('3,060 / 20,000 USDT used').waitFor();
+    const bar = item.getByRole('img');
+    expect(await bar.getAttribute('aria-label')).toBe(
+      'daily-notional: 3060 of 20000 USDT used, 16940 remaining, window 24h',
+    );
+    expect(Number(await bar.locator('.bar-fill').getAttribute('width'))).toBeGreaterThan(0);
+    await page.getByRole('img', { name: /Spend per window against its cap/ }).waitFor();
+    await shot(page, 'limits');
+  });
+
+  it('lists activity with filters and opens one request's story with its rule and vote', async () => {
+    await page.goto(`${fx.consoleUrl}/#/activity`);
+    await page.getByLabel('Status').selectOption('denied');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const rows = page.locator('table.requests tbody tr');
+    await expect.poll(() => rows.filter({ hasNotText: 'denied' }).count()).toBe(0);
+    expect(await rows.count()).toBeGreaterThanOrEqual(1);
+    expect(await rows.first().innerText()).toMatch(/trader-1.*place_order.*denied/s);
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
+    const approved = rows.filter({ hasText: 'executed' }).filter({ hasText: 'large' }).first();
+    await approved.getByRole('link').click();
+    const story = page.getByRole('region', { name: /^Request / });
+    await story.getByRole('heading', { name: 'Timeline (audit records)' }).waitFor();
+    const text = await story.innerText();
+    expect(text).toMatch(/Decided by rule\s+large/);
+    expect(text).toMatch(/alice approved at .*checked the book/);
+    expect(text).toContain('intent');
+    await page.getByRole('img', { name: /Requests over the last 24h per 1h/ }).waitFor();
+    await shot(page, 'activity');
+  });
+
+  it('verifies the audit chain on demand and shows it passed', async () => {
+    await page.goto(`${fx.consoleUrl}/#/audit`);
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    const progress = page.getByLabel(/Passed: \d+ records verified/);
+    await progress.waitFor();
+    await shot(page, 'audit');
+  });
+
+  it('adds an agent: its token shows once, works for the agent, and is gone after; revoking stops it', async () => {
+    await page.goto(`${fx.consoleUrl}/#/agents`);
+    await page.getByLabel('Agent id').fill('helper-bot');
+    await page.getByLabel('Policy').selectOption('trader');
+    await page.getByRole('button', { name: 'Add agent' }).click();
+    const tokenField = page.getByLabel('New token for agent helper-bot');
+    await tokenField.waitFor();
+    const token = await tokenField.inputValue();
+    expect(token).not.toBe('');
+    await page.getByText('This token will not be shown again.').waitFor();
+    await shot(page, 'agents', [tokenField]);
+
+    const used = await placeBuy(fx, token, '0.001');
+    expect(used.body['status']).toBe('executed');
+
+    await page.getByRole('button', { name: /hide the token/ }).click();
+    await page.reload();
+    await page.getByRole('rowheader', { name: 'helper-bot' }).waitFor();
+    expect(await page.content()).not.toContain(token);
+
+    await page.getByRole('button', { name: 'Revoke helper-bot' }).click();
+    await page.getByRole('button', { name: 'Yes, revoke helper-bot' }).click();
+    await page.getByText('Agent helper-bot revoked').waitFor();
+    const refused = await placeBuy(fx, token, '0.001');
+    expect(refused.status).toBe(401);
+  });
+});
+
+describe.skipIf(chrome === undefined)('the console on a phone-sized screen', () => {
+  let fx: ServedConsole;
+
+  beforeAll(async () => {
+    fx = await startConsoleUi();
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('shows a pending approval and approves it at 390 px wide, with nothing wider than the screen', async () => {
+    const operator = await fx.operatorToken('bob');
+    const agent = await fx.agentToken('trader-1', 'trader');
+    const context = await chrome!.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
+    const page = await logInPage(context, fx, operator);
+    const answer = await placeBuy(fx, agent, '0.02');
+    const card = approvalCard(page, String(answer.body['requestId']));
+    await card.waitFor();
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(widths[0]).toBeLessThanOrEqual(widths[1]!);
+    await shot(page, 'approvals-phone');
+
+    await card.getByRole('button', { name: 'Approve' }).tap();
+    await card.getByRole('button', { name: 'Confirm approve' }).tap();
+    await card.waitFor({ state: 'detached' });
+    expect(fx.paper.orders().at(-1)).toMatchObject({ side: 'BUY', origQty: '0.02', price: '60000' });
+  });
+});
