@@ -3,7 +3,11 @@
 # installed is checked in well under a second and left alone.
 #
 #   scripts/peers/install.sh                    # every peer
-#   scripts/peers/install.sh openbao moto       # only these (openbao | moto | lowkey | postgres | pyclient)
+#   scripts/peers/install.sh openbao moto       # only these (openbao | moto | lowkey | postgres | pyclient | chromium)
+#
+# chromium is Debian's `chromium` package unpacked into .tools/chromium without root (`apt-get download` and
+# `dpkg-deb -x`), for the console's browser tests (playwright-core drives it through `executablePath`; no browser
+# download from elsewhere). A chromium installed system-wide (/usr/lib/chromium/chromium) is used as it is.
 #
 # pyclient is not a server but the Python client's test venv, .tools/venv-client: clients/python installed editable
 # with every extra, for `npm test` to run its pytest suite.
@@ -215,14 +219,72 @@ install_postgres() {
   took postgres "$t0"
 }
 
+# --- Chromium (Debian's package, unpacked without root) -----------------------------------------------------------
+
+CHROMIUM_DIR="$TOOLS/chromium"
+
+chromium_installed_system_wide() {
+  [[ -x /usr/lib/chromium/chromium ]] &&
+    [[ "$(dpkg-query -W -f='${Status}' chromium 2>/dev/null)" == "install ok installed" ]]
+}
+
+# LD_LIBRARY_PATH for a chromium unpacked at $1 (the same list test/console/browser.ts uses).
+chromium_libs() {
+  printf '%s' "$1/usr/lib/x86_64-linux-gnu:$1/lib/x86_64-linux-gnu:$1/usr/lib/x86_64-linux-gnu/pulseaudio:$1/usr/lib/aarch64-linux-gnu:$1/lib/aarch64-linux-gnu"
+}
+
+install_chromium() {
+  local t0
+  t0=$(now_ms)
+  if chromium_installed_system_wide; then
+    say "chromium: $(dpkg-query -W -f='${Version}' chromium) installed system-wide (/usr/lib/chromium/chromium)"
+    took chromium "$t0"
+    return
+  fi
+  need apt-get "Chromium for the console's browser tests comes from Debian's chromium package: on Debian or Ubuntu run this again; elsewhere install chromium so that /usr/lib/chromium/chromium exists"
+  need dpkg-deb "it unpacks Debian's chromium package into $CHROMIUM_DIR (Debian: apt-get install dpkg)"
+  local version stamp="$CHROMIUM_DIR/.cofre-chromium"
+  version="$(apt-cache policy chromium 2>/dev/null | awk '/Candidate:/{print $2}')"
+  [[ -n "$version" && "$version" != "(none)" ]] ||
+    die "chromium: apt knows no chromium package; as root run: apt-get update (Debian main has it)"
+  if [[ -x "$CHROMIUM_DIR/usr/lib/chromium/chromium" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
+    say "chromium: $CHROMIUM_DIR is $version"
+    took chromium "$t0"
+    return
+  fi
+  # What this machine lacks for chromium: the package and the libraries not installed system-wide (no root needed to
+  # ask). Everything else is taken from the system at run time.
+  local pkgs
+  pkgs="$(apt-get -s install --no-install-recommends chromium 2>/dev/null | awk '/^Inst/{print $2}')"
+  [[ -n "$pkgs" ]] || die "chromium: apt-get -s install chromium lists nothing to install, yet /usr/lib/chromium/chromium is missing"
+  local tmp="$TOOLS/chromium.tmp"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/debs" "$tmp/root"
+  say "chromium: apt-get download $(wc -w <<<"$pkgs") packages (chromium $version) into $tmp/debs"
+  # shellcheck disable=SC2086 # one word per package
+  (cd "$tmp/debs" && apt-get download -q $pkgs >/dev/null) ||
+    die "chromium: apt-get download failed (is the Debian mirror reachable? as root, apt-get update may help)"
+  local deb
+  for deb in "$tmp"/debs/*.deb; do dpkg-deb -x "$deb" "$tmp/root" || die "chromium: dpkg-deb -x $deb failed"; done
+  local v
+  v="$(LD_LIBRARY_PATH="$(chromium_libs "$tmp/root")" "$tmp/root/usr/lib/chromium/chromium" --headless --no-sandbox --version 2>&1)" ||
+    die "chromium: unpacked, but it does not run: $v"
+  rm -rf "$CHROMIUM_DIR"
+  mv "$tmp/root" "$CHROMIUM_DIR"
+  rm -rf "$tmp"
+  printf '%s' "$version" >"$stamp"
+  say "chromium: $v in $CHROMIUM_DIR"
+  took chromium "$t0"
+}
+
 # --- main ------------------------------------------------------------------------------------------------------
 
 peers=("$@")
-[[ ${#peers[@]} -eq 0 ]] && peers=(openbao moto lowkey postgres pyclient)
+[[ ${#peers[@]} -eq 0 ]] && peers=(openbao moto lowkey postgres pyclient chromium)
 for p in "${peers[@]}"; do
   case "$p" in
-    openbao | moto | lowkey | postgres | pyclient) ;;
-    *) die "unknown peer '$p' (known: openbao moto lowkey postgres pyclient)" ;;
+    openbao | moto | lowkey | postgres | pyclient | chromium) ;;
+    *) die "unknown peer '$p' (known: openbao moto lowkey postgres pyclient chromium)" ;;
   esac
 done
 mkdir -p "$TOOLS"

@@ -23,7 +23,11 @@ describe('operator tokens', () => {
     const { token, operator } = await issueOperatorToken(state, { id: 'alice', ttlMs: hour, now: t0 });
     expect(token).toMatch(/^cofre_op_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
     expect(looksLikeOperatorToken(token)).toBe(true);
-    expect(await authenticateOperator(state, token, t0)).toEqual({ id: 'alice' });
+    expect(await authenticateOperator(state, token, t0)).toEqual({
+      id: 'alice',
+      tokenId: operator.tokenId,
+      expiresAt: operator.expiresAt,
+    });
     const stored = state.listOperators()[0];
     expect(stored?.tokenHash.length).toBe(32);
     expect(JSON.stringify(stored)).not.toContain(token.split('.')[1]);

@@ -21,11 +21,20 @@ export interface IssuedOperatorToken {
 /** The operator a valid token belongs to. */
 export interface AuthenticatedOperator {
   readonly id: string;
+  /** The public id of the token used (never secret); the console re-reads the operator's record by it. */
+  readonly tokenId: string;
+  /** When the token expires; a console session never outlives it. */
+  readonly expiresAt: Date;
 }
 
 /** True when `token` has the shape of an operator token (valid or not); agent routes refuse these by name. */
 export function looksLikeOperatorToken(token: string | undefined): boolean {
   return token !== undefined && OPERATOR_TOKEN.test(token);
+}
+
+/** The public id part of an operator-shaped token (`cofre_op_<tokenId>.…`), for audit records; never the secret. */
+export function operatorTokenIdOf(token: string | undefined): string | undefined {
+  return token === undefined ? undefined : OPERATOR_TOKEN.exec(token)?.[1];
 }
 
 function hash(secret: string): Buffer {
@@ -90,5 +99,5 @@ export async function authenticateOperator(
   ) {
     throw new CofreError('COFRE_UNAUTHENTICATED', 'invalid, expired or revoked operator token');
   }
-  return { id: operator.id };
+  return { id: operator.id, tokenId: operator.tokenId, expiresAt: operator.expiresAt };
 }

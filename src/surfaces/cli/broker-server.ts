@@ -9,6 +9,7 @@ import { CofreError } from '../../errors.js';
 import { createTokenExchange } from '../../identity/token-exchange.js';
 import { type DatabaseListeners, startDatabaseListeners } from '../database/database-listeners.js';
 import { connectionOptionsFor } from '../http/connection-guard.js';
+import { createConsoleServer } from '../http/console/console-server.js';
 import { createHttpServer } from '../http/http-server.js';
 import { protectedResourceOf } from '../http/protected-resource.js';
 import { checkKeyScopesAtStart } from './key-scope-at-start.js';
@@ -41,11 +42,18 @@ export interface BrokerServerOptions {
    * (and waits for) every other worker.
    */
   readonly operatorBroker?: (broker: BrokerControl) => BrokerControl;
+  /**
+   * Serve the operator console when `server.console` is set (default true). False in every worker of
+   * `serve --workers N` but the one that serves it (see serve-workers.ts).
+   */
+  readonly console?: boolean;
 }
 
 /** A broker serving HTTP and MCP, as `cofre serve` and `cofre demo` run it. */
 export interface BrokerServer {
   readonly url: string;
+  /** Issue 18: where the operator console listens; undefined when it is not served. */
+  readonly consoleUrl?: string | undefined;
   readonly runtime: BrokerRuntime;
   /** What the start-up check found; undefined when it was skipped. */
   readonly preflight: PreflightReport | undefined;
@@ -99,11 +107,14 @@ export async function startBrokerServer(
           }),
         }),
   });
+  const consoleConfig = options.console === false ? undefined : config.server.console;
+  let consoleServer: ReturnType<typeof createConsoleServer> | undefined;
   let closed: Promise<void> | undefined;
   let databases: DatabaseListeners | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
       await databases?.close();
+      await consoleServer?.close().catch(() => undefined);
       await server.close().catch(() => undefined);
       await runtime.close();
     })());
@@ -118,6 +129,29 @@ export async function startBrokerServer(
     const host = options.host ?? config.server.host;
     const port = options.port ?? config.server.port;
     const url = await listen(server, host, port, options.anyPortIfTaken === true);
+    // Issue 18: the console on its own listener, over the same OperatorActions as the agent port's operator API.
+    let consoleUrl: string | undefined;
+    if (consoleConfig !== undefined) {
+      consoleServer = createConsoleServer({
+        config: consoleConfig,
+        actions: operator,
+        store: runtime.state,
+        audit: runtime.audit,
+        logger: options.logger,
+        connections: connectionOptionsFor({
+          host: consoleConfig.host,
+          connections: config.server.connections,
+        }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      });
+      consoleUrl = await listen(
+        consoleServer,
+        consoleConfig.host,
+        consoleConfig.port,
+        options.anyPortIfTaken === true,
+        'server.console.port',
+      );
+    }
     databases = await startDatabaseListeners(config, {
       state: runtime.state,
       authenticator: runtime.authenticator,
@@ -132,7 +166,7 @@ export async function startBrokerServer(
         options.logger.error({ err }, 'settling interrupted requests failed');
       });
     }
-    return { url, runtime, preflight, keyScope, databases: databases.addresses, close };
+    return { url, consoleUrl, runtime, preflight, keyScope, databases: databases.addresses, close };
   } catch (err) {
     await close();
     throw err;
@@ -144,6 +178,7 @@ async function listen(
   host: string,
   port: number,
   anyPortIfTaken: boolean,
+  setting = 'server.port',
 ): Promise<string> {
   try {
     return await server.listen({ host, port });
@@ -152,7 +187,7 @@ async function listen(
     if (anyPortIfTaken) return server.listen({ host, port: 0 });
     throw new CofreError(
       'COFRE_PORT_IN_USE',
-      `port ${port} on ${host} is already in use by another process; stop it, or choose another port with --port (or server.port in the config)`,
+      `port ${port} on ${host} is already in use by another process; stop it, or choose another port with ${setting === 'server.port' ? '--port (or server.port in the config)' : setting}`,
       { cause: err, details: { host, port } },
     );
   }

@@ -86,8 +86,17 @@ const LOG_EVERY_MS = 60_000;
  *   clients; only if every connection has a request in progress is the new one closed.
  * Node's own `server.maxConnections` is not used: it drops the newest connection, which under an idle flood is the
  * legitimate one. Safe to call once per server.
+ *
+ * `secure`: an HTTPS server (the console with `tls`): connections are counted once their TLS handshake is done
+ * (`secureConnection`), because that socket, not the raw one, is what each request carries; the handshake itself is
+ * bounded by the server's `handshakeTimeout`.
  */
-export function guardConnections(server: Server, options: ConnectionOptions, logger: Logger): void {
+export function guardConnections(
+  server: Server,
+  options: ConnectionOptions,
+  logger: Logger,
+  secure = false,
+): void {
   const open = new Map<Socket, Tracked>();
   const perIp = new Map<string, number>();
   const dropped = { perIp: 0, evictedIdle: 0, full: 0 };
@@ -110,7 +119,7 @@ export function guardConnections(server: Server, options: ConnectionOptions, log
     dropped.perIp = dropped.evictedIdle = dropped.full = 0;
   };
 
-  server.on('connection', (socket: Socket) => {
+  server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '';
     if (options.maxPerIp !== undefined && (perIp.get(ip) ?? 0) >= options.maxPerIp) {
       dropped.perIp++;

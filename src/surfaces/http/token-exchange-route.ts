@@ -10,7 +10,7 @@ import {
   tokenExchangeErrorKind,
   type TokenExchangeParameters,
 } from '../../identity/token-exchange.js';
-import { TokenBucket } from '../../services/token-bucket.js';
+import { AddressRateLimiter } from './address-rate-limiter.js';
 import { httpErrorReply } from './http-error.js';
 
 /**
@@ -26,8 +26,6 @@ export const TOKEN_REQUEST_BODY_LIMIT = 16 * 1024;
  */
 export const TOKEN_REQUESTS_PER_SECOND = 10;
 export const TOKEN_REQUEST_BURST = 30;
-/** Client addresses tracked at most; past it the table starts over (an attacker with many addresses gains a burst). */
-const TRACKED_ADDRESSES = 10_000;
 
 /**
  * `POST /v1/token`: OAuth 2.0 Token Exchange (RFC 8693) of a workload identity token for a short-lived cofre token.
@@ -42,15 +40,9 @@ export function registerTokenExchangeRoute(
   exchange: TokenExchange,
   now: () => number = Date.now,
 ): void {
-  const buckets = new Map<string, TokenBucket>();
+  const limiter = new AddressRateLimiter(TOKEN_REQUESTS_PER_SECOND, TOKEN_REQUEST_BURST, now);
   const admit = (address: string): void => {
-    let bucket = buckets.get(address);
-    if (bucket === undefined) {
-      if (buckets.size >= TRACKED_ADDRESSES) buckets.clear();
-      bucket = new TokenBucket(TOKEN_REQUESTS_PER_SECOND, TOKEN_REQUEST_BURST, now());
-      buckets.set(address, bucket);
-    }
-    if (!bucket.take(now())) {
+    if (!limiter.admit(address)) {
       throw new CofreError(
         'COFRE_TOKEN_EXCHANGE_RATE_LIMITED',
         `too many token requests from this address (at most ${TOKEN_REQUESTS_PER_SECOND} per second); retry shortly`,
