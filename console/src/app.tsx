@@ -108,6 +108,7 @@ function Console(props: {
       events.close();
     };
   }, [events]);
+  useOperatorActivity(onSessionEnded);
 
   return (
     <ApiContext.Provider value={api}>
@@ -238,6 +239,44 @@ function useHashRoute(): HashRoute {
     };
   }, []);
   return route;
+}
+
+/** How often, at most, the operator's clicks and keys count as activity for the server's idle timeout. */
+const ACTIVITY_EVERY_MS = 60_000;
+
+/**
+ * Tells the server the operator is here: polls and the event stream do not restart the session's idle timer (an
+ * unattended tab must still time out), so a page change, and a click or key at most once a minute, call
+ * `GET /console/session`, which does. An answer of "no session" goes back to the login page.
+ */
+function useOperatorActivity(onSessionEnded: () => void): void {
+  useEffect(() => {
+    let last = Date.now();
+    const touch = (force: boolean): void => {
+      const now = Date.now();
+      if (!force && now - last < ACTIVITY_EVERY_MS) return;
+      last = now;
+      void currentSession()
+        .then((session) => {
+          if (session === undefined) onSessionEnded();
+        })
+        .catch(() => undefined);
+    };
+    const onPage = (): void => {
+      touch(true);
+    };
+    const onInput = (): void => {
+      touch(false);
+    };
+    addEventListener('hashchange', onPage);
+    addEventListener('click', onInput, { capture: true, passive: true });
+    addEventListener('keydown', onInput, { capture: true, passive: true });
+    return () => {
+      removeEventListener('hashchange', onPage);
+      removeEventListener('click', onInput, { capture: true });
+      removeEventListener('keydown', onInput, { capture: true });
+    };
+  }, [onSessionEnded]);
 }
 
 function useLiveState(events: LiveEvents): LiveState {

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 
-import { buyAtMarket } from '../resting-buy.js';
 import { type HttpAnswer, startServedBroker, TRADER_POLICY } from '../e2e/served-broker.js';
+import { buyAtMarket } from '../resting-buy.js';
 import { ensureConsoleBuilt, SCREENSHOT_DIR, type ServedConsole } from './browser.js';
 
 /** The `trader` policy's limits, as config lines under it. */
@@ -79,13 +79,12 @@ export function approvalCard(page: Page, requestId: string): Locator {
 
 /** Marks the page's window; {@link notReloaded} then tells whether the page was reloaded since. */
 export async function markPage(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    (window as unknown as { cofreTestMark?: boolean }).cofreTestMark = true;
-  });
+  // Strings, not functions: this project's Node typings have no DOM (`window`), and the code runs in the page.
+  await page.evaluate('window.cofreTestMark = true');
 }
 
 export function notReloaded(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { cofreTestMark?: boolean }).cofreTestMark === true);
+  return page.evaluate<boolean>('window.cofreTestMark === true');
 }
 
 /** Whether this run regenerates docs/console/*.png. */
@@ -98,8 +97,6 @@ export const SCREENSHOTS = process.env['COFRE_CONSOLE_SCREENSHOTS'] === '1';
 export async function shot(page: Page, name: string, mask: readonly Locator[] = []): Promise<void> {
   if (!SCREENSHOTS) return;
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  // Let the countdowns and charts settle on one frame.
-  await page.evaluate(() => document.fonts.ready);
   await page.screenshot({
     path: join(SCREENSHOT_DIR, `${name}.png`),
     fullPage: true,

@@ -5,10 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type {
-  ApprovalJson,
-  LimitsJson,
-} from '../../src/surfaces/http/operator-api-types.js';
+import type { ApprovalJson, LimitsJson } from '../../src/surfaces/http/operator-api-types.js';
 import { chromiumOrSkip, type ServedConsole } from './browser.js';
 import {
   approvalCard,
@@ -38,10 +35,14 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     fx = await startConsoleUi();
     operator = await fx.operatorToken('alice');
     agent = await fx.agentToken('trader-1', 'trader');
-    page = await logInPage(await chrome!.newContext({ viewport: { width: 1280, height: 900 } }), fx, operator);
+    page = await logInPage(
+      await chrome!.newContext({ viewport: { width: 1280, height: 900 } }),
+      fx,
+      operator,
+    );
   });
   afterAll(async () => {
-    await fx?.close();
+    await fx.close();
   });
 
   async function pendingOrder(amount: string): Promise<{ requestId: string; payloadHash: string }> {
@@ -80,8 +81,13 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     expect(fx.paper.orders().at(-1)).toMatchObject({ side: 'BUY', origQty: '0.05', price: '60000' });
     const row = page.getByRole('row').filter({ hasText: 'checked the book' });
     expect(await row.innerText()).toMatch(/executed.*buy 0\.05 BTC\/USDT.*alice/s);
-    const shown = (await fx.call('GET', `/v1/operator/approvals/${requestId}`, operator)).body as unknown as ApprovalJson;
-    expect(shown).toMatchObject({ status: 'executed', decidedBy: 'alice', approvals: [{ operator: 'alice' }] });
+    const shown = (await fx.call('GET', `/v1/operator/approvals/${requestId}`, operator))
+      .body as unknown as ApprovalJson;
+    expect(shown).toMatchObject({
+      status: 'executed',
+      decidedBy: 'alice',
+      approvals: [{ operator: 'alice' }],
+    });
     expect((await fx.call('GET', `/v1/requests/${requestId}`, agent)).body['status']).toBe('executed');
   });
 
@@ -98,7 +104,9 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     expect(fx.paper.orders()).toHaveLength(sentBefore);
     const polled = await fx.call('GET', `/v1/requests/${requestId}`, agent);
     expect(polled.body['status']).toBe('denied');
-    expect(await page.getByRole('row').filter({ hasText: 'not today' }).innerText()).toMatch(/denied.*alice/s);
+    expect(await page.getByRole('row').filter({ hasText: 'not today' }).innerText()).toMatch(
+      /denied.*alice/s,
+    );
   });
 
   it('halts from the page after a typed confirmation: agents are refused, every page shows it, resume lifts it', async () => {
@@ -155,7 +163,7 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     await shot(page, 'limits');
   });
 
-  it('lists activity with filters and opens one request's story with its rule and vote', async () => {
+  it('lists activity with filters and opens the story of a request with its rule and vote', async () => {
     await page.goto(`${fx.consoleUrl}/#/activity`);
     await page.getByLabel('Status').selectOption('denied');
     await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -221,7 +229,7 @@ describe.skipIf(chrome === undefined)('the console on a phone-sized screen', () 
     fx = await startConsoleUi();
   });
   afterAll(async () => {
-    await fx?.close();
+    await fx.close();
   });
 
   it('shows a pending approval and approves it at 390 px wide, with nothing wider than the screen', async () => {
@@ -237,8 +245,10 @@ describe.skipIf(chrome === undefined)('the console on a phone-sized screen', () 
     const answer = await placeBuy(fx, agent, '0.02');
     const card = approvalCard(page, String(answer.body['requestId']));
     await card.waitFor();
-    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    expect(widths[0]).toBeLessThanOrEqual(widths[1]!);
+    const [scrolled, screen] = await page.evaluate<[number, number]>(
+      '[document.documentElement.scrollWidth, window.innerWidth]',
+    );
+    expect(scrolled).toBeLessThanOrEqual(screen);
     await shot(page, 'approvals-phone');
 
     await card.getByRole('button', { name: 'Approve' }).tap();
