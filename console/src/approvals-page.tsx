@@ -2,6 +2,7 @@
 // approval, votes and time left; approve (that payload hash, nothing else) or deny, each after a confirmation.
 // Refetched on every `approvals` event, so a new request appears without reload.
 import type { JSX } from 'preact';
+import { useRef } from 'preact/hooks';
 
 import type { ApprovalJson, ApprovalsJson } from '../../src/surfaces/http/operator-api-types.js';
 import { SendDetails, sendOf } from './bound-action.js';
@@ -18,11 +19,17 @@ export function ApprovalsPage(): JSX.Element {
   const approvals = useResource((api) => api.get<ApprovalsJson>('/v1/operator/approvals'), 'approvals');
   useLiveEvent('approvals', approvals.reload);
   useLiveEvent('requests', approvals.reload);
+  const pendingTitle = useRef<HTMLHeadingElement>(null);
+  const decided = (): void => {
+    approvals.reload();
+    // The decided card goes away with the focused button: keyboard users continue from the list's heading.
+    pendingTitle.current?.focus();
+  };
   const all = approvals.data?.approvals ?? [];
   const pending = all
     .filter((a) => a.status === 'pending')
     .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
-  const decided = all
+  const recent = all
     .filter((a) => a.status !== 'pending')
     .sort((a, b) => (b.decidedAt ?? b.expiresAt).localeCompare(a.decidedAt ?? a.expiresAt))
     .slice(0, RECENT);
@@ -32,7 +39,7 @@ export function ApprovalsPage(): JSX.Element {
       <h1>Approvals</h1>
       <LoadError error={approvals.error} />
       <section aria-labelledby="pending-title">
-        <h2 id="pending-title">
+        <h2 id="pending-title" tabIndex={-1} ref={pendingTitle}>
           Pending <span class="count">{approvals.data === undefined ? '' : `(${pending.length})`}</span>
         </h2>
         {approvals.data === undefined ? (
@@ -43,7 +50,7 @@ export function ApprovalsPage(): JSX.Element {
           <ul class="cards">
             {pending.map((approval) => (
               <li key={approval.requestId}>
-                <PendingApproval approval={approval} onDecided={approvals.reload} />
+                <PendingApproval approval={approval} onDecided={decided} />
               </li>
             ))}
           </ul>
@@ -51,7 +58,7 @@ export function ApprovalsPage(): JSX.Element {
       </section>
       <section aria-labelledby="decided-title">
         <h2 id="decided-title">Recently decided</h2>
-        {decided.length === 0 ? (
+        {recent.length === 0 ? (
           <p class="empty">No decisions yet.</p>
         ) : (
           <div class="table-wrap">
@@ -69,7 +76,7 @@ export function ApprovalsPage(): JSX.Element {
                 </tr>
               </thead>
               <tbody>
-                {decided.map((approval) => (
+                {recent.map((approval) => (
                   <tr key={approval.requestId}>
                     <td>
                       <span class={`status status-${approval.status}`}>{approval.status}</span>

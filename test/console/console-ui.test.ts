@@ -52,6 +52,28 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     return { requestId: String(answer.body['requestId']), payloadHash: approval.payloadHash };
   }
 
+  it('tells a person at the login form why a token was refused, and never keeps it in the page', async () => {
+    const context = await chrome!.newContext();
+    const login = await context.newPage();
+    await login.goto(fx.consoleUrl);
+    const alert = login.getByRole('alert');
+    await login.getByLabel('Operator token').fill(agent);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await alert.filter({ hasText: 'That is an agent token' }).waitFor();
+    await login.getByLabel('Operator token').fill('cofre_op_not-a-real-token');
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await alert.filter({ hasText: 'That token was not accepted' }).waitFor();
+    expect(await context.cookies()).toEqual([]);
+
+    await login.getByLabel('Operator token').fill(operator);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await login.getByText('alice', { exact: true }).waitFor();
+    expect(await login.content()).not.toContain(operator);
+    await login.getByRole('button', { name: 'Log out' }).click();
+    await login.getByText('You are logged out.').waitFor();
+    await context.close();
+  });
+
   it('shows a new pending approval live, with its order and rule, and approving it sends exactly that order', async () => {
     await page.goto(`${fx.consoleUrl}/#/approvals`);
     await page.getByText('Nothing waits for approval').waitFor();
