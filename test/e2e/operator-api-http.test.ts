@@ -99,6 +99,25 @@ describe('authentication', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('documents every new route with its method, and the query parameters the routes take', async () => {
+    const doc = (await fx.call('GET', '/v1/openapi.json', undefined)).body as {
+      paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+    };
+    for (const [method, path] of NEW_ROUTES) {
+      const documented = path.replace('/r-1', '/{requestId}').replace(/\/(trader-1|alice)\//, '/{id}/');
+      expect([documented, doc.paths[documented]?.[method.toLowerCase()] !== undefined]).toEqual([
+        documented,
+        true,
+      ]);
+    }
+    const query = doc.paths['/v1/operator/requests']?.['get']?.parameters?.map((p) => p.name);
+    expect(query).toEqual(['agent', 'account', 'status', 'action', 'limit', 'before']);
+    const activity = doc.paths['/v1/operator/activity']?.['get']?.parameters?.map((p) => p.name);
+    expect(activity).toEqual(['window', 'bucket']);
+  });
+});
+
 describe('requests and their stories', () => {
   const ids: Record<string, string> = {};
 
