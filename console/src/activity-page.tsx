@@ -13,6 +13,7 @@ import { LoadError } from './confirm-action.js';
 import { formatTime } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { RequestStory } from './request-story.js';
+import { RuleName } from './rule-name.js';
 import { useResource } from './use-api.js';
 
 const STATUSES: readonly RequestStatusJson[] = [
@@ -173,7 +174,9 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
                     <td>
                       <span class={`status status-${r.status}`}>{r.status.replace('_', ' ')}</span>
                     </td>
-                    <td>{r.rule ?? '—'}</td>
+                    <td>
+                      <RuleName rule={r.rule} />
+                    </td>
                     <td class="reason">
                       {r.errorCode === null ? (r.reason ?? '') : `${r.errorCode}: ${r.reason ?? ''}`}
                     </td>

@@ -9,6 +9,7 @@ import { SendDetails, sendOf } from './bound-action.js';
 import { ConfirmAction, LoadError } from './confirm-action.js';
 import { formatDecimal, formatSpan, formatTime, shortHash } from './format.js';
 import { useLiveEvent } from './live-events.js';
+import { RuleName } from './rule-name.js';
 import { useApi, useResource } from './use-api.js';
 import { useNow } from './use-now.js';
 
@@ -87,7 +88,9 @@ export function ApprovalsPage(): JSX.Element {
                       </a>
                     </td>
                     <td>{approval.agent}</td>
-                    <td>{approval.rule}</td>
+                    <td>
+                      <RuleName rule={approval.rule} />
+                    </td>
                     <td>
                       {approval.decidedBy ?? (approval.status === 'expired' ? 'nobody (expired)' : '—')}
                     </td>
@@ -129,7 +132,7 @@ function PendingApproval(props: {
           <span class="action"> · {approval.action}</span>
         </h3>
         <p class="rule">
-          Asked by rule <strong class="rule-name">{approval.rule}</strong>
+          Asked by rule <RuleName rule={approval.rule} />
         </p>
       </header>
       <div class="approval-body">

@@ -8,6 +8,7 @@ import { SendDetails } from './bound-action.js';
 import { LoadError } from './confirm-action.js';
 import { formatTime } from './format.js';
 import { useLiveEvent } from './live-events.js';
+import { RuleName } from './rule-name.js';
 import { useResource } from './use-api.js';
 
 /** Audit fields shown inline in the timeline, in this order; the rest are behind "All fields". */
@@ -67,7 +68,9 @@ export function RequestStory(props: { readonly requestId: string }): JSX.Element
               </span>
             </dd>
             <dt>Decided by rule</dt>
-            <dd class="rule-name">{data.request.rule ?? '—'}</dd>
+            <dd>
+              <RuleName rule={data.request.rule} />
+            </dd>
             {data.request.reason === null ? null : (
               <>
                 <dt>Reason</dt>
@@ -91,8 +94,8 @@ export function RequestStory(props: { readonly requestId: string }): JSX.Element
               <h3 id="story-approval">Approval</h3>
               <SendDetails payload={data.approval.payload} action={data.approval.action} />
               <p>
-                Asked by rule <strong class="rule-name">{data.approval.rule}</strong>;{' '}
-                {data.approval.required} vote{data.approval.required === 1 ? '' : 's'} needed; status{' '}
+                Asked by rule <RuleName rule={data.approval.rule} />; {data.approval.required} vote
+                {data.approval.required === 1 ? '' : 's'} needed; status{' '}
                 <span class={`status status-${data.approval.status}`}>{data.approval.status}</span>
                 {data.approval.decidedBy === null ? '' : ` by ${data.approval.decidedBy}`}
                 {data.approval.decidedAt === null ? '' : ` at ${formatTime(data.approval.decidedAt)}`}.

@@ -86,7 +86,7 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     expect(await notReloaded(page)).toBe(true);
     const text = await card.innerText();
     expect(text).toContain('trader-1');
-    expect(text).toMatch(/Asked by rule\s+large/);
+    expect(text).toMatch(/Asked by rule\s+large \(policies\.trader\.rules\[1\]\)/);
     expect(text).toMatch(/BUY\s+0\.05 BTC limit @ 60,000 USDT/);
     expect(text).toContain('3,000 USDT');
     expect(text).toMatch(/±0\.00 % from it/);

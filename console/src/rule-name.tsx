@@ -1,0 +1,15 @@
+// A policy rule as the broker names it, `policies.trader.rules[1] (large)`: the rule's own name first, where it
+// sits in the config after it, so a person reads "large" and can still find it in cofre.yaml.
+import type { JSX } from 'preact';
+
+export function RuleName(props: { readonly rule: string | null }): JSX.Element {
+  if (props.rule === null) return <span>—</span>;
+  const match = /^(.*\S) \(([^()]+)\)$/.exec(props.rule);
+  if (match === null) return <strong class="rule-name">{props.rule}</strong>;
+  const [, path = '', name = ''] = match;
+  return (
+    <>
+      <strong class="rule-name">{name}</strong> <span class="rule-path">({path})</span>
+    </>
+  );
+}
