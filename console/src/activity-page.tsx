@@ -165,7 +165,7 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
                         href={`#/activity/${encodeURIComponent(r.requestId)}`}
                         aria-current={r.requestId === props.requestId ? 'true' : undefined}
                       >
-                        {r.requestId.slice(0, 8)}
+                        <code>{r.requestId}</code>
                       </a>
                     </td>
                     <td>{r.agent}</td>
@@ -175,7 +175,7 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
                       <span class={`status status-${r.status}`}>{r.status.replace('_', ' ')}</span>
                     </td>
                     <td>
-                      <RuleName rule={r.rule} />
+                      <RuleName rule={r.rule} compact />
                     </td>
                     <td class="reason">
                       {r.errorCode === null ? (r.reason ?? '') : `${r.errorCode}: ${r.reason ?? ''}`}

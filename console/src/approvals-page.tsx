@@ -7,7 +7,7 @@ import { useRef } from 'preact/hooks';
 import type { ApprovalJson, ApprovalsJson } from '../../src/surfaces/http/operator-api-types.js';
 import { SendDetails, sendOf } from './bound-action.js';
 import { ConfirmAction, LoadError } from './confirm-action.js';
-import { formatDecimal, formatSpan, formatTime, shortHash } from './format.js';
+import { formatClock, formatDecimal, formatSpan, formatTime, shortHash } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { RuleName } from './rule-name.js';
 import { useApi, useResource } from './use-api.js';
@@ -89,7 +89,7 @@ export function ApprovalsPage(): JSX.Element {
                     </td>
                     <td>{approval.agent}</td>
                     <td>
-                      <RuleName rule={approval.rule} />
+                      <RuleName rule={approval.rule} compact />
                     </td>
                     <td>
                       {approval.decidedBy ?? (approval.status === 'expired' ? 'nobody (expired)' : '—')}
@@ -150,7 +150,7 @@ function PendingApproval(props: {
           <dt>Time left</dt>
           <dd class={left < 60_000 ? 'urgent' : undefined}>
             <span class="countdown">{expired ? 'expired' : formatSpan(left)}</span> (until{' '}
-            <time dateTime={approval.expiresAt}>{formatTime(approval.expiresAt)}</time>)
+            <time dateTime={approval.expiresAt}>{formatClock(approval.expiresAt, now)}</time>)
           </dd>
           <dt>Requested</dt>
           <dd>

@@ -103,7 +103,8 @@ const SERIES = [
 export function ActivityChart(props: { readonly activity: ActivityJson }): JSX.Element {
   const { buckets } = props.activity;
   const totals = buckets.map((b) => b.executed + b.denied + b.failed + b.pendingApproval);
-  const max = Math.max(1, ...totals);
+  // An even whole number, so the middle grid line is a whole count too.
+  const max = Math.max(2, Math.ceil(Math.max(...totals, 0) / 2) * 2);
   const height = 140;
   const top = 12;
   const left = 36;
@@ -121,7 +122,7 @@ export function ActivityChart(props: { readonly activity: ActivityJson }): JSX.E
           <g key={tick}>
             <line class="chart-grid" x1={left} x2={width} y1={y(tick)} y2={y(tick)} />
             <text class="chart-axis" x={left - 6} y={y(tick) + 4} text-anchor="end">
-              {Number.isInteger(tick) ? String(tick) : tick.toFixed(1)}
+              {String(tick)}
             </text>
           </g>
         ))}

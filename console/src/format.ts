@@ -13,6 +13,12 @@ export function formatTime(iso: string | null | undefined): string {
   );
 }
 
+/** `21:40:05` for a time today, else as {@link formatTime}: short enough for a countdown's line. */
+export function formatClock(iso: string, now: number = Date.now()): string {
+  const full = formatTime(iso);
+  return full.slice(0, 10) === formatTime(new Date(now).toISOString()).slice(0, 10) ? full.slice(11) : full;
+}
+
 /** `2h 05m`, `4m 09s`, `12s` for a span in milliseconds (negative reads as zero). */
 export function formatSpan(ms: number): string {
   const total = Math.max(0, Math.floor(ms / 1000));

@@ -104,9 +104,17 @@ export function HaltControl(props: {
 
   return (
     <>
-      <button type="button" class="button button-danger halt-button" disabled={props.halted} onClick={open}>
-        {props.halted ? 'Halted' : 'Halt trading'}
-      </button>
+      {props.halted ? (
+        // Halted: the banner under the header says why and holds Resume; here, a mark no page can miss.
+        <span class="halted-mark">Halted</span>
+      ) : (
+        <button type="button" class="button button-danger halt-button" onClick={open}>
+          {/* One inline span: inside the flex button, a space at the start of a flex item would be dropped. */}
+          <span>
+            Halt<span class="wide-only"> trading</span>
+          </span>
+        </button>
+      )}
       <dialog ref={dialog} class="dialog" aria-labelledby={`${id}-title`}>
         {report === undefined ? (
           <form onSubmit={(event) => void submit(event)} noValidate>

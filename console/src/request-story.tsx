@@ -11,17 +11,24 @@ import { useLiveEvent } from './live-events.js';
 import { RuleName } from './rule-name.js';
 import { useResource } from './use-api.js';
 
-/** Audit fields shown inline in the timeline, in this order; the rest are behind "All fields". */
-const KEY_FIELDS = [
-  'decision',
-  'rule',
-  'outcome',
-  'status',
-  'operator',
-  'reason',
-  'error',
-  'code',
-  'orderId',
+/** Audit fields shown inline, in this order, as `[field, label]`; the rest are behind "All fields". */
+const KEY_FIELDS: readonly (readonly [string, string])[] = [
+  ['action', 'action'],
+  ['decision', 'decision'],
+  ['rule', 'rule'],
+  ['approvedBy', 'approved by'],
+  ['status', 'status'],
+  ['reason', 'reason'],
+  ['error', 'error'],
+  ['code', 'code'],
+];
+/** The same for the record's `detail` (an operator's vote, an outcome's order). */
+const KEY_DETAIL: readonly (readonly [string, string])[] = [
+  ['operator', 'operator'],
+  ['outcome', 'outcome'],
+  ['comment', 'comment'],
+  ['orderId', 'order id'],
+  ['orderStatus', 'order status'],
 ];
 
 export function RequestStory(props: { readonly requestId: string }): JSX.Element {
@@ -144,9 +151,7 @@ function TimelineEntry(props: {
   readonly afterMs: number | undefined;
 }): JSX.Element {
   const { record } = props;
-  const shown = KEY_FIELDS.filter(
-    (name) => record.fields[name] !== undefined && record.fields[name] !== null,
-  );
+  const shown = factsOf(record);
   return (
     <li class={`timeline-entry kind-${record.kind}`}>
       <div class="timeline-head">
@@ -158,10 +163,10 @@ function TimelineEntry(props: {
       </div>
       {shown.length === 0 ? null : (
         <dl class="facts compact">
-          {shown.map((name) => (
-            <Fragment key={name}>
-              <dt>{name}</dt>
-              <dd>{textOf(record.fields[name])}</dd>
+          {shown.map(([label, value]) => (
+            <Fragment key={label}>
+              <dt>{label}</dt>
+              <dd>{value}</dd>
             </Fragment>
           ))}
         </dl>
@@ -172,6 +177,30 @@ function TimelineEntry(props: {
       </details>
     </li>
   );
+}
+
+/** What a person reads first of an audit record: its key fields, its order if it names one, who voted. */
+function factsOf(record: AuditRecordJson): (readonly [string, string])[] {
+  const facts: (readonly [string, string])[] = [];
+  const add = (source: Record<string, unknown>, keys: typeof KEY_FIELDS): void => {
+    for (const [key, label] of keys) {
+      const value = source[key];
+      if (value !== undefined && value !== null && value !== '') facts.push([label, textOf(value)]);
+    }
+  };
+  add(record.fields, KEY_FIELDS);
+  const detail = record.fields['detail'];
+  if (typeof detail === 'object' && detail !== null && !Array.isArray(detail)) {
+    const d = detail as Record<string, unknown>;
+    if (typeof d['side'] === 'string' && typeof d['amount'] === 'string' && typeof d['symbol'] === 'string') {
+      const price = typeof d['price'] === 'string' ? ` @ ${d['price']}` : '';
+      const notional =
+        typeof d['notional'] === 'string' ? ` (${d['notional']} ${textOf(d['quote'] ?? '')})` : '';
+      facts.push(['order', `${d['side']} ${d['amount']} ${d['symbol']}${price}${notional}`]);
+    }
+    add(d, KEY_DETAIL);
+  }
+  return facts;
 }
 
 function textOf(value: unknown): string {

@@ -102,5 +102,6 @@ export async function shot(page: Page, name: string, mask: readonly Locator[] = 
     fullPage: true,
     animations: 'disabled',
     mask: [...mask],
+    maskColor: '#c9ced8',
   });
 }

@@ -92,7 +92,6 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     expect(text).toMatch(/±0\.00 % from it/);
     expect(await card.locator('.hash-full').textContent()).toBe(payloadHash);
     expect(fx.paper.orders()).toHaveLength(sentBefore);
-    await shot(page, 'approvals');
 
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.getByLabel('Comment (optional)').fill('checked the book');
@@ -118,6 +117,9 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     const { requestId } = await pendingOrder('0.04');
     const card = approvalCard(page, requestId);
     await card.waitFor();
+    // The picture for the README: one pending, one decided.
+    await page.getByRole('row').filter({ hasText: 'checked the book' }).waitFor();
+    await shot(page, 'approvals');
     await card.getByRole('button', { name: 'Deny' }).click();
     await card.getByLabel('Comment (optional)').fill('not today');
     await card.getByRole('button', { name: 'Confirm deny' }).click();
@@ -152,7 +154,7 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
 
     const refused = await placeBuy(fx, agent, '0.001');
     expect(errorCodeOf(refused.body)).toBe('COFRE_HALTED');
-    for (const link of ['Approvals', 'Limits', 'Agents']) {
+    for (const link of ['Limits', 'Agents', 'Approvals']) {
       await page.getByRole('navigation').getByRole('link', { name: link }).click();
       await page.getByRole('heading', { name: link, level: 1 }).waitFor();
       const banner = page.getByRole('alert').filter({ hasText: 'Trading is halted' });
@@ -203,7 +205,12 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     const text = await story.innerText();
     expect(text).toMatch(/Decided by rule\s+large/);
     expect(text).toMatch(/alice approved at .*checked the book/);
-    expect(text).toContain('intent');
+    // The timeline: the decision that asked, the operator's vote, the outcome.
+    expect(text).toMatch(/intent[\s\S]*decision\s+approval[\s\S]*order\s+buy 0\.05 BTC\/USDT @ 60000/);
+    expect(text).toMatch(
+      /operator[\s\S]*action\s+approve[\s\S]*operator\s+alice[\s\S]*comment\s+checked the book/,
+    );
+    expect(text).toMatch(/outcome[\s\S]*status\s+executed/);
     await page.getByRole('img', { name: /Requests over the last 24h per 1h/ }).waitFor();
     await shot(page, 'activity');
   });
