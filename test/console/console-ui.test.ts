@@ -249,6 +249,50 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     const refused = await placeBuy(fx, token, '0.001');
     expect(refused.status).toBe(401);
   });
+
+  it('approves from the keyboard alone: focus goes to the comment, then the confirmation, then back to the list', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Approvals' }).click();
+    const { requestId } = await pendingOrder('0.01');
+    const card = approvalCard(page, requestId);
+    await card.waitFor();
+    await card.getByRole('button', { name: 'Approve' }).focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.evaluate<string | undefined>('document.activeElement?.id'))
+      .toMatch(/-comment$/);
+    await page.keyboard.type('by keyboard');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe(
+      'Confirm approve',
+    );
+    await page.keyboard.press('Enter');
+    await card.waitFor({ state: 'detached' });
+    await expect
+      .poll(() => page.evaluate<string | undefined>('document.activeElement?.id'))
+      .toBe('pending-title');
+    expect((await fx.call('GET', `/v1/requests/${requestId}`, agent)).body['status']).toBe('executed');
+  });
+
+  it('adds an operator who can log in once with the shown token; revoking them ends their session', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Operators' }).click();
+    await page.getByLabel('Operator id').fill('carol');
+    await page.getByRole('button', { name: 'Add operator' }).click();
+    const tokenField = page.getByLabel('New token for operator carol');
+    const token = await tokenField.inputValue();
+    await page.getByRole('button', { name: /hide the token/ }).click();
+    await tokenField.waitFor({ state: 'detached' });
+
+    const carol = await logInPage(await chrome!.newContext(), fx, token);
+    await carol.getByText('carol', { exact: true }).waitFor();
+
+    await page.getByRole('button', { name: 'Revoke carol' }).click();
+    await page.getByRole('button', { name: 'Yes, revoke carol' }).click();
+    await page.getByRole('row', { name: /carol/ }).getByText('revoked').waitFor();
+    // Carol's next call is refused: her page goes back to the login form and says why.
+    await carol.getByRole('navigation').getByRole('link', { name: 'Limits' }).click();
+    await carol.getByText('Your session ended. Log in again.').waitFor();
+    await carol.getByLabel('Operator token').waitFor();
+  });
 });
 
 describe.skipIf(chrome === undefined)('the console on a phone-sized screen', () => {
