@@ -19,7 +19,7 @@ import { LimitsPage } from './limits-page.js';
 import { LiveEvents, LiveEventsContext, type LiveState, useLiveEvent } from './live-events.js';
 import { LoginPage } from './login-page.js';
 import { OperatorsPage } from './operators-page.js';
-import { ApiContext, useResource } from './use-api.js';
+import { ApiContext, OperatorContext, useResource } from './use-api.js';
 
 const PAGES = [
   { path: 'approvals', title: 'Approvals' },
@@ -112,9 +112,11 @@ function Console(props: {
 
   return (
     <ApiContext.Provider value={api}>
-      <LiveEventsContext.Provider value={events}>
-        <Shell session={session} events={events} onLoggedOut={props.onLoggedOut} />
-      </LiveEventsContext.Provider>
+      <OperatorContext.Provider value={session.operator}>
+        <LiveEventsContext.Provider value={events}>
+          <Shell session={session} events={events} onLoggedOut={props.onLoggedOut} />
+        </LiveEventsContext.Provider>
+      </OperatorContext.Provider>
     </ApiContext.Provider>
   );
 }

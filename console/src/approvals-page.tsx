@@ -2,7 +2,7 @@
 // approval, votes and time left; approve (that payload hash, nothing else) or deny, each after a confirmation.
 // Refetched on every `approvals` event, so a new request appears without reload.
 import type { JSX } from 'preact';
-import { useRef } from 'preact/hooks';
+import { useContext, useRef } from 'preact/hooks';
 
 import type { ApprovalJson, ApprovalsJson } from '../../src/surfaces/http/operator-api-types.js';
 import { SendDetails, sendOf } from './bound-action.js';
@@ -10,7 +10,7 @@ import { ConfirmAction, LoadError } from './confirm-action.js';
 import { formatClock, formatDecimal, formatSpan, formatTime, shortHash } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { RuleName } from './rule-name.js';
-import { useApi, useResource } from './use-api.js';
+import { OperatorContext, useApi, useResource } from './use-api.js';
 import { useNow } from './use-now.js';
 
 /** How many decided approvals the "recently decided" list shows. */
@@ -117,7 +117,10 @@ function PendingApproval(props: {
 }): JSX.Element {
   const { approval } = props;
   const api = useApi();
+  const me = useContext(OperatorContext);
   const now = useNow();
+  const voted = approval.approvals.some((vote) => vote.operator === me);
+  const mayApprove = approval.approvers.length === 0 || approval.approvers.includes(me);
   const left = Date.parse(approval.expiresAt) - now;
   const expired = left <= 0;
   const titleId = `approval-${approval.requestId}`;
@@ -167,6 +170,11 @@ function PendingApproval(props: {
           </dd>
         </dl>
       </div>
+      {voted ? (
+        <p class="muted">You have voted; it waits for another operator.</p>
+      ) : !mayApprove ? (
+        <p class="muted">You are not among this rule's approvers; you can still deny it.</p>
+      ) : null}
       <div class="decide">
         <ConfirmAction
           label="Approve"
@@ -174,7 +182,7 @@ function PendingApproval(props: {
           confirmLabel="Confirm approve"
           comment
           tone="primary"
-          disabled={expired}
+          disabled={expired || voted || !mayApprove}
           onConfirm={async (comment) => {
             await api.post(`${path}/approve`, {
               payloadHash: approval.payloadHash,

@@ -5,6 +5,8 @@ import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hoo
 import { type Api, ApiError } from './api.js';
 
 export const ApiContext = createContext<Api | undefined>(undefined);
+/** The logged-in operator's id. */
+export const OperatorContext = createContext<string>('');
 
 export function useApi(): Api {
   const api = useContext(ApiContext);
