@@ -22,11 +22,11 @@ function problems(server: Record<string, unknown>): string[] {
 }
 
 describe('server.console', () => {
-  it('is absent by default, and has loopback, 8788, 15 minutes idle and 12 hours of life when present', () => {
+  it('is absent by default, and has loopback, 8789, 15 minutes idle and 12 hours of life when present', () => {
     expect(validateConfig({ backends: BACKENDS }).server.console).toBeUndefined();
     expect(validateConfig({ backends: BACKENDS, server: { console: {} } }).server.console).toEqual({
       host: '127.0.0.1',
-      port: 8788,
+      port: 8789,
       idleTimeout: 15 * 60_000,
       sessionLifetime: 12 * 3_600_000,
     });

@@ -1,6 +1,6 @@
 /**
- * The console's port in the starter config: 8789, not the console's default (8788), which is where `cofre paper`
- * listens and the starter paper account points, so that `cofre paper` and `cofre serve` run side by side.
+ * The console's port in the starter config, written out so an operator sees where to point the browser: the
+ * console's default, 8789 (8788 is where `cofre paper` listens and the starter paper account points).
  */
 export const STARTER_CONSOLE_PORT = 8789;
 
