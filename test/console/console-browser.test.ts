@@ -107,6 +107,8 @@ describe.skipIf(chrome === undefined)('the console in Chromium', () => {
     const response = await page.goto(fx.consoleUrl);
     expect(response?.status()).toBe(200);
     await page.waitForLoadState('load');
+    // The bundle's module script ran under the CSP: it rendered into #app.
+    await page.waitForFunction('document.getElementById("app").childElementCount > 0');
     expect(violations).toEqual([]);
     // Page code as text: the tests are type-checked without the DOM library.
     const ran = await page.evaluate(`(() => {
