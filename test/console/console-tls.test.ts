@@ -1,12 +1,17 @@
 // The console over HTTPS (`tls`) and behind a TLS proxy (`publicUrl`): Secure cookie, HSTS, the key file's mode,
 // and which origins count as the console's own.
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { Agent, get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { OperatorActions } from '../../src/broker/operator-actions.js';
 import { isCofreError } from '../../src/errors.js';
+import { DEFAULT_CONNECTION_OPTIONS } from '../../src/surfaces/http/connection-guard.js';
+import { createConsoleServer } from '../../src/surfaces/http/console/console-server.js';
 import { readConsoleTls } from '../../src/surfaces/http/console/console-tls.js';
 import { ensureStandInTls } from '../key-vault-standin/certificate.js';
 import { codeOf, consoleRequest, login } from './console-client.js';
@@ -65,6 +70,52 @@ describe('the console over HTTPS', () => {
     }
     expect(isCofreError(caught, 'COFRE_CONFIG_INVALID')).toBe(true);
     expect((caught as Error).message).toContain(`server.console.tls.certFile: cannot read ${missing}`);
+  });
+});
+
+describe('the connection limits over TLS', () => {
+  // The connection guard must track the TLS socket, the one requests carry: tracking the raw one, it would close
+  // every HTTPS connection once headersTimeout passed, in use or not (live event streams included).
+  it('keeps a busy HTTPS connection open past headersTimeout', async () => {
+    const app = createConsoleServer({
+      config: {
+        host: '127.0.0.1',
+        port: 0,
+        idleTimeout: 60_000,
+        sessionLifetime: 300_000,
+        tls: { certFile: join(dir, 'console.crt'), keyFile: join(dir, 'console.key') },
+      },
+      actions: new OperatorActions({
+        store: tlsConsole.server.runtime.state,
+        broker: tlsConsole.server.runtime.broker,
+      }),
+      store: tlsConsole.server.runtime.state,
+      audit: undefined,
+      logger: pino({ level: 'silent' }),
+      connections: { ...DEFAULT_CONNECTION_OPTIONS, headersTimeoutMs: 200 },
+    });
+    let connections = 0;
+    app.server.on('secureConnection', () => connections++);
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (): Promise<number> =>
+        new Promise((resolve, reject) => {
+          httpsGet(`${base}/console/session`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              resolve(res.statusCode ?? 0);
+            });
+          }).on('error', reject);
+        });
+      expect(await get()).toBe(401);
+      await new Promise((done) => setTimeout(done, 600));
+      expect(await get()).toBe(401);
+      expect(connections).toBe(1);
+    } finally {
+      agent.destroy();
+      await app.close();
+    }
   });
 });
 
