@@ -188,6 +188,8 @@ function registerStaticRoutes(app: FastifyInstance, bundle: ConsoleBundle | unde
     return send(reply, bundle.index, 'no-store', undefined);
   };
   app.get('/', (_request, reply) => page(reply));
+  // Browsers ask for it unprompted; an empty answer keeps a 404 out of every page's console.
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).send());
   app.get<{ Params: { '*': string } }>('/assets/*', (request, reply) => {
     const file = bundle?.assets.get(`assets/${request.params['*']}`);
     if (file === undefined) throw notFound();
