@@ -21,7 +21,7 @@ export const consoleSchema = z
       .int()
       .min(0)
       .max(65_535)
-      .default(8788)
+      .default(8789)
       .describe('TCP port of the console; 0 picks a free one. Never the agent port.'),
     publicUrl: z
       .url({ protocol: /^https?$/ })

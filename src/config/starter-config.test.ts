@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from './load-config.js';
-import { renderStarterConfig } from './starter-config.js';
+import { renderStarterConfig, STARTER_CONSOLE_PORT } from './starter-config.js';
 
 let dir: string;
 
@@ -42,6 +42,14 @@ describe('renderStarterConfig', () => {
     expect(config.policies['paper-trading']?.actions).not.toContain('withdraw');
     expect(config.agents.tokenTtl).toBe(30 * 86_400_000);
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8787, bodyLimit: 65_536 });
+    // Issue 18: the console on loopback, on a port of its own that is not the paper exchange's either.
+    expect(config.server.console).toEqual({
+      host: '127.0.0.1',
+      port: STARTER_CONSOLE_PORT,
+      idleTimeout: 15 * 60_000,
+      sessionLifetime: 12 * 3_600_000,
+    });
+    expect(new Set([config.server.port, config.server.console?.port, 8788]).size).toBe(3);
     expect(config.audit.path).toBe(join(dir, 'cofre-audit.jsonl'));
     expect(config.state).toMatchObject({ path: join(dir, 'cofre-state.db') });
   });

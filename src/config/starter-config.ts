@@ -1,3 +1,9 @@
+/**
+ * The console's port in the starter config, written out so an operator sees where to point the browser: the
+ * console's default, 8789 (8788 is where `cofre paper` listens and the starter paper account points).
+ */
+export const STARTER_CONSOLE_PORT = 8789;
+
 /** Where `cofre init` put the store and its key; written into the starter config as given. */
 export interface StarterConfigOptions {
   /** Store file; relative paths are relative to the config file's directory. */
@@ -82,6 +88,14 @@ server:
   host: 127.0.0.1 # loopback only; agents on other hosts need a reverse proxy with TLS
   port: 8787
   bodyLimit: 64kb
+  # The operator console: approvals, limits, activity and audit, the kill switch, in a browser. Log in with an
+  # operator token (\`cofre operator add <id>\`). Its own port, never the agent port; on loopback (reach it from
+  # elsewhere through an SSH tunnel, or give it tls / a TLS proxy's publicUrl: docs/configuration.md).
+  console:
+    host: 127.0.0.1
+    port: ${STARTER_CONSOLE_PORT}
+    idleTimeout: 15m # a session unused this long ends
+    sessionLifetime: 12h # and ends this long after login however it is used
 
 state:
   path: ./cofre-state.db # agents (token hashes) and each request with its stored answer (SQLite)

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
+import { STARTER_CONSOLE_PORT } from '../../src/config/starter-config.js';
 import type { CliIo } from '../../src/surfaces/cli/cli-io.js';
 import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
 import { runCli } from '../../src/surfaces/cli/main.js';
@@ -32,7 +33,23 @@ export async function cli(cwd: string, args: readonly string[], input = ''): Pro
   const stderr = new Collect();
   const io: CliIo = { stdin, stdout, stderr, cwd };
   const code = await runCli(args, io);
+  if (args[0] === 'init' && code === 0 && !args.includes('--help')) {
+    const dir = args.includes('--dir') ? (args[args.indexOf('--dir') + 1] ?? '.') : '.';
+    freeConsolePort(resolve(cwd, dir));
+  }
   return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/**
+ * The starter config serves the console on a fixed port (8789); test files run in parallel and would fight over it,
+ * so a config `cofre init` wrote here gets a free one (port 0) instead. Nothing else of it changes.
+ */
+function freeConsolePort(dir: string): void {
+  const path = join(dir, 'cofre.yaml');
+  const text = readFileSync(path, 'utf8');
+  const fixed = `    port: ${STARTER_CONSOLE_PORT}\n`;
+  if (!text.includes(fixed)) throw new Error(`no console port ${STARTER_CONSOLE_PORT} in ${path}`);
+  writeFileSync(path, text.replace(fixed, '    port: 0\n'));
 }
 
 const entry = resolve(import.meta.dirname, '../../src/surfaces/cli/entry.ts');

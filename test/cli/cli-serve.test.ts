@@ -186,6 +186,15 @@ describe('cofre serve', () => {
     expect(output).toMatch(/accounts: paper \(binance, paper\)/);
     expect(output).toMatch(/backends: local \(embedded\): reachable, 2\/2 references resolved/);
     expect(output).toMatch(/agents: 1 active/);
+    // Issue 18: the starter config's console (on a free port here, see cli-harness.ts), and it answers.
+    const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+) \(log in with an operator token/.exec(
+      output,
+    )?.[1];
+    expect(consoleUrl).toBeDefined();
+    expect(consoleUrl).not.toBe(`http://127.0.0.1:${port}`);
+    const page = await fetch(`${consoleUrl}/console/session`);
+    expect(page.status).toBe(401);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     const token = readFileSync(join(dir, 'trader.token'), 'utf8').trim();
     const res = await fetch(`http://127.0.0.1:${port}/v1/actions/get_balance`, {
       method: 'POST',

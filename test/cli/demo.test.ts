@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { ActionResponse } from '../../src/broker/broker.js';
 import { demo, type DemoHandle } from '../../src/surfaces/cli/demo.js';
+import { consoleRequest, login } from '../console/console-client.js';
 import { tempDir } from './cli-harness.js';
 
 let dir: string;
@@ -102,5 +103,26 @@ describe('cofre demo prints what it does (issue 9)', () => {
       await run(String(poll).replace('REQUEST_ID', large?.requestId ?? '')),
     ) as ActionResponse;
     expect(answer).toMatchObject({ status: 'executed', result: { order: { clientOrderId: 'demo-3' } } });
+  });
+});
+
+describe('cofre demo serves the operator console (issue 18)', () => {
+  it("prints the console's URL and a demo operator token that logs in there, and an agent's does not", async () => {
+    const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
+    const printed: Buffer[] = [];
+    io.stdout.on('data', (chunk: Buffer) => printed.push(chunk));
+    const handle = await demo(io, { port: '0', wait: false });
+    running.push(handle);
+    const text = Buffer.concat(printed).toString('utf8');
+    const consoleUrl = handle.consoleUrl ?? '';
+    expect(text).toContain(`operator console, ${consoleUrl}, logged in`);
+    const token = /^\s+(cofre_op_\S+)$/m.exec(text)?.[1] ?? '';
+    const session = await login(consoleUrl, token);
+    expect(session.answer.json?.['operator']).toBe('demo-operator');
+    const agent = await consoleRequest(consoleUrl, 'POST', '/console/login', {
+      headers: { origin: consoleUrl },
+      body: { token: readFileSync(handle.tokenFile, 'utf8').trim() },
+    });
+    expect(agent.status).toBe(403);
   });
 });

@@ -21,6 +21,7 @@ import type { PaperExchange } from '../../src/paper-exchange/paper-exchange.js';
 import { SqliteStateStore } from '../../src/state/sqlite/sqlite-state-store.js';
 import { paper } from '../../src/surfaces/cli/paper.js';
 import { workerCount } from '../../src/surfaces/cli/serve.js';
+import { consoleRequest, login } from '../console/console-client.js';
 import { cli, type RunningCli, startCliProcess, tempDir } from './cli-harness.js';
 import { freePort, parentOf, type PostAnswer, postOnOwnConnection } from './serve-test-tools.js';
 
@@ -218,6 +219,47 @@ describe('cofre serve --workers 2', () => {
     expect((await balances()).map(code)).toEqual(Array(6).fill('COFRE_HALTED'));
     expect((await cli(dir, ['resume'])).code).toBe(0);
     expect((await balances()).map((a) => a.body['status'])).toEqual(Array(6).fill('executed'));
+  });
+
+  // Issue 18: one console for the whole pool, in one worker, over that worker's operator actions (which halt every
+  // worker through the primary).
+  it('serves the console from exactly one worker, and a halt from it stops every worker', async () => {
+    const output = await server.waitFor(/console: http:\/\/127\.0\.0\.1:\d+/);
+    const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? '';
+    expect(output.match(/console: http/g)).toHaveLength(1);
+    const session = await login(consoleUrl, tokens['alice'] ?? '');
+    const asOperator = { cookie: session.cookie, 'x-cofre-csrf': session.csrf, origin: consoleUrl };
+    const sessions = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        consoleRequest(consoleUrl, 'GET', '/console/session', { headers: { cookie: session.cookie } }),
+      ),
+    );
+    // Sessions live in one process's memory: every connection found the session, so one worker served them all.
+    expect(sessions.map((a) => a.status)).toEqual(Array(6).fill(200));
+    const balances = (): Promise<Answer[]> =>
+      Promise.all(
+        Array.from({ length: 6 }, () =>
+          post('/v1/actions/get_balance', tokens['halted'] ?? '', { account: 'paper' }),
+        ),
+      );
+    const halt = await consoleRequest(consoleUrl, 'POST', '/v1/operator/halt', {
+      headers: asOperator,
+      body: { reason: 'console drill' },
+    });
+    expect(halt.status).toBe(200);
+    expect((await balances()).map(code)).toEqual(Array(6).fill('COFRE_HALTED'));
+    const resume = await consoleRequest(consoleUrl, 'POST', '/v1/operator/resume', {
+      headers: asOperator,
+      body: {},
+    });
+    expect(resume.status).toBe(200);
+    expect((await balances()).map((a) => a.body['status'])).toEqual(Array(6).fill('executed'));
+    const consolePids = new Set(
+      [
+        ...(await server.waitFor(/"component":"console"/)).matchAll(/"worker":(\d+),"component":"console"/g),
+      ].map((m) => m[1]),
+    );
+    expect(consolePids.size).toBe(1);
   });
 
   it('refuses every order, on every worker, while the primary cannot append to the audit log', async () => {

@@ -101,12 +101,16 @@ describe.skipIf(chrome === undefined)('the console in Chromium', () => {
     const context = await chrome!.newContext();
     const page = await context.newPage();
     const violations: string[] = [];
+    const errors: string[] = [];
     page.on('console', (message) => {
       if (message.text().includes('Content Security Policy')) violations.push(message.text());
+      else if (message.type() === 'error') errors.push(message.text());
     });
     const response = await page.goto(fx.consoleUrl);
     expect(response?.status()).toBe(200);
     await page.waitForLoadState('load');
+    // The bundle's module script ran under the CSP: it rendered into #app.
+    await page.waitForFunction('document.getElementById("app").childElementCount > 0');
     expect(violations).toEqual([]);
     // Page code as text: the tests are type-checked without the DOM library.
     const ran = await page.evaluate(`(() => {

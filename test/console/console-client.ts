@@ -1,6 +1,7 @@
 // A raw HTTP client for the console's tests: every header under the test's control (Host, Origin, Sec-Fetch-Site,
 // Cookie), which `fetch` does not allow for all of them.
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 import { SESSION_COOKIE } from '../../src/surfaces/http/console/console-cookie.js';
 
@@ -22,6 +23,7 @@ export function consoleRequest(
 ): Promise<ConsoleAnswer> {
   const url = new URL(path, base);
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,

@@ -4,6 +4,7 @@ import type { AuditSink } from '../../audit/audit-log.js';
 import type { BrokerControl } from '../../broker/broker-control.js';
 import { type BrokerRuntime, openBrokerRuntime } from '../../broker/broker-runtime.js';
 import type { KeyScopeStatus } from '../../broker/key-scope-gate.js';
+import type { OperatorActions } from '../../broker/operator-actions.js';
 import type { CofreConfig } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { createTokenExchange } from '../../identity/token-exchange.js';
@@ -15,6 +16,9 @@ import { protectedResourceOf } from '../http/protected-resource.js';
 import { checkKeyScopesAtStart } from './key-scope-at-start.js';
 import { operatorActionsFor } from './operator-actions-for.js';
 import { preflightError, type PreflightReport, runPreflight } from './preflight.js';
+
+/** A fastify instance, named without importing fastify (only surfaces/http may). */
+type HttpServer = ReturnType<typeof createHttpServer>;
 
 /** Options of {@link startBrokerServer}; host and port default to `server.host` and `server.port`. */
 export interface BrokerServerOptions {
@@ -85,30 +89,9 @@ export async function startBrokerServer(
     ...(options.venueRateShare === undefined ? {} : { venueRateShare: options.venueRateShare }),
   });
   const operator = operatorActionsFor(config, runtime, options);
-  const server = createHttpServer({
-    broker: runtime.broker,
-    state: runtime.state,
-    authenticator: runtime.authenticator,
-    operator,
-    logger: options.logger,
-    bodyLimit: config.server.bodyLimit,
-    connections: connectionOptionsFor(config.server),
-    ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
-    protectedResource: protectedResourceOf(config),
-    ...(config.agents.exchange.length === 0
-      ? {}
-      : {
-          tokenExchange: createTokenExchange({
-            issuers: config.agents.exchange,
-            publicUrl: config.server.publicUrl,
-            state: runtime.state,
-            audit: runtime.audit,
-            now: options.now ?? (() => new Date()),
-          }),
-        }),
-  });
+  const server = agentServerFor(config, runtime, operator, options);
   const consoleConfig = options.console === false ? undefined : config.server.console;
-  let consoleServer: ReturnType<typeof createConsoleServer> | undefined;
+  let consoleServer: HttpServer | undefined;
   let closed: Promise<void> | undefined;
   let databases: DatabaseListeners | undefined;
   const close = (): Promise<void> =>
@@ -132,18 +115,7 @@ export async function startBrokerServer(
     // Issue 18: the console on its own listener, over the same OperatorActions as the agent port's operator API.
     let consoleUrl: string | undefined;
     if (consoleConfig !== undefined) {
-      consoleServer = createConsoleServer({
-        config: consoleConfig,
-        actions: operator,
-        store: runtime.state,
-        audit: runtime.audit,
-        logger: options.logger,
-        connections: connectionOptionsFor({
-          host: consoleConfig.host,
-          connections: config.server.connections,
-        }),
-        ...(options.now === undefined ? {} : { now: options.now }),
-      });
+      consoleServer = consoleServerFor(config, consoleConfig, runtime, operator, options);
       consoleUrl = await listen(
         consoleServer,
         consoleConfig.host,
@@ -173,8 +145,61 @@ export async function startBrokerServer(
   }
 }
 
+/** The agent port's HTTP API (with MCP and the operator API) for a config. */
+function agentServerFor(
+  config: CofreConfig,
+  runtime: BrokerRuntime,
+  operator: OperatorActions,
+  options: BrokerServerOptions,
+): HttpServer {
+  return createHttpServer({
+    broker: runtime.broker,
+    state: runtime.state,
+    authenticator: runtime.authenticator,
+    operator,
+    logger: options.logger,
+    bodyLimit: config.server.bodyLimit,
+    connections: connectionOptionsFor(config.server),
+    ...(config.server.allowedHosts === undefined ? {} : { allowedHosts: [...config.server.allowedHosts] }),
+    protectedResource: protectedResourceOf(config),
+    ...(config.agents.exchange.length === 0
+      ? {}
+      : {
+          tokenExchange: createTokenExchange({
+            issuers: config.agents.exchange,
+            publicUrl: config.server.publicUrl,
+            state: runtime.state,
+            audit: runtime.audit,
+            now: options.now ?? (() => new Date()),
+          }),
+        }),
+  });
+}
+
+/**
+ * Issue 18: the console's listener, over the same `OperatorActions` as the agent port's operator API (one path into
+ * the broker for people), with the agent port's connection limits applied to the console's own host.
+ */
+function consoleServerFor(
+  config: CofreConfig,
+  consoleConfig: NonNullable<CofreConfig['server']['console']>,
+  runtime: BrokerRuntime,
+  operator: OperatorActions,
+  options: BrokerServerOptions,
+): HttpServer {
+  return createConsoleServer({
+    config: consoleConfig,
+    actions: operator,
+    store: runtime.state,
+    audit: runtime.audit,
+    logger: options.logger,
+    connections: connectionOptionsFor({ host: consoleConfig.host, connections: config.server.connections }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+}
+
 async function listen(
-  server: ReturnType<typeof createHttpServer>,
+  server: HttpServer,
   host: string,
   port: number,
   anyPortIfTaken: boolean,

@@ -20,7 +20,15 @@ function approveCommand(io: CliIo, d: { dir: string }): string {
 /** Prints what `cofre demo` offers: curl lines for a balance and an order, and MCP client configurations. */
 export function printDemoInstructions(
   io: CliIo,
-  d: { url: string; dir: string; tokenFile: string; configFile: string; token: string },
+  d: {
+    url: string;
+    dir: string;
+    tokenFile: string;
+    configFile: string;
+    token: string;
+    /** The operator console, and the demo operator's token (paper money only), shown once. */
+    console?: { url: string; operatorToken: string };
+  },
 ): void {
   const rel = (p: string): string => (p.startsWith(`${io.cwd}/`) ? p.slice(io.cwd.length + 1) : p);
   const token = `$(cat ${rel(d.tokenFile)})`;
@@ -60,6 +68,10 @@ export function printDemoInstructions(
   println(out, order('0.05', 'demo-3'));
   println(out, 'Approve it as the operator, with the requestId it answered (this runs the order, once):');
   println(out, `  ${approveCommand(io, d)}\n`);
+  if (d.console !== undefined) {
+    println(out, `Or in the operator console, ${d.console.url}, logged in with the demo operator's token:`);
+    println(out, `  ${d.console.operatorToken}\n`);
+  }
   println(out, 'Then the agent sees the result:');
   println(out, `  curl -s -H "Authorization: Bearer ${token}" ${d.url}/v1/requests/REQUEST_ID\n`);
   println(out, "MCP client over Streamable HTTP (the demo agent's token, paper money only):");

@@ -1,7 +1,9 @@
 import { join, resolve } from 'node:path';
 
 import { createLogger } from '../../audit/create-logger.js';
+import { issueOperatorToken } from '../../broker/operator-tokens.js';
 import { loadConfig } from '../../config/load-config.js';
+import { STARTER_CONSOLE_PORT } from '../../config/starter-config.js';
 import { startBrokerServer } from './broker-server.js';
 import { type CliIo, println } from './cli-io.js';
 import { printDemoInstructions } from './demo-instructions.js';
@@ -18,6 +20,8 @@ import { untilSignal } from './until-signal.js';
 /** What `cofre demo` started; tests stop it without sending signals. */
 export interface DemoHandle {
   readonly url: string;
+  /** Where the operator console listens (issue 18). */
+  readonly consoleUrl: string | undefined;
   /** This run's own folder, `.cofre-demo/run-…`. */
   readonly dir: string;
   readonly tokenFile: string;
@@ -57,6 +61,8 @@ export async function demo(io: CliIo, options: { port?: string; wait?: boolean }
       apiKey: keys.apiKey,
       apiSecret: keys.secret,
       port,
+      // Beside the starter config's console port; any free one in tests (port 0) and when it is taken.
+      consolePort: port === 0 ? 0 : STARTER_CONSOLE_PORT,
     });
     const config = await loadConfig(configFile);
     const server = await startBrokerServer(config, {
@@ -72,9 +78,33 @@ export async function demo(io: CliIo, options: { port?: string; wait?: boolean }
       ttlMs: config.agents.tokenTtl,
       now: new Date(),
     });
+    // The demo operator's token is printed once, for pasting into the console's login form: like the demo agent's,
+    // it acts on paper money only, on this run's loopback paper exchange, and expires with the demo's day.
+    const operator = await issueOperatorToken(server.runtime.state, {
+      id: 'demo-operator',
+      ttlMs: config.agents.tokenTtl,
+      now: new Date(),
+    });
     const auditFile = config.audit.path;
-    printDemoInstructions(io, { url: server.url, dir: run.dir, tokenFile, configFile, token });
-    const handle: DemoHandle = { url: server.url, dir: run.dir, tokenFile, configFile, auditFile, stop };
+    printDemoInstructions(io, {
+      url: server.url,
+      dir: run.dir,
+      tokenFile,
+      configFile,
+      token,
+      ...(server.consoleUrl === undefined
+        ? {}
+        : { console: { url: server.consoleUrl, operatorToken: operator.token } }),
+    });
+    const handle: DemoHandle = {
+      url: server.url,
+      consoleUrl: server.consoleUrl,
+      dir: run.dir,
+      tokenFile,
+      configFile,
+      auditFile,
+      stop,
+    };
     if (options.wait !== false) {
       await untilSignal();
       await stop();

@@ -13,7 +13,7 @@ export type DoctorStatus = 'ok' | 'warn' | 'fail';
 
 /** One thing a check found. */
 export interface DoctorFinding {
-  /** The check that found it: `config`, `references`, `backends`, `key-scope`, `credential-age`, `audit`, `state`, `clock`, `hardening`. */
+  /** The check that found it: `config`, `references`, `backends`, `key-scope`, `credential-age`, `audit`, `state`, `clock`, `console`, `hardening`. */
   readonly check: string;
   /** What it is about: a config path, a backend or account name, a file. */
   readonly subject: string;

@@ -39,6 +39,10 @@ export function privateFilesOf(config: CofreConfig): PrivateFileExpectation[] {
         files.push({ what: `JWT file ${of}`, path: auth.jwtFile, whenLoose: 'fail' });
     }
   }
+  // Issue 18: the console's TLS key is a key in clear (cofre restricts it when it starts, but it was exposed).
+  const consoleTls = config.server.console?.tls;
+  if (consoleTls !== undefined)
+    files.push({ what: "the console's TLS key", path: consoleTls.keyFile, whenLoose: 'fail' });
   if (config.state.type === 'sqlite') {
     const state = config.state.path;
     files.push({ what: 'state file', path: state, whenLoose: 'warn' });

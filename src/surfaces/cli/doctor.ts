@@ -13,6 +13,7 @@ import { auditDoctorCheck } from './doctor-audit.js';
 import { backendsDoctorCheck } from './doctor-backends.js';
 import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
 import { configDoctorCheck } from './doctor-config.js';
+import { consoleDoctorCheck } from './doctor-console.js';
 import { credentialAgeDoctorCheck } from './doctor-credential-age.js';
 import { hardeningDoctorCheck } from './doctor-hardening.js';
 import { identityDoctorCheck } from './doctor-identity.js';
@@ -44,6 +45,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   auditDoctorCheck,
   stateDoctorCheck,
   identityDoctorCheck,
+  consoleDoctorCheck,
   hardeningDoctorCheck,
 ];
 

@@ -60,7 +60,7 @@ export function startPaperVenue(
  */
 export async function writeDemoSetup(
   dir: string,
-  options: { exchangeUrl: string; apiKey: string; apiSecret: string; port: number },
+  options: { exchangeUrl: string; apiKey: string; apiSecret: string; port: number; consolePort?: number },
 ): Promise<string> {
   const store = await EmbeddedBackend.create(join(dir, 'cofre.store'), {
     kind: 'key-file',
@@ -75,7 +75,7 @@ export async function writeDemoSetup(
     await store.close();
   }
   const configFile = join(dir, 'cofre.yaml');
-  await writeFile(configFile, demoConfig(options.exchangeUrl, options.port));
+  await writeFile(configFile, demoConfig(options.exchangeUrl, options.port, options.consolePort));
   return configFile;
 }
 
@@ -111,7 +111,7 @@ export async function writeAgentTokenFile(
   return issued;
 }
 
-function demoConfig(exchangeUrl: string, port: number): string {
+function demoConfig(exchangeUrl: string, port: number, consolePort: number | undefined): string {
   return `# Written by \`cofre demo\` for this run.
 backends:
   local:
@@ -175,7 +175,13 @@ state:
   path: state.db
 server:
   host: 127.0.0.1
-  port: ${port}
+  port: ${port}${
+    consolePort === undefined
+      ? ''
+      : `
+  # The operator console in a browser: approve, deny, halt; log in with the operator token the demo printed.
+  console: { host: 127.0.0.1, port: ${consolePort} }`
+  }
 `;
 }
 

@@ -48,6 +48,7 @@ export async function runServeWorker(channel: IpcChannel): Promise<boolean> {
       audit: new IpcAuditSink(channel),
       venueRateShare: start.venueRateShare,
       reconcile: start.reconcile,
+      console: start.console,
       operatorBroker: (broker) => haltingEveryWorker(broker, channel),
     });
   } catch (err) {
@@ -57,7 +58,7 @@ export async function runServeWorker(channel: IpcChannel): Promise<boolean> {
     return false;
   }
   const unfollow = followPeerHalts(server, channel);
-  send(channel, { type: 'cofre-worker-ready', url: server.url });
+  send(channel, { type: 'cofre-worker-ready', url: server.url, consoleUrl: server.consoleUrl });
   await new Promise<void>((done) => {
     channel.on('message', (message) => {
       if (isMessage(message, 'cofre-worker-stop')) done();

@@ -11,6 +11,11 @@
  *   listens; a replacement worker never does (it would settle requests other workers are still executing).
  * - Per worker: agent quotas (in memory), the reference-price cache, and each venue's rate limiter, which gets 1/N
  *   of the venue's rate so N workers together keep it.
+ * - The operator console (`server.console`) is served by the first worker only (and by its replacement, should it
+ *   die): its sessions live in one process's memory, and its operator actions must be a worker's, whose broker
+ *   halts every other worker through the primary (`haltingEveryWorker`) exactly as the agent port's operator API
+ *   does there. The primary has no such path (it serves nothing and runs no broker of its own for requests), so
+ *   serving the console from it would need a second way into the brokers.
  */
 import type { Logger } from 'pino';
 
@@ -71,9 +76,17 @@ export async function startServeWorkers(
     });
     pool = running;
     // The first worker settles what a stopped cofre left executing, before any other worker exists.
-    const url = await running.fork(true);
+    const { url, consoleUrl } = await running.fork(true, true);
     await Promise.all(Array.from({ length: options.workers - 1 }, () => running.fork(false)));
-    return { url, runtime, preflight, close, pids: () => running.pids(), failed: running.failed };
+    return {
+      url,
+      consoleUrl,
+      runtime,
+      preflight,
+      close,
+      pids: () => running.pids(),
+      failed: running.failed,
+    };
   } catch (err) {
     await close();
     throw err;

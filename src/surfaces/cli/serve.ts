@@ -59,6 +59,12 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
         `${id} (${a.venue}, ${a.mode}${refused.has(id) ? ', REFUSED: its key can do too much' : ''})`,
     );
     println(io.stderr, `cofre ${cofreVersion()} serving ${server.url} (HTTP API at /v1, MCP at /mcp)`);
+    if (server.consoleUrl !== undefined) {
+      println(
+        io.stderr,
+        `  console: ${consoleAddress(config.server.console?.publicUrl, server.consoleUrl)} (log in with an operator token: \`cofre operator add <id>\`)`,
+      );
+    }
     println(io.stderr, `  accounts: ${accounts.join(', ') || 'none'}`);
     println(
       io.stderr,
@@ -87,6 +93,11 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
   } finally {
     await server.close();
   }
+}
+
+/** Where operators open the console: its `publicUrl` (naming where it listens), or where it listens. */
+function consoleAddress(publicUrl: string | undefined, listening: string): string {
+  return publicUrl === undefined ? listening : `${publicUrl} (listening on ${listening})`;
 }
 
 /**

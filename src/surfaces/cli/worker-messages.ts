@@ -23,6 +23,8 @@ export interface WorkerStart {
   readonly port: number;
   /** Only the first worker of a start settles what a stopped cofre left `executing`. */
   readonly reconcile: boolean;
+  /** Serve the operator console (`server.console`): exactly one worker does (see serve-workers.ts). */
+  readonly console: boolean;
   /** `1/N`: the worker's share of each venue's request rate. */
   readonly venueRateShare: number;
 }
@@ -36,6 +38,8 @@ export interface WorkerStop {
 export interface WorkerReady {
   readonly type: 'cofre-worker-ready';
   readonly url: string;
+  /** Where the console listens, from the worker that serves it. */
+  readonly consoleUrl?: string | undefined;
 }
 
 /** Worker → primary: could not start; the primary reports the error and gives up. */

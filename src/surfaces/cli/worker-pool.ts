@@ -29,8 +29,8 @@ export interface WorkerPoolOptions {
   /** The one audit log: every worker's events are appended here (serveAuditOverIpc). */
   readonly audit: AuditSink;
   readonly logger: Logger;
-  /** The start message of every worker, but for `reconcile`. */
-  readonly start: Omit<WorkerStart, 'type' | 'reconcile'>;
+  /** The start message of every worker, but for `reconcile` and `console`. */
+  readonly start: Omit<WorkerStart, 'type' | 'reconcile' | 'console'>;
   /** Clock of the crash count; default the system clock. */
   readonly now?: () => number;
 }
@@ -38,7 +38,16 @@ export interface WorkerPoolOptions {
 interface Member {
   readonly worker: Worker;
   readonly exited: Promise<void>;
+  /** Serves the operator console; its replacement does too. */
+  readonly console: boolean;
   ready: boolean;
+}
+
+/** Where a worker listens once ready. */
+export interface WorkerAddress {
+  readonly url: string;
+  /** Where the console listens, for the worker that serves it. */
+  readonly consoleUrl: string | undefined;
 }
 
 /**
@@ -83,8 +92,9 @@ export class WorkerPool {
   /**
    * Forks one worker and resolves with its URL once it listens; rejects with the worker's own error when it cannot
    * start. `reconcile`: whether it settles what a stopped cofre left `executing` (only the first of a start).
+   * `console`: whether it serves the operator console (one worker at a time; a replacement inherits it).
    */
-  fork(reconcile: boolean): Promise<string> {
+  fork(reconcile: boolean, console = false): Promise<WorkerAddress> {
     const worker = cluster.fork();
     const channel = worker.process as unknown as IpcChannel;
     const stopAudit = serveAuditOverIpc(this.#options.audit, channel);
@@ -93,16 +103,16 @@ export class WorkerPool {
         done();
       }),
     );
-    const member: Member = { worker, exited, ready: false };
+    const member: Member = { worker, exited, console, ready: false };
     this.#members.add(member);
     worker.on('message', (message: unknown) => {
       this.#relay(member, message);
     });
-    const started = new Promise<string>((resolve, reject) => {
+    const started = new Promise<WorkerAddress>((resolve, reject) => {
       worker.on('message', (message: unknown) => {
         if (isMessage<WorkerReady>(message, 'cofre-worker-ready')) {
           member.ready = true;
-          resolve(message.url);
+          resolve({ url: message.url, consoleUrl: message.consoleUrl });
         } else if (isMessage<WorkerFailed>(message, 'cofre-worker-failed')) {
           const code = Object.hasOwn(errorCatalogue, message.code)
             ? (message.code as ErrorCode)
@@ -119,12 +129,12 @@ export class WorkerPool {
     worker.once('exit', (code: number | null, signal: string | null) => {
       stopAudit();
       this.#members.delete(member);
-      if (member.ready && !this.#stopping) this.#crashed(worker.process.pid, code, signal);
+      if (member.ready && !this.#stopping) this.#crashed(worker.process.pid, code, signal, member.console);
     });
     const waiting = (message: unknown): void => {
       if (!isMessage(message, 'cofre-worker-waiting')) return;
       worker.off('message', waiting);
-      this.#send(worker, { type: 'cofre-worker-start', ...this.#options.start, reconcile });
+      this.#send(worker, { type: 'cofre-worker-start', ...this.#options.start, reconcile, console });
     };
     worker.on('message', waiting);
     return started;
@@ -144,7 +154,7 @@ export class WorkerPool {
   }
 
   /** A worker died: replace it, unless they keep dying (then the pool fails and `cofre serve` exits non-zero). */
-  #crashed(pid: number | undefined, code: number | null, signal: string | null): void {
+  #crashed(pid: number | undefined, code: number | null, signal: string | null, console: boolean): void {
     const now = this.#now();
     this.#crashes.push(now);
     while (this.#crashes.length > 0 && (this.#crashes[0] ?? now) <= now - CRASH_WINDOW_MS)
@@ -161,9 +171,9 @@ export class WorkerPool {
       return;
     }
     log.error({ pid, code, signal }, 'a worker exited; starting a replacement');
-    this.fork(false).catch((err: unknown) => {
+    this.fork(false, console).catch((err: unknown) => {
       log.error({ err }, 'a replacement worker could not start');
-      this.#crashed(undefined, null, null);
+      this.#crashed(undefined, null, null, console);
     });
   }
 

@@ -32,7 +32,7 @@ export function consoleSecurityHeaders(hsts: boolean): Readonly<Record<string, s
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
     // Nothing the console uses; denied so a script that got in cannot ask for them either.
-    'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()',
+    'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
     ...(hsts ? { 'strict-transport-security': 'max-age=31536000' } : {}),
   };
 }

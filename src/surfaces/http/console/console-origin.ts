@@ -17,7 +17,7 @@ export interface ConsoleOrigins {
  * Whether `origin` (an `Origin` header) is the console's own: the origin of the request itself (scheme and `Host`,
  * which the Host guard already checked against the allowed names), or `publicUrl`. SECURITY: comparing with the
  * request's own Host is sound only because the Host guard refuses every name not allowed, so a rebinding page's
- * `http://evil.example:8788` never gets here.
+ * `http://evil.example:8789` never gets here.
  */
 export function isOwnOrigin(origin: string, host: string | undefined, origins: ConsoleOrigins): boolean {
   const seen = originOf(origin);

@@ -25,6 +25,7 @@ import { registerConsoleSessionRoutes } from './console-session-routes.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { readConsoleTls } from './console-tls.js';
 import { createCookieOperatorAuth } from './cookie-operator-auth.js';
+import { endStreamsWithTheirSession } from './session-bound-streams.js';
 
 /** What the console listener needs. */
 export interface ConsoleServerOptions {
@@ -47,6 +48,8 @@ export interface ConsoleServerOptions {
   readonly now?: () => Date;
   /** Largest request body (default 64 KiB). */
   readonly bodyLimit?: number;
+  /** How often an open event stream's session is checked (default 5 s, `STREAM_SESSION_CHECK_MS`). */
+  readonly streamCheckMs?: number;
 }
 
 // SECURITY: defence in depth; the request log never passes a request, header or body to the logger at all.
@@ -154,6 +157,7 @@ export function createConsoleServer(options: ConsoleServerOptions): FastifyInsta
     done();
   });
 
+  endStreamsWithTheirSession(app, sessions, options.streamCheckMs);
   const bundle = loadConsoleBundle(options.bundleDir);
   if (bundle === undefined) {
     logger.warn('the console is not built (dist/console is missing): run `npm run build`');
@@ -184,6 +188,8 @@ function registerStaticRoutes(app: FastifyInstance, bundle: ConsoleBundle | unde
     return send(reply, bundle.index, 'no-store', undefined);
   };
   app.get('/', (_request, reply) => page(reply));
+  // Browsers ask for it unprompted; an empty answer keeps a 404 out of every page's console.
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).send());
   app.get<{ Params: { '*': string } }>('/assets/*', (request, reply) => {
     const file = bundle?.assets.get(`assets/${request.params['*']}`);
     if (file === undefined) throw notFound();

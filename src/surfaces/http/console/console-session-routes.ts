@@ -7,11 +7,11 @@ import {
   authenticateOperator,
   operatorTokenIdOf,
 } from '../../../broker/operator-tokens.js';
-import { randomId } from '../../../broker/random-id.js';
 import { CofreError, isCofreError } from '../../../errors.js';
 import type { ControlStore } from '../../../state/control-store.js';
 import { AddressRateLimiter } from '../address-rate-limiter.js';
 import type { ConsoleSessionJson } from '../operator-api-types.js';
+import { ConsoleAudit } from './console-audit.js';
 import { clearedSessionCookie, sessionCookie, sessionCookieOf } from './console-cookie.js';
 import { checkRequestOrigin, type ConsoleOrigins } from './console-origin.js';
 import type { ConsoleSession, ConsoleSessions } from './console-sessions.js';
@@ -65,53 +65,13 @@ export function registerConsoleSessionRoutes(
     LOGIN_BURST,
     options.rateClock ?? (() => now().getTime()),
   );
-  const record = async (
-    action: 'console-login' | 'console-login-refused' | 'console-logout',
-    request: FastifyRequest,
-    operator: string | undefined,
-    detail: Record<string, string>,
-  ): Promise<void> => {
-    await options.audit?.append({
-      kind: 'operator',
-      requestId: `console_${randomId(9)}`,
-      agent: '-',
-      action,
-      ...(operator === undefined ? {} : { operator }),
-      detail: { address: request.socket.remoteAddress ?? 'unknown', ...detail },
-    });
-  };
-  // A refused login is recorded, but its refusal stands even when the audit log cannot take the record.
-  const recordRefusal = async (
-    request: FastifyRequest,
-    operator: string | undefined,
-    detail: Record<string, string>,
-  ): Promise<void> => {
-    await record('console-login-refused', request, operator, detail).catch((err: unknown) => {
-      options.logger.error({ err }, 'audit append of a refused console login failed');
-    });
-  };
+  const audit = new ConsoleAudit(options.audit, options.logger);
 
   app.post(
     '/console/login',
     {
       bodyLimit: LOGIN_BODY_LIMIT,
-      // Before the body is read: the rate limit first (a refusal here is not audited: that is what it bounds), then
-      // login CSRF.
-      onRequest: async (request) => {
-        if (!limiter.admit(request.socket.remoteAddress ?? 'unknown')) {
-          throw new CofreError(
-            'COFRE_CONSOLE_LOGIN_RATE_LIMITED',
-            `too many login attempts from this address (at most ${LOGIN_PER_SECOND} per second); wait a moment and try again`,
-            { details: { retryAfterMs: 1000 } },
-          );
-        }
-        try {
-          checkRequestOrigin(request, origins, { requireOrigin: true });
-        } catch (err) {
-          await recordRefusal(request, undefined, { reason: 'COFRE_CSRF_REJECTED' });
-          throw err;
-        }
-      },
+      onRequest: (request) => admitLogin(request, limiter, origins, audit),
     },
     async (request, reply) => {
       const token = tokenOf(request.body);
@@ -122,14 +82,14 @@ export function registerConsoleSessionRoutes(
         if (!isCofreError(err)) throw err;
         const tokenId = operatorTokenIdOf(token);
         const known = tokenId === undefined ? undefined : await store.operatorByTokenId(tokenId);
-        await recordRefusal(request, known?.id, {
+        await audit.recordAnyway('console-login-refused', request, known?.id, {
           reason: err.code,
           ...(tokenId === undefined ? {} : { tokenId }),
         });
         throw loginRefusal(err);
       }
       // Recorded before the session exists: a login the audit log cannot take does not happen (fail closed).
-      await record('console-login', request, operator.id, { tokenId: operator.tokenId });
+      await audit.record('console-login', request, operator.id, { tokenId: operator.tokenId });
       const previous = sessions.end(sessionCookieOf(request.headers.cookie));
       if (previous !== undefined) options.logger.info('console login replaced a previous session');
       const { id, session } = sessions.create(operator);
@@ -149,13 +109,34 @@ export function registerConsoleSessionRoutes(
     sessions.end(sessionCookieOf(request.headers.cookie));
     void reply.header('set-cookie', clearedSessionCookie(options.secureCookie));
     // The logout stands even if it cannot be recorded: ending a session is always allowed.
-    await record('console-logout', request, session.operator, { tokenId: session.tokenId }).catch(
-      (err: unknown) => {
-        options.logger.error({ err }, 'audit append of a console logout failed');
-      },
-    );
+    await audit.recordAnyway('console-logout', request, session.operator, { tokenId: session.tokenId });
     return reply.code(204).send();
   });
+}
+
+/**
+ * A login's checks before its body is read: the rate limit first (a refusal here is not audited: that is what it
+ * bounds), then login CSRF (`COFRE_CSRF_REJECTED`, audited).
+ */
+async function admitLogin(
+  request: FastifyRequest,
+  limiter: AddressRateLimiter,
+  origins: ConsoleOrigins,
+  audit: ConsoleAudit,
+): Promise<void> {
+  if (!limiter.admit(request.socket.remoteAddress ?? 'unknown')) {
+    throw new CofreError(
+      'COFRE_CONSOLE_LOGIN_RATE_LIMITED',
+      `too many login attempts from this address (at most ${LOGIN_PER_SECOND} per second); wait a moment and try again`,
+      { details: { retryAfterMs: 1000 } },
+    );
+  }
+  try {
+    checkRequestOrigin(request, origins, { requireOrigin: true });
+  } catch (err) {
+    await audit.recordAnyway('console-login-refused', request, undefined, { reason: 'COFRE_CSRF_REJECTED' });
+    throw err;
+  }
 }
 
 function sessionJson(session: ConsoleSession, idleTimeoutMs: number): ConsoleSessionJson {
