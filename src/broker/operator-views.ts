@@ -22,6 +22,9 @@ import { approvalView } from './operator-actions.js';
 /** Requests the activity chart counts at most: a busier window is counted from its newest this many. */
 export const ACTIVITY_MAX_REQUESTS = 200_000;
 
+/** Requests of one millisecond a page holds at most when they are more than its limit (see newestFirstPage). */
+const TIE_MAX = 1_000;
+
 /** Rows read per `listRequests` call while counting activity. */
 const ACTIVITY_PAGE = 5_000;
 
@@ -49,7 +52,8 @@ export class OperatorViews {
 
   /**
    * Newest first, at most `limit`; `nextBefore` pages on. Requests created in the same millisecond are never split
-   * across two pages (the page ends before them and `nextBefore` includes them), so paging loses none.
+   * across two pages (the page ends before them and `nextBefore` includes them), so paging loses none; a page is
+   * longer than `limit` only when more than `limit` requests share one millisecond.
    */
   async requests(filter: Omit<RequestFilter, 'limit'>, limit: number): Promise<RequestsJson> {
     const page = await newestFirstPage(this.#deps.store, filter, limit);
@@ -195,8 +199,15 @@ export async function newestFirstPage(
   const tie = cut.createdAt.getTime();
   const kept = rows.slice(0, limit).filter((r) => r.createdAt.getTime() > tie);
   if (kept.length > 0) return { rows: kept, nextBefore: new Date(tie + 1) };
-  // More than `limit` requests in one millisecond: the rest of that millisecond is skipped.
-  return { rows: rows.slice(0, limit), nextBefore: cut.createdAt };
+  // More than `limit` requests in one millisecond: this page is that millisecond, whole (up to a bound), longer than
+  // `limit` rather than losing any.
+  const group = await store.listRequests({
+    ...filter,
+    since: cut.createdAt,
+    before: new Date(tie + 1),
+    limit: TIE_MAX,
+  });
+  return { rows: group, nextBefore: cut.createdAt };
 }
 
 /** A request as the activity list shows it: from its stored (scrubbed) answer, the rule and reason, never a secret. */

@@ -294,6 +294,8 @@ describe('agents and operators', () => {
     expect(revoked.body).toEqual({ revoked: true, sessions: 0 });
     const refused = await fx.call('POST', '/v1/actions/get_balance', body.token, { account: 'paper' });
     expect(refused.status).toBe(401);
+    const twice = await post('/v1/operator/agents', { id: 'trader-1', policy: 'trader' });
+    expect([twice.status, errorCodeOf(twice)]).toEqual([400, 'COFRE_AGENT_EXISTS']);
     const again = await post('/v1/operator/agents/console-bot/revoke');
     expect([again.status, errorCodeOf(again)]).toEqual([404, 'COFRE_AGENT_NOT_FOUND']);
   });
@@ -308,6 +310,8 @@ describe('agents and operators', () => {
     const listed = await get('/v1/operator/operators');
     expect(listed.body['operators']).toContainEqual(expect.objectContaining({ id: 'bob', status: 'active' }));
     expect((await post('/v1/operator/operators/bob/revoke')).body).toEqual({ revoked: true });
+    const unknown = await post('/v1/operator/operators/nobody/revoke');
+    expect([unknown.status, errorCodeOf(unknown)]).toEqual([404, 'COFRE_OPERATOR_NOT_FOUND']);
     expect((await get('/v1/operator/approvals', body.token)).status).toBe(401);
     const listedAfter = await get('/v1/operator/operators');
     expect(listedAfter.body['operators']).toContainEqual(

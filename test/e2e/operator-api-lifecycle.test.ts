@@ -47,7 +47,19 @@ async function verify(): Promise<AuditVerificationJson> {
 
 describe('audit verification', () => {
   it('passes on the log as written, then fails with findings once a record is edited', async () => {
-    expect(await verify()).toMatchObject({ state: 'passed', findings: [] });
+    const stream = await openEventStream(`${fx.url}/v1/operator/events`, op);
+    try {
+      const passed = await verify();
+      expect(passed).toMatchObject({ state: 'passed', findings: [] });
+      // The page learns of it live, with its outcome.
+      await stream.next(
+        'audit-verification',
+        (d) =>
+          (d as AuditVerificationJson).id === passed.id && (d as AuditVerificationJson).state === 'passed',
+      );
+    } finally {
+      stream.close();
+    }
     // An edit in the middle of the log (the intent of the first order), as someone rewriting history would make.
     const path = join(fx.dir, 'audit.jsonl');
     const lines = readFileSync(path, 'utf8').split('\n');
