@@ -33,7 +33,8 @@ export class Api {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query))
       if (value !== undefined && value !== '') params.set(name, value);
-    const search = params.size === 0 ? '' : `?${params.toString()}`;
+    const text = params.toString();
+    const search = text === '' ? '' : `?${text}`;
     return this.call<T>('GET', `${path}${search}`, undefined);
   }
 
