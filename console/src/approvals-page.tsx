@@ -5,11 +5,12 @@ import type { JSX } from 'preact';
 import { useContext, useRef } from 'preact/hooks';
 
 import type { ApprovalJson, ApprovalsJson } from '../../src/surfaces/http/operator-api-types.js';
-import { SendDetails, sendOf } from './bound-action.js';
+import { SendDetails } from './bound-action.js';
 import { ConfirmAction, LoadError } from './confirm-action.js';
 import { formatClock, formatDecimal, formatSpan, formatTime, shortHash } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { RuleName } from './rule-name.js';
+import { sendOf } from './send-of.js';
 import { OperatorContext, useApi, useResource } from './use-api.js';
 import { useNow } from './use-now.js';
 

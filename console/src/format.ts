@@ -73,3 +73,13 @@ export function fractionOf(used: string, cap: string): number {
   if (!Number.isFinite(u) || !Number.isFinite(c) || c <= 0) return u > 0 ? 1 : 0;
   return Math.min(1, Math.max(0, u / c));
 }
+
+/**
+ * A rule as the broker names it, `policies.trader.rules[1] (large)`, split into its own name and its place in the
+ * config; a text without that shape is all name.
+ */
+export function ruleParts(rule: string): { readonly name: string; readonly path: string | undefined } {
+  const match = /^(.*\S) \(([^()]+)\)$/.exec(rule);
+  if (match === null) return { name: rule, path: undefined };
+  return { name: match[2] ?? rule, path: match[1] };
+}

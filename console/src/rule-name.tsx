@@ -2,15 +2,16 @@
 // sits in the config after it, so a person reads "large" and can still find it in cofre.yaml.
 import type { JSX } from 'preact';
 
+import { ruleParts } from './format.js';
+
 export function RuleName(props: {
   readonly rule: string | null;
   /** In a table: the name only, the whole text in a tooltip. */
   readonly compact?: boolean;
 }): JSX.Element {
   if (props.rule === null) return <span>—</span>;
-  const match = /^(.*\S) \(([^()]+)\)$/.exec(props.rule);
-  if (match === null) return <strong class="rule-name">{props.rule}</strong>;
-  const [, path = '', name = ''] = match;
+  const { name, path } = ruleParts(props.rule);
+  if (path === undefined) return <strong class="rule-name">{name}</strong>;
   if (props.compact === true) {
     return (
       <strong class="rule-name" title={props.rule}>
