@@ -7,6 +7,7 @@ import type {
   ActivityJson,
   RequestsJson,
   RequestStatusJson,
+  RequestSummaryJson,
 } from '../../src/surfaces/http/operator-api-types.js';
 import { ActivityChart } from './charts.js';
 import { LoadError } from './confirm-action.js';
@@ -46,7 +47,6 @@ const NO_FILTERS: Filters = { agent: '', account: '', status: '', action: '' };
 
 export function ActivityPage(props: { readonly requestId: string | undefined }): JSX.Element {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   // The `before` cursor of each page shown so far: the last one is the current page.
   const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
   const before = cursors.at(-1);
@@ -64,15 +64,7 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
     if (before === undefined) requests.reload();
     activity.reload();
   });
-
-  const apply = (event: Event): void => {
-    event.preventDefault();
-    setFilters(draft);
-    setCursors([undefined]);
-  };
-  const field = (name: keyof Filters) => (event: { currentTarget: HTMLInputElement | HTMLSelectElement }) => {
-    setDraft({ ...draft, [name]: event.currentTarget.value });
-  };
+  const nextBefore = requests.data?.nextBefore ?? null;
 
   return (
     <>
@@ -85,106 +77,19 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
       </section>
       <section aria-labelledby="requests-title">
         <h2 id="requests-title">Requests</h2>
-        <form class="filters" onSubmit={apply} aria-label="Filter requests">
-          <div class="field">
-            <label for="filter-agent">Agent</label>
-            <input id="filter-agent" type="text" value={draft.agent} onInput={field('agent')} />
-          </div>
-          <div class="field">
-            <label for="filter-account">Account</label>
-            <input id="filter-account" type="text" value={draft.account} onInput={field('account')} />
-          </div>
-          <div class="field">
-            <label for="filter-status">Status</label>
-            <select id="filter-status" value={draft.status} onChange={field('status')}>
-              <option value="">any</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {s.replace('_', ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="filter-action">Action</label>
-            <select id="filter-action" value={draft.action} onChange={field('action')}>
-              <option value="">any</option>
-              {ACTIONS.map((a) => (
-                <option key={a} value={a}>
-                  {a}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="button-row">
-            <button type="submit" class="button button-primary">
-              Apply filters
-            </button>
-            <button
-              type="button"
-              class="button button-plain"
-              onClick={() => {
-                setDraft(NO_FILTERS);
-                setFilters(NO_FILTERS);
-                setCursors([undefined]);
-              }}
-            >
-              Clear
-            </button>
-          </div>
-        </form>
+        <RequestFilters
+          onApply={(applied) => {
+            setFilters(applied);
+            setCursors([undefined]);
+          }}
+        />
         <LoadError error={requests.error} />
         {requests.data === undefined ? (
           <p role="status">Loading…</p>
         ) : requests.data.requests.length === 0 ? (
           <p class="empty">No requests match.</p>
         ) : (
-          <div class="table-wrap">
-            <table class="table requests">
-              <caption class="visually-hidden">Requests, newest first; open one to see its story</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Request</th>
-                  <th scope="col">Agent</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Account</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Rule</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {requests.data.requests.map((r) => (
-                  <tr key={r.requestId} class={r.requestId === props.requestId ? 'selected' : undefined}>
-                    <td>
-                      <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
-                    </td>
-                    <td>
-                      <a
-                        href={`#/activity/${encodeURIComponent(r.requestId)}`}
-                        aria-current={r.requestId === props.requestId ? 'true' : undefined}
-                      >
-                        <code>{r.requestId}</code>
-                      </a>
-                    </td>
-                    <td>{r.agent}</td>
-                    <td>{r.action}</td>
-                    <td>{r.account ?? '—'}</td>
-                    <td>
-                      <span class={`status status-${r.status}`}>{r.status.replace('_', ' ')}</span>
-                    </td>
-                    <td>
-                      <RuleName rule={r.rule} compact />
-                    </td>
-                    <td class="reason">
-                      {r.errorCode === null ? (r.reason ?? '') : `${r.errorCode}: ${r.reason ?? ''}`}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <RequestsTable requests={requests.data.requests} selected={props.requestId} />
         )}
         <div class="button-row pager">
           <button
@@ -201,10 +106,9 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
           <button
             type="button"
             class="button button-plain"
-            disabled={requests.data?.nextBefore === null || requests.data === undefined}
+            disabled={nextBefore === null}
             onClick={() => {
-              const next = requests.data?.nextBefore;
-              if (next !== null && next !== undefined) setCursors([...cursors, next]);
+              if (nextBefore !== null) setCursors([...cursors, nextBefore]);
             }}
           >
             Older →
@@ -212,5 +116,123 @@ export function ActivityPage(props: { readonly requestId: string | undefined }):
         </div>
       </section>
     </>
+  );
+}
+
+/** The filter form; filters apply on submit (not on each key), so typing an agent's id does not refetch. */
+function RequestFilters(props: { readonly onApply: (filters: Filters) => void }): JSX.Element {
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const field = (name: keyof Filters) => (event: { currentTarget: HTMLInputElement | HTMLSelectElement }) => {
+    setDraft({ ...draft, [name]: event.currentTarget.value });
+  };
+  return (
+    <form
+      class="filters"
+      aria-label="Filter requests"
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onApply(draft);
+      }}
+    >
+      <div class="field">
+        <label for="filter-agent">Agent</label>
+        <input id="filter-agent" type="text" value={draft.agent} onInput={field('agent')} />
+      </div>
+      <div class="field">
+        <label for="filter-account">Account</label>
+        <input id="filter-account" type="text" value={draft.account} onInput={field('account')} />
+      </div>
+      <div class="field">
+        <label for="filter-status">Status</label>
+        <select id="filter-status" value={draft.status} onChange={field('status')}>
+          <option value="">any</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s.replace('_', ' ')}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for="filter-action">Action</label>
+        <select id="filter-action" value={draft.action} onChange={field('action')}>
+          <option value="">any</option>
+          {ACTIONS.map((a) => (
+            <option key={a} value={a}>
+              {a}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="button-row">
+        <button type="submit" class="button button-primary">
+          Apply filters
+        </button>
+        <button
+          type="button"
+          class="button button-plain"
+          onClick={() => {
+            setDraft(NO_FILTERS);
+            props.onApply(NO_FILTERS);
+          }}
+        >
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function RequestsTable(props: {
+  readonly requests: readonly RequestSummaryJson[];
+  readonly selected: string | undefined;
+}): JSX.Element {
+  return (
+    <div class="table-wrap">
+      <table class="table requests">
+        <caption class="visually-hidden">Requests, newest first; open one to see its story</caption>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Request</th>
+            <th scope="col">Agent</th>
+            <th scope="col">Action</th>
+            <th scope="col">Account</th>
+            <th scope="col">Status</th>
+            <th scope="col">Rule</th>
+            <th scope="col">Reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.requests.map((r) => (
+            <tr key={r.requestId} class={r.requestId === props.selected ? 'selected' : undefined}>
+              <td>
+                <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
+              </td>
+              <td>
+                <a
+                  href={`#/activity/${encodeURIComponent(r.requestId)}`}
+                  aria-current={r.requestId === props.selected ? 'true' : undefined}
+                >
+                  <code>{r.requestId}</code>
+                </a>
+              </td>
+              <td>{r.agent}</td>
+              <td>{r.action}</td>
+              <td>{r.account ?? '—'}</td>
+              <td>
+                <span class={`status status-${r.status}`}>{r.status.replace('_', ' ')}</span>
+              </td>
+              <td>
+                <RuleName rule={r.rule} compact />
+              </td>
+              <td class="reason">
+                {r.errorCode === null ? (r.reason ?? '') : `${r.errorCode}: ${r.reason ?? ''}`}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -3,7 +3,12 @@
 import { Fragment, type JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 
-import type { AuditRecordJson, RequestStoryJson } from '../../src/surfaces/http/operator-api-types.js';
+import type {
+  ApprovalJson,
+  AuditRecordJson,
+  RequestStoryJson,
+  RequestSummaryJson,
+} from '../../src/surfaces/http/operator-api-types.js';
 import { SendDetails } from './bound-action.js';
 import { LoadError } from './confirm-action.js';
 import { formatTime } from './format.js';
@@ -42,7 +47,8 @@ export function RequestStory(props: { readonly requestId: string }): JSX.Element
   useEffect(() => {
     heading.current?.focus();
   }, [props.requestId]);
-  const data = story.data;
+  // The last story stays in the resource while the next loads: never show one request's story under another's id.
+  const data = story.data?.request.requestId === props.requestId ? story.data : undefined;
 
   return (
     <section class="card story" aria-labelledby="story-title">
@@ -61,65 +67,8 @@ export function RequestStory(props: { readonly requestId: string }): JSX.Element
         ) : null
       ) : (
         <>
-          <dl class="facts">
-            <dt>Agent</dt>
-            <dd>{data.request.agent}</dd>
-            <dt>Action</dt>
-            <dd>{data.request.action}</dd>
-            <dt>Account</dt>
-            <dd>{data.request.account ?? '—'}</dd>
-            <dt>Status</dt>
-            <dd>
-              <span class={`status status-${data.request.status}`}>
-                {data.request.status.replace('_', ' ')}
-              </span>
-            </dd>
-            <dt>Decided by rule</dt>
-            <dd>
-              <RuleName rule={data.request.rule} />
-            </dd>
-            {data.request.reason === null ? null : (
-              <>
-                <dt>Reason</dt>
-                <dd>
-                  {data.request.errorCode === null ? '' : `${data.request.errorCode}: `}
-                  {data.request.reason}
-                </dd>
-              </>
-            )}
-            <dt>Asked</dt>
-            <dd>
-              <time dateTime={data.request.createdAt}>{formatTime(data.request.createdAt)}</time>
-            </dd>
-            <dt>Last change</dt>
-            <dd>
-              <time dateTime={data.request.updatedAt}>{formatTime(data.request.updatedAt)}</time>
-            </dd>
-          </dl>
-          {data.approval === null ? null : (
-            <section aria-labelledby="story-approval">
-              <h3 id="story-approval">Approval</h3>
-              <SendDetails payload={data.approval.payload} action={data.approval.action} />
-              <p>
-                Asked by rule <RuleName rule={data.approval.rule} />; {data.approval.required} vote
-                {data.approval.required === 1 ? '' : 's'} needed; status{' '}
-                <span class={`status status-${data.approval.status}`}>{data.approval.status}</span>
-                {data.approval.decidedBy === null ? '' : ` by ${data.approval.decidedBy}`}
-                {data.approval.decidedAt === null ? '' : ` at ${formatTime(data.approval.decidedAt)}`}.
-              </p>
-              {data.approval.approvals.length === 0 ? null : (
-                <ul>
-                  {data.approval.approvals.map((vote) => (
-                    <li key={vote.operator}>
-                      {vote.operator} approved at <time dateTime={vote.at}>{formatTime(vote.at)}</time>
-                      {vote.comment === null ? '' : `: “${vote.comment}”`}
-                    </li>
-                  ))}
-                </ul>
-              )}
-              {data.approval.comment === null ? null : <p>Comment: “{data.approval.comment}”</p>}
-            </section>
-          )}
+          <RequestFacts request={data.request} />
+          {data.approval === null ? null : <StoryApproval approval={data.approval} />}
           <section aria-labelledby="story-timeline">
             <h3 id="story-timeline">Timeline (audit records)</h3>
             {data.audit.length === 0 ? (
@@ -142,6 +91,72 @@ export function RequestStory(props: { readonly requestId: string }): JSX.Element
           </details>
         </>
       )}
+    </section>
+  );
+}
+
+function RequestFacts(props: { readonly request: RequestSummaryJson }): JSX.Element {
+  return (
+    <dl class="facts">
+      <dt>Agent</dt>
+      <dd>{props.request.agent}</dd>
+      <dt>Action</dt>
+      <dd>{props.request.action}</dd>
+      <dt>Account</dt>
+      <dd>{props.request.account ?? '—'}</dd>
+      <dt>Status</dt>
+      <dd>
+        <span class={`status status-${props.request.status}`}>{props.request.status.replace('_', ' ')}</span>
+      </dd>
+      <dt>Decided by rule</dt>
+      <dd>
+        <RuleName rule={props.request.rule} />
+      </dd>
+      {props.request.reason === null ? null : (
+        <>
+          <dt>Reason</dt>
+          <dd>
+            {props.request.errorCode === null ? '' : `${props.request.errorCode}: `}
+            {props.request.reason}
+          </dd>
+        </>
+      )}
+      <dt>Asked</dt>
+      <dd>
+        <time dateTime={props.request.createdAt}>{formatTime(props.request.createdAt)}</time>
+      </dd>
+      <dt>Last change</dt>
+      <dd>
+        <time dateTime={props.request.updatedAt}>{formatTime(props.request.updatedAt)}</time>
+      </dd>
+    </dl>
+  );
+}
+
+/** The approval a request waited for: what it would send, the rule that asked, each vote and the decision. */
+function StoryApproval(props: { readonly approval: ApprovalJson }): JSX.Element {
+  return (
+    <section aria-labelledby="story-approval">
+      <h3 id="story-approval">Approval</h3>
+      <SendDetails payload={props.approval.payload} action={props.approval.action} />
+      <p>
+        Asked by rule <RuleName rule={props.approval.rule} />; {props.approval.required} vote
+        {props.approval.required === 1 ? '' : 's'} needed; status{' '}
+        <span class={`status status-${props.approval.status}`}>{props.approval.status}</span>
+        {props.approval.decidedBy === null ? '' : ` by ${props.approval.decidedBy}`}
+        {props.approval.decidedAt === null ? '' : ` at ${formatTime(props.approval.decidedAt)}`}.
+      </p>
+      {props.approval.approvals.length === 0 ? null : (
+        <ul>
+          {props.approval.approvals.map((vote) => (
+            <li key={vote.operator}>
+              {vote.operator} approved at <time dateTime={vote.at}>{formatTime(vote.at)}</time>
+              {vote.comment === null ? '' : `: “${vote.comment}”`}
+            </li>
+          ))}
+        </ul>
+      )}
+      {props.approval.comment === null ? null : <p>Comment: “{props.approval.comment}”</p>}
     </section>
   );
 }
