@@ -40,9 +40,12 @@ describe('console listener', () => {
       headers: { 'if-none-match': String(script.headers['etag']) },
     });
     expect(again.status).toBe(304);
+    // Browsers ask for it unprompted: an empty answer, not a 404 in the page's console.
+    const favicon = await consoleRequest(base, 'GET', '/favicon.ico');
+    expect(favicon.status).toBe(204);
     const missing = await consoleRequest(base, 'GET', '/assets/..%2f..%2fpackage.json');
     const unknownApi = await consoleRequest(base, 'GET', '/v1/nothing');
-    for (const answer of [page, script, missing, unknownApi]) {
+    for (const answer of [page, script, favicon, missing, unknownApi]) {
       expect(answer.headers['content-security-policy']).toBe(CONSOLE_CSP);
       expect(answer.headers['x-frame-options']).toBe('DENY');
       expect(answer.headers['referrer-policy']).toBe('no-referrer');
