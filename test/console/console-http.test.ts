@@ -71,6 +71,28 @@ describe('console listener', () => {
     }
   });
 
+  it('lets another site open the page, and nothing else, even where the cookie goes along (same site)', async () => {
+    const { cookie } = await login(base, operatorToken);
+    const navigation = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+    for (const site of ['cross-site', 'same-site']) {
+      const page = await consoleRequest(base, 'GET', '/', {
+        headers: { cookie, 'sec-fetch-site': site, ...navigation },
+      });
+      expect(page.status).toBe(200);
+      for (const path of ['/console/session', '/v1/operator/approvals', '/assets/console.js']) {
+        const embedded = await consoleRequest(base, 'GET', path, {
+          headers: { cookie, 'sec-fetch-site': site, 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+        });
+        expect(embedded.status, `${site} ${path}`).toBe(403);
+        expect(codeOf(embedded)).toBe('COFRE_ORIGIN_REFUSED');
+      }
+    }
+    const own = await consoleRequest(base, 'GET', '/console/session', {
+      headers: { cookie, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' },
+    });
+    expect(own.status).toBe(200);
+  });
+
   it('refuses a Host it does not answer to (DNS rebinding)', async () => {
     const answer = await consoleRequest(base, 'GET', '/', { headers: { host: 'evil.example' } });
     expect(answer.status).toBe(403);

@@ -1,4 +1,9 @@
-import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 
 import type { AuditSink } from '../../../audit/audit-log.js';
@@ -144,12 +149,8 @@ export function createConsoleServer(options: ConsoleServerOptions): FastifyInsta
     reply.header('x-request-id', request.id);
     try {
       checkHostAndOrigin(request.headers.host, undefined, { allowedHosts });
-      const origin = request.headers.origin;
-      if (origin !== undefined && !isOwnOrigin(origin, request.headers.host, origins)) {
-        throw SAFE_METHODS.has(request.method)
-          ? new CofreError('COFRE_ORIGIN_REFUSED', 'requests from other sites are not allowed')
-          : new CofreError('COFRE_CSRF_REJECTED', 'this request comes from another site; nothing was done');
-      }
+      // The login checks the same itself, after its rate limit, so that each refusal can be audited.
+      if (request.routeOptions.url !== '/console/login') refuseOtherSites(request, origins);
     } catch (err) {
       done(err as Error);
       return;
@@ -175,6 +176,34 @@ export function createConsoleServer(options: ConsoleServerOptions): FastifyInsta
   });
   registerOperatorRoutes(app, { actions: options.actions, auth });
   return app;
+}
+
+/**
+ * SECURITY: what another site may ask of the console: nothing but to open the page. A request with a foreign
+ * `Origin` is refused (`COFRE_CSRF_REJECTED` when it would change something, else `COFRE_ORIGIN_REFUSED`), and so is
+ * a request a browser marks `Sec-Fetch-Site: cross-site` or `same-site` (another port of the same host is the same
+ * site, and `SameSite` cookies go along) unless it is a top-level navigation: an `<img>` or `<script>` of another
+ * page cannot read the operator API, nor keep a session alive through `GET /console/session` (fetch metadata
+ * resource isolation).
+ */
+function refuseOtherSites(request: FastifyRequest, origins: ConsoleOrigins): void {
+  const safe = SAFE_METHODS.has(request.method);
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isOwnOrigin(origin, request.headers.host, origins)) {
+    throw safe
+      ? new CofreError('COFRE_ORIGIN_REFUSED', 'requests from other sites are not allowed')
+      : new CofreError('COFRE_CSRF_REJECTED', 'this request comes from another site; nothing was done');
+  }
+  const site = request.headers['sec-fetch-site'];
+  if (site !== 'cross-site' && site !== 'same-site') return;
+  const navigation =
+    request.method === 'GET' &&
+    request.headers['sec-fetch-mode'] === 'navigate' &&
+    request.headers['sec-fetch-dest'] === 'document';
+  if (navigation) return;
+  throw safe
+    ? new CofreError('COFRE_ORIGIN_REFUSED', 'requests from other sites are not allowed')
+    : new CofreError('COFRE_CSRF_REJECTED', 'this request comes from another site; nothing was done');
 }
 
 /** Where the console's own paths live; a browser asking for any other path as a page gets `index.html`. */
