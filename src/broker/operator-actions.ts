@@ -8,6 +8,7 @@ import type { ApprovalRecord, ApprovalStatus, ApproveResult, HaltState } from '.
 import type { StateStore } from '../state/state-store.js';
 import type { ActionResponse } from './broker.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
+import type { OperatorAdmin } from './operator-admin.js';
 
 /** An approval as operators see it (HTTP JSON and the CLI): the bound payload parsed, times as ISO text. */
 export interface ApprovalView {
@@ -59,6 +60,11 @@ export interface OperatorActionsDependencies {
   readonly audit?: AuditSink;
   readonly logger?: Logger;
   readonly now?: () => Date;
+  /**
+   * Issue 18: the operator console's views, agent and operator changes, audit verification and live events; only a
+   * serving broker has them (`operatorActionsFor`), and only then are their routes served.
+   */
+  readonly admin?: OperatorAdmin;
 }
 
 /**
@@ -80,21 +86,24 @@ export interface OperatorActionsDependencies {
 export class OperatorActions {
   readonly #deps: OperatorActionsDependencies;
   readonly #now: () => Date;
+  /** See {@link OperatorActionsDependencies.admin}. */
+  readonly admin: OperatorAdmin | undefined;
 
   constructor(deps: OperatorActionsDependencies) {
     this.#deps = deps;
+    this.admin = deps.admin;
     this.#now = deps.now ?? (() => new Date());
   }
 
   /** Approvals, pending first, newest first; `status` filters. */
   async list(status?: ApprovalStatus): Promise<readonly ApprovalView[]> {
     const now = this.#now();
-    return (await this.#deps.store.listApprovals(now, status)).map((a) => toView(a, now));
+    return (await this.#deps.store.listApprovals(now, status)).map((a) => approvalView(a, now));
   }
 
   /** One approval; `COFRE_APPROVAL_NOT_FOUND` if there is none. */
   async show(requestId: string): Promise<ApprovalView> {
-    return toView(await this.#record(requestId), this.#now());
+    return approvalView(await this.#record(requestId), this.#now());
   }
 
   /** One operator's approval of `payloadHash`; throws a `COFRE_APPROVAL_*` error when it is refused. */
@@ -137,7 +146,10 @@ export class OperatorActions {
   async deny(requestId: string, operator: string, comment: string | undefined): Promise<ApprovalView> {
     if (!(await this.#deps.store.deny(requestId, operator, comment, this.#now()))) {
       const record = await this.#record(requestId);
-      throw refusal(requestId, toView(record, this.#now()).status as Exclude<ApprovalStatus, 'pending'>);
+      throw refusal(
+        requestId,
+        approvalView(record, this.#now()).status as Exclude<ApprovalStatus, 'pending'>,
+      );
     }
     await this.#audit(requestId, 'deny', { operator, comment });
     return await this.show(requestId);
@@ -246,7 +258,8 @@ function refusal(
   }
 }
 
-function toView(record: ApprovalRecord, now: Date): ApprovalView {
+/** An approval as operators see it at `now` (a pending one past its expiry reads `expired`). */
+export function approvalView(record: ApprovalRecord, now: Date): ApprovalView {
   const expired = record.status === 'pending' && now.getTime() >= record.expiresAt.getTime();
   return {
     requestId: record.requestId,

@@ -103,6 +103,8 @@ export async function startServedBroker(
     readonly secrets?: Readonly<Record<string, string>>;
     /** The loopback port to serve on (default: any free one), for a config that names its own URL (`publicUrl`). */
     readonly port?: number;
+    /** The `state:` config line (default SQLite in the temp dir), e.g. PostgreSQL with its URL in `secrets`. */
+    readonly state?: string;
   } = {},
 ): Promise<ServedFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'cofre-e2e-'));
@@ -133,7 +135,7 @@ export async function startServedBroker(
       `backends: { local: { type: embedded, path: cofre.store, keyFile: cofre.key${options.localBackend === undefined ? '' : `, ${options.localBackend}`} } }`,
       ...configLines(paper.url, credentials),
       'audit: { path: audit.jsonl }',
-      'state: { path: cofre-state.db }',
+      options.state ?? 'state: { path: cofre-state.db }',
       '',
     ].join('\n'),
     { mode: 0o600 },

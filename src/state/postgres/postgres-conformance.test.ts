@@ -3,6 +3,7 @@
 
 import { postgresStateTestFile } from '../../../test/state/postgres-state-test-file.js';
 import { exerciseControlStore } from '../conformance/control-store-conformance.js';
+import { exerciseRequestListing } from '../conformance/request-list-conformance.js';
 import { exerciseRotationStore } from '../conformance/rotation-store-conformance.js';
 import { exerciseStateStore, type OpenStateStore } from '../conformance/state-store-conformance.js';
 
@@ -17,3 +18,4 @@ exerciseStateStore('PostgreSQL', open);
 // Fewer runs than SQLite's 300: each step is a round trip.
 exerciseControlStore('PostgreSQL', open, { propertyRuns: 100 });
 exerciseRotationStore('PostgreSQL', open);
+exerciseRequestListing('PostgreSQL', open);

@@ -1,7 +1,13 @@
 import { CofreError } from '../../errors.js';
 import type { LimitCheck } from '../../policy/policy-types.js';
 import { FinishedRows } from '../finished-rows.js';
-import type { RequestOutcome, RequestRecord, RequestStatus, RestoreResult } from '../state-store.js';
+import type {
+  RequestFilter,
+  RequestOutcome,
+  RequestRecord,
+  RequestStatus,
+  RestoreResult,
+} from '../state-store.js';
 import type { PgDb, PgQueryable } from './pg-db.js';
 import type { PostgresLimitLedger } from './postgres-limit-ledger.js';
 
@@ -196,6 +202,28 @@ export class PostgresRequestStore {
 
   recordFinished(request: RequestRecord): void {
     this.#finished.add(request);
+  }
+
+  async listRequests(filter: RequestFilter): Promise<readonly RequestRecord[]> {
+    // Rows recorded this turn (or being written) are written first, so the list shows them like `request` does.
+    await this.#finished.flush();
+    const { rows } = await this.#db.query<RequestRow>(
+      `SELECT ${REQUEST_COLUMNS} FROM requests
+       WHERE ($1::text IS NULL OR agent_id = $1) AND ($2::text IS NULL OR account = $2)
+         AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR action = $4)
+         AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+       ORDER BY created_at DESC, request_id DESC LIMIT $7`,
+      [
+        filter.agentId ?? null,
+        filter.account ?? null,
+        filter.status ?? null,
+        filter.action ?? null,
+        filter.since ?? null,
+        filter.before ?? null,
+        filter.limit,
+      ],
+    );
+    return rows.map(toRequest);
   }
 
   async executingRequests(

@@ -172,9 +172,8 @@ export class PostgresStateStore implements StateStore {
     return this.#requests.executingRequests(before, options);
   }
 
-  // Issue 18 contract: implemented by h-api.
-  listRequests(_filter: RequestFilter): Promise<readonly RequestRecord[]> {
-    return Promise.reject(new CofreError('COFRE_INTERNAL', 'listRequests is not implemented yet'));
+  listRequests(filter: RequestFilter): Promise<readonly RequestRecord[]> {
+    return this.#requests.listRequests(filter);
   }
 
   pruneRequests(before: Date, limit: number): Promise<number> {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 
 import { exerciseControlStore } from '../conformance/control-store-conformance.js';
+import { exerciseRequestListing } from '../conformance/request-list-conformance.js';
 import { exerciseRotationStore } from '../conformance/rotation-store-conformance.js';
 import { exerciseStateStore, type OpenStateStore } from '../conformance/state-store-conformance.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
@@ -37,3 +38,4 @@ const open: OpenStateStore = () => {
 exerciseStateStore('SQLite state file', open);
 exerciseControlStore('SQLite state file', open);
 exerciseRotationStore('SQLite state file', open);
+exerciseRequestListing('SQLite state file', open);

@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_executing ON requests (created_at) WHERE status = 'executing';
 CREATE INDEX IF NOT EXISTS requests_updated ON requests (updated_at);
+-- Issue 18: the operator's activity list, newest first (listRequests), walks this and stops at its limit.
+CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at, request_id);
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
@@ -140,6 +142,15 @@ function prepareStatements(db: Database.Database) {
     request: db.prepare('SELECT * FROM requests WHERE request_id = ?'),
     executingRequests: db.prepare(
       "SELECT * FROM requests WHERE status = 'executing' AND created_at < ? ORDER BY created_at",
+    ),
+    // One statement for every filter (a NULL parameter matches all): the newest-first walk of `requests_created`
+    // stops at the limit, which bounds the work whatever the filter.
+    listRequests: db.prepare(
+      `SELECT * FROM requests
+       WHERE (@agent IS NULL OR agent_id = @agent) AND (@account IS NULL OR account = @account)
+         AND (@status IS NULL OR status = @status) AND (@action IS NULL OR action = @action)
+         AND (@since IS NULL OR created_at >= @since) AND (@before IS NULL OR created_at < @before)
+       ORDER BY created_at DESC, request_id DESC LIMIT @limit`,
     ),
     approvalExecuted: db.prepare(
       "UPDATE approvals SET status = 'executed' WHERE request_id = ? AND status IN ('pending', 'approved')",
@@ -356,9 +367,19 @@ export class SqliteStateStore implements StateStore {
     return (this.#sql.executingRequests.all(before.getTime()) as RequestRow[]).map(toRequest);
   }
 
-  // Issue 18 contract: implemented by h-api.
-  listRequests(_filter: RequestFilter): readonly RequestRecord[] {
-    throw new CofreError('COFRE_INTERNAL', 'listRequests is not implemented yet');
+  listRequests(filter: RequestFilter): readonly RequestRecord[] {
+    // Rows recorded this turn are written first (synchronously here), so the list shows them like `request` does.
+    void this.#finished.flush();
+    const rows = this.#sql.listRequests.all({
+      agent: filter.agentId ?? null,
+      account: filter.account ?? null,
+      status: filter.status ?? null,
+      action: filter.action ?? null,
+      since: filter.since?.getTime() ?? null,
+      before: filter.before?.getTime() ?? null,
+      limit: filter.limit,
+    }) as RequestRow[];
+    return rows.map(toRequest);
   }
 
   pruneRequests(before: Date, limit: number): number {

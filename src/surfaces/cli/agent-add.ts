@@ -1,12 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
-import { issueAgentToken } from '../../broker/agent-tokens.js';
+import { addAgent, choosePolicy } from '../../broker/access-changes.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
 import { CofreError } from '../../errors.js';
-import type { AgentRecord } from '../../state/state-store.js';
 import { type McpConfigOptions, mcpConfigRequest, printMcpConfig } from './agent-mcp-config.js';
-import { openCliAudit, recordTokenChange } from './cli-audit.js';
+import { localOperator, openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
@@ -40,14 +39,12 @@ export async function agentAdd(
   } else if (options.transport !== undefined || options.url !== undefined) {
     throw new CofreError('COFRE_USAGE', '--transport and --url go with --mcp-config <client>');
   }
-  const policies = Object.keys(config.policies);
-  const policy = options.policy ?? (policies.length === 1 ? policies[0] : undefined);
-  if (policy === undefined || !policies.includes(policy)) {
-    throw new CofreError(
-      'COFRE_USAGE',
-      `${policy === undefined ? 'choose a policy with --policy' : `no policy "${policy}" in the config`} (policies: ${policies.join(', ') || 'none'})`,
-    );
-  }
+  const policy = choosePolicy(
+    Object.keys(config.policies),
+    options.policy,
+    'COFRE_USAGE',
+    'choose a policy with --policy',
+  );
   const ttlMs = options.ttl === undefined ? config.agents.tokenTtl : parseDuration(options.ttl);
   const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config, { state });
@@ -55,24 +52,9 @@ export async function agentAdd(
     const input = { id, policy, ttlMs, now: new Date() };
     const expiry = (expiresAt: Date): string =>
       `expiring ${expiresAt.toISOString()} (in ${formatDuration(ttlMs)})`;
-    // SECURITY: a token whose issue cannot be recorded is revoked at once (and its file removed), never handed out.
-    const recorded = async (agent: AgentRecord, tokenFile?: string): Promise<void> => {
-      try {
-        await recordTokenChange(audit, {
-          action: 'agent-add',
-          id: agent.id,
-          tokenId: agent.tokenId,
-          detail: { policy, expiresAt: agent.expiresAt.toISOString() },
-        });
-      } catch (err) {
-        await state.revokeAgent(agent.id, new Date());
-        if (tokenFile !== undefined) await rm(tokenFile, { force: true });
-        throw err;
-      }
-    };
     if (options.tokenFile === undefined) {
-      const { agent, token } = await issueAgentToken(state, input);
-      await recorded(agent);
+      // SECURITY: a token whose issue cannot be recorded is revoked at once, never handed out.
+      const { agent, token } = await addAgent(state, audit, input, localOperator());
       println(io.stdout, token);
       println(
         io.stderr,
@@ -80,8 +62,11 @@ export async function agentAdd(
       );
     } else {
       const tokenFile = resolve(io.cwd, options.tokenFile);
-      const { agent } = await writeAgentTokenFile(state, tokenFile, input);
-      await recorded(agent, tokenFile);
+      // SECURITY: as above, and its file is removed.
+      const { agent } = await addAgent(state, audit, input, localOperator(), {
+        issue: (i) => writeAgentTokenFile(state, tokenFile, i),
+        onUnrecorded: () => rm(tokenFile, { force: true }),
+      });
       println(
         io.stderr,
         `Agent "${agent.id}" added with policy "${policy}", ${expiry(agent.expiresAt)}. Its token is in ${tokenFile} (mode 600): give the agent that file, never the token in its prompt.`,

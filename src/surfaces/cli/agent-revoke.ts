@@ -1,5 +1,5 @@
-import { CofreError } from '../../errors.js';
-import { openCliAudit, recordRevocation } from './cli-audit.js';
+import { revokeAgent } from '../../broker/access-changes.js';
+import { localOperator, openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
@@ -17,22 +17,7 @@ export async function agentRevoke(io: CliIo, global: GlobalOptions, id: string):
   const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config, { state });
   try {
-    const tokenId = (await state.listAgents()).find((a) => a.id === id && a.revokedAt === undefined)?.tokenId;
-    const at = new Date();
-    const revokedAgent = await state.revokeAgent(id, at);
-    const sessions = await state.revokeAgentSessionsOf(id, at);
-    if (!revokedAgent && sessions === 0) {
-      throw new CofreError(
-        'COFRE_AGENT_NOT_FOUND',
-        `no active agent "${id}" and no live session token of it`,
-      );
-    }
-    await recordRevocation(audit, {
-      action: 'agent-revoke',
-      id,
-      tokenId,
-      ...(sessions === 0 ? {} : { detail: { sessionsRevoked: String(sessions) } }),
-    });
+    const { revokedAgent, sessions } = await revokeAgent(state, audit, id, new Date(), localOperator());
     println(
       io.stderr,
       `Agent "${id}" revoked${revokedAgent ? '' : ' (it has no token of its own)'}; revoked ${sessions} session token${sessions === 1 ? '' : 's'} (its own and its sub-agents').`,

@@ -1,6 +1,6 @@
-import { issueOperatorToken } from '../../broker/operator-tokens.js';
+import { addOperator } from '../../broker/access-changes.js';
 import { formatDuration, parseDuration } from '../../config/duration.js';
-import { openCliAudit, recordTokenChange } from './cli-audit.js';
+import { localOperator, openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
@@ -25,19 +25,13 @@ export async function operatorAdd(
   const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config, { state });
   try {
-    const { operator, token } = await issueOperatorToken(state, { id, ttlMs, now: new Date() });
-    try {
-      await recordTokenChange(audit, {
-        action: 'operator-add',
-        id: operator.id,
-        tokenId: operator.tokenId,
-        detail: { expiresAt: operator.expiresAt.toISOString() },
-      });
-    } catch (err) {
-      // SECURITY: a token whose issue cannot be recorded is revoked at once, never handed out.
-      await state.revokeOperator(operator.id, new Date());
-      throw err;
-    }
+    // SECURITY: a token whose issue cannot be recorded is revoked at once, never handed out.
+    const { operator, token } = await addOperator(
+      state,
+      audit,
+      { id, ttlMs, now: new Date() },
+      localOperator(),
+    );
     println(io.stdout, token);
     println(
       io.stderr,

@@ -1,5 +1,5 @@
-import { CofreError } from '../../errors.js';
-import { openCliAudit, recordRevocation } from './cli-audit.js';
+import { revokeOperator } from '../../broker/access-changes.js';
+import { localOperator, openCliAudit } from './cli-audit.js';
 import { type CliIo, println } from './cli-io.js';
 import { openCliState } from './cli-state.js';
 import { loadCliConfig } from './command-context.js';
@@ -11,13 +11,7 @@ export async function operatorRevoke(io: CliIo, global: GlobalOptions, id: strin
   const { state, close: closeState } = await openCliState(io, config);
   const audit = openCliAudit(config, { state });
   try {
-    const tokenId = (await state.listOperators()).find(
-      (o) => o.id === id && o.revokedAt === undefined,
-    )?.tokenId;
-    if (!(await state.revokeOperator(id, new Date()))) {
-      throw new CofreError('COFRE_OPERATOR_NOT_FOUND', `no active operator "${id}"`);
-    }
-    await recordRevocation(audit, { action: 'operator-revoke', id, tokenId });
+    await revokeOperator(state, audit, id, new Date(), localOperator());
     println(io.stderr, `Operator "${id}" revoked.`);
   } finally {
     await audit.close();

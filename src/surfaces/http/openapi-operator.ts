@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { consolePaths, consoleSchemas } from './openapi-operator-console.js';
 import {
   approvalStatusSchema,
   approveBodySchema,
@@ -61,6 +62,7 @@ export const operatorSchemas = {
     required: ['halted'],
     properties: { halted: { type: 'boolean' }, reason: { type: 'string' }, by: { type: 'string' }, at: iso },
   },
+  ...consoleSchemas,
 } as const;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -204,5 +206,6 @@ export function operatorPaths(): Record<string, unknown> {
         },
       }),
     },
+    ...consolePaths(operation),
   };
 }
