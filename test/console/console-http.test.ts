@@ -210,6 +210,31 @@ describe('console listener', () => {
     expect(await halted()).toBe(false);
   });
 
+  it("adds an agent as the session's operator, only with the CSRF token", async () => {
+    const { cookie, csrf } = await login(base, operatorToken);
+    const body = { id: 'console-added', policy: 'trader' };
+    const forged = await consoleRequest(base, 'POST', '/v1/operator/agents', { headers: { cookie }, body });
+    expect(forged.status).toBe(403);
+    expect(codeOf(forged)).toBe('COFRE_CSRF_REJECTED');
+    const listed = async (): Promise<unknown[]> =>
+      ((await consoleRequest(base, 'GET', '/v1/operator/agents', { headers: { cookie } })).json?.['agents'] ??
+        []) as unknown[];
+    expect(JSON.stringify(await listed())).not.toContain('console-added');
+    const added = await consoleRequest(base, 'POST', '/v1/operator/agents', {
+      headers: { cookie, 'x-cofre-csrf': csrf, origin: base },
+      body,
+    });
+    expect(added.status).toBe(201);
+    expect(JSON.stringify(await listed())).toContain('console-added');
+    const audit = readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8');
+    const record = audit
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((r) => r['action'] === 'agent-add' && JSON.stringify(r['detail']).includes('console-added'));
+    expect(record?.['operator']).toBe('alice');
+  });
+
   it('logs out (CSRF checked), clears the cookie, and the old cookie no longer works', async () => {
     const { cookie, csrf } = await login(base, operatorToken);
     const forged = await consoleRequest(base, 'POST', '/console/logout', { headers: { cookie } });
