@@ -101,10 +101,8 @@ describe.skipIf(chrome === undefined)('the console in Chromium', () => {
     const context = await chrome!.newContext();
     const page = await context.newPage();
     const violations: string[] = [];
-    const errors: string[] = [];
     page.on('console', (message) => {
       if (message.text().includes('Content Security Policy')) violations.push(message.text());
-      else if (message.type() === 'error') errors.push(message.text());
     });
     const response = await page.goto(fx.consoleUrl);
     expect(response?.status()).toBe(200);

@@ -40,9 +40,12 @@ describe('console listener', () => {
       headers: { 'if-none-match': String(script.headers['etag']) },
     });
     expect(again.status).toBe(304);
+    // Browsers ask for it unprompted: an empty answer, not a 404 in the page's console.
+    const favicon = await consoleRequest(base, 'GET', '/favicon.ico');
+    expect(favicon.status).toBe(204);
     const missing = await consoleRequest(base, 'GET', '/assets/..%2f..%2fpackage.json');
     const unknownApi = await consoleRequest(base, 'GET', '/v1/nothing');
-    for (const answer of [page, script, missing, unknownApi]) {
+    for (const answer of [page, script, favicon, missing, unknownApi]) {
       expect(answer.headers['content-security-policy']).toBe(CONSOLE_CSP);
       expect(answer.headers['x-frame-options']).toBe('DENY');
       expect(answer.headers['referrer-policy']).toBe('no-referrer');
@@ -66,6 +69,28 @@ describe('console listener', () => {
       const answer = await consoleRequest(base, 'GET', path, { headers: { accept: 'application/json' } });
       expect(answer.text).not.toContain('"name": "cofre"');
     }
+  });
+
+  it('lets another site open the page, and nothing else, even where the cookie goes along (same site)', async () => {
+    const { cookie } = await login(base, operatorToken);
+    const navigation = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
+    for (const site of ['cross-site', 'same-site']) {
+      const page = await consoleRequest(base, 'GET', '/', {
+        headers: { cookie, 'sec-fetch-site': site, ...navigation },
+      });
+      expect(page.status).toBe(200);
+      for (const path of ['/console/session', '/v1/operator/approvals', '/assets/console.js']) {
+        const embedded = await consoleRequest(base, 'GET', path, {
+          headers: { cookie, 'sec-fetch-site': site, 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' },
+        });
+        expect(embedded.status, `${site} ${path}`).toBe(403);
+        expect(codeOf(embedded)).toBe('COFRE_ORIGIN_REFUSED');
+      }
+    }
+    const own = await consoleRequest(base, 'GET', '/console/session', {
+      headers: { cookie, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' },
+    });
+    expect(own.status).toBe(200);
   });
 
   it('refuses a Host it does not answer to (DNS rebinding)', async () => {
@@ -183,6 +208,31 @@ describe('console listener', () => {
     });
     expect(resumed.status).toBe(200);
     expect(await halted()).toBe(false);
+  });
+
+  it("adds an agent as the session's operator, only with the CSRF token", async () => {
+    const { cookie, csrf } = await login(base, operatorToken);
+    const body = { id: 'console-added', policy: 'trader' };
+    const forged = await consoleRequest(base, 'POST', '/v1/operator/agents', { headers: { cookie }, body });
+    expect(forged.status).toBe(403);
+    expect(codeOf(forged)).toBe('COFRE_CSRF_REJECTED');
+    const listed = async (): Promise<unknown[]> =>
+      ((await consoleRequest(base, 'GET', '/v1/operator/agents', { headers: { cookie } })).json?.['agents'] ??
+        []) as unknown[];
+    expect(JSON.stringify(await listed())).not.toContain('console-added');
+    const added = await consoleRequest(base, 'POST', '/v1/operator/agents', {
+      headers: { cookie, 'x-cofre-csrf': csrf, origin: base },
+      body,
+    });
+    expect(added.status).toBe(201);
+    expect(JSON.stringify(await listed())).toContain('console-added');
+    const audit = readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8');
+    const record = audit
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((r) => r['action'] === 'agent-add' && JSON.stringify(r['detail']).includes('console-added'));
+    expect(record?.['operator']).toBe('alice');
   });
 
   it('logs out (CSRF checked), clears the cookie, and the old cookie no longer works', async () => {

@@ -9,6 +9,7 @@ import { OperatorActions } from '../../src/broker/operator-actions.js';
 import { createConsoleServer } from '../../src/surfaces/http/console/console-server.js';
 import { type ServedFixture, startServedBroker } from '../e2e/served-broker.js';
 import { type ConsoleLogin, consoleRequest, login } from './console-client.js';
+import { startServedConsole } from './served-console.js';
 
 let fx: ServedFixture;
 let app: ReturnType<typeof createConsoleServer>;
@@ -92,5 +93,37 @@ describe('event streams end with their session', () => {
     const revoked = await openStream(await login(base, await fx.operatorToken('carol')));
     await fx.server.runtime.state.revokeOperator('carol', new Date());
     await revoked.ended;
+  });
+});
+
+describe("the operator API's live events on the console", () => {
+  it('streams to a session, and stops when it logs out', async () => {
+    const served = await startServedConsole();
+    try {
+      const session = await login(served.consoleUrl, await served.operatorToken('dave'));
+      const stream = await new Promise<{ first: string; ended: Promise<void> }>((resolve, reject) => {
+        httpRequest(
+          `${served.consoleUrl}/v1/operator/events`,
+          { agent: false, headers: { cookie: session.cookie, accept: 'text/event-stream' } },
+          (res) => {
+            const ended = new Promise<void>((done) => res.on('close', done));
+            res.once('data', (chunk: Buffer) => {
+              resolve({ first: chunk.toString('utf8'), ended });
+            });
+            res.on('error', () => undefined);
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
+      expect(stream.first).toMatch(/^(event: |: )/m);
+      const out = await consoleRequest(served.consoleUrl, 'POST', '/console/logout', {
+        headers: { cookie: session.cookie, 'x-cofre-csrf': session.csrf, origin: served.consoleUrl },
+      });
+      expect(out.status).toBe(204);
+      await stream.ended;
+    } finally {
+      await served.close();
+    }
   });
 });

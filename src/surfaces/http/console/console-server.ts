@@ -1,4 +1,9 @@
-import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 
 import type { AuditSink } from '../../../audit/audit-log.js';
@@ -23,7 +28,7 @@ import { consoleSecurityHeaders } from './console-headers.js';
 import { type ConsoleOrigins, isOwnOrigin, SAFE_METHODS } from './console-origin.js';
 import { registerConsoleSessionRoutes } from './console-session-routes.js';
 import { ConsoleSessions } from './console-sessions.js';
-import { readConsoleTls } from './console-tls.js';
+import { type ConsoleTls, readConsoleTls } from './console-tls.js';
 import { createCookieOperatorAuth } from './cookie-operator-auth.js';
 import { endStreamsWithTheirSession } from './session-bound-streams.js';
 
@@ -66,8 +71,8 @@ const REDACT_PATHS = ['req.headers.cookie', 'headers.cookie', 'cookie', 'token',
  *   `OperatorActions`, authenticated by session cookie with CSRF checks (`createCookieOperatorAuth`).
  *
  * SECURITY: every answer carries the console's CSP and security headers (`consoleSecurityHeaders`); every request's
- * `Host` must be loopback, `allowedHosts`, or `publicUrl`'s host (DNS rebinding), and a request with a foreign
- * `Origin` is refused (`COFRE_CSRF_REJECTED` when it would change something, else `COFRE_ORIGIN_REFUSED`).
+ * `Host` must be loopback, `allowedHosts`, or `publicUrl`'s host (DNS rebinding); other sites may only navigate to
+ * the page (`refuseOtherSites`); an open event stream ends with its session (`endStreamsWithTheirSession`).
  * Connections are capped and timed out as on the agent port. HTTPS when `config.tls` is set.
  *
  * Returns the fastify instance unstarted; the caller calls `listen` and `close`.
@@ -79,38 +84,8 @@ export function createConsoleServer(options: ConsoleServerOptions): FastifyInsta
     { component: 'console' },
     { redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
   );
-  const loggerInstance: FastifyBaseLogger = logger;
-  const limits = options.connections ?? DEFAULT_CONNECTION_OPTIONS;
-  const requestTimeout = limits.requestTimeoutMs;
-  const timeouts = {
-    headersTimeout: Math.min(limits.headersTimeoutMs, requestTimeout),
-    requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionsCheckingInterval: checkingIntervalFor(limits),
-  };
   const tls = config.tls === undefined ? undefined : readConsoleTls(config.tls);
-  const common = {
-    loggerInstance,
-    logController: new RequestLogController(),
-    bodyLimit: options.bodyLimit ?? 65_536,
-    requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionTimeout: limits.idleTimeoutMs,
-    maxRequestsPerSocket: limits.maxRequestsPerSocket,
-    genReqId: () => `console_${randomId(9)}`,
-    return503OnClosing: true,
-    schemaController: { compilersFactory: lazySchemaCompilers() },
-  };
-  // The HTTPS instance is typed for https.Server; the routes need only what both server kinds share.
-  const app =
-    tls === undefined
-      ? fastify({ ...common, http: timeouts })
-      : (fastify({
-          ...common,
-          https: { cert: tls.cert, key: tls.key, handshakeTimeout: timeouts.headersTimeout, ...timeouts },
-        }) as unknown as FastifyInstance);
-  guardConnections(app.server, limits, logger, tls !== undefined);
-
+  const app = fastifyFor(options, logger, tls);
   const https = tls !== undefined || config.publicUrl?.startsWith('https://') === true;
   const origins: ConsoleOrigins = {
     scheme: tls === undefined ? 'http' : 'https',
@@ -144,12 +119,8 @@ export function createConsoleServer(options: ConsoleServerOptions): FastifyInsta
     reply.header('x-request-id', request.id);
     try {
       checkHostAndOrigin(request.headers.host, undefined, { allowedHosts });
-      const origin = request.headers.origin;
-      if (origin !== undefined && !isOwnOrigin(origin, request.headers.host, origins)) {
-        throw SAFE_METHODS.has(request.method)
-          ? new CofreError('COFRE_ORIGIN_REFUSED', 'requests from other sites are not allowed')
-          : new CofreError('COFRE_CSRF_REJECTED', 'this request comes from another site; nothing was done');
-      }
+      // The login checks the same itself, after its rate limit, so that each refusal can be audited.
+      if (request.routeOptions.url !== '/console/login') refuseOtherSites(request, origins);
     } catch (err) {
       done(err as Error);
       return;
@@ -175,6 +146,76 @@ export function createConsoleServer(options: ConsoleServerOptions): FastifyInsta
   });
   registerOperatorRoutes(app, { actions: options.actions, auth });
   return app;
+}
+
+/**
+ * The fastify instance of the console: HTTP, or HTTPS with `tls`, with the agent port's slow-loris bounds and
+ * connection limits (`guardConnections`).
+ */
+function fastifyFor(
+  options: ConsoleServerOptions,
+  logger: Logger,
+  tls: ConsoleTls | undefined,
+): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger = logger;
+  const limits = options.connections ?? DEFAULT_CONNECTION_OPTIONS;
+  const requestTimeout = limits.requestTimeoutMs;
+  const timeouts = {
+    headersTimeout: Math.min(limits.headersTimeoutMs, requestTimeout),
+    requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: checkingIntervalFor(limits),
+  };
+  const common = {
+    loggerInstance,
+    logController: new RequestLogController(),
+    bodyLimit: options.bodyLimit ?? 65_536,
+    requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    genReqId: () => `console_${randomId(9)}`,
+    return503OnClosing: true,
+    schemaController: { compilersFactory: lazySchemaCompilers() },
+  };
+  // The HTTPS instance is typed for https.Server; the routes need only what both server kinds share.
+  const app =
+    tls === undefined
+      ? fastify({ ...common, http: timeouts })
+      : (fastify({
+          ...common,
+          https: { cert: tls.cert, key: tls.key, handshakeTimeout: timeouts.headersTimeout, ...timeouts },
+        }) as unknown as FastifyInstance);
+  guardConnections(app.server, limits, logger, tls !== undefined);
+  return app;
+}
+
+/**
+ * SECURITY: what another site may ask of the console: nothing but to open the page. A request with a foreign
+ * `Origin` is refused (`COFRE_CSRF_REJECTED` when it would change something, else `COFRE_ORIGIN_REFUSED`), and so is
+ * a request a browser marks `Sec-Fetch-Site: cross-site` or `same-site` (another port of the same host is the same
+ * site, and `SameSite` cookies go along) unless it is a top-level navigation: an `<img>` or `<script>` of another
+ * page cannot read the operator API, nor keep a session alive through `GET /console/session` (fetch metadata
+ * resource isolation).
+ */
+function refuseOtherSites(request: FastifyRequest, origins: ConsoleOrigins): void {
+  const safe = SAFE_METHODS.has(request.method);
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isOwnOrigin(origin, request.headers.host, origins)) {
+    throw safe
+      ? new CofreError('COFRE_ORIGIN_REFUSED', 'requests from other sites are not allowed')
+      : new CofreError('COFRE_CSRF_REJECTED', 'this request comes from another site; nothing was done');
+  }
+  const site = request.headers['sec-fetch-site'];
+  if (site !== 'cross-site' && site !== 'same-site') return;
+  const navigation =
+    request.method === 'GET' &&
+    request.headers['sec-fetch-mode'] === 'navigate' &&
+    request.headers['sec-fetch-dest'] === 'document';
+  if (navigation) return;
+  throw safe
+    ? new CofreError('COFRE_ORIGIN_REFUSED', 'requests from other sites are not allowed')
+    : new CofreError('COFRE_CSRF_REJECTED', 'this request comes from another site; nothing was done');
 }
 
 /** Where the console's own paths live; a browser asking for any other path as a page gets `index.html`. */
