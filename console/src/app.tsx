@@ -160,7 +160,10 @@ function Shell(props: {
             cofre
           </a>
           <span class={`live live-${live}`} role="status">
-            {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+            {/* On a phone the coloured dot says it; screen readers still read the word. */}
+            <span class="wide-only">
+              {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+            </span>
           </span>
           <span class="top-spacer" />
           <HaltControl halted={halt.data?.halted === true} onChanged={halt.reload} />

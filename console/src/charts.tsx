@@ -16,7 +16,7 @@ export function UsageBar(props: {
   readonly label: string;
 }): JSX.Element {
   const fraction = fractionOf(props.used, props.cap);
-  const level = fraction >= 0.9 ? 'high' : fraction >= 0.7 ? 'mid' : 'low';
+  const level = levelOf(fraction);
   return (
     <svg class="usage-bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label={props.label}>
       <rect class="bar-track" x="0" y="0" width="100" height="8" rx="2" />
@@ -33,63 +33,51 @@ export function UsageBar(props: {
 }
 
 /**
- * Spend in each window against its cap: one horizontal bar per notional or withdrawal limit, as a share of its cap
- * (the dashed line at 100 %), with the numbers beside it. Horizontal so long limit names stay readable.
+ * Spend in each window against its cap: one row per notional or withdrawal limit, its bar drawn as a share of the
+ * cap (the dashed line at 100 %, a grid line at 50 %). Labels and numbers are HTML beside each bar, so they keep
+ * their size on a phone where a whole-chart SVG would shrink them; the rows stack there.
  */
 export function SpendChart(props: { readonly limits: readonly LimitUsageJson[] }): JSX.Element {
   const limits = props.limits.filter((l) => l.measure === 'notional' || l.measure === 'withdrawals');
   if (limits.length === 0) return <p class="empty">No spend limits in the policies.</p>;
-  const labelWidth = 190;
-  const barWidth = 360;
-  const valueWidth = 250;
-  const row = 34;
-  const bar = 18;
-  const top = 22;
-  const width = labelWidth + barWidth + valueWidth;
-  const x = (fraction: number): number => labelWidth + barWidth * fraction;
-  const summary = limits
-    .map((l) => `${l.limit} (${l.scope}, ${formatWindow(l.windowMs)}): ${l.used} of ${l.cap} ${l.unit ?? ''}`)
-    .join('; ');
   return (
     <figure class="chart">
-      <svg
-        class="chart-svg"
-        viewBox={`0 0 ${width} ${top + limits.length * row + 4}`}
-        role="img"
-        aria-label={`Spend per window against its cap: ${summary}`}
-      >
-        {[0, 0.5, 1].map((tick) => (
-          <g key={tick}>
-            <line class="chart-grid" x1={x(tick)} x2={x(tick)} y1={top - 4} y2={top + limits.length * row} />
-            <text class="chart-axis" x={x(tick)} y={top - 8} text-anchor="middle">
-              {`${tick * 100}%`}
-            </text>
-          </g>
-        ))}
-        {limits.map((l, index) => {
-          const y = top + index * row + (row - bar) / 2;
+      <figcaption class="chart-title">Spend per window against its cap (the dashed line at 100 %)</figcaption>
+      <ul class="spend-rows">
+        {limits.map((l) => {
           const fraction = fractionOf(l.used, l.cap);
-          const level = fraction >= 0.9 ? 'high' : fraction >= 0.7 ? 'mid' : 'low';
           return (
-            <g key={l.key}>
-              <text class="chart-label" x={labelWidth - 10} y={y + bar / 2 + 4} text-anchor="end">
-                {`${clip(l.limit, 18)} · ${formatWindow(l.windowMs)}`}
-              </text>
-              <rect class="bar-track" x={x(0)} y={y} width={barWidth} height={bar} />
-              <rect class={`bar-fill bar-${level}`} x={x(0)} y={y} width={barWidth * fraction} height={bar} />
-              <line class="chart-cap" x1={x(1)} x2={x(1)} y1={y - 4} y2={y + bar + 4} />
-              <text class="chart-value" x={x(1) + 10} y={y + bar / 2 + 4}>
-                {`${Math.round(fraction * 100)}% · ${formatDecimal(l.used)} / ${formatDecimal(l.cap)} ${l.unit ?? ''}`}
-              </text>
-            </g>
+            <li key={l.key} class="spend-row">
+              <span class="spend-label">
+                {l.limit} · {formatWindow(l.windowMs)} <span class="muted">({l.scope})</span>
+              </span>
+              <svg class="spend-bar" viewBox="0 0 104 10" preserveAspectRatio="none" aria-hidden="true">
+                <rect class="bar-track" x="0" y="1" width="100" height="8" />
+                <rect
+                  class={`bar-fill bar-${levelOf(fraction)}`}
+                  x="0"
+                  y="1"
+                  width={fraction * 100}
+                  height="8"
+                />
+                <line class="chart-grid" x1="50" x2="50" y1="0" y2="10" vector-effect="non-scaling-stroke" />
+                <line class="chart-cap" x1="100" x2="100" y1="0" y2="10" vector-effect="non-scaling-stroke" />
+              </svg>
+              <span class="spend-value">
+                {Math.round(fraction * 100)}% · {formatDecimal(l.used)} / {formatDecimal(l.cap)}{' '}
+                {l.unit ?? ''}
+              </span>
+            </li>
           );
         })}
-      </svg>
-      <figcaption>
-        Spend in each window as a share of its cap (the dashed line). Scopes and windows as listed below.
-      </figcaption>
+      </ul>
     </figure>
   );
+}
+
+/** How full a budget is, for its bar's colour: green, amber from 70 %, red from 90 %. */
+function levelOf(fraction: number): 'low' | 'mid' | 'high' {
+  return fraction >= 0.9 ? 'high' : fraction >= 0.7 ? 'mid' : 'low';
 }
 
 const SERIES = [
@@ -167,8 +155,4 @@ export function ActivityChart(props: { readonly activity: ActivityJson }): JSX.E
       </figcaption>
     </figure>
   );
-}
-
-function clip(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }

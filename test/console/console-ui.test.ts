@@ -176,14 +176,20 @@ describe.skipIf(chrome === undefined)('the operator console pages in Chromium', 
     const daily = limits.limits.find((l) => l.limit === 'daily-notional');
     // 0.05 BTC approved and 0.001 after the resume, at 60,000; the denied order spent nothing.
     expect(daily).toMatchObject({ used: '3060', remaining: '16940', cap: '20000', unit: 'USDT' });
-    const item = page.getByRole('listitem').filter({ hasText: 'daily-notional' });
+    const item = page
+      .getByRole('region', { name: 'agent:trader-1' })
+      .getByRole('listitem')
+      .filter({ hasText: 'daily-notional' });
     await item.getByText('3,060 / 20,000 USDT used').waitFor();
     const bar = item.getByRole('img');
     expect(await bar.getAttribute('aria-label')).toBe(
       'daily-notional: 3060 of 20000 USDT used, 16940 remaining, window 24h',
     );
     expect(Number(await bar.locator('.bar-fill').getAttribute('width'))).toBeGreaterThan(0);
-    await page.getByRole('img', { name: /Spend per window against its cap/ }).waitFor();
+    const chart = page.getByRole('figure', { name: /Spend per window against its cap/ });
+    expect(await chart.getByRole('listitem').filter({ hasText: 'daily-notional' }).innerText()).toMatch(
+      /15% · 3,060 \/ 20,000 USDT/,
+    );
     await shot(page, 'limits');
   });
 
