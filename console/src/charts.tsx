@@ -105,7 +105,12 @@ export function ActivityChart(props: { readonly activity: ActivityJson }): JSX.E
   const labelEvery = Math.max(1, Math.ceil(buckets.length / 8));
   return (
     <figure class="chart">
-      <svg class="chart-svg" viewBox={`0 0 ${width} ${top + height + 24}`} role="img" aria-label={label}>
+      <svg
+        class="chart-svg chart-wide"
+        viewBox={`0 0 ${width} ${top + height + 24}`}
+        role="img"
+        aria-label={label}
+      >
         {[0, max / 2, max].map((tick) => (
           <g key={tick}>
             <line class="chart-grid" x1={left} x2={width} y1={y(tick)} y2={y(tick)} />
