@@ -101,7 +101,8 @@ ports=("$(free_port)" "$(free_port)")
 while [[ "${ports[0]}" == "${ports[1]}" ]]; do ports[1]="$(free_port)"; done
 replica_pids=()
 for i in 0 1; do
-  cofre_bg serve --port "${ports[$i]}" >"$work/replica-$((i + 1)).log" 2>&1
+  # Each replica its own console port too (0: a free one, printed in its log); on separate hosts both keep 8789.
+  cofre_bg serve --port "${ports[$i]}" --console-port 0 >"$work/replica-$((i + 1)).log" 2>&1
   pids+=("$!")
   replica_pids+=("$!")
 done

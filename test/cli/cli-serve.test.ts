@@ -162,6 +162,15 @@ describe('cofre serve', () => {
     await expect(fetch(`http://127.0.0.1:${port}/v1/health`)).rejects.toThrow();
   });
 
+  it('refuses --console-port when the config serves no console', async () => {
+    await initialised();
+    const path = join(dir, 'cofre.yaml');
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^  console:\n(    .*\n)+/m, ''));
+    const result = await cli(dir, ['serve', '--no-verify', '--port', '0', '--console-port', '0']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/COFRE_USAGE: --console-port needs a `server.console` block/);
+  });
+
   // Regression: a taken port ended in a raw EADDRINUSE stack.
   it('names a taken port', async () => {
     await initialised();
@@ -179,7 +188,16 @@ describe('cofre serve', () => {
     const added = await cli(dir, ['agent', 'add', 'trader-1', '--token-file', 'trader.token']);
     expect(added.code).toBe(0);
     const port = await freePort();
-    const server = startCliProcess(dir, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
+    const chosenConsolePort = await freePort();
+    const server = startCliProcess(dir, [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--console-port',
+      String(chosenConsolePort),
+    ]);
     stops.push(() => server.stop());
     const output = await server.waitFor(/agents: \d+ active/);
     expect(output).toMatch(new RegExp(`serving http://127\\.0\\.0\\.1:${port} `));
@@ -190,8 +208,8 @@ describe('cofre serve', () => {
     const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+) \(log in with an operator token/.exec(
       output,
     )?.[1];
-    expect(consoleUrl).toBeDefined();
-    expect(consoleUrl).not.toBe(`http://127.0.0.1:${port}`);
+    // --console-port moves it (replicas on one host each need their own).
+    expect(consoleUrl).toBe(`http://127.0.0.1:${chosenConsolePort}`);
     const page = await fetch(`${consoleUrl}/console/session`);
     expect(page.status).toBe(401);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -225,7 +243,16 @@ describe('cofre serve', () => {
     );
     expect((await cli(dir, ['agent', 'add', 'trader-1', '--token-file', 'trader.token'])).code).toBe(0);
     const port = await freePort();
-    const server = startCliProcess(dir, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
+    const chosenConsolePort = await freePort();
+    const server = startCliProcess(dir, [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--console-port',
+      String(chosenConsolePort),
+    ]);
     stops.push(() => server.stop());
     const output = await server.waitFor(/agents: \d+ active/);
     expect(output).toMatch(/accounts: paper \(binance, paper, REFUSED: its key can do too much\)/);

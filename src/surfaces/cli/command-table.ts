@@ -99,6 +99,10 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       { flags: '--host <host>', description: 'address to bind (default: server.host, 127.0.0.1)' },
       { flags: '--port <port>', description: 'port to listen on (default: server.port, 8787)' },
       {
+        flags: '--console-port <port>',
+        description: "the operator console's port (default: server.console.port, 8789); 0 picks a free one",
+      },
+      {
         flags: '--no-verify',
         description: 'start without first resolving every credential reference and checking venue ids',
       },

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 
 import { bufferedDestination, createLogger } from '../../audit/create-logger.js';
-import { MAX_SERVE_WORKERS } from '../../config/config-schema.js';
+import { type CofreConfig, MAX_SERVE_WORKERS } from '../../config/config-schema.js';
 import { CofreError } from '../../errors.js';
 import { startBrokerServer } from './broker-server.js';
 import { type CliIo, println } from './cli-io.js';
@@ -21,6 +21,8 @@ export interface ServeOptions {
   readonly verify?: boolean;
   /** `--workers`: a count, or `auto` (or 0) for one per CPU core; default `server.workers`. */
   readonly workers?: string;
+  /** `--console-port`: the operator console's port instead of `server.console.port` (two replicas on one host). */
+  readonly consolePort?: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface ServeOptions {
  * `--no-verify`), so a typo shows now rather than at an agent's first request. Prints a summary on stderr.
  */
 export async function serve(io: CliIo, global: GlobalOptions, options: ServeOptions = {}): Promise<void> {
-  const config = await loadCliConfig(io, global);
+  const config = withConsolePort(await loadCliConfig(io, global), options.consolePort);
   const workers = workerCount(options.workers ?? config.server.workers);
   const logger = createLogger({ destination: bufferedDestination() });
   const listen = {
@@ -93,6 +95,26 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
   } finally {
     await server.close();
   }
+}
+
+/**
+ * The config with `--console-port` in place of `server.console.port`, so replicas started on one host from one
+ * config (each with its own `--port`) can each serve a console. The config loader's check that the console does not
+ * share the agent port does not see this; the second listener then fails with `COFRE_PORT_IN_USE`.
+ */
+function withConsolePort(config: CofreConfig, consolePort: string | undefined): CofreConfig {
+  if (consolePort === undefined) return config;
+  const consoleConfig = config.server.console;
+  if (consoleConfig === undefined) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      '--console-port needs a `server.console` block in the config; there is no console to move',
+    );
+  }
+  return {
+    ...config,
+    server: { ...config.server, console: { ...consoleConfig, port: parsePort(consolePort) } },
+  };
 }
 
 /** Where operators open the console: its `publicUrl` (naming where it listens), or where it listens. */
