@@ -45,6 +45,7 @@ interface Filters {
 }
 const NO_FILTERS: Filters = { agent: '', account: '', status: '', action: '' };
 
+/** `#/activity[/<requestId>]`: the requests list, its chart, and the opened request's story. */
 export function ActivityPage(props: { readonly requestId: string | undefined }): JSX.Element {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   // The `before` cursor of each page shown so far: the last one is the current page.

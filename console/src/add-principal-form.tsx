@@ -5,12 +5,14 @@ import { useState } from 'preact/hooks';
 
 import { asApiError } from './use-api.js';
 
+/** The body of `POST /v1/operator/agents` or `/operators`. */
 export interface PrincipalInput {
   readonly id: string;
   readonly policy?: string;
   readonly ttl?: string;
 }
 
+/** The add form of the Agents and Operators pages. */
 export function AddPrincipalForm(props: {
   readonly kind: 'agent' | 'operator';
   /** The config's policies, for an agent; absent for an operator. */

@@ -14,6 +14,7 @@ import { formatTime } from './format.js';
 import { TokenOnce } from './token-once.js';
 import { useApi, useResource } from './use-api.js';
 
+/** `#/agents`. */
 export function AgentsPage(): JSX.Element {
   const api = useApi();
   const agents = useResource((a) => a.get<AgentsJson>('/v1/operator/agents'), 'agents');

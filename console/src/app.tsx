@@ -36,6 +36,7 @@ type SessionState =
   | { readonly kind: 'out'; readonly notice: string | undefined }
   | { readonly kind: 'in'; readonly session: ConsoleSessionJson };
 
+/** The whole console: the login page until there is a session, then the pages. */
 export function App(): JSX.Element {
   const [state, setState] = useState<SessionState>({ kind: 'loading' });
 

@@ -17,6 +17,7 @@ import { useNow } from './use-now.js';
 /** How many decided approvals the "recently decided" list shows. */
 const RECENT = 15;
 
+/** `#/approvals` (the start page). */
 export function ApprovalsPage(): JSX.Element {
   const approvals = useResource((api) => api.get<ApprovalsJson>('/v1/operator/approvals'), 'approvals');
   useLiveEvent('approvals', approvals.reload);

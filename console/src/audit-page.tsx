@@ -11,6 +11,7 @@ import { asApiError, useApi, useResource } from './use-api.js';
 
 const POLL_MS = 1000;
 
+/** `#/audit`. */
 export function AuditPage(): JSX.Element {
   const api = useApi();
   const status = useResource((a) => a.get<AuditStatusJson>('/v1/operator/audit'), 'audit');

@@ -5,6 +5,7 @@ import { useEffect, useId, useRef, useState } from 'preact/hooks';
 
 import { asApiError } from './use-api.js';
 
+/** What {@link ConfirmAction} asks and does. */
 export interface ConfirmActionProps {
   /** The first button's text ("Approve"). */
   readonly label: string;
@@ -22,6 +23,7 @@ export interface ConfirmActionProps {
   readonly onConfirm: (comment: string | undefined) => Promise<void>;
 }
 
+/** A two-step action: ask, then do; errors stay beside the buttons. */
 export function ConfirmAction(props: ConfirmActionProps): JSX.Element {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);

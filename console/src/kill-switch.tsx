@@ -11,6 +11,7 @@ import { asApiError, useApi } from './use-api.js';
 /** The word to type before a halt goes out: a second, deliberate step. */
 const CONFIRM_WORD = 'HALT';
 
+/** The red banner every page shows while trading is halted; nothing while it is not. */
 export function HaltBanner(props: {
   readonly halt: HaltJson;
   readonly onChanged: () => void;

@@ -9,6 +9,7 @@ import { formatDecimal, formatTime, formatWindow } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { useResource } from './use-api.js';
 
+/** `#/limits`. */
 export function LimitsPage(): JSX.Element {
   const limits = useResource((api) => api.get<LimitsJson>('/v1/operator/limits'), 'limits');
   // Each request may spend from a budget.

@@ -4,6 +4,7 @@ import { useContext, useEffect, useRef } from 'preact/hooks';
 
 import type { OperatorEventJson } from '../../src/surfaces/http/operator-api-types.js';
 
+/** The names of the operator events (`event:` lines of the stream). */
 export type EventName = OperatorEventJson['event'];
 export type EventData<N extends EventName> = Extract<OperatorEventJson, { event: N }>['data'];
 /** `live` while the stream is open; `reconnecting` while the browser retries it. */
@@ -99,6 +100,7 @@ function parseData(text: string): unknown {
   }
 }
 
+/** The page's one event stream, for {@link useLiveEvent}. */
 export const LiveEventsContext = createContext<LiveEvents | undefined>(undefined);
 
 /**

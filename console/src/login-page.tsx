@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConsoleSessionJson } from '../../src/surfaces/http/operator-api-types.js';
 import { ApiError, logIn } from './api.js';
 
+/** The login form, with why the last session ended when it did. */
 export function LoginPage(props: {
   /** Why the login page shows (the session ended), if not a first visit. */
   readonly notice: string | undefined;

@@ -13,6 +13,7 @@ import { formatTime } from './format.js';
 import { TokenOnce } from './token-once.js';
 import { useApi, useResource } from './use-api.js';
 
+/** `#/operators`. */
 export function OperatorsPage(): JSX.Element {
   const api = useApi();
   const operators = useResource((a) => a.get<OperatorsJson>('/v1/operator/operators'), 'operators');

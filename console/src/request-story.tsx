@@ -36,6 +36,7 @@ const KEY_DETAIL: readonly (readonly [string, string])[] = [
   ['orderStatus', 'order status'],
 ];
 
+/** One request's story, loaded by id and kept current by the event stream. */
 export function RequestStory(props: { readonly requestId: string }): JSX.Element {
   const story = useResource(
     (api) => api.get<RequestStoryJson>(`/v1/operator/requests/${encodeURIComponent(props.requestId)}`),

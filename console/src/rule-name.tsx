@@ -4,6 +4,7 @@ import type { JSX } from 'preact';
 
 import { ruleParts } from './format.js';
 
+/** A rule's name in bold, its place in the config after it (or in a tooltip, `compact`). */
 export function RuleName(props: {
   readonly rule: string | null;
   /** In a table: the name only, the whole text in a tooltip. */

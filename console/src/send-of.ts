@@ -1,6 +1,7 @@
 // What an approval will send, read from its bound payload (approval-binding.ts `BoundAction`): the resolved order or
 // withdrawal exactly as it goes to the venue. The payload is `unknown` on the wire, so each field is checked here.
 
+/** A resolved order as the console shows it; a missing field reads `?` (or undefined for optional ones). */
 export interface OrderView {
   readonly kind: 'order';
   readonly account: string;
@@ -15,6 +16,7 @@ export interface OrderView {
   readonly notional: string;
 }
 
+/** A withdrawal as the console shows it: its address-book label, never the address. */
 export interface WithdrawalView {
   readonly kind: 'withdrawal';
   readonly account: string;

@@ -3,6 +3,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 
+/** A new token with its Copy button and the warning that it will not be shown again. */
 export function TokenOnce(props: {
   readonly what: string;
   readonly token: string;

@@ -4,16 +4,19 @@ import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hoo
 
 import { type Api, ApiError } from './api.js';
 
+/** The logged-in session's {@link Api}; absent on the login page. */
 export const ApiContext = createContext<Api | undefined>(undefined);
 /** The logged-in operator's id. */
 export const OperatorContext = createContext<string>('');
 
+/** The session's Api; throws outside the logged-in part of the page (a bug, not a state). */
 export function useApi(): Api {
   const api = useContext(ApiContext);
   if (api === undefined) throw new Error('useApi outside a logged-in page');
   return api;
 }
 
+/** A value loaded from the operator API, with its last error and a way to load it again. */
 export interface Resource<T> {
   /** The last good answer (kept while a refetch runs or fails, so the page does not flicker). */
   readonly data: T | undefined;
@@ -61,6 +64,7 @@ export function useResource<T>(load: (api: Api) => Promise<T>, key: string): Res
   return { data, error, loading, reload };
 }
 
+/** Any thrown value as an ApiError, so every failure shows one way. */
 export function asApiError(cause: unknown): ApiError {
   if (cause instanceof ApiError) return cause;
   return new ApiError(0, 'CONSOLE', cause instanceof Error ? cause.message : String(cause));
