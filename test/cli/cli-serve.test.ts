@@ -165,7 +165,7 @@ describe('cofre serve', () => {
   it('refuses --console-port when the config serves no console', async () => {
     await initialised();
     const path = join(dir, 'cofre.yaml');
-    writeFileSync(path, readFileSync(path, 'utf8').replace(/^  console:\n(    .*\n)+/m, ''));
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/^ {2}console:\n( {4}.*\n)+/m, ''));
     const result = await cli(dir, ['serve', '--no-verify', '--port', '0', '--console-port', '0']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/COFRE_USAGE: --console-port needs a `server.console` block/);
