@@ -109,3 +109,15 @@ export interface Where {
   readonly line?: number;
   readonly seq?: number;
 }
+
+/** A finding as one line, `<code> at <file> line <n> seq <n>: <message>`, as `cofre audit verify` and the console show it. */
+export function findingText(f: VerifyFinding): string {
+  const where = [
+    f.file,
+    f.line === undefined ? undefined : `line ${f.line}`,
+    f.seq === undefined ? undefined : `seq ${f.seq}`,
+  ]
+    .filter((x) => x !== undefined)
+    .join(' ');
+  return `${f.code}${where === '' ? '' : ` at ${where}`}: ${f.message}`;
+}

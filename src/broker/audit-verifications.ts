@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 
 import type { AuditSink } from '../audit/audit-log.js';
 import type { AuditReader } from '../audit/audit-reader.js';
-import type { VerifyFinding } from '../audit/verify-findings.js';
+import { findingText } from '../audit/verify-findings.js';
 import type { AuditStatusJson, AuditVerificationJson } from '../surfaces/http/operator-api-types.js';
 
 /** Findings an answer carries at most (the verifier keeps 1000; a page needs the first few). */
@@ -118,16 +118,4 @@ export class AuditVerifications {
       this.#deps.logger?.error({ err }, 'audit append of a verification failed');
     }
   }
-}
-
-/** A finding as one line, like `cofre audit verify` prints it. */
-function findingText(f: VerifyFinding): string {
-  const where = [
-    f.file,
-    f.line === undefined ? undefined : `line ${f.line}`,
-    f.seq === undefined ? undefined : `seq ${f.seq}`,
-  ]
-    .filter((x) => x !== undefined)
-    .join(' ');
-  return `${f.code}${where === '' ? '' : ` at ${where}`}: ${f.message}`;
 }

@@ -6,37 +6,16 @@ import type { AuditEvent, AuditSink } from '../audit/audit-log.js';
 import { CofreError } from '../errors.js';
 import type { ApprovalRecord, ApprovalStatus, ApproveResult, HaltState } from '../state/control-store.js';
 import type { StateStore } from '../state/state-store.js';
+import type { ApprovalJson } from '../surfaces/http/operator-api-types.js';
 import type { ActionResponse } from './broker.js';
 import type { BrokerControl, CancelAllReport } from './broker-control.js';
 import type { OperatorAdmin } from './operator-admin.js';
 
-/** An approval as operators see it (HTTP JSON and the CLI): the bound payload parsed, times as ISO text. */
-export interface ApprovalView {
-  readonly requestId: string;
-  readonly agent: string;
-  readonly action: string;
-  readonly account: string | null;
-  /** `pending` past its expiry reads `expired`. */
-  readonly status: ApprovalStatus;
-  /** What will be sent if approved: the canonical resolved action and the decision that asked for approval. */
-  readonly payload: unknown;
-  /** SHA-256 of the payload's canonical JSON; approving means approving this hash. */
-  readonly payloadHash: string;
-  readonly rule: string;
-  readonly required: number;
-  /** Operators who may approve; empty: any operator. */
-  readonly approvers: readonly string[];
-  readonly approvals: readonly {
-    readonly operator: string;
-    readonly at: string;
-    readonly comment: string | null;
-  }[];
-  readonly decidedBy: string | null;
-  readonly comment: string | null;
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly decidedAt: string | null;
-}
+/**
+ * An approval as operators see it (HTTP JSON and the CLI): the bound payload parsed, times as ISO text. The operator
+ * API's wire type itself, so the console and the CLI read one shape.
+ */
+export type ApprovalView = ApprovalJson;
 
 /** What one operator's approval did. */
 export type ApproveReport =

@@ -204,11 +204,10 @@ describe('cofre serve', () => {
     expect(output).toMatch(/accounts: paper \(binance, paper\)/);
     expect(output).toMatch(/backends: local \(embedded\): reachable, 2\/2 references resolved/);
     expect(output).toMatch(/agents: 1 active/);
-    // Issue 18: the starter config's console (on a free port here, see cli-harness.ts), and it answers.
+    // Issue 18: the starter config's console, moved by --console-port (replicas on one host each need their own).
     const consoleUrl = /console: (http:\/\/127\.0\.0\.1:\d+) \(log in with an operator token/.exec(
       output,
     )?.[1];
-    // --console-port moves it (replicas on one host each need their own).
     expect(consoleUrl).toBe(`http://127.0.0.1:${chosenConsolePort}`);
     const page = await fetch(`${consoleUrl}/console/session`);
     expect(page.status).toBe(401);
@@ -243,16 +242,7 @@ describe('cofre serve', () => {
     );
     expect((await cli(dir, ['agent', 'add', 'trader-1', '--token-file', 'trader.token'])).code).toBe(0);
     const port = await freePort();
-    const chosenConsolePort = await freePort();
-    const server = startCliProcess(dir, [
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--console-port',
-      String(chosenConsolePort),
-    ]);
+    const server = startCliProcess(dir, ['serve', '--host', '127.0.0.1', '--port', String(port)]);
     stops.push(() => server.stop());
     const output = await server.waitFor(/agents: \d+ active/);
     expect(output).toMatch(/accounts: paper \(binance, paper, REFUSED: its key can do too much\)/);

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 
-import { type HttpAnswer, startServedBroker, TRADER_POLICY } from '../e2e/served-broker.js';
+import { type HttpAnswer, TRADER_POLICY } from '../e2e/served-broker.js';
 import { buyAtMarket } from '../resting-buy.js';
-import { ensureConsoleBuilt, SCREENSHOT_DIR, type ServedConsole } from './browser.js';
+import { SCREENSHOT_DIR, type ServedConsole, startServedConsole } from './browser.js';
 
 /** The `trader` policy's limits, as config lines under it. */
 const TRADER_LIMITS: readonly string[] = [
@@ -21,29 +21,14 @@ const TRADER_LIMITS: readonly string[] = [
 ];
 
 /** Serves cofre with its console on a free loopback port: paper account, `trader` policy (limits included). */
-export async function startConsoleUi(): Promise<ServedConsole> {
-  await ensureConsoleBuilt();
-  const fixture = await startServedBroker((url, credentials) => [
-    'accounts:',
-    `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
-    'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
-    'policies:',
-    ...TRADER_POLICY,
-    ...TRADER_LIMITS,
-    'approvals: { expiry: 15m }',
-    'server:',
-    '  console:',
-    '    port: 0',
-  ]);
-  return Object.create(fixture, {
-    consoleUrl: {
-      get: () => {
-        const url = fixture.server.consoleUrl;
-        if (url === undefined) throw new Error('the served broker has no console');
-        return url;
-      },
-    },
-  }) as ServedConsole;
+export function startConsoleUi(): Promise<ServedConsole> {
+  return startServedConsole([], {
+    topLines: [
+      'agents: { quotas: { requestsPerSecond: 10000, burst: 10000, concurrency: 1000 } }',
+      'approvals: { expiry: 15m }',
+    ],
+    policyLines: [...TRADER_POLICY, ...TRADER_LIMITS],
+  });
 }
 
 let next = 0;

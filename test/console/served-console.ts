@@ -53,15 +53,19 @@ export interface ServedConsole extends ServedFixture {
 /**
  * Serves cofre (paper exchange, the `trader` policy of the approval tests, agent `trader` allowed) with
  * `server.console` on a free loopback port. `consoleLines`: more settings of `server.console`, e.g.
- * `idleTimeout: 1m`.
+ * `idleTimeout: 1m`; `more.policyLines` replace the `trader` policy's lines, `more.topLines` add top-level settings.
  */
-export async function startServedConsole(consoleLines: readonly string[] = []): Promise<ServedConsole> {
+export async function startServedConsole(
+  consoleLines: readonly string[] = [],
+  more: { readonly policyLines?: readonly string[]; readonly topLines?: readonly string[] } = {},
+): Promise<ServedConsole> {
   await ensureConsoleBuilt();
   const fixture = await startServedBroker((url, credentials) => [
     'accounts:',
     `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
+    ...(more.topLines ?? []),
     'policies:',
-    ...TRADER_POLICY,
+    ...(more.policyLines ?? TRADER_POLICY),
     'server:',
     '  console:',
     '    port: 0',

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { type CheckpointKey, checkpointKeyFromPem } from '../../audit/checkpoint-key.js';
 import { verifyPostgresAudit } from '../../audit/postgres-audit-verify.js';
 import { verifyAuditLog, type VerifyProgress, type VerifyReport } from '../../audit/verify-chain.js';
+import { findingText } from '../../audit/verify-findings.js';
 import { CofreError } from '../../errors.js';
 import { auditLogTarget } from './audit-log-path.js';
 import { type CliIo, println } from './cli-io.js';
@@ -131,18 +132,7 @@ function printReport(
   out(
     `witnesses   ${witnesses.length === 0 ? 'none (a cut after the last checkpoint is undetectable)' : witnesses.join(', ')}`,
   );
-  for (const f of r.findings) {
-    const where = [
-      f.file,
-      f.line === undefined ? undefined : `line ${f.line}`,
-      f.seq === undefined ? undefined : `seq ${f.seq}`,
-    ]
-      .filter((x) => x !== undefined)
-      .join(' ');
-    out(
-      `${f.severity === 'error' ? 'ERROR  ' : 'WARNING'} ${f.code}${where === '' ? '' : ` at ${where}`}: ${f.message}`,
-    );
-  }
+  for (const f of r.findings) out(`${f.severity === 'error' ? 'ERROR  ' : 'WARNING'} ${findingText(f)}`);
   const hidden = r.errors + r.warnings - r.findings.length;
   if (hidden > 0) out(`… and ${hidden} more finding(s) not shown`);
   out(
