@@ -306,7 +306,8 @@ describe('POST /v1/tokens/delegate', () => {
 
     // The root agent's token: `cofre agent revoke` stops the rest of the chain too.
     const revoked = await cli(fx.dir, ['agent', 'revoke', 'carol']);
-    expect(revoked.code).toBe(0);
+    // Its stderr with the code: a failed revoke says why (it failed once in a loaded CI run, unexplained).
+    expect(revoked.code, revoked.stderr).toBe(0);
     // The sub-agents' tokens still live (a, c: b was revoked above) are revoked with it, not only left to die.
     expect(revoked.stderr).toContain("revoked 2 session tokens (its own and its sub-agents')");
     for (const token of [carol, a.token]) expect((await limits(token)).status).toBe(401);
