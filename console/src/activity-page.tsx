@@ -15,6 +15,7 @@ import { formatTime } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { RequestStory } from './request-story.js';
 import { RuleName } from './rule-name.js';
+import { DataTable, StatusBadge } from './table.js';
 import { useResource } from './use-api.js';
 
 const STATUSES: readonly RequestStatusJson[] = [
@@ -189,51 +190,38 @@ function RequestsTable(props: {
   readonly selected: string | undefined;
 }): JSX.Element {
   return (
-    <div class="table-wrap">
-      <table class="table requests">
-        <caption class="visually-hidden">Requests, newest first; open one to see its story</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Request</th>
-            <th scope="col">Agent</th>
-            <th scope="col">Action</th>
-            <th scope="col">Account</th>
-            <th scope="col">Status</th>
-            <th scope="col">Rule</th>
-            <th scope="col">Reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.requests.map((r) => (
-            <tr key={r.requestId} class={r.requestId === props.selected ? 'selected' : undefined}>
-              <td>
-                <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
-              </td>
-              <td>
-                <a
-                  href={`#/activity/${encodeURIComponent(r.requestId)}`}
-                  aria-current={r.requestId === props.selected ? 'true' : undefined}
-                >
-                  <code>{r.requestId}</code>
-                </a>
-              </td>
-              <td>{r.agent}</td>
-              <td>{r.action}</td>
-              <td>{r.account ?? '—'}</td>
-              <td>
-                <span class={`status status-${r.status}`}>{r.status.replace('_', ' ')}</span>
-              </td>
-              <td>
-                <RuleName rule={r.rule} compact />
-              </td>
-              <td class="reason">
-                {r.errorCode === null ? (r.reason ?? '') : `${r.errorCode}: ${r.reason ?? ''}`}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      columns={['When', 'Request', 'Agent', 'Action', 'Account', 'Status', 'Rule', 'Reason']}
+      caption="Requests, newest first; open one to see its story"
+      class="requests"
+    >
+      {props.requests.map((r) => (
+        <tr key={r.requestId} class={r.requestId === props.selected ? 'selected' : undefined}>
+          <td>
+            <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
+          </td>
+          <td>
+            <a
+              href={`#/activity/${encodeURIComponent(r.requestId)}`}
+              aria-current={r.requestId === props.selected ? 'true' : undefined}
+            >
+              <code>{r.requestId}</code>
+            </a>
+          </td>
+          <td>{r.agent}</td>
+          <td>{r.action}</td>
+          <td>{r.account ?? '—'}</td>
+          <td>
+            <StatusBadge status={r.status} />
+          </td>
+          <td>
+            <RuleName rule={r.rule} compact />
+          </td>
+          <td class="reason">
+            {r.errorCode === null ? (r.reason ?? '') : `${r.errorCode}: ${r.reason ?? ''}`}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

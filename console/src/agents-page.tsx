@@ -11,6 +11,7 @@ import type {
 import { AddPrincipalForm } from './add-principal-form.js';
 import { ConfirmAction, LoadError } from './confirm-action.js';
 import { formatTime } from './format.js';
+import { DataTable, StatusBadge } from './table.js';
 import { TokenOnce } from './token-once.js';
 import { useApi, useResource } from './use-api.js';
 
@@ -77,54 +78,37 @@ function AgentsTable(props: {
 }): JSX.Element {
   const api = useApi();
   return (
-    <div class="table-wrap">
-      <table class="table">
-        <thead>
-          <tr>
-            <th scope="col">Agent</th>
-            <th scope="col">Policy</th>
-            <th scope="col">Status</th>
-            <th scope="col">Sessions</th>
-            <th scope="col">Created</th>
-            <th scope="col">Expires</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.agents.map((agent) => (
-            <tr key={agent.id}>
-              <th scope="row">{agent.id}</th>
-              <td>{agent.policy}</td>
-              <td>
-                <span class={`status status-${agent.status}`}>{agent.status}</span>
-                {agent.revokedAt === null ? null : <span class="muted"> {formatTime(agent.revokedAt)}</span>}
-              </td>
-              <td>{agent.sessions}</td>
-              <td>{formatTime(agent.createdAt)}</td>
-              <td>{formatTime(agent.expiresAt)}</td>
-              <td>
-                {agent.status === 'active' ? (
-                  <ConfirmAction
-                    label="Revoke"
-                    labelDetail={agent.id}
-                    question={`Revoke agent ${agent.id}? Its token and every session it started stop working now.`}
-                    confirmLabel={`Yes, revoke ${agent.id}`}
-                    tone="danger"
-                    onConfirm={async () => {
-                      const answer = await api.post<AgentRevokedJson>(
-                        `/v1/operator/agents/${encodeURIComponent(agent.id)}/revoke`,
-                      );
-                      props.onRevoked(agent.id, answer);
-                    }}
-                  />
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={['Agent', 'Policy', 'Status', 'Sessions', 'Created', 'Expires', '']}>
+      {props.agents.map((agent) => (
+        <tr key={agent.id}>
+          <th scope="row">{agent.id}</th>
+          <td>{agent.policy}</td>
+          <td>
+            <StatusBadge status={agent.status} />
+            {agent.revokedAt === null ? null : <span class="muted"> {formatTime(agent.revokedAt)}</span>}
+          </td>
+          <td>{agent.sessions}</td>
+          <td>{formatTime(agent.createdAt)}</td>
+          <td>{formatTime(agent.expiresAt)}</td>
+          <td>
+            {agent.status === 'active' ? (
+              <ConfirmAction
+                label="Revoke"
+                labelDetail={agent.id}
+                question={`Revoke agent ${agent.id}? Its token and every session it started stop working now.`}
+                confirmLabel={`Yes, revoke ${agent.id}`}
+                tone="danger"
+                onConfirm={async () => {
+                  const answer = await api.post<AgentRevokedJson>(
+                    `/v1/operator/agents/${encodeURIComponent(agent.id)}/revoke`,
+                  );
+                  props.onRevoked(agent.id, answer);
+                }}
+              />
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

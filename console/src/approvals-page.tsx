@@ -11,6 +11,7 @@ import { formatClock, formatDecimal, formatSpan, formatTime, shortHash } from '.
 import { useLiveEvent } from './live-events.js';
 import { RuleName } from './rule-name.js';
 import { sendOf } from './send-of.js';
+import { DataTable, StatusBadge } from './table.js';
 import { OperatorContext, useApi, useResource } from './use-api.js';
 import { useNow } from './use-now.js';
 
@@ -73,45 +74,32 @@ export function ApprovalsPage(): JSX.Element {
 
 function RecentDecisions(props: { readonly approvals: readonly ApprovalJson[] }): JSX.Element {
   return (
-    <div class="table-wrap">
-      <table class="table">
-        <caption class="visually-hidden">Recently decided approvals</caption>
-        <thead>
-          <tr>
-            <th scope="col">Outcome</th>
-            <th scope="col">What</th>
-            <th scope="col">Agent</th>
-            <th scope="col">Rule</th>
-            <th scope="col">Decided by</th>
-            <th scope="col">When</th>
-            <th scope="col">Comment</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.approvals.map((approval) => (
-            <tr key={approval.requestId}>
-              <td>
-                <span class={`status status-${approval.status}`}>{approval.status}</span>
-              </td>
-              <td>
-                <a href={`#/activity/${encodeURIComponent(approval.requestId)}`}>{summaryOf(approval)}</a>
-              </td>
-              <td>{approval.agent}</td>
-              <td>
-                <RuleName rule={approval.rule} compact />
-              </td>
-              <td>{approval.decidedBy ?? (approval.status === 'expired' ? 'nobody (expired)' : '—')}</td>
-              <td>
-                <time dateTime={approval.decidedAt ?? approval.expiresAt}>
-                  {formatTime(approval.decidedAt ?? approval.expiresAt)}
-                </time>
-              </td>
-              <td class="wrap">{approval.comment ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      columns={['Outcome', 'What', 'Agent', 'Rule', 'Decided by', 'When', 'Comment']}
+      caption="Recently decided approvals"
+    >
+      {props.approvals.map((approval) => (
+        <tr key={approval.requestId}>
+          <td>
+            <StatusBadge status={approval.status} />
+          </td>
+          <td>
+            <a href={`#/activity/${encodeURIComponent(approval.requestId)}`}>{summaryOf(approval)}</a>
+          </td>
+          <td>{approval.agent}</td>
+          <td>
+            <RuleName rule={approval.rule} compact />
+          </td>
+          <td>{approval.decidedBy ?? (approval.status === 'expired' ? 'nobody (expired)' : '—')}</td>
+          <td>
+            <time dateTime={approval.decidedAt ?? approval.expiresAt}>
+              {formatTime(approval.decidedAt ?? approval.expiresAt)}
+            </time>
+          </td>
+          <td class="wrap">{approval.comment ?? ''}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

@@ -7,6 +7,7 @@ import { SpendChart, UsageBar } from './charts.js';
 import { LoadError } from './confirm-action.js';
 import { formatDecimal, formatTime, formatWindow } from './format.js';
 import { useLiveEvent } from './live-events.js';
+import { DataTable, StatusBadge } from './table.js';
 import { useResource } from './use-api.js';
 
 /** `#/limits`. */
@@ -56,30 +57,18 @@ export function LimitsPage(): JSX.Element {
             {data.agents.length === 0 ? (
               <p class="empty">No agents.</p>
             ) : (
-              <div class="table-wrap">
-                <table class="table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Agent</th>
-                      <th scope="col">Policy</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Expires</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.agents.map((agent) => (
-                      <tr key={agent.id}>
-                        <td>{agent.id}</td>
-                        <td>{agent.policy}</td>
-                        <td>
-                          <span class={`status status-${agent.status}`}>{agent.status}</span>
-                        </td>
-                        <td>{formatTime(agent.expiresAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable columns={['Agent', 'Policy', 'Status', 'Expires']}>
+                {data.agents.map((agent) => (
+                  <tr key={agent.id}>
+                    <td>{agent.id}</td>
+                    <td>{agent.policy}</td>
+                    <td>
+                      <StatusBadge status={agent.status} />
+                    </td>
+                    <td>{formatTime(agent.expiresAt)}</td>
+                  </tr>
+                ))}
+              </DataTable>
             )}
             <p class="muted">Policies in the config: {data.policies.join(', ') || 'none'}.</p>
           </section>

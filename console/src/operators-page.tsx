@@ -10,6 +10,7 @@ import type {
 import { AddPrincipalForm } from './add-principal-form.js';
 import { ConfirmAction, LoadError } from './confirm-action.js';
 import { formatTime } from './format.js';
+import { DataTable, StatusBadge } from './table.js';
 import { TokenOnce } from './token-once.js';
 import { useApi, useResource } from './use-api.js';
 
@@ -61,47 +62,32 @@ function OperatorsTable(props: {
 }): JSX.Element {
   const api = useApi();
   return (
-    <div class="table-wrap">
-      <table class="table">
-        <thead>
-          <tr>
-            <th scope="col">Operator</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            <th scope="col">Expires</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.operators.map((operator) => (
-            <tr key={operator.id}>
-              <th scope="row">{operator.id}</th>
-              <td>
-                <span class={`status status-${operator.status}`}>{operator.status}</span>
-              </td>
-              <td>{formatTime(operator.createdAt)}</td>
-              <td>{formatTime(operator.expiresAt)}</td>
-              <td>
-                {operator.status === 'active' ? (
-                  <ConfirmAction
-                    label="Revoke"
-                    labelDetail={operator.id}
-                    question={`Revoke operator ${operator.id}? Their token and console sessions stop working.`}
-                    confirmLabel={`Yes, revoke ${operator.id}`}
-                    tone="danger"
-                    onConfirm={async () => {
-                      await api.post(`/v1/operator/operators/${encodeURIComponent(operator.id)}/revoke`);
-                      props.onRevoked();
-                    }}
-                  />
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={['Operator', 'Status', 'Created', 'Expires', '']}>
+      {props.operators.map((operator) => (
+        <tr key={operator.id}>
+          <th scope="row">{operator.id}</th>
+          <td>
+            <StatusBadge status={operator.status} />
+          </td>
+          <td>{formatTime(operator.createdAt)}</td>
+          <td>{formatTime(operator.expiresAt)}</td>
+          <td>
+            {operator.status === 'active' ? (
+              <ConfirmAction
+                label="Revoke"
+                labelDetail={operator.id}
+                question={`Revoke operator ${operator.id}? Their token and console sessions stop working.`}
+                confirmLabel={`Yes, revoke ${operator.id}`}
+                tone="danger"
+                onConfirm={async () => {
+                  await api.post(`/v1/operator/operators/${encodeURIComponent(operator.id)}/revoke`);
+                  props.onRevoked();
+                }}
+              />
+            ) : null}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

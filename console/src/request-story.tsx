@@ -14,6 +14,7 @@ import { LoadError } from './confirm-action.js';
 import { formatTime } from './format.js';
 import { useLiveEvent } from './live-events.js';
 import { RuleName } from './rule-name.js';
+import { StatusBadge } from './table.js';
 import { useResource } from './use-api.js';
 
 /** Audit fields shown inline, in this order, as `[field, label]`; the rest are behind "All fields". */
@@ -107,7 +108,7 @@ function RequestFacts(props: { readonly request: RequestSummaryJson }): JSX.Elem
       <dd>{props.request.account ?? '—'}</dd>
       <dt>Status</dt>
       <dd>
-        <span class={`status status-${props.request.status}`}>{props.request.status.replace('_', ' ')}</span>
+        <StatusBadge status={props.request.status} />
       </dd>
       <dt>Decided by rule</dt>
       <dd>
@@ -143,7 +144,7 @@ function StoryApproval(props: { readonly approval: ApprovalJson }): JSX.Element 
       <p>
         Asked by rule <RuleName rule={props.approval.rule} />; {props.approval.required} vote
         {props.approval.required === 1 ? '' : 's'} needed; status{' '}
-        <span class={`status status-${props.approval.status}`}>{props.approval.status}</span>
+        <StatusBadge status={props.approval.status} />
         {props.approval.decidedBy === null ? '' : ` by ${props.approval.decidedBy}`}
         {props.approval.decidedAt === null ? '' : ` at ${formatTime(props.approval.decidedAt)}`}.
       </p>
