@@ -547,6 +547,52 @@ export const errorCatalogue = {
     false,
     'A rotation was interrupted before every new version was written; cofre never keeps the new key outside the backend, so it was ended as failed (pending removed, the old version stays current). Run `cofre rotate` again.',
   ),
+  // Issue 19: wallets and encryption as a service.
+  COFRE_WALLET_UNKNOWN: spec(
+    'invalid',
+    false,
+    'No wallet of that name is configured (`wallets:` in cofre.yaml). Nothing was signed or sent.',
+  ),
+  COFRE_CHAIN_MISMATCH: spec(
+    'invalid',
+    false,
+    "The chain id asked for is not the wallet's, or the RPC endpoint reports another chain than the one configured. Nothing was signed or sent.",
+  ),
+  COFRE_SIMULATION_FAILED: spec(
+    'invalid',
+    false,
+    'The transaction would revert (the simulation with `eth_call` / gas estimation failed), so it was not signed or sent. The message carries the reason the chain gave, as untrusted text.',
+  ),
+  COFRE_RPC_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    "No configured RPC endpoint of the wallet's chain answered. Nothing was broadcast; retry later.",
+  ),
+  COFRE_SIGNER_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    "The wallet's key source (AWS KMS, or the secret backend of an embedded key) could not be reached or refused the request. Nothing was signed or sent; retry later, and check with `cofre doctor`.",
+  ),
+  COFRE_SIGNER_KEY_INVALID: spec(
+    'invalid',
+    false,
+    "The wallet's key is not a secp256k1 signing key (a KMS key of spec `ECC_SECG_P256K1` and usage `SIGN_VERIFY`, or 32 bytes in hex for an embedded key).",
+  ),
+  COFRE_ENCRYPTION_KEY_UNKNOWN: spec(
+    'invalid',
+    false,
+    'No encryption key of that name is configured (`encryptionKeys:` in cofre.yaml).',
+  ),
+  COFRE_ENCRYPTION_UNAVAILABLE: spec(
+    'unavailable',
+    true,
+    "The encryption key's service (OpenBao/Vault Transit, AWS KMS, or the secret backend of an embedded key) could not be reached or refused the request. Retry later, and check with `cofre doctor`.",
+  ),
+  COFRE_DECRYPT_REFUSED: spec(
+    'denied',
+    false,
+    'The ciphertext does not open with this key and purpose for this agent: it was made by another agent, for another purpose or key, or was changed. Nothing is returned.',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+import { decryptResult, encryptResult, generateDataKeyResult } from '../encryption/encryption-results.js';
+import {
+  getWalletResult,
+  previewTransactionResult,
+  sendTransactionResult,
+  signTypedDataResult,
+} from '../wallets/wallet-results.js';
 import type { ActionName } from './actions.js';
 
 // The `result` of each action as it travels in JSON (fields the broker leaves undefined are absent). These schemas
@@ -170,6 +177,13 @@ const direct = {
   cancel_all_orders: ordersResult,
   withdraw,
   http_request: httpRequest,
+  get_wallet: getWalletResult,
+  preview_transaction: previewTransactionResult,
+  send_transaction: sendTransactionResult,
+  sign_typed_data: signTypedDataResult,
+  encrypt: encryptResult,
+  decrypt: decryptResult,
+  generate_data_key: generateDataKeyResult,
 } as const;
 
 /**
@@ -189,6 +203,13 @@ export const actionResultSchemas = {
       ordersResult,
       withdraw,
       httpRequest,
+      getWalletResult,
+      previewTransactionResult,
+      sendTransactionResult,
+      signTypedDataResult,
+      encryptResult,
+      decryptResult,
+      generateDataKeyResult,
     ])
     .describe('The result of the earlier request, whichever action it was.'),
 } as const satisfies Record<ActionName, z.ZodType>;

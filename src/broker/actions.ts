@@ -205,6 +205,115 @@ const httpRequest = z
     path: ['body'],
   });
 
+// Issue 19: wallets. The agent names a wallet, a destination label or contract name, and for a contract one of its
+// known functions with named arguments; it never gives an address, and raw calldata only where a rule allows the
+// contract and selector.
+const walletName = text(64, 'The wallet, by the name the operator configured.').regex(/^[a-z][a-z0-9_-]*$/, {
+  error: 'invalid wallet name',
+});
+const chainTarget = text(
+  64,
+  'Where the transaction goes: an address-book label, or the name of a contract the operator configured. Never an address.',
+).regex(/^[a-z][a-z0-9_-]*$/, {
+  error: 'invalid destination; give an address-book label or a contract name',
+});
+const clientTxId = text(
+  36,
+  'Your unique id for this transaction (1-36 letters, digits, "-", "_"). Required: sending the same request twice sends one transaction.',
+).regex(/^[A-Za-z0-9_-]+$/, { error: 'use 1-36 letters, digits, "-" or "_"' });
+const clientSignId = text(
+  36,
+  'Your unique id for this signature (1-36 letters, digits, "-", "_"). Required: asking twice signs once.',
+).regex(/^[A-Za-z0-9_-]+$/, { error: 'use 1-36 letters, digits, "-" or "_"' });
+/** A function argument: a label or contract name (or "self") for an address, a decimal or integer text for numbers. */
+const callArgument = z
+  .union([
+    z
+      .string()
+      .max(200)
+      .refine((s) => !CONTROL.test(s), { error: 'must not contain control characters' }),
+    z.boolean(),
+    z
+      .array(
+        z
+          .string()
+          .max(200)
+          .refine((s) => !CONTROL.test(s), { error: 'must not contain control characters' }),
+      )
+      .max(16),
+  ])
+  .describe(
+    'An address argument is a label, a contract name or "self" (this wallet); an ERC-20 amount is a decimal in token units ("10.5"); other integers are decimal digits.',
+  );
+const contractCall = z
+  .union([
+    z.strictObject({
+      function: z
+        .string()
+        .regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/, { error: 'a function name, e.g. transfer' })
+        .describe('A known function of the contract named in `to`, e.g. "transfer".'),
+      args: z
+        .record(z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/), callArgument)
+        .refine((a) => Object.keys(a).length <= 16, { error: 'at most 16 arguments' })
+        .optional()
+        .describe('The arguments by name, e.g. {"to": "treasury", "amount": "10.5"}.'),
+    }),
+    z.strictObject({
+      data: z
+        .string()
+        .regex(/^0x(?:[0-9a-fA-F]{2}){4,32768}$/, {
+          error: 'hex calldata: 0x, a 4-byte selector, then arguments',
+        })
+        .describe('Raw calldata: refused unless a rule allows this contract and selector.'),
+    }),
+  ])
+  .describe('A call of the contract named in `to`: a known function with named arguments (or raw calldata).');
+const transactionFields = {
+  wallet: walletName,
+  to: chainTarget,
+  value: positiveDecimal(
+    'Native asset to send, in whole units (ETH, not wei), e.g. "0.01". Default none.',
+  ).optional(),
+  call: contractCall.optional(),
+  chainId: z
+    .int()
+    .min(1)
+    .optional()
+    .describe("The chain id you expect; refused when it is not the wallet's chain."),
+};
+const typedData = z
+  .strictObject({
+    domain: z.record(z.string().max(64), z.unknown()).describe('The EIP-712 domain.'),
+    types: z
+      .record(
+        z.string().max(64),
+        z.array(z.strictObject({ name: z.string().max(64), type: z.string().max(64) })).max(32),
+      )
+      .describe('The EIP-712 types.'),
+    primaryType: z.string().max(64).describe('The primary type, e.g. "Permit".'),
+    message: z.record(z.string().max(64), z.unknown()).describe('The message to sign.'),
+  })
+  .refine((t) => jsonSize(t) <= 16_384, { error: 'typed data is larger than 16384 bytes' })
+  .describe(
+    'EIP-712 typed data. Known kinds only (EIP-2612 Permit of a configured token, Permit2); addresses in it must be configured.',
+  );
+
+// Issue 19: encryption as a service.
+const encryptionKey = text(64, 'The encryption key, by the name the operator configured.').regex(
+  /^[a-z][a-z0-9_-]*$/,
+  { error: 'invalid key name' },
+);
+const purpose = text(
+  64,
+  'What the data is for, e.g. "notes": a label bound into the ciphertext; decrypt with the same one.',
+).regex(/^[a-z0-9][a-z0-9_.-]*$/, { error: 'a purpose label: lower-case letters, digits, "_", "." and "-"' });
+/** Largest plaintext to `encrypt` (AWS KMS takes at most 4096 bytes: use generate_data_key for more there). */
+export const MAX_PLAINTEXT = 32_768;
+const dataEncoding = z
+  .enum(['utf8', 'base64'])
+  .default('utf8')
+  .describe('How the plaintext is written: "utf8" text (default) or "base64" for binary.');
+
 /** Every action's input schema. Strict: unknown fields are errors, so a typo is not silently ignored. */
 export const actionInputSchemas = {
   list_accounts: z.strictObject({}),
@@ -229,6 +338,38 @@ export const actionInputSchemas = {
     clientWithdrawId,
   }),
   http_request: httpRequest,
+  get_wallet: z.strictObject({ wallet: walletName }),
+  preview_transaction: z.strictObject(transactionFields),
+  send_transaction: z.strictObject({ ...transactionFields, clientTxId }),
+  sign_typed_data: z.strictObject({ wallet: walletName, typedData, clientSignId }),
+  encrypt: z.strictObject({
+    key: encryptionKey,
+    purpose,
+    plaintext: z
+      .string()
+      .max(Math.ceil((MAX_PLAINTEXT * 4) / 3) + 4)
+      .describe('The data to encrypt.'),
+    encoding: dataEncoding,
+  }),
+  decrypt: z.strictObject({
+    key: encryptionKey,
+    purpose,
+    ciphertext: z
+      .string()
+      .min(1)
+      .max(65_536)
+      .regex(/^[A-Za-z0-9+/=:._-]+$/, { error: 'a ciphertext as encrypt returned it' })
+      .describe('The ciphertext exactly as encrypt (or generate_data_key) returned it.'),
+    encoding: dataEncoding.describe('How to return the plaintext: "utf8" text (default) or "base64".'),
+  }),
+  generate_data_key: z.strictObject({
+    key: encryptionKey,
+    purpose,
+    bits: z
+      .union([z.literal(128), z.literal(256)])
+      .default(256)
+      .describe('Data key size: 256 (default) or 128.'),
+  }),
   get_request: z.strictObject({
     requestId: text(64, 'The requestId returned by an earlier action.').regex(/^[A-Za-z0-9_-]+$/, {
       error: 'invalid request id',
@@ -247,6 +388,8 @@ export const WRITE_ACTIONS: ReadonlySet<ActionName> = new Set([
   'cancel_order',
   'cancel_all_orders',
   'withdraw',
+  'send_transaction',
+  'sign_typed_data',
 ]);
 
 const SAFETY =
@@ -271,5 +414,12 @@ export const actionDescriptions: Readonly<Record<ActionName, string>> = {
   cancel_all_orders: `Cancel every open order of an account, or only those of one market when symbol is given. Returns the orders cancelled. ${SAFETY}`,
   withdraw: `Withdraw an asset to a destination the operator put in the address book, named by its label (you never give an address). clientWithdrawId makes it idempotent. Withdrawals usually wait for an operator's approval: the status is then "pending_approval"; ask get_request with the requestId later. ${SAFETY}`,
   http_request: `Call an HTTP API the operator configured as a service (a news feed, market data), without its credential: cofre adds the API key itself and returns the status, safe headers and body (text, or base64 with encoding "base64" for binary). path is relative to the service (e.g. "/posts/"), never a full URL; query is a map of strings; body (not for GET/HEAD) is a string or JSON. Which services, methods and paths you may use is set by policy and by the service. Redirects are not followed (a 3xx comes back as it is). Requests other than GET and HEAD are not retried by cofre: repeat one only if repeating it is harmless. ${SAFETY}`,
+  get_wallet: `Get a wallet you may use: its chain, its address and its balances (native asset and configured tokens), as decimal strings. ${SAFETY}`,
+  preview_transaction: `Check a transaction without sending it: the call decoded, what it moves and to whom, the simulation (would it revert, the gas it needs) and the decision send_transaction would get. Nothing is signed or reserved. The simulation is advisory: the chain can change before a send. ${SAFETY}`,
+  send_transaction: `Send a transaction from a wallet: native value to an address-book label ("to" = label, "value" in whole units such as "0.01"), or a call of a known function of a configured contract ("to" = contract name, "call" = {"function": "transfer", "args": {"to": "treasury", "amount": "10.5"}}). You never give an address. cofre simulates it first (a call that would revert is not sent), signs with a key you never hold, and returns the transaction hash and, when mined in time, its status. clientTxId makes it idempotent. The status may be "pending_approval": ask get_request later, do not send it again. If it fails with COFRE_VENUE_OUTCOME_UNKNOWN, the transaction may have been broadcast: ask get_request with the requestId, never send it again blindly. ${SAFETY}`,
+  sign_typed_data: `Sign EIP-712 typed data with a wallet: known kinds only (an EIP-2612 Permit of a configured token, Permit2), judged by policy as the approval it grants; other typed data is denied. Returns the signature. clientSignId makes it idempotent. ${SAFETY}`,
+  encrypt: `Encrypt your own data (up to ${MAX_PLAINTEXT} bytes; 4096 with an AWS KMS key) under a key the operator configured; you never hold the key. The purpose label is bound into the ciphertext: decrypt needs the same key and purpose, and only you can decrypt it. Returns the ciphertext as text. ${SAFETY}`,
+  decrypt: `Decrypt a ciphertext that encrypt (or generate_data_key) gave you, with the same key and purpose. Another agent's ciphertext, or one changed in any way, is refused. ${SAFETY}`,
+  generate_data_key: `Get a fresh data key for envelope encryption of large data: the key in plaintext (base64; use it, then forget it) and encrypted under the named key (keep that with your data, and get the plaintext back with decrypt and the same purpose). ${SAFETY}`,
   get_request: 'Get the stored result of an earlier request of yours by its requestId.',
 };

@@ -6,7 +6,12 @@ import type { ApprovalRecord } from '../state/control-store.js';
 import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import { payloadHashOf } from './approval-record.js';
-import { httpQuestionOf, type SendPayload } from './resolve-action.js';
+import {
+  encryptionQuestionOf,
+  httpQuestionOf,
+  type SendPayload,
+  walletQuestionOf,
+} from './resolve-action.js';
 
 /**
  * Everything an approved request will do, fixed when it asks for approval: who asks, under which policy, the
@@ -69,6 +74,10 @@ export function questionOf(bound: BoundAction): PolicyQuestion {
     ...(send?.kind === 'order' ? { order: send.order } : {}),
     ...(send?.kind === 'withdrawal' ? { withdrawal: send.withdrawal } : {}),
     ...(bound.action === 'http_request' ? { http: httpQuestionOf(bound.input) } : {}),
+    // Issue 19: the wallet and the transaction as judged at request time; an encryption action's key and purpose.
+    ...walletQuestionOf(bound.action, bound.input),
+    ...(send?.kind === 'wallet' ? { transaction: send.transaction } : {}),
+    ...encryptionQuestionOf(bound.action, bound.input),
   };
 }
 

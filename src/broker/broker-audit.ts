@@ -97,7 +97,15 @@ export function auditIntent(ctx: BrokerContext, intent: Intent, options?: Append
       ...clientWithdrawIdOf(input),
       // SECURITY: a withdrawal is recorded by its label; the address stays in the operator's address book.
       // An http_request by service, method and path: its query and body are the agent's data, not cofre's to keep.
-      detail: resolved.question.order ?? resolved.question.withdrawal ?? resolved.question.http ?? input,
+      // Issue 19: a transaction by what policy judged (labels, never addresses); an encryption action by key and
+      // purpose only — SECURITY: never its plaintext or ciphertext.
+      detail:
+        resolved.question.order ??
+        resolved.question.withdrawal ??
+        resolved.question.http ??
+        resolved.question.transaction ??
+        resolved.question.encryption ??
+        input,
     },
     options,
   );

@@ -3,7 +3,7 @@ import type { RequestRecord } from '../state/state-store.js';
 import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
-import { canonicalInput, checkReplay, idempotencyKeyFor } from './idempotency.js';
+import { canonicalInput, checkReplay, type IdempotencyField, idempotencyKeyFor } from './idempotency.js';
 import { randomId } from './random-id.js';
 import { plainQuestion } from './resolve-action.js';
 
@@ -94,16 +94,19 @@ export async function settledPending(ctx: BrokerContext, record: RequestRecord):
  * the same, `COFRE_REQUEST_IN_PROGRESS` while the first one runs, `COFRE_IDEMPOTENCY_CONFLICT` when it differs.
  */
 function replay(existing: RequestRecord, canonical: string, input: unknown): ActionResponse {
-  const ids = input as { clientOrderId?: string; clientWithdrawId?: string };
-  checkReplay(
-    existing.input,
-    canonical,
-    ids.clientWithdrawId === undefined
-      ? { field: 'clientOrderId', value: ids.clientOrderId ?? '' }
-      : { field: 'clientWithdrawId', value: ids.clientWithdrawId },
-  );
+  checkReplay(existing.input, canonical, idempotencyIdOf(input));
   const answer = stored(existing);
   return answer.error?.code === 'COFRE_REQUEST_IN_PROGRESS' ? answer : { ...answer, replayed: true };
+}
+
+/** The agent's own id a write is keyed by, by the field it came in. */
+function idempotencyIdOf(input: unknown): { field: IdempotencyField; value: string } {
+  const ids = input as Partial<Record<IdempotencyField, string>>;
+  for (const field of ['clientWithdrawId', 'clientTxId', 'clientSignId'] as const) {
+    const value = ids[field];
+    if (value !== undefined) return { field, value };
+  }
+  return { field: 'clientOrderId', value: ids.clientOrderId ?? '' };
 }
 
 /** A stored request's answer; one still running says so instead of inviting a second order. */

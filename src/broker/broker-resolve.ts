@@ -38,6 +38,7 @@ export async function resolveStep(
       venue: (id) => openAccount(ctx.deps, id),
       addressBook: ctx.deps.addressBook ?? {},
       referencePrice: ctx.deps.referencePrice ?? tickerPrice,
+      wallets: ctx.deps.wallets,
     },
     agent,
     name,

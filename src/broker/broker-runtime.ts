@@ -5,6 +5,7 @@ import { loadAuditKeys } from '../audit/audit-keys.js';
 import type { AuditSink } from '../audit/audit-log.js';
 import { processLogRedactor } from '../audit/create-logger.js';
 import type { CofreConfig } from '../config/config-schema.js';
+import { openEncryption } from '../encryption/encryption-service.js';
 import { type AgentAuthenticator, createAgentAuthenticator } from '../identity/agent-authenticator.js';
 import { createOAuthVerifier } from '../identity/oauth-verifier.js';
 import { RulePolicy } from '../policy/rule-policy.js';
@@ -22,6 +23,7 @@ import { checkKeyScope } from '../venues/check-key-scope.js';
 import { ReferencePrices } from '../venues/reference-prices.js';
 import { runWithRequestId } from '../venues/request-context.js';
 import type { VenueAccount } from '../venues/venue-account.js';
+import { openWallets } from '../wallets/wallet-service.js';
 import { AgentQuotas } from './agent-quotas.js';
 import { approvalWebhookFor } from './approval-webhook.js';
 import { AuditedSecrets } from './audited-secrets.js';
@@ -241,6 +243,13 @@ export async function openBrokerRuntime(
     addressBook: config.addressBook,
     now,
   });
+  // Issue 19: wallets (keys in AWS KMS or a backend) and encryption keys (Transit, AWS KMS or a backend).
+  const wallets = openWallets(config, { state, secrets, logger: options.logger.child({ part: 'wallets' }) });
+  const encryption = openEncryption(config, {
+    resolver,
+    secrets,
+    logger: options.logger.child({ part: 'encryption' }),
+  });
   const broker = new Broker({
     admission: quotas,
     accounts: config.accounts,
@@ -268,6 +277,8 @@ export async function openBrokerRuntime(
     // Issue 15: the service proxy's services, their allowlists and rate limits.
     services: new ServiceProxy(config.services),
     delegation: config.agents.delegation,
+    wallets,
+    encryption,
     logger: options.logger,
     now,
   });
@@ -338,6 +349,7 @@ export async function openBrokerRuntime(
         await Promise.allSettled(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value.close()] : [])));
         await quotas.close();
         await webhook?.close();
+        await Promise.allSettled([wallets?.close(), encryption?.close()]);
         await audit.close();
         // After the last record: a clean start then reads nothing of the log (issue 11).
         if (horizon !== undefined) {

@@ -5,18 +5,25 @@ import { runWithRequestId } from '../venues/request-context.js';
 import type { Order, VenueCallRecord, VenueCredentials } from '../venues/venue-account.js';
 import type { ActionInput, ActionName } from './actions.js';
 import { zeroCredentials } from './audited-secrets.js';
+import { runEncryptionAction } from './broker-encryption.js';
 import { finish, publicError } from './broker-finish.js';
 import { sendHttpRequest } from './broker-http.js';
 import { type ActionResponse, type BrokerContext, type Claimed } from './broker-types.js';
+import { runWalletAction } from './broker-wallet.js';
 import { decideFor } from './delegation-gate.js';
 import { keepsKey } from './idempotency.js';
 import { settlementFor } from './limit-settlement.js';
 import { limitsView } from './limits-view.js';
 import type { ResolvedAction } from './resolve-action.js';
-import { runAction } from './run-action.js';
+import { isEncryptionAction, isWalletAction, runAction } from './run-action.js';
 
 /** Actions that spend limit budgets: they reserve before they are sent and settle after. */
-export const SPENDING_ACTIONS: ReadonlySet<ActionName> = new Set(['place_order', 'withdraw']);
+export const SPENDING_ACTIONS: ReadonlySet<ActionName> = new Set([
+  'place_order',
+  'withdraw',
+  'send_transaction',
+  'sign_typed_data',
+]);
 
 /**
  * Runs an allowed request at its venue and finishes it, whatever happens; the held credentials are zeroed, and so
@@ -76,6 +83,9 @@ async function resultOf(
   if (action === 'preview_order') return preview(ctx, request, resolved);
   if (action === 'get_request') throw new CofreError('COFRE_INTERNAL', 'get_request is not sent');
   if (action === 'http_request') return sendHttpRequest(ctx, input as ActionInput<'http_request'>, record);
+  // Issue 19: wallets and encryption keys, not venues.
+  if (isWalletAction(action)) return runWalletAction(ctx, request, input, resolved, record);
+  if (isEncryptionAction(action)) return runEncryptionAction(ctx, request, input);
   return runAction(ctx.deps, action, input, agent, {
     record,
     payload: resolved.payload,

@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { AuditSink } from '../audit/audit-log.js';
 import type { AccountConfig } from '../config/config-schema.js';
 import type { DelegationConfig } from '../config/identity-config.js';
+import type { EncryptionService } from '../encryption/encryption-service.js';
 import type { ErrorCode } from '../errors.js';
 import type { PolicyEngine } from '../policy/policy-types.js';
 import type { ServiceProxy } from '../services/service-proxy.js';
 import type { ApprovalRecord } from '../state/control-store.js';
 import type { RequestRecord, RequestStatus, StateStore } from '../state/state-store.js';
 import type { Decimal, VenueAccount, VenueCallRecord } from '../venues/venue-account.js';
+import type { WalletService } from '../wallets/wallet-service.js';
 import type { ActionName } from './actions.js';
 import type { RequestAdmission } from './agent-quotas.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
@@ -84,6 +86,10 @@ export interface BrokerDependencies {
   readonly services?: ServiceProxy;
   /** Issue 17: `agents.delegation` (depth and lifetime of delegated tokens); the config's defaults when absent. */
   readonly delegation?: DelegationConfig;
+  /** Issue 19: the wallets (`wallets:`); none: every wallet action fails as an unknown wallet. */
+  readonly wallets?: WalletService | undefined;
+  /** Issue 19: the encryption keys (`encryptionKeys:`); none: every encryption action fails as an unknown key. */
+  readonly encryption?: EncryptionService | undefined;
 }
 
 /** What a surface can add to one request. */

@@ -24,11 +24,23 @@ export function idempotencyKeyFor(agentId: string, action: ActionName, input: un
     const { account, clientWithdrawId } = input as { account: string; clientWithdrawId: string };
     return `${agentId}:${account}:withdraw:${clientWithdrawId}`;
   }
+  // Issue 19: per wallet, in namespaces of their own.
+  if (action === 'send_transaction') {
+    const { wallet, clientTxId } = input as { wallet: string; clientTxId: string };
+    return `${agentId}:wallet:${wallet}:tx:${clientTxId}`;
+  }
+  if (action === 'sign_typed_data') {
+    const { wallet, clientSignId } = input as { wallet: string; clientSignId: string };
+    return `${agentId}:wallet:${wallet}:sign:${clientSignId}`;
+  }
   return undefined;
 }
 
+/** The input fields a write is keyed by. */
+export type IdempotencyField = 'clientOrderId' | 'clientWithdrawId' | 'clientTxId' | 'clientSignId';
+
 /** Fields whose values are decimals: compared in canonical form, so `"0.0010"` replays `"0.001"`. */
-const DECIMAL_FIELDS: ReadonlySet<string> = new Set(['amount', 'price']);
+const DECIMAL_FIELDS: ReadonlySet<string> = new Set(['amount', 'price', 'value']);
 
 /**
  * The validated input in one canonical JSON text: keys sorted, decimals normalised. Two requests are the same
@@ -52,7 +64,7 @@ export function canonicalInput(input: unknown): string {
 export function checkReplay(
   stored: string | undefined,
   input: string,
-  id: { readonly field: 'clientOrderId' | 'clientWithdrawId'; readonly value: string },
+  id: { readonly field: IdempotencyField; readonly value: string },
 ): void {
   if (stored === input) return;
   const before = parse(stored);

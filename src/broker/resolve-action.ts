@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { CofreError } from '../errors.js';
 import type {
+  EncryptionQuestion,
   HttpRequestQuestion,
   PolicyQuestion,
   ResolvedOrder,
@@ -9,8 +10,11 @@ import type {
 } from '../policy/policy-types.js';
 import { normalizeOrder } from '../venues/order-normalizer.js';
 import type { Decimal, VenueAccount } from '../venues/venue-account.js';
+import type { WalletSendPayload, WalletService } from '../wallets/wallet-service.js';
 import type { ActionInput, ActionName } from './actions.js';
 import { type AuthenticatedAgent, principalOf } from './agent-tokens.js';
+import { resolveWalletAction } from './resolve-wallet.js';
+import { isEncryptionAction, isWalletAction } from './run-action.js';
 
 /** A withdrawal destination an operator bound to an address (`addressBook:` in cofre.yaml). */
 export interface AddressBookEntry {
@@ -38,7 +42,9 @@ export type SendPayload =
       readonly address: string;
       readonly memo: string | undefined;
       readonly clientWithdrawId: string;
-    };
+    }
+  // Issue 19: a transaction or typed data a wallet will sign.
+  | WalletSendPayload;
 
 /** An action after resolution: the question policy decides, and for writes that carry one, the payload. */
 export interface ResolvedAction {
@@ -56,6 +62,8 @@ export interface ResolveDependencies {
     venue: VenueAccount,
     symbol: string,
   ) => Promise<Decimal | undefined>;
+  /** Issue 19: the wallets (none configured: every wallet action fails as an unknown wallet). */
+  readonly wallets?: WalletService | undefined;
 }
 
 /** The question for an action whose input needs no venue to judge (reads, cancels), or before resolving. */
@@ -69,7 +77,26 @@ export function plainQuestion(agent: AuthenticatedAgent, action: ActionName, inp
     account: typeof account === 'string' ? account : undefined,
     symbol: typeof symbol === 'string' ? symbol : undefined,
     ...(action === 'http_request' ? { http: httpQuestionOf(input) } : {}),
+    ...walletQuestionOf(action, input),
+    ...encryptionQuestionOf(action, input),
   };
+}
+
+/** Issue 19: the wallet a wallet action names, judged before anything is resolved (no RPC for a denied agent). */
+export function walletQuestionOf(action: ActionName, input: unknown): { wallet?: string } {
+  if (!isWalletAction(action)) return {};
+  const { wallet } = input as { wallet?: unknown };
+  return typeof wallet === 'string' ? { wallet } : {};
+}
+
+/** Issue 19: the key and purpose of an encryption action: all policy judges of it, and known without any I/O. */
+export function encryptionQuestionOf(
+  action: ActionName,
+  input: unknown,
+): { encryption?: EncryptionQuestion } {
+  if (!isEncryptionAction(action)) return {};
+  const { key, purpose } = input as { key?: unknown; purpose?: unknown };
+  return typeof key === 'string' && typeof purpose === 'string' ? { encryption: { key, purpose } } : {};
 }
 
 /**
@@ -120,6 +147,7 @@ export async function resolveAction(
       },
     };
   }
+  if (isWalletAction(action)) return resolveWalletAction(deps.wallets, agent, action, input, question);
   return { question, payload: undefined };
 }
 

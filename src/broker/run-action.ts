@@ -1,4 +1,5 @@
 import type { AccountConfig } from '../config/config-schema.js';
+import { ENCRYPTION_ACTIONS, WALLET_ACTIONS } from '../config/policy-config.js';
 import { CofreError } from '../errors.js';
 import { rightsOf } from '../identity/delegation.js';
 import type { PolicyEngine } from '../policy/policy-types.js';
@@ -11,8 +12,21 @@ import type { SendPayload } from './resolve-action.js';
 /** The actions that run at a venue or read config, as opposed to those answered from cofre's own state. */
 export type BrokerAction = Exclude<
   ActionName,
-  'get_request' | 'get_limits' | 'preview_order' | 'http_request'
+  'get_request' | 'get_limits' | 'preview_order' | 'http_request' | WalletAction | EncryptionAction
 >;
+
+/** Issue 19: run by the wallets (src/wallets), not at a venue. */
+export type WalletAction = 'get_wallet' | 'preview_transaction' | 'send_transaction' | 'sign_typed_data';
+/** Issue 19: run by the encryption keys (src/encryption), not at a venue. */
+export type EncryptionAction = 'encrypt' | 'decrypt' | 'generate_data_key';
+
+export function isWalletAction(name: ActionName): name is WalletAction {
+  return WALLET_ACTIONS.has(name);
+}
+
+export function isEncryptionAction(name: ActionName): name is EncryptionAction {
+  return ENCRYPTION_ACTIONS.has(name);
+}
 
 /** What running an action needs: the configured accounts, the policy (for `list_accounts`) and the venues. */
 export interface ActionDependencies {

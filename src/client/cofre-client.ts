@@ -324,6 +324,49 @@ export class CofreClient implements ActionMethods {
   ): Promise<ActionResult<'http_request'>> {
     return this.#run('http_request', input, options);
   }
+  /** Issue 19: a wallet's chain, address and balances. */
+  getWallet(
+    input: ActionInput<'get_wallet'>,
+    options: MethodOptions = {},
+  ): Promise<ActionResult<'get_wallet'>> {
+    return this.#run('get_wallet', input, options);
+  }
+  /** Decodes, simulates and judges a transaction without signing it. */
+  previewTransaction(
+    input: ActionInput<'preview_transaction'>,
+    options: MethodOptions = {},
+  ): Promise<ActionResult<'preview_transaction'>> {
+    return this.#run('preview_transaction', input, options);
+  }
+  /** Sends a transaction to a label or a known contract function; `clientTxId` makes it idempotent. */
+  sendTransaction(
+    input: ActionInput<'send_transaction'>,
+    options: MethodOptions = {},
+  ): Promise<ActionResult<'send_transaction'>> {
+    return this.#run('send_transaction', input, options);
+  }
+  /** Signs known EIP-712 typed data (Permit, Permit2), judged as the approval it grants. */
+  signTypedData(
+    input: ActionInput<'sign_typed_data'>,
+    options: MethodOptions = {},
+  ): Promise<ActionResult<'sign_typed_data'>> {
+    return this.#run('sign_typed_data', input, options);
+  }
+  /** Encrypts the agent's own data under a configured key, bound to the agent and `purpose`. */
+  encrypt(input: ActionInput<'encrypt'>, options: MethodOptions = {}): Promise<ActionResult<'encrypt'>> {
+    return this.#run('encrypt', input, options);
+  }
+  /** Decrypts what `encrypt` or `generateDataKey` gave this agent, with the same key and purpose. */
+  decrypt(input: ActionInput<'decrypt'>, options: MethodOptions = {}): Promise<ActionResult<'decrypt'>> {
+    return this.#run('decrypt', input, options);
+  }
+  /** A fresh data key for envelope encryption: in plaintext and encrypted under `key`. */
+  generateDataKey(
+    input: ActionInput<'generate_data_key'>,
+    options: MethodOptions = {},
+  ): Promise<ActionResult<'generate_data_key'>> {
+    return this.#run('generate_data_key', input, options);
+  }
   /**
    * The stored answer of an earlier request of this agent, whatever its status: returned as it is, never thrown
    * (a `denied` stored answer is information about that request, not a failure of this one).

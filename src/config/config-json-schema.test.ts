@@ -38,6 +38,9 @@ describe('configJsonSchema', () => {
       'rotation',
       'services',
       'databases',
+      'chains',
+      'wallets',
+      'encryptionKeys',
     ]);
     expect(schema['additionalProperties']).toBe(false);
   });

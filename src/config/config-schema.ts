@@ -8,11 +8,13 @@ import { consoleSchema } from './console-config.js';
 import { databasesSchema, isLoopback } from './databases-config.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { durationSchema } from './duration.js';
+import { checkEncryptionReferences, encryptionKeysSchema } from './encryption-config.js';
 import { identitySchemas, publicUrlSchema } from './identity-config.js';
 import { addressBookSchema, checkPolicyReferences, policySchema } from './policy-config.js';
 import { isReviewedVenue, REVIEWED_VENUES, unreviewedVenueMessage } from './reviewed-venues.js';
 import { type ConfigIssueParams, secretRefSchema } from './secret-ref-schema.js';
 import { isLoopbackUrl, servicesSchema } from './services-config.js';
+import { chainsSchema, checkWalletReferences, walletsSchema } from './wallets-config.js';
 
 /** Trading modes; `live` moves real money, `sandbox` uses the venue's test endpoints, `paper` a simulated venue. */
 export const ACCOUNT_MODES = ['live', 'sandbox', 'paper'] as const;
@@ -594,12 +596,15 @@ export const cofreConfigSchema = z
     rotation: rotationSchema.prefault({}),
     services: servicesSchema,
     databases: databasesSchema,
+    chains: chainsSchema,
+    wallets: walletsSchema,
+    encryptionKeys: encryptionKeysSchema,
   })
   .superRefine(checkCrossReferences, { when: () => true })
   .meta({
     title: 'cofre configuration',
     description:
-      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state, approvals, rotation, services and databases.',
+      'cofre.yaml: secret backends, trading accounts, agents, orders, address book, policies, audit, server, state, approvals, rotation, services, databases, chains, wallets and encryption keys.',
   });
 
 /** The validated config as the loader returns it: defaults applied, paths absolute, deeply frozen. */
@@ -624,6 +629,9 @@ export type AgentQuotasConfig = DeepReadonly<z.output<typeof agentQuotasSchema>>
 export type StateConfig = DeepReadonly<z.output<typeof stateSchema>>;
 export type PostgresStateConfig = DeepReadonly<z.output<typeof postgresStateSchema>>;
 export type ApprovalsConfig = DeepReadonly<z.output<typeof approvalsSchema>>;
+export type ChainsConfig = DeepReadonly<z.output<typeof chainsSchema>>;
+export type WalletsConfig = DeepReadonly<z.output<typeof walletsSchema>>;
+export type EncryptionKeysConfig = DeepReadonly<z.output<typeof encryptionKeysSchema>>;
 export type ApprovalWebhookConfig = DeepReadonly<z.output<typeof approvalWebhookSchema>>;
 
 /** A secret reference found in a config, with where it was found. */
@@ -653,6 +661,26 @@ export function listSecretReferences(config: unknown): ConfigSecretReference[] {
       if (typeof reference === 'string')
         found.push({ path: ['databases', name, 'credentials', field], reference });
     }
+  }
+  // Issue 19: wallet keys and RPC URLs kept in a backend, and development encryption keys.
+  for (const [name, wallet] of Object.entries(asRecord(asRecord(config)?.['wallets']) ?? {})) {
+    const secret = asRecord(asRecord(wallet)?.['key'])?.['secret'];
+    if (typeof secret === 'string')
+      found.push({ path: ['wallets', name, 'key', 'secret'], reference: secret });
+  }
+  for (const [name, chain] of Object.entries(asRecord(asRecord(config)?.['chains']) ?? {})) {
+    const rpc = asRecord(chain)?.['rpc'];
+    if (!Array.isArray(rpc)) continue;
+    rpc.forEach((entry: unknown, i) => {
+      const secret = asRecord(entry)?.['secret'];
+      if (typeof secret === 'string')
+        found.push({ path: ['chains', name, 'rpc', String(i), 'secret'], reference: secret });
+    });
+  }
+  for (const [name, key] of Object.entries(asRecord(asRecord(config)?.['encryptionKeys']) ?? {})) {
+    const secret = asRecord(key)?.['secret'];
+    if (typeof secret === 'string')
+      found.push({ path: ['encryptionKeys', name, 'secret'], reference: secret });
   }
   const webhookKey = asRecord(asRecord(asRecord(config)?.['approvals'])?.['webhook'])?.['key'];
   if (typeof webhookKey === 'string')
@@ -699,6 +727,8 @@ function checkCrossReferences(config: unknown, ctx: z.RefinementCtx): void {
 
   checkPolicyReferences(root, ctx);
   checkIdentityReferences(root, ctx);
+  checkWalletReferences(root, ctx);
+  checkEncryptionReferences(root, ctx);
 }
 
 /** Issue 17: each identity rule names a configured policy; OAuth access tokens need cofre's public URL. */

@@ -97,10 +97,12 @@ const oauthIssuerSchema = z
         trade: z.string().min(1).default('cofre:trade'),
         withdraw: z.string().min(1).default('cofre:withdraw'),
         services: z.string().min(1).default('cofre:services'),
+        wallet: z.string().min(1).default('cofre:wallet'),
+        encryption: z.string().min(1).default('cofre:encryption'),
       })
       .prefault({})
       .describe(
-        'The scope (in the `scope` or `scp` claim) each class of action needs: read (balances, tickers, orders, limits, previews), trade (place and cancel orders), withdraw, services (`http_request`, databases). Policy still decides; a scope only narrows.',
+        'The scope (in the `scope` or `scp` claim) each class of action needs: read (balances, tickers, orders, limits, previews), trade (place and cancel orders), withdraw, services (`http_request`, databases), wallet (`send_transaction`, `sign_typed_data`), encryption (`encrypt`, `decrypt`, `generate_data_key`). Policy still decides; a scope only narrows.',
       ),
   })
   .describe('An external authorization server whose JWT access tokens cofre accepts (RFC 9068 style).');

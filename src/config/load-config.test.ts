@@ -211,6 +211,9 @@ describe('parseConfig defaults', () => {
       rotation: { maxAge: 90 * 24 * 3_600_000, pollInterval: 30_000 },
       services: {},
       databases: {},
+      chains: {},
+      wallets: {},
+      encryptionKeys: {},
     });
   });
 

@@ -148,8 +148,14 @@ describe('policy config', () => {
         ['policies.p.limits.2', 'a limit has one measure, this one has notional and orders'],
         ['policies.p.limits.3.quote', 'quote only goes with notional'],
         ['policies.p.limits.3.asset', 'withdrawals needs the asset it counts'],
-        ['policies.p.limits.4.per', 'expected one of "agent", "account", "agent-account", "global"'],
-        ['policies.p.limits.5', 'a limit needs one measure: notional, orders, openOrders or withdrawals'],
+        [
+          'policies.p.limits.4.per',
+          'expected one of "agent", "account", "agent-account", "global", "wallet"',
+        ],
+        [
+          'policies.p.limits.5',
+          'a limit needs one measure: notional, orders, openOrders, withdrawals or transfers',
+        ],
         ['policies.p.limits.4.accounts.0', 'account "nope" is not configured'],
       ].sort(),
     );

@@ -24,6 +24,14 @@ export const POLICY_ACTIONS = [
   // Issue 15: an HTTP API of `services` (the service proxy), and a connection to one of `databases`.
   'http_request',
   'connect_database',
+  // Issue 19: wallets on EVM chains (keys in AWS KMS or cofre's store), and encryption as a service.
+  'get_wallet',
+  'preview_transaction',
+  'send_transaction',
+  'sign_typed_data',
+  'encrypt',
+  'decrypt',
+  'generate_data_key',
 ] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
@@ -35,6 +43,26 @@ const MODES = ['live', 'sandbox', 'paper'] as const;
 
 /** Actions that carry an order (`sides`, `types`, notional and price conditions apply to them only). */
 export const ORDER_ACTIONS: ReadonlySet<PolicyAction> = new Set(['place_order', 'preview_order']);
+
+/** Issue 19: actions on a wallet. */
+export const WALLET_ACTIONS: ReadonlySet<PolicyAction> = new Set([
+  'get_wallet',
+  'preview_transaction',
+  'send_transaction',
+  'sign_typed_data',
+]);
+/** Issue 19: actions that carry a resolved transaction or typed data (what it moves, to whom, which call). */
+export const TRANSACTION_ACTIONS: ReadonlySet<PolicyAction> = new Set([
+  'preview_transaction',
+  'send_transaction',
+  'sign_typed_data',
+]);
+/** Issue 19: encryption as a service. */
+export const ENCRYPTION_ACTIONS: ReadonlySet<PolicyAction> = new Set([
+  'encrypt',
+  'decrypt',
+  'generate_data_key',
+]);
 
 export const policyActionSchema = z.enum(POLICY_ACTIONS).superRefine((action, ctx) => {
   if (action === 'get_request') {
@@ -174,16 +202,26 @@ export const CONDITION_ACTIONS: Readonly<Record<string, ReadonlySet<PolicyAction
   types: ORDER_ACTIONS,
   minNotional: ORDER_ACTIONS,
   maxNotional: ORDER_ACTIONS,
-  minAmount: new Set([...ORDER_ACTIONS, 'withdraw']),
-  maxAmount: new Set([...ORDER_ACTIONS, 'withdraw']),
+  minAmount: new Set([...ORDER_ACTIONS, 'withdraw', ...TRANSACTION_ACTIONS]),
+  maxAmount: new Set([...ORDER_ACTIONS, 'withdraw', ...TRANSACTION_ACTIONS]),
   priceBand: ORDER_ACTIONS,
   hours: undefined,
-  destinations: new Set(['withdraw']),
-  assets: new Set([...ORDER_ACTIONS, 'withdraw']),
+  destinations: new Set(['withdraw', ...TRANSACTION_ACTIONS]),
+  assets: new Set([...ORDER_ACTIONS, 'withdraw', ...TRANSACTION_ACTIONS]),
   services: new Set(['http_request']),
   methods: new Set(['http_request']),
   paths: new Set(['http_request']),
   databases: new Set(['connect_database']),
+  // Issue 19 (conditions compiled in src/policy/wallet-conditions.ts and encryption-conditions.ts).
+  wallets: WALLET_ACTIONS,
+  chains: WALLET_ACTIONS,
+  contracts: TRANSACTION_ACTIONS,
+  functions: TRANSACTION_ACTIONS,
+  selectors: TRANSACTION_ACTIONS,
+  maxGas: new Set(['preview_transaction', 'send_transaction']),
+  maxGasPrice: new Set(['preview_transaction', 'send_transaction']),
+  keys: ENCRYPTION_ACTIONS,
+  purposes: ENCRYPTION_ACTIONS,
 };
 
 const ruleSchema = z
@@ -276,6 +314,53 @@ const ruleSchema = z
       .min(1)
       .optional()
       .describe('`connect_database`: names of `databases`, or `*` for every configured database.'),
+    wallets: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('Wallet actions: names of `wallets`, or `*` for every configured wallet.'),
+    chains: z.array(z.string()).min(1).optional().describe('Wallet actions: names of `chains`.'),
+    contracts: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe(
+        "Transactions and typed data: the contract called (or whose typed data is signed), by its name in the chain's `contracts`. A plain transfer of the native asset calls no contract and does not match.",
+      ),
+    functions: z
+      .array(z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, { error: 'a function name, e.g. transfer' }))
+      .min(1)
+      .optional()
+      .describe(
+        'Transactions and typed data: function names (`transfer`, `approve`, `swapExactTokensForTokens`; `permit` for EIP-2612 and Permit2 typed data). Approvals (`approve`, `increaseAllowance`, `permit`) match only rules that name them here.',
+      ),
+    selectors: z
+      .array(
+        z
+          .string()
+          .regex(/^0x[0-9a-f]{8}$/, { error: 'a 4-byte selector in lower-case hex, e.g. 0xa9059cbb' }),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        'Raw calldata from the agent (`call.data`) matches only a rule that lists its 4-byte selector here, with `contracts`.',
+      ),
+    maxGas: z.int().min(21_000).optional().describe('Largest gas limit of a transaction.'),
+    maxGasPrice: decimalSchema.optional().describe('Largest fee per gas (EIP-1559 `maxFeePerGas`), in gwei.'),
+    keys: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('Encryption actions: names of `encryptionKeys`, or `*` for every configured key.'),
+    purposes: z
+      .array(
+        z.string().regex(/^[a-z0-9*?][a-z0-9_.*?-]{0,63}$/, {
+          error: 'a purpose label or glob, e.g. notes or positions-*',
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe('Encryption actions: purpose labels, exact or with `*`/`?` (e.g. `positions-*`).'),
     approvers: approversSchema.optional(),
   })
   .superRefine(checkRule, { when: () => true })
@@ -343,10 +428,10 @@ function scaled(decimal: string): bigint {
 }
 
 /** Limit scopes: whose budget a request draws on. */
-export const LIMIT_SCOPES = ['agent', 'account', 'agent-account', 'global'] as const;
+export const LIMIT_SCOPES = ['agent', 'account', 'agent-account', 'global', 'wallet'] as const;
 export type LimitScope = (typeof LIMIT_SCOPES)[number];
 
-const MEASURES = ['notional', 'orders', 'openOrders', 'withdrawals'] as const;
+const MEASURES = ['notional', 'orders', 'openOrders', 'withdrawals', 'transfers'] as const;
 
 const limitSchema = z
   .strictObject({
@@ -373,7 +458,17 @@ const limitSchema = z
     orders: z.int().min(1).optional().describe('Cap on the number of orders placed in the window.'),
     openOrders: z.int().min(1).optional().describe('Cap on orders open at once (no window).'),
     withdrawals: decimalSchema.optional().describe('Cap on the summed amount of withdrawals of `asset`.'),
-    asset: assetSchema.optional().describe('For `withdrawals`: the asset counted.'),
+    transfers: decimalSchema
+      .optional()
+      .describe(
+        'Issue 19: cap on the summed amount of `asset` that transactions and typed data move or authorise (native value, token transfers, approvals and permits).',
+      ),
+    asset: assetSchema.optional().describe('For `withdrawals` and `transfers`: the asset counted.'),
+    wallets: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('Only requests on these wallets count (default: every wallet).'),
     accounts: z
       .array(z.string())
       .min(1)
@@ -398,7 +493,7 @@ function checkLimit(limit: unknown, ctx: z.RefinementCtx): void {
     add(
       undefined,
       measures.length === 0
-        ? 'a limit needs one measure: notional, orders, openOrders or withdrawals'
+        ? 'a limit needs one measure: notional, orders, openOrders, withdrawals or transfers'
         : `a limit has one measure, this one has ${measures.join(' and ')}`,
       'write one limit per measure, e.g. `{ per: account, window: 1m, orders: 30 }`',
     );
@@ -413,10 +508,11 @@ function checkLimit(limit: unknown, ctx: z.RefinementCtx): void {
     add('quote', 'notional needs the quote asset(s) it counts', 'add e.g. `quote: USDT`');
   if (measure !== 'notional' && l['quote'] !== undefined)
     add('quote', 'quote only goes with notional', 'remove it');
-  if (measure === 'withdrawals' && l['asset'] === undefined)
-    add('asset', 'withdrawals needs the asset it counts', 'add e.g. `asset: USDT`');
-  if (measure !== 'withdrawals' && l['asset'] !== undefined)
-    add('asset', 'asset only goes with withdrawals', 'remove it');
+  const counted = measure === 'withdrawals' || measure === 'transfers';
+  if (counted && l['asset'] === undefined)
+    add('asset', `${measure} needs the asset it counts`, 'add e.g. `asset: USDT`');
+  if (!counted && l['asset'] !== undefined)
+    add('asset', 'asset only goes with withdrawals and transfers', 'remove it');
 }
 
 /** The old form, kept as shorthand for one `allow` rule. */

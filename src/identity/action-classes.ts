@@ -4,9 +4,16 @@ import type { ActionName } from '../broker/actions.js';
  * Issue 17: the classes of action an OAuth scope grants (`agents.oauth[].scopes`). A scope only narrows: policy
  * still decides every request.
  */
-export type ActionClass = 'read' | 'trade' | 'withdraw' | 'services';
+export type ActionClass = 'read' | 'trade' | 'withdraw' | 'services' | 'wallet' | 'encryption';
 
-export const ACTION_CLASSES: readonly ActionClass[] = ['read', 'trade', 'withdraw', 'services'];
+export const ACTION_CLASSES: readonly ActionClass[] = [
+  'read',
+  'trade',
+  'withdraw',
+  'services',
+  'wallet',
+  'encryption',
+];
 
 /** The class of each action. Exhaustive by type, so a new action cannot be added without a class. */
 export const ACTION_CLASS: Readonly<Record<ActionName, ActionClass>> = {
@@ -23,4 +30,12 @@ export const ACTION_CLASS: Readonly<Record<ActionName, ActionClass>> = {
   cancel_all_orders: 'trade',
   withdraw: 'withdraw',
   http_request: 'services',
+  // Issue 19: reading a wallet is a read; signing anything with it is its own class.
+  get_wallet: 'read',
+  preview_transaction: 'read',
+  send_transaction: 'wallet',
+  sign_typed_data: 'wallet',
+  encrypt: 'encryption',
+  decrypt: 'encryption',
+  generate_data_key: 'encryption',
 };

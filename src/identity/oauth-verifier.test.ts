@@ -58,6 +58,8 @@ function verifier(overrides: Partial<OAuthIssuerConfig> = {}): OAuthVerifier {
           trade: 'cofre:trade',
           withdraw: 'cofre:withdraw',
           services: 'x:services',
+          wallet: 'cofre:wallet',
+          encryption: 'cofre:encryption',
         },
         rules: [
           { claims: { azp: 'desktop' }, agent: 'oa-{team}', policy: 'trader' },

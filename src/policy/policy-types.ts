@@ -36,6 +36,60 @@ export interface HttpRequestQuestion {
   readonly path: string;
 }
 
+/**
+ * Issue 19: what one asset a transaction or typed data moves or authorises. `value`: native value sent; `transfer`:
+ * tokens sent by an ERC-20 `transfer`; `approval`: an allowance given (`approve`, `increaseAllowance`, a Permit or
+ * Permit2 signature) — counted like the transfer it authorises, since that is what it lets the spender do.
+ */
+export interface ResolvedMove {
+  readonly kind: 'value' | 'transfer' | 'approval';
+  /** The native asset (e.g. ETH) or the token's configured symbol. */
+  readonly asset: string;
+  /** In units of the asset (ETH, not wei; USDC, not its base units), exact. */
+  readonly amount: Decimal;
+  /** Who receives it or may spend it: an address-book label or a contract name; never an address. */
+  readonly to: string;
+}
+
+/**
+ * Issue 19: a transaction or typed data as it will be signed (policy never sees the raw input): every address in it
+ * resolved from a name the operator configured, its call decoded against a known ABI.
+ */
+export interface ResolvedTransaction {
+  readonly wallet: string;
+  /** The chain's name in `chains`, and its EIP-155 id. */
+  readonly chain: string;
+  readonly chainId: number;
+  /** `transaction` (preview/send), or the typed data signed (`sign_typed_data`). */
+  readonly kind: 'transaction' | 'permit' | 'permit2' | 'typed-data-unknown';
+  /** The label or contract name the transaction goes to (`to`), or the typed data's verifying contract. */
+  readonly to: string;
+  /** The contract called, by name; absent for a plain transfer of the native asset. */
+  readonly contract?: string | undefined;
+  /** The function called (`transfer`, `approve`, …; `permit` for typed data); absent for a plain transfer. */
+  readonly function?: string | undefined;
+  /** The 4-byte selector of the call, lower-case hex; absent for a plain transfer. */
+  readonly selector?: string | undefined;
+  /** The agent gave raw calldata (`call.data`): matches only rules that list its selector. */
+  readonly raw: boolean;
+  /** What it moves or authorises, per asset; may be empty (a call that moves nothing known). */
+  readonly moves: readonly ResolvedMove[];
+  /** Every label and contract name it sends to or authorises (`destinations` must hold them all). */
+  readonly recipients: readonly string[];
+  /** An approval of at least 2^255 base units, or `type(uint256).max`: always denied. */
+  readonly unlimitedApproval: boolean;
+  /** Gas limit and EIP-1559 max fee per gas (gwei, decimal), after estimation; absent for typed data. */
+  readonly gas?: { readonly limit: number; readonly maxFeePerGasGwei: Decimal } | undefined;
+  /** The moves valued at the chain's `prices`, in its `quote`; absent when any move has no price. */
+  readonly notional?: { readonly quote: string; readonly amount: Decimal } | undefined;
+}
+
+/** Issue 19: what policy judges of `encrypt`, `decrypt` and `generate_data_key`: the key and the purpose. */
+export interface EncryptionQuestion {
+  readonly key: string;
+  readonly purpose: string;
+}
+
 /** One question to the policy: may this agent do this (resolved) action now? */
 export interface PolicyQuestion {
   readonly agentId: string;
@@ -53,10 +107,16 @@ export interface PolicyQuestion {
   readonly http?: HttpRequestQuestion | undefined;
   /** `connect_database`: the name of the database in `databases`. */
   readonly database?: string | undefined;
+  /** Issue 19, wallet actions: the wallet by name. */
+  readonly wallet?: string | undefined;
+  /** Issue 19: `preview_transaction`, `send_transaction`, `sign_typed_data`. */
+  readonly transaction?: ResolvedTransaction | undefined;
+  /** Issue 19: `encrypt`, `decrypt`, `generate_data_key`. */
+  readonly encryption?: EncryptionQuestion | undefined;
 }
 
 /** What a limit counts. */
-export type LimitMeasure = 'notional' | 'orders' | 'openOrders' | 'withdrawals';
+export type LimitMeasure = 'notional' | 'orders' | 'openOrders' | 'withdrawals' | 'transfers';
 
 /**
  * One limit applied to one request: what the request would use of it. The state store reserves every check of a

@@ -1,10 +1,12 @@
 import type { AccountConfig } from '../config/config-schema.js';
 import type { RuleConfig } from '../config/policy-config.js';
 import { compareDecimal, multiplyDecimal } from '../venues/decimal.js';
+import { compileEncryptionConditions } from './encryption-conditions.js';
 import { compileSymbolGlob } from './glob.js';
 import { compilePathGlob } from './path-glob.js';
 import type { PolicyQuestion } from './policy-types.js';
 import { type LocalTime, TimeWindow } from './time-window.js';
+import { compileWalletConditions } from './wallet-conditions.js';
 
 /** In a rule's `accounts`: every configured account. */
 export const ANY_ACCOUNT = '*';
@@ -96,6 +98,8 @@ export function compileConditions(rule: RuleConfig): readonly Condition[] {
   if (rule.paths !== undefined) out.push(pathsCondition(rule.paths));
   if (rule.hours !== undefined) out.push(hoursCondition(new TimeWindow(rule.hours)));
   if (rule.databases !== undefined) out.push(databasesCondition(rule.databases));
+  // Issue 19: wallets, transactions and typed data; encryption keys and purposes.
+  out.push(...compileWalletConditions(rule), ...compileEncryptionConditions(rule));
   return out;
 }
 

@@ -1,5 +1,6 @@
 import type { LimitConfig, LimitScope } from '../config/policy-config.js';
 import type { LimitCheck, LimitMeasure, LimitView, PolicyQuestion } from './policy-types.js';
+import { transferMeasure } from './wallet-limits.js';
 
 /** One limit of a policy, ready to measure requests. */
 export interface CompiledLimit {
@@ -23,8 +24,12 @@ export function compileLimit(policy: string, index: number, limit: LimitConfig):
         ? 'orders'
         : limit.openOrders !== undefined
           ? 'openOrders'
-          : 'withdrawals';
-  const cap = String(limit.notional ?? limit.orders ?? limit.openOrders ?? limit.withdrawals ?? '0');
+          : limit.transfers !== undefined
+            ? 'transfers'
+            : 'withdrawals';
+  const cap = String(
+    limit.notional ?? limit.orders ?? limit.openOrders ?? limit.transfers ?? limit.withdrawals ?? '0',
+  );
   const quote =
     limit.quote === undefined ? undefined : typeof limit.quote === 'string' ? [limit.quote] : limit.quote;
   return {
@@ -49,8 +54,16 @@ export function limitKey(scope: string, limit: CompiledLimit): string {
 }
 
 /** The scope key of a limit for one agent and account; undefined when it needs an account and there is none. */
-export function scopeKey(per: LimitScope, agentId: string, account: string | undefined): string | undefined {
+export function scopeKey(
+  per: LimitScope,
+  agentId: string,
+  account: string | undefined,
+  wallet?: string,
+): string | undefined {
   switch (per) {
+    case 'wallet':
+      // Issue 19: shared by every agent sending from the wallet.
+      return wallet === undefined ? undefined : `wallet:${wallet}`;
     case 'global':
       return 'global';
     case 'agent':
@@ -95,7 +108,7 @@ export function limitChecks(
     const amount = measureOf(limit, question);
     if (amount === undefined) continue;
     if (typeof amount === 'object') return { limit, reason: amount.reason };
-    const scope = scopeKey(limit.per, question.agentId, question.account);
+    const scope = scopeKey(limit.per, question.agentId, question.account, question.wallet);
     if (scope === undefined) continue;
     checks.push({
       limit: limit.label,
@@ -126,6 +139,9 @@ function measureOf(limit: CompiledLimit, question: PolicyQuestion): string | { r
       return withdrawal !== undefined && limit.units?.includes(withdrawal.asset) === true
         ? withdrawal.amount
         : undefined;
+    case 'transfers':
+      // Issue 19: implemented in src/policy/wallet-limits.ts (h-policy).
+      return transferMeasure(limit, question);
   }
 }
 

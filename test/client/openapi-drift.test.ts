@@ -90,7 +90,15 @@ describe('the live OpenAPI document and the client agree', () => {
 
   it('gives each agent only its own actions (what its tools are built from)', async () => {
     expect(await reader.listActions()).toEqual(['get_balance', 'get_ticker', 'get_request']);
-    expect(await trader.listActions()).toEqual(ACTION_NAMES);
+    // The fixture's trader has no wallet or encryption key (issue 19): every other action is its.
+    const unconfigured = new Set([
+      'get_wallet',
+      'preview_transaction',
+      'send_transaction',
+      'sign_typed_data',
+    ]);
+    for (const name of ['encrypt', 'decrypt', 'generate_data_key']) unconfigured.add(name);
+    expect(await trader.listActions()).toEqual(ACTION_NAMES.filter((name) => !unconfigured.has(name)));
   });
 
   it('types inputs as the caller writes them and results as they travel', () => {

@@ -92,7 +92,18 @@ describe('every action result matches its schema', () => {
     results.set('withdraw', [done.body['result']]);
   });
 
-  it.each(ACTION_NAMES)('%s', (name) => {
+  // Issue 19's actions need a chain, a key service or both: their results are parsed with these same schemas in
+  // test/wallets/ and test/encryption/.
+  const elsewhere: ReadonlySet<ActionName> = new Set([
+    'get_wallet',
+    'preview_transaction',
+    'send_transaction',
+    'sign_typed_data',
+    'encrypt',
+    'decrypt',
+    'generate_data_key',
+  ]);
+  it.each(ACTION_NAMES.filter((name) => !elsewhere.has(name)))('%s', (name) => {
     const seen = results.get(name) ?? [];
     expect(seen.length, `no executed ${name} was seen`).toBeGreaterThan(0);
     for (const result of seen) {

@@ -28,7 +28,22 @@ const allowed: Record<string, readonly string[]> = {
     'databases',
     'identity',
   ],
-  broker: ['identity', 'policy', 'audit', 'venues', 'secrets', 'state', 'config', 'errors', 'services'],
+  broker: [
+    'identity',
+    'policy',
+    'audit',
+    'venues',
+    'secrets',
+    'state',
+    'config',
+    'errors',
+    'services',
+    'wallets',
+    'encryption',
+  ],
+  // Issue 19: wallets (chains, signers, nonces) and encryption keys, below the broker that decides on them.
+  wallets: ['policy', 'audit', 'secrets', 'state', 'config', 'errors', 'venues/decimal'],
+  encryption: ['secrets', 'state', 'config', 'errors'],
   // Issue 17: how agents prove who they are (OAuth access tokens, exchanged and delegated session tokens). Below the
   // broker, which asks it for scopes and grants; it reaches up only for the agent-token checks and the action names.
   identity: [
@@ -73,7 +88,8 @@ const confined: readonly [RegExp, readonly string[]][] = [
   [/^(fastify|@fastify\/)/, ['surfaces/http']],
   [/^@modelcontextprotocol\//, ['surfaces/']],
   [/^commander$/, ['surfaces/cli']],
-  [/^@aws-sdk\//, ['secrets/aws-secrets-manager']],
+  // Issue 19: AWS KMS signs for wallets and encrypts for the encryption keys.
+  [/^@aws-sdk\//, ['secrets/aws-secrets-manager', 'wallets/', 'encryption/']],
   [/^@azure\//, ['secrets/azure-key-vault']],
   [/^ccxt$/, ['venues/']],
   // services/ is an HTTP *client* (the service proxy's sender, issue 15): node:http for a loopback `http:` service.
@@ -174,7 +190,13 @@ describe('layering', () => {
       .sort();
     // Whatever the schemas import must stay as small as this; widen the list only for a pure module.
     for (const f of server)
-      expect(['broker/actions.ts', 'broker/action-results.ts', 'venues/decimal.ts']).toContain(f);
+      expect([
+        'broker/actions.ts',
+        'broker/action-results.ts',
+        'venues/decimal.ts',
+        'wallets/wallet-results.ts',
+        'encryption/encryption-results.ts',
+      ]).toContain(f);
     const optionalPeers = ['ai', '@openai/agents'];
     expect(
       [...packages].filter((p) => !p.startsWith('node:') && p !== 'zod' && !optionalPeers.includes(p)),

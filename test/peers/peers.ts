@@ -476,7 +476,16 @@ export async function startMoto(opts: { readyTimeoutMs?: number } = {}): Promise
     const logPath = join(runDir, 'moto.log');
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
-    const spawned = spawnPeer(motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+    // Through moto_server_digest.py: the real moto server, plus KMS Sign with `MessageType=DIGEST` as AWS does it
+    // (moto 5.2.5 hashes the digest again, so no Ethereum signature made through it would recover to the key).
+    const launcher = [
+      join(REPO_ROOT, 'test', 'peers', 'moto_server_digest.py'),
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(port),
+    ];
+    const spawned = spawnPeer(join(VENV_BIN, 'python'), launcher, {
       cwd: runDir,
       runDir,
       logPath,
