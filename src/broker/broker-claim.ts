@@ -2,6 +2,7 @@ import type { PolicyDecision } from '../policy/policy-types.js';
 import type { RequestRecord } from '../state/state-store.js';
 import type { ActionName } from './actions.js';
 import type { AuthenticatedAgent } from './agent-tokens.js';
+import { keptInputOf } from './broker-encryption.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
 import { canonicalInput, checkReplay, type IdempotencyField, idempotencyKeyFor } from './idempotency.js';
 import { randomId } from './random-id.js';
@@ -27,13 +28,15 @@ export async function claim(
   const account = plainQuestion(agent, action, input).account;
   const request: Claimed = { requestId: newRequestId(), agent, action, account, idempotencyKey };
   const now = ctx.now();
+  // SECURITY (issue 19): an encryption action's plaintext or ciphertext is never stored with its request.
+  const kept = keptInputOf(action, input);
   const record: RequestRecord = {
     requestId: request.requestId,
     agentId: agent.id,
     action,
     account,
     idempotencyKey,
-    input: canonical,
+    input: kept === input ? canonical : canonicalInput(kept),
     status: 'executing',
     response: undefined,
     createdAt: now,

@@ -5,6 +5,7 @@ import type { ReservationSettlement } from '../state/limit-ledger.js';
 import type { VenueCallRecord } from '../venues/venue-account.js';
 import { venueTextOf } from '../venues/venue-error.js';
 import { chainOf } from './broker-audit.js';
+import { keptAnswerOf } from './broker-encryption.js';
 import type { ActionResponse, BrokerContext, Claimed } from './broker-types.js';
 import { keepsKey } from './idempotency.js';
 import { scrubValue } from './scrub.js';
@@ -23,7 +24,10 @@ export async function finish(
   settlement?: ReservationSettlement,
 ): Promise<ActionResponse> {
   const { requestId } = request;
-  const { answer, text } = scrubbed(ctx, response, record.held);
+  const { answer, text: scrubbedText } = scrubbed(ctx, response, record.held);
+  // SECURITY (issue 19): an encryption action's result (plaintext, data key) goes to the agent only, never the row.
+  const kept = keptAnswerOf(request.action, answer);
+  const text = kept === answer ? scrubbedText : JSON.stringify(kept);
   const releaseKey = answer.status === 'denied' || !keepsKey(answer.error?.code, record.writeSent);
   try {
     const at = ctx.now();
