@@ -98,6 +98,11 @@ export class KmsEncryptionKey implements EncryptionKey {
       );
     } catch (err) {
       if (err instanceof Error && NOT_OPENING.has(err.name)) throw refused();
+      // A key policy conditioned on `kms:EncryptionContext:cofre:agent` denies another agent's context, and KMS
+      // compatible servers (moto) deny a blob of another key so. Refused, with a word for the operator: a denial
+      // of every decrypt means cofre lacks kms:Decrypt.
+      if (err instanceof Error && err.name === 'AccessDeniedException')
+        throw refused('KMS denied the decrypt (if it denies every decrypt, check kms:Decrypt for cofre)');
       throw this.#unavailable('Decrypt', err);
     }
     if (out.Plaintext === undefined) throw this.#invalidAnswer('Decrypt');
