@@ -2,7 +2,7 @@ import type { PolicyDecision } from '../policy/policy-types.js';
 import { bindAction, chainBinding } from './approval-binding.js';
 import { newApprovalRecord } from './approval-record.js';
 import { auditIntent } from './broker-audit.js';
-import { finish } from './broker-finish.js';
+import { denied, finish } from './broker-finish.js';
 import {
   type ActionResponse,
   type BrokerContext,
@@ -11,6 +11,7 @@ import {
   type ExecuteOptions,
 } from './broker-types.js';
 import type { ResolvedAction } from './resolve-action.js';
+import { isEncryptionAction } from './run-action.js';
 
 const DEFAULT_APPROVAL_TTL_MS = 15 * 60_000;
 
@@ -26,6 +27,12 @@ export async function awaitApproval(
   decision: PolicyDecision,
   input: unknown,
 ): Promise<ActionResponse> {
+  if (isEncryptionAction(request.action)) {
+    // SECURITY (issue 19): an approval keeps the bound input until it runs, and operators see it: an encryption
+    // action's plaintext or ciphertext would rest in the state store. Such a rule denies instead.
+    const reason = `${request.action} cannot wait for an operator's approval (rule ${decision.rule}): its data would be stored with the approval; ask the operator for a rule that allows it`;
+    return finish(ctx, request, denied(request.requestId, { ...decision, reason }), emptyRecord());
+  }
   const { payload, payloadHash } = bind(request, resolved, decision, input);
   try {
     await auditIntent(ctx, { request, resolved, decision, input });

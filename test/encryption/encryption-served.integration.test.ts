@@ -100,6 +100,9 @@ describe.skipIf(bao === undefined || moto === undefined)('encryption through the
         '  crypt:',
         '    rules:',
         "      - { allow: [encrypt, decrypt, generate_data_key], keys: ['*'], purposes: [notes, 'positions-*'] }",
+        '  approver:',
+        '    rules:',
+        '      - { approve: [encrypt], keys: [dev], purposes: [notes] }',
         '  narrow:',
         '    rules:',
         '      - { allow: [encrypt, decrypt], keys: [dev], purposes: [notes] }',
@@ -121,7 +124,7 @@ describe.skipIf(bao === undefined || moto === undefined)('encryption through the
   }, 120_000);
 
   afterAll(async () => {
-    await fx?.close();
+    await fx.close();
     await bao?.stop();
     await moto?.stop();
     process.env = env;
@@ -301,6 +304,18 @@ describe.skipIf(bao === undefined || moto === undefined)('encryption through the
     });
     expect(purposeDenied.status).toBe('denied');
     expect(purposeDenied.reason).toContain('purposes notes, positions-*');
+  });
+
+  it('denies an encryption action that a rule would have wait for approval (its data would be stored)', async () => {
+    const waiting = await clientFor(fx, 'walt', 'approver');
+    const answer = await waiting.call('encrypt', {
+      key: 'dev',
+      purpose: 'notes',
+      plaintext: CANARY,
+      encoding: 'utf8',
+    });
+    expect(answer.status).toBe('denied');
+    expect(answer.reason).toContain("cannot wait for an operator's approval");
   });
 
   it('keeps no result for get_request', async () => {

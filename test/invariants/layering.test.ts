@@ -27,6 +27,8 @@ const allowed: Record<string, readonly string[]> = {
     'paper-exchange',
     'databases',
     'identity',
+    // Issue 19: `cofre doctor` checks each encryption key.
+    'encryption',
   ],
   broker: [
     'identity',

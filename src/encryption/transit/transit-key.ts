@@ -172,7 +172,7 @@ export class TransitEncryptionKey implements EncryptionKey {
     if (!(backend instanceof VaultBackend)) {
       throw new CofreError(
         'COFRE_ENCRYPTION_UNAVAILABLE',
-        `encryption key "${this.#name}": backend "${this.#config.backend}" is not a vault backend`,
+        `encryption key "${this.#name}": backend "${this.#config.backend}" is not an open vault backend`,
       );
     }
     return backend.session;

@@ -15,6 +15,7 @@ import type { DoctorCheck, DoctorFinding } from './doctor-checks.js';
 import { configDoctorCheck } from './doctor-config.js';
 import { consoleDoctorCheck } from './doctor-console.js';
 import { credentialAgeDoctorCheck } from './doctor-credential-age.js';
+import { encryptionDoctorCheck } from './doctor-encryption.js';
 import { hardeningDoctorCheck } from './doctor-hardening.js';
 import { identityDoctorCheck } from './doctor-identity.js';
 import { referencesDoctorCheck } from './doctor-references.js';
@@ -44,6 +45,8 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   credentialAgeDoctorCheck,
   auditDoctorCheck,
   stateDoctorCheck,
+  // Issue 19: each encryption key reachable and binding agent and purpose.
+  encryptionDoctorCheck,
   identityDoctorCheck,
   consoleDoctorCheck,
   hardeningDoctorCheck,
