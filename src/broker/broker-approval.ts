@@ -112,7 +112,9 @@ function bind(request: Claimed, resolved: ResolvedAction, decision: PolicyDecisi
 
 /** A one-line description of an action for a person confirming it; no secret (a withdrawal shows its label). */
 function describe(resolved: ResolvedAction, input: unknown): string {
-  const { order, withdrawal, account } = resolved.question;
+  const { order, withdrawal, account, encryption } = resolved.question;
+  // Issue 19: by key and purpose; the data itself is not for the confirmation prompt.
+  if (encryption !== undefined) return `with key ${encryption.key} for purpose ${encryption.purpose}`;
   if (order !== undefined) {
     const price = order.price === undefined ? 'at market' : `at ${order.price}`;
     return `${order.side} ${order.amount} ${order.symbol} ${price} (about ${order.notional} ${order.quote}) on ${account ?? '?'}`;

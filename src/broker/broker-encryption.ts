@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 import type { z } from 'zod';
 
 import type {
@@ -47,6 +49,12 @@ export async function runEncryptionAction(
       const opened = await service.decrypt(key, binding, ciphertext);
       try {
         const as = encoding;
+        if (as === 'utf8' && !isUtf8(opened.bytes())) {
+          throw new CofreError(
+            'COFRE_INPUT_INVALID',
+            'the plaintext is not UTF-8 text; ask again with encoding "base64"',
+          );
+        }
         return {
           key,
           purpose,

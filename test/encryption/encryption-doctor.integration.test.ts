@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CreateKeyCommand, type KeySpec, type KeyUsageType,KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, type KeySpec, type KeyUsageType, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { validateConfig } from '../../src/config/load-config.js';

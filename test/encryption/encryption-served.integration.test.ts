@@ -148,7 +148,8 @@ describe.skipIf(bao === undefined || moto === undefined)('encryption through the
     });
 
     it('round-trips binary data in base64', async () => {
-      const data = randomBytes(300);
+      // 0xff never occurs in UTF-8.
+      const data = Buffer.concat([Buffer.from([0xff]), randomBytes(300)]);
       const { ciphertext: sealed } = await alice.encrypt({
         key,
         purpose: 'positions-eu',
@@ -162,6 +163,15 @@ describe.skipIf(bao === undefined || moto === undefined)('encryption through the
         encoding: 'base64',
       });
       expect(Buffer.from(opened.plaintext, 'base64').equals(data)).toBe(true);
+      // Not text: asked for as text, it is refused rather than mangled.
+      const asText = await alice.call('decrypt', {
+        key,
+        purpose: 'positions-eu',
+        ciphertext: sealed,
+        encoding: 'utf8',
+      });
+      expect(asText.error?.code).toBe('COFRE_INPUT_INVALID');
+      expect(asText.error?.message).toContain('base64');
     });
 
     it("refuses another agent's decrypt of the ciphertext", async () => {
