@@ -31,7 +31,17 @@ export async function awaitApproval(
     // SECURITY (issue 19): an approval keeps the bound input until it runs, and operators see it: an encryption
     // action's plaintext or ciphertext would rest in the state store. Such a rule denies instead.
     const reason = `${request.action} cannot wait for an operator's approval (rule ${decision.rule}): its data would be stored with the approval; ask the operator for a rule that allows it`;
-    return finish(ctx, request, denied(request.requestId, { ...decision, reason }), emptyRecord());
+    const denial: PolicyDecision = { ...decision, decision: 'deny', reason };
+    // On record like every denial (by key and purpose); written, not waited for: nothing is sent.
+    await auditIntent(ctx, { request, resolved, decision: denial, input }, { wait: 'written' }).catch(
+      (err: unknown) => {
+        ctx.deps.logger.error(
+          { err, requestId: request.requestId },
+          'audit append failed for a denied request',
+        );
+      },
+    );
+    return finish(ctx, request, denied(request.requestId, denial), emptyRecord());
   }
   const { payload, payloadHash } = bind(request, resolved, decision, input);
   try {

@@ -326,6 +326,11 @@ describe.skipIf(bao === undefined || moto === undefined)('encryption through the
     });
     expect(answer.status).toBe('denied');
     expect(answer.reason).toContain("cannot wait for an operator's approval");
+    const intents = readFileSync(join(fx.dir, 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(answer.requestId) && line.includes('"intent"'));
+    expect(intents).toHaveLength(1);
+    expect(intents[0]).toContain('"deny"');
   });
 
   it('keeps no result for get_request', async () => {
