@@ -109,9 +109,16 @@ export class KmsEncryptionKey implements EncryptionKey {
     const plaintext = SecretValue.adopt(Buffer.from(out.Plaintext));
     Buffer.from(out.Plaintext.buffer, out.Plaintext.byteOffset, out.Plaintext.byteLength).fill(0);
     if (out.KeyId !== arn) {
-      // SECURITY: a blob of another key that this caller may also use is still another key's ciphertext.
-      plaintext.zero();
-      throw refused('it was made by another key');
+      // SECURITY: a blob of another key that this caller may also use is still another key's ciphertext. An alias
+      // may have been pointed at another key since the ARN was looked up: look once more before refusing.
+      const fresh = await this.#freshArn().catch((err: unknown) => {
+        plaintext.zero();
+        throw err;
+      });
+      if (out.KeyId !== fresh) {
+        plaintext.zero();
+        throw refused('it was made by another key');
+      }
     }
     return plaintext;
   }
@@ -150,6 +157,11 @@ export class KmsEncryptionKey implements EncryptionKey {
       throw err;
     });
     return this.#arn;
+  }
+
+  #freshArn(): Promise<string> {
+    this.#arn = undefined;
+    return this.#keyArn();
   }
 
   async #describe(): Promise<string> {
