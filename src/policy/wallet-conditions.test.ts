@@ -280,3 +280,41 @@ describe('approvals and the built-in denials', () => {
     });
   });
 });
+
+describe('deny rules on transactions with several moves', () => {
+  const policy = walletEngine(`  p:
+    rules:
+      - allow: [send_transaction]
+        wallets: [hot]
+      - deny: [send_transaction]
+        destinations: [bob]
+      - deny: [send_transaction]
+        assets: [USDC]
+        minAmount: 1000
+`);
+
+  it('deny when any recipient, asset or amount matches, not only when all do', () => {
+    const toBob = transaction([
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'alice' },
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'bob' },
+    ]);
+    expect(policy.decide(sendQuestion(toBob))).toMatchObject({
+      decision: 'deny',
+      rule: 'policies.p.rules[1]',
+    });
+    const bigUsdc = transaction([
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'alice' },
+      { kind: 'transfer', asset: 'USDC', amount: '1000', to: 'cold' },
+    ]);
+    expect(policy.decide(sendQuestion(bigUsdc))).toMatchObject({
+      decision: 'deny',
+      rule: 'policies.p.rules[2]',
+    });
+    // Each condition is judged on its own: ETH 2000 beside USDC 999 would be denied too (errs toward denying).
+    const small = transaction([
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'alice' },
+      { kind: 'transfer', asset: 'USDC', amount: '999', to: 'cold' },
+    ]);
+    expect(policy.decide(sendQuestion(small)).decision).toBe('allow');
+  });
+});
