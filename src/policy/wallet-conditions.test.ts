@@ -265,6 +265,17 @@ describe('approvals and the built-in denials', () => {
     expect(decision.reason).toContain('cofre signs only typed data it can read');
   });
 
+  it('an amount finer than 18 decimal places is denied by the built-in amount-unmeasurable', () => {
+    // A token with 24 decimals: comparing or counting this amount exactly is beyond policy's decimals.
+    const fine = usdcTransfer('1.000000000000000000000001', 'cold', { notional: undefined });
+    expect(policy.decide(sendQuestion(fine))).toMatchObject({
+      decision: 'deny',
+      rule: 'amount-unmeasurable',
+      reason:
+        'send_transaction is denied (amount-unmeasurable): 1.000000000000000000000001 USDC cannot be judged exactly; use at most 18 decimal places and 30 integer digits',
+    });
+  });
+
   it('a deny rule without functions still denies approvals', () => {
     const denying = walletEngine(`  p:
     rules:
