@@ -88,6 +88,24 @@ describe('wallet rules in the config', () => {
     ]);
   });
 
+  it('refuses selectors without contracts in a rule that permits', () => {
+    expect(
+      issues(`  p:
+    rules:
+      - allow: [send_transaction]
+        selectors: ["0x12345678"]
+      - deny: [send_transaction]
+        selectors: ["0x12345678"]
+`).map((i) => [i.path.join('.'), i.message, i.hint]),
+    ).toEqual([
+      [
+        'policies.p.rules.0.selectors',
+        'selectors needs contracts: raw calldata matches only a rule naming its contract and selector',
+        'add contracts: [<name>], the contract the raw calldata may call',
+      ],
+    ]);
+  });
+
   it('refuses names that are not configured, all at once, with what is', () => {
     const found = issues(`  p:
     rules:
