@@ -16,13 +16,30 @@ export class QuestionView {
   readonly question: PolicyQuestion;
   readonly #accounts: Readonly<Record<string, AccountConfig>>;
   readonly #now: () => Date;
+  readonly #walletChains: Readonly<Record<string, string>>;
   #at: Date | undefined;
   #local: Map<string, LocalTime> | undefined;
 
-  constructor(question: PolicyQuestion, accounts: Readonly<Record<string, AccountConfig>>, now: () => Date) {
+  /** `walletChains`: each configured wallet's chain (issue 19), for `chains` on actions without a transaction. */
+  constructor(
+    question: PolicyQuestion,
+    accounts: Readonly<Record<string, AccountConfig>>,
+    now: () => Date,
+    walletChains: Readonly<Record<string, string>> = {},
+  ) {
     this.question = question;
     this.#accounts = accounts;
     this.#now = now;
+    this.#walletChains = walletChains;
+  }
+
+  /** The chain of the question's wallet: the transaction's, else the configured one; undefined for none. */
+  get walletChain(): string | undefined {
+    const { transaction, wallet } = this.question;
+    if (transaction !== undefined) return transaction.chain;
+    return wallet === undefined || !Object.hasOwn(this.#walletChains, wallet)
+      ? undefined
+      : this.#walletChains[wallet];
   }
 
   /** The account's config; undefined for an unknown account (or none). */
@@ -63,6 +80,11 @@ export interface Condition {
   readonly key: string;
   /** `accounts`, `venues` and `modes`: the conditions an unknown account must give the same answer for. */
   readonly onAccount: boolean;
+  /**
+   * Issue 19: a built-in gate (raw calldata, approvals) rather than a condition the operator wrote. A rule failing it
+   * is never offered as the nearest miss: no change to the request would make that rule permit it.
+   */
+  readonly gate?: boolean | undefined;
   /** What the condition asks for, e.g. `up to maxNotional 500`. */
   readonly want: string;
   check(view: QuestionView): Miss | undefined;
@@ -86,12 +108,16 @@ export function compileConditions(rule: RuleConfig): readonly Condition[] {
   if (rule.symbols !== undefined) out.push(symbolsCondition(rule.symbols));
   if (rule.sides !== undefined) out.push(orderFieldCondition('sides', rule.sides, (o) => o.side));
   if (rule.types !== undefined) out.push(orderFieldCondition('types', rule.types, (o) => o.type));
-  if (rule.assets !== undefined) out.push(assetsCondition(rule.assets));
-  if (rule.destinations !== undefined) out.push(destinationsCondition(rule.destinations));
+  // Issue 19: a transaction moves several assets to several recipients. A rule that permits must hold for every one
+  // of them; a `deny` rule holds when any one of them matches (else a harmless move beside a denied one would slip
+  // it past the deny).
+  const each: Quantifier = rule.deny === undefined ? 'every' : 'some';
+  if (rule.assets !== undefined) out.push(assetsCondition(rule.assets, each));
+  if (rule.destinations !== undefined) out.push(destinationsCondition(rule.destinations, each));
   if (rule.minNotional !== undefined) out.push(notionalCondition('minNotional', rule.minNotional));
   if (rule.maxNotional !== undefined) out.push(notionalCondition('maxNotional', rule.maxNotional));
-  if (rule.minAmount !== undefined) out.push(amountCondition('minAmount', rule.minAmount));
-  if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount));
+  if (rule.minAmount !== undefined) out.push(amountCondition('minAmount', rule.minAmount, each));
+  if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount, each));
   if (rule.priceBand !== undefined) out.push(priceBandCondition(rule.priceBand));
   if (rule.services !== undefined) out.push(servicesCondition(rule.services));
   if (rule.methods !== undefined) out.push(methodsCondition(rule.methods));
@@ -175,16 +201,31 @@ function orderFieldCondition(
   };
 }
 
-function assetsCondition(assets: readonly string[]): Condition {
+/** How a condition on a transaction's moves or recipients holds: for every one (permitting rules) or some (deny). */
+type Quantifier = 'every' | 'some';
+
+/** The first item of `items` that decides `holds` under `each`: for `every`, one that fails; for `some`, none. */
+function failing<T>(items: readonly T[], each: Quantifier, holds: (item: T) => boolean): T | undefined {
+  if (each === 'every') return items.find((item) => !holds(item));
+  return items.some(holds) ? undefined : items[0];
+}
+
+function assetsCondition(assets: readonly string[], each: Quantifier): Condition {
   const set = new Set(assets);
   const want = `only for assets ${list(assets)}`;
   return {
     key: 'assets',
     onAccount: false,
     want,
-    check: ({ question: { order, withdrawal } }) => {
+    check: ({ question: { order, withdrawal, transaction } }) => {
       if (order !== undefined && (set.has(order.base) || set.has(order.quote))) return undefined;
       if (withdrawal !== undefined && set.has(withdrawal.asset)) return undefined;
+      // Issue 19: every asset the transaction moves or authorises must be listed.
+      if (transaction !== undefined) {
+        if (transaction.moves.length === 0) return { want, got: 'this transaction moves no known asset' };
+        const other = failing(transaction.moves, each, (m) => set.has(m.asset));
+        return other === undefined ? undefined : { want, got: `this transaction moves ${other.asset}` };
+      }
       const got =
         order !== undefined
           ? `this order is in ${order.base} and ${order.quote}`
@@ -196,20 +237,27 @@ function assetsCondition(assets: readonly string[]): Condition {
   };
 }
 
-function destinationsCondition(labels: readonly string[]): Condition {
+function destinationsCondition(labels: readonly string[], each: Quantifier): Condition {
   const set = new Set(labels);
   const want = `only to destinations ${list(labels)}`;
   return {
     key: 'destinations',
     onAccount: false,
     want,
-    check: ({ question: { withdrawal } }) => {
+    check: ({ question: { withdrawal, transaction } }) => {
       if (withdrawal !== undefined && set.has(withdrawal.destination)) return undefined;
+      // Issue 19: every label and contract the transaction sends to or authorises must be listed.
+      if (transaction !== undefined) {
+        if (transaction.recipients.length === 0)
+          return { want, got: 'this transaction names no destination' };
+        const other = failing(transaction.recipients, each, (r) => set.has(r));
+        return other === undefined ? undefined : { want, got: `not to "${other}"` };
+      }
       return {
         want,
         got:
           withdrawal === undefined
-            ? 'this request is not a withdrawal'
+            ? 'this request is not a withdrawal or transaction'
             : `not to "${withdrawal.destination}"`,
       };
     },
@@ -218,36 +266,63 @@ function destinationsCondition(labels: readonly string[]): Condition {
 
 function notionalCondition(key: 'minNotional' | 'maxNotional', bound: string): Condition {
   const max = key === 'maxNotional';
-  return {
-    key,
-    onAccount: false,
-    want: `${max ? 'up to' : 'from'} ${key} ${bound}`,
-    check: ({ question: { order } }) => {
-      if (order === undefined)
-        return { want: `${max ? 'up to' : 'from'} ${key} ${bound}`, got: 'this request is not an order' };
-      const c = compareDecimal(order.notional, bound);
-      if (max ? c <= 0 : c >= 0) return undefined;
-      return {
-        want: `${max ? 'up to' : 'from'} ${key} ${bound} ${order.quote}`,
-        got: `this order is ${order.notional} ${order.quote}`,
-      };
-    },
-  };
-}
-
-function amountCondition(key: 'minAmount' | 'maxAmount', bound: string): Condition {
-  const max = key === 'maxAmount';
   const want = `${max ? 'up to' : 'from'} ${key} ${bound}`;
   return {
     key,
     onAccount: false,
     want,
-    check: ({ question: { order, withdrawal } }) => {
+    check: ({ question: { order, transaction } }) => {
+      const within = (value: string): boolean => {
+        const c = compareDecimal(value, bound);
+        return max ? c <= 0 : c >= 0;
+      };
+      if (order !== undefined) {
+        if (within(order.notional)) return undefined;
+        return { want: `${want} ${order.quote}`, got: `this order is ${order.notional} ${order.quote}` };
+      }
+      if (transaction !== undefined) {
+        const notional = transaction.notional;
+        // An unpriced transaction has no value to compare: it does not satisfy the bound, either way.
+        if (notional === undefined)
+          return {
+            want,
+            got: `this transaction has no value: chain "${transaction.chain}" has no price for what it moves`,
+          };
+        if (within(notional.amount)) return undefined;
+        return {
+          want: `${want} ${notional.quote}`,
+          got: `this transaction is worth ${notional.amount} ${notional.quote}`,
+        };
+      }
+      return { want, got: 'this request is not an order or transaction' };
+    },
+  };
+}
+
+function amountCondition(key: 'minAmount' | 'maxAmount', bound: string, each: Quantifier): Condition {
+  const max = key === 'maxAmount';
+  const want = `${max ? 'up to' : 'from'} ${key} ${bound}`;
+  const within = (amount: string): boolean => {
+    const c = compareDecimal(amount, bound);
+    return max ? c <= 0 : c >= 0;
+  };
+  return {
+    key,
+    onAccount: false,
+    want,
+    check: ({ question: { order, withdrawal, transaction } }) => {
+      // Issue 19: every move (for an approval, the allowance) must be within the bound.
+      if (transaction !== undefined) {
+        if (transaction.moves.length === 0) return { want, got: 'this transaction moves no known amount' };
+        const out = failing(transaction.moves, each, (m) => within(m.amount));
+        if (out === undefined) return undefined;
+        const what = out.kind === 'approval' ? 'approves' : 'moves';
+        return { want: `${want} ${out.asset}`, got: `this transaction ${what} ${out.amount} ${out.asset}` };
+      }
       const amount = order?.amount ?? withdrawal?.amount;
       const unit = order?.base ?? withdrawal?.asset ?? '';
       if (amount === undefined) return { want, got: 'this request has no amount' };
-      const c = compareDecimal(amount, bound);
-      if (max ? c <= 0 : c >= 0) return undefined;
+      if (within(amount)) return undefined;
       return {
         want: `${want} ${unit}`,
         got: `this ${order === undefined ? 'withdrawal' : 'order'} is ${amount} ${unit}`,

@@ -4,7 +4,7 @@ import type {
   PolicyAction,
   PolicyConfig,
 } from '../config/config-schema.js';
-import type { RuleConfig, RuleEffect } from '../config/policy-config.js';
+import { type RuleConfig, type RuleEffect, WALLET_ACTIONS } from '../config/policy-config.js';
 import { compileSymbolGlob } from './glob.js';
 import { policyHash } from './policy-hash.js';
 import type {
@@ -22,6 +22,7 @@ import {
   QuestionView,
 } from './rule-conditions.js';
 import { type CompiledLimit, compileLimit, limitChecks, limitViews } from './rule-limits.js';
+import { builtInDenial } from './wallet-built-ins.js';
 
 /** What {@link RulePolicy} is built from: the validated config parts it reads, and the clock. */
 export interface RulePolicyOptions {
@@ -29,6 +30,8 @@ export interface RulePolicyOptions {
   /** The configured accounts: their venue and mode, and what `*` stands for. */
   readonly accounts: Readonly<Record<string, AccountConfig>>;
   readonly addressBook?: AddressBookConfig | undefined;
+  /** Issue 19: the configured wallets and their chains (what `*` and `chains` stand for); absent: none. */
+  readonly wallets?: Readonly<Record<string, { readonly chain: string }>> | undefined;
   readonly now: () => Date;
 }
 
@@ -47,6 +50,8 @@ interface CompiledRule {
   readonly symbolTest: ((symbol: string) => boolean) | undefined;
   /** The configured accounts it can match (for `list_accounts`). */
   readonly accountIds: readonly string[];
+  /** Issue 19: the configured wallets it can match, when it lists a wallet action (for `get_limits`). */
+  readonly walletIds: readonly string[];
 }
 
 interface CompiledPolicy {
@@ -59,6 +64,7 @@ interface CompiledPolicy {
   readonly shadowActions: ReadonlySet<PolicyAction>;
   readonly limits: readonly CompiledLimit[];
   readonly accountIds: readonly string[];
+  readonly walletIds: readonly string[];
   readonly actions: ReadonlySet<PolicyAction>;
 }
 
@@ -85,11 +91,15 @@ export class RulePolicy implements PolicyEngine {
   readonly #policies = new Map<string, CompiledPolicy>();
   readonly #accounts: Readonly<Record<string, AccountConfig>>;
   readonly #now: () => Date;
+  readonly #walletChains: Readonly<Record<string, string>>;
   readonly #unknownHash: string;
 
   constructor(options: RulePolicyOptions) {
     this.#accounts = options.accounts;
     this.#now = options.now;
+    this.#walletChains = Object.fromEntries(
+      Object.entries(options.wallets ?? {}).map(([name, wallet]) => [name, wallet.chain]),
+    );
     this.#unknownHash = policyHash(null, options.addressBook);
     for (const [name, config] of Object.entries(options.policies)) {
       this.#policies.set(name, compilePolicy(name, config, options));
@@ -101,7 +111,9 @@ export class RulePolicy implements PolicyEngine {
     if (policy === undefined) {
       return deny(DEFAULT_DENY, `agent policy "${question.policy}" is not configured`, this.#unknownHash);
     }
-    const view = new QuestionView(question, this.#accounts, this.#now);
+    const builtIn = builtInDenial(question);
+    if (builtIn !== undefined) return deny(builtIn.rule, builtIn.reason, policy.hash);
+    const view = new QuestionView(question, this.#accounts, this.#now, this.#walletChains);
     const rules = policy.byAction.get(question.action) ?? NO_RULES;
     const candidates = candidatesFor(policy, question.action, rules, view.symbol);
     const winner = select(candidates, view, 'enforce', undefined);
@@ -119,7 +131,7 @@ export class RulePolicy implements PolicyEngine {
     const decision = this.decide(question);
     const policy = this.#policies.get(question.policy);
     if (policy === undefined) return { decision, rules: [] };
-    const view = new QuestionView(question, this.#accounts, this.#now);
+    const view = new QuestionView(question, this.#accounts, this.#now, this.#walletChains);
     const rules = policy.rules.map((rule): RuleExplanation => {
       const base = {
         rule: rule.label,
@@ -152,9 +164,15 @@ export class RulePolicy implements PolicyEngine {
     return this.#policies.get(policy)?.actions ?? new Set();
   }
 
+  walletsFor(policy: string): readonly string[] {
+    return this.#policies.get(policy)?.walletIds ?? [];
+  }
+
   limitsFor(agentId: string, policy: string): readonly LimitView[] {
     const compiled = this.#policies.get(policy);
-    return compiled === undefined ? [] : limitViews(compiled.limits, agentId, compiled.accountIds);
+    return compiled === undefined
+      ? []
+      : limitViews(compiled.limits, agentId, compiled.accountIds, compiled.walletIds);
   }
 }
 
@@ -269,7 +287,12 @@ function defaultDeny(
   const best = nearestMiss(rules, view, fitting, candidates === rules ? rules : candidates);
   if (best === undefined) {
     const on = account === undefined ? '' : ` on account "${account}"`;
-    return deny(DEFAULT_DENY, `policy "${policy.name}" does not allow ${action}${on}`, policy.hash);
+    const gated = gateMiss(rules, view);
+    return deny(
+      DEFAULT_DENY,
+      `policy "${policy.name}" does not allow ${action}${on}${gated === undefined ? '' : `: ${gated.want}; ${gated.got}`}`,
+      policy.hash,
+    );
   }
   const on = account === undefined ? '' : ` on ${account}`;
   const { rule, miss } = best;
@@ -278,6 +301,19 @@ function defaultDeny(
     `${action}${on} ${VERB[rule.effect]} ${miss.want} by ${rule.label}; ${miss.got}`,
     policy.hash,
   );
+}
+
+/** Issue 19: the first built-in gate (raw calldata, approvals) a permitting rule fails, to say why none matched. */
+function gateMiss(rules: readonly CompiledRule[], view: QuestionView): Miss | undefined {
+  for (const rule of rules) {
+    if (rule.shadow || rule.effect === 'deny') continue;
+    for (const condition of rule.conditions) {
+      if (condition.gate !== true) continue;
+      const miss = condition.check(view);
+      if (miss !== undefined) return miss;
+    }
+  }
+  return undefined;
 }
 
 interface NearestMiss {
@@ -308,7 +344,8 @@ function nearestMiss(
       if (miss === undefined) continue;
       first ??= miss;
       count += 1;
-      out = condition.onAccount || (nearest !== undefined && count >= nearest.count);
+      out =
+        condition.onAccount || condition.gate === true || (nearest !== undefined && count >= nearest.count);
       if (out) break;
     }
     if (!out && first !== undefined) nearest = { rule, miss: first, count };
@@ -327,7 +364,8 @@ function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOp
       rule: { allow: config.actions ?? [], accounts: config.accounts ?? [], mode: 'enforce' },
     },
   ];
-  const rules = written.map(({ label, rule }) => compileRule(label, rule, options.accounts));
+  const walletChains = Object.entries(options.wallets ?? {}).map(([w, c]) => [w, c.chain] as const);
+  const rules = written.map(({ label, rule }) => compileRule(label, rule, options.accounts, walletChains));
   const byAction = new Map<PolicyAction, CompiledRule[]>();
   const shadowActions = new Set<PolicyAction>();
   for (const rule of rules) {
@@ -352,6 +390,7 @@ function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOp
     shadowActions,
     limits: (config.limits ?? []).map((limit, i) => compileLimit(name, i, limit)),
     accountIds: [...new Set(enforcing.flatMap((r) => r.accountIds))],
+    walletIds: [...new Set(enforcing.flatMap((r) => r.walletIds))],
     actions: new Set(enforcing.flatMap((r) => [...r.actions]).filter((a) => !alwaysDenied.has(a))),
   };
 }
@@ -360,6 +399,7 @@ function compileRule(
   label: string,
   rule: RuleConfig,
   accounts: Readonly<Record<string, AccountConfig>>,
+  walletChains: readonly (readonly [string, string])[],
 ): CompiledRule {
   const effect: RuleEffect =
     rule.deny !== undefined
@@ -377,6 +417,12 @@ function compileRule(
     accountIds = accountIds.filter((id) => rule.venues?.includes(accounts[id]?.venue ?? '') === true);
   if (rule.modes !== undefined)
     accountIds = accountIds.filter((id) => rule.modes?.includes(accounts[id]?.mode ?? 'live') === true);
+  const walletIds = !actions.some((a) => WALLET_ACTIONS.has(a))
+    ? []
+    : walletChains
+        .filter(([w]) => rule.wallets === undefined || rule.wallets.includes('*') || rule.wallets.includes(w))
+        .filter(([, chain]) => rule.chains === undefined || rule.chains.includes(chain))
+        .map(([w]) => w);
   return {
     label,
     effect,
@@ -392,6 +438,7 @@ function compileRule(
             ...(rule.approvers.of === undefined ? {} : { of: rule.approvers.of }),
           },
     accountIds,
+    walletIds,
   };
 }
 
