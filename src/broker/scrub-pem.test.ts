@@ -112,3 +112,20 @@ describe('what stays readable', () => {
     expect(scrubValue(answer, [secret])).toEqual(answer);
   });
 });
+
+describe('the armor is not secret', () => {
+  // Regression: the PEM's armor lines were matched as secret text, and URL forms match case-insensitively, so the
+  // words of cofre's own message ("is an encrypted private key") were redacted from an answer.
+  it('leaves words of the BEGIN/END lines in prose alone, for plain and encrypted keys', () => {
+    const encrypted = ed
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+      .toString();
+    const legacy = rsa
+      .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+      .toString();
+    for (const stored of [encrypted, legacy, ed.export({ type: 'pkcs8', format: 'pem' }).toString()]) {
+      const text = 'the API secret of account "a" is an encrypted private key, not a PRIVATE KEY-----';
+      expect(scrubSecrets(text, [SecretValue.fromText(stored)])).toBe(text);
+    }
+  });
+});

@@ -64,6 +64,34 @@ export function readPemBlocks(bytes: Buffer): PemBlock[] {
 }
 
 /**
+ * For a value that is one PEM block and nothing else (surrounding whitespace aside): the part of its text that
+ * carries the key — from after the BEGIN line and any RFC 1421 header lines to the END line — as a view into
+ * `bytes` (no copy). Undefined for anything else.
+ *
+ * Why: the armor (`-----BEGIN ENCRYPTED PRIVATE KEY-----`) is the same in every key and in ordinary prose ("not a
+ * private key"); a scrubber that took it for secret text would redact those words wherever they appear.
+ */
+export function pemBodyRegion(bytes: Buffer): Buffer | undefined {
+  const begin = bytes.indexOf(BEGIN);
+  if (begin === -1 || bytes.subarray(0, begin).some((b) => !isSpace(b))) return undefined;
+  const labelEnd = bytes.indexOf(DASHES, begin + BEGIN.length);
+  if (labelEnd === -1) return undefined;
+  const label = bytes.toString('latin1', begin + BEGIN.length, labelEnd);
+  const end = Buffer.from(`-----END ${label}-----`, 'latin1');
+  const bodyEnd = bytes.indexOf(end, labelEnd);
+  if (bodyEnd === -1 || bytes.subarray(bodyEnd + end.length).some((b) => !isSpace(b))) return undefined;
+  let start = labelEnd + DASHES.length;
+  // Past header lines ("Proc-Type: 4,ENCRYPTED"): the body starts after the last line holding a ':'.
+  const colon = bytes.subarray(start, bodyEnd).lastIndexOf(0x3a);
+  if (colon !== -1) start = lineEnd(bytes.subarray(0, bodyEnd), start + colon);
+  return bytes.subarray(start, bodyEnd);
+}
+
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+}
+
+/**
  * `der` as a PEM block with `label`: 64-character lines, LF line ends, a final LF — the form OpenSSL and Node write
  * (`KeyObject.export({ format: 'pem' })`), built in a Buffer the caller owns and zeroes.
  */

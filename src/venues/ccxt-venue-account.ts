@@ -686,11 +686,14 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     try {
       if (kind.markets !== false) await this.#marketsLoaded();
       if (kind.auth) {
-        const signing = forSigning(await this.#resolveCredentials(), this.id);
+        const resolved = await this.#resolveCredentials();
+        // The caller scrubs its answer with these very values after this call has zeroed its own: the stored ones
+        // first, so that they are held even when the secret is refused below, then the form ccxt signs with.
+        for (const value of credentialValues(resolved)) kind.record?.held.push(value.clone());
+        const signing = forSigning(resolved, this.id);
         call.credentials = signing.credentials;
         call.stored = signing.stored;
-        // The caller scrubs its answer with these very values after this call has zeroed its own.
-        for (const value of callSecrets(call)) kind.record?.held.push(value.clone());
+        if (signing.stored !== undefined) kind.record?.held.push(signing.credentials.secret.clone());
       }
       return await this.#calls.run(call, () => run(this.#exchange));
     } catch (err) {

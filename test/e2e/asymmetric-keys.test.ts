@@ -1,6 +1,7 @@
 // Issue 19, asymmetric exchange API keys: orders through `cofre serve` (ccxt's binance) signed with an Ed25519 key
-// and with an RSA key, verified by the paper exchange as Binance documents; a wrong key refused; the private keys
-// never in a log line, an audit record, the state DB, a response or an error.
+// and with an RSA key, verified by the paper exchange as Binance documents; a wrong key refused; a rotation from
+// HMAC to Ed25519 with `cofre rotate`; the private keys never in a log line, an audit record, the state DB, a
+// response or an error.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BTCUSDT } from '../../src/paper-exchange/spot-markets.js';
+import { promoteElsewhere } from './promote-elsewhere.js';
 import { errorCodeOf, type HttpAnswer, type ServedFixture, startServedBroker } from './served-broker.js';
 
 const ed = generateKeyPairSync('ed25519');
@@ -27,7 +29,26 @@ const STORED = {
     .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
     .toString(),
 };
+const rotated = generateKeyPairSync('ed25519');
+const ROTATED_PEM = pem(rotated.privateKey);
 const API_KEYS = { ed: 'EdKey0123456789abcdef', rsa: 'RsaKey0123456789abcdef' };
+
+/** Every form a leak of one PEM key could take (past the first bytes, which are the same for every key of a type). */
+const formsOf = (text: string): string[] => {
+  const lines = text.split(/\r?\n/).filter((l) => l !== '' && !l.startsWith('-----'));
+  const body = lines.join('');
+  const der = Buffer.from(body, 'base64');
+  const tail = body.slice(32);
+  return [
+    ...lines.slice(1).filter((l) => l.length >= 16),
+    tail,
+    encodeURIComponent(tail),
+    der.subarray(24).toString('hex'),
+    der.subarray(24).toString('base64'),
+    JSON.stringify(text).slice(40, 100),
+  ];
+};
+const canaries = [...Object.values(STORED), ROTATED_PEM].flatMap(formsOf);
 
 let fx: ServedFixture;
 let agent: string;
@@ -39,17 +60,19 @@ const account = (id: string, secret: string, apiKey: string) => (url: string) =>
 beforeAll(async () => {
   const stored = (apiKey: string, secret: string) => JSON.stringify({ apiKey, secret });
   fx = await startServedBroker(
-    (url) => [
+    (url, credentials) => [
       'accounts:',
       account('ed', 'ed', 'ed')(url),
       account('rsa', 'rsa', 'rsa')(url),
       account('wrong', 'wrong', 'wrong')(url),
       account('encrypted', 'encrypted', 'encrypted')(url),
+      // The fixture's HMAC key, rotated to an Ed25519 key below.
+      `  paper: { venue: binance, mode: paper, baseUrl: "${url}", ${credentials} }`,
       'policies:',
       '  trader:',
       '    rules:',
       '      - allow: [list_accounts, get_balance, place_order, cancel_order, get_order]',
-      '        accounts: [ed, rsa, wrong, encrypted]',
+      '        accounts: [ed, rsa, wrong, encrypted, paper]',
       'rotation: { pollInterval: 1h }',
     ],
     {
@@ -70,6 +93,7 @@ beforeAll(async () => {
       },
     },
   );
+  fx.paper.addApiKey(API_KEYS.ed, { apiKey: fx.apiKey.apiKey, secret: fx.apiKey.secret });
   agent = await fx.agentToken('trader-1', 'trader');
 });
 
@@ -169,33 +193,34 @@ describe('keys that cannot sign', () => {
   });
 });
 
-describe('canary: the private keys never leave', () => {
-  /** Every form a leak of one PEM key could take. */
-  const formsOf = (text: string): string[] => {
-    const lines = text
-      .split(/\r?\n/)
-      .filter((l) => l !== '' && !l.startsWith('-----'))
-      // The first characters of every PKCS#8 body are the same for all keys of a type: not secret.
-      .map((l) => l.slice(24));
-    const body = lines.join('');
-    const der = Buffer.from(
-      text
-        .split(/\r?\n/)
-        .filter((l) => !l.startsWith('-----'))
-        .join(''),
-      'base64',
-    );
-    return [
-      ...lines.filter((l) => l.length >= 16),
-      body,
-      encodeURIComponent(body),
-      der.subarray(24).toString('hex'),
-      der.subarray(24).toString('base64'),
-      JSON.stringify(text).slice(40, 100),
-    ];
-  };
-  const canaries = Object.values(STORED).flatMap(formsOf);
+describe('rotation', () => {
+  it('rotates an HMAC account to an Ed25519 key with `cofre rotate` (its test step signs with the new key)', async () => {
+    expect((await buy('paper', 'hmac-before-rotation')).body['status']).toBe('executed');
+    const apiKey = 'RotatedEd0123456789';
+    fx.paper.addApiKey(API_KEYS.ed, { apiKey, publicKey: spki(rotated.publicKey) });
+    await promoteElsewhere(fx, { apiKey, secret: ROTATED_PEM });
+    expect(await fx.server.runtime.credentialVersions.checkNow()).toHaveLength(1);
+    expect((await buy('paper', 'ed-after-rotation')).body['status']).toBe('executed');
+    const sent = fx.paper.requests().filter((r) => r.params['newClientOrderId'] === 'ed-after-rotation');
+    expect(sent.map((r) => [r.apiKey, r.verified])).toEqual([[apiKey, true]]);
+  });
 
+  it('refuses to promote an Ed25519 key the venue does not know, and keeps the current one', async () => {
+    const unknown = generateKeyPairSync('ed25519');
+    fx.paper.addApiKey(API_KEYS.ed, { apiKey: 'RotatedEdOther012345', publicKey: spki(rotated.publicKey) });
+    const refused = await promoteElsewhere(fx, {
+      apiKey: 'RotatedEdOther012345',
+      secret: pem(unknown.privateKey),
+    }).catch((err: unknown) => String(err));
+    expect(refused).toMatch(/COFRE_VENUE_AUTH_FAILED/);
+    // What `cofre rotate` printed names neither the new key nor the current one.
+    for (const canary of [...canaries, ...formsOf(pem(unknown.privateKey))])
+      expect(refused).not.toContain(canary);
+    expect((await buy('paper', 'ed-after-refused')).body['status']).toBe('executed');
+  });
+});
+
+describe('canary: the private keys never leave', () => {
   it('none in the server log, the audit log, the state DB or any other file cofre wrote', () => {
     expect(canaries.length).toBeGreaterThan(20);
     const files = readdirSync(fx.dir).filter((f) => !['cofre.store', 'cofre.key', 'cofre.yaml'].includes(f));
