@@ -225,12 +225,15 @@ function failure(err: unknown): {
   return { text: `${err.code}: ${err.message}`, status, details: { code: err.code } };
 }
 
-/** The key-scope finding with the API key's type (`Ed25519 key: …`, `details.keyType`), once it is known. */
+/**
+ * The key-scope finding with the API key's type once it is known: in `details.keyType` always, and in the message
+ * for a key pair (`Ed25519 key: …`, `RSA 2048 key: …`); an HMAC secret, the usual case, is not named there.
+ */
 function withKeyType(found: DoctorFinding, keyType: ApiKeyDescription | undefined): DoctorFinding {
   if (keyType === undefined) return found;
   return {
     ...found,
-    message: `${apiKeyLabel(keyType)} key: ${found.message}`,
+    message: keyType.type === 'hmac' ? found.message : `${apiKeyLabel(keyType)} key: ${found.message}`,
     details: {
       ...found.details,
       keyType: keyType.type,
