@@ -25,7 +25,9 @@
  *   market orders); `fetchMarkets` (:3425) loads spot, linear and inverse markets unless `options.fetchMarkets.types`
  *   says otherwise; `sign` (:13305) puts the key in `X-MBX-APIKEY` and the signature in the query or body;
  *   `handleErrors` (:13481) builds its messages from the raw body; a cancel answer's `clientOrderId` is the cancel
- *   request's own id, the order's is `origClientOrderId`.
+ *   request's own id, the order's is `origClientOrderId`; a `secret` holding `PRIVATE KEY` is signed as RSA when
+ *   longer than 120 characters, else as Ed25519 (:13424), so a PEM secret is handed over in one canonical form
+ *   (`api-secret.ts`, see `forSigning` below).
  *
  * Credentials (the choice, and why):
  * ccxt signs with keys it reads from properties of the instance, as JS strings, and JS strings cannot be wiped:

@@ -1,7 +1,7 @@
 // Issue 19: `cofre paper --create-keys --key-type ed25519|rsa` makes an asymmetric key pair, stores the private key
 // at the account's secret reference and gives the paper exchange the public key only; `cofre doctor` signs with it
 // and reports the key type.
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -79,6 +79,32 @@ describe('cofre paper --create-keys --key-type', () => {
       expect(doctor.stdout + doctor.stderr).not.toContain(body.slice(32, 64));
     });
   }
+
+  it('takes a key pair stored as the README says (a value of its own, --from-file)', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pemFile = join(dir, 'binance-ed25519.pem');
+    writeFileSync(
+      pemFile,
+      privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().replace(/\n/g, '\r\n'),
+    );
+    const apiKey = `Readme${randomBytes(8).toString('hex')}`;
+    expect((await cli(dir, ['secret', 'put', 'exchanges/binance-api-key'], `${apiKey}\n`)).code).toBe(0);
+    expect(
+      (await cli(dir, ['secret', 'put', 'exchanges/binance-private-key', '--from-file', pemFile])).code,
+    ).toBe(0);
+    const path = join(dir, 'cofre.yaml');
+    writeFileSync(
+      path,
+      readFileSync(path, 'utf8')
+        .replace('local:exchanges/paper#apiKey', 'local:exchanges/binance-api-key')
+        .replace('local:exchanges/paper#secret', 'local:exchanges/binance-private-key'),
+    );
+    // Existing keys: the paper exchange is given the public key derived from the stored private key.
+    const said = await startPaper('hmac');
+    expect(said).toContain('Account "paper": Ed25519 keys read from');
+    const doctor = await cli(dir, ['doctor']);
+    expect(doctor.stdout).toContain('paper: Ed25519 key: the key can withdraw');
+  });
 
   it('refuses a key type it does not know', async () => {
     await expect(startPaper('dsa')).rejects.toThrow(
