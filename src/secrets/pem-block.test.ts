@@ -2,7 +2,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { encodePem, looksLikePem, readPemBlocks } from './pem-block.js';
+import { encodePem, looksLikePem, pemBodyRegion, readPemBlocks } from './pem-block.js';
 
 const ed = generateKeyPairSync('ed25519');
 const edPem = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -91,5 +91,25 @@ describe('looksLikePem', () => {
     expect(
       looksLikePem(Buffer.from('NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j')),
     ).toBe(false);
+  });
+});
+
+describe('pemBodyRegion', () => {
+  it('is the text between the armor lines of a value that is one PEM block, past any header lines', () => {
+    const body = edPem.split('\n')[1] ?? '';
+    expect(pemBodyRegion(Buffer.from(`\n ${edPem}\n`))?.toString()).toBe(`\n${body}\n`);
+    const legacy = rsa.privateKey
+      .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+      .toString();
+    const region = pemBodyRegion(Buffer.from(legacy))?.toString() ?? '';
+    expect(region).not.toMatch(/Proc-Type|DEK-Info|ENCRYPTED/);
+    expect(legacy).toContain(region.trim().split('\n')[0]);
+  });
+
+  it('is undefined for text around the block, two blocks, or no END line', () => {
+    expect(pemBodyRegion(Buffer.from(`Bag Attributes\n${edPem}`))).toBeUndefined();
+    expect(pemBodyRegion(Buffer.from(`${edPem}${rsaPem}`))).toBeUndefined();
+    expect(pemBodyRegion(Buffer.from(edPem.slice(0, 80)))).toBeUndefined();
+    expect(pemBodyRegion(Buffer.from('NhqPtmdSJYdKjVHjA7PZj4Mge3R5'))).toBeUndefined();
   });
 });
