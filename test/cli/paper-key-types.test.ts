@@ -47,11 +47,15 @@ async function storedKeys(): Promise<{ apiKey: string; secret: string }> {
   }
 }
 
-async function startPaper(keyType: string): Promise<string> {
+async function startPaper(keyType: string | undefined, createKeys = true): Promise<string> {
   const io = { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), cwd: dir };
   let said = '';
   io.stderr.on('data', (c: Buffer) => (said += c.toString('utf8')));
-  const exchange = await paper(io, {}, { createKeys: true, keyType, wait: false });
+  const exchange = await paper(
+    io,
+    {},
+    { createKeys, ...(keyType === undefined ? {} : { keyType }), wait: false },
+  );
   stops.push(() => exchange.stop());
   return said;
 }
@@ -100,7 +104,7 @@ describe('cofre paper --create-keys --key-type', () => {
         .replace('local:exchanges/paper#secret', 'local:exchanges/binance-private-key'),
     );
     // Existing keys: the paper exchange is given the public key derived from the stored private key.
-    const said = await startPaper('hmac');
+    const said = await startPaper(undefined, false);
     expect(said).toContain('Account "paper": Ed25519 keys read from');
     const doctor = await cli(dir, ['doctor']);
     expect(doctor.stdout).toContain('paper: Ed25519 key: the key can withdraw');

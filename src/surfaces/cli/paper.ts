@@ -60,7 +60,7 @@ export async function paper(
       `--spare-key makes a key for one account; name it with --account (paper accounts: ${accounts.map(([id]) => id).join(', ')})`,
     );
   }
-  const keyType = readKeyType(options.keyType);
+  const keyType = readKeyType(options.keyType, options.createKeys === true);
   const listen = listenAddress(accounts);
   const resolver = await openResolver(config, { promptPassphrase: (q) => promptHidden(io, q) });
   const keys: ProvisionedPaperKeys[] = [];
@@ -143,8 +143,14 @@ function printListening(
 
 const KEY_TYPE_NAMES: Readonly<Record<ApiKeyType, string>> = { hmac: 'HMAC', ed25519: 'Ed25519', rsa: 'RSA' };
 
-function readKeyType(value: string | undefined): ApiKeyType {
+function readKeyType(value: string | undefined, create: boolean): ApiKeyType {
   if (value === undefined) return 'hmac';
+  if (!create) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      '--key-type says what --create-keys makes; give both (existing keys are used as they are)',
+    );
+  }
   const type = API_KEY_TYPES.find((t) => t === value);
   if (type === undefined) {
     throw new CofreError(
