@@ -73,7 +73,7 @@ describe('describeApiSecret refuses what cannot sign, naming the account and nev
       ed.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       /public key, not a private key/,
     ],
-    ['an EC key', ec.export({ type: 'pkcs8', format: 'pem' }).toString(), /is a ec key/],
+    ['an EC key', ec.export({ type: 'pkcs8', format: 'pem' }).toString(), /is a key of type "ec"/],
     ['an EC key in SEC1', ec.export({ type: 'sec1', format: 'pem' }).toString(), /PEM "EC PRIVATE KEY"/],
     ['RSA 1024', small.export({ type: 'pkcs8', format: 'pem' }).toString(), /RSA key of 1024 bits/],
     ['a truncated PEM', edPem.slice(0, 60), /not a readable one/],

@@ -115,7 +115,7 @@ function privateKeyOf(
     }
     throw invalid(
       account,
-      `is a ${type ?? 'unknown'} key; Binance API keys are Ed25519 (recommended), RSA or HMAC`,
+      `is a key of type "${type ?? 'unknown'}"; Binance API keys are Ed25519 (recommended), RSA or HMAC`,
     );
   } finally {
     for (const block of blocks) block.der.fill(0);
