@@ -230,6 +230,11 @@ export const errorCatalogue = {
     true,
     "An account's credentials could not be read from their secret backend (missing, denied or unreachable), so nothing was sent. The reason is in the server log, not in the answer; `cofre doctor` checks every reference.",
   ),
+  COFRE_CREDENTIALS_INVALID: spec(
+    'unavailable',
+    false,
+    "An account's API secret has a form cofre cannot sign with: an encrypted private key, a public key or certificate in place of the private key, a key that is neither Ed25519 nor RSA (2048 bits or more), or PEM text that does not decode. Nothing was sent. The message says which, never the key; `cofre doctor` reports each account's key type.",
+  ),
   COFRE_ACCOUNT_NOT_FOUND: spec(
     'not_found',
     false,

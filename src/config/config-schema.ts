@@ -25,7 +25,9 @@ export { POLICY_ACTIONS, type PolicyAction } from './policy-config.js';
 const credentialsSchema = z
   .strictObject({
     apiKey: secretRefSchema.describe('Secret reference to the API key.'),
-    secret: secretRefSchema.describe('Secret reference to the API secret (or private key).'),
+    secret: secretRefSchema.describe(
+      'Secret reference to the API secret: an HMAC secret, or an Ed25519 or RSA (2048 bits or more) private key in unencrypted PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`; line ends and `\\n` escapes do not matter). A key pair is signed as Binance documents it; `cofre doctor` shows the type.',
+    ),
     password: secretRefSchema
       .optional()
       .describe('Secret reference to the API passphrase, for venues that need one.'),

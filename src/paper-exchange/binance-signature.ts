@@ -9,8 +9,14 @@
  * - the `signature` parameter itself is sent in the query string or the body, so it is not part of what is signed.
  *
  * The bytes are taken exactly as received (still percent-encoded): Binance signs the wire text, not decoded values.
+ *
+ * Asymmetric keys ("SIGNED Endpoint Examples for POST /api/v3/order", RSA Keys; Ed25519 Keys in the current
+ * revision; "API Key Types", faqs/api_key_types.md): the same `totalParams` is signed with the private key whose
+ * public key was registered for the API key — RSASSA-PKCS1-v1_5 with SHA-256 for RSA, Ed25519 (pure, no prehash) —
+ * and the signature is sent as base64, URL-encoded "since the signature may contain `/` and `=`". Unlike HMAC's hex,
+ * these signatures are case sensitive.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { constants, createHmac, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
 
 /** Hex HMAC-SHA256 of `totalParams` under `secret`, as a client computes it. */
 export function binanceSignature(secret: Buffer | string, totalParams: string): string {
@@ -50,6 +56,34 @@ export function verifyBinanceSignature(secret: Buffer | string, totalParams: str
   const given = Buffer.from(sent.toLowerCase(), 'ascii');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/**
+ * True when `sent` (as it stood in the request: URL-encoded base64) is `publicKey`'s Ed25519 or RSA (PKCS#1 v1.5,
+ * SHA-256) signature of `totalParams`. A signature that is not base64 once decoded is false, not an exception:
+ * Binance answers any bad signature with -1022.
+ *
+ * `+` is decoded as a space (the form encoding of the body and of ccxt's query strings), so a base64 `+` sent without
+ * URL-encoding fails, as the docs warn.
+ */
+export function verifyAsymmetricSignature(publicKey: KeyObject, totalParams: string, sent: string): boolean {
+  let text: string;
+  try {
+    text = decodeURIComponent(sent.replace(/\+/g, ' '));
+  } catch {
+    return false;
+  }
+  if (!BASE64.test(text)) return false;
+  const signature = Buffer.from(text, 'base64');
+  const data = Buffer.from(totalParams, 'utf8');
+  try {
+    if (publicKey.asymmetricKeyType === 'ed25519') return verify(null, data, publicKey, signature);
+    return verify('sha256', data, { key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+  } catch {
+    return false;
+  }
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function withoutSignature(raw: string): { rest: string; signatures: string[] } {
   if (raw === '') return { rest: '', signatures: [] };

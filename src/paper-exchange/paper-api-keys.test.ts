@@ -1,9 +1,11 @@
 // Several API keys per paper account, as a key rotation on Binance's site makes them, and what each key may do.
+import { generateKeyPairSync } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type PaperExchange, startPaperExchange } from './paper-exchange.js';
 import { BTCUSDT } from './spot-markets.js';
-import { client } from './testdata/signed-client.js';
+import { client, keyPairClient } from './testdata/signed-client.js';
 
 const OLD = { apiKey: 'oldKey0123456789', secret: 'old-secret-do-not-leak' };
 const NEW = { apiKey: 'newKey0123456789', secret: 'new-secret-do-not-leak' };
@@ -95,5 +97,50 @@ describe('paper exchange: API keys', () => {
     expect(() => {
       ex.revokeApiKey('noSuchKey');
     }).toThrow(/no such API key/);
+  });
+
+  it('registers Ed25519 and RSA public keys and verifies their signatures; -1022 for another key', async () => {
+    const ed = generateKeyPairSync('ed25519');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = (key: typeof ed.publicKey) => key.export({ type: 'spki', format: 'pem' }).toString();
+    ex.addApiKey(NEW.apiKey, { apiKey: 'edKey0123456789', publicKey: pem(ed.publicKey) });
+    ex.addApiKey(NEW.apiKey, { apiKey: 'rsaKey012345678', publicKey: pem(rsa.publicKey) });
+    const edClient = keyPairClient(ex, 'edKey0123456789', ed.privateKey, now);
+    const rsaClient = keyPairClient(ex, 'rsaKey012345678', rsa.privateKey, now);
+    expect((await edClient('POST', '/api/v3/order', BUY)).status).toBe(200);
+    expect((await rsaClient('GET', '/api/v3/account', {})).status).toBe(200);
+    // Each key signs for itself only, and an HMAC signature is no signature for a key pair.
+    const crossed = await keyPairClient(
+      ex,
+      'edKey0123456789',
+      rsa.privateKey,
+      now,
+    )('GET', '/api/v3/account', {});
+    expect([crossed.status, crossed.body.code]).toEqual([400, -1022]);
+    const hmac = await client(ex, 'rsaKey012345678', 'anything', now)('GET', '/api/v3/account', {});
+    expect(hmac.body.code).toBe(-1022);
+  });
+
+  it('refuses a key pair it cannot register: a private key, an unsupported size or type, both or neither form', () => {
+    const ed = generateKeyPairSync('ed25519');
+    const add = (key: Record<string, unknown>) => () => {
+      ex.addApiKey(NEW.apiKey, { apiKey: 'refusedKey0123', ...key });
+    };
+    expect(add({ publicKey: ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() })).toThrow(
+      /holds a private key/,
+    );
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+    expect(add({ publicKey: small.export({ type: 'spki', format: 'pem' }).toString() })).toThrow(
+      /RSA of 1024 bits/,
+    );
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(add({ publicKey: ec.export({ type: 'spki', format: 'pem' }).toString() })).toThrow(
+      /publicKey is ec/,
+    );
+    expect(add({ publicKey: 'not a key' })).toThrow(/not a PEM public key/);
+    expect(add({})).toThrow(/either secret \(HMAC\) or publicKey/);
+    expect(
+      add({ secret: 'x', publicKey: ed.publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
+    ).toThrow(/either secret/);
   });
 });

@@ -11,7 +11,8 @@
  * SIGNED endpoints ("SIGNED (TRADE and USER_DATA) Endpoint security"):
  * - the API key comes in the `X-MBX-APIKEY` header: missing or malformed → -2014, unknown → -2015 (HTTP 401);
  * - `signature` is the hex HMAC-SHA256 of `totalParams` (query string concatenated with the request body) under the
- *   account's secret, sent in the query string or the body; wrong → -1022 ({@link verifyBinanceSignature});
+ *   account's secret, or for an Ed25519 or RSA key the URL-encoded base64 signature of `totalParams` under the
+ *   registered public key, sent in the query string or the body; wrong → -1022 (`binance-signature.ts`);
  * - `timestamp` is required; `recvWindow` defaults to 5000 and may not exceed 60000; the request is processed only
  *   if `timestamp < serverTime + 1000 && serverTime - timestamp <= recvWindow`, else -1021.
  *
@@ -30,7 +31,7 @@ import { isIP } from 'node:net';
 
 import { BinanceApiError, binanceErrors } from './binance-error.js';
 import { BinanceParams } from './binance-params.js';
-import { signedPayload, verifyBinanceSignature } from './binance-signature.js';
+import { signedPayload } from './binance-signature.js';
 import {
   ECHO_KEY_MODES,
   echoKeyError,
@@ -469,7 +470,13 @@ function handleRequest(
     let key = '';
     if (route.signed) {
       const presented = authenticate(keys, apiKey);
-      checkSignedRequest(keys.secretOf(presented), query, body, params, serverTime);
+      checkSignedRequest(
+        (totalParams, signature) => keys.verify(presented, totalParams, signature),
+        query,
+        body,
+        params,
+        serverTime,
+      );
       verified = true;
       checkPermission(keys, presented, route.permission);
       if (echo !== undefined && isErrorEcho(echo)) throw echoKeyError(echo, presented);
@@ -562,7 +569,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
  * -1021 (outside the window).
  */
 function checkSignedRequest(
-  secret: Buffer | undefined,
+  verify: (totalParams: string, signature: string) => boolean,
   rawQuery: string,
   rawBody: string,
   params: BinanceParams,
@@ -575,7 +582,7 @@ function checkSignedRequest(
   const recvWindow = params.optionalLong('recvWindow') ?? DEFAULT_RECV_WINDOW;
   if (recvWindow > MAX_RECV_WINDOW) throw binanceErrors.greaterThan('recvWindow', String(MAX_RECV_WINDOW));
   // SECURITY: the signature is checked before anything else about the request is acted on.
-  if (secret === undefined || !verifyBinanceSignature(secret, payload.totalParams, payload.signature)) {
+  if (!verify(payload.totalParams, payload.signature)) {
     throw binanceErrors.invalidSignature();
   }
   // The documented rule, verbatim: process if timestamp < serverTime + 1000 && serverTime - timestamp <= recvWindow.

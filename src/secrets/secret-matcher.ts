@@ -34,6 +34,7 @@
  * Not safe to use after `dispose()`; safe to share between synchronous callers (it holds no scanning state).
  */
 import { CofreError } from '../errors.js';
+import { looksLikePem, pemBodyRegion, readPemBlocks } from './pem-block.js';
 import {
   type EncodedForm,
   encodedForms,
@@ -110,7 +111,7 @@ export class SecretMatcher {
       const bytes = secret.bytes();
       if (bytes.length === 0) continue;
       if (bytes.length < SHORT_SECRET_BYTES) whole.push(...wholeValueForms(bytes));
-      else runForms.push(...encodedForms(bytes));
+      else runForms.push(...encodedForms(pemBodyRegion(bytes) ?? bytes), ...pemKeyForms(bytes));
     }
     const minRuns = Uint32Array.from(runForms, (f) =>
       Math.min(f.bytes.length, f.kind === 'hex' ? rules.minHexRun : rules.minRun),
@@ -387,4 +388,25 @@ function escapeCovering(bytes: Buffer, at: number): number {
     return p + length > at ? p : at;
   }
   return at;
+}
+
+/**
+ * The encoded forms of the key inside a PEM secret (an exchange's Ed25519 or RSA private key): the DER bytes of each
+ * block, so the key is found also where its PEM text is not — hex of the DER, the DER's base64 at another alignment
+ * (a PKCS#1 key re-wrapped as PKCS#8, as cofre hands it to ccxt), an Ed25519 seed on its own (a substring of the
+ * DER), a JWK's base64url fields (each a run of the DER's). The PEM text itself, and any line of it, is covered by
+ * the forms of its body (`pemBodyRegion`: the armor lines are the same in every key and left out, so that words such
+ * as "private key" in a message are not redacted).
+ *
+ * SECURITY: the DER is read from the secret's bytes without a string and zeroed once encoded.
+ */
+function pemKeyForms(bytes: Buffer): EncodedForm[] {
+  if (!looksLikePem(bytes)) return [];
+  return readPemBlocks(bytes).flatMap((block) => {
+    try {
+      return block.der.length < SHORT_SECRET_BYTES ? [] : encodedForms(block.der);
+    } finally {
+      block.der.fill(0);
+    }
+  });
 }

@@ -25,7 +25,9 @@
  *   market orders); `fetchMarkets` (:3425) loads spot, linear and inverse markets unless `options.fetchMarkets.types`
  *   says otherwise; `sign` (:13305) puts the key in `X-MBX-APIKEY` and the signature in the query or body;
  *   `handleErrors` (:13481) builds its messages from the raw body; a cancel answer's `clientOrderId` is the cancel
- *   request's own id, the order's is `origClientOrderId`.
+ *   request's own id, the order's is `origClientOrderId`; a `secret` holding `PRIVATE KEY` is signed as RSA when
+ *   longer than 120 characters, else as Ed25519 (:13424), so a PEM secret is handed over in one canonical form
+ *   (`api-secret.ts`, see `forSigning` below).
  *
  * Credentials (the choice, and why):
  * ccxt signs with keys it reads from properties of the instance, as JS strings, and JS strings cannot be wiped:
@@ -53,6 +55,7 @@ import { isReviewedVenue, unreviewedVenueMessage } from '../config/reviewed-venu
 import { CofreError, isCofreError } from '../errors.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import type { RateWindow, RateWindowSource } from './account-queue.js';
+import { signingSecret } from './api-secret.js';
 import { keyScopeFromApiRestrictions } from './binance-api-restrictions.js';
 import {
   type CcxtBase,
@@ -209,6 +212,8 @@ interface CallState {
   /** The caller's record of its request's venue calls, if it keeps one. */
   readonly record: VenueCallRecord | undefined;
   credentials: VenueCredentials | undefined;
+  /** The API secret as stored, when ccxt signs with a canonical form of it (a PEM key, see `api-secret.ts`). */
+  stored: SecretValue | undefined;
   sent: boolean;
   httpStatus: number | undefined;
   venueCode: string | undefined;
@@ -673,6 +678,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       write: kind.write,
       record: kind.record,
       credentials: undefined,
+      stored: undefined,
       sent: false,
       httpStatus: undefined,
       venueCode: undefined,
@@ -682,17 +688,23 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
     try {
       if (kind.markets !== false) await this.#marketsLoaded();
       if (kind.auth) {
-        call.credentials = await this.#resolveCredentials();
-        // The caller scrubs its answer with these very values after this call has zeroed its own.
-        for (const value of credentialValues(call.credentials)) kind.record?.held.push(value.clone());
+        const resolved = await this.#resolveCredentials();
+        // The caller scrubs its answer with these very values after this call has zeroed its own: the stored ones
+        // first, so that they are held even when the secret is refused below, then the form ccxt signs with.
+        for (const value of credentialValues(resolved)) kind.record?.held.push(value.clone());
+        const signing = forSigning(resolved, this.id);
+        call.credentials = signing.credentials;
+        call.stored = signing.stored;
+        if (signing.stored !== undefined) kind.record?.held.push(signing.credentials.secret.clone());
       }
       return await this.#calls.run(call, () => run(this.#exchange));
     } catch (err) {
       throw this.#mapError(err, call);
     } finally {
-      const held = call.credentials;
+      const held = callSecrets(call);
       call.credentials = undefined;
-      for (const value of credentialValues(held)) value.zero();
+      call.stored = undefined;
+      for (const value of held) value.zero();
     }
   }
 
@@ -729,6 +741,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
             write: false,
             record: undefined,
             credentials: undefined,
+            stored: undefined,
             sent: false,
             httpStatus: undefined,
             venueCode: undefined,
@@ -797,7 +810,7 @@ export class CcxtVenueAccount implements VenueAccount, RateWindowSource {
       httpStatus: call.httpStatus,
       venueCode: call.venueCode,
       venueMessage: call.venueMessage,
-      secrets: credentialValues(call.credentials),
+      secrets: callSecrets(call),
     };
     return toVenueError(err, failed, this.#ccxt);
   }
@@ -955,6 +968,32 @@ function checkOrderRequest(order: OrderRequest): void {
 /** Defines `key` as a constant: later assignments throw (ccxt's code runs in strict mode). */
 function pin(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: false, configurable: false, enumerable: true });
+}
+
+/**
+ * `credentials` with the API secret in the form ccxt signs with (`api-secret.ts`): an HMAC secret as it is, a PEM
+ * private key as canonical PKCS#8, the stored PEM kept apart so that errors and answers are scrubbed of both.
+ * A key cofre cannot sign with is refused (`COFRE_CREDENTIALS_INVALID`) and every value zeroed.
+ */
+function forSigning(
+  credentials: VenueCredentials,
+  account: string,
+): { credentials: VenueCredentials; stored: SecretValue | undefined } {
+  let signing: ReturnType<typeof signingSecret>;
+  try {
+    signing = signingSecret(credentials.secret, account);
+  } catch (err) {
+    for (const value of credentialValues(credentials)) value.zero();
+    throw err;
+  }
+  if (signing.value === credentials.secret) return { credentials, stored: undefined };
+  return { credentials: { ...credentials, secret: signing.value }, stored: credentials.secret };
+}
+
+/** Every secret value a call holds: its credentials and the stored form of its API secret. */
+function callSecrets(call: Pick<CallState, 'credentials' | 'stored'>): SecretValue[] {
+  const values = credentialValues(call.credentials);
+  return call.stored === undefined ? values : [...values, call.stored];
 }
 
 function credentialValues(credentials: VenueCredentials | undefined): SecretValue[] {

@@ -1,4 +1,6 @@
 // A client of the paper exchange over plain HTTP that signs as Binance's documentation says, for its own tests.
+import { type KeyObject, sign } from 'node:crypto';
+
 import { expect } from 'vitest';
 
 import { binanceSignature } from '../binance-signature.js';
@@ -46,5 +48,28 @@ export function client(ex: PaperExchange, apiKey: string, secret: string, clock:
     return where === 'query'
       ? send(ex, method, `${path}?${signed}`, { apiKey })
       : send(ex, method, path, { apiKey, body: signed });
+  };
+}
+
+/**
+ * A client that signs with an Ed25519 or RSA private key, as the docs' RSA and Ed25519 examples do: base64 of the
+ * signature of query string + body, URL-encoded.
+ */
+export function keyPairClient(ex: PaperExchange, apiKey: string, privateKey: KeyObject, clock: () => number) {
+  return async (
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    params: Record<string, string>,
+  ): Promise<Reply> => {
+    const text = new URLSearchParams({ ...params, timestamp: String(clock()) }).toString();
+    const data = Buffer.from(text);
+    const raw =
+      privateKey.asymmetricKeyType === 'ed25519'
+        ? sign(null, data, privateKey)
+        : sign('sha256', data, privateKey);
+    const signed = `${text}&signature=${encodeURIComponent(raw.toString('base64'))}`;
+    return method === 'POST'
+      ? send(ex, method, path, { apiKey, body: signed })
+      : send(ex, method, `${path}?${signed}`, { apiKey });
   };
 }

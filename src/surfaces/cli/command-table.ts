@@ -70,7 +70,7 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       await (await import('./demo.js')).demo(io, options);
     },
   }),
-  command<{ account?: string; createKeys?: boolean; spareKey?: string }>({
+  command<{ account?: string; createKeys?: boolean; keyType?: string; spareKey?: string }>({
     path: ['paper'],
     description:
       "run the paper exchange for the config's paper accounts, at their baseUrl, with their keys (until Ctrl-C)",
@@ -80,6 +80,11 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
         flags: '--create-keys',
         description:
           'make random keys for accounts that have none and store them at their credential references',
+      },
+      {
+        flags: '--key-type <type>',
+        description:
+          'what --create-keys makes: hmac (default), ed25519 or rsa (a PEM private key in the backend; the paper exchange gets the public key only)',
       },
       {
         flags: '--spare-key <file>',

@@ -2,6 +2,7 @@ import type { AccountConfig } from '../../config/config-schema.js';
 import { isCofreError } from '../../errors.js';
 import type { SecretResolver } from '../../secrets/secret-resolver.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
+import { type ApiKeyDescription, apiKeyLabel, describeApiSecret } from '../../venues/api-secret.js';
 import { checkKeyScope, leastPrivilegeRequired } from '../../venues/check-key-scope.js';
 import type { VenueAccount, VenueCredentials } from '../../venues/venue-account.js';
 import type { DoctorCheck, DoctorContext, DoctorFinding } from './doctor-checks.js';
@@ -54,8 +55,19 @@ export function venueDoctorChecksWith(options: VenueDoctorOptions = {}): DoctorC
     const perAccount = await Promise.all(
       Object.entries(ctx.config.accounts).map(async ([id, account]) => {
         let venue: VenueAccount;
+        // What the API secret is (HMAC, Ed25519, RSA), learnt when the account's first call reads it.
+        let keyType: ApiKeyDescription | undefined;
+        const credentials = async (): Promise<VenueCredentials> => {
+          const values = await resolveCredentials(ctx.resolver, account);
+          try {
+            keyType = describeApiSecret(values.secret, id);
+          } catch {
+            // The call that reads them refuses the secret with the same error, which the finding reports.
+          }
+          return values;
+        };
         try {
-          venue = await open(id, account, () => resolveCredentials(ctx.resolver, account));
+          venue = await open(id, account, credentials);
         } catch (err) {
           const why = failure(err);
           return [
@@ -64,7 +76,11 @@ export function venueDoctorChecksWith(options: VenueDoctorOptions = {}): DoctorC
           ];
         }
         try {
-          return await Promise.all([keyScopeFinding(ctx, id, venue), clockFinding(id, venue, clock)]);
+          const [scope, skew] = await Promise.all([
+            keyScopeFinding(ctx, id, venue),
+            clockFinding(id, venue, clock),
+          ]);
+          return [withKeyType(scope, keyType), skew];
         } finally {
           await venue.close().catch(() => undefined);
         }
@@ -207,6 +223,23 @@ function failure(err: unknown): {
   }
   const status = WARN_ONLY.has(err.code) ? 'warn' : 'fail';
   return { text: `${err.code}: ${err.message}`, status, details: { code: err.code } };
+}
+
+/**
+ * The key-scope finding with the API key's type once it is known: in `details.keyType` always, and in the message
+ * for a key pair (`Ed25519 key: …`, `RSA 2048 key: …`); an HMAC secret, the usual case, is not named there.
+ */
+function withKeyType(found: DoctorFinding, keyType: ApiKeyDescription | undefined): DoctorFinding {
+  if (keyType === undefined) return found;
+  return {
+    ...found,
+    message: keyType.type === 'hmac' ? found.message : `${apiKeyLabel(keyType)} key: ${found.message}`,
+    details: {
+      ...found.details,
+      keyType: keyType.type,
+      ...(keyType.bits === undefined ? {} : { keyBits: keyType.bits }),
+    },
+  };
 }
 
 function finding(

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { createAuditKeys } from '../../audit/audit-keys.js';
 import { issueAgentToken, type IssuedToken } from '../../broker/agent-tokens.js';
 import { CofreError, isCofreError } from '../../errors.js';
+import type { PaperApiKey } from '../../paper-exchange/paper-api-keys.js';
 import { type PaperExchange, startPaperExchange } from '../../paper-exchange/paper-exchange.js';
 import { BTCUSDT, ETHUSDT } from '../../paper-exchange/spot-markets.js';
 import { EmbeddedBackend } from '../../secrets/embedded/embedded-backend.js';
@@ -12,6 +13,7 @@ import { parseSecretReference } from '../../secrets/secret-reference.js';
 import type { SecretResolver } from '../../secrets/secret-resolver.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { StateStore } from '../../state/state-store.js';
+import { type ApiKeyType, apiPublicKey, describeApiSecret } from '../../venues/api-secret.js';
 
 // Provisioning for paper trading, in one place: `cofre demo`, `cofre paper`, the tests and the benchmarks all set up
 // the paper exchange, its keys, a config and agent tokens through these functions, so they run the same setup.
@@ -42,12 +44,17 @@ export function randomPaperKeys(): PaperKeys {
  * {@link PAPER_BALANCES}. Binds 127.0.0.1; `port` 0 (the default) takes a free one.
  */
 export function startPaperVenue(
-  keys: readonly PaperKeys[],
+  keys: readonly PaperApiKey[],
   options: { port?: number; host?: string } = {},
 ): Promise<PaperExchange> {
   return startPaperExchange({
     ...options,
-    accounts: keys.map((k) => ({ apiKey: k.apiKey, secret: k.secret, balances: PAPER_BALANCES })),
+    accounts: keys.map((k) => ({
+      apiKey: k.apiKey,
+      ...(k.secret === undefined ? {} : { secret: k.secret }),
+      ...(k.publicKey === undefined ? {} : { publicKey: k.publicKey }),
+      balances: PAPER_BALANCES,
+    })),
     symbols: [BTCUSDT, ETHUSDT],
     prices: { BTCUSDT: '60000', ETHUSDT: '3000' },
   });
@@ -185,9 +192,13 @@ server:
 `;
 }
 
-/** How {@link paperKeysFromConfig} got an account's keys. */
-export interface ProvisionedPaperKeys extends PaperKeys {
+/**
+ * How {@link paperKeysFromConfig} got an account's keys: what the paper exchange must accept — the HMAC secret, or
+ * only the public key of an Ed25519 or RSA key (the private key stays in the backend).
+ */
+export interface ProvisionedPaperKeys extends PaperApiKey {
   readonly account: string;
+  readonly keyType: ApiKeyType;
   /** True when the keys were made now and written to the account's backend (`--create-keys`). */
   readonly created: boolean;
 }
@@ -195,30 +206,38 @@ export interface ProvisionedPaperKeys extends PaperKeys {
 /**
  * The keys the paper exchange must accept for a paper account: read through the account's own credential
  * references, or, when none of them exists yet and `create` is set, made at random and written there (a `#field`
- * reference becomes a field of a JSON object at its path). Keys that exist only in part are refused rather than
- * overwritten.
+ * reference becomes a field of a JSON object at its path). `keyType` picks what is made: an HMAC secret (64 hex
+ * characters, the default), or an Ed25519 or RSA (2048-bit) private key in PKCS#8 PEM, as Binance's key generator
+ * makes them; existing keys are used whatever their type. Keys that exist only in part are refused rather than
+ * overwritten; a stored secret cofre cannot sign with is refused (`COFRE_CREDENTIALS_INVALID`).
  *
- * SECURITY: the keys go from the backend to the paper exchange in memory; nothing here prints them.
+ * SECURITY: the keys go from the backend to the paper exchange in memory; nothing here prints them. Of an Ed25519
+ * or RSA key only the public key is given to the paper exchange, as to Binance.
  */
 export async function paperKeysFromConfig(
   account: string,
   credentials: { readonly apiKey: string; readonly secret: string },
   resolver: SecretResolver,
   create: boolean,
+  keyType: ApiKeyType = 'hmac',
 ): Promise<ProvisionedPaperKeys> {
-  const read = async (reference: string): Promise<string | undefined> => {
+  const read = async (reference: string): Promise<SecretValue | undefined> => {
     try {
-      const value = await resolver.resolve(reference);
-      const text = value.text();
-      value.zero();
-      return text;
+      return await resolver.resolve(reference);
     } catch (err) {
       if (isCofreError(err) && err.code === 'COFRE_SECRET_NOT_FOUND') return undefined;
       throw err;
     }
   };
   const [apiKey, secret] = [await read(credentials.apiKey), await read(credentials.secret)];
-  if (apiKey !== undefined && secret !== undefined) return { account, apiKey, secret, created: false };
+  try {
+    if (apiKey !== undefined && secret !== undefined) {
+      return { account, apiKey: apiKey.text(), ...verifierOf(secret, account), created: false };
+    }
+  } finally {
+    apiKey?.zero();
+    secret?.zero();
+  }
   if (apiKey !== undefined || secret !== undefined) {
     throw new CofreError(
       'COFRE_SECRET_NOT_FOUND',
@@ -231,13 +250,51 @@ export async function paperKeysFromConfig(
       `account "${account}" has no keys yet (${credentials.apiKey}, ${credentials.secret}); run \`cofre paper --create-keys\` to make random ones and store them there`,
     );
   }
-  const keys = randomPaperKeys();
+  const keys = newPaperKeys(keyType);
   await writeAtReferences(resolver, [
     [credentials.apiKey, keys.apiKey],
-    [credentials.secret, keys.secret],
+    [credentials.secret, keys.stored],
   ]);
   resolver.invalidate();
-  return { account, ...keys, created: true };
+  return { account, apiKey: keys.apiKey, keyType, ...keys.accepted, created: true };
+}
+
+/** What the paper exchange checks a stored secret's signatures with: the secret (HMAC) or the public key. */
+function verifierOf(
+  secret: SecretValue,
+  account: string,
+): { keyType: ApiKeyType; secret?: string; publicKey?: string } {
+  const { type } = describeApiSecret(secret, account);
+  if (type === 'hmac') return { keyType: type, secret: secret.text() };
+  return { keyType: type, publicKey: apiPublicKey(secret, account) ?? '' };
+}
+
+/**
+ * Fresh keys of `type`: the API key (64 hex characters, Binance's shape), the secret to store (HMAC secret or PKCS#8
+ * PEM private key) and what the paper exchange is given (the HMAC secret, or the public key alone).
+ */
+function newPaperKeys(type: ApiKeyType): {
+  apiKey: string;
+  stored: string;
+  accepted: { secret: string } | { publicKey: string };
+} {
+  const apiKey = randomBytes(32).toString('hex');
+  if (type === 'hmac') {
+    const secret = randomBytes(32).toString('hex');
+    return { apiKey, stored: secret, accepted: { secret } };
+  }
+  const pair =
+    type === 'ed25519'
+      ? generateKeyPairSync('ed25519', {
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        })
+      : generateKeyPairSync('rsa', {
+          modulusLength: 2048,
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        });
+  return { apiKey, stored: pair.privateKey, accepted: { publicKey: pair.publicKey } };
 }
 
 async function writeAtReferences(

@@ -5,6 +5,7 @@ import { CofreError } from '../../errors.js';
 import { PaperConfigError } from '../../paper-exchange/paper-config-error.js';
 import type { PaperExchange } from '../../paper-exchange/paper-exchange.js';
 import { openResolver } from '../../secrets/open-backend.js';
+import { API_KEY_TYPES, type ApiKeyType } from '../../venues/api-secret.js';
 import { type CliIo, println } from './cli-io.js';
 import { loadCliConfig } from './command-context.js';
 import type { GlobalOptions } from './command-spec.js';
@@ -24,6 +25,11 @@ export interface PaperOptions {
   readonly account?: string;
   /** Make random keys for accounts that have none and store them at their credential references. */
   readonly createKeys?: boolean;
+  /**
+   * What `createKeys` makes: `hmac` (default; a 64-character secret), `ed25519` or `rsa` (a PKCS#8 PEM private key
+   * stored at the secret reference; the paper exchange gets the public key only).
+   */
+  readonly keyType?: string;
   /**
    * Also accept a second, random key for the (one) paper account and write it to this new file (mode 600), as
    * `{"apiKey","secret"}`: the key a user makes on an exchange's site before `cofre rotate --from-file`.
@@ -54,12 +60,15 @@ export async function paper(
       `--spare-key makes a key for one account; name it with --account (paper accounts: ${accounts.map(([id]) => id).join(', ')})`,
     );
   }
+  const keyType = readKeyType(options.keyType, options.createKeys === true);
   const listen = listenAddress(accounts);
   const resolver = await openResolver(config, { promptPassphrase: (q) => promptHidden(io, q) });
   const keys: ProvisionedPaperKeys[] = [];
   try {
     for (const [id, account] of accounts) {
-      keys.push(await paperKeysFromConfig(id, account.credentials, resolver, options.createKeys === true));
+      keys.push(
+        await paperKeysFromConfig(id, account.credentials, resolver, options.createKeys === true, keyType),
+      );
     }
   } finally {
     await resolver.close();
@@ -111,8 +120,10 @@ function printListening(
     const refs = accounts.find(([id]) => id === k.account)?.[1].credentials;
     println(
       io.stderr,
-      `Account "${k.account}": keys ${k.created ? 'created now and stored at' : 'read from'} ${refs?.apiKey} and ${refs?.secret}.`,
+      `Account "${k.account}": ${KEY_TYPE_NAMES[k.keyType]} keys ${k.created ? 'created now and stored at' : 'read from'} ${refs?.apiKey} and ${refs?.secret}.${k.publicKey === undefined ? '' : ' The paper exchange holds its public key only:'}`,
     );
+    // A public key is not secret: it is what one pastes into Binance's "register API key" form.
+    if (k.publicKey !== undefined) io.stderr.write(k.publicKey);
   }
   if (spareKey !== undefined) {
     println(
@@ -128,6 +139,26 @@ function printListening(
       .map(([asset, amount]) => `${amount} ${asset}`)
       .join(', ')}. Balances and orders live in memory until it stops (Ctrl-C).`,
   );
+}
+
+const KEY_TYPE_NAMES: Readonly<Record<ApiKeyType, string>> = { hmac: 'HMAC', ed25519: 'Ed25519', rsa: 'RSA' };
+
+function readKeyType(value: string | undefined, create: boolean): ApiKeyType {
+  if (value === undefined) return 'hmac';
+  if (!create) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      '--key-type says what --create-keys makes; give both (existing keys are used as they are)',
+    );
+  }
+  const type = API_KEY_TYPES.find((t) => t === value);
+  if (type === undefined) {
+    throw new CofreError(
+      'COFRE_USAGE',
+      `--key-type must be one of ${API_KEY_TYPES.join(', ')}, not "${value}"`,
+    );
+  }
+  return type;
 }
 
 function paperAccounts(config: CofreConfig, only: string | undefined): [string, AccountConfig][] {
