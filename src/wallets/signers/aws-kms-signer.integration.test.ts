@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 
 import { CreateKeyCommand, type KeySpec, KMSClient } from '@aws-sdk/client-kms';
 import fc from 'fast-check';
-import { type Hex, recoverAddress, serializeSignature } from 'viem';
+import { bytesToHex, recoverAddress, serializeSignature } from 'viem';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { peerOrSkip } from '../../../test/peers/peer-or-skip.js';
@@ -78,7 +78,7 @@ describe.skipIf(moto === undefined)('AwsKmsSigner against moto KMS', () => {
         const signature = await signer.signDigest(digest);
         // EIP-2: s in the lower half of the order, else Ethereum refuses the signature.
         expect(BigInt(signature.s) <= secp256k1HalfOrder).toBe(true);
-        const hash = `0x${Buffer.from(digest).toString('hex')}` as Hex;
+        const hash = bytesToHex(digest);
         const recovered = await recoverAddress({ hash, signature: serializeSignature(signature) });
         expect(recovered).toBe(address);
       }),
@@ -90,17 +90,20 @@ describe.skipIf(moto === undefined)('AwsKmsSigner against moto KMS', () => {
     ['ECC_NIST_P256', 'SIGN_VERIFY'],
     ['RSA_2048', 'SIGN_VERIFY'],
     ['SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT'],
-  ] as const)('refuses a key of spec %s (%s) with COFRE_SIGNER_KEY_INVALID, naming its spec', async (spec, usage) => {
-    const keyId = await createKey(spec, usage);
-    const signer = signerOf(keyId);
-    const error = await failureOf(() => signer.address());
-    expect(isCofreError(error, 'COFRE_SIGNER_KEY_INVALID')).toBe(true);
-    expect((error as Error).message).toContain(keyId);
-    expect((error as Error).message).toContain(spec);
-    // Signing refuses too, before asking KMS to sign anything.
-    const signing = await failureOf(() => signer.signDigest(new Uint8Array(32)));
-    expect(isCofreError(signing, 'COFRE_SIGNER_KEY_INVALID')).toBe(true);
-  });
+  ] as const)(
+    'refuses a key of spec %s (%s) with COFRE_SIGNER_KEY_INVALID, naming its spec',
+    async (spec, usage) => {
+      const keyId = await createKey(spec, usage);
+      const signer = signerOf(keyId);
+      const error = await failureOf(() => signer.address());
+      expect(isCofreError(error, 'COFRE_SIGNER_KEY_INVALID')).toBe(true);
+      expect((error as Error).message).toContain(keyId);
+      expect((error as Error).message).toContain(spec);
+      // Signing refuses too, before asking KMS to sign anything.
+      const signing = await failureOf(() => signer.signDigest(new Uint8Array(32)));
+      expect(isCofreError(signing, 'COFRE_SIGNER_KEY_INVALID')).toBe(true);
+    },
+  );
 
   it('names a key that does not exist as COFRE_SIGNER_KEY_INVALID', async () => {
     const error = await failureOf(() => signerOf('alias/cofre-no-such-key').address());
