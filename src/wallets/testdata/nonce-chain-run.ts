@@ -32,6 +32,7 @@ export type Fate =
   /** The send throws before broadcasting (signing failed): the manager counts it unknown. */
   | 'throws';
 
+/** Any fate, successes twice as likely as each failure. */
 export const fateArb: fc.Arbitrary<Fate> = fc.constantFrom<Fate>(
   'ok',
   'ok',
@@ -57,6 +58,7 @@ export interface TestWallet {
   expectNoGapNoReuse(landed: number): Promise<void>;
 }
 
+/** A fresh random key (embedded signer), funded with 1 ETH on `g`. */
 export async function newTestWallet(g: GanachePeer): Promise<TestWallet> {
   const client: PublicClient = createPublicClient({ transport: http(g.url, { retryCount: 0 }) });
   const keyHex = Buffer.from(secp256k1.utils.randomPrivateKey()).toString('hex');
