@@ -95,6 +95,10 @@ describe.skipIf(moto === undefined || ganache === undefined)(
       // An RPC URL with an API key, kept as a secret.
       const apiKey = 'rpcApiKeyCanary0123456789';
       expect((await cli(dir, ['secret', 'put', 'rpc/dev'], `${g.url}/?apikey=${apiKey}\n`)).code).toBe(0);
+      // The same API key on an endpoint that does not answer: its failure must not quote the URL either.
+      expect(
+        (await cli(dir, ['secret', 'put', 'rpc/dead'], `http://127.0.0.1:9/?apikey=${apiKey}\n`)).code,
+      ).toBe(0);
       const good = await kmsKey('ECC_SECG_P256K1');
       const p256 = await kmsKey('ECC_NIST_P256');
       const kms = (id: string) =>
@@ -106,6 +110,9 @@ describe.skipIf(moto === undefined || ganache === undefined)(
   other:
     chainId: 5
     rpc: ["${g.url}"]
+  dead:
+    chainId: ${g.chainId}
+    rpc: [{secret: local:rpc/dead}]
 wallets:
   known:
     chain: dev
@@ -119,6 +126,9 @@ wallets:
   p256:
     chain: other
     key: ${kms(p256)}
+  cold:
+    chain: dead
+    key: {type: embedded, secret: local:wallets/known}
 `);
       const listed = await cli(dir, ['wallet', 'list']);
       expect(listed.code).toBe(0);
@@ -143,6 +153,8 @@ wallets:
       expect(wallets['chains.dev.rpc[0]']).toMatchObject({ status: 'ok' });
       expect(wallets['chains.other.rpc[0]']).toMatchObject({ status: 'fail' });
       expect(wallets['chains.other.rpc[0]']?.message).toContain(`reports chain id ${g.chainId}`);
+      expect(wallets['chains.dead.rpc[0]']).toMatchObject({ status: 'fail' });
+      expect(wallets['chains.dead.rpc[0]']?.message).toContain('no answer to eth_chainId');
 
       // SECURITY: no output holds the private key, the broken key's text or the RPC's API key, in any encoding.
       const everything = [listed.stdout, listed.stderr, doctor.stdout, doctor.stderr].join('\n');
