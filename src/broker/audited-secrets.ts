@@ -18,7 +18,9 @@ export type SecretPurpose =
   /** Issue 15: a service's credential, read to inject into one `http_request`. */
   | 'service-credential'
   /** Issue 15: a database's credentials, read to open one upstream connection for an agent. */
-  | 'database-credentials';
+  | 'database-credentials'
+  /** Issue 19: a chain's RPC endpoint URL that carries an API key, read once when the chain is first used. */
+  | 'wallet-rpc';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {
