@@ -15,6 +15,8 @@ export type SecretPurpose =
   | 'preflight'
   /** Issue 12: an account's venue credentials, read to ask the venue what the key may do (key-scope-gate.ts). */
   | 'key-scope'
+  /** Issue 19: an embedded wallet key, read to sign one digest (zeroed after). */
+  | 'wallet-key'
   /** Issue 15: a service's credential, read to inject into one `http_request`. */
   | 'service-credential'
   /** Issue 15: a database's credentials, read to open one upstream connection for an agent. */

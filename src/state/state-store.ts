@@ -4,6 +4,7 @@ import type { RotationStore } from '../rotation/rotation-types.js';
 import type { Awaitable } from './awaitable.js';
 import type { ControlStore } from './control-store.js';
 import type { LimitLedger, ReservationSettlement } from './limit-ledger.js';
+import type { NonceStore } from './nonce-store.js';
 
 /** An agent as the state store keeps it. The token itself is never stored: only its SHA-256. */
 export interface AgentRecord {
@@ -98,7 +99,7 @@ export type RestoreResult =
 
 /**
  * Durable broker state: agents, requests, limit budgets ({@link LimitLedger}) and operators, approvals and the
- * halt ({@link ControlStore}), key rotations ({@link RotationStore}, issue 12). SQLite for a single host
+ * halt ({@link ControlStore}), key rotations ({@link RotationStore}, issue 12), wallet nonces ({@link NonceStore}, issue 19). SQLite for a single host
  * (better-sqlite3, `state.type: sqlite`); PostgreSQL for many replicas (`state.type: postgres`, issue 16), behind
  * this same interface: every method returns an {@link Awaitable}, and every caller awaits it.
  *
@@ -112,7 +113,7 @@ export type RestoreResult =
  * adopts its `executing` requests ({@link StateStore.adoptOrphans}) and settles them at the venue. SQLite has one
  * replica (every process on the file shares it), so adoption there finds nothing: its restart settles instead.
  */
-export interface StateStore extends LimitLedger, ControlStore, RotationStore, AgentSessionStore {
+export interface StateStore extends LimitLedger, ControlStore, RotationStore, AgentSessionStore, NonceStore {
   addAgent(agent: AgentRecord): Awaitable<void>;
   agentByTokenId(tokenId: string): Awaitable<AgentRecord | undefined>;
   listAgents(): Awaitable<readonly AgentRecord[]>;

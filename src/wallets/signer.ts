@@ -1,4 +1,6 @@
 import type { WalletKeyConfig } from '../config/wallets-config.js';
+import { AwsKmsSigner } from './signers/aws-kms-signer.js';
+import { EmbeddedSigner } from './signers/embedded-signer.js';
 import type { WalletServiceDependencies } from './wallet-service.js';
 
 /** A 0x-prefixed hex string. */
@@ -32,10 +34,18 @@ export interface TransactionSigner {
 }
 
 /**
- * The signer of a wallet's key config.
- *
- * CONTRACT STUB (h-signer implements).
+ * The signer of a wallet's key config. Opens nothing yet: the KMS client and SDK load on first use, and an embedded
+ * key is read for each signature, so a wallet whose key source is down does not stop cofre from starting (its sends
+ * fail with `COFRE_SIGNER_UNAVAILABLE`; `cofre doctor` checks the key).
  */
-export function openSigner(_key: WalletKeyConfig, _deps: WalletServiceDependencies): TransactionSigner {
-  throw new Error('openSigner: not implemented yet (issue 19, h-signer)');
+export function openSigner(
+  key: WalletKeyConfig,
+  deps: Pick<WalletServiceDependencies, 'secrets'>,
+): TransactionSigner {
+  switch (key.type) {
+    case 'aws-kms':
+      return new AwsKmsSigner(key);
+    case 'embedded':
+      return new EmbeddedSigner(key.secret, deps.secrets);
+  }
 }

@@ -3,6 +3,7 @@
 
 import { postgresStateTestFile } from '../../../test/state/postgres-state-test-file.js';
 import { exerciseControlStore } from '../conformance/control-store-conformance.js';
+import { exerciseNonceStore } from '../conformance/nonce-store-conformance.js';
 import { exerciseRequestListing } from '../conformance/request-list-conformance.js';
 import { exerciseRotationStore } from '../conformance/rotation-store-conformance.js';
 import { exerciseStateStore, type OpenStateStore } from '../conformance/state-store-conformance.js';
@@ -19,3 +20,4 @@ exerciseStateStore('PostgreSQL', open);
 exerciseControlStore('PostgreSQL', open, { propertyRuns: 100 });
 exerciseRotationStore('PostgreSQL', open);
 exerciseRequestListing('PostgreSQL', open);
+exerciseNonceStore('PostgreSQL', open);

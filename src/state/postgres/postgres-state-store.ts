@@ -14,6 +14,7 @@ import type {
   OperatorRecord,
 } from '../control-store.js';
 import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
+import type { NonceClaim } from '../nonce-store.js';
 import type {
   AgentRecord,
   AuditHorizon,
@@ -29,6 +30,7 @@ import type { PgDb } from './pg-db.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { PostgresControlStore } from './postgres-control-store.js';
 import { PostgresLimitLedger } from './postgres-limit-ledger.js';
+import { PostgresNonceStore } from './postgres-nonce-store.js';
 import { PostgresRequestStore } from './postgres-request-store.js';
 import { PostgresRotationStore } from './postgres-rotation-store.js';
 import { PostgresSessionStore } from './postgres-session-store.js';
@@ -61,6 +63,7 @@ export class PostgresStateStore implements StateStore {
   readonly #control: PostgresControlStore;
   readonly #rotations: PostgresRotationStore;
   readonly #sessions: PostgresSessionStore;
+  readonly #nonces: PostgresNonceStore;
   readonly #requests: PostgresRequestStore;
   #closed = false;
 
@@ -82,6 +85,7 @@ export class PostgresStateStore implements StateStore {
     this.#control = new PostgresControlStore(db);
     this.#rotations = new PostgresRotationStore(db);
     this.#sessions = new PostgresSessionStore(db);
+    this.#nonces = new PostgresNonceStore(db);
     this.#requests = new PostgresRequestStore(
       db,
       this.#limits,
@@ -353,6 +357,16 @@ export class PostgresStateStore implements StateStore {
 
   rotations(options?: { readonly active?: boolean }): Promise<readonly RotationRecord[]> {
     return this.#rotations.rotations(options);
+  }
+
+  // Wallet nonces (issue 19): see PostgresNonceStore.
+
+  claimNonce(wallet: string, holder: string, at: Date, expires: Date): Promise<NonceClaim> {
+    return this.#nonces.claimNonce(wallet, holder, at, expires);
+  }
+
+  releaseNonce(wallet: string, holder: string, advanceTo?: number): Promise<boolean> {
+    return this.#nonces.releaseNonce(wallet, holder, advanceTo);
   }
 
   /** Writes the rows still waiting ({@link recordFinished}) and closes the pool. Idempotent. */

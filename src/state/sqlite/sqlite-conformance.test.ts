@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 
 import { exerciseControlStore } from '../conformance/control-store-conformance.js';
+import { exerciseNonceStore } from '../conformance/nonce-store-conformance.js';
 import { exerciseRequestListing } from '../conformance/request-list-conformance.js';
 import { exerciseRotationStore } from '../conformance/rotation-store-conformance.js';
 import { exerciseStateStore, type OpenStateStore } from '../conformance/state-store-conformance.js';
@@ -39,3 +40,4 @@ exerciseStateStore('SQLite state file', open);
 exerciseControlStore('SQLite state file', open);
 exerciseRotationStore('SQLite state file', open);
 exerciseRequestListing('SQLite state file', open);
+exerciseNonceStore('SQLite state file', open);

@@ -91,7 +91,7 @@ describe('storage', () => {
       migrated.close();
     }
     const db = new Database(oldPath, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(6);
+    expect(db.pragma('user_version', { simple: true })).toBe(7);
     db.close();
     await rm(oldPath, { force: true });
   });

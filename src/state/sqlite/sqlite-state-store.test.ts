@@ -49,7 +49,7 @@ describe('SqliteStateStore migration', () => {
     const again = new SqliteStateStore(oldPath);
     again.close();
     const check = new Database(oldPath);
-    expect(check.pragma('user_version', { simple: true })).toBe(6);
+    expect(check.pragma('user_version', { simple: true })).toBe(7);
     check.close();
     await rm(oldPath, { force: true });
   });

@@ -15,6 +15,7 @@ import type {
 } from '../control-store.js';
 import { FinishedRows } from '../finished-rows.js';
 import type { LimitExceeded, ReservationSettlement } from '../limit-ledger.js';
+import type { NonceClaim } from '../nonce-store.js';
 import type {
   AgentRecord,
   AuditHorizon,
@@ -29,6 +30,7 @@ import { insertUnique } from './insert-unique.js';
 import { migrateTo4, SqliteAuditHorizon } from './sqlite-audit-horizon.js';
 import { migrateTo3, SqliteControlStore } from './sqlite-control-store.js';
 import { LIMIT_LEDGER_SCHEMA, SqliteLimitLedger } from './sqlite-limit-ledger.js';
+import { migrateTo7, SqliteNonceStore } from './sqlite-nonce-store.js';
 import { migrateTo5, SqliteRotationStore } from './sqlite-rotation-store.js';
 import { migrateTo6, SqliteSessionStore } from './sqlite-session-store.js';
 
@@ -84,7 +86,7 @@ CREATE INDEX IF NOT EXISTS requests_created ON requests (created_at, request_id)
 `;
 
 /** `PRAGMA user_version` of the schema above; older files are migrated in {@link migrate}. */
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 /** Brings a file made by an earlier cofre up to {@link SCHEMA_VERSION}, one step after another, in one transaction. */
 function migrate(db: Database.Database): void {
@@ -106,6 +108,8 @@ function migrate(db: Database.Database): void {
     if (version < 5) migrateTo5(db);
     // 5 → 6: short-lived agent tokens from exchange and delegation (issue 17).
     if (version < 6) migrateTo6(db);
+    // 6 → 7: EVM wallet nonces (issue 19).
+    if (version < 7) migrateTo7(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // IMMEDIATE: two processes opening a new file at once take turns instead of failing with SQLITE_BUSY.
   }).immediate();
@@ -179,6 +183,7 @@ export class SqliteStateStore implements StateStore {
   readonly #horizon: SqliteAuditHorizon;
   readonly #rotations: SqliteRotationStore;
   readonly #sessions: SqliteSessionStore;
+  readonly #nonces: SqliteNonceStore;
   // Transactions built once, like the statements (no allocation per call on the request path).
   readonly #claim: Database.Transaction<
     (request: RequestRecord) => { claimed: true } | { claimed: false; existing: RequestRecord }
@@ -227,6 +232,7 @@ export class SqliteStateStore implements StateStore {
     this.#horizon = new SqliteAuditHorizon(this.#db);
     this.#rotations = new SqliteRotationStore(this.#db);
     this.#sessions = new SqliteSessionStore(this.#db);
+    this.#nonces = new SqliteNonceStore(this.#db);
     this.#claim = this.#db.transaction((request) => this.#claimIn(request));
     const insertFinished = this.#db.transaction((rows: readonly RequestRecord[]) => {
       for (const row of rows) this.#insertRow(row);
@@ -517,6 +523,16 @@ export class SqliteStateStore implements StateStore {
 
   rotations(options?: { readonly active?: boolean }): readonly RotationRecord[] {
     return this.#rotations.rotations(options);
+  }
+
+  // Wallet nonces (issue 19): see SqliteNonceStore.
+
+  claimNonce(wallet: string, holder: string, at: Date, expires: Date): NonceClaim {
+    return this.#nonces.claimNonce(wallet, holder, at, expires);
+  }
+
+  releaseNonce(wallet: string, holder: string, advanceTo?: number): boolean {
+    return this.#nonces.releaseNonce(wallet, holder, advanceTo);
   }
 
   /** One host, one replica: every process on the file shares the requests, and a restart settles them. */

@@ -4,6 +4,7 @@ import { migration as control } from './0003-control.js';
 import { migration as audit } from './0004-audit.js';
 import { migration as agentSessions } from './0005-agent-sessions.js';
 import { migration as requestsCreated } from './0006-requests-created.js';
+import { migration as walletNonces } from './0007-wallet-nonces.js';
 import type { Migration } from './migration.js';
 
 /** Every step of the PostgreSQL state schema, in order: the schema this cofre knows is the last one's version. */
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   audit,
   agentSessions,
   requestsCreated,
+  walletNonces,
 ];
 
 export const POSTGRES_SCHEMA_VERSION: number = MIGRATIONS.length;
