@@ -241,6 +241,7 @@ export async function openBrokerRuntime(
     policies: config.policies,
     accounts: config.accounts,
     addressBook: config.addressBook,
+    wallets: config.wallets,
     now,
   });
   // Issue 19: wallets (keys in AWS KMS or a backend) and encryption keys (Transit, AWS KMS or a backend).

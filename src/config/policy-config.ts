@@ -200,8 +200,8 @@ export const CONDITION_ACTIONS: Readonly<Record<string, ReadonlySet<PolicyAction
   symbols: undefined,
   sides: ORDER_ACTIONS,
   types: ORDER_ACTIONS,
-  minNotional: ORDER_ACTIONS,
-  maxNotional: ORDER_ACTIONS,
+  minNotional: new Set([...ORDER_ACTIONS, ...TRANSACTION_ACTIONS]),
+  maxNotional: new Set([...ORDER_ACTIONS, ...TRANSACTION_ACTIONS]),
   minAmount: new Set([...ORDER_ACTIONS, 'withdraw', ...TRANSACTION_ACTIONS]),
   maxAmount: new Set([...ORDER_ACTIONS, 'withdraw', ...TRANSACTION_ACTIONS]),
   priceBand: ORDER_ACTIONS,
@@ -267,10 +267,26 @@ const ruleSchema = z
       .min(1)
       .optional()
       .describe('Order types.'),
-    minNotional: decimalSchema.optional().describe('Smallest order value, in its quote asset.'),
-    maxNotional: decimalSchema.optional().describe('Largest order value, in its quote asset (per order).'),
-    minAmount: decimalSchema.optional().describe('Smallest order amount (base asset) or withdrawal amount.'),
-    maxAmount: decimalSchema.optional().describe('Largest order amount (base asset) or withdrawal amount.'),
+    minNotional: decimalSchema
+      .optional()
+      .describe(
+        "Smallest order value, in its quote asset; for transactions and typed data, their value in the chain's `quote` (an unpriced one does not match).",
+      ),
+    maxNotional: decimalSchema
+      .optional()
+      .describe(
+        "Largest order value, in its quote asset (per order); for transactions and typed data, their value in the chain's `quote` (an unpriced one does not match).",
+      ),
+    minAmount: decimalSchema
+      .optional()
+      .describe(
+        'Smallest order amount (base asset) or withdrawal amount; for transactions, every amount moved (for approvals, the allowance).',
+      ),
+    maxAmount: decimalSchema
+      .optional()
+      .describe(
+        'Largest order amount (base asset) or withdrawal amount; for transactions, every amount moved (for approvals, the allowance), in units of its asset.',
+      ),
     priceBand: z
       .string()
       .regex(/^\d{1,2}(?:\.\d{1,6})?%$/, {
@@ -286,12 +302,16 @@ const ruleSchema = z
       .array(z.string())
       .min(1)
       .optional()
-      .describe('Withdrawal destinations: labels of `addressBook`.'),
+      .describe(
+        'Withdrawal destinations: labels of `addressBook`. For transactions and typed data, every recipient (address-book labels and contract names) must be listed.',
+      ),
     assets: z
       .array(assetSchema)
       .min(1)
       .optional()
-      .describe('Assets: a withdrawal of one of them, or an order whose base or quote is one of them.'),
+      .describe(
+        'Assets: a withdrawal of one of them, an order whose base or quote is one of them, or a transaction whose every move is of one of them.',
+      ),
     services: z
       .array(z.string())
       .min(1)
@@ -406,6 +426,26 @@ function checkRule(rule: unknown, ctx: z.RefinementCtx): void {
   }
   checkRange(r, 'minNotional', 'maxNotional', ctx);
   checkRange(r, 'minAmount', 'maxAmount', ctx);
+  checkApprovalCap(r, effect, ctx);
+}
+
+/** Issue 19: the functions that give an allowance (`permit`: EIP-2612 and Permit2 typed data). */
+export const APPROVAL_FUNCTION_NAMES: readonly string[] = ['approve', 'increaseAllowance', 'permit'];
+
+/**
+ * SECURITY (issue 19): large approvals are denied by default. A rule that can permit an approval must cap it, since
+ * an allowance lets the spender take up to it at any later time, outside every limit.
+ */
+function checkApprovalCap(r: Record<string, unknown>, effect: RuleEffect, ctx: z.RefinementCtx): void {
+  if (effect === 'deny' || r['maxAmount'] !== undefined || !Array.isArray(r['functions'])) return;
+  const approvals = r['functions'].filter((f) => APPROVAL_FUNCTION_NAMES.includes(f as string));
+  if (approvals.length === 0) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['functions'],
+    message: `a rule that can ${effect} approvals (${approvals.join(', ')}) needs maxAmount: large approvals are denied by default`,
+    params: { hint: 'add maxAmount (the largest allowance, in token units) and assets naming the token' },
+  });
 }
 
 function checkRange(r: Record<string, unknown>, low: string, high: string, ctx: z.RefinementCtx): void {
@@ -513,6 +553,34 @@ function checkLimit(limit: unknown, ctx: z.RefinementCtx): void {
     add('asset', `${measure} needs the asset it counts`, 'add e.g. `asset: USDT`');
   if (!counted && l['asset'] !== undefined)
     add('asset', 'asset only goes with withdrawals and transfers', 'remove it');
+  // Issue 19: a limit whose scope or filter a request can never carry would silently count nothing.
+  const onWallets = measure === 'transfers' || measure === 'notional';
+  if (l['per'] === 'wallet' && !onWallets)
+    add(
+      'per',
+      `per: wallet only goes with transfers and notional; ${measure} are not made from a wallet`,
+      'use per: agent, account, agent-account or global',
+    );
+  if (l['wallets'] !== undefined && !onWallets)
+    add(
+      'wallets',
+      `wallets only goes with transfers and notional; ${measure} are not made from a wallet`,
+      'remove it',
+    );
+  if (measure === 'transfers' && (l['per'] === 'account' || l['per'] === 'agent-account'))
+    add(
+      'per',
+      `transfers are made from wallets, not accounts: per: ${l['per']} would count nothing`,
+      'use per: wallet, agent or global',
+    );
+  if (measure === 'transfers' && l['accounts'] !== undefined)
+    add(
+      'accounts',
+      'transfers are made from wallets, not accounts: accounts would count nothing',
+      'use wallets: instead',
+    );
+  if (l['wallets'] !== undefined && l['accounts'] !== undefined)
+    add('wallets', 'a limit counts requests on accounts or on wallets, not both', 'write two limits');
 }
 
 /** The old form, kept as shorthand for one `allow` rule. */
@@ -617,20 +685,36 @@ export function checkPolicyReferences(root: Record<string, unknown> | undefined,
   const labels = Object.keys(asRecord(root?.['addressBook']) ?? {});
   const services = Object.keys(asRecord(root?.['services']) ?? {});
   const databases = Object.keys(asRecord(root?.['databases']) ?? {});
+  const wallets = Object.keys(asRecord(root?.['wallets']) ?? {});
+  const chains = asRecord(root?.['chains']) ?? {};
+  const contracts = [
+    ...new Set(Object.values(chains).flatMap((c) => Object.keys(asRecord(asRecord(c)?.['contracts']) ?? {}))),
+  ];
+  const keys = Object.keys(asRecord(root?.['encryptionKeys']) ?? {});
   for (const [name, policy] of Object.entries(policies)) {
     const p = asRecord(policy);
     checkNames(p?.['accounts'], ['policies', name, 'accounts'], accounts, 'account', ctx);
     listOf(p?.['rules']).forEach((rule, i) => {
       const r = asRecord(rule);
       checkNames(r?.['accounts'], ['policies', name, 'rules', i, 'accounts'], accounts, 'account', ctx);
-      checkNames(r?.['destinations'], ['policies', name, 'rules', i, 'destinations'], labels, 'address', ctx);
+      // Issue 19: a transaction's recipients are labels or contract names.
+      const path = ['policies', name, 'rules', i, 'destinations'];
+      if (transactional(r))
+        checkNames(r?.['destinations'], path, [...labels, ...contracts], 'destination', ctx);
+      else checkNames(r?.['destinations'], path, labels, 'address', ctx);
       // SECURITY: a misspelt name would never match, so a `deny` rule naming it would silently deny nothing.
       checkNames(r?.['services'], ['policies', name, 'rules', i, 'services'], services, 'service', ctx);
       checkNames(r?.['databases'], ['policies', name, 'rules', i, 'databases'], databases, 'database', ctx);
+      checkNames(r?.['wallets'], ['policies', name, 'rules', i, 'wallets'], wallets, 'wallet', ctx);
+      checkNames(r?.['chains'], ['policies', name, 'rules', i, 'chains'], Object.keys(chains), 'chain', ctx);
+      checkNames(r?.['contracts'], ['policies', name, 'rules', i, 'contracts'], contracts, 'contract', ctx);
+      checkNames(r?.['keys'], ['policies', name, 'rules', i, 'keys'], keys, 'key', ctx);
     });
     listOf(p?.['limits']).forEach((limit, i) => {
       const accountsOf = asRecord(limit)?.['accounts'];
       checkNames(accountsOf, ['policies', name, 'limits', i, 'accounts'], accounts, 'account', ctx);
+      const walletsOf = asRecord(limit)?.['wallets'];
+      checkNames(walletsOf, ['policies', name, 'limits', i, 'wallets'], wallets, 'limitWallet', ctx);
     });
   }
 }
@@ -639,9 +723,25 @@ export function checkPolicyReferences(root: Record<string, unknown> | undefined,
 const NAMED = {
   account: { section: '`accounts:`', plural: 'accounts', any: true },
   address: { section: '`addressBook:`', plural: 'labels', any: false },
+  destination: {
+    section: "`addressBook:` or a chain's `contracts:`",
+    plural: 'labels and contracts',
+    any: false,
+  },
   service: { section: '`services:`', plural: 'services', any: true },
   database: { section: '`databases:`', plural: 'databases', any: true },
+  wallet: { section: '`wallets:`', plural: 'wallets', any: true },
+  // A limit's `wallets:` filter is a list of names; `*` would be the same as leaving it out.
+  limitWallet: { section: '`wallets:`', plural: 'wallets', any: false },
+  chain: { section: '`chains:`', plural: 'chains', any: false },
+  contract: { section: "a chain's `contracts:`", plural: 'contracts', any: false },
+  key: { section: '`encryptionKeys:`', plural: 'encryption keys', any: true },
 } as const;
+
+/** Whether a rule lists an action that carries a transaction (its destinations may be contracts too). */
+function transactional(rule: Record<string, unknown> | undefined): boolean {
+  return RULE_EFFECTS.some((e) => listOf(rule?.[e]).some((a) => TRANSACTION_ACTIONS.has(a as PolicyAction)));
+}
 
 function checkNames(
   listed: unknown,
@@ -659,7 +759,13 @@ function checkNames(
       message:
         kind === 'address'
           ? `address label "${id}" is not in addressBook`
-          : `${kind} "${id}" is not configured`,
+          : kind === 'destination'
+            ? `destination "${id}" is neither an addressBook label nor a contract`
+            : kind === 'limitWallet'
+              ? `wallet "${id}" is not configured`
+              : kind === 'key'
+                ? `encryption key "${id}" is not configured`
+                : `${kind} "${id}" is not configured`,
       params: {
         hint:
           known.length === 0

@@ -201,6 +201,11 @@ export interface PolicyEngine {
   accountsFor(policy: string): readonly string[];
   /** Actions the agent could ever get other than denied (tools not listed are not shown to it). */
   actionsFor(policy: string): ReadonlySet<PolicyAction>;
-  /** Every limit that applies to an agent under `policy`, with account-scoped ones expanded per account. */
+  /** Issue 19: wallets the agent may use at all (in some enforced allow, approve or confirm rule of a wallet action). */
+  walletsFor(policy: string): readonly string[];
+  /**
+   * Every limit that applies to an agent under `policy`, with account-scoped ones expanded per account and
+   * wallet-scoped ones per wallet it may use.
+   */
   limitsFor(agentId: string, policy: string): readonly LimitView[];
 }

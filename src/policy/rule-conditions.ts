@@ -16,13 +16,30 @@ export class QuestionView {
   readonly question: PolicyQuestion;
   readonly #accounts: Readonly<Record<string, AccountConfig>>;
   readonly #now: () => Date;
+  readonly #walletChains: Readonly<Record<string, string>>;
   #at: Date | undefined;
   #local: Map<string, LocalTime> | undefined;
 
-  constructor(question: PolicyQuestion, accounts: Readonly<Record<string, AccountConfig>>, now: () => Date) {
+  /** `walletChains`: each configured wallet's chain (issue 19), for `chains` on actions without a transaction. */
+  constructor(
+    question: PolicyQuestion,
+    accounts: Readonly<Record<string, AccountConfig>>,
+    now: () => Date,
+    walletChains: Readonly<Record<string, string>> = {},
+  ) {
     this.question = question;
     this.#accounts = accounts;
     this.#now = now;
+    this.#walletChains = walletChains;
+  }
+
+  /** The chain of the question's wallet: the transaction's, else the configured one; undefined for none. */
+  get walletChain(): string | undefined {
+    const { transaction, wallet } = this.question;
+    if (transaction !== undefined) return transaction.chain;
+    return wallet === undefined || !Object.hasOwn(this.#walletChains, wallet)
+      ? undefined
+      : this.#walletChains[wallet];
   }
 
   /** The account's config; undefined for an unknown account (or none). */
@@ -63,6 +80,11 @@ export interface Condition {
   readonly key: string;
   /** `accounts`, `venues` and `modes`: the conditions an unknown account must give the same answer for. */
   readonly onAccount: boolean;
+  /**
+   * Issue 19: a built-in gate (raw calldata, approvals) rather than a condition the operator wrote. A rule failing it
+   * is never offered as the nearest miss: no change to the request would make that rule permit it.
+   */
+  readonly gate?: boolean | undefined;
   /** What the condition asks for, e.g. `up to maxNotional 500`. */
   readonly want: string;
   check(view: QuestionView): Miss | undefined;
@@ -182,9 +204,15 @@ function assetsCondition(assets: readonly string[]): Condition {
     key: 'assets',
     onAccount: false,
     want,
-    check: ({ question: { order, withdrawal } }) => {
+    check: ({ question: { order, withdrawal, transaction } }) => {
       if (order !== undefined && (set.has(order.base) || set.has(order.quote))) return undefined;
       if (withdrawal !== undefined && set.has(withdrawal.asset)) return undefined;
+      // Issue 19: every asset the transaction moves or authorises must be listed.
+      if (transaction !== undefined) {
+        if (transaction.moves.length === 0) return { want, got: 'this transaction moves no known asset' };
+        const other = transaction.moves.find((m) => !set.has(m.asset));
+        return other === undefined ? undefined : { want, got: `this transaction moves ${other.asset}` };
+      }
       const got =
         order !== undefined
           ? `this order is in ${order.base} and ${order.quote}`
@@ -203,13 +231,20 @@ function destinationsCondition(labels: readonly string[]): Condition {
     key: 'destinations',
     onAccount: false,
     want,
-    check: ({ question: { withdrawal } }) => {
+    check: ({ question: { withdrawal, transaction } }) => {
       if (withdrawal !== undefined && set.has(withdrawal.destination)) return undefined;
+      // Issue 19: every label and contract the transaction sends to or authorises must be listed.
+      if (transaction !== undefined) {
+        if (transaction.recipients.length === 0)
+          return { want, got: 'this transaction names no destination' };
+        const other = transaction.recipients.find((r) => !set.has(r));
+        return other === undefined ? undefined : { want, got: `not to "${other}"` };
+      }
       return {
         want,
         got:
           withdrawal === undefined
-            ? 'this request is not a withdrawal'
+            ? 'this request is not a withdrawal or transaction'
             : `not to "${withdrawal.destination}"`,
       };
     },
@@ -218,19 +253,35 @@ function destinationsCondition(labels: readonly string[]): Condition {
 
 function notionalCondition(key: 'minNotional' | 'maxNotional', bound: string): Condition {
   const max = key === 'maxNotional';
+  const want = `${max ? 'up to' : 'from'} ${key} ${bound}`;
   return {
     key,
     onAccount: false,
-    want: `${max ? 'up to' : 'from'} ${key} ${bound}`,
-    check: ({ question: { order } }) => {
-      if (order === undefined)
-        return { want: `${max ? 'up to' : 'from'} ${key} ${bound}`, got: 'this request is not an order' };
-      const c = compareDecimal(order.notional, bound);
-      if (max ? c <= 0 : c >= 0) return undefined;
-      return {
-        want: `${max ? 'up to' : 'from'} ${key} ${bound} ${order.quote}`,
-        got: `this order is ${order.notional} ${order.quote}`,
+    want,
+    check: ({ question: { order, transaction } }) => {
+      const within = (value: string): boolean => {
+        const c = compareDecimal(value, bound);
+        return max ? c <= 0 : c >= 0;
       };
+      if (order !== undefined) {
+        if (within(order.notional)) return undefined;
+        return { want: `${want} ${order.quote}`, got: `this order is ${order.notional} ${order.quote}` };
+      }
+      if (transaction !== undefined) {
+        const notional = transaction.notional;
+        // An unpriced transaction has no value to compare: it does not satisfy the bound, either way.
+        if (notional === undefined)
+          return {
+            want,
+            got: `this transaction has no value: chain "${transaction.chain}" has no price for what it moves`,
+          };
+        if (within(notional.amount)) return undefined;
+        return {
+          want: `${want} ${notional.quote}`,
+          got: `this transaction is worth ${notional.amount} ${notional.quote}`,
+        };
+      }
+      return { want, got: 'this request is not an order or transaction' };
     },
   };
 }
@@ -238,16 +289,27 @@ function notionalCondition(key: 'minNotional' | 'maxNotional', bound: string): C
 function amountCondition(key: 'minAmount' | 'maxAmount', bound: string): Condition {
   const max = key === 'maxAmount';
   const want = `${max ? 'up to' : 'from'} ${key} ${bound}`;
+  const within = (amount: string): boolean => {
+    const c = compareDecimal(amount, bound);
+    return max ? c <= 0 : c >= 0;
+  };
   return {
     key,
     onAccount: false,
     want,
-    check: ({ question: { order, withdrawal } }) => {
+    check: ({ question: { order, withdrawal, transaction } }) => {
+      // Issue 19: every move (for an approval, the allowance) must be within the bound.
+      if (transaction !== undefined) {
+        if (transaction.moves.length === 0) return { want, got: 'this transaction moves no known amount' };
+        const out = transaction.moves.find((m) => !within(m.amount));
+        if (out === undefined) return undefined;
+        const what = out.kind === 'approval' ? 'approves' : 'moves';
+        return { want: `${want} ${out.asset}`, got: `this transaction ${what} ${out.amount} ${out.asset}` };
+      }
       const amount = order?.amount ?? withdrawal?.amount;
       const unit = order?.base ?? withdrawal?.asset ?? '';
       if (amount === undefined) return { want, got: 'this request has no amount' };
-      const c = compareDecimal(amount, bound);
-      if (max ? c <= 0 : c >= 0) return undefined;
+      if (within(amount)) return undefined;
       return {
         want: `${want} ${unit}`,
         got: `this ${order === undefined ? 'withdrawal' : 'order'} is ${amount} ${unit}`,

@@ -1,6 +1,6 @@
 import type { LimitConfig, LimitScope } from '../config/policy-config.js';
 import type { LimitCheck, LimitMeasure, LimitView, PolicyQuestion } from './policy-types.js';
-import { transferMeasure } from './wallet-limits.js';
+import { transactionNotional, transferMeasure } from './wallet-limits.js';
 
 /** One limit of a policy, ready to measure requests. */
 export interface CompiledLimit {
@@ -14,6 +14,8 @@ export interface CompiledLimit {
   readonly units: readonly string[] | undefined;
   /** Only requests on these accounts count; undefined: every account. */
   readonly accounts: ReadonlySet<string> | undefined;
+  /** Issue 19: only requests on these wallets count; undefined: every wallet. */
+  readonly wallets: ReadonlySet<string> | undefined;
 }
 
 export function compileLimit(policy: string, index: number, limit: LimitConfig): CompiledLimit {
@@ -40,6 +42,7 @@ export function compileLimit(policy: string, index: number, limit: LimitConfig):
     windowMs: limit.window,
     units: quote !== undefined ? [...quote].sort() : limit.asset !== undefined ? [limit.asset] : undefined,
     accounts: limit.accounts === undefined ? undefined : new Set(limit.accounts),
+    wallets: limit.wallets === undefined ? undefined : new Set(limit.wallets),
   };
 }
 
@@ -75,7 +78,7 @@ export function scopeKey(
   }
 }
 
-/** The account a scope of {@link scopeKey} is about, or undefined for `global` and `agent` scopes. */
+/** The account a scope of {@link scopeKey} is about, or undefined for `global`, `agent` and `wallet` scopes. */
 export function accountOfScope(scope: string): string | undefined {
   if (scope.startsWith('account:')) return scope.slice('account:'.length);
   // `agent-account:<agent>:<account>`: agent ids hold no ":", account ids may not either (config names).
@@ -105,6 +108,8 @@ export function limitChecks(
       (question.account === undefined || !limit.accounts.has(question.account))
     )
       continue;
+    if (limit.wallets !== undefined && (question.wallet === undefined || !limit.wallets.has(question.wallet)))
+      continue;
     const amount = measureOf(limit, question);
     if (amount === undefined) continue;
     if (typeof amount === 'object') return { limit, reason: amount.reason };
@@ -126,7 +131,8 @@ function measureOf(limit: CompiledLimit, question: PolicyQuestion): string | { r
   const { order, withdrawal } = question;
   switch (limit.measure) {
     case 'notional':
-      if (order === undefined) return undefined;
+      // Issue 19: transactions and typed data count in their chain's quote (src/policy/wallet-limits.ts).
+      if (order === undefined) return transactionNotional(limit, question);
       if (limit.units?.includes(order.quote) !== true)
         return {
           reason: `${limit.label} counts order value in ${(limit.units ?? []).join(', ')}; an order in ${order.quote} cannot be measured against it`,
@@ -145,18 +151,24 @@ function measureOf(limit: CompiledLimit, question: PolicyQuestion): string | { r
   }
 }
 
-/** Every limit for an agent, with account-scoped ones expanded over `accounts` (those it may use). */
+/**
+ * Every limit for an agent, with account-scoped ones expanded over `accounts` (those it may use) and wallet-scoped
+ * ones over `wallets` (issue 19: those it may use, within the limit's `wallets:`).
+ */
 export function limitViews(
   limits: readonly CompiledLimit[],
   agentId: string,
   accounts: readonly string[],
+  wallets: readonly string[] = [],
 ): LimitView[] {
   const views: LimitView[] = [];
   for (const limit of limits) {
     const perAccount = limit.per === 'account' || limit.per === 'agent-account';
     const over = perAccount ? accounts.filter((a) => limit.accounts?.has(a) ?? true) : [undefined];
-    for (const account of over) {
-      const scope = scopeKey(limit.per, agentId, account);
+    const overWallets =
+      limit.per === 'wallet' ? wallets.filter((w) => limit.wallets?.has(w) ?? true) : [undefined];
+    for (const [account, wallet] of over.flatMap((a) => overWallets.map((w) => [a, w] as const))) {
+      const scope = scopeKey(limit.per, agentId, account, wallet);
       if (scope === undefined) continue;
       views.push({
         limit: limit.label,

@@ -4,7 +4,7 @@ import type {
   PolicyAction,
   PolicyConfig,
 } from '../config/config-schema.js';
-import type { RuleConfig, RuleEffect } from '../config/policy-config.js';
+import { type RuleConfig, type RuleEffect, WALLET_ACTIONS } from '../config/policy-config.js';
 import { compileSymbolGlob } from './glob.js';
 import { policyHash } from './policy-hash.js';
 import type {
@@ -29,11 +29,17 @@ export interface RulePolicyOptions {
   /** The configured accounts: their venue and mode, and what `*` stands for. */
   readonly accounts: Readonly<Record<string, AccountConfig>>;
   readonly addressBook?: AddressBookConfig | undefined;
+  /** Issue 19: the configured wallets and their chains (what `*` and `chains` stand for); absent: none. */
+  readonly wallets?: Readonly<Record<string, { readonly chain: string }>> | undefined;
   readonly now: () => Date;
 }
 
 /** The rule that decides when nothing matches. */
 export const DEFAULT_DENY = 'default-deny';
+/** Issue 19, built in: an approval of at least 2^255 base units (or `type(uint256).max`) is always denied. */
+export const UNLIMITED_APPROVAL = 'unlimited-approval';
+/** Issue 19, built in: typed data of a kind cofre cannot read (not Permit or Permit2) is always denied. */
+export const TYPED_DATA_UNKNOWN = 'typed-data-unknown';
 
 interface CompiledRule {
   /** `policies.<p>.rules[<i>]` plus ` (<name>)`; `policies.<p>` for the shorthand. */
@@ -47,6 +53,8 @@ interface CompiledRule {
   readonly symbolTest: ((symbol: string) => boolean) | undefined;
   /** The configured accounts it can match (for `list_accounts`). */
   readonly accountIds: readonly string[];
+  /** Issue 19: the configured wallets it can match, when it lists a wallet action (for `get_limits`). */
+  readonly walletIds: readonly string[];
 }
 
 interface CompiledPolicy {
@@ -59,6 +67,7 @@ interface CompiledPolicy {
   readonly shadowActions: ReadonlySet<PolicyAction>;
   readonly limits: readonly CompiledLimit[];
   readonly accountIds: readonly string[];
+  readonly walletIds: readonly string[];
   readonly actions: ReadonlySet<PolicyAction>;
 }
 
@@ -85,11 +94,15 @@ export class RulePolicy implements PolicyEngine {
   readonly #policies = new Map<string, CompiledPolicy>();
   readonly #accounts: Readonly<Record<string, AccountConfig>>;
   readonly #now: () => Date;
+  readonly #walletChains: Readonly<Record<string, string>>;
   readonly #unknownHash: string;
 
   constructor(options: RulePolicyOptions) {
     this.#accounts = options.accounts;
     this.#now = options.now;
+    this.#walletChains = Object.fromEntries(
+      Object.entries(options.wallets ?? {}).map(([name, wallet]) => [name, wallet.chain]),
+    );
     this.#unknownHash = policyHash(null, options.addressBook);
     for (const [name, config] of Object.entries(options.policies)) {
       this.#policies.set(name, compilePolicy(name, config, options));
@@ -101,7 +114,9 @@ export class RulePolicy implements PolicyEngine {
     if (policy === undefined) {
       return deny(DEFAULT_DENY, `agent policy "${question.policy}" is not configured`, this.#unknownHash);
     }
-    const view = new QuestionView(question, this.#accounts, this.#now);
+    const builtIn = builtInDenial(question);
+    if (builtIn !== undefined) return deny(builtIn.rule, builtIn.reason, policy.hash);
+    const view = new QuestionView(question, this.#accounts, this.#now, this.#walletChains);
     const rules = policy.byAction.get(question.action) ?? NO_RULES;
     const candidates = candidatesFor(policy, question.action, rules, view.symbol);
     const winner = select(candidates, view, 'enforce', undefined);
@@ -119,7 +134,7 @@ export class RulePolicy implements PolicyEngine {
     const decision = this.decide(question);
     const policy = this.#policies.get(question.policy);
     if (policy === undefined) return { decision, rules: [] };
-    const view = new QuestionView(question, this.#accounts, this.#now);
+    const view = new QuestionView(question, this.#accounts, this.#now, this.#walletChains);
     const rules = policy.rules.map((rule): RuleExplanation => {
       const base = {
         rule: rule.label,
@@ -152,10 +167,41 @@ export class RulePolicy implements PolicyEngine {
     return this.#policies.get(policy)?.actions ?? new Set();
   }
 
+  walletsFor(policy: string): readonly string[] {
+    return this.#policies.get(policy)?.walletIds ?? [];
+  }
+
   limitsFor(agentId: string, policy: string): readonly LimitView[] {
     const compiled = this.#policies.get(policy);
-    return compiled === undefined ? [] : limitViews(compiled.limits, agentId, compiled.accountIds);
+    return compiled === undefined
+      ? []
+      : limitViews(compiled.limits, agentId, compiled.accountIds, compiled.walletIds);
   }
+}
+
+/**
+ * Issue 19: the denials no rule can override, decided before any rule. SECURITY: each guards a way around limits —
+ * an unlimited allowance lets the spender take everything later, outside every cap; typed data cofre cannot read
+ * could authorise anything (a Permit-like order on another protocol), so what it moves cannot be judged.
+ */
+function builtInDenial(question: PolicyQuestion): { rule: string; reason: string } | undefined {
+  const transaction = question.transaction;
+  if (transaction === undefined) return undefined;
+  if (transaction.kind === 'typed-data-unknown') {
+    return {
+      rule: TYPED_DATA_UNKNOWN,
+      reason: `${question.action} is denied (${TYPED_DATA_UNKNOWN}): cofre signs only typed data it can read (EIP-2612 Permit, Permit2 PermitSingle and PermitTransferFrom), since other typed data could authorise anything`,
+    };
+  }
+  if (transaction.unlimitedApproval) {
+    const approval = transaction.moves.find((m) => m.kind === 'approval');
+    const what = approval === undefined ? '' : ` of ${approval.asset} to "${approval.to}"`;
+    return {
+      rule: UNLIMITED_APPROVAL,
+      reason: `${question.action} is denied (${UNLIMITED_APPROVAL}): an unlimited approval${what} is never allowed; approve only the amount needed`,
+    };
+  }
+  return undefined;
 }
 
 function matches(rule: CompiledRule, view: QuestionView): boolean {
@@ -269,7 +315,12 @@ function defaultDeny(
   const best = nearestMiss(rules, view, fitting, candidates === rules ? rules : candidates);
   if (best === undefined) {
     const on = account === undefined ? '' : ` on account "${account}"`;
-    return deny(DEFAULT_DENY, `policy "${policy.name}" does not allow ${action}${on}`, policy.hash);
+    const gated = gateMiss(rules, view);
+    return deny(
+      DEFAULT_DENY,
+      `policy "${policy.name}" does not allow ${action}${on}${gated === undefined ? '' : `: ${gated.want}; ${gated.got}`}`,
+      policy.hash,
+    );
   }
   const on = account === undefined ? '' : ` on ${account}`;
   const { rule, miss } = best;
@@ -278,6 +329,19 @@ function defaultDeny(
     `${action}${on} ${VERB[rule.effect]} ${miss.want} by ${rule.label}; ${miss.got}`,
     policy.hash,
   );
+}
+
+/** Issue 19: the first built-in gate (raw calldata, approvals) a permitting rule fails, to say why none matched. */
+function gateMiss(rules: readonly CompiledRule[], view: QuestionView): Miss | undefined {
+  for (const rule of rules) {
+    if (rule.shadow || rule.effect === 'deny') continue;
+    for (const condition of rule.conditions) {
+      if (condition.gate !== true) continue;
+      const miss = condition.check(view);
+      if (miss !== undefined) return miss;
+    }
+  }
+  return undefined;
 }
 
 interface NearestMiss {
@@ -308,7 +372,8 @@ function nearestMiss(
       if (miss === undefined) continue;
       first ??= miss;
       count += 1;
-      out = condition.onAccount || (nearest !== undefined && count >= nearest.count);
+      out =
+        condition.onAccount || condition.gate === true || (nearest !== undefined && count >= nearest.count);
       if (out) break;
     }
     if (!out && first !== undefined) nearest = { rule, miss: first, count };
@@ -327,7 +392,8 @@ function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOp
       rule: { allow: config.actions ?? [], accounts: config.accounts ?? [], mode: 'enforce' },
     },
   ];
-  const rules = written.map(({ label, rule }) => compileRule(label, rule, options.accounts));
+  const walletChains = Object.entries(options.wallets ?? {}).map(([w, c]) => [w, c.chain] as const);
+  const rules = written.map(({ label, rule }) => compileRule(label, rule, options.accounts, walletChains));
   const byAction = new Map<PolicyAction, CompiledRule[]>();
   const shadowActions = new Set<PolicyAction>();
   for (const rule of rules) {
@@ -352,6 +418,7 @@ function compilePolicy(name: string, config: PolicyConfig, options: RulePolicyOp
     shadowActions,
     limits: (config.limits ?? []).map((limit, i) => compileLimit(name, i, limit)),
     accountIds: [...new Set(enforcing.flatMap((r) => r.accountIds))],
+    walletIds: [...new Set(enforcing.flatMap((r) => r.walletIds))],
     actions: new Set(enforcing.flatMap((r) => [...r.actions]).filter((a) => !alwaysDenied.has(a))),
   };
 }
@@ -360,6 +427,7 @@ function compileRule(
   label: string,
   rule: RuleConfig,
   accounts: Readonly<Record<string, AccountConfig>>,
+  walletChains: readonly (readonly [string, string])[],
 ): CompiledRule {
   const effect: RuleEffect =
     rule.deny !== undefined
@@ -377,6 +445,12 @@ function compileRule(
     accountIds = accountIds.filter((id) => rule.venues?.includes(accounts[id]?.venue ?? '') === true);
   if (rule.modes !== undefined)
     accountIds = accountIds.filter((id) => rule.modes?.includes(accounts[id]?.mode ?? 'live') === true);
+  const walletIds = !actions.some((a) => WALLET_ACTIONS.has(a))
+    ? []
+    : walletChains
+        .filter(([w]) => rule.wallets === undefined || rule.wallets.includes('*') || rule.wallets.includes(w))
+        .filter(([, chain]) => rule.chains === undefined || rule.chains.includes(chain))
+        .map(([w]) => w);
   return {
     label,
     effect,
@@ -392,6 +466,7 @@ function compileRule(
             ...(rule.approvers.of === undefined ? {} : { of: rule.approvers.of }),
           },
     accountIds,
+    walletIds,
   };
 }
 

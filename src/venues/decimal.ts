@@ -66,3 +66,8 @@ export function subtractDecimal(a: Decimal, b: Decimal): Decimal {
   if (difference < 0n) throw new RangeError(`${a} − ${b} is negative`);
   return fromScaled(difference);
 }
+
+/** `a + b`, exact (issue 19: the summed amount of an asset a transaction moves). */
+export function addDecimal(a: Decimal, b: Decimal): Decimal {
+  return fromScaled(toScaled(a) + toScaled(b));
+}

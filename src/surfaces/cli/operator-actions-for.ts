@@ -37,6 +37,7 @@ export function operatorActionsFor(
       policies: config.policies,
       accounts: config.accounts,
       addressBook: config.addressBook,
+      wallets: config.wallets,
       now,
     }),
     policies: Object.keys(config.policies),

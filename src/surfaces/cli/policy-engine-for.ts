@@ -10,6 +10,7 @@ export function policyEngineFor(config: CofreConfig, now: Date): RulePolicy {
     policies: config.policies,
     accounts: config.accounts,
     addressBook: config.addressBook,
+    wallets: config.wallets,
     now: () => now,
   });
 }
