@@ -1,7 +1,7 @@
 import { formatUnits } from 'viem';
 
 import { CofreError } from '../errors.js';
-import { isDecimal, multiplyDecimal, normalizeDecimal } from '../venues/decimal.js';
+import { multiplyDecimal, normalizeDecimal } from '../venues/decimal.js';
 import type { Decimal } from '../venues/venue-account.js';
 
 /** The largest uint256. */
@@ -13,8 +13,11 @@ export const MAX_UINT256 = (1n << 256n) - 1n;
  * asked for is what is signed, or nothing) or does not fit a uint256.
  */
 export function toBaseUnits(amount: string, decimals: number, what: string): bigint {
-  if (!isDecimal(amount))
-    throw new CofreError('COFRE_INPUT_INVALID', `${what}: "${amount}" is not a decimal`);
+  // Wider than cofre's decimals: an amount as large as a uint256 must be expressible, so that an unlimited approval is
+  // judged (and denied) as one rather than refused as a typo.
+  if (!/^\d{1,78}(?:\.\d{1,78})?$/.test(amount)) {
+    throw new CofreError('COFRE_INPUT_INVALID', `${what}: "${amount.slice(0, 90)}" is not a decimal`);
+  }
   const [whole = '0', fraction = ''] = amount.split('.');
   const trimmed = fraction.replace(/0+$/, '');
   if (trimmed.length > decimals) {
@@ -75,13 +78,16 @@ export function sumDecimals(values: readonly Decimal[]): Decimal {
   return fromBaseUnits(total, scale);
 }
 
-/** The value of `moves` at `prices` (per unit, in `quote`); undefined when any asset has no price, or no quote. */
+/**
+ * The value of `moves` at `prices` (per unit, in `quote`); undefined when any asset has no price, or no quote. A
+ * call that moves nothing cofre can count is worth 0 (policy judges it by contract and function instead).
+ */
 export function notionalOf(
   moves: readonly { readonly asset: string; readonly amount: Decimal }[],
   quote: string | undefined,
   prices: Readonly<Record<string, Decimal>> | undefined,
 ): { readonly quote: string; readonly amount: Decimal } | undefined {
-  if (quote === undefined || moves.length === 0) return undefined;
+  if (quote === undefined) return undefined;
   const values: Decimal[] = [];
   for (const move of moves) {
     const price = move.asset === quote ? '1' : prices?.[move.asset];
