@@ -72,7 +72,8 @@ export class ChainClient {
           `chain ${this.name}: RPC endpoint ${index} reports chain id ${reported}, not the configured ${this.config.chainId}; nothing is signed or sent on this chain`,
         );
       }
-      verified.push(http(url, { retryCount: 1, timeout: RPC_TIMEOUT_MS }));
+      // Retries belong to the fallback (reads only): a broadcast asks for none (see EvmWallet.broadcast).
+      verified.push(http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS }));
     }
     if (verified.length === 0) {
       throw new CofreError(

@@ -330,7 +330,9 @@ export class EvmWallet {
   async broadcast(raw: Hex, hash: Hex): Promise<BroadcastOutcome> {
     const client = await this.chain.client();
     try {
-      await client.sendRawTransaction({ serializedTransaction: raw });
+      // Once per endpoint, no automatic retry: whether it arrived is asked by its hash below, never guessed (and a
+      // node may include the same bytes twice when they come again: ganache 7.9.2 does).
+      await client.request({ method: 'eth_sendRawTransaction', params: [raw] }, { retryCount: 0 });
       return { kind: 'broadcast' };
     } catch (err) {
       const reason = untrustedText(shortReason(err));

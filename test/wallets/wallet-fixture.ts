@@ -15,7 +15,8 @@ export const PERMIT2_ADDRESS = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
 
 export interface WalletFixture {
   readonly fx: ServedFixture;
-  readonly kmsKeyId: string;
+  /** The KMS key of wallet `kms` (absent without moto: then only wallet `dev` exists). */
+  readonly kmsKeyId: string | undefined;
   /** The deployed TestToken (`tok`, ERC-20 + EIP-2612); ganache's first account holds its supply. */
   readonly token: `0x${string}`;
   /** The embedded wallet's key (the canary of the leak test) and its address. */
@@ -32,24 +33,15 @@ export interface WalletFixture {
  */
 export async function startWalletFixture(
   ganache: GanachePeer,
-  moto: MotoPeer,
+  moto: MotoPeer | undefined,
   options: {
     readonly limits?: readonly string[];
     readonly rpc?: string;
     readonly receiptTimeout?: string;
   } = {},
 ): Promise<WalletFixture> {
-  const admin = new KMSClient({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  const created = await admin.send(
-    new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }),
-  );
-  admin.destroy();
-  const kmsKeyId = created.KeyMetadata?.KeyId;
-  if (kmsKeyId === undefined) throw new Error('moto created no key');
+  const kmsKeyId = moto === undefined ? undefined : await createKmsKey(moto);
+  const names = kmsKeyId === undefined ? 'dev' : 'kms, dev';
   const token = await deployTestToken(ganache, 10n ** 24n);
   const embeddedKey = generatePrivateKey();
   const [, treasury, desk] = ganache.accounts;
@@ -67,7 +59,11 @@ export async function startWalletFixture(
       `      rogue: { address: "${ROGUE_ADDRESS}", abi: ["function drain(address to)"] }`,
       `      permit2: { address: "${PERMIT2_ADDRESS}", permit2: true }`,
       'wallets:',
-      `  kms: { chain: local, key: { type: aws-kms, keyId: "${kmsKeyId}", region: us-east-1, endpoint: "${moto.endpoint}" } }`,
+      ...(kmsKeyId === undefined
+        ? []
+        : [
+            `  kms: { chain: local, key: { type: aws-kms, keyId: "${kmsKeyId}", region: us-east-1, endpoint: "${moto?.endpoint ?? ''}" } }`,
+          ]),
       '  dev: { chain: local, key: { type: embedded, secret: "local:wallets/dev" } }',
       'addressBook:',
       `  treasury: { asset: ETH, network: local, address: "${treasury ?? ''}" }`,
@@ -77,22 +73,22 @@ export async function startWalletFixture(
       '  bot:',
       '    rules:',
       '      - allow: [get_wallet, preview_transaction]',
-      '        wallets: [kms, dev]',
+      `        wallets: [${names}]`,
       '      - name: eth-out',
       '        allow: [send_transaction]',
-      '        wallets: [kms, dev]',
+      `        wallets: [${names}]`,
       '        destinations: [treasury]',
       '        assets: [ETH]',
       '        maxAmount: 1',
       '      - name: token-approvals',
       '        allow: [send_transaction, sign_typed_data]',
-      '        wallets: [kms, dev]',
+      `        wallets: [${names}]`,
       '        contracts: [tok]',
       '        functions: [approve, permit]',
       '        maxAmount: 100',
       '      - name: token-out',
       '        allow: [send_transaction]',
-      '        wallets: [kms, dev]',
+      `        wallets: [${names}]`,
       '        contracts: [tok]',
       '        functions: [transfer]',
       '        destinations: [desk]',
@@ -112,4 +108,23 @@ export async function startWalletFixture(
     },
     close: () => fx.close(),
   };
+}
+
+/** A secp256k1 signing key in moto's KMS, made with the KMS SDK as an operator would. */
+async function createKmsKey(moto: MotoPeer): Promise<string> {
+  const admin = new KMSClient({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  try {
+    const created = await admin.send(
+      new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }),
+    );
+    const keyId = created.KeyMetadata?.KeyId;
+    if (keyId === undefined) throw new Error('moto created no key');
+    return keyId;
+  } finally {
+    admin.destroy();
+  }
 }
