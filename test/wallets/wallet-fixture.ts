@@ -36,8 +36,11 @@ export async function startWalletFixture(
   moto: MotoPeer | undefined,
   options: {
     readonly limits?: readonly string[];
+    /** The chain's `rpc:` list as YAML (default: the ganache proxy's URL). */
     readonly rpc?: string;
     readonly receiptTimeout?: string;
+    /** More entries of the embedded store (e.g. an RPC URL with an API key). */
+    readonly secrets?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<WalletFixture> {
   const kmsKeyId = moto === undefined ? undefined : await createKmsKey(moto);
@@ -95,7 +98,7 @@ export async function startWalletFixture(
       ...(options.limits ?? []),
     ],
     {},
-    { secrets: { 'wallets/dev': embeddedKey } },
+    { secrets: { 'wallets/dev': embeddedKey, ...options.secrets } },
   );
   return {
     fx,
