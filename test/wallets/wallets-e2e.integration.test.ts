@@ -3,7 +3,7 @@
 // key's address; a raw address, an unlimited approve, a Permit over the cap, another chain id (in the input and in
 // typed data) and a call of an unlisted contract are refused and never broadcast (counted at the node). Each wallet
 // action's result is parsed with its schema (test/e2e/action-results.test.ts leaves them to this file).
-import { recoverTypedDataAddress } from 'viem';
+import { encodeFunctionData, parseAbi, parseSignature, recoverTypedDataAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { actionResultSchemas } from '../../src/broker/action-results.js';
@@ -17,6 +17,12 @@ import { PERMIT2_ADDRESS, startWalletFixture, type WalletFixture } from './walle
 
 const ganache = await peerOrSkip('ganache', () => startGanache({ chainId: 31337 }));
 const moto = await peerOrSkip('moto', startMoto);
+const TOKEN_ABI = parseAbi([
+  'function transfer(address to, uint256 amount) returns (bool)',
+  'function balanceOf(address owner) view returns (uint256)',
+  'function allowance(address owner, address spender) view returns (uint256)',
+  'function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s)',
+]);
 const MAX_UINT256_TOKENS = '115792089237316195423570985008687907853269984665640564039457.584007913129639935';
 
 let w: WalletFixture | undefined;
@@ -34,7 +40,24 @@ beforeAll(async () => {
   const wallet = await bot.getWallet({ wallet: 'kms' });
   kmsAddress = wallet.address as `0x${string}`;
   await ganache.fund(kmsAddress, 5n * 10n ** 18n);
+  // 1000 TOK from the token's holder (ganache's first account) to the KMS wallet.
+  await fromHolder('transfer', [kmsAddress, 1000n * 10n ** 18n]);
 }, 120_000);
+
+/** A call of the token by ganache's first account (unlocked), mined. */
+async function fromHolder(functionName: 'transfer' | 'permit', args: readonly unknown[]): Promise<void> {
+  const g = ganache!;
+  const data = encodeFunctionData({ abi: TOKEN_ABI, functionName, args } as never);
+  const hash = await g.rpc<string>('eth_sendTransaction', [{ from: g.accounts[0], to: w!.token, data }]);
+  const receipt = await g.rpc<{ status: string }>('eth_getTransactionReceipt', [hash]);
+  if (receipt.status !== '0x1') throw new Error(`token ${functionName} failed`);
+}
+
+/** A view of the token, read straight from the node. */
+async function tokenRead(functionName: 'balanceOf' | 'allowance', args: readonly unknown[]): Promise<bigint> {
+  const data = encodeFunctionData({ abi: TOKEN_ABI, functionName, args } as never);
+  return BigInt(await ganache!.rpc<string>('eth_call', [{ to: w!.token, data }, 'latest']));
+}
 
 afterAll(async () => {
   await w?.close();
@@ -124,6 +147,44 @@ describe.skipIf(ganache === undefined || moto === undefined)('wallets end to end
       expect(again.replayed).toBe(true);
       expect((again.result as { hash: string }).hash).toBe(result.hash);
     });
+  });
+
+  it('a token transfer and an approve within the cap are mined; the token takes the Permit signature', async () => {
+    const desk = ganache!.accounts[2] ?? '';
+    const sent = await bot.sendTransaction({
+      wallet: 'kms',
+      to: 'tok',
+      call: { function: 'transfer', args: { to: 'desk', amount: '12.5' } },
+      clientTxId: 'tok-1',
+    });
+    expect(sent).toMatchObject({
+      status: 'mined',
+      transaction: {
+        contract: 'tok',
+        function: 'transfer',
+        moves: [{ kind: 'transfer', asset: 'TOK', amount: '12.5', to: 'desk' }],
+      },
+    });
+    expect(await tokenRead('balanceOf', [desk])).toBe(125n * 10n ** 17n);
+    const balances = (await bot.getWallet({ wallet: 'kms' })).balances;
+    expect(balances).toContainEqual({ asset: 'TOK', amount: '987.5' });
+    const approved = await bot.sendTransaction({
+      wallet: 'kms',
+      to: 'tok',
+      call: { function: 'approve', args: { spender: 'permit2', amount: '40' } },
+      clientTxId: 'approve-40',
+    });
+    expect(approved.status).toBe('mined');
+    expect(await tokenRead('allowance', [kmsAddress, PERMIT2_ADDRESS])).toBe(40n * 10n ** 18n);
+    // The Permit signed through cofre, submitted by someone else, as a dapp would: the token accepts it.
+    const signed = await bot.signTypedData({
+      wallet: 'kms',
+      typedData: permit(60n * 10n ** 18n) as never,
+      clientSignId: 'permit-60',
+    });
+    const { r, s, v } = parseSignature(signed.signature as `0x${string}`);
+    await fromHolder('permit', [kmsAddress, PERMIT2_ADDRESS, 60n * 10n ** 18n, 4102444800n, Number(v), r, s]);
+    expect(await tokenRead('allowance', [kmsAddress, PERMIT2_ADDRESS])).toBe(60n * 10n ** 18n);
   });
 
   it('preview_transaction simulates and shows the decision, sending nothing', async () => {
