@@ -47,7 +47,7 @@ beforeAll(async () => {
 /** A call of the token by ganache's first account (unlocked), mined. */
 async function fromHolder(functionName: 'transfer' | 'permit', args: readonly unknown[]): Promise<void> {
   const g = ganache!;
-  const data = encodeFunctionData({ abi: TOKEN_ABI, functionName, args } as never);
+  const data = encodeFunctionData({ abi: TOKEN_ABI, functionName, args });
   const hash = await g.rpc<string>('eth_sendTransaction', [{ from: g.accounts[0], to: w!.token, data }]);
   const receipt = await g.rpc<{ status: string }>('eth_getTransactionReceipt', [hash]);
   if (receipt.status !== '0x1') throw new Error(`token ${functionName} failed`);
@@ -55,7 +55,7 @@ async function fromHolder(functionName: 'transfer' | 'permit', args: readonly un
 
 /** A view of the token, read straight from the node. */
 async function tokenRead(functionName: 'balanceOf' | 'allowance', args: readonly unknown[]): Promise<bigint> {
-  const data = encodeFunctionData({ abi: TOKEN_ABI, functionName, args } as never);
+  const data = encodeFunctionData({ abi: TOKEN_ABI, functionName, args });
   return BigInt(await ganache!.rpc<string>('eth_call', [{ to: w!.token, data }, 'latest']));
 }
 
