@@ -3,7 +3,7 @@
 // key's address; a raw address, an unlimited approve, a Permit over the cap, another chain id (in the input and in
 // typed data) and a call of an unlisted contract are refused and never broadcast (counted at the node). Each wallet
 // action's result is parsed with its schema (test/e2e/action-results.test.ts leaves them to this file).
-import { encodeFunctionData, parseAbi, parseSignature, recoverTypedDataAddress } from 'viem';
+import { type Abi, encodeFunctionData, parseAbi, parseSignature, recoverTypedDataAddress } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { actionResultSchemas } from '../../src/broker/action-results.js';
@@ -17,7 +17,7 @@ import { PERMIT2_ADDRESS, startWalletFixture, type WalletFixture } from './walle
 
 const ganache = await peerOrSkip('ganache', () => startGanache({ chainId: 31337 }));
 const moto = await peerOrSkip('moto', startMoto);
-const TOKEN_ABI = parseAbi([
+const TOKEN_ABI: Abi = parseAbi([
   'function transfer(address to, uint256 amount) returns (bool)',
   'function balanceOf(address owner) view returns (uint256)',
   'function allowance(address owner, address spender) view returns (uint256)',
