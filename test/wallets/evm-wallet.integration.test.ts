@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CofreConfig } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { StateStore } from '../../src/state/state-store.js';
+import { ChainClient } from '../../src/wallets/chain-client.js';
 import { openWallets, type WalletService } from '../../src/wallets/wallet-service.js';
 import { type GanachePeer, startGanache } from '../peers/ganache.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
@@ -122,5 +123,24 @@ describe.skipIf(ganache === undefined)('EvmWallet against ganache', () => {
   it('reads its balances', async () => {
     const balances = await wallets!.wallet('hot').balances();
     expect(balances[0]?.asset).toBe('ETH');
+  });
+
+  it('refuses a chain whose RPC reports another chain id, and says when no endpoint answers (naming none)', async () => {
+    const g = ganache!;
+    const deps = {
+      state: {} as StateStore,
+      secrets: { read: () => Promise.reject(new Error('no secrets here')) },
+      logger: pino({ level: 'silent' }),
+    };
+    const base = (await configFor(g)).chains['local']!;
+    const wrongId = new ChainClient('local', { ...base, chainId: 1 }, deps);
+    await expect(wrongId.client()).rejects.toMatchObject({
+      code: 'COFRE_CHAIN_MISMATCH',
+      message: expect.stringMatching(/reports chain id 31337, not the configured 1/),
+    });
+    const dead = new ChainClient('local', { ...base, rpc: ['http://127.0.0.1:1/v3/secret-key'] }, deps);
+    const failure = await dead.client().catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'COFRE_RPC_UNAVAILABLE' });
+    expect((failure as Error).message).not.toContain('secret-key');
   });
 });
