@@ -27,7 +27,8 @@ export interface WalletFixture {
 }
 
 /**
- * Policy `bot`: reads and previews on both wallets; sends ETH to `treasury` (at most 1 ETH each); approves and
+ * Policy `bot`: reads and previews on both wallets; sends ETH to `treasury` (at most 1 ETH each; from 1 to 3 ETH
+ * after an operator's approval); approves and
  * permits the token `tok` up to 100 TOK (approvals must name the function); transfers `tok` to `desk`. Nothing may
  * call `rogue`. `limits` are config lines added under the policy (e.g. a rolling cap).
  */
@@ -83,6 +84,13 @@ export async function startWalletFixture(
       '        destinations: [treasury]',
       '        assets: [ETH]',
       '        maxAmount: 1',
+      '      - name: eth-out-large',
+      '        approve: [send_transaction]',
+      `        wallets: [${names}]`,
+      '        destinations: [treasury]',
+      '        assets: [ETH]',
+      '        minAmount: 1',
+      '        maxAmount: 3',
       '      - name: token-approvals',
       '        allow: [send_transaction, sign_typed_data]',
       `        wallets: [${names}]`,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionResultSchemas } from '../../src/broker/action-results.js';
 import type { ActionName } from '../../src/broker/actions.js';
 import { type CofreClient, CofreRequestError } from '../../src/client/index.js';
+import { approve } from '../client/served-client.js';
 import { errorCodeOf } from '../e2e/served-broker.js';
 import { startGanache } from '../peers/ganache.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
@@ -187,6 +188,27 @@ describe.skipIf(ganache === undefined || moto === undefined)('wallets end to end
     expect(await tokenRead('allowance', [kmsAddress, PERMIT2_ADDRESS])).toBe(60n * 10n ** 18n);
   });
 
+  it('a large transfer waits for an operator, then sends exactly the approved transaction', async () => {
+    const g = ganache!;
+    const input = { wallet: 'kms', to: 'treasury', value: '1.5', clientTxId: 'large-1' };
+    const [count, attempts] = [await g.txCount(), g.sendAttempts()];
+    const pending = await bot.call('send_transaction', input);
+    expect(pending.status).toBe('pending_approval');
+    expect(g.sendAttempts()).toBe(attempts);
+    const operator = await w!.fx.operatorToken('ops-1');
+    const waiting = bot.waitForRequest(pending.requestId, { intervalMs: 20, timeoutMs: 60_000 });
+    await approve(w!.fx, operator, pending.requestId, pending.approval?.payloadHash ?? '');
+    const done = await waiting;
+    expect(done, JSON.stringify(done)).toMatchObject({ status: 'executed', result: { status: 'mined' } });
+    parsed('send_transaction', done.result);
+    const tx = await g.rpc<{ from: string; value: string }>('eth_getTransactionByHash', [
+      (done.result as { hash: string }).hash,
+    ]);
+    expect(tx.from.toLowerCase()).toBe(kmsAddress.toLowerCase());
+    expect(BigInt(tx.value)).toBe(15n * 10n ** 17n);
+    expect(await g.txCount()).toBe(count + 1);
+  });
+
   it('preview_transaction simulates and shows the decision, sending nothing', async () => {
     await neverBroadcast(async () => {
       const answer = await bot.call('preview_transaction', { wallet: 'kms', to: 'treasury', value: '0.5' });
@@ -201,7 +223,7 @@ describe.skipIf(ganache === undefined || moto === undefined)('wallets end to end
           moves: [{ kind: 'value', asset: 'ETH', amount: '0.5', to: 'treasury' }],
         },
       });
-      const tooMuch = await bot.call('preview_transaction', { wallet: 'kms', to: 'treasury', value: '2' });
+      const tooMuch = await bot.call('preview_transaction', { wallet: 'kms', to: 'treasury', value: '5' });
       expect(tooMuch.result).toMatchObject({ decision: { decision: 'deny' } });
     });
   });
