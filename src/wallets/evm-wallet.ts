@@ -2,7 +2,6 @@ import {
   BaseError,
   decodeErrorResult,
   erc20Abi,
-  formatGwei,
   hashTypedData,
   type Hex as ViemHex,
   keccak256,
@@ -16,7 +15,7 @@ import {
 
 import type { WalletConfig } from '../config/wallets-config.js';
 import { CofreError } from '../errors.js';
-import type { ResolvedMove, ResolvedTransaction } from '../policy/policy-types.js';
+import type { ResolvedTransaction } from '../policy/policy-types.js';
 import {
   type ChainClient,
   innermostReason,
@@ -25,9 +24,10 @@ import {
   untrustedText,
 } from './chain-client.js';
 import type { ChainNames } from './chain-names.js';
-import { fromBaseUnits, notionalOf, toBaseUnits } from './evm-units.js';
-import { type CallInput, resolveCall } from './resolve-call.js';
-import { resolveTypedData, type TypedDataJson, withBigInts } from './resolve-typed-data.js';
+import { fromBaseUnits } from './evm-units.js';
+import type { CallInput } from './resolve-call.js';
+import { resolveTransaction, resolveWalletTypedData } from './resolve-transaction.js';
+import { type TypedDataJson, withBigInts } from './resolve-typed-data.js';
 import type { Hex, TransactionSigner } from './signer.js';
 
 /** What a wallet signs for a transaction: plain JSON (wei and gas as decimal strings), bound by approvals. */
@@ -123,139 +123,21 @@ export class EvmWallet {
   }
 
   /**
-   * The transaction `input` asks for, resolved: names to addresses, the call encoded, gas estimated at current
-   * fees, value priced. With `requireSimulation`, a transaction that would revert throws `COFRE_SIMULATION_FAILED`
-   * (a send); without, the simulation is returned (a preview).
+   * The transaction `input` asks for, resolved (see resolve-transaction.ts). With `requireSimulation`, a transaction
+   * that would revert throws `COFRE_SIMULATION_FAILED` (a send); without, the simulation is returned (a preview).
    */
-  async resolveTransaction(
+  resolveTransaction(
     input: TransactionInput,
     requireSimulation: boolean,
   ): Promise<{ transaction: ResolvedTransaction; signing: TransactionSigning; simulation: Simulation }> {
-    this.checkChainId(input.chainId);
-    const chain = this.chain.config;
-    const from = await this.address();
-    const target = this.names.resolve(input.to);
-    const value = input.value === undefined ? 0n : toBaseUnits(input.value, 18, 'value');
-    const moves: ResolvedMove[] = [];
-    const recipients = new Set<string>();
-    if (value > 0n) {
-      moves.push({
-        kind: 'value',
-        asset: chain.nativeAsset,
-        amount: fromBaseUnits(value, 18),
-        to: target.name,
-      });
-      recipients.add(target.name);
-    }
-    let call: ReturnType<typeof resolveCall> | undefined;
-    if (target.kind === 'label') {
-      if (input.call !== undefined) {
-        throw new CofreError(
-          'COFRE_INPUT_INVALID',
-          `call: "${input.to}" is an address-book label; calls go to contracts`,
-        );
-      }
-      if (value === 0n)
-        throw new CofreError('COFRE_INPUT_INVALID', `value: nothing to send to "${input.to}"`);
-    } else if (target.kind === 'contract') {
-      if (input.call === undefined && value === 0n) {
-        throw new CofreError(
-          'COFRE_INPUT_INVALID',
-          `call: give a function of ${input.to} to call, or a value to send`,
-        );
-      }
-      if (input.call !== undefined)
-        call = resolveCall(this.names, target.name, target.contract, input.call, from);
-    }
-    for (const move of call?.moves ?? []) moves.push(move);
-    for (const r of call?.recipients ?? []) recipients.add(r);
-    this.#checkLabelAssets(moves);
-    const data: Hex = call?.data ?? '0x';
-    const client = await this.chain.client();
-    const fees = await client.estimateFeesPerGas().catch((err: unknown) => {
-      throw rpcFailure(this.chain.name, 'fee estimation', err);
-    });
-    const unsigned = {
-      type: 'transaction' as const,
-      chainId: this.chainId,
-      from,
-      to: target.address,
-      value: value.toString(),
-      data,
-      maxFeePerGas: fees.maxFeePerGas.toString(),
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString(),
-    };
-    const simulation = await this.simulate(unsigned);
-    if (!simulation.ok && requireSimulation) {
-      throw new CofreError(
-        'COFRE_SIMULATION_FAILED',
-        `the transaction would revert, so it was not signed: ${simulation.error ?? 'no reason given'} (text from the chain, untrusted)`,
-      );
-    }
-    const gasLimit = simulation.gas === undefined ? undefined : gasWithMargin(simulation.gas, data);
-    const signing: TransactionSigning = {
-      ...unsigned,
-      ...(gasLimit === undefined ? {} : { gas: String(gasLimit) }),
-    };
-    const transaction: ResolvedTransaction = {
-      wallet: this.name,
-      chain: this.chain.name,
-      chainId: this.chainId,
-      kind: 'transaction',
-      to: target.name,
-      contract: target.kind === 'contract' ? target.name : undefined,
-      function: call?.function,
-      selector: call?.selector,
-      raw: call?.raw ?? false,
-      moves,
-      recipients: [...recipients],
-      unlimitedApproval: call?.unlimitedApproval ?? false,
-      gas:
-        gasLimit === undefined
-          ? undefined
-          : { limit: gasLimit, maxFeePerGasGwei: formatGwei(fees.maxFeePerGas) },
-      notional: notionalOf(moves, chain.quote, chain.prices),
-    };
-    return { transaction, signing, simulation };
+    return resolveTransaction(this, input, requireSimulation);
   }
 
   /** Typed data resolved (see resolve-typed-data.ts) into what policy judges and what is signed. */
-  async resolveTypedData(
+  resolveTypedData(
     typed: TypedDataJson,
   ): Promise<{ transaction: ResolvedTransaction; signing: TypedDataSigning }> {
-    const resolved = resolveTypedData(this.names, this.chainId, await this.address(), typed);
-    this.#checkLabelAssets(resolved.moves);
-    const chain = this.chain.config;
-    return {
-      transaction: {
-        wallet: this.name,
-        chain: this.chain.name,
-        chainId: this.chainId,
-        kind: resolved.kind,
-        to: resolved.to,
-        contract: resolved.contract,
-        function: resolved.function,
-        raw: false,
-        moves: resolved.moves,
-        recipients: resolved.recipients,
-        unlimitedApproval: resolved.unlimitedApproval,
-        notional: notionalOf(resolved.moves, chain.quote, chain.prices),
-      },
-      signing: { type: 'typed-data', typedData: resolved.typedData },
-    };
-  }
-
-  /** A label receives only its asset (as for withdrawals): `COFRE_DESTINATION_UNKNOWN` otherwise. */
-  #checkLabelAssets(moves: readonly ResolvedMove[]): void {
-    for (const move of moves) {
-      const named = this.names.resolve(move.to, '0x0000000000000000000000000000000000000000');
-      if (named.kind === 'label' && named.asset !== move.asset) {
-        throw new CofreError(
-          'COFRE_DESTINATION_UNKNOWN',
-          `destination "${move.to}" receives ${named.asset}, not ${move.asset}`,
-        );
-      }
-    }
+    return resolveWalletTypedData(this, typed);
   }
 
   /**
@@ -404,11 +286,6 @@ export class EvmWallet {
       throw rpcFailure(this.chain.name, 'the balance look-up', err);
     }
   }
-}
-
-/** The estimate, plus 20% for a contract call (state can change between estimate and inclusion). */
-function gasWithMargin(estimate: number, data: Hex): number {
-  return data === '0x' ? estimate : Math.ceil(estimate * 1.2);
 }
 
 function hexBytes(hex: ViemHex): Uint8Array {
