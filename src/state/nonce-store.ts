@@ -15,6 +15,10 @@ export type NonceClaim =
  *   wallet run one at a time across processes and replicas, and it expires so a dead holder does not block forever.
  * Both methods are atomic (SQLite `BEGIN IMMEDIATE`; PostgreSQL one guarded statement, a compare-and-set): of two
  * holders claiming at once, exactly one gets the lease. Holds no secret.
+ *
+ * Times are the callers' clocks: a lease's end is written by its holder and compared with a claimer's `at`, so on
+ * PostgreSQL a replica whose clock runs ahead by more than the lease could take a live lease early (keep replicas on
+ * NTP; the lease is minutes, skew is milliseconds).
  */
 export interface NonceStore {
   /**

@@ -126,4 +126,20 @@ describe('createNonceManager', () => {
     clock += 1_000;
     expect(await sending).toBe(1);
   });
+
+  it('returns what the send did even when the lease cannot be given back, and says so', async () => {
+    const c = chain();
+    const failed: string[] = [];
+    // The state store fails between the claim and the release (a PostgreSQL failover, say).
+    const flaky = new Proxy(state, {
+      get(target, name) {
+        if (name === 'releaseNonce') return () => Promise.reject(new Error('connection lost'));
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const nonces = createNonceManager(flaky, { onReleaseFailed: (wallet) => failed.push(wallet) });
+    expect(await nonces.withNextNonce(W, c.pending, (n) => outcome('broadcast', `sent ${n}`))).toBe('sent 0');
+    expect(failed).toEqual([W]);
+  });
 });

@@ -48,6 +48,8 @@ export interface NonceManagerOptions {
   readonly now?: () => Date;
   /** Told when a send outlived its lease (another holder may have taken it); default a process warning. */
   readonly onLeaseLost?: (wallet: string) => void;
+  /** Told when the lease could not be given back (the state store failed); default a process warning. */
+  readonly onReleaseFailed?: (wallet: string, err: unknown) => void;
 }
 
 /**
@@ -82,6 +84,14 @@ export function createNonceManager(state: StateStore, options: NonceManagerOptio
     ((wallet: string) => {
       process.emitWarning(`cofre: a send of wallet ${wallet} outlived its nonce lease`);
     });
+  const onReleaseFailed =
+    options.onReleaseFailed ??
+    ((wallet: string, err: unknown) => {
+      const code = err instanceof Error && 'code' in err ? String(err.code) : 'error';
+      process.emitWarning(
+        `cofre: the nonce lease of wallet ${wallet} could not be released (${code}); it will expire`,
+      );
+    });
   /** Per wallet, the end of the last queued send in this process. */
   const queues = new Map<string, Promise<unknown>>();
 
@@ -115,8 +125,20 @@ export function createNonceManager(state: StateStore, options: NonceManagerOptio
       if (outcome === 'broadcast') advanceTo = nonce + 1;
       return value;
     } finally {
-      const kept = await state.releaseNonce(wallet, holder, advanceTo);
-      if (!kept) onLeaseLost(wallet);
+      await release(wallet, advanceTo);
+    }
+  }
+
+  /**
+   * Gives the lease back. Never throws: what the send did (a broadcast transaction's hash, or its error) matters more
+   * than the bookkeeping. If the store cannot be written, the lease simply expires, and a broadcast nonce that was not
+   * recorded is found again by the next send's pending count, as after `unknown`.
+   */
+  async function release(wallet: string, advanceTo: number | undefined): Promise<void> {
+    try {
+      if (!(await state.releaseNonce(wallet, holder, advanceTo))) onLeaseLost(wallet);
+    } catch (err) {
+      onReleaseFailed(wallet, err);
     }
   }
 

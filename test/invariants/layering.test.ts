@@ -21,6 +21,8 @@ const allowed: Record<string, readonly string[]> = {
     'audit',
     'venues',
     'secrets',
+    // Issue 19: `cofre wallet list/create-key` and doctor's wallet check open signers.
+    'wallets',
     'state',
     'config',
     'errors',

@@ -34,6 +34,7 @@ export const COMMAND_GROUPS: Readonly<Record<string, string>> = {
   policy: 'explain a policy decision, or run table-driven policy tests',
   audit: 'verify the tamper-evident audit log, read it, and hash values to search it',
   state: 'manage the state database (PostgreSQL schema migrations)',
+  wallet: 'list the EVM wallets and their addresses, or create an embedded (development) wallet key',
 };
 
 const auditLogOption = {
@@ -285,6 +286,20 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
       (await import('./rotate.js')).rotate(io, global, account, options),
   }),
 
+  // Issue 19: EVM wallets.
+  command({
+    path: ['wallet', 'list'],
+    description: 'list the configured wallets: name, chain, address (from the key source) and key source',
+    run: async ({ io, global }) => (await import('./wallet-list.js')).walletList(io, global),
+  }),
+  command({
+    path: ['wallet', 'create-key'],
+    description:
+      'write a fresh wallet key to a secret (for an embedded wallet, development) and print only its address',
+    args: [['<secret-ref>', 'where to write it, e.g. local:wallets/dev (refused if it exists)']],
+    run: async ({ io, global }, [reference]) =>
+      (await import('./wallet-create-key.js')).walletCreateKey(io, global, reference ?? ''),
+  }),
   command<{
     policy?: string;
     ttl?: string;

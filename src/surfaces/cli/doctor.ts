@@ -22,6 +22,7 @@ import { doctorJson, doctorText, ordered } from './doctor-report.js';
 import { stateDoctorCheck } from './doctor-state.js';
 import { UnopenedBackend } from './doctor-unopened-backend.js';
 import { venueDoctorChecks } from './doctor-venues.js';
+import { walletDoctorCheck } from './doctor-wallets.js';
 import { promptHidden } from './read-secret-input.js';
 
 /** Options of `cofre doctor`. */
@@ -41,6 +42,8 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   referencesDoctorCheck,
   backendsDoctorCheck,
   venueDoctorChecks,
+  // Issue 19: wallet keys (KMS spec, embedded key) and their chains' RPC chain ids.
+  walletDoctorCheck,
   credentialAgeDoctorCheck,
   auditDoctorCheck,
   stateDoctorCheck,

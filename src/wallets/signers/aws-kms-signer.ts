@@ -143,8 +143,21 @@ export class AwsKmsSigner implements TransactionSigner {
       if (this.#key.region !== undefined) config.region = this.#key.region;
       if (this.#key.endpoint !== undefined) config.endpoint = this.#key.endpoint;
       if (this.#key.profile !== undefined) config.profile = this.#key.profile;
-      return new KMSClient(config);
-    })();
+      const client = new KMSClient(config);
+      try {
+        await client.config.region();
+      } catch {
+        client.destroy();
+        throw new CofreError(
+          'COFRE_SIGNER_UNAVAILABLE',
+          `AWS KMS key ${this.#key.keyId}: no AWS region; set \`region\` in the wallet's key, or AWS_REGION, or a region in the AWS profile`,
+        );
+      }
+      return client;
+    })().catch((err: unknown) => {
+      this.#client = undefined;
+      throw err;
+    });
     return this.#client;
   }
 }

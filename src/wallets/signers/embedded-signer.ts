@@ -8,6 +8,13 @@ import type { RecoverableSignature, TransactionSigner } from '../signer.js';
 import { addressOfPrivateKey, embeddedPrivateKey } from './embedded-key.js';
 import { toHex32 } from './recoverable-signature.js';
 
+const KEY_SOURCE_DOWN: ReadonlySet<string> = new Set([
+  'COFRE_BACKEND_UNAVAILABLE',
+  'COFRE_BACKEND_DENIED',
+  'COFRE_BACKEND_CLOSED',
+  'COFRE_STORE_LOCKED',
+]);
+
 /**
  * A wallet key kept in a secret backend (development). The key is read through the audited secret reads for each
  * signature (each read is a `secret-access` audit record, purpose `wallet-key`) and zeroed right after: it is in
@@ -61,8 +68,10 @@ export class EmbeddedSigner implements TransactionSigner {
     try {
       value = await this.#secrets.read(this.#reference, { purpose: 'wallet-key' });
     } catch (err) {
-      // The secret's own error (not found, backend down) names the reference, never a value.
-      if (isCofreError(err) && err.category === 'unavailable') {
+      // The key source could not be reached or refused: that is the signer being unavailable. Other errors pass as
+      // they are: a missing secret (COFRE_SECRET_NOT_FOUND names it), and an audit log that could not record the
+      // read (COFRE_AUDIT_UNAVAILABLE: fail closed, nothing signed). Each names the reference, never a value.
+      if (isCofreError(err) && KEY_SOURCE_DOWN.has(err.code)) {
         throw new CofreError(
           'COFRE_SIGNER_UNAVAILABLE',
           `the wallet key ${this.#reference} could not be read: ${err.message}`,
