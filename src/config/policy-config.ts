@@ -426,18 +426,28 @@ function checkRule(rule: unknown, ctx: z.RefinementCtx): void {
   }
   checkRange(r, 'minNotional', 'maxNotional', ctx);
   checkRange(r, 'minAmount', 'maxAmount', ctx);
-  checkApprovalCap(r, effect, ctx);
+  checkWalletRule(r, effect, ctx);
 }
 
 /** Issue 19: the functions that give an allowance (`permit`: EIP-2612 and Permit2 typed data). */
 export const APPROVAL_FUNCTION_NAMES: readonly string[] = ['approve', 'increaseAllowance', 'permit'];
 
 /**
- * SECURITY (issue 19): large approvals are denied by default. A rule that can permit an approval must cap it, since
- * an allowance lets the spender take up to it at any later time, outside every limit.
+ * Issue 19, rules that can permit: raw calldata needs `contracts` beside `selectors`; and (SECURITY) large approvals
+ * are denied by default, so a rule that can permit an approval must cap it — an allowance lets the spender take up
+ * to it at any later time, outside every limit.
  */
-function checkApprovalCap(r: Record<string, unknown>, effect: RuleEffect, ctx: z.RefinementCtx): void {
-  if (effect === 'deny' || r['maxAmount'] !== undefined || !Array.isArray(r['functions'])) return;
+function checkWalletRule(r: Record<string, unknown>, effect: RuleEffect, ctx: z.RefinementCtx): void {
+  if (effect === 'deny') return;
+  // Raw calldata matches only a rule with both: selectors alone would never permit it.
+  if (r['selectors'] !== undefined && r['contracts'] === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['selectors'],
+      message: 'selectors needs contracts: raw calldata matches only a rule naming its contract and selector',
+      params: { hint: 'add contracts: [<name>], the contract the raw calldata may call' },
+    });
+  if (r['maxAmount'] !== undefined || !Array.isArray(r['functions'])) return;
   const approvals = r['functions'].filter((f) => APPROVAL_FUNCTION_NAMES.includes(f as string));
   if (approvals.length === 0) return;
   ctx.addIssue({

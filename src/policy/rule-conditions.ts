@@ -108,12 +108,16 @@ export function compileConditions(rule: RuleConfig): readonly Condition[] {
   if (rule.symbols !== undefined) out.push(symbolsCondition(rule.symbols));
   if (rule.sides !== undefined) out.push(orderFieldCondition('sides', rule.sides, (o) => o.side));
   if (rule.types !== undefined) out.push(orderFieldCondition('types', rule.types, (o) => o.type));
-  if (rule.assets !== undefined) out.push(assetsCondition(rule.assets));
-  if (rule.destinations !== undefined) out.push(destinationsCondition(rule.destinations));
+  // Issue 19: a transaction moves several assets to several recipients. A rule that permits must hold for every one
+  // of them; a `deny` rule holds when any one of them matches (else a harmless move beside a denied one would slip
+  // it past the deny).
+  const each: Quantifier = rule.deny === undefined ? 'every' : 'some';
+  if (rule.assets !== undefined) out.push(assetsCondition(rule.assets, each));
+  if (rule.destinations !== undefined) out.push(destinationsCondition(rule.destinations, each));
   if (rule.minNotional !== undefined) out.push(notionalCondition('minNotional', rule.minNotional));
   if (rule.maxNotional !== undefined) out.push(notionalCondition('maxNotional', rule.maxNotional));
-  if (rule.minAmount !== undefined) out.push(amountCondition('minAmount', rule.minAmount));
-  if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount));
+  if (rule.minAmount !== undefined) out.push(amountCondition('minAmount', rule.minAmount, each));
+  if (rule.maxAmount !== undefined) out.push(amountCondition('maxAmount', rule.maxAmount, each));
   if (rule.priceBand !== undefined) out.push(priceBandCondition(rule.priceBand));
   if (rule.services !== undefined) out.push(servicesCondition(rule.services));
   if (rule.methods !== undefined) out.push(methodsCondition(rule.methods));
@@ -197,7 +201,16 @@ function orderFieldCondition(
   };
 }
 
-function assetsCondition(assets: readonly string[]): Condition {
+/** How a condition on a transaction's moves or recipients holds: for every one (permitting rules) or some (deny). */
+type Quantifier = 'every' | 'some';
+
+/** The first item of `items` that decides `holds` under `each`: for `every`, one that fails; for `some`, none. */
+function failing<T>(items: readonly T[], each: Quantifier, holds: (item: T) => boolean): T | undefined {
+  if (each === 'every') return items.find((item) => !holds(item));
+  return items.some(holds) ? undefined : items[0];
+}
+
+function assetsCondition(assets: readonly string[], each: Quantifier): Condition {
   const set = new Set(assets);
   const want = `only for assets ${list(assets)}`;
   return {
@@ -210,7 +223,7 @@ function assetsCondition(assets: readonly string[]): Condition {
       // Issue 19: every asset the transaction moves or authorises must be listed.
       if (transaction !== undefined) {
         if (transaction.moves.length === 0) return { want, got: 'this transaction moves no known asset' };
-        const other = transaction.moves.find((m) => !set.has(m.asset));
+        const other = failing(transaction.moves, each, (m) => set.has(m.asset));
         return other === undefined ? undefined : { want, got: `this transaction moves ${other.asset}` };
       }
       const got =
@@ -224,7 +237,7 @@ function assetsCondition(assets: readonly string[]): Condition {
   };
 }
 
-function destinationsCondition(labels: readonly string[]): Condition {
+function destinationsCondition(labels: readonly string[], each: Quantifier): Condition {
   const set = new Set(labels);
   const want = `only to destinations ${list(labels)}`;
   return {
@@ -237,7 +250,7 @@ function destinationsCondition(labels: readonly string[]): Condition {
       if (transaction !== undefined) {
         if (transaction.recipients.length === 0)
           return { want, got: 'this transaction names no destination' };
-        const other = transaction.recipients.find((r) => !set.has(r));
+        const other = failing(transaction.recipients, each, (r) => set.has(r));
         return other === undefined ? undefined : { want, got: `not to "${other}"` };
       }
       return {
@@ -286,7 +299,7 @@ function notionalCondition(key: 'minNotional' | 'maxNotional', bound: string): C
   };
 }
 
-function amountCondition(key: 'minAmount' | 'maxAmount', bound: string): Condition {
+function amountCondition(key: 'minAmount' | 'maxAmount', bound: string, each: Quantifier): Condition {
   const max = key === 'maxAmount';
   const want = `${max ? 'up to' : 'from'} ${key} ${bound}`;
   const within = (amount: string): boolean => {
@@ -301,7 +314,7 @@ function amountCondition(key: 'minAmount' | 'maxAmount', bound: string): Conditi
       // Issue 19: every move (for an approval, the allowance) must be within the bound.
       if (transaction !== undefined) {
         if (transaction.moves.length === 0) return { want, got: 'this transaction moves no known amount' };
-        const out = transaction.moves.find((m) => !within(m.amount));
+        const out = failing(transaction.moves, each, (m) => within(m.amount));
         if (out === undefined) return undefined;
         const what = out.kind === 'approval' ? 'approves' : 'moves';
         return { want: `${want} ${out.asset}`, got: `this transaction ${what} ${out.amount} ${out.asset}` };

@@ -110,11 +110,13 @@ export function limitChecks(
       continue;
     if (limit.wallets !== undefined && (question.wallet === undefined || !limit.wallets.has(question.wallet)))
       continue;
+    // Scope first: a limit whose scope the request lacks (an account budget, for a transaction) does not apply, so
+    // it cannot refuse what it could not measure either.
+    const scope = scopeKey(limit.per, question.agentId, question.account, question.wallet);
+    if (scope === undefined) continue;
     const amount = measureOf(limit, question);
     if (amount === undefined) continue;
     if (typeof amount === 'object') return { limit, reason: amount.reason };
-    const scope = scopeKey(limit.per, question.agentId, question.account, question.wallet);
-    if (scope === undefined) continue;
     checks.push({
       limit: limit.label,
       key: limitKey(scope, limit),

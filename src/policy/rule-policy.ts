@@ -22,6 +22,7 @@ import {
   QuestionView,
 } from './rule-conditions.js';
 import { type CompiledLimit, compileLimit, limitChecks, limitViews } from './rule-limits.js';
+import { builtInDenial } from './wallet-built-ins.js';
 
 /** What {@link RulePolicy} is built from: the validated config parts it reads, and the clock. */
 export interface RulePolicyOptions {
@@ -36,10 +37,6 @@ export interface RulePolicyOptions {
 
 /** The rule that decides when nothing matches. */
 export const DEFAULT_DENY = 'default-deny';
-/** Issue 19, built in: an approval of at least 2^255 base units (or `type(uint256).max`) is always denied. */
-export const UNLIMITED_APPROVAL = 'unlimited-approval';
-/** Issue 19, built in: typed data of a kind cofre cannot read (not Permit or Permit2) is always denied. */
-export const TYPED_DATA_UNKNOWN = 'typed-data-unknown';
 
 interface CompiledRule {
   /** `policies.<p>.rules[<i>]` plus ` (<name>)`; `policies.<p>` for the shorthand. */
@@ -177,31 +174,6 @@ export class RulePolicy implements PolicyEngine {
       ? []
       : limitViews(compiled.limits, agentId, compiled.accountIds, compiled.walletIds);
   }
-}
-
-/**
- * Issue 19: the denials no rule can override, decided before any rule. SECURITY: each guards a way around limits —
- * an unlimited allowance lets the spender take everything later, outside every cap; typed data cofre cannot read
- * could authorise anything (a Permit-like order on another protocol), so what it moves cannot be judged.
- */
-function builtInDenial(question: PolicyQuestion): { rule: string; reason: string } | undefined {
-  const transaction = question.transaction;
-  if (transaction === undefined) return undefined;
-  if (transaction.kind === 'typed-data-unknown') {
-    return {
-      rule: TYPED_DATA_UNKNOWN,
-      reason: `${question.action} is denied (${TYPED_DATA_UNKNOWN}): cofre signs only typed data it can read (EIP-2612 Permit, Permit2 PermitSingle and PermitTransferFrom), since other typed data could authorise anything`,
-    };
-  }
-  if (transaction.unlimitedApproval) {
-    const approval = transaction.moves.find((m) => m.kind === 'approval');
-    const what = approval === undefined ? '' : ` of ${approval.asset} to "${approval.to}"`;
-    return {
-      rule: UNLIMITED_APPROVAL,
-      reason: `${question.action} is denied (${UNLIMITED_APPROVAL}): an unlimited approval${what} is never allowed; approve only the amount needed`,
-    };
-  }
-  return undefined;
 }
 
 function matches(rule: CompiledRule, view: QuestionView): boolean {

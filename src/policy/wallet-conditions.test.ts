@@ -265,6 +265,17 @@ describe('approvals and the built-in denials', () => {
     expect(decision.reason).toContain('cofre signs only typed data it can read');
   });
 
+  it('an amount finer than 18 decimal places is denied by the built-in amount-unmeasurable', () => {
+    // A token with 24 decimals: comparing or counting this amount exactly is beyond policy's decimals.
+    const fine = usdcTransfer('1.000000000000000000000001', 'cold', { notional: undefined });
+    expect(policy.decide(sendQuestion(fine))).toMatchObject({
+      decision: 'deny',
+      rule: 'amount-unmeasurable',
+      reason:
+        'send_transaction is denied (amount-unmeasurable): 1.000000000000000000000001 USDC cannot be judged exactly; use at most 18 decimal places and 30 integer digits',
+    });
+  });
+
   it('a deny rule without functions still denies approvals', () => {
     const denying = walletEngine(`  p:
     rules:
@@ -278,5 +289,43 @@ describe('approvals and the built-in denials', () => {
       decision: 'deny',
       rule: 'policies.p.rules[1]',
     });
+  });
+});
+
+describe('deny rules on transactions with several moves', () => {
+  const policy = walletEngine(`  p:
+    rules:
+      - allow: [send_transaction]
+        wallets: [hot]
+      - deny: [send_transaction]
+        destinations: [bob]
+      - deny: [send_transaction]
+        assets: [USDC]
+        minAmount: 1000
+`);
+
+  it('deny when any recipient, asset or amount matches, not only when all do', () => {
+    const toBob = transaction([
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'alice' },
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'bob' },
+    ]);
+    expect(policy.decide(sendQuestion(toBob))).toMatchObject({
+      decision: 'deny',
+      rule: 'policies.p.rules[1]',
+    });
+    const bigUsdc = transaction([
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'alice' },
+      { kind: 'transfer', asset: 'USDC', amount: '1000', to: 'cold' },
+    ]);
+    expect(policy.decide(sendQuestion(bigUsdc))).toMatchObject({
+      decision: 'deny',
+      rule: 'policies.p.rules[2]',
+    });
+    // Each condition is judged on its own: ETH 2000 beside USDC 999 would be denied too (errs toward denying).
+    const small = transaction([
+      { kind: 'value', asset: 'ETH', amount: '0.1', to: 'alice' },
+      { kind: 'transfer', asset: 'USDC', amount: '999', to: 'cold' },
+    ]);
+    expect(policy.decide(sendQuestion(small)).decision).toBe('allow');
   });
 });

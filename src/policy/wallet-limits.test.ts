@@ -90,6 +90,21 @@ describe('transaction limits', () => {
     );
   });
 
+  it('a notional limit that cannot apply to a transaction (an account budget, another wallet) does not refuse it', () => {
+    const scoped = walletEngine(`  p:
+    rules:
+      - allow: [send_transaction]
+    limits:
+      - { name: per-account, per: account, window: 24h, notional: 10, quote: USDC }
+      - { name: order-value, per: agent, window: 24h, notional: 10, quote: USDC, accounts: [paper] }
+      - { name: treasury-value, per: agent, window: 24h, notional: 10, quote: USDC, wallets: [treasury] }
+`);
+    expect(scoped.decide(sendQuestion(ethTransfer('0.1', 'alice', { notional: undefined })))).toMatchObject({
+      decision: 'allow',
+      limits: [],
+    });
+  });
+
   it('get_limits shows wallet-scoped limits once per wallet the policy allows', () => {
     const views = policy.limitsFor('bot', 'p');
     expect(views.map((v) => v.key)).toEqual([
