@@ -2,7 +2,7 @@ import { encodeFunctionData, erc20Abi, maxUint256 } from 'viem';
 import { describe, expect, it } from 'vitest';
 
 import { resolveCall } from './resolve-call.js';
-import { CHAIN, COLD, names, PERMIT2, WALLET } from './wallet-testdata.js';
+import { CHAIN, COLD, names, PERMIT2, WALLET } from './testdata/mainnet-names.js';
 
 const usdc = CHAIN.contracts['usdc']!;
 const router = CHAIN.contracts['router']!;

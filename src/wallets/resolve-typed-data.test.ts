@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { resolveTypedData, type TypedDataJson } from './resolve-typed-data.js';
-import { names, PERMIT2, PLAIN_TOKEN, ROUTER, USDC, WALLET } from './wallet-testdata.js';
+import { names, PERMIT2, PLAIN_TOKEN, ROUTER, USDC, WALLET } from './testdata/mainnet-names.js';
 
 const PERMIT_TYPES = {
   Permit: [

@@ -1,7 +1,7 @@
-import type { AddressBookEntry } from '../broker/resolve-action.js';
-import type { ChainConfig } from '../config/wallets-config.js';
-import { ChainNames } from './chain-names.js';
-import type { Hex } from './signer.js';
+import type { AddressBookEntry } from '../../broker/resolve-action.js';
+import type { ChainConfig } from '../../config/wallets-config.js';
+import { ChainNames } from '../chain-names.js';
+import type { Hex } from '../signer.js';
 
 /** The wallet the pure tests resolve for. */
 export const WALLET: Hex = '0x9999999999999999999999999999999999999999';
