@@ -299,6 +299,23 @@ describe.skipIf(ganache === undefined || moto === undefined)('wallets end to end
       });
       expect(over.status).toBe('denied');
       expect(over.result).toBeUndefined();
+      // Typed data of a kind cofre cannot read (an order on some exchange) is denied whatever the rules say.
+      const order = await bot.call('sign_typed_data', {
+        wallet: 'kms',
+        typedData: {
+          domain: { name: 'Exchange', chainId: 31337, verifyingContract: w!.token },
+          types: {
+            Order: [
+              { name: 'maker', type: 'address' },
+              { name: 'amount', type: 'uint256' },
+            ],
+          },
+          primaryType: 'Order',
+          message: { maker: kmsAddress, amount: '1' },
+        },
+        clientSignId: 'order-1',
+      });
+      expect(order).toMatchObject({ status: 'denied', rule: 'typed-data-unknown' });
     });
   });
 
