@@ -26,7 +26,8 @@ const RPC_TIMEOUT_MS = 10_000;
  * - SECURITY: before the first use, every endpoint is asked `eth_chainId`; one that reports another chain than the
  *   configured one refuses the whole chain with `COFRE_CHAIN_MISMATCH` (a misconfigured or hostile endpoint must not
  *   get transactions signed for the configured chain id, nor feed them state of another chain). Endpoints that do not
- *   answer then are left out until the next start is attempted (`COFRE_RPC_UNAVAILABLE` when none answers).
+ *   answer then are left out for the life of the process (restart cofre to take one back); when none answers, the
+ *   call fails with `COFRE_RPC_UNAVAILABLE` and the next use tries them all again.
  *
  * Safe to call concurrently: concurrent first uses share one check.
  */
