@@ -22,7 +22,9 @@ export type SecretPurpose =
   /** Issue 15: a database's credentials, read to open one upstream connection for an agent. */
   | 'database-credentials'
   /** Issue 19: an embedded encryption key, read for one encrypt, decrypt or data key (and zeroed after). */
-  | 'encryption-key';
+  | 'encryption-key'
+  /** Issue 19: a chain's RPC endpoint URL that carries an API key, read once when the chain is first used. */
+  | 'wallet-rpc';
 
 /** One secret read to record: the reference as configured (recorded HMAC'd only) and what it was read for. */
 export interface SecretAccess {

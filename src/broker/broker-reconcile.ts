@@ -78,6 +78,7 @@ export async function settleUnknownReservation(ctx: BrokerContext, row: RequestR
     await state.settleReservation(row.requestId, { kind: 'commit', at: ctx.now() });
     return;
   }
+  if (row.action === 'send_transaction') throw transactionUnresolved(row);
   const record: VenueCallRecord = { held: [], writeSent: false };
   try {
     const account = row.account ?? '';
@@ -122,6 +123,7 @@ export async function settleInterrupted(
       reason: 'cofre stopped while sending this withdrawal; the venue has it',
     };
   }
+  if (row.action === 'send_transaction') throw transactionUnresolved(row);
   if (row.action !== 'place_order') {
     return interrupted(
       `cofre stopped while ${row.action} was running; nothing more is known. It is safe to send again (a cancel of an order already cancelled fails with a clear reason).`,
@@ -179,4 +181,17 @@ async function findInterruptedWithdrawal(
 /** The address-book label a stored `withdraw` request named (never the address). */
 function destinationOf(row: RequestRecord): string | undefined {
   return (JSON.parse(row.input ?? '{}') as { destination?: string }).destination;
+}
+
+/**
+ * Issue 19: a transaction whose broadcast may have happened is never called failed (nor its nonce or budget free) on
+ * a guess: the request stays as it is, its reservation counting, reported unresolved. Its signed hash is in the
+ * audit log (the `intent` whose `detail.signed` names it), to look up on chain. (A `sign_typed_data` interrupted is
+ * settled as failed: its signature leaves cofre only in the answer, which was never given.)
+ */
+function transactionUnresolved(row: RequestRecord): CofreError {
+  return new CofreError(
+    'COFRE_VENUE_OUTCOME_UNKNOWN',
+    `send_transaction ${row.requestId} may have been broadcast: its hash is in the audit log (the intent with detail.signed); look it up on chain. Its limit reservation stays until then`,
+  );
 }

@@ -24,6 +24,8 @@ export async function resolveStep(
     (plain.account === undefined ||
       policy.accountsFor(agent.policy).includes(plain.account) ||
       accounts[plain.account] === undefined) &&
+    // Issue 19: nor a wallet the policy never permits: no RPC or key is asked anything for it.
+    (plain.wallet === undefined || policy.walletsFor(agent.policy).includes(plain.wallet)) &&
     // Issue 17: nor is a delegated agent's request outside its grants (the decision then says why).
     grantRefusalFor(agent, plain) === undefined;
   if (!reachable) return { question: plain, payload: undefined };

@@ -45,9 +45,10 @@ export interface GanachePeer extends StopHandle {
   /**
    * The next `times` calls of `method` through the proxy fail: with `mode: 'error'` (default) the proxy answers a
    * JSON-RPC error without forwarding; with `mode: 'drop-after'` it forwards the call to the node and then cuts the
-   * connection without an answer (the outcome is unknown to the caller, but the node got it).
+   * connection without an answer (the outcome is unknown to the caller, but the node got it); with `mode: 'delay'` it
+   * forwards the call two seconds late (to catch a request in flight).
    */
-  failNext(method: string, times?: number, mode?: 'error' | 'drop-after'): void;
+  failNext(method: string, times?: number, mode?: 'error' | 'drop-after' | 'delay'): void;
   /** One JSON-RPC call straight to the node; throws on a JSON-RPC error. */
   rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
 }
@@ -155,7 +156,7 @@ export async function startGanache(
 interface Proxy {
   readonly url: string;
   readonly sendAttempts: number;
-  readonly failNext: (method: string, times?: number, mode?: 'error' | 'drop-after') => void;
+  readonly failNext: (method: string, times?: number, mode?: 'error' | 'drop-after' | 'delay') => void;
   close(): Promise<void>;
 }
 
@@ -167,9 +168,9 @@ interface RpcCall {
 const SEND_METHODS = new Set(['eth_sendRawTransaction', 'eth_sendTransaction']);
 
 async function startProxy(target: string): Promise<Proxy> {
-  const failures = new Map<string, { times: number; mode: 'error' | 'drop-after' }[]>();
+  const failures = new Map<string, { times: number; mode: 'error' | 'drop-after' | 'delay' }[]>();
   let sendAttempts = 0;
-  const takeFailure = (method: string): 'error' | 'drop-after' | undefined => {
+  const takeFailure = (method: string): 'error' | 'drop-after' | 'delay' | undefined => {
     const queue = failures.get(method);
     const head = queue?.[0];
     if (!queue || !head) return undefined;
@@ -188,7 +189,7 @@ async function startProxy(target: string): Promise<Proxy> {
       parsed = {};
     }
     const calls = Array.isArray(parsed) ? parsed : [parsed];
-    let mode: 'error' | 'drop-after' | undefined;
+    let mode: 'error' | 'drop-after' | 'delay' | undefined;
     for (const call of calls) {
       const method = typeof call.method === 'string' ? call.method : '';
       if (SEND_METHODS.has(method)) sendAttempts += 1;
@@ -204,6 +205,7 @@ async function startProxy(target: string): Promise<Proxy> {
       res.end(JSON.stringify(Array.isArray(parsed) ? errors : errors[0]));
       return;
     }
+    if (mode === 'delay') await new Promise((resolve) => setTimeout(resolve, 2000));
     const upstream = await fetch(target, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
