@@ -83,6 +83,9 @@ policies:
       - allow: [http_request]
         services: [paper-public]
         methods: [GET]
+      # Issue 19: no wallet or encryption key is configured here, so these are listed (and typed) but fail as
+      # unknown when called.
+      - allow: [get_wallet, preview_transaction, send_transaction, sign_typed_data, encrypt, decrypt, generate_data_key]
     limits:
       - {{ name: daily-spend, per: agent, window: 24h, notional: 1000000, quote: USDT }}
   balance-only:

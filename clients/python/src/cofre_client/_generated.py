@@ -415,13 +415,266 @@ class HttpRequestResult(TypedDict):
     response: Response
 
 
+class GetWalletInput(TypedDict):
+    #: The wallet, by the name the operator configured.
+    wallet: str
+
+
+class GetWalletResultBalance(TypedDict):
+    asset: str
+    amount: str
+
+
+class GetWalletResult(TypedDict):
+    wallet: str
+    chain: str
+    chainId: float
+    #: The wallet's own address (fund it here).
+    address: str
+    balances: list[GetWalletResultBalance]
+
+
+class _Call1Required(TypedDict):
+    #: A known function of the contract named in `to`, e.g. "transfer".
+    function: str
+
+
+class Call1(_Call1Required, total=False):
+    #: The arguments by name, e.g. {"to": "treasury", "amount": "10.5"}.
+    args: dict[str, str | bool | list[str]]
+
+
+class Call2(TypedDict):
+    #: Raw calldata: refused unless a rule allows this contract and selector.
+    data: str
+
+
+class _PreviewTransactionInputRequired(TypedDict):
+    #: The wallet, by the name the operator configured.
+    wallet: str
+    #: Where the transaction goes: an address-book label, or the name of a contract the operator configured. Never an
+    #: address.
+    to: str
+
+
+class PreviewTransactionInput(_PreviewTransactionInputRequired, total=False):
+    #: Native asset to send, in whole units (ETH, not wei), e.g. "0.01". Default none.
+    value: Decimalish
+    #: A call of the contract named in `to`: a known function with named arguments (or raw calldata).
+    call: Call1 | Call2
+    #: The chain id you expect; refused when it is not the wallet's chain.
+    chainId: int
+
+
+class Move(TypedDict):
+    kind: Literal['value', 'transfer', 'approval']
+    asset: str
+    #: In units of the asset, e.g. "10.5".
+    amount: str
+    #: The label or contract name that receives it or may spend it.
+    to: str
+
+
+class Gas(TypedDict):
+    limit: float
+    maxFeePerGasGwei: str
+
+
+class Notional(TypedDict):
+    quote: str
+    amount: str
+
+
+class _TransactionRequired(TypedDict):
+    wallet: str
+    chain: str
+    chainId: float
+    kind: Literal['transaction', 'permit', 'permit2', 'typed-data-unknown']
+    to: str
+    moves: list[Move]
+
+
+class Transaction(_TransactionRequired, total=False):
+    """The transaction as it would be signed: call decoded, moves valued, recipients by name."""
+
+    contract: str
+    function: str
+    gas: Gas
+    notional: Notional
+
+
+class _SimulationRequired(TypedDict):
+    ok: bool
+
+
+class Simulation(_SimulationRequired, total=False):
+    gas: float
+    #: Why it would revert: untrusted text from the chain.
+    error: str
+
+
+class PreviewTransactionResultDecisionLimit(TypedDict):
+    limit: str
+    cap: str
+    used: str
+    needs: str
+
+
+class PreviewTransactionResultDecision(TypedDict):
+    decision: Literal['allow', 'deny', 'approval', 'confirm']
+    rule: str
+    reason: str
+    limits: list[PreviewTransactionResultDecisionLimit]
+
+
+class PreviewTransactionResult(TypedDict):
+    #: The transaction as it would be signed: call decoded, moves valued, recipients by name.
+    transaction: Transaction
+    simulation: Simulation
+    sent: Literal[False]
+    decision: PreviewTransactionResultDecision
+
+
+class _SendTransactionInputRequired(TypedDict):
+    #: The wallet, by the name the operator configured.
+    wallet: str
+    #: Where the transaction goes: an address-book label, or the name of a contract the operator configured. Never an
+    #: address.
+    to: str
+    #: Your unique id for this transaction (1-36 letters, digits, "-", "_"). Required: sending the same request twice
+    #: sends one transaction.
+    clientTxId: str
+
+
+class SendTransactionInput(_SendTransactionInputRequired, total=False):
+    #: Native asset to send, in whole units (ETH, not wei), e.g. "0.01". Default none.
+    value: Decimalish
+    #: A call of the contract named in `to`: a known function with named arguments (or raw calldata).
+    call: Call1 | Call2
+    #: The chain id you expect; refused when it is not the wallet's chain.
+    chainId: int
+
+
+class _SendTransactionResultRequired(TypedDict):
+    #: The transaction as it would be signed: call decoded, moves valued, recipients by name.
+    transaction: Transaction
+    #: The transaction hash.
+    hash: str
+    nonce: float
+    #: "pending" when no receipt came within the chain's receiptTimeout.
+    status: Literal['mined', 'reverted', 'pending']
+
+
+class SendTransactionResult(_SendTransactionResultRequired, total=False):
+    blockNumber: float
+
+
+class TypeItem(TypedDict):
+    name: str
+    type: str
+
+
+class TypedData(TypedDict):
+    """EIP-712 typed data. Known kinds only (EIP-2612 Permit of a configured token, Permit2); addresses in it must be configured."""
+
+    #: The EIP-712 domain.
+    domain: dict[str, Any]
+    #: The EIP-712 types.
+    types: dict[str, list[TypeItem]]
+    #: The primary type, e.g. "Permit".
+    primaryType: str
+    #: The message to sign.
+    message: dict[str, Any]
+
+
+class SignTypedDataInput(TypedDict):
+    #: The wallet, by the name the operator configured.
+    wallet: str
+    #: EIP-712 typed data. Known kinds only (EIP-2612 Permit of a configured token, Permit2); addresses in it must be
+    #: configured.
+    typedData: TypedData
+    #: Your unique id for this signature (1-36 letters, digits, "-", "_"). Required: asking twice signs once.
+    clientSignId: str
+
+
+class SignTypedDataResult(TypedDict):
+    #: The transaction as it would be signed: call decoded, moves valued, recipients by name.
+    transaction: Transaction
+    #: The 65-byte signature, hex.
+    signature: str
+
+
+class _EncryptInputRequired(TypedDict):
+    #: The encryption key, by the name the operator configured.
+    key: str
+    #: What the data is for, e.g. "notes": a label bound into the ciphertext; decrypt with the same one.
+    purpose: str
+    #: The data to encrypt.
+    plaintext: str
+
+
+class EncryptInput(_EncryptInputRequired, total=False):
+    #: How the plaintext is written: "utf8" text (default) or "base64" for binary.
+    encoding: Literal['utf8', 'base64']
+
+
+class EncryptResult(TypedDict):
+    key: str
+    purpose: str
+    #: Give it back to decrypt with the same key and purpose.
+    ciphertext: str
+
+
+class _DecryptInputRequired(TypedDict):
+    #: The encryption key, by the name the operator configured.
+    key: str
+    #: What the data is for, e.g. "notes": a label bound into the ciphertext; decrypt with the same one.
+    purpose: str
+    #: The ciphertext exactly as encrypt (or generate_data_key) returned it.
+    ciphertext: str
+
+
+class DecryptInput(_DecryptInputRequired, total=False):
+    #: How to return the plaintext: "utf8" text (default) or "base64".
+    encoding: Literal['utf8', 'base64']
+
+
+class DecryptResult(TypedDict):
+    key: str
+    purpose: str
+    plaintext: str
+    encoding: Literal['utf8', 'base64']
+
+
+class _GenerateDataKeyInputRequired(TypedDict):
+    #: The encryption key, by the name the operator configured.
+    key: str
+    #: What the data is for, e.g. "notes": a label bound into the ciphertext; decrypt with the same one.
+    purpose: str
+
+
+class GenerateDataKeyInput(_GenerateDataKeyInputRequired, total=False):
+    #: Data key size: 256 (default) or 128.
+    bits: Literal[128] | Literal[256]
+
+
+class GenerateDataKeyResult(TypedDict):
+    key: str
+    purpose: str
+    #: The data key, base64: use it, then forget it.
+    plaintextKey: str
+    #: The data key encrypted under `key`: keep it; decrypt it with the same purpose.
+    ciphertextKey: str
+    bits: Literal[128] | Literal[256]
+
+
 class GetRequestInput(TypedDict):
     #: The requestId returned by an earlier action.
     requestId: str
 
 
 #: The result of the earlier request, whichever action it was.
-GetRequestResult = Union[ListAccountsResult, GetLimitsResult, GetBalanceResult, GetTickerResult, PreviewOrderResult, GetOrderResult, GetOpenOrdersResult, WithdrawResult, HttpRequestResult]
+GetRequestResult = Union[ListAccountsResult, GetLimitsResult, GetBalanceResult, GetTickerResult, PreviewOrderResult, GetOrderResult, GetOpenOrdersResult, WithdrawResult, HttpRequestResult, GetWalletResult, PreviewTransactionResult, SendTransactionResult, SignTypedDataResult, EncryptResult, DecryptResult, GenerateDataKeyResult]
 
 
 ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
@@ -1337,6 +1590,652 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
          'required': ['response'],
          'additionalProperties': False},
     ),
+    'get_wallet': ActionSpec(
+        name='get_wallet',
+        method='get_wallet',
+        description=('Get a wallet you may use: its chain, its address and its balances (native asset and configured '
+         'tokens), as decimal strings. It may be denied by policy: the answer then has status "denied" and '
+         'names the rule and the reason; do not retry a denied request unchanged.'),
+        write=False,
+        params=(('wallet', 'wallet'),),
+        input_schema={'type': 'object',
+         'properties': {'wallet': {'type': 'string',
+                                   'minLength': 1,
+                                   'maxLength': 64,
+                                   'pattern': '^[a-z][a-z0-9_-]*$',
+                                   'description': 'The wallet, by the name the operator configured.'}},
+         'required': ['wallet'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'wallet': {'type': 'string'},
+                        'chain': {'type': 'string'},
+                        'chainId': {'type': 'number'},
+                        'address': {'type': 'string',
+                                    'description': "The wallet's own address (fund it here)."},
+                        'balances': {'type': 'array',
+                                     'items': {'type': 'object',
+                                               'properties': {'asset': {'type': 'string'},
+                                                              'amount': {'type': 'string'}},
+                                               'required': ['asset', 'amount'],
+                                               'additionalProperties': False}}},
+         'required': ['wallet', 'chain', 'chainId', 'address', 'balances'],
+         'additionalProperties': False},
+    ),
+    'preview_transaction': ActionSpec(
+        name='preview_transaction',
+        method='preview_transaction',
+        description=('Check a transaction without sending it: the call decoded, what it moves and to whom, the '
+         'simulation (would it revert, the gas it needs) and the decision send_transaction would get. '
+         'Nothing is signed or reserved. The simulation is advisory: the chain can change before a send. It '
+         'may be denied by policy: the answer then has status "denied" and names the rule and the reason; do '
+         'not retry a denied request unchanged.'),
+        write=False,
+        params=(('wallet', 'wallet'), ('to', 'to'), ('value', 'value'), ('call', 'call'), ('chain_id', 'chainId')),
+        input_schema={'type': 'object',
+         'properties': {'wallet': {'type': 'string',
+                                   'minLength': 1,
+                                   'maxLength': 64,
+                                   'pattern': '^[a-z][a-z0-9_-]*$',
+                                   'description': 'The wallet, by the name the operator configured.'},
+                        'to': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 64,
+                               'pattern': '^[a-z][a-z0-9_-]*$',
+                               'description': 'Where the transaction goes: an address-book label, or the '
+                                              'name of a contract the operator configured. Never an '
+                                              'address.'},
+                        'value': {'description': 'Native asset to send, in whole units (ETH, not wei), e.g. '
+                                                 '"0.01". Default none.',
+                                  'anyOf': [{'type': 'string', 'maxLength': 40},
+                                            {'type': 'number',
+                                             'exclusiveMinimum': 0,
+                                             'maximum': 1000000000000}]},
+                        'call': {'anyOf': [{'type': 'object',
+                                            'properties': {'function': {'type': 'string',
+                                                                        'pattern': '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$',
+                                                                        'description': 'A known function of '
+                                                                                       'the contract named '
+                                                                                       'in `to`, e.g. '
+                                                                                       '"transfer".'},
+                                                           'args': {'description': 'The arguments by name, '
+                                                                                   'e.g. {"to": "treasury", '
+                                                                                   '"amount": "10.5"}.',
+                                                                    'type': 'object',
+                                                                    'propertyNames': {'type': 'string',
+                                                                                      'pattern': '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$'},
+                                                                    'additionalProperties': {'anyOf': [{'type': 'string',
+                                                                                                        'maxLength': 200},
+                                                                                                       {'type': 'boolean'},
+                                                                                                       {'maxItems': 16,
+                                                                                                        'type': 'array',
+                                                                                                        'items': {'type': 'string',
+                                                                                                                  'maxLength': 200}}],
+                                                                                             'description': 'An '
+                                                                                                            'address '
+                                                                                                            'argument '
+                                                                                                            'is '
+                                                                                                            'a '
+                                                                                                            'label, '
+                                                                                                            'a '
+                                                                                                            'contract '
+                                                                                                            'name '
+                                                                                                            'or '
+                                                                                                            '"self" '
+                                                                                                            '(this '
+                                                                                                            'wallet); '
+                                                                                                            'an '
+                                                                                                            'ERC-20 '
+                                                                                                            'amount '
+                                                                                                            'is '
+                                                                                                            'a '
+                                                                                                            'decimal '
+                                                                                                            'in '
+                                                                                                            'token '
+                                                                                                            'units '
+                                                                                                            '("10.5"); '
+                                                                                                            'other '
+                                                                                                            'integers '
+                                                                                                            'are '
+                                                                                                            'decimal '
+                                                                                                            'digits.'}}},
+                                            'required': ['function'],
+                                            'additionalProperties': False},
+                                           {'type': 'object',
+                                            'properties': {'data': {'type': 'string',
+                                                                    'pattern': '^0x(?:[0-9a-fA-F]{2}){4,32768}$',
+                                                                    'description': 'Raw calldata: refused '
+                                                                                   'unless a rule allows '
+                                                                                   'this contract and '
+                                                                                   'selector.'}},
+                                            'required': ['data'],
+                                            'additionalProperties': False}],
+                                 'description': 'A call of the contract named in `to`: a known function with '
+                                                'named arguments (or raw calldata).'},
+                        'chainId': {'description': 'The chain id you expect; refused when it is not the '
+                                                   "wallet's chain.",
+                                    'type': 'integer',
+                                    'minimum': 1,
+                                    'maximum': 9007199254740991}},
+         'required': ['wallet', 'to'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'transaction': {'type': 'object',
+                                        'properties': {'wallet': {'type': 'string'},
+                                                       'chain': {'type': 'string'},
+                                                       'chainId': {'type': 'number'},
+                                                       'kind': {'type': 'string',
+                                                                'enum': ['transaction',
+                                                                         'permit',
+                                                                         'permit2',
+                                                                         'typed-data-unknown']},
+                                                       'to': {'type': 'string'},
+                                                       'contract': {'type': 'string'},
+                                                       'function': {'type': 'string'},
+                                                       'moves': {'type': 'array',
+                                                                 'items': {'type': 'object',
+                                                                           'properties': {'kind': {'type': 'string',
+                                                                                                   'enum': ['value',
+                                                                                                            'transfer',
+                                                                                                            'approval']},
+                                                                                          'asset': {'type': 'string'},
+                                                                                          'amount': {'type': 'string',
+                                                                                                     'description': 'In '
+                                                                                                                    'units '
+                                                                                                                    'of '
+                                                                                                                    'the '
+                                                                                                                    'asset, '
+                                                                                                                    'e.g. '
+                                                                                                                    '"10.5".'},
+                                                                                          'to': {'type': 'string',
+                                                                                                 'description': 'The '
+                                                                                                                'label '
+                                                                                                                'or '
+                                                                                                                'contract '
+                                                                                                                'name '
+                                                                                                                'that '
+                                                                                                                'receives '
+                                                                                                                'it '
+                                                                                                                'or '
+                                                                                                                'may '
+                                                                                                                'spend '
+                                                                                                                'it.'}},
+                                                                           'required': ['kind',
+                                                                                        'asset',
+                                                                                        'amount',
+                                                                                        'to'],
+                                                                           'additionalProperties': False}},
+                                                       'gas': {'type': 'object',
+                                                               'properties': {'limit': {'type': 'number'},
+                                                                              'maxFeePerGasGwei': {'type': 'string'}},
+                                                               'required': ['limit', 'maxFeePerGasGwei'],
+                                                               'additionalProperties': False},
+                                                       'notional': {'type': 'object',
+                                                                    'properties': {'quote': {'type': 'string'},
+                                                                                   'amount': {'type': 'string'}},
+                                                                    'required': ['quote', 'amount'],
+                                                                    'additionalProperties': False}},
+                                        'required': ['wallet', 'chain', 'chainId', 'kind', 'to', 'moves'],
+                                        'additionalProperties': False,
+                                        'description': 'The transaction as it would be signed: call decoded, '
+                                                       'moves valued, recipients by name.'},
+                        'simulation': {'type': 'object',
+                                       'properties': {'ok': {'type': 'boolean'},
+                                                      'gas': {'type': 'number'},
+                                                      'error': {'description': 'Why it would revert: '
+                                                                               'untrusted text from the '
+                                                                               'chain.',
+                                                                'type': 'string'}},
+                                       'required': ['ok'],
+                                       'additionalProperties': False},
+                        'sent': {'type': 'boolean', 'const': False},
+                        'decision': {'type': 'object',
+                                     'properties': {'decision': {'type': 'string',
+                                                                 'enum': ['allow',
+                                                                          'deny',
+                                                                          'approval',
+                                                                          'confirm']},
+                                                    'rule': {'type': 'string'},
+                                                    'reason': {'type': 'string'},
+                                                    'limits': {'type': 'array',
+                                                               'items': {'type': 'object',
+                                                                         'properties': {'limit': {'type': 'string'},
+                                                                                        'cap': {'type': 'string'},
+                                                                                        'used': {'type': 'string'},
+                                                                                        'needs': {'type': 'string'}},
+                                                                         'required': ['limit',
+                                                                                      'cap',
+                                                                                      'used',
+                                                                                      'needs'],
+                                                                         'additionalProperties': False}}},
+                                     'required': ['decision', 'rule', 'reason', 'limits'],
+                                     'additionalProperties': False}},
+         'required': ['transaction', 'simulation', 'sent', 'decision'],
+         'additionalProperties': False},
+    ),
+    'send_transaction': ActionSpec(
+        name='send_transaction',
+        method='send_transaction',
+        description=('Send a transaction from a wallet: native value to an address-book label ("to" = label, "value" in '
+         'whole units such as "0.01"), or a call of a known function of a configured contract ("to" = '
+         'contract name, "call" = {"function": "transfer", "args": {"to": "treasury", "amount": "10.5"}}). '
+         'You never give an address. cofre simulates it first (a call that would revert is not sent), signs '
+         'with a key you never hold, and returns the transaction hash and, when mined in time, its status. '
+         'clientTxId makes it idempotent. The status may be "pending_approval": ask get_request later, do '
+         'not send it again. If it fails with COFRE_VENUE_OUTCOME_UNKNOWN, the transaction may have been '
+         'broadcast: ask get_request with the requestId, never send it again blindly. It may be denied by '
+         'policy: the answer then has status "denied" and names the rule and the reason; do not retry a '
+         'denied request unchanged.'),
+        write=True,
+        params=(('wallet', 'wallet'), ('to', 'to'), ('value', 'value'), ('call', 'call'), ('chain_id', 'chainId'), ('client_tx_id', 'clientTxId')),
+        input_schema={'type': 'object',
+         'properties': {'wallet': {'type': 'string',
+                                   'minLength': 1,
+                                   'maxLength': 64,
+                                   'pattern': '^[a-z][a-z0-9_-]*$',
+                                   'description': 'The wallet, by the name the operator configured.'},
+                        'to': {'type': 'string',
+                               'minLength': 1,
+                               'maxLength': 64,
+                               'pattern': '^[a-z][a-z0-9_-]*$',
+                               'description': 'Where the transaction goes: an address-book label, or the '
+                                              'name of a contract the operator configured. Never an '
+                                              'address.'},
+                        'value': {'description': 'Native asset to send, in whole units (ETH, not wei), e.g. '
+                                                 '"0.01". Default none.',
+                                  'anyOf': [{'type': 'string', 'maxLength': 40},
+                                            {'type': 'number',
+                                             'exclusiveMinimum': 0,
+                                             'maximum': 1000000000000}]},
+                        'call': {'anyOf': [{'type': 'object',
+                                            'properties': {'function': {'type': 'string',
+                                                                        'pattern': '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$',
+                                                                        'description': 'A known function of '
+                                                                                       'the contract named '
+                                                                                       'in `to`, e.g. '
+                                                                                       '"transfer".'},
+                                                           'args': {'description': 'The arguments by name, '
+                                                                                   'e.g. {"to": "treasury", '
+                                                                                   '"amount": "10.5"}.',
+                                                                    'type': 'object',
+                                                                    'propertyNames': {'type': 'string',
+                                                                                      'pattern': '^[A-Za-z_$][A-Za-z0-9_$]{0,63}$'},
+                                                                    'additionalProperties': {'anyOf': [{'type': 'string',
+                                                                                                        'maxLength': 200},
+                                                                                                       {'type': 'boolean'},
+                                                                                                       {'maxItems': 16,
+                                                                                                        'type': 'array',
+                                                                                                        'items': {'type': 'string',
+                                                                                                                  'maxLength': 200}}],
+                                                                                             'description': 'An '
+                                                                                                            'address '
+                                                                                                            'argument '
+                                                                                                            'is '
+                                                                                                            'a '
+                                                                                                            'label, '
+                                                                                                            'a '
+                                                                                                            'contract '
+                                                                                                            'name '
+                                                                                                            'or '
+                                                                                                            '"self" '
+                                                                                                            '(this '
+                                                                                                            'wallet); '
+                                                                                                            'an '
+                                                                                                            'ERC-20 '
+                                                                                                            'amount '
+                                                                                                            'is '
+                                                                                                            'a '
+                                                                                                            'decimal '
+                                                                                                            'in '
+                                                                                                            'token '
+                                                                                                            'units '
+                                                                                                            '("10.5"); '
+                                                                                                            'other '
+                                                                                                            'integers '
+                                                                                                            'are '
+                                                                                                            'decimal '
+                                                                                                            'digits.'}}},
+                                            'required': ['function'],
+                                            'additionalProperties': False},
+                                           {'type': 'object',
+                                            'properties': {'data': {'type': 'string',
+                                                                    'pattern': '^0x(?:[0-9a-fA-F]{2}){4,32768}$',
+                                                                    'description': 'Raw calldata: refused '
+                                                                                   'unless a rule allows '
+                                                                                   'this contract and '
+                                                                                   'selector.'}},
+                                            'required': ['data'],
+                                            'additionalProperties': False}],
+                                 'description': 'A call of the contract named in `to`: a known function with '
+                                                'named arguments (or raw calldata).'},
+                        'chainId': {'description': 'The chain id you expect; refused when it is not the '
+                                                   "wallet's chain.",
+                                    'type': 'integer',
+                                    'minimum': 1,
+                                    'maximum': 9007199254740991},
+                        'clientTxId': {'type': 'string',
+                                       'minLength': 1,
+                                       'maxLength': 36,
+                                       'pattern': '^[A-Za-z0-9_-]+$',
+                                       'description': 'Your unique id for this transaction (1-36 letters, '
+                                                      'digits, "-", "_"). Required: sending the same request '
+                                                      'twice sends one transaction.'}},
+         'required': ['wallet', 'to', 'clientTxId'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'transaction': {'type': 'object',
+                                        'properties': {'wallet': {'type': 'string'},
+                                                       'chain': {'type': 'string'},
+                                                       'chainId': {'type': 'number'},
+                                                       'kind': {'type': 'string',
+                                                                'enum': ['transaction',
+                                                                         'permit',
+                                                                         'permit2',
+                                                                         'typed-data-unknown']},
+                                                       'to': {'type': 'string'},
+                                                       'contract': {'type': 'string'},
+                                                       'function': {'type': 'string'},
+                                                       'moves': {'type': 'array',
+                                                                 'items': {'type': 'object',
+                                                                           'properties': {'kind': {'type': 'string',
+                                                                                                   'enum': ['value',
+                                                                                                            'transfer',
+                                                                                                            'approval']},
+                                                                                          'asset': {'type': 'string'},
+                                                                                          'amount': {'type': 'string',
+                                                                                                     'description': 'In '
+                                                                                                                    'units '
+                                                                                                                    'of '
+                                                                                                                    'the '
+                                                                                                                    'asset, '
+                                                                                                                    'e.g. '
+                                                                                                                    '"10.5".'},
+                                                                                          'to': {'type': 'string',
+                                                                                                 'description': 'The '
+                                                                                                                'label '
+                                                                                                                'or '
+                                                                                                                'contract '
+                                                                                                                'name '
+                                                                                                                'that '
+                                                                                                                'receives '
+                                                                                                                'it '
+                                                                                                                'or '
+                                                                                                                'may '
+                                                                                                                'spend '
+                                                                                                                'it.'}},
+                                                                           'required': ['kind',
+                                                                                        'asset',
+                                                                                        'amount',
+                                                                                        'to'],
+                                                                           'additionalProperties': False}},
+                                                       'gas': {'type': 'object',
+                                                               'properties': {'limit': {'type': 'number'},
+                                                                              'maxFeePerGasGwei': {'type': 'string'}},
+                                                               'required': ['limit', 'maxFeePerGasGwei'],
+                                                               'additionalProperties': False},
+                                                       'notional': {'type': 'object',
+                                                                    'properties': {'quote': {'type': 'string'},
+                                                                                   'amount': {'type': 'string'}},
+                                                                    'required': ['quote', 'amount'],
+                                                                    'additionalProperties': False}},
+                                        'required': ['wallet', 'chain', 'chainId', 'kind', 'to', 'moves'],
+                                        'additionalProperties': False,
+                                        'description': 'The transaction as it would be signed: call decoded, '
+                                                       'moves valued, recipients by name.'},
+                        'hash': {'type': 'string', 'description': 'The transaction hash.'},
+                        'nonce': {'type': 'number'},
+                        'status': {'type': 'string',
+                                   'enum': ['mined', 'reverted', 'pending'],
+                                   'description': '"pending" when no receipt came within the chain\'s '
+                                                  'receiptTimeout.'},
+                        'blockNumber': {'type': 'number'}},
+         'required': ['transaction', 'hash', 'nonce', 'status'],
+         'additionalProperties': False},
+    ),
+    'sign_typed_data': ActionSpec(
+        name='sign_typed_data',
+        method='sign_typed_data',
+        description=('Sign EIP-712 typed data with a wallet: known kinds only (an EIP-2612 Permit of a configured token, '
+         'Permit2), judged by policy as the approval it grants; other typed data is denied. Returns the '
+         'signature. clientSignId makes it idempotent. It may be denied by policy: the answer then has '
+         'status "denied" and names the rule and the reason; do not retry a denied request unchanged.'),
+        write=True,
+        params=(('wallet', 'wallet'), ('typed_data', 'typedData'), ('client_sign_id', 'clientSignId')),
+        input_schema={'type': 'object',
+         'properties': {'wallet': {'type': 'string',
+                                   'minLength': 1,
+                                   'maxLength': 64,
+                                   'pattern': '^[a-z][a-z0-9_-]*$',
+                                   'description': 'The wallet, by the name the operator configured.'},
+                        'typedData': {'type': 'object',
+                                      'properties': {'domain': {'type': 'object',
+                                                                'propertyNames': {'type': 'string',
+                                                                                  'maxLength': 64},
+                                                                'additionalProperties': {},
+                                                                'description': 'The EIP-712 domain.'},
+                                                     'types': {'type': 'object',
+                                                               'propertyNames': {'type': 'string',
+                                                                                 'maxLength': 64},
+                                                               'additionalProperties': {'maxItems': 32,
+                                                                                        'type': 'array',
+                                                                                        'items': {'type': 'object',
+                                                                                                  'properties': {'name': {'type': 'string',
+                                                                                                                          'maxLength': 64},
+                                                                                                                 'type': {'type': 'string',
+                                                                                                                          'maxLength': 64}},
+                                                                                                  'required': ['name',
+                                                                                                               'type'],
+                                                                                                  'additionalProperties': False}},
+                                                               'description': 'The EIP-712 types.'},
+                                                     'primaryType': {'type': 'string',
+                                                                     'maxLength': 64,
+                                                                     'description': 'The primary type, e.g. '
+                                                                                    '"Permit".'},
+                                                     'message': {'type': 'object',
+                                                                 'propertyNames': {'type': 'string',
+                                                                                   'maxLength': 64},
+                                                                 'additionalProperties': {},
+                                                                 'description': 'The message to sign.'}},
+                                      'required': ['domain', 'types', 'primaryType', 'message'],
+                                      'additionalProperties': False,
+                                      'description': 'EIP-712 typed data. Known kinds only (EIP-2612 Permit '
+                                                     'of a configured token, Permit2); addresses in it must '
+                                                     'be configured.'},
+                        'clientSignId': {'type': 'string',
+                                         'minLength': 1,
+                                         'maxLength': 36,
+                                         'pattern': '^[A-Za-z0-9_-]+$',
+                                         'description': 'Your unique id for this signature (1-36 letters, '
+                                                        'digits, "-", "_"). Required: asking twice signs '
+                                                        'once.'}},
+         'required': ['wallet', 'typedData', 'clientSignId'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'transaction': {'type': 'object',
+                                        'properties': {'wallet': {'type': 'string'},
+                                                       'chain': {'type': 'string'},
+                                                       'chainId': {'type': 'number'},
+                                                       'kind': {'type': 'string',
+                                                                'enum': ['transaction',
+                                                                         'permit',
+                                                                         'permit2',
+                                                                         'typed-data-unknown']},
+                                                       'to': {'type': 'string'},
+                                                       'contract': {'type': 'string'},
+                                                       'function': {'type': 'string'},
+                                                       'moves': {'type': 'array',
+                                                                 'items': {'type': 'object',
+                                                                           'properties': {'kind': {'type': 'string',
+                                                                                                   'enum': ['value',
+                                                                                                            'transfer',
+                                                                                                            'approval']},
+                                                                                          'asset': {'type': 'string'},
+                                                                                          'amount': {'type': 'string',
+                                                                                                     'description': 'In '
+                                                                                                                    'units '
+                                                                                                                    'of '
+                                                                                                                    'the '
+                                                                                                                    'asset, '
+                                                                                                                    'e.g. '
+                                                                                                                    '"10.5".'},
+                                                                                          'to': {'type': 'string',
+                                                                                                 'description': 'The '
+                                                                                                                'label '
+                                                                                                                'or '
+                                                                                                                'contract '
+                                                                                                                'name '
+                                                                                                                'that '
+                                                                                                                'receives '
+                                                                                                                'it '
+                                                                                                                'or '
+                                                                                                                'may '
+                                                                                                                'spend '
+                                                                                                                'it.'}},
+                                                                           'required': ['kind',
+                                                                                        'asset',
+                                                                                        'amount',
+                                                                                        'to'],
+                                                                           'additionalProperties': False}},
+                                                       'gas': {'type': 'object',
+                                                               'properties': {'limit': {'type': 'number'},
+                                                                              'maxFeePerGasGwei': {'type': 'string'}},
+                                                               'required': ['limit', 'maxFeePerGasGwei'],
+                                                               'additionalProperties': False},
+                                                       'notional': {'type': 'object',
+                                                                    'properties': {'quote': {'type': 'string'},
+                                                                                   'amount': {'type': 'string'}},
+                                                                    'required': ['quote', 'amount'],
+                                                                    'additionalProperties': False}},
+                                        'required': ['wallet', 'chain', 'chainId', 'kind', 'to', 'moves'],
+                                        'additionalProperties': False,
+                                        'description': 'The transaction as it would be signed: call decoded, '
+                                                       'moves valued, recipients by name.'},
+                        'signature': {'type': 'string', 'description': 'The 65-byte signature, hex.'}},
+         'required': ['transaction', 'signature'],
+         'additionalProperties': False},
+    ),
+    'encrypt': ActionSpec(
+        name='encrypt',
+        method='encrypt',
+        description=('Encrypt your own data (up to 32768 bytes; 4096 with an AWS KMS key) under a key the operator '
+         'configured; you never hold the key. The purpose label is bound into the ciphertext: decrypt needs '
+         'the same key and purpose, and only you can decrypt it. Returns the ciphertext as text. It may be '
+         'denied by policy: the answer then has status "denied" and names the rule and the reason; do not '
+         'retry a denied request unchanged.'),
+        write=False,
+        params=(('key', 'key'), ('purpose', 'purpose'), ('plaintext', 'plaintext'), ('encoding', 'encoding')),
+        input_schema={'type': 'object',
+         'properties': {'key': {'type': 'string',
+                                'minLength': 1,
+                                'maxLength': 64,
+                                'pattern': '^[a-z][a-z0-9_-]*$',
+                                'description': 'The encryption key, by the name the operator configured.'},
+                        'purpose': {'type': 'string',
+                                    'minLength': 1,
+                                    'maxLength': 64,
+                                    'pattern': '^[a-z0-9][a-z0-9_.-]*$',
+                                    'description': 'What the data is for, e.g. "notes": a label bound into '
+                                                   'the ciphertext; decrypt with the same one.'},
+                        'plaintext': {'type': 'string',
+                                      'maxLength': 43695,
+                                      'description': 'The data to encrypt.'},
+                        'encoding': {'default': 'utf8',
+                                     'description': 'How the plaintext is written: "utf8" text (default) or '
+                                                    '"base64" for binary.',
+                                     'type': 'string',
+                                     'enum': ['utf8', 'base64']}},
+         'required': ['key', 'purpose', 'plaintext'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'key': {'type': 'string'},
+                        'purpose': {'type': 'string'},
+                        'ciphertext': {'type': 'string',
+                                       'description': 'Give it back to decrypt with the same key and '
+                                                      'purpose.'}},
+         'required': ['key', 'purpose', 'ciphertext'],
+         'additionalProperties': False},
+    ),
+    'decrypt': ActionSpec(
+        name='decrypt',
+        method='decrypt',
+        description=('Decrypt a ciphertext that encrypt (or generate_data_key) gave you, with the same key and purpose. '
+         "Another agent's ciphertext, or one changed in any way, is refused. It may be denied by policy: the "
+         'answer then has status "denied" and names the rule and the reason; do not retry a denied request '
+         'unchanged.'),
+        write=False,
+        params=(('key', 'key'), ('purpose', 'purpose'), ('ciphertext', 'ciphertext'), ('encoding', 'encoding')),
+        input_schema={'type': 'object',
+         'properties': {'key': {'type': 'string',
+                                'minLength': 1,
+                                'maxLength': 64,
+                                'pattern': '^[a-z][a-z0-9_-]*$',
+                                'description': 'The encryption key, by the name the operator configured.'},
+                        'purpose': {'type': 'string',
+                                    'minLength': 1,
+                                    'maxLength': 64,
+                                    'pattern': '^[a-z0-9][a-z0-9_.-]*$',
+                                    'description': 'What the data is for, e.g. "notes": a label bound into '
+                                                   'the ciphertext; decrypt with the same one.'},
+                        'ciphertext': {'type': 'string',
+                                       'minLength': 1,
+                                       'maxLength': 65536,
+                                       'pattern': '^[A-Za-z0-9+/=:._-]+$',
+                                       'description': 'The ciphertext exactly as encrypt (or '
+                                                      'generate_data_key) returned it.'},
+                        'encoding': {'default': 'utf8',
+                                     'description': 'How to return the plaintext: "utf8" text (default) or '
+                                                    '"base64".',
+                                     'type': 'string',
+                                     'enum': ['utf8', 'base64']}},
+         'required': ['key', 'purpose', 'ciphertext'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'key': {'type': 'string'},
+                        'purpose': {'type': 'string'},
+                        'plaintext': {'type': 'string'},
+                        'encoding': {'type': 'string', 'enum': ['utf8', 'base64']}},
+         'required': ['key', 'purpose', 'plaintext', 'encoding'],
+         'additionalProperties': False},
+    ),
+    'generate_data_key': ActionSpec(
+        name='generate_data_key',
+        method='generate_data_key',
+        description=('Get a fresh data key for envelope encryption of large data: the key in plaintext (base64; use it, '
+         'then forget it) and encrypted under the named key (keep that with your data, and get the plaintext '
+         'back with decrypt and the same purpose). It may be denied by policy: the answer then has status '
+         '"denied" and names the rule and the reason; do not retry a denied request unchanged.'),
+        write=False,
+        params=(('key', 'key'), ('purpose', 'purpose'), ('bits', 'bits')),
+        input_schema={'type': 'object',
+         'properties': {'key': {'type': 'string',
+                                'minLength': 1,
+                                'maxLength': 64,
+                                'pattern': '^[a-z][a-z0-9_-]*$',
+                                'description': 'The encryption key, by the name the operator configured.'},
+                        'purpose': {'type': 'string',
+                                    'minLength': 1,
+                                    'maxLength': 64,
+                                    'pattern': '^[a-z0-9][a-z0-9_.-]*$',
+                                    'description': 'What the data is for, e.g. "notes": a label bound into '
+                                                   'the ciphertext; decrypt with the same one.'},
+                        'bits': {'default': 256,
+                                 'description': 'Data key size: 256 (default) or 128.',
+                                 'anyOf': [{'type': 'number', 'const': 128},
+                                           {'type': 'number', 'const': 256}]}},
+         'required': ['key', 'purpose'],
+         'additionalProperties': False},
+        result_schema={'type': 'object',
+         'properties': {'key': {'type': 'string'},
+                        'purpose': {'type': 'string'},
+                        'plaintextKey': {'type': 'string',
+                                         'description': 'The data key, base64: use it, then forget it.'},
+                        'ciphertextKey': {'type': 'string',
+                                          'description': 'The data key encrypted under `key`: keep it; '
+                                                         'decrypt it with the same purpose.'},
+                        'bits': {'anyOf': [{'type': 'number', 'const': 128},
+                                           {'type': 'number', 'const': 256}]}},
+         'required': ['key', 'purpose', 'plaintextKey', 'ciphertextKey', 'bits'],
+         'additionalProperties': False},
+    ),
     'get_request': ActionSpec(
         name='get_request',
         method='get_request',
@@ -1881,6 +2780,300 @@ ACTIONS: Mapping[str, ActionSpec] = MappingProxyType({
                                                 'description': "The service's answer, scrubbed of its "
                                                                'credential.'}},
                     'required': ['response'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'wallet': {'type': 'string'},
+                                   'chain': {'type': 'string'},
+                                   'chainId': {'type': 'number'},
+                                   'address': {'type': 'string',
+                                               'description': "The wallet's own address (fund it here)."},
+                                   'balances': {'type': 'array',
+                                                'items': {'type': 'object',
+                                                          'properties': {'asset': {'type': 'string'},
+                                                                         'amount': {'type': 'string'}},
+                                                          'required': ['asset', 'amount'],
+                                                          'additionalProperties': False}}},
+                    'required': ['wallet', 'chain', 'chainId', 'address', 'balances'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'transaction': {'type': 'object',
+                                                   'properties': {'wallet': {'type': 'string'},
+                                                                  'chain': {'type': 'string'},
+                                                                  'chainId': {'type': 'number'},
+                                                                  'kind': {'type': 'string',
+                                                                           'enum': ['transaction',
+                                                                                    'permit',
+                                                                                    'permit2',
+                                                                                    'typed-data-unknown']},
+                                                                  'to': {'type': 'string'},
+                                                                  'contract': {'type': 'string'},
+                                                                  'function': {'type': 'string'},
+                                                                  'moves': {'type': 'array',
+                                                                            'items': {'type': 'object',
+                                                                                      'properties': {'kind': {'type': 'string',
+                                                                                                              'enum': ['value',
+                                                                                                                       'transfer',
+                                                                                                                       'approval']},
+                                                                                                     'asset': {'type': 'string'},
+                                                                                                     'amount': {'type': 'string',
+                                                                                                                'description': 'In '
+                                                                                                                               'units '
+                                                                                                                               'of '
+                                                                                                                               'the '
+                                                                                                                               'asset, '
+                                                                                                                               'e.g. '
+                                                                                                                               '"10.5".'},
+                                                                                                     'to': {'type': 'string',
+                                                                                                            'description': 'The '
+                                                                                                                           'label '
+                                                                                                                           'or '
+                                                                                                                           'contract '
+                                                                                                                           'name '
+                                                                                                                           'that '
+                                                                                                                           'receives '
+                                                                                                                           'it '
+                                                                                                                           'or '
+                                                                                                                           'may '
+                                                                                                                           'spend '
+                                                                                                                           'it.'}},
+                                                                                      'required': ['kind',
+                                                                                                   'asset',
+                                                                                                   'amount',
+                                                                                                   'to'],
+                                                                                      'additionalProperties': False}},
+                                                                  'gas': {'type': 'object',
+                                                                          'properties': {'limit': {'type': 'number'},
+                                                                                         'maxFeePerGasGwei': {'type': 'string'}},
+                                                                          'required': ['limit',
+                                                                                       'maxFeePerGasGwei'],
+                                                                          'additionalProperties': False},
+                                                                  'notional': {'type': 'object',
+                                                                               'properties': {'quote': {'type': 'string'},
+                                                                                              'amount': {'type': 'string'}},
+                                                                               'required': ['quote',
+                                                                                            'amount'],
+                                                                               'additionalProperties': False}},
+                                                   'required': ['wallet',
+                                                                'chain',
+                                                                'chainId',
+                                                                'kind',
+                                                                'to',
+                                                                'moves'],
+                                                   'additionalProperties': False,
+                                                   'description': 'The transaction as it would be signed: '
+                                                                  'call decoded, moves valued, recipients by '
+                                                                  'name.'},
+                                   'simulation': {'type': 'object',
+                                                  'properties': {'ok': {'type': 'boolean'},
+                                                                 'gas': {'type': 'number'},
+                                                                 'error': {'description': 'Why it would '
+                                                                                          'revert: untrusted '
+                                                                                          'text from the '
+                                                                                          'chain.',
+                                                                           'type': 'string'}},
+                                                  'required': ['ok'],
+                                                  'additionalProperties': False},
+                                   'sent': {'type': 'boolean', 'const': False},
+                                   'decision': {'type': 'object',
+                                                'properties': {'decision': {'type': 'string',
+                                                                            'enum': ['allow',
+                                                                                     'deny',
+                                                                                     'approval',
+                                                                                     'confirm']},
+                                                               'rule': {'type': 'string'},
+                                                               'reason': {'type': 'string'},
+                                                               'limits': {'type': 'array',
+                                                                          'items': {'type': 'object',
+                                                                                    'properties': {'limit': {'type': 'string'},
+                                                                                                   'cap': {'type': 'string'},
+                                                                                                   'used': {'type': 'string'},
+                                                                                                   'needs': {'type': 'string'}},
+                                                                                    'required': ['limit',
+                                                                                                 'cap',
+                                                                                                 'used',
+                                                                                                 'needs'],
+                                                                                    'additionalProperties': False}}},
+                                                'required': ['decision', 'rule', 'reason', 'limits'],
+                                                'additionalProperties': False}},
+                    'required': ['transaction', 'simulation', 'sent', 'decision'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'transaction': {'type': 'object',
+                                                   'properties': {'wallet': {'type': 'string'},
+                                                                  'chain': {'type': 'string'},
+                                                                  'chainId': {'type': 'number'},
+                                                                  'kind': {'type': 'string',
+                                                                           'enum': ['transaction',
+                                                                                    'permit',
+                                                                                    'permit2',
+                                                                                    'typed-data-unknown']},
+                                                                  'to': {'type': 'string'},
+                                                                  'contract': {'type': 'string'},
+                                                                  'function': {'type': 'string'},
+                                                                  'moves': {'type': 'array',
+                                                                            'items': {'type': 'object',
+                                                                                      'properties': {'kind': {'type': 'string',
+                                                                                                              'enum': ['value',
+                                                                                                                       'transfer',
+                                                                                                                       'approval']},
+                                                                                                     'asset': {'type': 'string'},
+                                                                                                     'amount': {'type': 'string',
+                                                                                                                'description': 'In '
+                                                                                                                               'units '
+                                                                                                                               'of '
+                                                                                                                               'the '
+                                                                                                                               'asset, '
+                                                                                                                               'e.g. '
+                                                                                                                               '"10.5".'},
+                                                                                                     'to': {'type': 'string',
+                                                                                                            'description': 'The '
+                                                                                                                           'label '
+                                                                                                                           'or '
+                                                                                                                           'contract '
+                                                                                                                           'name '
+                                                                                                                           'that '
+                                                                                                                           'receives '
+                                                                                                                           'it '
+                                                                                                                           'or '
+                                                                                                                           'may '
+                                                                                                                           'spend '
+                                                                                                                           'it.'}},
+                                                                                      'required': ['kind',
+                                                                                                   'asset',
+                                                                                                   'amount',
+                                                                                                   'to'],
+                                                                                      'additionalProperties': False}},
+                                                                  'gas': {'type': 'object',
+                                                                          'properties': {'limit': {'type': 'number'},
+                                                                                         'maxFeePerGasGwei': {'type': 'string'}},
+                                                                          'required': ['limit',
+                                                                                       'maxFeePerGasGwei'],
+                                                                          'additionalProperties': False},
+                                                                  'notional': {'type': 'object',
+                                                                               'properties': {'quote': {'type': 'string'},
+                                                                                              'amount': {'type': 'string'}},
+                                                                               'required': ['quote',
+                                                                                            'amount'],
+                                                                               'additionalProperties': False}},
+                                                   'required': ['wallet',
+                                                                'chain',
+                                                                'chainId',
+                                                                'kind',
+                                                                'to',
+                                                                'moves'],
+                                                   'additionalProperties': False,
+                                                   'description': 'The transaction as it would be signed: '
+                                                                  'call decoded, moves valued, recipients by '
+                                                                  'name.'},
+                                   'hash': {'type': 'string', 'description': 'The transaction hash.'},
+                                   'nonce': {'type': 'number'},
+                                   'status': {'type': 'string',
+                                              'enum': ['mined', 'reverted', 'pending'],
+                                              'description': '"pending" when no receipt came within the '
+                                                             "chain's receiptTimeout."},
+                                   'blockNumber': {'type': 'number'}},
+                    'required': ['transaction', 'hash', 'nonce', 'status'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'transaction': {'type': 'object',
+                                                   'properties': {'wallet': {'type': 'string'},
+                                                                  'chain': {'type': 'string'},
+                                                                  'chainId': {'type': 'number'},
+                                                                  'kind': {'type': 'string',
+                                                                           'enum': ['transaction',
+                                                                                    'permit',
+                                                                                    'permit2',
+                                                                                    'typed-data-unknown']},
+                                                                  'to': {'type': 'string'},
+                                                                  'contract': {'type': 'string'},
+                                                                  'function': {'type': 'string'},
+                                                                  'moves': {'type': 'array',
+                                                                            'items': {'type': 'object',
+                                                                                      'properties': {'kind': {'type': 'string',
+                                                                                                              'enum': ['value',
+                                                                                                                       'transfer',
+                                                                                                                       'approval']},
+                                                                                                     'asset': {'type': 'string'},
+                                                                                                     'amount': {'type': 'string',
+                                                                                                                'description': 'In '
+                                                                                                                               'units '
+                                                                                                                               'of '
+                                                                                                                               'the '
+                                                                                                                               'asset, '
+                                                                                                                               'e.g. '
+                                                                                                                               '"10.5".'},
+                                                                                                     'to': {'type': 'string',
+                                                                                                            'description': 'The '
+                                                                                                                           'label '
+                                                                                                                           'or '
+                                                                                                                           'contract '
+                                                                                                                           'name '
+                                                                                                                           'that '
+                                                                                                                           'receives '
+                                                                                                                           'it '
+                                                                                                                           'or '
+                                                                                                                           'may '
+                                                                                                                           'spend '
+                                                                                                                           'it.'}},
+                                                                                      'required': ['kind',
+                                                                                                   'asset',
+                                                                                                   'amount',
+                                                                                                   'to'],
+                                                                                      'additionalProperties': False}},
+                                                                  'gas': {'type': 'object',
+                                                                          'properties': {'limit': {'type': 'number'},
+                                                                                         'maxFeePerGasGwei': {'type': 'string'}},
+                                                                          'required': ['limit',
+                                                                                       'maxFeePerGasGwei'],
+                                                                          'additionalProperties': False},
+                                                                  'notional': {'type': 'object',
+                                                                               'properties': {'quote': {'type': 'string'},
+                                                                                              'amount': {'type': 'string'}},
+                                                                               'required': ['quote',
+                                                                                            'amount'],
+                                                                               'additionalProperties': False}},
+                                                   'required': ['wallet',
+                                                                'chain',
+                                                                'chainId',
+                                                                'kind',
+                                                                'to',
+                                                                'moves'],
+                                                   'additionalProperties': False,
+                                                   'description': 'The transaction as it would be signed: '
+                                                                  'call decoded, moves valued, recipients by '
+                                                                  'name.'},
+                                   'signature': {'type': 'string',
+                                                 'description': 'The 65-byte signature, hex.'}},
+                    'required': ['transaction', 'signature'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'key': {'type': 'string'},
+                                   'purpose': {'type': 'string'},
+                                   'ciphertext': {'type': 'string',
+                                                  'description': 'Give it back to decrypt with the same key '
+                                                                 'and purpose.'}},
+                    'required': ['key', 'purpose', 'ciphertext'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'key': {'type': 'string'},
+                                   'purpose': {'type': 'string'},
+                                   'plaintext': {'type': 'string'},
+                                   'encoding': {'type': 'string', 'enum': ['utf8', 'base64']}},
+                    'required': ['key', 'purpose', 'plaintext', 'encoding'],
+                    'additionalProperties': False},
+                   {'type': 'object',
+                    'properties': {'key': {'type': 'string'},
+                                   'purpose': {'type': 'string'},
+                                   'plaintextKey': {'type': 'string',
+                                                    'description': 'The data key, base64: use it, then '
+                                                                   'forget it.'},
+                                   'ciphertextKey': {'type': 'string',
+                                                     'description': 'The data key encrypted under `key`: '
+                                                                    'keep it; decrypt it with the same '
+                                                                    'purpose.'},
+                                   'bits': {'anyOf': [{'type': 'number', 'const': 128},
+                                                      {'type': 'number', 'const': 256}]}},
+                    'required': ['key', 'purpose', 'plaintextKey', 'ciphertextKey', 'bits'],
                     'additionalProperties': False}],
          'description': 'The result of the earlier request, whichever action it was.'},
     ),
@@ -2095,6 +3288,138 @@ class _SyncActions:
             wire['body'] = body
         return cast('HttpRequestResult', self._action('http_request', wire))
 
+    def get_wallet(self, *, wallet: str) -> GetWalletResult:
+        """Get a wallet you may use: its chain, its address and its balances (native asset and configured tokens),
+        as decimal strings. It may be denied by policy: the answer then has status "denied" and names the rule
+        and the reason; do not retry a denied request unchanged.
+        """
+        wire: dict[str, Any] = {'wallet': wallet}
+        return cast('GetWalletResult', self._action('get_wallet', wire))
+
+    def preview_transaction(
+        self,
+        *,
+        wallet: str,
+        to: str,
+        value: Decimalish | None = None,
+        call: Any | None = None,
+        chain_id: int | None = None,
+    ) -> PreviewTransactionResult:
+        """Check a transaction without sending it: the call decoded, what it moves and to whom, the simulation
+        (would it revert, the gas it needs) and the decision send_transaction would get. Nothing is signed or
+        reserved. The simulation is advisory: the chain can change before a send. It may be denied by policy:
+        the answer then has status "denied" and names the rule and the reason; do not retry a denied request
+        unchanged.
+        """
+        wire: dict[str, Any] = {'wallet': wallet, 'to': to}
+        if value is not None:
+            wire['value'] = value
+        if call is not None:
+            wire['call'] = call
+        if chain_id is not None:
+            wire['chainId'] = chain_id
+        return cast('PreviewTransactionResult', self._action('preview_transaction', wire))
+
+    def send_transaction(
+        self,
+        *,
+        wallet: str,
+        to: str,
+        client_tx_id: str,
+        value: Decimalish | None = None,
+        call: Any | None = None,
+        chain_id: int | None = None,
+        wait: bool = False,
+        approval_timeout: float | None = None,
+    ) -> SendTransactionResult:
+        """Send a transaction from a wallet: native value to an address-book label ("to" = label, "value" in whole
+        units such as "0.01"), or a call of a known function of a configured contract ("to" = contract name,
+        "call" = {"function": "transfer", "args": {"to": "treasury", "amount": "10.5"}}). You never give an
+        address. cofre simulates it first (a call that would revert is not sent), signs with a key you never
+        hold, and returns the transaction hash and, when mined in time, its status. clientTxId makes it
+        idempotent. The status may be "pending_approval": ask get_request later, do not send it again. If it
+        fails with COFRE_VENUE_OUTCOME_UNKNOWN, the transaction may have been broadcast: ask get_request with
+        the requestId, never send it again blindly. It may be denied by policy: the answer then has status
+        "denied" and names the rule and the reason; do not retry a denied request unchanged. With wait=True,
+        waits up to approval_timeout seconds (default 300) for an operator when the action is pending approval,
+        instead of raising CofrePendingApproval.
+        """
+        wire: dict[str, Any] = {'wallet': wallet, 'to': to, 'clientTxId': client_tx_id}
+        if value is not None:
+            wire['value'] = value
+        if call is not None:
+            wire['call'] = call
+        if chain_id is not None:
+            wire['chainId'] = chain_id
+        return cast('SendTransactionResult', self._action('send_transaction', wire, wait=wait, approval_timeout=approval_timeout))
+
+    def sign_typed_data(
+        self,
+        *,
+        wallet: str,
+        typed_data: Any,
+        client_sign_id: str,
+        wait: bool = False,
+        approval_timeout: float | None = None,
+    ) -> SignTypedDataResult:
+        """Sign EIP-712 typed data with a wallet: known kinds only (an EIP-2612 Permit of a configured token,
+        Permit2), judged by policy as the approval it grants; other typed data is denied. Returns the signature.
+        clientSignId makes it idempotent. It may be denied by policy: the answer then has status "denied" and
+        names the rule and the reason; do not retry a denied request unchanged. With wait=True, waits up to
+        approval_timeout seconds (default 300) for an operator when the action is pending approval, instead of
+        raising CofrePendingApproval.
+        """
+        wire: dict[str, Any] = {'wallet': wallet, 'typedData': typed_data, 'clientSignId': client_sign_id}
+        return cast('SignTypedDataResult', self._action('sign_typed_data', wire, wait=wait, approval_timeout=approval_timeout))
+
+    def encrypt(
+        self,
+        *,
+        key: str,
+        purpose: str,
+        plaintext: str,
+        encoding: Literal['utf8', 'base64'] | None = None,
+    ) -> EncryptResult:
+        """Encrypt your own data (up to 32768 bytes; 4096 with an AWS KMS key) under a key the operator configured;
+        you never hold the key. The purpose label is bound into the ciphertext: decrypt needs the same key and
+        purpose, and only you can decrypt it. Returns the ciphertext as text. It may be denied by policy: the
+        answer then has status "denied" and names the rule and the reason; do not retry a denied request
+        unchanged.
+        """
+        wire: dict[str, Any] = {'key': key, 'purpose': purpose, 'plaintext': plaintext}
+        if encoding is not None:
+            wire['encoding'] = encoding
+        return cast('EncryptResult', self._action('encrypt', wire))
+
+    def decrypt(
+        self,
+        *,
+        key: str,
+        purpose: str,
+        ciphertext: str,
+        encoding: Literal['utf8', 'base64'] | None = None,
+    ) -> DecryptResult:
+        """Decrypt a ciphertext that encrypt (or generate_data_key) gave you, with the same key and purpose.
+        Another agent's ciphertext, or one changed in any way, is refused. It may be denied by policy: the
+        answer then has status "denied" and names the rule and the reason; do not retry a denied request
+        unchanged.
+        """
+        wire: dict[str, Any] = {'key': key, 'purpose': purpose, 'ciphertext': ciphertext}
+        if encoding is not None:
+            wire['encoding'] = encoding
+        return cast('DecryptResult', self._action('decrypt', wire))
+
+    def generate_data_key(self, *, key: str, purpose: str, bits: Any | None = None) -> GenerateDataKeyResult:
+        """Get a fresh data key for envelope encryption of large data: the key in plaintext (base64; use it, then
+        forget it) and encrypted under the named key (keep that with your data, and get the plaintext back with
+        decrypt and the same purpose). It may be denied by policy: the answer then has status "denied" and names
+        the rule and the reason; do not retry a denied request unchanged.
+        """
+        wire: dict[str, Any] = {'key': key, 'purpose': purpose}
+        if bits is not None:
+            wire['bits'] = bits
+        return cast('GenerateDataKeyResult', self._action('generate_data_key', wire))
+
     def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
         wire: dict[str, Any] = {'requestId': request_id}
@@ -2305,6 +3630,144 @@ class _AsyncActions:
             wire['body'] = body
         return cast('HttpRequestResult', await self._action('http_request', wire))
 
+    async def get_wallet(self, *, wallet: str) -> GetWalletResult:
+        """Get a wallet you may use: its chain, its address and its balances (native asset and configured tokens),
+        as decimal strings. It may be denied by policy: the answer then has status "denied" and names the rule
+        and the reason; do not retry a denied request unchanged.
+        """
+        wire: dict[str, Any] = {'wallet': wallet}
+        return cast('GetWalletResult', await self._action('get_wallet', wire))
+
+    async def preview_transaction(
+        self,
+        *,
+        wallet: str,
+        to: str,
+        value: Decimalish | None = None,
+        call: Any | None = None,
+        chain_id: int | None = None,
+    ) -> PreviewTransactionResult:
+        """Check a transaction without sending it: the call decoded, what it moves and to whom, the simulation
+        (would it revert, the gas it needs) and the decision send_transaction would get. Nothing is signed or
+        reserved. The simulation is advisory: the chain can change before a send. It may be denied by policy:
+        the answer then has status "denied" and names the rule and the reason; do not retry a denied request
+        unchanged.
+        """
+        wire: dict[str, Any] = {'wallet': wallet, 'to': to}
+        if value is not None:
+            wire['value'] = value
+        if call is not None:
+            wire['call'] = call
+        if chain_id is not None:
+            wire['chainId'] = chain_id
+        return cast('PreviewTransactionResult', await self._action('preview_transaction', wire))
+
+    async def send_transaction(
+        self,
+        *,
+        wallet: str,
+        to: str,
+        client_tx_id: str,
+        value: Decimalish | None = None,
+        call: Any | None = None,
+        chain_id: int | None = None,
+        wait: bool = False,
+        approval_timeout: float | None = None,
+    ) -> SendTransactionResult:
+        """Send a transaction from a wallet: native value to an address-book label ("to" = label, "value" in whole
+        units such as "0.01"), or a call of a known function of a configured contract ("to" = contract name,
+        "call" = {"function": "transfer", "args": {"to": "treasury", "amount": "10.5"}}). You never give an
+        address. cofre simulates it first (a call that would revert is not sent), signs with a key you never
+        hold, and returns the transaction hash and, when mined in time, its status. clientTxId makes it
+        idempotent. The status may be "pending_approval": ask get_request later, do not send it again. If it
+        fails with COFRE_VENUE_OUTCOME_UNKNOWN, the transaction may have been broadcast: ask get_request with
+        the requestId, never send it again blindly. It may be denied by policy: the answer then has status
+        "denied" and names the rule and the reason; do not retry a denied request unchanged. With wait=True,
+        waits up to approval_timeout seconds (default 300) for an operator when the action is pending approval,
+        instead of raising CofrePendingApproval.
+        """
+        wire: dict[str, Any] = {'wallet': wallet, 'to': to, 'clientTxId': client_tx_id}
+        if value is not None:
+            wire['value'] = value
+        if call is not None:
+            wire['call'] = call
+        if chain_id is not None:
+            wire['chainId'] = chain_id
+        return cast('SendTransactionResult', await self._action('send_transaction', wire, wait=wait, approval_timeout=approval_timeout))
+
+    async def sign_typed_data(
+        self,
+        *,
+        wallet: str,
+        typed_data: Any,
+        client_sign_id: str,
+        wait: bool = False,
+        approval_timeout: float | None = None,
+    ) -> SignTypedDataResult:
+        """Sign EIP-712 typed data with a wallet: known kinds only (an EIP-2612 Permit of a configured token,
+        Permit2), judged by policy as the approval it grants; other typed data is denied. Returns the signature.
+        clientSignId makes it idempotent. It may be denied by policy: the answer then has status "denied" and
+        names the rule and the reason; do not retry a denied request unchanged. With wait=True, waits up to
+        approval_timeout seconds (default 300) for an operator when the action is pending approval, instead of
+        raising CofrePendingApproval.
+        """
+        wire: dict[str, Any] = {'wallet': wallet, 'typedData': typed_data, 'clientSignId': client_sign_id}
+        return cast('SignTypedDataResult', await self._action('sign_typed_data', wire, wait=wait, approval_timeout=approval_timeout))
+
+    async def encrypt(
+        self,
+        *,
+        key: str,
+        purpose: str,
+        plaintext: str,
+        encoding: Literal['utf8', 'base64'] | None = None,
+    ) -> EncryptResult:
+        """Encrypt your own data (up to 32768 bytes; 4096 with an AWS KMS key) under a key the operator configured;
+        you never hold the key. The purpose label is bound into the ciphertext: decrypt needs the same key and
+        purpose, and only you can decrypt it. Returns the ciphertext as text. It may be denied by policy: the
+        answer then has status "denied" and names the rule and the reason; do not retry a denied request
+        unchanged.
+        """
+        wire: dict[str, Any] = {'key': key, 'purpose': purpose, 'plaintext': plaintext}
+        if encoding is not None:
+            wire['encoding'] = encoding
+        return cast('EncryptResult', await self._action('encrypt', wire))
+
+    async def decrypt(
+        self,
+        *,
+        key: str,
+        purpose: str,
+        ciphertext: str,
+        encoding: Literal['utf8', 'base64'] | None = None,
+    ) -> DecryptResult:
+        """Decrypt a ciphertext that encrypt (or generate_data_key) gave you, with the same key and purpose.
+        Another agent's ciphertext, or one changed in any way, is refused. It may be denied by policy: the
+        answer then has status "denied" and names the rule and the reason; do not retry a denied request
+        unchanged.
+        """
+        wire: dict[str, Any] = {'key': key, 'purpose': purpose, 'ciphertext': ciphertext}
+        if encoding is not None:
+            wire['encoding'] = encoding
+        return cast('DecryptResult', await self._action('decrypt', wire))
+
+    async def generate_data_key(
+        self,
+        *,
+        key: str,
+        purpose: str,
+        bits: Any | None = None,
+    ) -> GenerateDataKeyResult:
+        """Get a fresh data key for envelope encryption of large data: the key in plaintext (base64; use it, then
+        forget it) and encrypted under the named key (keep that with your data, and get the plaintext back with
+        decrypt and the same purpose). It may be denied by policy: the answer then has status "denied" and names
+        the rule and the reason; do not retry a denied request unchanged.
+        """
+        wire: dict[str, Any] = {'key': key, 'purpose': purpose}
+        if bits is not None:
+            wire['bits'] = bits
+        return cast('GenerateDataKeyResult', await self._action('generate_data_key', wire))
+
     async def get_request(self, *, request_id: str) -> GetRequestResult:
         """Get the stored result of an earlier request of yours by its requestId."""
         wire: dict[str, Any] = {'requestId': request_id}
@@ -2323,12 +3786,21 @@ __all__ = [
     'ActionResponseError',
     'Asset',
     'Balance',
+    'Call1',
+    'Call2',
     'CancelAllOrdersInput',
     'CancelAllOrdersResult',
     'CancelOrderInput',
     'CancelOrderResult',
     'Decision',
     'DecisionLimit',
+    'DecryptInput',
+    'DecryptResult',
+    'EncryptInput',
+    'EncryptResult',
+    'Gas',
+    'GenerateDataKeyInput',
+    'GenerateDataKeyResult',
     'GetBalanceInput',
     'GetBalanceResult',
     'GetLimitsResult',
@@ -2340,18 +3812,35 @@ __all__ = [
     'GetRequestResult',
     'GetTickerInput',
     'GetTickerResult',
+    'GetWalletInput',
+    'GetWalletResult',
+    'GetWalletResultBalance',
     'HttpRequestInput',
     'HttpRequestResult',
     'Limit',
     'ListAccountsResult',
+    'Move',
+    'Notional',
     'Order',
     'PlaceOrderInput',
     'PlaceOrderResult',
     'PreviewOrderInput',
     'PreviewOrderResult',
     'PreviewOrderResultOrder',
+    'PreviewTransactionInput',
+    'PreviewTransactionResult',
+    'PreviewTransactionResultDecision',
+    'PreviewTransactionResultDecisionLimit',
     'Response',
+    'SendTransactionInput',
+    'SendTransactionResult',
+    'SignTypedDataInput',
+    'SignTypedDataResult',
+    'Simulation',
     'Ticker',
+    'Transaction',
+    'TypeItem',
+    'TypedData',
     'WithdrawInput',
     'WithdrawResult',
     'Withdrawal',

@@ -1,7 +1,7 @@
 """A pydantic model for one action's input, built from cofre's JSON Schema for it.
 
 Agency Swarm tools are pydantic models and LangChain validates a StructuredTool's input with one, so both adapters
-need a model per action. Building it from the JSON Schema (not writing twelve classes by hand) keeps it what cofre
+need a model per action. Building it from the JSON Schema (not writing twenty classes by hand) keeps it what cofre
 publishes. Only the constructs cofre's schemas use are understood; anything else is an error naming the action and
 the field, so a schema change that this code does not understand fails loudly instead of typing a field wrongly.
 The server validates again (with the rules JSON Schema cannot say, e.g. "exactly one of orderId and clientOrderId").
@@ -63,10 +63,18 @@ def subclass(name: str, base: Type[_Model], namespace: Mapping[str, Any]) -> Typ
 
 
 def _annotation(action: str, field: str, schema: Mapping[str, Any]) -> Any:
+    # A default is cofre's to apply: the client leaves the field out (None is never sent), and cofre fills it in.
+    schema = {key: value for key, value in schema.items() if key != "default"}
     if "anyOf" in schema:
         _check_keys(action, field, schema, {"anyOf", "description"})
-        members = tuple(_annotation(action, field, member) for member in schema["anyOf"])
+        members = tuple(
+            _annotation(action, field, member if "properties" not in member else {**member, "$name": f"{i}"})
+            for i, member in enumerate(schema["anyOf"])
+        )
         return Union[members]
+    if "const" in schema:
+        _check_keys(action, field, schema, {"const", "type", "description"})
+        return Literal[schema["const"]]
     kind = schema.get("type")
     if kind == "string":
         _check_keys(action, field, schema, _STRING_KEYS)
@@ -95,6 +103,12 @@ def _annotation(action: str, field: str, schema: Mapping[str, Any]) -> Any:
     if kind == "boolean":
         _check_keys(action, field, schema, {"type", "description"})
         return bool
+    if kind == "object" and "properties" in schema:
+        # A nested object with named fields (send_transaction's call, sign_typed_data's typedData): a model of its own,
+        # named after the action and the field (and its place in a union, which pydantic needs to tell them apart).
+        suffix = schema.get("$name", "")
+        nested = {key: value for key, value in schema.items() if key != "$name"}
+        return input_model(f"{action}_{field}{suffix}", nested)
     if kind == "object":
         # A map (http_request's query and headers, a JSON body): keys as propertyNames says, values as
         # additionalProperties; `{}` for either means any JSON.
@@ -103,9 +117,12 @@ def _annotation(action: str, field: str, schema: Mapping[str, Any]) -> Any:
         values = schema.get("additionalProperties", {})
         return cast(Any, Dict)[keys, _annotation(action, field, values) if values else Any]
     if kind == "array":
-        _check_keys(action, field, schema, {"type", "description", "items"})
+        _check_keys(action, field, schema, {"type", "description", "items", "minItems", "maxItems"})
         items = schema.get("items", {})
-        return cast(Any, List)[_annotation(action, field, items) if items else Any]
+        return Annotated[
+            cast(Any, List)[_annotation(action, field, items) if items else Any],
+            Field(min_length=schema.get("minItems"), max_length=schema.get("maxItems")),
+        ]
     if kind is None and not schema:
         return Any
     raise UnsupportedSchemaError(f"{action}.{field}: unsupported schema type {kind!r}")
