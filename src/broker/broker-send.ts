@@ -10,10 +10,10 @@ import { finish, publicError } from './broker-finish.js';
 import { sendHttpRequest } from './broker-http.js';
 import { type ActionResponse, type BrokerContext, type Claimed } from './broker-types.js';
 import { runWalletAction } from './broker-wallet.js';
-import { decideFor } from './delegation-gate.js';
 import { keepsKey } from './idempotency.js';
 import { settlementFor } from './limit-settlement.js';
 import { limitsView } from './limits-view.js';
+import { previewDecision } from './preview-decision.js';
 import type { ResolvedAction } from './resolve-action.js';
 import { isEncryptionAction, isWalletAction, runAction } from './run-action.js';
 
@@ -96,22 +96,10 @@ async function resultOf(
 /** `preview_order`: the order as it would be sent and the decision `place_order` would get; nothing reserved. */
 async function preview(ctx: BrokerContext, request: Claimed, resolved: ResolvedAction): Promise<unknown> {
   const question = { ...resolved.question, action: 'place_order' as const };
-  const decision = decideFor(ctx.deps.policy, request.agent, question);
-  const usage = await ctx.deps.state.usage(decision.limits, ctx.now());
   return {
     order: resolved.question.order,
     sent: false,
-    decision: {
-      decision: decision.decision,
-      rule: decision.rule,
-      reason: decision.reason,
-      limits: decision.limits.map((check) => ({
-        limit: check.limit,
-        cap: check.cap,
-        used: usage.get(check.key) ?? '0',
-        needs: check.amount,
-      })),
-    },
+    decision: await previewDecision(ctx, request.agent, question),
   };
 }
 

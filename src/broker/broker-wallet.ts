@@ -8,7 +8,7 @@ import type { Hex } from '../wallets/signer.js';
 import type { WalletSendPayload, WalletService } from '../wallets/wallet-service.js';
 import { chainOf } from './broker-audit.js';
 import type { BrokerContext, Claimed } from './broker-types.js';
-import { decideFor } from './delegation-gate.js';
+import { previewDecision } from './preview-decision.js';
 import type { ResolvedAction } from './resolve-action.js';
 
 /**
@@ -66,23 +66,11 @@ async function preview(
 ): Promise<unknown> {
   const simulation = await wallet.simulate(transactionOf(payload));
   const question = { ...resolved.question, action: 'send_transaction' as const };
-  const decision = decideFor(ctx.deps.policy, request.agent, question);
-  const usage = await ctx.deps.state.usage(decision.limits, ctx.now());
   return {
     transaction: transactionView(payload.transaction),
     simulation,
     sent: false,
-    decision: {
-      decision: decision.decision,
-      rule: decision.rule,
-      reason: decision.reason,
-      limits: decision.limits.map((check) => ({
-        limit: check.limit,
-        cap: check.cap,
-        used: usage.get(check.key) ?? '0',
-        needs: check.amount,
-      })),
-    },
+    decision: await previewDecision(ctx, request.agent, question),
   };
 }
 

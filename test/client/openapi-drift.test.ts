@@ -13,6 +13,7 @@ import {
   type CofreClient,
   methodName,
 } from '../../src/client/index.js';
+import { ENCRYPTION_ACTIONS, WALLET_ACTIONS } from '../../src/config/policy-config.js';
 import type { ServedFixture } from '../e2e/served-broker.js';
 import { clientFor, startClientFixture } from './served-client.js';
 
@@ -91,13 +92,7 @@ describe('the live OpenAPI document and the client agree', () => {
   it('gives each agent only its own actions (what its tools are built from)', async () => {
     expect(await reader.listActions()).toEqual(['get_balance', 'get_ticker', 'get_request']);
     // The fixture's trader has no wallet or encryption key (issue 19): every other action is its.
-    const unconfigured = new Set([
-      'get_wallet',
-      'preview_transaction',
-      'send_transaction',
-      'sign_typed_data',
-    ]);
-    for (const name of ['encrypt', 'decrypt', 'generate_data_key']) unconfigured.add(name);
+    const unconfigured: ReadonlySet<string> = new Set([...WALLET_ACTIONS, ...ENCRYPTION_ACTIONS]);
     expect(await trader.listActions()).toEqual(ACTION_NAMES.filter((name) => !unconfigured.has(name)));
   });
 

@@ -12,6 +12,14 @@ import { deployTestToken } from './test-token.js';
 /** Addresses of contracts configured on the chain without code there (only the token is deployed). */
 export const ROGUE_ADDRESS = '0x000000000000000000000000000000000000BAD0';
 export const PERMIT2_ADDRESS = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
+/** EIP-2612's Permit type (https://eips.ethereum.org/EIPS/eip-2612), as a token's typed data declares it. */
+export const EIP2612_PERMIT = [
+  { name: 'owner', type: 'address' },
+  { name: 'spender', type: 'address' },
+  { name: 'value', type: 'uint256' },
+  { name: 'nonce', type: 'uint256' },
+  { name: 'deadline', type: 'uint256' },
+];
 
 export interface WalletFixture {
   readonly fx: ServedFixture;

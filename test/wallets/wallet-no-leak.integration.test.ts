@@ -11,7 +11,7 @@ import type { CofreClient } from '../../src/client/index.js';
 import { encodingsOf } from '../invariants/canary.js';
 import { startGanache } from '../peers/ganache.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
-import { PERMIT2_ADDRESS, startWalletFixture, type WalletFixture } from './wallet-fixture.js';
+import { EIP2612_PERMIT, PERMIT2_ADDRESS, startWalletFixture, type WalletFixture } from './wallet-fixture.js';
 
 const ganache = await peerOrSkip('ganache', () => startGanache({ chainId: 31337 }));
 const API_KEY = `rpcKeyCanary${Date.now().toString(36)}x9Q`;
@@ -108,13 +108,7 @@ describe.skipIf(ganache === undefined)('no wallet secret leaks', () => {
         typedData: {
           domain: { name: 'Tok', version: '1', chainId: 31337, verifyingContract: token },
           types: {
-            Permit: [
-              { name: 'owner', type: 'address' },
-              { name: 'spender', type: 'address' },
-              { name: 'value', type: 'uint256' },
-              { name: 'nonce', type: 'uint256' },
-              { name: 'deadline', type: 'uint256' },
-            ],
+            Permit: EIP2612_PERMIT,
           },
           primaryType: 'Permit',
           message: {

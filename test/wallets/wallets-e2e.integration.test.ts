@@ -14,7 +14,7 @@ import { errorCodeOf } from '../e2e/served-broker.js';
 import { startGanache } from '../peers/ganache.js';
 import { peerOrSkip } from '../peers/peer-or-skip.js';
 import { startMoto } from '../peers/peers.js';
-import { PERMIT2_ADDRESS, startWalletFixture, type WalletFixture } from './wallet-fixture.js';
+import { EIP2612_PERMIT, PERMIT2_ADDRESS, startWalletFixture, type WalletFixture } from './wallet-fixture.js';
 
 const ganache = await peerOrSkip('ganache', () => startGanache({ chainId: 31337 }));
 const moto = await peerOrSkip('moto', startMoto);
@@ -87,13 +87,7 @@ async function neverBroadcast(refuse: () => Promise<void>): Promise<void> {
 const permit = (value: bigint, chainId = 31337): Record<string, unknown> => ({
   domain: { name: 'Tok', version: '1', chainId, verifyingContract: w?.token },
   types: {
-    Permit: [
-      { name: 'owner', type: 'address' },
-      { name: 'spender', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'nonce', type: 'uint256' },
-      { name: 'deadline', type: 'uint256' },
-    ],
+    Permit: EIP2612_PERMIT,
   },
   primaryType: 'Permit',
   message: {

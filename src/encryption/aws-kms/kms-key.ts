@@ -7,6 +7,7 @@ import {
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
 
+import { awsKmsClientOptions } from '../../config/aws-kms-client-options.js';
 import { CofreError } from '../../errors.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { refused } from '../ciphertext-format.js';
@@ -47,20 +48,10 @@ export class KmsEncryptionKey implements EncryptionKey {
   constructor(name: string, config: KmsKeyConfig) {
     this.#name = name;
     this.#config = config;
-    const options: KMSClientConfig = {
-      maxAttempts: 3,
-      retryMode: 'standard',
-      requestHandler: {
-        connectionTimeout: CONNECTION_TIMEOUT_MS,
-        requestTimeout: REQUEST_TIMEOUT_MS,
-        throwOnRequestTimeout: true,
-      },
-      customUserAgent: 'cofre',
-      // SECURITY: no `logger`: the SDK's logger middleware would log inputs (the plaintext) and outputs.
-    };
-    if (config.region !== undefined) options.region = config.region;
-    if (config.endpoint !== undefined) options.endpoint = config.endpoint;
-    if (config.profile !== undefined) options.profile = config.profile;
+    const options: KMSClientConfig = awsKmsClientOptions(config, {
+      connectionMs: CONNECTION_TIMEOUT_MS,
+      requestMs: REQUEST_TIMEOUT_MS,
+    });
     this.#client = new KMSClient(options);
   }
 

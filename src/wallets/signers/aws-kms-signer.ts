@@ -4,6 +4,7 @@ import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import { type Hex, hexToBytes } from 'viem';
 import { publicKeyToAddress } from 'viem/accounts';
 
+import { awsKmsClientOptions } from '../../config/aws-kms-client-options.js';
 import { CofreError } from '../../errors.js';
 import type { RecoverableSignature, TransactionSigner } from '../signer.js';
 import { mapKmsError } from './kms-error.js';
@@ -129,20 +130,10 @@ export class AwsKmsSigner implements TransactionSigner {
   #sdk(): Promise<KMSClient> {
     this.#client ??= (async () => {
       const { KMSClient } = await import('@aws-sdk/client-kms');
-      const config: KMSClientConfig = {
-        maxAttempts: 3,
-        retryMode: 'standard',
-        requestHandler: {
-          connectionTimeout: CONNECTION_TIMEOUT_MS,
-          requestTimeout: REQUEST_TIMEOUT_MS,
-          throwOnRequestTimeout: true,
-        },
-        customUserAgent: 'cofre',
-        // SECURITY: no `logger` (the SDK's logger middleware would log inputs and outputs).
-      };
-      if (this.#key.region !== undefined) config.region = this.#key.region;
-      if (this.#key.endpoint !== undefined) config.endpoint = this.#key.endpoint;
-      if (this.#key.profile !== undefined) config.profile = this.#key.profile;
+      const config: KMSClientConfig = awsKmsClientOptions(this.#key, {
+        connectionMs: CONNECTION_TIMEOUT_MS,
+        requestMs: REQUEST_TIMEOUT_MS,
+      });
       const client = new KMSClient(config);
       try {
         await client.config.region();
