@@ -78,6 +78,11 @@ export async function serve(io: CliIo, global: GlobalOptions, options: ServeOpti
       io.stderr,
       `  agents: ${active} active${active === 0 ? ' (add one with `cofre agent add <id> --token-file <file>`)' : ''}`,
     );
+    // Issue 19: what agents may sign and encrypt with, by name (`cofre wallet list` shows the addresses).
+    const wallets = Object.entries(config.wallets).map(([id, w]) => `${id} (${w.chain}, ${w.key.type})`);
+    if (wallets.length > 0) println(io.stderr, `  wallets: ${wallets.join(', ')}`);
+    const keys = Object.entries(config.encryptionKeys).map(([id, k]) => `${id} (${k.type})`);
+    if (keys.length > 0) println(io.stderr, `  encryption keys: ${keys.join(', ')}`);
     for (const [name, at] of Object.entries(server.databases ?? {})) {
       println(
         io.stderr,
