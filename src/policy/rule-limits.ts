@@ -148,7 +148,7 @@ function measureOf(limit: CompiledLimit, question: PolicyQuestion): string | { r
         ? withdrawal.amount
         : undefined;
     case 'transfers':
-      // Issue 19: implemented in src/policy/wallet-limits.ts (h-policy).
+      // Issue 19: what transactions and typed data move of the limit's asset (wallet-limits.ts).
       return transferMeasure(limit, question);
   }
 }

@@ -15,8 +15,6 @@ export type NonceOutcome =
 /**
  * Issue 19: nonces of one wallet address on one chain: no reuse, no gaps after failures, kept across restarts (in
  * the state store). Sends of one wallet run one at a time.
- *
- * CONTRACT (h-signer implements; h-evm uses).
  */
 export interface NonceManager {
   /**

@@ -17,8 +17,6 @@ export interface RecoverableSignature {
  * Issue 19: a key that signs Ethereum digests without giving itself up. AWS KMS signs inside KMS (the key is not
  * exportable); the embedded signer reads its key from a secret backend for each signature and zeroes it after.
  * Azure Key Vault keys (P-256K) and HSMs can follow behind the same interface.
- *
- * CONTRACT (h-signer implements; h-evm uses).
  */
 export interface TransactionSigner {
   /** Where the key is, for messages and `cofre wallet list`, e.g. `aws-kms alias/cofre-hot`; never a secret. */

@@ -1,5 +1,6 @@
-// Test doubles of h-signer's interfaces for tests below the broker: a signer over a private key held in the test
-// (viem's reference `sign`), and a nonce manager that only asks the chain. The broker-level tests use the real ones.
+// Test doubles of the signer and nonce-manager interfaces for tests below the broker: a signer over a private key
+// held in the test (viem's reference `sign`), and a nonce manager that only asks the chain. The broker-level tests
+// use the real ones.
 import { privateKeyToAccount, sign } from 'viem/accounts';
 
 import type { NonceManager } from '../../src/wallets/nonce-manager.js';
